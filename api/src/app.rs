@@ -1,0 +1,145 @@
+//! Building and running the server: the store, the bus, the background workers and the router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use commands::{CancellationToken, Db, EventBus, EventStore, Metrics, Relay};
+use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, Role};
+use crate::routes;
+
+/// What request handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: EventStore,
+    pub bus: EventBus,
+    pub metrics: Arc<Metrics>,
+    pub campaign_list: ProjectionHandle,
+}
+
+/// A server bound to its port with its workers ready to start.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    config: Config,
+    workers: Vec<(&'static str, Worker)>,
+}
+
+type Worker = Box<dyn FnOnce(CancellationToken) -> tokio::task::JoinHandle<()> + Send>;
+
+impl Application {
+    /// Connects to the database (applying migrations) and the bus, and binds the listener
+    /// (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let db = Db::connect_and_migrate(&config.database_url)
+            .await
+            .context("opening the event store")?;
+        let store = EventStore::open(db, metrics.clone()).await?;
+        let bus = match &config.nats {
+            Some(nats) => EventBus::nats(nats.clone()).await?,
+            None => EventBus::in_process(),
+        };
+        let campaign_runner =
+            ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
+        let state = AppState {
+            store: store.clone(),
+            bus: bus.clone(),
+            metrics,
+            campaign_list: campaign_runner.handle(),
+        };
+        let mut workers: Vec<(&'static str, Worker)> = Vec::new();
+        if config.runs(Role::Projector) {
+            let relay = Relay::new(store.clone(), bus.clone());
+            workers.push((
+                "outbox relay",
+                Box::new(move |stop| tokio::spawn(log_exit("outbox relay", relay.run(stop)))),
+            ));
+            workers.push((
+                "campaign list projection",
+                Box::new(move |stop| {
+                    tokio::spawn(log_exit("campaign list projection", campaign_runner.run(stop)))
+                }),
+            ));
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let router = routes::router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            config,
+            workers,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Shared state (tests drive commands and wait on projections through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish and stops the
+    /// workers at their next checkpoint.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let workers_stop = CancellationToken::new();
+        let mut workers = JoinSet::new();
+        for (name, start) in self.workers {
+            tracing::debug!(worker = name, "starting");
+            let handle = start(workers_stop.clone());
+            workers.spawn(async move {
+                let _ = handle.await;
+            });
+        }
+        let serve = if self.config.runs(Role::Api) {
+            Some(
+                axum::serve(self.listener, self.router)
+                    .with_graceful_shutdown(shutdown.clone().cancelled_owned()),
+            )
+        } else {
+            None
+        };
+        match serve {
+            Some(serve) => serve.await.context("serving HTTP")?,
+            None => shutdown.cancelled().await,
+        }
+        workers_stop.cancel();
+        if tokio::time::timeout(Duration::from_secs(10), async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!("workers did not stop within 10 s");
+        }
+        Ok(())
+    }
+}
+
+async fn log_exit<E: std::fmt::Display>(
+    name: &'static str,
+    work: impl Future<Output = Result<(), E>>,
+) {
+    match work.await {
+        Ok(()) => tracing::info!(worker = name, "stopped"),
+        Err(err) => tracing::error!(worker = name, error = %err, "stopped with an error"),
+    }
+}

@@ -1,0 +1,161 @@
+//! The `callbot` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use commands::{CancellationToken, Db, EventStore};
+
+use crate::app::Application;
+use crate::config::{Config, Role};
+
+/// Auto CallBot: AI phone-call campaigns for small businesses.
+#[derive(Debug, Parser)]
+#[command(name = "callbot", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (API and background workers).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Where the embedded database, generated secrets and recordings live.
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// Which workers to run; repeat or separate with commas.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+        role: Vec<Role>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Print one aggregate's event history with metadata.
+    Events {
+        /// The aggregate id (a campaign, call, script or account id).
+        aggregate_id: String,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            data_dir,
+            role,
+        } => serve(Config::load(bind, data_dir, role)?).await,
+        Command::Migrate { data_dir } => {
+            let config = offline_config(data_dir)?;
+            Db::connect_and_migrate(&config.database_url).await?;
+            println!("migrations applied to {}", redact_url(&config.database_url));
+            Ok(())
+        }
+        Command::Events {
+            aggregate_id,
+            json,
+            data_dir,
+        } => {
+            let config = offline_config(data_dir)?;
+            let db = Db::connect_and_migrate(&config.database_url).await?;
+            let store = EventStore::open(db, Default::default()).await?;
+            print_events(&store, &aggregate_id, json).await
+        }
+    }
+}
+
+fn offline_config(data_dir: PathBuf) -> anyhow::Result<Config> {
+    let unused: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
+    Ok(Config::load(unused, data_dir, vec![Role::All])?)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config.clone()).await?;
+    let url = format!("http://{}", app.local_addr());
+    if config.is_embedded() {
+        println!(
+            "Auto CallBot is listening on {url}\n  embedded mode: SQLite at {}, in-process event bus\n  \
+             health: {url}/healthz  readiness: {url}/readyz  metrics: {url}/metrics",
+            config.data_dir.join("callbot.db").display()
+        );
+    } else {
+        println!("Auto CallBot is listening on {url}");
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    app.run_until_stopped(shutdown).await
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests and stopping workers");
+    shutdown.cancel();
+}
+
+async fn print_events(store: &EventStore, aggregate_id: &str, json: bool) -> anyhow::Result<()> {
+    let events = store
+        .read_aggregate(aggregate_id)
+        .await
+        .context("reading the event store")?;
+    if events.is_empty() {
+        anyhow::bail!("no events for aggregate {aggregate_id}");
+    }
+    for event in &events {
+        if json {
+            println!("{}", serde_json::to_string(event)?);
+        } else {
+            println!(
+                "#{:<6} {} {}/{} seq {} {} v{}  actor={} correlation={} causation={}\n        {}",
+                event.position,
+                commands::store::timestamp(event.recorded_at),
+                event.aggregate_type,
+                event.aggregate_id,
+                event.sequence,
+                event.event_type,
+                event.event_version,
+                event.metadata.actor,
+                event.metadata.correlation_id.as_deref().unwrap_or("-"),
+                event.metadata.causation_id.as_deref().unwrap_or("-"),
+                event.payload,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,262 @@
+//! Typed configuration from the command line, the environment and `.env`.
+//!
+//! The embedded default (no `DATABASE_URL`) needs nothing: it keeps SQLite and generated secrets
+//! under the data dir. With Postgres, secrets must come from the environment, since every
+//! instance has to share them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use commands::NatsConfig;
+use rand::RngCore;
+
+/// A secret value whose `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Which workers this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Everything in one process (the default).
+    All,
+    /// The HTTP API only.
+    Api,
+    /// The outbox relay and the projections (one active per cluster; others stand by).
+    Projector,
+}
+
+/// What went wrong reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is required when DATABASE_URL points at Postgres (instances must share it)")]
+    Missing { name: &'static str },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot use the data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub nats: Option<NatsConfig>,
+    pub roles: Vec<Role>,
+    pub public_base_url: String,
+    pub jwt_secret: Secret,
+    pub recording_key: Secret,
+}
+
+impl Config {
+    /// Reads the environment for the given command-line choices; creates the data dir and, in
+    /// embedded mode, generates and keeps any missing secret there.
+    pub fn load(bind: SocketAddr, data_dir: PathBuf, roles: Vec<Role>) -> Result<Self, ConfigError> {
+        Self::from_lookup(bind, data_dir, roles, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`], reading variables through `var` (tests pass their own).
+    pub fn from_lookup(
+        bind: SocketAddr,
+        data_dir: PathBuf,
+        roles: Vec<Role>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let embedded = var("DATABASE_URL").is_none();
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| sqlite_url(&data_dir));
+        commands::Backend::from_url(&database_url).map_err(|e| ConfigError::Invalid {
+            name: "DATABASE_URL",
+            reason: e.to_string(),
+        })?;
+        let nats = var("NATS_URL").map(|url| {
+            let mut nats = NatsConfig::new(url);
+            if let Some(stream) = var("NATS_STREAM") {
+                nats.stream = stream;
+            }
+            if let Some(prefix) = var("NATS_SUBJECT_PREFIX") {
+                nats.subject_prefix = prefix;
+            }
+            nats
+        });
+        let secret = |name: &'static str, generate: fn() -> String| -> Result<Secret, ConfigError> {
+            match var(name) {
+                Some(value) => Ok(Secret::new(value)),
+                None if embedded => persisted_secret(&data_dir, name, generate),
+                None => Err(ConfigError::Missing { name }),
+            }
+        };
+        let jwt_secret = secret("JWT_SECRET", || random_base64(48))?;
+        let recording_key = secret("RECORDING_KEY", || random_base64(32))?;
+        match BASE64.decode(recording_key.expose().trim()) {
+            Ok(key) if key.len() == 32 => {}
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "RECORDING_KEY",
+                    reason: "must be 32 bytes, base64-encoded (openssl rand -base64 32)".into(),
+                });
+            }
+        }
+        let public_base_url = var("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self {
+            bind,
+            data_dir,
+            database_url,
+            nats,
+            roles,
+            public_base_url,
+            jwt_secret,
+            recording_key,
+        })
+    }
+
+    /// True when this process runs `role` (directly or through `all`).
+    pub fn runs(&self, role: Role) -> bool {
+        self.roles.contains(&Role::All) || self.roles.contains(&role)
+    }
+
+    /// True for the embedded default: SQLite and generated secrets under the data dir.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    let path = std::path::absolute(data_dir.join("callbot.db"))
+        .unwrap_or_else(|_| data_dir.join("callbot.db"));
+    format!("sqlite://{}", path.display())
+}
+
+fn random_base64(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    BASE64.encode(buffer)
+}
+
+/// Reads `<data dir>/secrets/<NAME>`, creating it (readable by the owner only) when missing.
+fn persisted_secret(
+    data_dir: &Path,
+    name: &'static str,
+    generate: fn() -> String,
+) -> Result<Secret, ConfigError> {
+    let dir = data_dir.join("secrets");
+    let path = dir.join(name);
+    let io_error = |source| ConfigError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(value) = std::fs::read_to_string(&path) {
+        return Ok(Secret::new(value.trim()));
+    }
+    std::fs::create_dir_all(&dir).map_err(io_error)?;
+    let value = generate();
+    write_private(&path, &value).map_err(io_error)?;
+    tracing::info!(secret = name, path = %path.display(), "generated a secret for embedded mode");
+    Ok(Secret::new(value))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(value.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(dir: &Path, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.to_path_buf(),
+            vec![Role::All],
+            |name| vars.get(name).cloned(),
+        )
+    }
+
+    #[test]
+    fn embedded_mode_generates_secrets_once_and_keeps_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load(dir.path(), &[]).unwrap();
+        let second = load(dir.path(), &[]).unwrap();
+        assert!(first.is_embedded());
+        assert_eq!(first.jwt_secret, second.jwt_secret);
+        assert_eq!(first.recording_key, second.recording_key);
+        assert!(first.database_url.ends_with("callbot.db"));
+    }
+
+    #[test]
+    fn postgres_mode_requires_shared_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path(), &[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { name: "JWT_SECRET" }));
+    }
+
+    #[test]
+    fn a_recording_key_of_the_wrong_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path(), &[("RECORDING_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "RECORDING_KEY", .. }));
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(dir.path(), &[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "DATABASE_URL", .. }));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), &[("JWT_SECRET", "hunter2hunter2")]).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

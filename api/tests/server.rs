@@ -1,0 +1,174 @@
+//! The server and the `callbot` binary, started for real.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use api::{Application, Config, Role};
+use commands::CancellationToken;
+
+fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
+    let vars: std::collections::HashMap<String, String> =
+        vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    Config::from_lookup(
+        "127.0.0.1:0".parse().unwrap(),
+        data_dir.to_path_buf(),
+        vec![Role::All],
+        |name| vars.get(name).cloned(),
+    )
+    .unwrap()
+}
+
+struct Running {
+    base: String,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn spawn(config: Config) -> Running {
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(stop.clone()));
+    Running { base, stop, server }
+}
+
+#[tokio::test]
+async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = spawn(config(dir.path(), &[])).await;
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{}/healthz", running.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client.get(format!("{}/readyz", running.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"]["backend"], "sqlite");
+    assert_eq!(body["bus"]["kind"], "in-process");
+
+    let metrics = client.get(format!("{}/metrics", running.base)).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("callbot_event_store_head 0"), "{text}");
+    assert!(text.contains("callbot_relay_lag_events 0"), "{text}");
+    assert!(
+        text.contains(r#"callbot_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(dir.path().join("callbot.db").exists());
+    assert!(dir.path().join("secrets/JWT_SECRET").exists());
+
+    running.stop.cancel();
+    running.server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_bus_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Nothing listens on `port`: the client keeps trying in the background.
+    let running = spawn(config(dir.path(), &[("NATS_URL", format!("nats://127.0.0.1:{port}"))])).await;
+    let ready = reqwest::get(format!("{}/readyz", running.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["bus"]["status"], "unreachable");
+    assert_eq!(body["database"]["status"], "ok");
+    running.stop.cancel();
+    running.server.await.unwrap().unwrap();
+}
+
+fn callbot() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_callbot"));
+    for var in ["DATABASE_URL", "NATS_URL", "JWT_SECRET", "RECORDING_KEY", "DATA_DIR", "BIND_ADDR"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+#[test]
+fn callbot_events_help_explains_the_command() {
+    let output = callbot().args(["events", "--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("event history"), "{help}");
+    assert!(help.contains("<AGGREGATE_ID>"), "{help}");
+}
+
+#[test]
+fn callbot_events_prints_an_aggregates_history_with_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = config(dir.path(), &[]);
+        let db = commands::Db::connect_and_migrate(&config.database_url).await.unwrap();
+        let store = commands::EventStore::open(db, Default::default()).await.unwrap();
+        let event = cqrs_es::persist::SerializedEvent::new(
+            "campaign-1".into(),
+            1,
+            "campaign".into(),
+            "CampaignStarted".into(),
+            "1.0".into(),
+            serde_json::json!({ "CampaignStarted": { "started_at": "2026-11-21T00:00:00Z" } }),
+            serde_json::json!({ "actor": "user-7", "correlation_id": "corr-1" }),
+        );
+        store.append(&[event]).await.unwrap();
+    });
+    let output = callbot()
+        .args(["events", "campaign-1", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["event_type"], "CampaignStarted");
+    assert_eq!(line["metadata"]["actor"], "user-7");
+    assert_eq!(line["metadata"]["correlation_id"], "corr-1");
+    assert_eq!(line["position"], 1);
+
+    let missing = callbot()
+        .args(["events", "nope", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no events for aggregate nope"));
+}
+
+#[test]
+fn callbot_serve_starts_answers_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = callbot()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let healthy = runtime.block_on(async {
+        for _ in 0..200 {
+            if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+                return response.status() == 200;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    });
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(healthy, "the server never answered /healthz");
+    assert!(status.success(), "exit status {status:?}");
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(stdout.contains("embedded mode"), "{stdout}");
+}
+
+#[test]
+fn callbot_migrate_creates_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = callbot().args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(dir.path().join("callbot.db").exists());
+}

@@ -1,0 +1,248 @@
+//! Where committed events go after the store: NATS JetStream in production, an in-process
+//! broadcast channel in the embedded default.
+//!
+//! The bus carries events for low latency only; the store stays the truth. Followers that see a
+//! gap (a lagged channel, a NATS outage) read what they missed from the store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage, stream};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+
+use crate::store::StoredEvent;
+
+/// Header carrying the global position of the event in a NATS message.
+pub const POSITION_HEADER: &str = "Callbot-Position";
+
+/// How long JetStream remembers message ids to drop duplicates (a relay restart republishes at
+/// most its last unsaved batch, well within this).
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
+
+/// Where the NATS bus lives and which names it uses (tests use their own).
+#[derive(Debug, Clone)]
+pub struct NatsConfig {
+    pub url: String,
+    pub stream: String,
+    pub subject_prefix: String,
+}
+
+impl NatsConfig {
+    /// The default stream and subject names for a server URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            stream: "CALLBOT_EVENTS".to_owned(),
+            subject_prefix: "callbot.events".to_owned(),
+        }
+    }
+
+    /// The subject of one aggregate's events: `<prefix>.<aggregate type>.<aggregate id>`.
+    pub fn subject(&self, event: &StoredEvent) -> String {
+        format!(
+            "{}.{}.{}",
+            self.subject_prefix, event.aggregate_type, event.aggregate_id
+        )
+    }
+}
+
+/// Errors talking to the bus.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot reach NATS: {0}")]
+    Connect(String),
+    #[error("cannot set up the JetStream stream: {0}")]
+    Stream(String),
+    #[error("JetStream did not accept event {position}: {reason}")]
+    Publish { position: i64, reason: String },
+    #[error("cannot subscribe: {0}")]
+    Subscribe(String),
+}
+
+/// A bus for committed events.
+#[derive(Clone)]
+pub enum EventBus {
+    InProcess(broadcast::Sender<Arc<StoredEvent>>),
+    Nats(NatsBus),
+}
+
+/// The JetStream side of the bus.
+#[derive(Clone)]
+pub struct NatsBus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    config: NatsConfig,
+    stream_ready: Arc<AtomicBool>,
+}
+
+impl EventBus {
+    /// A bus inside this process.
+    pub fn in_process() -> Self {
+        Self::InProcess(broadcast::channel(4096).0)
+    }
+
+    /// A bus on NATS JetStream. Connecting does not wait for the server: while it is down the
+    /// client keeps reconnecting and the relay keeps its backlog in the store.
+    pub async fn nats(config: NatsConfig) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(2))
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis((100 * attempts as u64).min(2_000))
+            })
+            .connect(config.url.as_str())
+            .await
+            .map_err(|e| BusError::Connect(e.to_string()))?;
+        let mut jetstream = jetstream::new(client.clone());
+        jetstream.set_timeout(Duration::from_secs(3));
+        Ok(Self::Nats(NatsBus {
+            client,
+            jetstream,
+            config,
+            stream_ready: Arc::new(AtomicBool::new(false)),
+        }))
+    }
+
+    /// Publishes one event; on NATS, waits for JetStream's acknowledgement. The event id is the
+    /// message id, so JetStream drops a republished event.
+    pub async fn publish(&self, event: &Arc<StoredEvent>) -> Result<(), BusError> {
+        match self {
+            Self::InProcess(sender) => {
+                // Nobody listening is fine: followers catch up from the store.
+                let _ = sender.send(event.clone());
+                Ok(())
+            }
+            Self::Nats(bus) => bus.publish(event).await,
+        }
+    }
+
+    /// Starts receiving events published from now on.
+    pub async fn subscribe(&self) -> Result<BusSubscription, BusError> {
+        match self {
+            Self::InProcess(sender) => Ok(BusSubscription::InProcess(sender.subscribe())),
+            Self::Nats(bus) => {
+                let subject = format!("{}.>", bus.config.subject_prefix);
+                let subscriber = bus
+                    .client
+                    .subscribe(subject)
+                    .await
+                    .map_err(|e| BusError::Subscribe(e.to_string()))?;
+                Ok(BusSubscription::Nats(subscriber))
+            }
+        }
+    }
+
+    /// True when events can be published right now.
+    pub fn is_ready(&self) -> bool {
+        match self {
+            Self::InProcess(_) => true,
+            Self::Nats(bus) => {
+                bus.client.connection_state() == async_nats::connection::State::Connected
+            }
+        }
+    }
+
+    /// A short name for logs and health checks.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::InProcess(_) => "in-process",
+            Self::Nats(_) => "nats",
+        }
+    }
+}
+
+impl NatsBus {
+    /// The JetStream context (for consumers of the stream).
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// The names this bus uses.
+    pub fn config(&self) -> &NatsConfig {
+        &self.config
+    }
+
+    /// Creates the stream if it does not exist yet.
+    pub async fn ensure_stream(&self) -> Result<(), BusError> {
+        if self.stream_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.jetstream
+            .get_or_create_stream(stream::Config {
+                name: self.config.stream.clone(),
+                subjects: vec![format!("{}.>", self.config.subject_prefix)],
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::Stream(e.to_string()))?;
+        self.stream_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn publish(&self, event: &StoredEvent) -> Result<(), BusError> {
+        self.ensure_stream().await?;
+        let failed = |reason: String| BusError::Publish {
+            position: event.position,
+            reason,
+        };
+        let payload = serde_json::to_vec(event).map_err(|e| failed(e.to_string()))?;
+        let message = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(event.event_id.to_string())
+            .header(POSITION_HEADER, event.position.to_string().as_str());
+        let result = match self
+            .jetstream
+            .send_publish(self.config.subject(event), message)
+            .await
+        {
+            Ok(ack) => ack.await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| {
+            if matches!(e.kind(), PublishErrorKind::StreamNotFound) {
+                self.stream_ready.store(false, Ordering::Release);
+            }
+            failed(e.to_string())
+        })
+    }
+}
+
+/// What a subscriber receives.
+#[derive(Debug)]
+pub enum BusMessage {
+    Event(Arc<StoredEvent>),
+    /// Some events were dropped on the way; read the store to catch up.
+    Lagged,
+}
+
+/// A live subscription to the bus.
+pub enum BusSubscription {
+    InProcess(broadcast::Receiver<Arc<StoredEvent>>),
+    Nats(async_nats::Subscriber),
+}
+
+impl BusSubscription {
+    /// The next message, or `None` when the bus is gone.
+    pub async fn next(&mut self) -> Option<BusMessage> {
+        match self {
+            Self::InProcess(receiver) => match receiver.recv().await {
+                Ok(event) => Some(BusMessage::Event(event)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            Self::Nats(subscriber) => {
+                let message = subscriber.next().await?;
+                Some(match serde_json::from_slice(&message.payload) {
+                    Ok(event) => BusMessage::Event(Arc::new(event)),
+                    // Not one of ours (or damaged): the store has the real thing.
+                    Err(_) => BusMessage::Lagged,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The write side: the event store on Postgres or SQLite with a global position, the outbox
+//! relay to NATS JetStream or an in-process bus, and command execution.
+
+pub mod bus;
+pub mod cqrs;
+pub mod db;
+pub mod leader;
+pub mod metrics;
+pub mod relay;
+pub mod store;
+
+pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};
+pub use cqrs::{CommandContext, CommandError, Commands};
+pub use db::{Backend, Db, DbError};
+pub use metrics::Metrics;
+pub use relay::Relay;
+pub use store::{EventMetadata, EventStore, StoreError, StoredEvent};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,138 @@
+//! The [`Account`] aggregate.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
+use serde::{Deserialize, Serialize};
+
+use super::{AccountCommand, AccountError, AccountEvent};
+
+/// A user's account as far as the rules need it: registered, failure count, lock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    registered: bool,
+    email: String,
+    consecutive_failures: u32,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl Account {
+    /// The normalized email address (empty before registration).
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// When the current lock lifts, if the account is locked at `at`.
+    pub fn locked_at(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.locked_until.filter(|until| at < *until)
+    }
+
+    fn ensure_registered(&self) -> Result<(), AccountError> {
+        if self.registered {
+            Ok(())
+        } else {
+            Err(AccountError::NotRegistered)
+        }
+    }
+
+    fn ensure_unlocked(&self, at: DateTime<Utc>) -> Result<(), AccountError> {
+        match self.locked_at(at) {
+            Some(until) => Err(AccountError::Locked { until }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Aggregate for Account {
+    const TYPE: &'static str = "account";
+    type Command = AccountCommand;
+    type Event = AccountEvent;
+    type Error = AccountError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            AccountCommand::Register { email, at } => {
+                if self.registered {
+                    return Err(AccountError::AlreadyRegistered);
+                }
+                if email.trim().is_empty() || !email.contains('@') {
+                    return Err(AccountError::InvalidEmail);
+                }
+                sink.write(
+                    AccountEvent::AccountRegistered {
+                        email,
+                        registered_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            AccountCommand::RecordLoginFailure {
+                at,
+                lock_after,
+                lock_for,
+            } => {
+                self.ensure_registered()?;
+                // While locked the password is not even checked, so nothing counts.
+                self.ensure_unlocked(at)?;
+                let consecutive_failures = self.consecutive_failures.saturating_add(1);
+                sink.write(
+                    AccountEvent::LoginFailed {
+                        at,
+                        consecutive_failures,
+                    },
+                    self,
+                )
+                .await;
+                if lock_after > 0 && consecutive_failures >= lock_after {
+                    sink.write(
+                        AccountEvent::AccountLocked {
+                            at,
+                            locked_until: at + lock_for,
+                        },
+                        self,
+                    )
+                    .await;
+                }
+            }
+            AccountCommand::RecordLoginSuccess { at } => {
+                self.ensure_registered()?;
+                self.ensure_unlocked(at)?;
+                sink.write(AccountEvent::LoginSucceeded { at }, self).await;
+            }
+            AccountCommand::ChangePassword { at } => {
+                self.ensure_registered()?;
+                sink.write(AccountEvent::PasswordChanged { at }, self).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            AccountEvent::AccountRegistered { email, .. } => {
+                self.registered = true;
+                self.email = email;
+            }
+            AccountEvent::LoginFailed {
+                consecutive_failures,
+                ..
+            } => self.consecutive_failures = consecutive_failures,
+            AccountEvent::AccountLocked { locked_until, .. } => {
+                self.consecutive_failures = 0;
+                self.locked_until = Some(locked_until);
+            }
+            AccountEvent::LoginSucceeded { .. } => {
+                self.consecutive_failures = 0;
+                self.locked_until = None;
+            }
+            AccountEvent::PasswordChanged { .. } => {}
+        }
+    }
+}

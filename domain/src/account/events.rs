@@ -1,0 +1,58 @@
+//! Events recorded by [`Account`](super::Account). They never carry secrets.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+/// Something that happened to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountEvent {
+    /// The account was created.
+    AccountRegistered {
+        /// Normalized email address.
+        email: String,
+        /// When it was created.
+        registered_at: DateTime<Utc>,
+    },
+    /// A login failed because of a wrong password.
+    LoginFailed {
+        /// When it failed.
+        at: DateTime<Utc>,
+        /// Failures in a row, this one included.
+        consecutive_failures: u32,
+    },
+    /// Too many failures in a row: logins are refused until `locked_until`.
+    AccountLocked {
+        /// When the lock began.
+        at: DateTime<Utc>,
+        /// When the lock lifts.
+        locked_until: DateTime<Utc>,
+    },
+    /// A login succeeded; the failure count resets.
+    LoginSucceeded {
+        /// When it succeeded.
+        at: DateTime<Utc>,
+    },
+    /// The password was changed; every session ends.
+    PasswordChanged {
+        /// When it changed.
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for AccountEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::AccountRegistered { .. } => "AccountRegistered",
+            Self::LoginFailed { .. } => "LoginFailed",
+            Self::AccountLocked { .. } => "AccountLocked",
+            Self::LoginSucceeded { .. } => "LoginSucceeded",
+            Self::PasswordChanged { .. } => "PasswordChanged",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}

@@ -1,0 +1,384 @@
+//! The [`Call`] aggregate.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus};
+use crate::PhoneNumber;
+use crate::policy::RetryPolicy;
+
+/// One contact's call within a campaign, across all of its attempts.
+///
+/// Provider webhooks arrive more than once and out of order, so reports about an attempt that
+/// already ended are accepted without effect rather than refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// `None` until created.
+    status: Option<CallStatus>,
+    campaign_id: Uuid,
+    owner_id: Uuid,
+    phone: Option<PhoneNumber>,
+    contact_name: Option<String>,
+    context: Map<String, Value>,
+    retry: RetryPolicy,
+    /// Attempts started so far; the current one when dialing.
+    attempts: u32,
+    retry_at: Option<DateTime<Utc>>,
+    provider_call_sid: Option<String>,
+    answered: bool,
+    outcome: Option<CallResult>,
+    result: Option<CallResult>,
+}
+
+impl Call {
+    /// The current status, or `None` before creation.
+    pub fn status(&self) -> Option<CallStatus> {
+        self.status
+    }
+
+    /// The campaign the call belongs to.
+    pub fn campaign_id(&self) -> Uuid {
+        self.campaign_id
+    }
+
+    /// The account that owns the call's campaign.
+    pub fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+
+    /// The number to dial (`None` before creation).
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref()
+    }
+
+    /// The name to address the callee by.
+    pub fn contact_name(&self) -> Option<&str> {
+        self.contact_name.as_deref()
+    }
+
+    /// Script variables for this contact.
+    pub fn context(&self) -> &Map<String, Value> {
+        &self.context
+    }
+
+    /// Attempts started so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// When the next attempt may start, while waiting for a retry.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        self.retry_at
+    }
+
+    /// The provider call id of the current (or last) attempt.
+    pub fn provider_call_sid(&self) -> Option<&str> {
+        self.provider_call_sid.as_deref()
+    }
+
+    /// The final result of a completed call.
+    pub fn result(&self) -> Option<CallResult> {
+        self.result
+    }
+
+    fn current_status(&self) -> Result<CallStatus, CallError> {
+        self.status.ok_or(CallError::NotFound)
+    }
+
+    /// The event that closes an attempt that was not answered.
+    fn after_unanswered(&self, end: AttemptEnd, at: DateTime<Utc>) -> CallEvent {
+        let retryable = match &end {
+            AttemptEnd::NoAnswer | AttemptEnd::Busy => true,
+            AttemptEnd::Failed { retryable, .. } => *retryable,
+            AttemptEnd::Completed | AttemptEnd::Canceled => false,
+        };
+        // Retries used so far are `attempts - 1`, so the next one is number `attempts`.
+        let retry_number = self.attempts;
+        if retryable && let Some(delay) = self.retry.delay_before_retry(retry_number) {
+            return CallEvent::RetryScheduled {
+                retry_at: at + delay,
+                retry_number,
+            };
+        }
+        match end {
+            AttemptEnd::NoAnswer | AttemptEnd::Busy => CallEvent::CallFinishedNoAnswer {
+                attempts: self.attempts,
+                finished_at: at,
+            },
+            AttemptEnd::Failed { code, .. } => CallEvent::CallFailed {
+                reason: match code {
+                    Some(code) => format!("provider failure (code {code})"),
+                    None => "provider failure".to_owned(),
+                },
+                failed_at: at,
+            },
+            AttemptEnd::Completed | AttemptEnd::Canceled => {
+                CallEvent::CallCancelled { cancelled_at: at }
+            }
+        }
+    }
+}
+
+impl Aggregate for Call {
+    const TYPE: &'static str = "call";
+    type Command = CallCommand;
+    type Event = CallEvent;
+    type Error = CallError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        use CallStatus::*;
+
+        match command {
+            CallCommand::CreateCall {
+                campaign_id,
+                owner_id,
+                phone,
+                contact_name,
+                context,
+                retry,
+                at,
+            } => {
+                if self.status.is_some() {
+                    return Err(CallError::AlreadyExists);
+                }
+                sink.write(
+                    CallEvent::CallCreated {
+                        campaign_id,
+                        owner_id,
+                        phone,
+                        contact_name,
+                        context,
+                        retry,
+                        created_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            CallCommand::RequestDial { at } => {
+                let status = self.current_status()?;
+                if status != Pending {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "RequestDial",
+                    });
+                }
+                if let Some(retry_at) = self.retry_at
+                    && at < retry_at
+                {
+                    return Err(CallError::RetryNotDue { retry_at });
+                }
+                sink.write(
+                    CallEvent::DialRequested {
+                        attempt: self.attempts + 1,
+                        requested_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            CallCommand::RecordProviderCall {
+                provider_call_sid,
+                at,
+            } => {
+                let status = self.current_status()?;
+                if self.provider_call_sid.as_deref() == Some(provider_call_sid.as_str()) {
+                    return Ok(());
+                }
+                // The answered callback may overtake the provider's create response.
+                if !matches!(status, Calling | InProgress) {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "RecordProviderCall",
+                    });
+                }
+                if let Some(recorded) = &self.provider_call_sid {
+                    return Err(CallError::ProviderCallMismatch {
+                        recorded: recorded.clone(),
+                    });
+                }
+                sink.write(
+                    CallEvent::ProviderCallCreated {
+                        attempt: self.attempts,
+                        provider_call_sid,
+                        created_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            CallCommand::RecordAnswered { at } => match self.current_status()? {
+                Calling => {
+                    sink.write(
+                        CallEvent::CallAnswered {
+                            attempt: self.attempts,
+                            answered_at: at,
+                        },
+                        self,
+                    )
+                    .await;
+                }
+                // Repeated, or late after the end: nothing new.
+                InProgress | Completed | Failed | NoAnswer | Cancelled => {}
+                status @ Pending => {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "RecordAnswered",
+                    });
+                }
+            },
+            CallCommand::ReportOutcome {
+                result,
+                note,
+                proposed_time,
+                at,
+            } => {
+                let status = self.current_status()?;
+                if status != InProgress {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "ReportOutcome",
+                    });
+                }
+                sink.write(
+                    CallEvent::OutcomeReported {
+                        attempt: self.attempts,
+                        result,
+                        note,
+                        proposed_time,
+                        reported_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            CallCommand::RecordAttemptEnded {
+                end,
+                duration_secs,
+                at,
+            } => {
+                let status = self.current_status()?;
+                match status {
+                    Calling | InProgress => {}
+                    // The end of an attempt already closed (webhooks repeat).
+                    _ if status.is_final() => return Ok(()),
+                    Pending if self.attempts > 0 => return Ok(()),
+                    _ => {
+                        return Err(CallError::InvalidTransition {
+                            status,
+                            command: "RecordAttemptEnded",
+                        });
+                    }
+                }
+                // A `Completed` end means it was answered even if that callback never came.
+                let answered = self.answered || end == AttemptEnd::Completed;
+                sink.write(
+                    CallEvent::AttemptEnded {
+                        attempt: self.attempts,
+                        end: end.clone(),
+                        duration_secs,
+                        ended_at: at,
+                    },
+                    self,
+                )
+                .await;
+                let next = if answered {
+                    CallEvent::CallCompleted {
+                        result: self.outcome.unwrap_or(CallResult::Declined),
+                        duration_secs,
+                        completed_at: at,
+                    }
+                } else {
+                    self.after_unanswered(end, at)
+                };
+                sink.write(next, self).await;
+            }
+            CallCommand::FailCall { reason, at } => {
+                let status = self.current_status()?;
+                if !matches!(status, Calling | InProgress) {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "FailCall",
+                    });
+                }
+                sink.write(
+                    CallEvent::CallFailed {
+                        reason,
+                        failed_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            CallCommand::CancelCall { at } => {
+                let status = self.current_status()?;
+                if status != Pending {
+                    return Err(CallError::NotCancellable { status });
+                }
+                sink.write(CallEvent::CallCancelled { cancelled_at: at }, self)
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            CallEvent::CallCreated {
+                campaign_id,
+                owner_id,
+                phone,
+                contact_name,
+                context,
+                retry,
+                ..
+            } => {
+                self.status = Some(CallStatus::Pending);
+                self.campaign_id = campaign_id;
+                self.owner_id = owner_id;
+                self.phone = Some(phone);
+                self.contact_name = contact_name;
+                self.context = context;
+                self.retry = retry;
+            }
+            CallEvent::DialRequested { attempt, .. } => {
+                self.status = Some(CallStatus::Calling);
+                self.attempts = attempt;
+                self.retry_at = None;
+                self.provider_call_sid = None;
+                self.answered = false;
+                self.outcome = None;
+            }
+            CallEvent::ProviderCallCreated {
+                provider_call_sid, ..
+            } => self.provider_call_sid = Some(provider_call_sid),
+            CallEvent::CallAnswered { .. } => {
+                self.status = Some(CallStatus::InProgress);
+                self.answered = true;
+            }
+            CallEvent::OutcomeReported { result, .. } => self.outcome = Some(result),
+            CallEvent::AttemptEnded { .. } => {}
+            CallEvent::CallCompleted { result, .. } => {
+                self.status = Some(CallStatus::Completed);
+                self.result = Some(result);
+            }
+            CallEvent::RetryScheduled { retry_at, .. } => {
+                self.status = Some(CallStatus::Pending);
+                self.retry_at = Some(retry_at);
+            }
+            CallEvent::CallFinishedNoAnswer { .. } => self.status = Some(CallStatus::NoAnswer),
+            CallEvent::CallFailed { .. } => self.status = Some(CallStatus::Failed),
+            CallEvent::CallCancelled { .. } => self.status = Some(CallStatus::Cancelled),
+        }
+    }
+}

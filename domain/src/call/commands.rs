@@ -1,0 +1,80 @@
+//! Commands accepted by [`Call`](super::Call).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{AttemptEnd, CallResult};
+use crate::PhoneNumber;
+use crate::policy::RetryPolicy;
+
+/// What can be asked of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallCommand {
+    /// Create the call for one contact of a campaign.
+    CreateCall {
+        /// The campaign it belongs to.
+        campaign_id: Uuid,
+        /// The account that owns the campaign.
+        owner_id: Uuid,
+        /// Number to dial.
+        phone: PhoneNumber,
+        /// Name to address the callee by.
+        contact_name: Option<String>,
+        /// Script variables for this contact.
+        context: Map<String, Value>,
+        /// The campaign's retry policy, captured at creation.
+        retry: RetryPolicy,
+        /// When the request arrived.
+        at: DateTime<Utc>,
+    },
+    /// The dialer picked this call: start the next attempt.
+    RequestDial {
+        /// When the dialer decided.
+        at: DateTime<Utc>,
+    },
+    /// The provider accepted the dial and gave it an id.
+    RecordProviderCall {
+        /// Provider call id (Twilio `CallSid`).
+        provider_call_sid: String,
+        /// When it was created.
+        at: DateTime<Utc>,
+    },
+    /// The callee picked up.
+    RecordAnswered {
+        /// When they answered.
+        at: DateTime<Utc>,
+    },
+    /// The agent reported an outcome during the conversation; the last one wins.
+    ReportOutcome {
+        /// The outcome.
+        result: CallResult,
+        /// Free-text note from the agent.
+        note: Option<String>,
+        /// A time the callee proposed instead, as they said it.
+        proposed_time: Option<String>,
+        /// When it was reported.
+        at: DateTime<Utc>,
+    },
+    /// The provider says the current attempt ended.
+    RecordAttemptEnded {
+        /// How it ended.
+        end: AttemptEnd,
+        /// Talk time in seconds (0 when never answered).
+        duration_secs: u32,
+        /// When it ended.
+        at: DateTime<Utc>,
+    },
+    /// Give up on the call now (e.g. five recognition failures in a row).
+    FailCall {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Cancel a call that is not being dialed (never dialed, or waiting for a retry).
+    CancelCall {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}

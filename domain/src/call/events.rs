@@ -1,0 +1,138 @@
+//! Events recorded by [`Call`](super::Call).
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{AttemptEnd, CallResult};
+use crate::PhoneNumber;
+use crate::policy::RetryPolicy;
+
+/// Something that happened to a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CallEvent {
+    /// The call was created, waiting to be dialed.
+    CallCreated {
+        /// The campaign it belongs to.
+        campaign_id: Uuid,
+        /// The account that owns the campaign.
+        owner_id: Uuid,
+        /// Number to dial.
+        phone: PhoneNumber,
+        /// Name to address the callee by.
+        contact_name: Option<String>,
+        /// Script variables for this contact.
+        context: Map<String, Value>,
+        /// Retry policy captured from the campaign.
+        retry: RetryPolicy,
+        /// When it was created.
+        created_at: DateTime<Utc>,
+    },
+    /// The dialer started attempt `attempt`; a bridge places the provider call.
+    DialRequested {
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// When it was requested.
+        requested_at: DateTime<Utc>,
+    },
+    /// The provider created its call for the current attempt.
+    ProviderCallCreated {
+        /// Attempt number.
+        attempt: u32,
+        /// Provider call id (Twilio `CallSid`).
+        provider_call_sid: String,
+        /// When it was created.
+        created_at: DateTime<Utc>,
+    },
+    /// The callee answered.
+    CallAnswered {
+        /// Attempt number.
+        attempt: u32,
+        /// When they answered.
+        answered_at: DateTime<Utc>,
+    },
+    /// The agent reported an outcome; a later report replaces it.
+    OutcomeReported {
+        /// Attempt number.
+        attempt: u32,
+        /// The outcome.
+        result: CallResult,
+        /// Free-text note from the agent.
+        note: Option<String>,
+        /// A time the callee proposed instead.
+        proposed_time: Option<String>,
+        /// When it was reported.
+        reported_at: DateTime<Utc>,
+    },
+    /// An attempt ended; the next event says what follows.
+    AttemptEnded {
+        /// Attempt number.
+        attempt: u32,
+        /// How it ended.
+        end: AttemptEnd,
+        /// Talk time in seconds.
+        duration_secs: u32,
+        /// When it ended.
+        ended_at: DateTime<Utc>,
+    },
+    /// An answered call ended (final).
+    CallCompleted {
+        /// The last reported outcome, or `DECLINED` if the callee hung up without one.
+        result: CallResult,
+        /// Talk time in seconds.
+        duration_secs: u32,
+        /// When it ended.
+        completed_at: DateTime<Utc>,
+    },
+    /// The attempt failed in a way worth retrying; the call waits until `retry_at`.
+    RetryScheduled {
+        /// Earliest time for the next dial.
+        retry_at: DateTime<Utc>,
+        /// Which retry this will be, from 1.
+        retry_number: u32,
+    },
+    /// Nobody answered and no retries are left (final).
+    CallFinishedNoAnswer {
+        /// Attempts made.
+        attempts: u32,
+        /// When the last attempt ended.
+        finished_at: DateTime<Utc>,
+    },
+    /// The call failed (final).
+    CallFailed {
+        /// Why, for people.
+        reason: String,
+        /// When.
+        failed_at: DateTime<Utc>,
+    },
+    /// The call was cancelled before being answered (final).
+    CallCancelled {
+        /// When.
+        cancelled_at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for CallEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::CallCreated { .. } => "CallCreated",
+            Self::DialRequested { .. } => "DialRequested",
+            Self::ProviderCallCreated { .. } => "ProviderCallCreated",
+            Self::CallAnswered { .. } => "CallAnswered",
+            Self::OutcomeReported { .. } => "OutcomeReported",
+            Self::AttemptEnded { .. } => "AttemptEnded",
+            Self::CallCompleted { .. } => "CallCompleted",
+            Self::RetryScheduled { .. } => "RetryScheduled",
+            Self::CallFinishedNoAnswer { .. } => "CallFinishedNoAnswer",
+            Self::CallFailed { .. } => "CallFailed",
+            Self::CallCancelled { .. } => "CallCancelled",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}

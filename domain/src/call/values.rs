@@ -1,0 +1,114 @@
+//! Value types of a call: status, result, and how an attempt ended.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a call is (seed enum plus `CANCELLED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallStatus {
+    /// Waiting to be dialed (first time, or for a retry).
+    Pending,
+    /// Dial requested; ringing.
+    Calling,
+    /// Answered; the conversation is going on.
+    InProgress,
+    /// Answered and ended; see the result.
+    Completed,
+    /// Could not be completed (provider failure, recognition failures).
+    Failed,
+    /// Never answered, retries exhausted.
+    NoAnswer,
+    /// Cancelled before it was answered.
+    Cancelled,
+}
+
+impl CallStatus {
+    /// Whether nothing can change the status any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::NoAnswer | Self::Cancelled
+        )
+    }
+
+    /// The wire name, e.g. `"IN_PROGRESS"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Calling => "CALLING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::NoAnswer => "NO_ANSWER",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl std::fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What came of an answered call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallResult {
+    /// The callee confirmed.
+    Success,
+    /// An answering machine picked up.
+    Voicemail,
+    /// The callee declined or hung up.
+    Declined,
+    /// The callee asked for another time.
+    Rescheduled,
+    /// The callee asked to be called back.
+    CallbackRequested,
+    /// Anything else.
+    Other,
+    /// The callee asked never to be called again; the number is suppressed.
+    OptedOut,
+}
+
+impl CallResult {
+    /// The wire name, e.g. `"CALLBACK_REQUESTED"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Voicemail => "VOICEMAIL",
+            Self::Declined => "DECLINED",
+            Self::Rescheduled => "RESCHEDULED",
+            Self::CallbackRequested => "CALLBACK_REQUESTED",
+            Self::Other => "OTHER",
+            Self::OptedOut => "OPTED_OUT",
+        }
+    }
+}
+
+impl std::fmt::Display for CallResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the provider says one dial attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttemptEnd {
+    /// Answered, then hung up (by either side).
+    Completed,
+    /// Rang without an answer.
+    NoAnswer,
+    /// The line was busy.
+    Busy,
+    /// The provider could not place or keep the call.
+    Failed {
+        /// Provider error code, when known.
+        code: Option<String>,
+        /// Whether trying again may help (outage, rate limit) or not (invalid number).
+        retryable: bool,
+    },
+    /// The call was cancelled before it was answered.
+    Canceled,
+}

@@ -1,0 +1,14 @@
+//! Auto CallBot domain: aggregates, commands, events, typed errors and value objects.
+//!
+//! Pure: no I/O. Time and ids arrive inside commands.
+
+#![warn(missing_docs)]
+
+pub mod account;
+pub mod call;
+pub mod campaign;
+pub mod phone;
+pub mod policy;
+pub mod script;
+
+pub use phone::PhoneNumber;

@@ -1,0 +1,155 @@
+//! The [`Script`] aggregate.
+
+use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ScriptCommand, ScriptContent, ScriptError, ScriptEvent};
+
+/// Longest script name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A versioned call script owned by one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    created: bool,
+    deleted: bool,
+    owner_id: Uuid,
+    name: String,
+    version: u32,
+    content: ScriptContent,
+}
+
+impl Script {
+    /// The current version (0 before creation).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The account that owns the script.
+    pub fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+
+    /// The current content.
+    pub fn content(&self) -> &ScriptContent {
+        &self.content
+    }
+
+    fn ensure_live(&self) -> Result<(), ScriptError> {
+        if !self.created {
+            Err(ScriptError::NotFound)
+        } else if self.deleted {
+            Err(ScriptError::Deleted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Trims the name and checks it is present and not too long.
+fn valid_name(name: &str) -> Result<String, ScriptError> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err(ScriptError::EmptyName)
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(ScriptError::NameTooLong)
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+impl Aggregate for Script {
+    const TYPE: &'static str = "script";
+    type Command = ScriptCommand;
+    type Event = ScriptEvent;
+    type Error = ScriptError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            ScriptCommand::CreateScript {
+                owner_id,
+                name,
+                natural_input,
+                content,
+                at,
+            } => {
+                if self.created {
+                    return Err(ScriptError::AlreadyExists);
+                }
+                let name = valid_name(&name)?;
+                sink.write(
+                    ScriptEvent::ScriptCreated {
+                        owner_id,
+                        name,
+                        natural_input,
+                        content,
+                        version: 1,
+                        created_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            ScriptCommand::EditScript { name, content, at } => {
+                self.ensure_live()?;
+                let name = match name {
+                    Some(name) => valid_name(&name)?,
+                    None => self.name.clone(),
+                };
+                sink.write(
+                    ScriptEvent::ScriptEdited {
+                        version: self.version + 1,
+                        name,
+                        content,
+                        edited_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            ScriptCommand::DeleteScript { at } => {
+                self.ensure_live()?;
+                sink.write(ScriptEvent::ScriptDeleted { deleted_at: at }, self)
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ScriptEvent::ScriptCreated {
+                owner_id,
+                name,
+                content,
+                version,
+                ..
+            } => {
+                self.created = true;
+                self.owner_id = owner_id;
+                self.name = name;
+                self.content = content;
+                self.version = version;
+            }
+            ScriptEvent::ScriptEdited {
+                version,
+                name,
+                content,
+                ..
+            } => {
+                self.version = version;
+                self.name = name;
+                self.content = content;
+            }
+            ScriptEvent::ScriptDeleted { .. } => self.deleted = true,
+        }
+    }
+}
