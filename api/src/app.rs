@@ -65,7 +65,10 @@ impl Application {
             workers.push((
                 "campaign list projection",
                 Box::new(move |stop| {
-                    tokio::spawn(log_exit("campaign list projection", campaign_runner.run(stop)))
+                    tokio::spawn(log_exit(
+                        "campaign list projection",
+                        campaign_runner.run(stop),
+                    ))
                 }),
             ));
         }
@@ -89,7 +92,9 @@ impl Application {
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Shared state (tests drive commands and wait on projections through it).

@@ -77,7 +77,11 @@ pub struct Config {
 impl Config {
     /// Reads the environment for the given command-line choices; creates the data dir and, in
     /// embedded mode, generates and keeps any missing secret there.
-    pub fn load(bind: SocketAddr, data_dir: PathBuf, roles: Vec<Role>) -> Result<Self, ConfigError> {
+    pub fn load(
+        bind: SocketAddr,
+        data_dir: PathBuf,
+        roles: Vec<Role>,
+    ) -> Result<Self, ConfigError> {
         Self::from_lookup(bind, data_dir, roles, |name| std::env::var(name).ok())
     }
 
@@ -109,13 +113,14 @@ impl Config {
             }
             nats
         });
-        let secret = |name: &'static str, generate: fn() -> String| -> Result<Secret, ConfigError> {
-            match var(name) {
-                Some(value) => Ok(Secret::new(value)),
-                None if embedded => persisted_secret(&data_dir, name, generate),
-                None => Err(ConfigError::Missing { name }),
-            }
-        };
+        let secret =
+            |name: &'static str, generate: fn() -> String| -> Result<Secret, ConfigError> {
+                match var(name) {
+                    Some(value) => Ok(Secret::new(value)),
+                    None if embedded => persisted_secret(&data_dir, name, generate),
+                    None => Err(ConfigError::Missing { name }),
+                }
+            };
         let jwt_secret = secret("JWT_SECRET", || random_base64(48))?;
         let recording_key = secret("RECORDING_KEY", || random_base64(32))?;
         match BASE64.decode(recording_key.expose().trim()) {
@@ -211,8 +216,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(dir: &Path, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(
             "127.0.0.1:0".parse().unwrap(),
             dir.to_path_buf(),
@@ -243,14 +250,26 @@ mod tests {
     fn a_recording_key_of_the_wrong_size_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = load(dir.path(), &[("RECORDING_KEY", "c2hvcnQ=")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "RECORDING_KEY", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "RECORDING_KEY",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn an_unknown_database_scheme_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = load(dir.path(), &[("DATABASE_URL", "mysql://x")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "DATABASE_URL", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "DATABASE_URL",
+                ..
+            }
+        ));
     }
 
     #[test]

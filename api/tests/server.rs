@@ -8,8 +8,10 @@ use api::{Application, Config, Role};
 use commands::CancellationToken;
 
 fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
-    let vars: std::collections::HashMap<String, String> =
-        vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     Config::from_lookup(
         "127.0.0.1:0".parse().unwrap(),
         data_dir.to_path_buf(),
@@ -39,21 +41,35 @@ async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
     let running = spawn(config(dir.path(), &[])).await;
     let client = reqwest::Client::new();
 
-    let health = client.get(format!("{}/healthz", running.base)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", running.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = client.get(format!("{}/readyz", running.base)).send().await.unwrap();
+    let ready = client
+        .get(format!("{}/readyz", running.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"]["backend"], "sqlite");
     assert_eq!(body["bus"]["kind"], "in-process");
 
-    let metrics = client.get(format!("{}/metrics", running.base)).send().await.unwrap();
+    let metrics = client
+        .get(format!("{}/metrics", running.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(text.contains("callbot_event_store_head 0"), "{text}");
     assert!(text.contains("callbot_relay_lag_events 0"), "{text}");
     assert!(
-        text.contains(r#"callbot_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
+        text.contains(
+            r#"callbot_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
+        ),
         "{text}"
     );
     assert!(dir.path().join("callbot.db").exists());
@@ -66,10 +82,20 @@ async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
 #[tokio::test]
 async fn readiness_fails_while_the_bus_is_unreachable() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // Nothing listens on `port`: the client keeps trying in the background.
-    let running = spawn(config(dir.path(), &[("NATS_URL", format!("nats://127.0.0.1:{port}"))])).await;
-    let ready = reqwest::get(format!("{}/readyz", running.base)).await.unwrap();
+    let running = spawn(config(
+        dir.path(),
+        &[("NATS_URL", format!("nats://127.0.0.1:{port}"))],
+    ))
+    .await;
+    let ready = reqwest::get(format!("{}/readyz", running.base))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["bus"]["status"], "unreachable");
@@ -80,7 +106,14 @@ async fn readiness_fails_while_the_bus_is_unreachable() {
 
 fn callbot() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_callbot"));
-    for var in ["DATABASE_URL", "NATS_URL", "JWT_SECRET", "RECORDING_KEY", "DATA_DIR", "BIND_ADDR"] {
+    for var in [
+        "DATABASE_URL",
+        "NATS_URL",
+        "JWT_SECRET",
+        "RECORDING_KEY",
+        "DATA_DIR",
+        "BIND_ADDR",
+    ] {
         command.env_remove(var);
     }
     command
@@ -101,8 +134,12 @@ fn callbot_events_prints_an_aggregates_history_with_metadata() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let config = config(dir.path(), &[]);
-        let db = commands::Db::connect_and_migrate(&config.database_url).await.unwrap();
-        let store = commands::EventStore::open(db, Default::default()).await.unwrap();
+        let db = commands::Db::connect_and_migrate(&config.database_url)
+            .await
+            .unwrap();
+        let store = commands::EventStore::open(db, Default::default())
+            .await
+            .unwrap();
         let event = cqrs_es::persist::SerializedEvent::new(
             "campaign-1".into(),
             1,
@@ -119,7 +156,11 @@ fn callbot_events_prints_an_aggregates_history_with_metadata() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(line["event_type"], "CampaignStarted");
     assert_eq!(line["metadata"]["actor"], "user-7");
@@ -138,9 +179,18 @@ fn callbot_events_prints_an_aggregates_history_with_metadata() {
 #[test]
 fn callbot_serve_starts_answers_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = callbot()
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -156,7 +206,9 @@ fn callbot_serve_starts_answers_and_stops_gracefully_on_sigterm() {
         }
         false
     });
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let status = child.wait().unwrap();
     assert!(healthy, "the server never answered /healthz");
     assert!(status.success(), "exit status {status:?}");
@@ -168,7 +220,15 @@ fn callbot_serve_starts_answers_and_stops_gracefully_on_sigterm() {
 #[test]
 fn callbot_migrate_creates_the_embedded_database() {
     let dir = tempfile::tempdir().unwrap();
-    let output = callbot().args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = callbot()
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(dir.path().join("callbot.db").exists());
 }

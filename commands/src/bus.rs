@@ -65,7 +65,7 @@ pub enum BusError {
 #[derive(Clone)]
 pub enum EventBus {
     InProcess(broadcast::Sender<Arc<StoredEvent>>),
-    Nats(NatsBus),
+    Nats(Arc<NatsBus>),
 }
 
 /// The JetStream side of the bus.
@@ -98,12 +98,12 @@ impl EventBus {
             .map_err(|e| BusError::Connect(e.to_string()))?;
         let mut jetstream = jetstream::new(client.clone());
         jetstream.set_timeout(Duration::from_secs(3));
-        Ok(Self::Nats(NatsBus {
+        Ok(Self::Nats(Arc::new(NatsBus {
             client,
             jetstream,
             config,
             stream_ready: Arc::new(AtomicBool::new(false)),
-        }))
+        })))
     }
 
     /// Publishes one event; on NATS, waits for JetStream's acknowledgement. The event id is the

@@ -62,7 +62,11 @@ impl Db {
         let backend = Backend::from_url(url)?;
         let mut url = url.to_owned();
         if backend == Backend::Sqlite && !url.contains("mode=") {
-            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(DbError::Connect)?
@@ -70,16 +74,18 @@ impl Db {
         let pool_options = match backend {
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
             // SQLite has one writer at a time; WAL lets readers go on while it writes.
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            }),
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
         };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(10))

@@ -71,7 +71,12 @@ impl Metrics {
             "# HELP callbot_projection_lag_events Committed events a projection has not applied yet.\n\
              # TYPE callbot_projection_lag_events gauge"
         );
-        for (name, position) in self.projection_positions.lock().expect("metrics lock").iter() {
+        for (name, position) in self
+            .projection_positions
+            .lock()
+            .expect("metrics lock")
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "callbot_projection_lag_events{{projection=\"{name}\"}} {}",
@@ -83,7 +88,9 @@ impl Metrics {
             "# HELP callbot_http_requests_total HTTP requests answered.\n\
              # TYPE callbot_http_requests_total counter"
         );
-        for ((method, route, status), count) in self.http_requests.lock().expect("metrics lock").iter() {
+        for ((method, route, status), count) in
+            self.http_requests.lock().expect("metrics lock").iter()
+        {
             let _ = writeln!(
                 out,
                 "callbot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"

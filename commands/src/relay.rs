@@ -65,7 +65,9 @@ impl Relay {
                 }
             };
             if published > position {
-                self.store.save_checkpoint(RELAY_CHECKPOINT, published).await?;
+                self.store
+                    .save_checkpoint(RELAY_CHECKPOINT, published)
+                    .await?;
                 self.store
                     .metrics()
                     .relay_published((published - position) as u64, published);

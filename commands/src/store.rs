@@ -116,7 +116,9 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 
 /// Parses a stored text timestamp.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The event store. Cheap to clone; clones share the pool and the head watcher.
@@ -158,9 +160,11 @@ impl EventStore {
 
     /// The highest committed global position.
     pub async fn head(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT last FROM event_position WHERE id = 1")
-            .fetch_one(self.db.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT last FROM event_position WHERE id = 1")
+                .fetch_one(self.db.pool())
+                .await?,
+        )
     }
 
     /// Appends events of one aggregate atomically and returns their global positions.
@@ -204,7 +208,11 @@ impl EventStore {
             let conflict = err
                 .as_database_error()
                 .is_some_and(|db_err| db_err.is_unique_violation());
-            return Err(if conflict { StoreError::Conflict } else { err.into() });
+            return Err(if conflict {
+                StoreError::Conflict
+            } else {
+                err.into()
+            });
         }
         tx.commit().await?;
         self.metrics.events_appended(events.len() as u64);
@@ -217,22 +225,30 @@ impl EventStore {
     }
 
     /// Events after `position` in global order, at most `limit` of them.
-    pub async fn read_after(&self, position: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE global_position > $1 \
-             ORDER BY global_position LIMIT $2"))
-            .bind(position)
-            .bind(limit)
-            .fetch_all(self.db.pool())
-            .await?;
+    pub async fn read_after(
+        &self,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(select_events!(
+            "WHERE global_position > $1 \
+             ORDER BY global_position LIMIT $2"
+        ))
+        .bind(position)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(stored_event).collect()
     }
 
     /// Every event of one aggregate (whatever its type), oldest first.
     pub async fn read_aggregate(&self, aggregate_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE aggregate_id = $1 ORDER BY global_position"))
-            .bind(aggregate_id)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = sqlx::query(select_events!(
+            "WHERE aggregate_id = $1 ORDER BY global_position"
+        ))
+        .bind(aggregate_id)
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(stored_event).collect()
     }
 
@@ -253,21 +269,25 @@ impl EventStore {
         aggregate_id: &str,
         after_sequence: i64,
     ) -> Result<Vec<SerializedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("\
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"))
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .bind(after_sequence)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = sqlx::query(select_events!(
+            "\
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence"
+        ))
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(after_sequence)
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(serialized_event).collect()
     }
 
     async fn load_type(&self, aggregate_type: &str) -> Result<Vec<SerializedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE aggregate_type = $1 ORDER BY global_position"))
-            .bind(aggregate_type)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = sqlx::query(select_events!(
+            "WHERE aggregate_type = $1 ORDER BY global_position"
+        ))
+        .bind(aggregate_type)
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(serialized_event).collect()
     }
 }
@@ -277,10 +297,11 @@ pub async fn checkpoint<'c, E>(executor: E, name: &str) -> Result<i64, StoreErro
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = $1")
-        .bind(name)
-        .fetch_optional(executor)
-        .await?;
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(executor)
+            .await?;
     Ok(position.unwrap_or(0))
 }
 
@@ -341,7 +362,8 @@ fn stored_event(row: &AnyRow) -> Result<StoredEvent, StoreError> {
         event_version: row.try_get("event_version")?,
         payload: serde_json::from_str(&payload).map_err(|e| corrupt(row, e))?,
         metadata: serde_json::from_str(&metadata).map_err(|e| corrupt(row, e))?,
-        recorded_at: parse_timestamp(&recorded_at).ok_or_else(|| corrupt(row, "bad recorded_at"))?,
+        recorded_at: parse_timestamp(&recorded_at)
+            .ok_or_else(|| corrupt(row, "bad recorded_at"))?,
     })
 }
 

@@ -33,7 +33,10 @@ pub struct CampaignSummary {
 
 impl CampaignList {
     /// An owner's campaigns, newest first.
-    pub async fn for_owner(pool: &AnyPool, owner_id: &str) -> Result<Vec<CampaignSummary>, sqlx::Error> {
+    pub async fn for_owner(
+        pool: &AnyPool,
+        owner_id: &str,
+    ) -> Result<Vec<CampaignSummary>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT campaign_id, owner_id, name, status, script_id, total_calls, finished_calls, \
              created_at, started_at, completed_at, cancelled_at FROM campaign_list \
@@ -68,7 +71,11 @@ impl Projection for CampaignList {
         "campaign_list"
     }
 
-    async fn apply(&self, conn: &mut AnyConnection, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != Campaign::TYPE {
             return Ok(());
         }
@@ -120,9 +127,15 @@ impl Projection for CampaignList {
                 .execute(conn)
                 .await?;
             }
-            CampaignEvent::CampaignScheduled { .. } => set_status(conn, id, position, "SCHEDULED").await?,
-            CampaignEvent::CampaignPaused { .. } => set_status(conn, id, position, "PAUSED").await?,
-            CampaignEvent::CampaignResumed { .. } => set_status(conn, id, position, "RUNNING").await?,
+            CampaignEvent::CampaignScheduled { .. } => {
+                set_status(conn, id, position, "SCHEDULED").await?
+            }
+            CampaignEvent::CampaignPaused { .. } => {
+                set_status(conn, id, position, "PAUSED").await?
+            }
+            CampaignEvent::CampaignResumed { .. } => {
+                set_status(conn, id, position, "RUNNING").await?
+            }
             CampaignEvent::CampaignStarted { started_at } => {
                 sqlx::query(
                     "UPDATE campaign_list SET status = 'RUNNING', started_at = $1, last_position = $2 \

@@ -52,7 +52,11 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Applies one event inside the runner's transaction. Events this projection does not care
     /// about are ignored. Must be idempotent per row, since a rebuild replays everything.
-    async fn apply(&self, conn: &mut AnyConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError>;
 }
 
 /// Lets callers wait until a projection has applied a given position (read-your-writes).
@@ -191,9 +195,7 @@ impl ProjectionRunner {
     }
 }
 
-async fn next_message(
-    subscription: &mut Option<commands::BusSubscription>,
-) -> Option<BusMessage> {
+async fn next_message(subscription: &mut Option<commands::BusSubscription>) -> Option<BusMessage> {
     match subscription {
         Some(subscription) => subscription.next().await,
         None => std::future::pending().await,

@@ -109,7 +109,9 @@ impl Drop for TestDb {
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(slash) if slash > "postgres://".len() => &base[..slash],
         _ => base,
@@ -125,7 +127,11 @@ pub fn nats_server_bin() -> PathBuf {
     if let Ok(bin) = std::env::var("NATS_SERVER_BIN") {
         return bin.into();
     }
-    for candidate in ["nats-server", "/usr/sbin/nats-server", "/usr/local/bin/nats-server"] {
+    for candidate in [
+        "nats-server",
+        "/usr/sbin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
         if Command::new(candidate)
             .arg("--version")
             .stdout(Stdio::null())
@@ -180,7 +186,14 @@ impl TestNats {
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new(nats_server_bin())
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(self.store_dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -189,7 +202,10 @@ impl TestNats {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -231,7 +247,10 @@ pub async fn stream_contents(
     jetstream: &async_nats::jetstream::Context,
     stream: &str,
 ) -> Vec<(String, commands::StoredEvent)> {
-    let mut stream = jetstream.get_stream(stream).await.expect("the stream exists");
+    let mut stream = jetstream
+        .get_stream(stream)
+        .await
+        .expect("the stream exists");
     let count = stream.info().await.expect("stream info").state.messages;
     let mut contents = Vec::new();
     for sequence in 1..=count {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use callbot_tests::TestDb;
 use commands::{CommandContext, CommandError, Commands, EventStore, StoreError};
-use cqrs_es::persist::SerializedEvent;
 use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -87,9 +87,18 @@ async fn appended_events_come_back_in_global_order_with_metadata(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("user-1").caused_by("event-0");
-    tallies.execute("a", TallyCommand::Add(2), &context).await.unwrap();
-    tallies.execute("b", TallyCommand::Add(3), &context).await.unwrap();
-    tallies.execute("a", TallyCommand::Add(4), &context).await.unwrap();
+    tallies
+        .execute("a", TallyCommand::Add(2), &context)
+        .await
+        .unwrap();
+    tallies
+        .execute("b", TallyCommand::Add(3), &context)
+        .await
+        .unwrap();
+    tallies
+        .execute("a", TallyCommand::Add(4), &context)
+        .await
+        .unwrap();
 
     let all = store.read_after(0, 100).await.unwrap();
     let positions: Vec<i64> = all.iter().map(|e| e.position).collect();
@@ -97,9 +106,15 @@ async fn appended_events_come_back_in_global_order_with_metadata(db: TestDb) {
     let ids: Vec<&str> = all.iter().map(|e| e.aggregate_id.as_str()).collect();
     assert_eq!(ids, vec!["a", "b", "a"]);
     assert_eq!(all[2].sequence, 2);
-    assert_eq!(all[2].payload, json!({ "Added": { "amount": 4, "total": 6 } }));
+    assert_eq!(
+        all[2].payload,
+        json!({ "Added": { "amount": 4, "total": 6 } })
+    );
     assert_eq!(all[0].metadata.actor, "user-1");
-    assert_eq!(all[0].metadata.correlation_id.as_deref(), Some(context.correlation_id.as_str()));
+    assert_eq!(
+        all[0].metadata.correlation_id.as_deref(),
+        Some(context.correlation_id.as_str())
+    );
     assert_eq!(all[0].metadata.causation_id.as_deref(), Some("event-0"));
     assert_ne!(all[0].event_id, all[1].event_id);
     assert!(all[0].recorded_at <= all[2].recorded_at);
@@ -112,7 +127,10 @@ async fn a_taken_sequence_is_a_typed_conflict_and_nothing_is_half_written(db: Te
     let store = db.store().await;
     store.append(&[event("a", 1)]).await.unwrap();
     // A batch whose second event collides must leave no trace of the first.
-    let err = store.append(&[event("b", 1), event("a", 1)]).await.unwrap_err();
+    let err = store
+        .append(&[event("b", 1), event("a", 1)])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "got {err:?}");
     assert_eq!(store.head().await.unwrap(), 1);
     assert!(store.read_aggregate("b").await.unwrap().is_empty());
@@ -124,12 +142,27 @@ async fn commands_rebuild_state_and_report_business_errors(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("system");
-    tallies.execute("t", TallyCommand::Add(5), &context).await.unwrap();
-    tallies.execute("t", TallyCommand::Add(7), &context).await.unwrap();
-    let err = tallies.execute("t", TallyCommand::Add(0), &context).await.unwrap_err();
-    assert!(matches!(err, CommandError::Rejected(TallyError::NotPositive)));
+    tallies
+        .execute("t", TallyCommand::Add(5), &context)
+        .await
+        .unwrap();
+    tallies
+        .execute("t", TallyCommand::Add(7), &context)
+        .await
+        .unwrap();
+    let err = tallies
+        .execute("t", TallyCommand::Add(0), &context)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CommandError::Rejected(TallyError::NotPositive)
+    ));
     let last = store.read_aggregate("t").await.unwrap().pop().unwrap();
-    assert_eq!(last.payload, json!({ "Added": { "amount": 7, "total": 12 } }));
+    assert_eq!(
+        last.payload,
+        json!({ "Added": { "amount": 7, "total": 12 } })
+    );
 }
 
 async fn racing_commands_on_one_aggregate_are_retried_until_all_land(db: TestDb) {
@@ -140,7 +173,9 @@ async fn racing_commands_on_one_aggregate_are_retried_until_all_land(db: TestDb)
         let tallies = tallies.clone();
         tasks.push(tokio::spawn(async move {
             let context = CommandContext::new("system");
-            tallies.execute("shared", TallyCommand::Add(1), &context).await
+            tallies
+                .execute("shared", TallyCommand::Add(1), &context)
+                .await
         }));
     }
     for task in tasks {
@@ -167,7 +202,10 @@ async fn a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order(
             let mut last = 0;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
             while last < total {
-                assert!(tokio::time::Instant::now() < deadline, "reader stalled at {last}");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "reader stalled at {last}"
+                );
                 for event in store.read_after(last, 7).await.unwrap() {
                     seen.push(event.clone());
                     last = event.position;
@@ -200,7 +238,11 @@ async fn a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order(
     let seen = reader.await.unwrap();
 
     let positions: Vec<i64> = seen.iter().map(|e| e.position).collect();
-    assert_eq!(positions, (1..=total).collect::<Vec<_>>(), "gaps or repeats");
+    assert_eq!(
+        positions,
+        (1..=total).collect::<Vec<_>>(),
+        "gaps or repeats"
+    );
     let ids: HashSet<_> = seen.iter().map(|e| e.event_id).collect();
     assert_eq!(ids.len(), seen.len(), "an event was delivered twice");
     for writer in 0..WRITERS {
@@ -209,7 +251,10 @@ async fn a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order(
             .filter(|e| e.aggregate_id == format!("writer-{writer}"))
             .map(|e| e.sequence)
             .collect();
-        assert_eq!(sequences, (1..=EVENTS_PER_WRITER as i64).collect::<Vec<_>>());
+        assert_eq!(
+            sequences,
+            (1..=EVENTS_PER_WRITER as i64).collect::<Vec<_>>()
+        );
     }
 }
 

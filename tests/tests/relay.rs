@@ -1,5 +1,6 @@
 //! The outbox relay against a real NATS JetStream server (and the in-process bus).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use callbot_tests::{TestDb, TestNats, eventually, stream_contents};
@@ -24,7 +25,10 @@ fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
 
 async fn append_many(store: &EventStore, aggregate_id: &str, from: usize, to: usize) {
     for sequence in from..=to {
-        store.append(&[event(aggregate_id, sequence)]).await.unwrap();
+        store
+            .append(&[event(aggregate_id, sequence)])
+            .await
+            .unwrap();
     }
 }
 
@@ -37,7 +41,7 @@ fn nats_config(nats: &TestNats) -> NatsConfig {
     }
 }
 
-async fn nats_bus(config: &NatsConfig) -> (EventBus, NatsBus) {
+async fn nats_bus(config: &NatsConfig) -> (EventBus, Arc<NatsBus>) {
     let bus = EventBus::nats(config.clone()).await.unwrap();
     let EventBus::Nats(nats) = bus.clone() else {
         unreachable!()
@@ -74,7 +78,11 @@ async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
         assert_eq!(message_id, &stored.event_id.to_string());
         assert_eq!(published, stored);
     }
-    let mut info = jetstream.jetstream().get_stream(&config.stream).await.unwrap();
+    let mut info = jetstream
+        .jetstream()
+        .get_stream(&config.stream)
+        .await
+        .unwrap();
     let subjects = info.info().await.unwrap().config.subjects.clone();
     assert_eq!(subjects, vec![format!("{}.>", config.subject_prefix)]);
     stop.cancel();
@@ -114,7 +122,11 @@ async fn a_relay_killed_between_commit_and_publish_publishes_the_missing_events_
 
     let contents = stream_contents(jetstream.jetstream(), &config.stream).await;
     let positions: Vec<i64> = contents.iter().map(|(_, event)| event.position).collect();
-    assert_eq!(positions, (1..=15).collect::<Vec<_>>(), "each event exactly once, in order");
+    assert_eq!(
+        positions,
+        (1..=15).collect::<Vec<_>>(),
+        "each event exactly once, in order"
+    );
 }
 
 #[tokio::test]
@@ -155,7 +167,10 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
     let mut received = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while received.len() < 25 {
-        assert!(tokio::time::Instant::now() < deadline, "got only {received:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "got only {received:?}"
+        );
         let batch = consumer
             .fetch()
             .max_messages(50)

@@ -13,7 +13,10 @@ mod ops;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
 }
 

@@ -35,7 +35,9 @@ async fn appends(store: &EventStore, writers: usize, total: usize, batch: usize)
             let id = format!("{}-{writer}", uuid::Uuid::new_v4());
             let mut sequence = 1;
             while sequence <= per_writer {
-                let events: Vec<_> = (sequence..sequence + batch).map(|s| event(&id, s)).collect();
+                let events: Vec<_> = (sequence..sequence + batch)
+                    .map(|s| event(&id, s))
+                    .collect();
                 store.append(&events).await.expect("append");
                 sequence += batch;
             }
@@ -70,7 +72,12 @@ async fn relay_rate(store: &EventStore, nats: &TestNats) -> f64 {
     let stop = CancellationToken::new();
     let started = Instant::now();
     let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
-    while store.checkpoint(commands::relay::RELAY_CHECKPOINT).await.expect("cp") < head {
+    while store
+        .checkpoint(commands::relay::RELAY_CHECKPOINT)
+        .await
+        .expect("cp")
+        < head
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = head as f64 / started.elapsed().as_secs_f64();
@@ -80,7 +87,9 @@ async fn relay_rate(store: &EventStore, nats: &TestNats) -> f64 {
 }
 
 async fn bench(name: &str, db: TestDb, events: usize, nats: &TestNats) {
-    let store = EventStore::open(db.connect().await, Arc::default()).await.expect("store");
+    let store = EventStore::open(db.connect().await, Arc::default())
+        .await
+        .expect("store");
     let single = appends(&store, 1, events / 4, 1).await;
     let concurrent = appends(&store, 8, events, 1).await;
     let batched = appends(&store, 8, events, 10).await;

@@ -1,0 +1,200 @@
+//! The projection path end to end: commands on real aggregates, the relay, the bus and the
+//! campaign list read model, on SQLite with the in-process bus and on Postgres with NATS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callbot_tests::{TestDb, TestNats};
+use chrono::Utc;
+use commands::store::checkpoint;
+use commands::{
+    CancellationToken, CommandContext, Commands, EventBus, EventStore, NatsConfig, Relay,
+};
+use domain::PhoneNumber;
+use domain::campaign::{Campaign, CampaignCommand, Contact};
+use domain::policy::CampaignSettings;
+use projections::campaign_list::CampaignSummary;
+use projections::{CampaignList, ProjectionRunner};
+use uuid::Uuid;
+
+fn contact(number: &str) -> Contact {
+    Contact {
+        call_id: Uuid::new_v4(),
+        phone: PhoneNumber::parse_kr(number).unwrap(),
+        name: Some("김철수".to_owned()),
+        context: Default::default(),
+    }
+}
+
+struct Fixture {
+    store: EventStore,
+    bus: EventBus,
+    stop: CancellationToken,
+}
+
+impl Fixture {
+    fn start_relay(&self) {
+        tokio::spawn(Relay::new(self.store.clone(), self.bus.clone()).run(self.stop.clone()));
+    }
+
+    /// Runs the projection until it has applied everything in the store.
+    async fn project_to_head(&self) -> projections::ProjectionHandle {
+        let runner =
+            ProjectionRunner::new(self.store.clone(), self.bus.clone(), Arc::new(CampaignList));
+        let handle = runner.handle();
+        tokio::spawn(runner.run(self.stop.clone()));
+        let head = self.store.head().await.unwrap();
+        assert!(
+            handle.wait_for(head, Duration::from_secs(30)).await,
+            "projection stalled"
+        );
+        handle
+    }
+
+    async fn list(&self, owner: Uuid) -> Vec<CampaignSummary> {
+        CampaignList::for_owner(self.store.db().pool(), &owner.to_string())
+            .await
+            .unwrap()
+    }
+}
+
+async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fixture) {
+    let campaigns = Commands::<Campaign>::new(fixture.store.clone(), ());
+    let owner = Uuid::new_v4();
+    let context = CommandContext::new(owner.to_string());
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let calls = [contact("010-5550-0101"), contact("010-5550-0102")];
+    let create = |name: &str, contacts: Vec<Contact>| CampaignCommand::CreateCampaign {
+        owner_id: owner,
+        name: name.to_owned(),
+        script_id: Uuid::new_v4(),
+        script_version: 1,
+        settings: CampaignSettings::default(),
+        contacts,
+        at: Utc::now(),
+    };
+    fixture.start_relay();
+    let handle = fixture.project_to_head().await;
+
+    campaigns
+        .execute(
+            &first.to_string(),
+            create("2월 5일 예약 확인", calls.to_vec()),
+            &context,
+        )
+        .await
+        .unwrap();
+    campaigns
+        .execute(
+            &second.to_string(),
+            create("행사 참석 확인", vec![contact("02-312-3456")]),
+            &context,
+        )
+        .await
+        .unwrap();
+    campaigns
+        .execute(
+            &first.to_string(),
+            CampaignCommand::StartCampaign { at: Utc::now() },
+            &context,
+        )
+        .await
+        .unwrap();
+    for call in &calls {
+        let finished = CampaignCommand::RecordCallFinished {
+            call_id: call.call_id,
+            at: Utc::now(),
+        };
+        campaigns
+            .execute(&first.to_string(), finished, &context)
+            .await
+            .unwrap();
+    }
+    campaigns
+        .execute(
+            &second.to_string(),
+            CampaignCommand::DeleteCampaign { at: Utc::now() },
+            &context,
+        )
+        .await
+        .unwrap();
+
+    // Live path: the projection follows the bus.
+    let head = fixture.store.head().await.unwrap();
+    assert!(
+        handle.wait_for(head, Duration::from_secs(30)).await,
+        "projection stalled"
+    );
+    let live = fixture.list(owner).await;
+    assert_eq!(live.len(), 1, "the deleted campaign is gone: {live:?}");
+    let row = &live[0];
+    assert_eq!(row.id, first.to_string());
+    assert_eq!(row.name, "2월 5일 예약 확인");
+    assert_eq!(row.status, "COMPLETED");
+    assert_eq!((row.total_calls, row.finished_calls), (2, 2));
+    assert!(row.started_at.is_some() && row.completed_at.is_some());
+    let pool = &fixture.store.db().pool().clone();
+    assert_eq!(checkpoint(pool, "campaign_list").await.unwrap(), head);
+
+    // Rebuild: forget the checkpoint and the rows, replay everything, get the same table.
+    fixture.stop.cancel();
+    sqlx::query("DELETE FROM campaign_list")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM checkpoints WHERE name = 'campaign_list'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let rebuilt = Fixture {
+        stop: CancellationToken::new(),
+        ..fixture
+    };
+    rebuilt.project_to_head().await;
+    assert_eq!(rebuilt.list(owner).await, live);
+
+    // Replaying events already applied (a crash before the checkpoint) changes nothing.
+    rebuilt.stop.cancel();
+    sqlx::query("UPDATE checkpoints SET position = 1 WHERE name = 'campaign_list'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let again = Fixture {
+        stop: CancellationToken::new(),
+        ..rebuilt
+    };
+    again.project_to_head().await;
+    assert_eq!(again.list(owner).await, live);
+    again.stop.cancel();
+}
+
+#[tokio::test]
+async fn sqlite_with_the_in_process_bus() {
+    let db = TestDb::sqlite();
+    let fixture = Fixture {
+        store: db.store().await,
+        bus: EventBus::in_process(),
+        stop: CancellationToken::new(),
+    };
+    the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
+}
+
+#[tokio::test]
+async fn postgres_with_nats() {
+    let nats = TestNats::start();
+    let db = TestDb::postgres().await;
+    let unique = Uuid::new_v4().simple().to_string();
+    let bus = EventBus::nats(NatsConfig {
+        url: nats.url(),
+        stream: format!("TEST_{unique}"),
+        subject_prefix: format!("test.{unique}"),
+    })
+    .await
+    .unwrap();
+    let fixture = Fixture {
+        store: db.store().await,
+        bus,
+        stop: CancellationToken::new(),
+    };
+    the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
+}
