@@ -79,6 +79,7 @@ where
     }
 
     /// Runs `command` on aggregate `id`, retrying a bounded number of times on conflicts.
+    #[tracing::instrument(skip_all, fields(aggregate = A::TYPE, id, actor = %context.actor))]
     pub async fn execute(
         &self,
         id: &str,
