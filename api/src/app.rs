@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use commands::{CancellationToken, Db, EventBus, EventStore, Metrics, Relay};
+use commands::{
+    CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
+};
+use domain::account::Account;
 use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, Role};
+use crate::auth::AuthState;
+use crate::config::{Config, Role, Secret};
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 
 /// What request handlers share.
@@ -21,6 +26,13 @@ pub struct AppState {
     pub bus: EventBus,
     pub metrics: Arc<Metrics>,
     pub campaign_list: ProjectionHandle,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<RateLimiter>,
+    pub accounts: Arc<Commands<Account>>,
+    pub auth: Arc<AuthState>,
+    pub jwt_secret: Secret,
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
 }
 
 /// A server bound to its port with its workers ready to start.
@@ -38,6 +50,11 @@ impl Application {
     /// Connects to the database (applying migrations) and the bus, and binds the listener
     /// (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`] with a clock of the caller's (tests move time by hand).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::default());
         let db = Db::connect_and_migrate(&config.database_url)
             .await
@@ -54,6 +71,12 @@ impl Application {
             bus: bus.clone(),
             metrics,
             campaign_list: campaign_runner.handle(),
+            limiter: Arc::new(RateLimiter::new(clock.clone())),
+            clock,
+            accounts: Arc::new(Commands::new(store.clone(), ())),
+            auth: AuthState::new(),
+            jwt_secret: config.jwt_secret.clone(),
+            secure_cookies: config.public_base_url.starts_with("https://"),
         };
         let mut workers: Vec<(&'static str, Worker)> = Vec::new();
         if config.runs(Role::Projector) {
@@ -116,8 +139,12 @@ impl Application {
         }
         let serve = if self.config.runs(Role::Api) {
             Some(
-                axum::serve(self.listener, self.router)
-                    .with_graceful_shutdown(shutdown.clone().cancelled_owned()),
+                axum::serve(
+                    self.listener,
+                    self.router
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned()),
             )
         } else {
             None

@@ -2,8 +2,11 @@
 //! serve, migrate and inspect the event history.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod error;
+pub mod rate_limit;
 pub mod routes;
 
 pub use app::{AppState, Application};

@@ -2,6 +2,7 @@
 //! relay to NATS JetStream or an in-process bus, and command execution.
 
 pub mod bus;
+pub mod clock;
 pub mod cqrs;
 pub mod db;
 pub mod leader;
@@ -10,6 +11,7 @@ pub mod relay;
 pub mod store;
 
 pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use cqrs::{CommandContext, CommandError, Commands};
 pub use db::{Backend, Db, DbError};
 pub use metrics::Metrics;

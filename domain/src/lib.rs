@@ -7,8 +7,10 @@
 pub mod account;
 pub mod call;
 pub mod campaign;
+pub mod credentials;
 pub mod phone;
 pub mod policy;
 pub mod script;
 
+pub use credentials::{Email, Password};
 pub use phone::PhoneNumber;

@@ -1,19 +1,23 @@
 //! The [`Account`] aggregate.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::{AccountCommand, AccountError, AccountEvent};
+use super::{AccountCommand, AccountError, AccountEvent, SessionEndReason};
 
-/// A user's account as far as the rules need it: registered, failure count, lock.
+/// A user's account as far as the rules need it: registered, failure count, lock, open sessions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     registered: bool,
     email: String,
     consecutive_failures: u32,
     locked_until: Option<DateTime<Utc>>,
+    open_sessions: BTreeSet<Uuid>,
 }
 
 impl Account {
@@ -101,14 +105,51 @@ impl Aggregate for Account {
                     .await;
                 }
             }
-            AccountCommand::RecordLoginSuccess { at } => {
+            AccountCommand::RecordLoginSuccess { session_id, at } => {
                 self.ensure_registered()?;
                 self.ensure_unlocked(at)?;
+                if self.locked_until.is_some() {
+                    sink.write(AccountEvent::AccountUnlocked { at }, self).await;
+                }
                 sink.write(AccountEvent::LoginSucceeded { at }, self).await;
+                sink.write(AccountEvent::SessionStarted { session_id, at }, self)
+                    .await;
             }
             AccountCommand::ChangePassword { at } => {
                 self.ensure_registered()?;
                 sink.write(AccountEvent::PasswordChanged { at }, self).await;
+                // A new password ends every session, including the one that changed it.
+                for session_id in self.open_sessions.clone() {
+                    let reason = SessionEndReason::PasswordChanged;
+                    sink.write(
+                        AccountEvent::SessionEnded {
+                            session_id,
+                            reason,
+                            at,
+                        },
+                        self,
+                    )
+                    .await;
+                }
+            }
+            AccountCommand::EndSession {
+                session_id,
+                reason,
+                at,
+            } => {
+                self.ensure_registered()?;
+                // Ending a session twice (a retried logout) changes nothing.
+                if self.open_sessions.contains(&session_id) {
+                    sink.write(
+                        AccountEvent::SessionEnded {
+                            session_id,
+                            reason,
+                            at,
+                        },
+                        self,
+                    )
+                    .await;
+                }
             }
         }
         Ok(())
@@ -128,11 +169,15 @@ impl Aggregate for Account {
                 self.consecutive_failures = 0;
                 self.locked_until = Some(locked_until);
             }
-            AccountEvent::LoginSucceeded { .. } => {
-                self.consecutive_failures = 0;
-                self.locked_until = None;
-            }
+            AccountEvent::LoginSucceeded { .. } => self.consecutive_failures = 0,
+            AccountEvent::AccountUnlocked { .. } => self.locked_until = None,
             AccountEvent::PasswordChanged { .. } => {}
+            AccountEvent::SessionStarted { session_id, .. } => {
+                self.open_sessions.insert(session_id);
+            }
+            AccountEvent::SessionEnded { session_id, .. } => {
+                self.open_sessions.remove(&session_id);
+            }
         }
     }
 }

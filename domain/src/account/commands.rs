@@ -1,6 +1,9 @@
 //! Commands accepted by [`Account`](super::Account).
 
 use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::SessionEndReason;
 
 /// What can be asked of an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +26,23 @@ pub enum AccountCommand {
     },
     /// A login with the right password.
     RecordLoginSuccess {
+        /// The session the login opens.
+        session_id: Uuid,
         /// When the attempt happened.
         at: DateTime<Utc>,
     },
     /// The password was changed (the new hash is stored outside the event stream).
     ChangePassword {
         /// When it changed.
+        at: DateTime<Utc>,
+    },
+    /// End one open session (logout, revocation, eviction by a newer login).
+    EndSession {
+        /// The session to end.
+        session_id: Uuid,
+        /// Why it ends.
+        reason: SessionEndReason,
+        /// When.
         at: DateTime<Utc>,
     },
 }

@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::SessionEndReason;
 
 /// Something that happened to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,27 @@ pub enum AccountEvent {
         /// When it changed.
         at: DateTime<Utc>,
     },
+    /// A login after a lock had expired lifted it.
+    AccountUnlocked {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A login opened a session.
+    SessionStarted {
+        /// The session's id (the token carries it).
+        session_id: Uuid,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A session ended before expiring on its own.
+    SessionEnded {
+        /// The session's id.
+        session_id: Uuid,
+        /// Why it ended.
+        reason: SessionEndReason,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for AccountEvent {
@@ -48,6 +72,9 @@ impl DomainEvent for AccountEvent {
             Self::AccountLocked { .. } => "AccountLocked",
             Self::LoginSucceeded { .. } => "LoginSucceeded",
             Self::PasswordChanged { .. } => "PasswordChanged",
+            Self::AccountUnlocked { .. } => "AccountUnlocked",
+            Self::SessionStarted { .. } => "SessionStarted",
+            Self::SessionEnded { .. } => "SessionEnded",
         }
         .to_owned()
     }

@@ -3,11 +3,16 @@ use cqrs_es::DomainEvent;
 use cqrs_es::test::TestFramework;
 
 use super::*;
+use uuid::Uuid;
 
 type Fixture = TestFramework<Account>;
 
 fn t(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 9, minute, 0).unwrap()
+}
+
+fn session() -> Uuid {
+    Uuid::from_u128(7)
 }
 
 fn registered() -> AccountEvent {
@@ -92,7 +97,10 @@ fn a_login_failure_before_registration_is_refused() {
 fn a_login_success_before_registration_is_refused() {
     Fixture::with(())
         .given_no_previous_events()
-        .when(AccountCommand::RecordLoginSuccess { at: t(1) })
+        .when(AccountCommand::RecordLoginSuccess {
+            session_id: session(),
+            at: t(1),
+        })
         .then_expect_error(AccountError::NotRegistered);
 }
 
@@ -161,15 +169,27 @@ fn a_success_resets_the_failure_count() {
 fn a_login_success_is_recorded() {
     Fixture::with(())
         .given(vec![registered()])
-        .when(AccountCommand::RecordLoginSuccess { at: t(1) })
-        .then_expect_events(vec![AccountEvent::LoginSucceeded { at: t(1) }]);
+        .when(AccountCommand::RecordLoginSuccess {
+            session_id: session(),
+            at: t(1),
+        })
+        .then_expect_events(vec![
+            AccountEvent::LoginSucceeded { at: t(1) },
+            AccountEvent::SessionStarted {
+                session_id: session(),
+                at: t(1),
+            },
+        ]);
 }
 
 #[test]
 fn a_login_success_while_locked_is_refused_with_when_the_lock_lifts() {
     Fixture::with(())
         .given(locked_at_minute_5())
-        .when(AccountCommand::RecordLoginSuccess { at: t(19) })
+        .when(AccountCommand::RecordLoginSuccess {
+            session_id: session(),
+            at: t(19),
+        })
         .then_expect_error(AccountError::Locked { until: t(20) });
 }
 
@@ -185,8 +205,18 @@ fn a_login_failure_while_locked_is_refused_and_does_not_extend_the_lock() {
 fn a_login_success_after_the_lock_expires_lifts_it() {
     Fixture::with(())
         .given(locked_at_minute_5())
-        .when(AccountCommand::RecordLoginSuccess { at: t(20) })
-        .then_expect_events(vec![AccountEvent::LoginSucceeded { at: t(20) }]);
+        .when(AccountCommand::RecordLoginSuccess {
+            session_id: session(),
+            at: t(20),
+        })
+        .then_expect_events(vec![
+            AccountEvent::AccountUnlocked { at: t(20) },
+            AccountEvent::LoginSucceeded { at: t(20) },
+            AccountEvent::SessionStarted {
+                session_id: session(),
+                at: t(20),
+            },
+        ]);
 }
 
 #[test]
@@ -216,4 +246,92 @@ fn account_events_have_stable_names_and_externally_tagged_json() {
             "LoginFailed": { "at": "2025-03-01T09:01:00Z", "consecutive_failures": 1 }
         })
     );
+}
+
+#[test]
+fn a_password_change_ends_every_open_session() {
+    let other = Uuid::from_u128(8);
+    TestFramework::<Account>::with(())
+        .given(vec![
+            registered(),
+            AccountEvent::SessionStarted {
+                session_id: session(),
+                at: t(1),
+            },
+            AccountEvent::SessionStarted {
+                session_id: other,
+                at: t(2),
+            },
+        ])
+        .when(AccountCommand::ChangePassword { at: t(3) })
+        .then_expect_events(vec![
+            AccountEvent::PasswordChanged { at: t(3) },
+            AccountEvent::SessionEnded {
+                session_id: session(),
+                reason: SessionEndReason::PasswordChanged,
+                at: t(3),
+            },
+            AccountEvent::SessionEnded {
+                session_id: other,
+                reason: SessionEndReason::PasswordChanged,
+                at: t(3),
+            },
+        ]);
+}
+
+#[test]
+fn ending_an_open_session_records_why() {
+    TestFramework::<Account>::with(())
+        .given(vec![
+            registered(),
+            AccountEvent::SessionStarted {
+                session_id: session(),
+                at: t(1),
+            },
+        ])
+        .when(AccountCommand::EndSession {
+            session_id: session(),
+            reason: SessionEndReason::Evicted,
+            at: t(2),
+        })
+        .then_expect_events(vec![AccountEvent::SessionEnded {
+            session_id: session(),
+            reason: SessionEndReason::Evicted,
+            at: t(2),
+        }]);
+}
+
+#[test]
+fn ending_a_session_that_is_not_open_changes_nothing() {
+    TestFramework::<Account>::with(())
+        .given(vec![
+            registered(),
+            AccountEvent::SessionStarted {
+                session_id: session(),
+                at: t(1),
+            },
+            AccountEvent::SessionEnded {
+                session_id: session(),
+                reason: SessionEndReason::Logout,
+                at: t(2),
+            },
+        ])
+        .when(AccountCommand::EndSession {
+            session_id: session(),
+            reason: SessionEndReason::Logout,
+            at: t(3),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn ending_a_session_before_registration_is_refused() {
+    TestFramework::<Account>::with(())
+        .given_no_previous_events()
+        .when(AccountCommand::EndSession {
+            session_id: session(),
+            reason: SessionEndReason::Logout,
+            at: t(1),
+        })
+        .then_expect_error(AccountError::NotRegistered);
 }

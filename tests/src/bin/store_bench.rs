@@ -1,5 +1,5 @@
-//! Load binary: append throughput and catch-up read rate of the event store, and the relay's
-//! publish rate to NATS JetStream.
+//! Load binary: append throughput and catch-up read rate of the event store, the relay's
+//! publish rate to NATS JetStream, and the Argon2id cost of one login.
 //!
 //! `cargo run --release -p callbot-tests --bin store-bench -- [events]`
 //! Uses a temporary SQLite file, a throwaway Postgres database (TEST_POSTGRES_URL) and, for the
@@ -102,8 +102,23 @@ async fn bench(name: &str, db: TestDb, events: usize, nats: &TestNats) {
     );
 }
 
+/// What one login costs in password hashing with the production Argon2 parameters.
+async fn argon2_cost() {
+    let hash = api::auth::hash_password("password123".to_owned())
+        .await
+        .expect("hash");
+    let rounds = 20;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        assert!(api::auth::verify_password("password123".to_owned(), hash.clone()).await);
+    }
+    let per_login = started.elapsed() / rounds;
+    println!("argon2id  {hash:.30}…  verify (one login) {per_login:?}");
+}
+
 #[tokio::main]
 async fn main() {
+    argon2_cost().await;
     let events: usize = std::env::args()
         .nth(1)
         .map(|n| n.parse().expect("a number of events"))

@@ -1,0 +1,189 @@
+//! The response envelope and the one error type every endpoint answers with.
+//!
+//! Success: `{"success":true,"data":…,"meta":{"timestamp":…}}`.
+//! Failure: `{"success":false,"error":{"code":…,"message":…,"details":…}}`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Everything an endpoint can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    InvalidInput {
+        message: String,
+        details: Option<Value>,
+    },
+    #[error("password needs {}", .missing.join(", "))]
+    WeakPassword { missing: Vec<&'static str> },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("account locked until {until}")]
+    AccountLocked { until: DateTime<Utc> },
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Anything unexpected; logged with the request id, never shown to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An input error with a message naming the field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Wraps an unexpected failure.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Self::Internal(err.to_string())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidInput { .. } | Self::WeakPassword { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::AccountLocked { .. } => StatusCode::LOCKED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } | Self::MethodNotAllowed => "INVALID_INPUT",
+            Self::WeakPassword { .. } => "WEAK_PASSWORD",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::AccountLocked { .. } => "ACCOUNT_LOCKED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            Self::InvalidInput { details, .. } => details.clone(),
+            Self::WeakPassword { missing } => Some(json!({ "missing": missing })),
+            Self::AccountLocked { until } => Some(json!({ "lockedUntil": timestamp(*until) })),
+            Self::RateLimited { retry_after_secs } => {
+                Some(json!({ "retryAfterSeconds": retry_after_secs }))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut error = json!({ "code": self.code(), "message": message });
+        if let Some(details) = self.details() {
+            error["details"] = details;
+        }
+        let mut response = (
+            self.status(),
+            axum::Json(json!({ "success": false, "error": error })),
+        )
+            .into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
+        }
+        response
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, as every API time is written.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A successful answer wrapped in the envelope.
+pub struct Envelope<T>(pub StatusCode, pub T);
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "success": true,
+            "data": self.1,
+            "meta": { "timestamp": timestamp(Utc::now()) },
+        });
+        (self.0, axum::Json(body)).into_response()
+    }
+}
+
+/// 200 with the envelope.
+pub fn ok<T: Serialize>(data: T) -> Envelope<T> {
+    Envelope(StatusCode::OK, data)
+}
+
+/// 201 with the envelope.
+pub fn created<T: Serialize>(data: T) -> Envelope<T> {
+    Envelope(StatusCode::CREATED, data)
+}
+
+/// A JSON body whose problems (syntax, a missing or unknown field, wrong type, size) become
+/// `INVALID_INPUT` or `PAYLOAD_TOO_LARGE` naming what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge;
+    }
+    let message = match &rejection {
+        JsonRejection::JsonDataError(err) => format!("invalid request body: {}", err.body_text()),
+        JsonRejection::JsonSyntaxError(err) => format!("malformed JSON: {}", err.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            "expected a JSON body with Content-Type: application/json".to_owned()
+        }
+        other => other.body_text(),
+    };
+    ApiError::invalid(message)
+}
