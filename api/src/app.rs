@@ -6,10 +6,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use commands::dialer::{Dialer, InMemoryTelephony};
+use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptWriter};
 use commands::{
     CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
 };
 use domain::account::Account;
+use domain::call::Call;
+use domain::campaign::Campaign;
+use domain::script::Script;
+use projections::ScriptList;
+use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -29,6 +36,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<RateLimiter>,
     pub accounts: Arc<Commands<Account>>,
+    pub campaigns: Arc<Commands<Campaign>>,
+    pub calls: Arc<Commands<Call>>,
+    pub scripts: Arc<Commands<Script>>,
+    pub script_list: ProjectionHandle,
+    /// Writes scripts from natural language: OpenAI with a key, else the offline writer.
+    pub script_writer: Arc<dyn ScriptWriter>,
     pub auth: Arc<AuthState>,
     pub jwt_secret: Secret,
     /// Mark cookies `Secure` (the public URL is https).
@@ -66,6 +79,7 @@ impl Application {
         };
         let campaign_runner =
             ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
+        let script_runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
         let state = AppState {
             store: store.clone(),
             bus: bus.clone(),
@@ -74,6 +88,11 @@ impl Application {
             limiter: Arc::new(RateLimiter::new(clock.clone())),
             clock,
             accounts: Arc::new(Commands::new(store.clone(), ())),
+            campaigns: Arc::new(Commands::new(store.clone(), ())),
+            calls: Arc::new(Commands::new(store.clone(), ())),
+            scripts: Arc::new(Commands::new(store.clone(), ())),
+            script_list: script_runner.handle(),
+            script_writer: script_writer(&config)?,
             auth: AuthState::new(),
             jwt_secret: config.jwt_secret.clone(),
             secure_cookies: config.public_base_url.starts_with("https://"),
@@ -86,6 +105,12 @@ impl Application {
                 Box::new(move |stop| tokio::spawn(log_exit("outbox relay", relay.run(stop)))),
             ));
             workers.push((
+                "script list projection",
+                Box::new(move |stop| {
+                    tokio::spawn(log_exit("script list projection", script_runner.run(stop)))
+                }),
+            ));
+            workers.push((
                 "campaign list projection",
                 Box::new(move |stop| {
                     tokio::spawn(log_exit(
@@ -93,6 +118,19 @@ impl Application {
                         campaign_runner.run(stop),
                     ))
                 }),
+            ));
+        }
+        if config.runs(Role::Dialer) {
+            let view = Arc::new(ReadModelView::new(
+                store.clone(),
+                state.campaign_list.clone(),
+            ));
+            // Until the Twilio adapter lands, placed calls are only recorded.
+            let telephony = Arc::new(InMemoryTelephony::default());
+            let dialer = Dialer::new(store.clone(), view, telephony, state.clock.clone());
+            workers.push((
+                "dialer",
+                Box::new(move |stop| tokio::spawn(log_exit("dialer", dialer.run(stop)))),
             ));
         }
         let listener = TcpListener::bind(config.bind)
@@ -174,4 +212,20 @@ async fn log_exit<E: std::fmt::Display>(
         Ok(()) => tracing::info!(worker = name, "stopped"),
         Err(err) => tracing::error!(worker = name, error = %err, "stopped with an error"),
     }
+}
+
+/// The script writer: the OpenAI-compatible API when a key is configured, else the offline one.
+fn script_writer(config: &Config) -> anyhow::Result<Arc<dyn ScriptWriter>> {
+    let Some(openai) = &config.openai else {
+        tracing::info!("no OPENAI_API_KEY: scripts are written by the offline writer");
+        return Ok(Arc::new(OfflineWriter));
+    };
+    let settings = OpenAiConfig::new(
+        openai.api_key.expose(),
+        openai.base_url.clone(),
+        openai.model.clone(),
+    );
+    let writer = OpenAiWriter::new(settings).context("setting up the OpenAI script writer")?;
+    tracing::info!(model = %openai.model, base_url = %openai.base_url, "scripts are written by the OpenAI API");
+    Ok(Arc::new(writer))
 }

@@ -44,6 +44,8 @@ pub enum Role {
     Api,
     /// The outbox relay and the projections (one active per cluster; others stand by).
     Projector,
+    /// The dialer (one active per cluster; others stand by).
+    Dialer,
 }
 
 /// What went wrong reading the configuration.
@@ -72,7 +74,25 @@ pub struct Config {
     pub public_base_url: String,
     pub jwt_secret: Secret,
     pub recording_key: Secret,
+    /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
+    /// writer.
+    pub openai: Option<OpenAiSettings>,
 }
+
+/// Where scripts are written when `OPENAI_API_KEY` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAiSettings {
+    pub api_key: Secret,
+    /// `OPENAI_BASE_URL`, default `https://api.openai.com/v1`, without a trailing slash.
+    pub base_url: String,
+    /// `OPENAI_MODEL`, default `gpt-4o-mini`.
+    pub model: String,
+}
+
+/// The OpenAI API unless `OPENAI_BASE_URL` says otherwise.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// The model asked for unless `OPENAI_MODEL` says otherwise.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
 
 impl Config {
     /// Reads the environment for the given command-line choices; creates the data dir and, in
@@ -132,6 +152,28 @@ impl Config {
                 });
             }
         }
+        let openai = match var("OPENAI_API_KEY") {
+            None => None,
+            Some(key) => {
+                let base_url = var("OPENAI_BASE_URL")
+                    .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_owned())
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_owned();
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        name: "OPENAI_BASE_URL",
+                        reason: "must be an http:// or https:// URL".into(),
+                    });
+                }
+                Some(OpenAiSettings {
+                    api_key: Secret::new(key.trim()),
+                    base_url,
+                    model: var("OPENAI_MODEL")
+                        .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
+                })
+            }
+        };
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -145,6 +187,7 @@ impl Config {
             public_base_url,
             jwt_secret,
             recording_key,
+            openai,
         })
     }
 
@@ -267,6 +310,47 @@ mod tests {
             err,
             ConfigError::Invalid {
                 name: "DATABASE_URL",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn openai_settings_come_with_the_key_and_have_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path(), &[]).unwrap().openai, None);
+        let config = load(dir.path(), &[("OPENAI_API_KEY", "sk-test-secret")]).unwrap();
+        let openai = config.openai.clone().unwrap();
+        assert_eq!(openai.api_key.expose(), "sk-test-secret");
+        assert_eq!(openai.base_url, "https://api.openai.com/v1");
+        assert_eq!(openai.model, "gpt-4o-mini");
+        assert!(!format!("{config:?}").contains("sk-test-secret"));
+        let config = load(
+            dir.path(),
+            &[
+                ("OPENAI_API_KEY", "k"),
+                ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/"),
+                ("OPENAI_MODEL", "gpt-4o"),
+            ],
+        )
+        .unwrap();
+        let openai = config.openai.unwrap();
+        assert_eq!(
+            (openai.base_url.as_str(), openai.model.as_str()),
+            ("http://127.0.0.1:9/v1", "gpt-4o")
+        );
+        let err = load(
+            dir.path(),
+            &[
+                ("OPENAI_API_KEY", "k"),
+                ("OPENAI_BASE_URL", "api.openai.com"),
+            ],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "OPENAI_BASE_URL",
                 ..
             }
         ));

@@ -22,8 +22,16 @@ pub enum ApiError {
     },
     #[error("password needs {}", .missing.join(", "))]
     WeakPassword { missing: Vec<&'static str> },
+    #[error("{message}")]
+    InvalidPhone { message: String, details: Value },
     #[error("authentication required")]
     Unauthorized,
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("the campaign has no contacts")]
+    NoContacts,
+    #[error("{0}")]
+    InsufficientCredits(String),
     #[error("account locked until {until}")]
     AccountLocked { until: DateTime<Utc> },
     #[error("not found")]
@@ -34,6 +42,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The script writer could not produce a usable script (PRD: 400 `GENERATION_FAILED`).
+    #[error("Failed to generate script")]
+    GenerationFailed { reason: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     /// Anything unexpected; logged with the request id, never shown to the client.
@@ -57,7 +68,13 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidInput { .. } | Self::WeakPassword { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidInput { .. }
+            | Self::WeakPassword { .. }
+            | Self::InvalidPhone { .. }
+            | Self::InvalidState(_)
+            | Self::NoContacts
+            | Self::GenerationFailed { .. } => StatusCode::BAD_REQUEST,
+            Self::InsufficientCredits(_) => StatusCode::PAYMENT_REQUIRED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::AccountLocked { .. } => StatusCode::LOCKED,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -74,12 +91,17 @@ impl ApiError {
         match self {
             Self::InvalidInput { .. } | Self::MethodNotAllowed => "INVALID_INPUT",
             Self::WeakPassword { .. } => "WEAK_PASSWORD",
+            Self::InvalidPhone { .. } => "INVALID_PHONE",
+            Self::InvalidState(_) => "INVALID_STATE",
+            Self::NoContacts => "NO_CONTACTS",
+            Self::InsufficientCredits(_) => "INSUFFICIENT_CREDITS",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AccountLocked { .. } => "ACCOUNT_LOCKED",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::GenerationFailed { .. } => "GENERATION_FAILED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -87,11 +109,13 @@ impl ApiError {
     fn details(&self) -> Option<Value> {
         match self {
             Self::InvalidInput { details, .. } => details.clone(),
+            Self::InvalidPhone { details, .. } => Some(details.clone()),
             Self::WeakPassword { missing } => Some(json!({ "missing": missing })),
             Self::AccountLocked { until } => Some(json!({ "lockedUntil": timestamp(*until) })),
             Self::RateLimited { retry_after_secs } => {
                 Some(json!({ "retryAfterSeconds": retry_after_secs }))
             }
+            Self::GenerationFailed { reason } => Some(json!({ "reason": reason })),
             _ => None,
         }
     }

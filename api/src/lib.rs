@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contacts_import;
 pub mod error;
 pub mod rate_limit;
 pub mod routes;

@@ -5,7 +5,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use uuid::Uuid;
 
-use crate::store::{EventMetadata, EventStore};
+use crate::store::{EventMetadata, EventStore, StoreError};
 
 /// How many times a command is tried when it keeps losing the optimistic-concurrency race.
 const MAX_ATTEMPTS: usize = 5;
@@ -104,4 +104,22 @@ where
         }
         Err(CommandError::Conflict)
     }
+}
+
+/// Rebuilds an aggregate from its events (for reads that need the write model's own view);
+/// `None` when it has no events.
+pub async fn load<A: Aggregate>(store: &EventStore, id: &str) -> Result<Option<A>, StoreError> {
+    let events = store.read_aggregate(id).await?;
+    let mut aggregate = A::default();
+    let mut found = false;
+    for event in events.into_iter().filter(|e| e.aggregate_type == A::TYPE) {
+        let payload: A::Event =
+            serde_json::from_value(event.payload).map_err(|e| StoreError::Corrupt {
+                position: event.position,
+                reason: e.to_string(),
+            })?;
+        aggregate.apply(payload);
+        found = true;
+    }
+    Ok(found.then_some(aggregate))
 }

@@ -1,13 +1,16 @@
 //! The write side: the event store on Postgres or SQLite with a global position, the outbox
 //! relay to NATS JetStream or an in-process bus, and command execution.
 
+pub mod accounts;
 pub mod bus;
 pub mod clock;
 pub mod cqrs;
 pub mod db;
+pub mod dialer;
 pub mod leader;
 pub mod metrics;
 pub mod relay;
+pub mod script_writer;
 pub mod store;
 
 pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};

@@ -55,7 +55,7 @@ pub enum SettingsError {
 
 /// How often and how soon an unanswered or failed call is tried again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (default 3).
     pub max_retries: u32,
@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for WindowEnd {
 
 /// The hours in which calls may be placed, in the campaign's time zone, every day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CallWindow {
     /// First minute calls may start (inclusive), `"HH:MM"` (default 09:00).
     #[serde(with = "clock")]
@@ -212,7 +212,7 @@ pub enum VoicemailAction {
 
 /// Voicemail handling for a campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct VoicemailPolicy {
     /// Leave a message or hang up.
     pub action: VoicemailAction,
@@ -225,7 +225,7 @@ pub struct VoicemailPolicy {
 
 /// Per-campaign settings; every field defaults to the SPEC value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CampaignSettings {
     /// Calls at once (default 5).
     pub max_concurrency: u32,

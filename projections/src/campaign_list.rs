@@ -1,17 +1,20 @@
-//! The campaign list: one row per live campaign with its status and call counts.
+//! The campaign read models: `campaign_list` (one row per live campaign) and `call_list` (one
+//! row per contact, see [`crate::call_list`]), kept by one projection so they always agree.
 
 use async_trait::async_trait;
 use commands::StoredEvent;
 use commands::store::timestamp;
 use cqrs_es::Aggregate;
+use domain::call::Call;
 use domain::campaign::{Campaign, CampaignEvent};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::call_list;
 use crate::runner::{Projection, ProjectionError};
 
-/// Builds `campaign_list`.
+/// Builds `campaign_list` and `call_list`.
 pub struct CampaignList;
 
 /// One row of the campaign list.
@@ -29,6 +32,10 @@ pub struct CampaignSummary {
     pub started_at: Option<String>,
     pub completed_at: Option<String>,
     pub cancelled_at: Option<String>,
+    pub scheduled_at: Option<String>,
+    pub pause_reason: Option<String>,
+    #[serde(skip)]
+    pub settings: Option<String>,
 }
 
 impl CampaignList {
@@ -37,17 +44,59 @@ impl CampaignList {
         pool: &AnyPool,
         owner_id: &str,
     ) -> Result<Vec<CampaignSummary>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT campaign_id, owner_id, name, status, script_id, total_calls, finished_calls, \
-             created_at, started_at, completed_at, cancelled_at FROM campaign_list \
-             WHERE owner_id = $1 ORDER BY created_at DESC, campaign_id",
-        )
-        .bind(owner_id)
-        .fetch_all(pool)
-        .await?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 \
+             ORDER BY created_at DESC, campaign_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(summary).collect()
+    }
+
+    /// One campaign, if it belongs to `owner_id`.
+    pub async fn find(
+        pool: &AnyPool,
+        owner_id: &str,
+        campaign_id: &str,
+    ) -> Result<Option<CampaignSummary>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 AND campaign_id = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner_id)
+            .bind(campaign_id)
+            .fetch_optional(pool)
+            .await?;
+        row.as_ref().map(summary).transpose()
+    }
+
+    /// Campaigns in the given statuses, of every account (the dialer's view). Cancelled ones
+    /// only while some of their calls still need the dialer (a retry to cancel, or a finished
+    /// call the campaign has not counted), so old campaigns cost nothing.
+    pub async fn with_status(
+        pool: &AnyPool,
+        statuses: &[&str],
+    ) -> Result<Vec<CampaignSummary>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE status IN ('{}') \
+             AND (status <> 'CANCELLED' OR EXISTS (SELECT 1 FROM call_list c \
+                 WHERE c.campaign_id = campaign_list.campaign_id AND c.has_aggregate = 1 \
+                 AND (c.status = 'PENDING' OR (c.finished = 0 AND c.status IN \
+                     ('COMPLETED', 'FAILED', 'NO_ANSWER', 'CANCELLED'))))) \
+             ORDER BY created_at",
+            statuses.join("', '")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?;
         rows.iter().map(summary).collect()
     }
 }
+
+const SUMMARY_COLUMNS: &str = "campaign_id, owner_id, name, status, script_id, total_calls, \
+     finished_calls, created_at, started_at, completed_at, cancelled_at, scheduled_at, pause_reason, settings";
 
 fn summary(row: &AnyRow) -> Result<CampaignSummary, sqlx::Error> {
     Ok(CampaignSummary {
@@ -62,13 +111,16 @@ fn summary(row: &AnyRow) -> Result<CampaignSummary, sqlx::Error> {
         started_at: row.try_get("started_at")?,
         completed_at: row.try_get("completed_at")?,
         cancelled_at: row.try_get("cancelled_at")?,
+        scheduled_at: row.try_get("scheduled_at")?,
+        pause_reason: row.try_get("pause_reason")?,
+        settings: row.try_get("settings")?,
     })
 }
 
 #[async_trait]
 impl Projection for CampaignList {
     fn name(&self) -> &'static str {
-        "campaign_list"
+        "campaigns"
     }
 
     async fn apply(
@@ -76,11 +128,15 @@ impl Projection for CampaignList {
         conn: &mut AnyConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
+        if event.aggregate_type == Call::TYPE {
+            return call_list::apply_call_event(conn, event).await;
+        }
         if event.aggregate_type != Campaign::TYPE {
             return Ok(());
         }
         let payload: CampaignEvent = serde_json::from_value(event.payload.clone())
             .map_err(|e| ProjectionError::bad_event(event, e))?;
+        call_list::apply_campaign_event(conn, event, &payload).await?;
         let id = event.aggregate_id.as_str();
         let position = event.position;
         // Every update is guarded by `last_position`, so applying an event twice changes nothing.
@@ -89,13 +145,17 @@ impl Projection for CampaignList {
                 owner_id,
                 name,
                 script_id,
+                settings,
                 created_at,
                 ..
             } => {
+                let settings = serde_json::to_string(&settings)
+                    .map_err(|e| ProjectionError::bad_event(event, e))?;
                 sqlx::query(
                     "INSERT INTO campaign_list (campaign_id, owner_id, name, status, script_id, \
-                     total_calls, finished_calls, created_at, last_position) \
-                     VALUES ($1, $2, $3, 'DRAFT', $4, 0, 0, $5, $6) ON CONFLICT (campaign_id) DO NOTHING",
+                     total_calls, finished_calls, created_at, last_position, settings) \
+                     VALUES ($1, $2, $3, 'DRAFT', $4, 0, 0, $5, $6, $7) \
+                     ON CONFLICT (campaign_id) DO NOTHING",
                 )
                 .bind(id)
                 .bind(owner_id.to_string())
@@ -103,6 +163,7 @@ impl Projection for CampaignList {
                 .bind(script_id.to_string())
                 .bind(timestamp(created_at))
                 .bind(position)
+                .bind(settings)
                 .execute(conn)
                 .await?;
             }
@@ -127,11 +188,29 @@ impl Projection for CampaignList {
                 .execute(conn)
                 .await?;
             }
-            CampaignEvent::CampaignScheduled { .. } => {
-                set_status(conn, id, position, "SCHEDULED").await?
+            CampaignEvent::CampaignScheduled { start_at } => {
+                sqlx::query(
+                    "UPDATE campaign_list SET status = 'SCHEDULED', scheduled_at = $1, \
+                     last_position = $2 WHERE campaign_id = $3 AND last_position < $2",
+                )
+                .bind(timestamp(start_at))
+                .bind(position)
+                .bind(id)
+                .execute(conn)
+                .await?;
             }
-            CampaignEvent::CampaignPaused { .. } => {
-                set_status(conn, id, position, "PAUSED").await?
+            CampaignEvent::CampaignPaused { reason, .. } => {
+                let reason = serde_json::to_value(reason)
+                    .map_err(|e| ProjectionError::bad_event(event, e))?;
+                sqlx::query(
+                    "UPDATE campaign_list SET status = 'PAUSED', pause_reason = $1, \
+                     last_position = $2 WHERE campaign_id = $3 AND last_position < $2",
+                )
+                .bind(reason.as_str().unwrap_or_default().to_owned())
+                .bind(position)
+                .bind(id)
+                .execute(conn)
+                .await?;
             }
             CampaignEvent::CampaignResumed { .. } => {
                 set_status(conn, id, position, "RUNNING").await?

@@ -1,7 +1,11 @@
 //! The read side: projections that follow the global event stream into query tables.
 
+pub mod call_list;
 pub mod campaign_list;
+pub mod dialer_view;
 pub mod runner;
+pub mod script_list;
 
 pub use campaign_list::CampaignList;
 pub use runner::{Projection, ProjectionError, ProjectionHandle, ProjectionRunner};
+pub use script_list::ScriptList;

@@ -134,7 +134,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
     assert_eq!((row.total_calls, row.finished_calls), (2, 2));
     assert!(row.started_at.is_some() && row.completed_at.is_some());
     let pool = &fixture.store.db().pool().clone();
-    assert_eq!(checkpoint(pool, "campaign_list").await.unwrap(), head);
+    assert_eq!(checkpoint(pool, "campaigns").await.unwrap(), head);
 
     // Rebuild: forget the checkpoint and the rows, replay everything, get the same table.
     fixture.stop.cancel();
@@ -142,7 +142,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
         .execute(pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM checkpoints WHERE name = 'campaign_list'")
+    sqlx::query("DELETE FROM checkpoints WHERE name = 'campaigns'")
         .execute(pool)
         .await
         .unwrap();
@@ -155,7 +155,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
 
     // Replaying events already applied (a crash before the checkpoint) changes nothing.
     rebuilt.stop.cancel();
-    sqlx::query("UPDATE checkpoints SET position = 1 WHERE name = 'campaign_list'")
+    sqlx::query("UPDATE checkpoints SET position = 1 WHERE name = 'campaigns'")
         .execute(pool)
         .await
         .unwrap();

@@ -13,17 +13,24 @@ use crate::auth;
 use crate::error::ApiError;
 
 mod auth_routes;
+mod campaigns;
 mod ops;
+mod scripts;
+mod settings;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let signed_in = auth_routes::signed_in().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_user,
-    ));
+    let signed_in = auth_routes::signed_in()
+        .merge(campaigns::router(&state))
+        .merge(settings::router())
+        .merge(scripts::router(&state))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_user,
+        ));
     let api = Router::new()
         .merge(auth_routes::public(state.clone()))
         .merge(signed_in);

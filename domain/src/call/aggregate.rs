@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus};
+use super::{AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CancelReason};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -32,6 +32,8 @@ pub struct Call {
     answered: bool,
     outcome: Option<CallResult>,
     result: Option<CallResult>,
+    /// Costs recorded so far, in millionths of a US dollar.
+    cost_micros: i64,
 }
 
 impl Call {
@@ -80,6 +82,11 @@ impl Call {
         self.provider_call_sid.as_deref()
     }
 
+    /// Costs recorded so far, in millionths of a US dollar.
+    pub fn cost_micros(&self) -> i64 {
+        self.cost_micros
+    }
+
     /// The final result of a completed call.
     pub fn result(&self) -> Option<CallResult> {
         self.result
@@ -116,9 +123,10 @@ impl Call {
                 },
                 failed_at: at,
             },
-            AttemptEnd::Completed | AttemptEnd::Canceled => {
-                CallEvent::CallCancelled { cancelled_at: at }
-            }
+            AttemptEnd::Completed | AttemptEnd::Canceled => CallEvent::CallCancelled {
+                cancelled_at: at,
+                reason: Some(CancelReason::Provider),
+            },
         }
     }
 }
@@ -320,13 +328,29 @@ impl Aggregate for Call {
                 )
                 .await;
             }
-            CallCommand::CancelCall { at } => {
+            CallCommand::CancelCall { reason, at } => {
                 let status = self.current_status()?;
                 if status != Pending {
                     return Err(CallError::NotCancellable { status });
                 }
-                sink.write(CallEvent::CallCancelled { cancelled_at: at }, self)
-                    .await;
+                let event = CallEvent::CallCancelled {
+                    cancelled_at: at,
+                    reason: Some(reason),
+                };
+                sink.write(event, self).await;
+            }
+            CallCommand::RecordCost {
+                component,
+                amount_micros,
+                at,
+            } => {
+                self.current_status()?;
+                let event = CallEvent::CostRecorded {
+                    component,
+                    amount_micros,
+                    recorded_at: at,
+                };
+                sink.write(event, self).await;
             }
         }
         Ok(())
@@ -379,6 +403,7 @@ impl Aggregate for Call {
             CallEvent::CallFinishedNoAnswer { .. } => self.status = Some(CallStatus::NoAnswer),
             CallEvent::CallFailed { .. } => self.status = Some(CallStatus::Failed),
             CallEvent::CallCancelled { .. } => self.status = Some(CallStatus::Cancelled),
+            CallEvent::CostRecorded { amount_micros, .. } => self.cost_micros += amount_micros,
         }
     }
 }

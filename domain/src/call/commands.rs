@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult};
+use super::{AttemptEnd, CallResult, CancelReason, CostComponent};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -74,7 +74,18 @@ pub enum CallCommand {
     },
     /// Cancel a call that is not being dialed (never dialed, or waiting for a retry).
     CancelCall {
+        /// Why the call will not be made.
+        reason: CancelReason,
         /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record what part of the call cost (prices arrive late, also after the call is final).
+    RecordCost {
+        /// Which provider charged it.
+        component: CostComponent,
+        /// Amount in millionths of a US dollar.
+        amount_micros: i64,
+        /// When the price became known.
         at: DateTime<Utc>,
     },
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult};
+use super::{AttemptEnd, CallResult, CancelReason, CostComponent};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -111,6 +111,18 @@ pub enum CallEvent {
     CallCancelled {
         /// When.
         cancelled_at: DateTime<Utc>,
+        /// Why (absent on events written before reasons existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<CancelReason>,
+    },
+    /// Part of the call's cost became known.
+    CostRecorded {
+        /// Which provider charged it.
+        component: CostComponent,
+        /// Amount in millionths of a US dollar.
+        amount_micros: i64,
+        /// When it became known.
+        recorded_at: DateTime<Utc>,
     },
 }
 
@@ -128,6 +140,7 @@ impl DomainEvent for CallEvent {
             Self::CallFinishedNoAnswer { .. } => "CallFinishedNoAnswer",
             Self::CallFailed { .. } => "CallFailed",
             Self::CallCancelled { .. } => "CallCancelled",
+            Self::CostRecorded { .. } => "CostRecorded",
         }
         .to_owned()
     }

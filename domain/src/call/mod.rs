@@ -13,4 +13,4 @@ pub use aggregate::Call;
 pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
-pub use values::{AttemptEnd, CallResult, CallStatus};
+pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};

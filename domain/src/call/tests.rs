@@ -171,7 +171,10 @@ fn every_command() -> Vec<CallCommand> {
             reason: "x".to_owned(),
             at: t(1),
         },
-        CallCommand::CancelCall { at: t(1) },
+        CallCommand::CancelCall {
+            reason: CancelReason::CampaignCancelled,
+            at: t(1),
+        },
     ]
 }
 
@@ -574,7 +577,10 @@ fn a_cancelled_attempt_cancels_the_call() {
         .when(end(AttemptEnd::Canceled, 0, 2))
         .then_expect_events(vec![
             ended(1, AttemptEnd::Canceled, 0, 2),
-            CallEvent::CallCancelled { cancelled_at: t(2) },
+            CallEvent::CallCancelled {
+                cancelled_at: t(2),
+                reason: Some(CancelReason::Provider),
+            },
         ]);
 }
 
@@ -672,23 +678,38 @@ fn failing_a_call_that_is_not_on_the_line_is_refused() {
 fn cancelling_a_never_dialed_call_cancels_it() {
     Fixture::with(())
         .given(pending())
-        .when(CallCommand::CancelCall { at: t(1) })
-        .then_expect_events(vec![CallEvent::CallCancelled { cancelled_at: t(1) }]);
+        .when(CallCommand::CancelCall {
+            reason: CancelReason::CampaignCancelled,
+            at: t(1),
+        })
+        .then_expect_events(vec![CallEvent::CallCancelled {
+            cancelled_at: t(1),
+            reason: Some(CancelReason::CampaignCancelled),
+        }]);
 }
 
 #[test]
 fn cancelling_a_call_waiting_for_a_retry_cancels_it() {
     Fixture::with(())
         .given(waiting_for_retry())
-        .when(CallCommand::CancelCall { at: t(5) })
-        .then_expect_events(vec![CallEvent::CallCancelled { cancelled_at: t(5) }]);
+        .when(CallCommand::CancelCall {
+            reason: CancelReason::CampaignCancelled,
+            at: t(5),
+        })
+        .then_expect_events(vec![CallEvent::CallCancelled {
+            cancelled_at: t(5),
+            reason: Some(CancelReason::CampaignCancelled),
+        }]);
 }
 
 #[test]
 fn cancelling_a_call_in_progress_is_refused() {
     Fixture::with(())
         .given(in_progress())
-        .when(CallCommand::CancelCall { at: t(3) })
+        .when(CallCommand::CancelCall {
+            reason: CancelReason::CampaignCancelled,
+            at: t(3),
+        })
         .then_expect_error(CallError::NotCancellable {
             status: CallStatus::InProgress,
         });
@@ -698,7 +719,10 @@ fn cancelling_a_call_in_progress_is_refused() {
 fn cancelling_a_finished_call_is_refused() {
     Fixture::with(())
         .given(completed())
-        .when(CallCommand::CancelCall { at: t(9) })
+        .when(CallCommand::CancelCall {
+            reason: CancelReason::CampaignCancelled,
+            at: t(9),
+        })
         .then_expect_error(CallError::NotCancellable {
             status: CallStatus::Completed,
         });
@@ -782,4 +806,49 @@ fn the_aggregate_exposes_what_the_bridge_needs() {
     assert_eq!(call.context(), &context());
     assert_eq!(call.provider_call_sid(), Some("CA001"));
     assert_eq!(call.result(), None);
+}
+
+// --- RecordCost ---
+#[test]
+fn costs_are_recorded_even_after_the_call_is_final() {
+    Fixture::with(())
+        .given(vec![
+            created(),
+            CallEvent::CallCancelled {
+                cancelled_at: t(1),
+                reason: None,
+            },
+        ])
+        .when(CallCommand::RecordCost {
+            component: CostComponent::Telephony,
+            amount_micros: 42_000,
+            at: t(2),
+        })
+        .then_expect_events(vec![CallEvent::CostRecorded {
+            component: CostComponent::Telephony,
+            amount_micros: 42_000,
+            recorded_at: t(2),
+        }]);
+}
+
+#[test]
+fn a_cost_for_a_call_never_created_is_refused() {
+    Fixture::with(())
+        .given_no_previous_events()
+        .when(CallCommand::RecordCost {
+            component: CostComponent::Voice,
+            amount_micros: 1,
+            at: t(1),
+        })
+        .then_expect_error(CallError::NotFound);
+}
+
+#[test]
+fn cancelled_events_without_a_reason_still_load() {
+    let old = r#"{"CallCancelled":{"cancelled_at":"2026-11-21T00:00:00Z"}}"#;
+    let event: CallEvent = serde_json::from_str(old).unwrap();
+    assert!(matches!(
+        event,
+        CallEvent::CallCancelled { reason: None, .. }
+    ));
 }

@@ -112,3 +112,27 @@ pub enum AttemptEnd {
     /// The call was cancelled before it was answered.
     Canceled,
 }
+
+/// Why a call was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CancelReason {
+    /// Its campaign was cancelled before it was dialed (again).
+    CampaignCancelled,
+    /// The number is on the account's do-not-call list.
+    Suppressed,
+    /// The provider cancelled the attempt.
+    Provider,
+}
+
+/// Which provider a cost comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CostComponent {
+    /// Twilio's price for the call leg.
+    Telephony,
+    /// ElevenLabs' conversation cost.
+    Voice,
+    /// LLM tokens (summaries, scripts).
+    Llm,
+}

@@ -5,7 +5,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{ScriptCommand, ScriptContent, ScriptError, ScriptEvent};
+use super::{ScriptCommand, ScriptContent, ScriptError, ScriptEvent, validate};
 
 /// Longest script name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -14,6 +14,7 @@ pub const MAX_NAME_CHARS: usize = 200;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Script {
     created: bool,
+    draft: bool,
     deleted: bool,
     owner_id: Uuid,
     name: String,
@@ -37,6 +38,11 @@ impl Script {
         &self.content
     }
 
+    /// True while the script is a generated draft that was not saved yet.
+    pub fn is_draft(&self) -> bool {
+        self.draft
+    }
+
     fn ensure_live(&self) -> Result<(), ScriptError> {
         if !self.created {
             Err(ScriptError::NotFound)
@@ -46,6 +52,11 @@ impl Script {
             Ok(())
         }
     }
+}
+
+/// Checks the content keeps every script rule.
+fn valid_content(content: &ScriptContent) -> Result<(), ScriptError> {
+    validate(content).map_err(ScriptError::InvalidContent)
 }
 
 /// Trims the name and checks it is present and not too long.
@@ -85,6 +96,7 @@ impl Aggregate for Script {
                     return Err(ScriptError::AlreadyExists);
                 }
                 let name = valid_name(&name)?;
+                valid_content(&content)?;
                 sink.write(
                     ScriptEvent::ScriptCreated {
                         owner_id,
@@ -98,8 +110,65 @@ impl Aggregate for Script {
                 )
                 .await;
             }
+            ScriptCommand::DraftScript {
+                owner_id,
+                name,
+                natural_input,
+                content,
+                writer,
+                at,
+            } => {
+                if self.created {
+                    return Err(ScriptError::AlreadyExists);
+                }
+                let name = valid_name(&name)?;
+                valid_content(&content)?;
+                sink.write(
+                    ScriptEvent::ScriptDrafted {
+                        owner_id,
+                        name,
+                        natural_input,
+                        content,
+                        version: 1,
+                        writer,
+                        drafted_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
+            ScriptCommand::SaveDraft {
+                name,
+                natural_input,
+                content,
+                at,
+            } => {
+                self.ensure_live()?;
+                if !self.draft {
+                    return Err(ScriptError::AlreadySaved);
+                }
+                let name = valid_name(&name)?;
+                valid_content(&content)?;
+                let version = if content == self.content {
+                    self.version
+                } else {
+                    self.version + 1
+                };
+                sink.write(
+                    ScriptEvent::ScriptSaved {
+                        version,
+                        name,
+                        natural_input,
+                        content,
+                        saved_at: at,
+                    },
+                    self,
+                )
+                .await;
+            }
             ScriptCommand::EditScript { name, content, at } => {
                 self.ensure_live()?;
+                valid_content(&content)?;
                 let name = match name {
                     Some(name) => valid_name(&name)?,
                     None => self.name.clone(),
@@ -138,6 +207,31 @@ impl Aggregate for Script {
                 self.name = name;
                 self.content = content;
                 self.version = version;
+            }
+            ScriptEvent::ScriptDrafted {
+                owner_id,
+                name,
+                content,
+                version,
+                ..
+            } => {
+                self.created = true;
+                self.draft = true;
+                self.owner_id = owner_id;
+                self.name = name;
+                self.content = content;
+                self.version = version;
+            }
+            ScriptEvent::ScriptSaved {
+                version,
+                name,
+                content,
+                ..
+            } => {
+                self.draft = false;
+                self.version = version;
+                self.name = name;
+                self.content = content;
             }
             ScriptEvent::ScriptEdited {
                 version,

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Language;
+
 /// A call script: what the agent says first, why it calls, the branching flow, how it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -15,7 +17,8 @@ pub struct ScriptContent {
     pub main_flow: Vec<FlowStep>,
     /// What the agent says before hanging up.
     pub closing: String,
-    /// Placeholders filled per contact, e.g. `고객명`, `예약시간`.
+    /// Placeholders filled per contact, e.g. `{customerName}`, `{appointmentTime}` (the braces are
+    /// optional here; the texts use them).
     #[serde(default)]
     pub variables: Vec<String>,
 }
@@ -43,4 +46,89 @@ pub struct NextStep {
     pub positive: Option<u32>,
     /// Next step after a negative answer.
     pub negative: Option<u32>,
+}
+
+impl ScriptContent {
+    /// The declared variable names without braces (`{customerName}` and `customerName` both
+    /// declare `customerName`), in declaration order.
+    pub fn variable_names(&self) -> Vec<String> {
+        self.variables
+            .iter()
+            .map(|declared| bare_variable(declared).to_owned())
+            .collect()
+    }
+
+    /// The language the script is written in: Korean when any of its text holds Hangul.
+    pub fn language(&self) -> Language {
+        let hangul = self
+            .texts()
+            .any(|(_, text)| text.chars().any(super::language::is_hangul));
+        if hangul { Language::Ko } else { Language::En }
+    }
+
+    /// Every spoken or expected text with its field path (`greeting`, `mainFlow[0].action`,
+    /// `mainFlow[0].expectedResponses[1]`, …), in reading order.
+    pub fn texts(&self) -> impl Iterator<Item = (String, &str)> {
+        let head = [
+            ("greeting".to_owned(), self.greeting.as_str()),
+            ("purpose".to_owned(), self.purpose.as_str()),
+        ];
+        let steps = self.main_flow.iter().enumerate().flat_map(|(i, step)| {
+            std::iter::once((format!("mainFlow[{i}].action"), step.action.as_str())).chain(
+                step.expected_responses
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, response)| {
+                        (
+                            format!("mainFlow[{i}].expectedResponses[{j}]"),
+                            response.as_str(),
+                        )
+                    }),
+            )
+        });
+        head.into_iter().chain(steps).chain(std::iter::once((
+            "closing".to_owned(),
+            self.closing.as_str(),
+        )))
+    }
+}
+
+/// A declared variable without surrounding braces and whitespace.
+pub fn bare_variable(declared: &str) -> &str {
+    let trimmed = declared.trim();
+    trimmed
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .map_or(trimmed, str::trim)
+}
+
+/// Replaces every `{name}` in `text` for which `value` has an answer; other text, unknown
+/// placeholders included, stays as it is.
+pub fn fill(text: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if !after[..close].contains('{') => {
+                let name = &after[..close];
+                match value(name) {
+                    Some(replacement) => out.push_str(&replacement),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::MAX_NAME_CHARS;
+use super::{FieldError, MAX_NAME_CHARS};
 
 /// Why a script command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -22,4 +22,10 @@ pub enum ScriptError {
     /// The name is longer than allowed.
     #[error("the script name is too long (at most {max} characters)", max = MAX_NAME_CHARS)]
     NameTooLong,
+    /// The content breaks the script rules (see [`validate`](super::validate)).
+    #[error("the script is invalid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidContent(Vec<FieldError>),
+    /// Only a draft can be saved; this script is saved already.
+    #[error("the script is already saved")]
+    AlreadySaved,
 }

@@ -25,6 +25,37 @@ pub enum ScriptEvent {
         /// When it was created.
         created_at: DateTime<Utc>,
     },
+    /// A generated script was kept as a draft (version 1).
+    ScriptDrafted {
+        /// The account that owns it.
+        owner_id: Uuid,
+        /// Display name until the owner picks one.
+        name: String,
+        /// What the owner typed to generate it.
+        natural_input: String,
+        /// The structured script.
+        content: ScriptContent,
+        /// Always 1.
+        version: u32,
+        /// Which writer produced it (`openai`, `offline`).
+        writer: String,
+        /// When it was generated.
+        drafted_at: DateTime<Utc>,
+    },
+    /// A draft was saved; carries the full name and content (the version moves on only when
+    /// the content changed).
+    ScriptSaved {
+        /// The version after saving.
+        version: u32,
+        /// Display name.
+        name: String,
+        /// What the owner typed to generate it.
+        natural_input: String,
+        /// The content as saved.
+        content: ScriptContent,
+        /// When it was saved.
+        saved_at: DateTime<Utc>,
+    },
     /// The script was edited; carries the full new name and content.
     ScriptEdited {
         /// The new version number.
@@ -47,6 +78,8 @@ impl DomainEvent for ScriptEvent {
     fn event_type(&self) -> String {
         match self {
             Self::ScriptCreated { .. } => "ScriptCreated",
+            Self::ScriptDrafted { .. } => "ScriptDrafted",
+            Self::ScriptSaved { .. } => "ScriptSaved",
             Self::ScriptEdited { .. } => "ScriptEdited",
             Self::ScriptDeleted { .. } => "ScriptDeleted",
         }

@@ -1,0 +1,561 @@
+//! Campaigns, contacts, import, lifecycle, settings and the do-not-call list through the API.
+
+use std::sync::Arc;
+
+use api::{AppState, Application, Config, Role};
+use chrono::{TimeZone, Utc};
+use commands::{CancellationToken, CommandContext, Commands, ManualClock};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    state: AppState,
+    token: String,
+    account: Uuid,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+/// 22:00 in Seoul: outside the default call window, so the dialer places nothing unless a test
+/// moves the clock.
+fn evening() -> chrono::DateTime<Utc> {
+    chrono_tz::Asia::Seoul
+        .with_ymd_and_hms(2026, 11, 23, 22, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+impl TestApp {
+    async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            vec![Role::All],
+            |_| None,
+        )
+        .unwrap();
+        let clock = Arc::new(ManualClock::new(evening()));
+        let app = Application::build_with_clock(config, clock).await.unwrap();
+        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+        let state = app.state().clone();
+        let stop = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(stop.clone()));
+        let mut app = Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            token: String::new(),
+            account: Uuid::nil(),
+            stop,
+            _dir: dir,
+        };
+        let (token, account) = app.sign_up("owner@clinic.kr").await;
+        app.token = token;
+        app.account = account;
+        app
+    }
+
+    async fn sign_up(&self, email: &str) -> (String, Uuid) {
+        let credentials = json!({ "email": email, "password": "password123" });
+        let (status, _) = self
+            .send("POST", "/auth/register", None, Some(credentials.clone()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, login) = self
+            .send("POST", "/auth/login", None, Some(credentials))
+            .await;
+        let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+        let (_, me) = self.send("GET", "/me", Some(&token), None).await;
+        (token, me["data"]["id"].as_str().unwrap().parse().unwrap())
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(method, path, Some(&self.token), body).await
+    }
+
+    /// A saved script of the signed-in account, created through its aggregate.
+    async fn script(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        let content = ScriptContent {
+            greeting: "안녕하세요, {businessName}입니다.".into(),
+            purpose: "예약 확인".into(),
+            main_flow: vec![FlowStep {
+                step: 1,
+                action: "{customerName}님, {appointmentTime} 예약 확인 부탁드립니다.".into(),
+                expected_responses: vec!["네".into()],
+                next_step: NextStep {
+                    positive: None,
+                    negative: None,
+                },
+            }],
+            closing: "감사합니다.".into(),
+            variables: vec![
+                "businessName".into(),
+                "customerName".into(),
+                "appointmentTime".into(),
+            ],
+        };
+        let create = ScriptCommand::CreateScript {
+            owner_id: self.account,
+            name: "예약 확인".into(),
+            natural_input: "예약 확인 전화해줘".into(),
+            content,
+            at: Utc::now(),
+        };
+        Commands::<Script>::new(self.state.store.clone(), ())
+            .execute(
+                &id.to_string(),
+                create,
+                &CommandContext::new(self.account.to_string()),
+            )
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn campaign(&self, numbers: &[&str]) -> String {
+        let script = self.script().await;
+        let contacts: Vec<Value> = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({ "phoneNumber": n, "name": format!("고객{i}"), "context": { "appointmentTime": "14:00" } }))
+            .collect();
+        let body = json!({ "name": "2월 5일 예약 확인", "scriptId": script, "contacts": contacts });
+        let (status, body) = self.call("POST", "/campaigns", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_duplicates() {
+    let app = TestApp::spawn().await;
+    let script = app.script().await;
+    let body = json!({
+        "name": "2월 5일 예약 확인",
+        "scriptId": script,
+        "contacts": [
+            { "phoneNumber": "+821012345678", "name": "김철수", "context": { "appointmentTime": "2026-02-06T14:00:00+09:00" } },
+            { "phoneNumber": "010-8765-4321", "name": "이영희" },
+            { "phoneNumber": "010 1234 5678", "name": "김철수 (again)" }
+        ],
+        "settings": { "maxConcurrency": 2, "retry": { "intervalsSeconds": [60] }, "callWindow": { "start": "10:00", "end": "24:00" } }
+    });
+    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let data = &created["data"];
+    assert_eq!(data["status"], "DRAFT");
+    assert_eq!(data["totalCalls"], 2);
+    assert_eq!(data["duplicates"], json!(["+821012345678"]));
+    assert!(data["createdAt"].is_string());
+    let id = data["id"].as_str().unwrap();
+
+    let (status, campaign) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let campaign = &campaign["data"];
+    assert_eq!(campaign["settings"]["maxConcurrency"], 2);
+    assert_eq!(
+        campaign["settings"]["retry"]["maxRetries"], 3,
+        "unset fields keep their defaults"
+    );
+    assert_eq!(campaign["settings"]["callWindow"]["end"], "24:00");
+    assert_eq!(campaign["progress"]["pending"], 2);
+
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{id}/calls"), None)
+        .await;
+    let items = calls["data"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["phoneNumber"], "+821012345678");
+    assert_eq!(items[1]["phoneNumber"], "+821087654321");
+    assert_eq!(items[0]["name"], "김철수");
+    assert_eq!(items[0]["status"], "PENDING");
+    assert_eq!(items[0]["attempts"], 0);
+    let (status, one) = app
+        .call(
+            "GET",
+            &format!("/calls/{}", items[1]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, one["data"]["name"].clone()),
+        (StatusCode::OK, json!("이영희"))
+    );
+
+    let (_, list) = app.call("GET", "/campaigns", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn invalid_contacts_reject_the_whole_request_with_a_list() {
+    let app = TestApp::spawn().await;
+    let script = app.script().await;
+    let body = json!({
+        "name": "x",
+        "scriptId": script,
+        "contacts": [
+            { "phoneNumber": "010-1234-5678" },
+            { "phoneNumber": "12345" },
+            { "phoneNumber": "+1 415 555 2671" }
+        ]
+    });
+    let (status, body) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
+    );
+    let errors = body["error"]["details"]["contacts"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(
+        (errors[0]["index"].clone(), errors[0]["value"].clone()),
+        (json!(1), json!("12345"))
+    );
+    assert_eq!(errors[1]["index"], 2);
+    assert!(errors[1]["reason"].is_string());
+    let (_, list) = app.call("GET", "/campaigns", None).await;
+    assert!(
+        list["data"].as_array().unwrap().is_empty(),
+        "nothing was created"
+    );
+
+    let bad_script = json!({ "name": "x", "scriptId": Uuid::new_v4(), "contacts": [] });
+    let (status, body) = app.call("POST", "/campaigns", Some(bad_script)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+    );
+    let bad_settings =
+        json!({ "name": "x", "scriptId": script, "settings": { "maxConcurrency": 0 } });
+    let (status, body) = app.call("POST", "/campaigns", Some(bad_settings)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+    );
+    let unknown = json!({ "name": "x", "scriptId": script, "settings": { "speed": 3 } });
+    let (status, body) = app.call("POST", "/campaigns", Some(unknown)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("speed"));
+}
+
+#[tokio::test]
+async fn the_lifecycle_follows_the_prd_codes() {
+    let app = TestApp::spawn().await;
+    let script = app.script().await;
+    let (_, empty) = app
+        .call(
+            "POST",
+            "/campaigns",
+            Some(json!({ "name": "빈", "scriptId": script })),
+        )
+        .await;
+    let empty = empty["data"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .call("POST", &format!("/campaigns/{empty}/start"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "NO_CONTACTS")
+    );
+    let (status, added) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{empty}/contacts"),
+            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0101" }] })),
+        )
+        .await;
+    assert_eq!(
+        (status, added["data"]["added"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+
+    let id = app
+        .campaign(&["010-5550-0101", "010-5550-0102", "010-5550-0103"])
+        .await;
+    let (status, started) = app
+        .call("POST", &format!("/campaigns/{id}/start"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["data"]["status"], "RUNNING");
+    assert!(started["data"]["startedAt"].is_string());
+    let (status, body) = app
+        .call("POST", &format!("/campaigns/{id}/start"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_STATE")
+    );
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{id}/contacts"),
+            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0104" }] })),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_STATE")
+    );
+    let (_, detail) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    assert!(
+        detail["data"]["eta"]["etaSeconds"].as_i64().unwrap() > 0,
+        "{detail}"
+    );
+    let (status, body) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_STATE")
+    );
+
+    let (_, paused) = app
+        .call("POST", &format!("/campaigns/{id}/pause"), None)
+        .await;
+    assert_eq!(paused["data"]["status"], "PAUSED");
+    let (_, resumed) = app
+        .call("POST", &format!("/campaigns/{id}/resume"), None)
+        .await;
+    assert_eq!(resumed["data"]["status"], "RUNNING");
+    let (status, cancelled) = app
+        .call("POST", &format!("/campaigns/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cancelled["data"]["status"], "CANCELLED");
+    assert_eq!(
+        cancelled["data"]["cancelledCalls"], 3,
+        "outside the window nothing was dialed"
+    );
+    assert_eq!(cancelled["data"]["completedCalls"], 0);
+
+    let (status, _) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let later = app.campaign(&["010-5550-0105"]).await;
+    let at = (evening() + chrono::Duration::days(1)).to_rfc3339();
+    let (status, scheduled) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{later}/start"),
+            Some(json!({ "scheduledAt": at })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{scheduled}");
+    assert_eq!(scheduled["data"]["status"], "SCHEDULED");
+    let past = (evening() - chrono::Duration::hours(1)).to_rfc3339();
+    let other = app.campaign(&["010-5550-0106"]).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{other}/start"),
+            Some(json!({ "scheduledAt": past })),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+    );
+}
+
+#[tokio::test]
+async fn a_start_over_budget_is_refused_with_402() {
+    let app = TestApp::spawn().await;
+    let (status, settings) = app.call("GET", "/settings", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(settings["data"]["alertThresholdUsd"], 50.0);
+    let mut settings = settings["data"].clone();
+    settings["dailyBudgetUsd"] = json!(0.0);
+    let (status, _) = app.call("PUT", "/settings", Some(settings.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = app.campaign(&["010-5550-0101"]).await;
+    let (status, body) = app
+        .call("POST", &format!("/campaigns/{id}/start"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS")
+    );
+
+    settings["dailyBudgetUsd"] = json!(-1);
+    let (status, body) = app.call("PUT", "/settings", Some(settings.clone())).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+    );
+    settings["surprise"] = json!(true);
+    let (status, _) = app.call("PUT", "/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/suppressions",
+            Some(json!({ "phoneNumber": "010-5550-0111", "reason": "asked on the phone" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["phoneNumber"], "+821055500111");
+    let (status, _) = app
+        .call(
+            "POST",
+            "/suppressions",
+            Some(json!({ "phoneNumber": "01055500111" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "already listed");
+    let (_, list) = app.call("GET", "/suppressions", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let (status, body) = app
+        .call(
+            "POST",
+            "/suppressions",
+            Some(json!({ "phoneNumber": "nope" })),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
+    );
+    let (status, _) = app
+        .call("DELETE", "/suppressions/+821055500111", None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .call("DELETE", "/suppressions/+821055500111", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn another_account_cannot_see_or_touch_a_campaign() {
+    let app = TestApp::spawn().await;
+    let id = app.campaign(&["010-5550-0101"]).await;
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{id}/calls"), None)
+        .await;
+    let call = calls["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let (other, _) = app.sign_up("rival@clinic.kr").await;
+    for (method, path) in [
+        ("GET", format!("/campaigns/{id}")),
+        ("GET", format!("/campaigns/{id}/calls")),
+        ("POST", format!("/campaigns/{id}/start")),
+        ("POST", format!("/campaigns/{id}/cancel")),
+        ("DELETE", format!("/campaigns/{id}")),
+        ("GET", format!("/calls/{call}")),
+    ] {
+        let (status, body) = app.send(method, &path, Some(&other), None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            "{method} {path}"
+        );
+    }
+    let (_, list) = app.send("GET", "/campaigns", Some(&other), None).await;
+    assert!(list["data"].as_array().unwrap().is_empty());
+    let (status, _) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "the owner still sees it");
+}
+
+#[tokio::test]
+async fn starting_is_limited_to_five_a_minute() {
+    let app = TestApp::spawn().await;
+    let id = app.campaign(&["010-5550-0101"]).await;
+    for _ in 0..5 {
+        app.call("POST", &format!("/campaigns/{id}/start"), None)
+            .await;
+    }
+    let (status, body) = app
+        .call("POST", &format!("/campaigns/{id}/start"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
+    );
+}
+
+#[tokio::test]
+async fn a_cp949_csv_from_excel_imports_in_one_command_with_a_row_report() {
+    let app = TestApp::spawn().await;
+    let id = app.campaign(&["010-5550-0101"]).await;
+    let sheet = "이름,전화번호,예약시간,메모\r\n김철수,010-5550-0102,14:00,첫 방문\r\n이영희,010-12,15:30,\r\n박민수,010-5550-0101,16:00,\r\n최지현,01055500103,17:00,\r\n";
+    let (bytes, _, _) = encoding_rs::EUC_KR.encode(sheet);
+    let response = app
+        .client
+        .post(format!("{}/campaigns/{id}/contacts/import", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "text/csv")
+        .body(bytes.into_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    let data = &report["data"];
+    assert_eq!(data["encoding"], "EUC-KR");
+    assert_eq!(data["imported"], 2, "{report}");
+    assert_eq!(data["duplicates"], json!(["+821055500101"]));
+    assert_eq!(data["rejected"][0]["line"], 3);
+    assert_eq!(data["rejected"][0]["value"], "010-12");
+    assert_eq!(data["totalCalls"], 3);
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{id}/calls"), None)
+        .await;
+    let items = calls["data"]["items"].as_array().unwrap();
+    assert_eq!(items[1]["name"], "김철수");
+    assert_eq!(items[1]["context"]["appointmentTime"], "14:00");
+    assert_eq!(items[1]["context"]["메모"], "첫 방문");
+
+    let huge = vec![b'a'; 6 * 1024 * 1024];
+    let response = app
+        .client
+        .post(format!("{}/campaigns/{id}/contacts/import", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "text/csv")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -1,0 +1,187 @@
+//! Per-account settings and the do-not-call list: plain tables, since they are configuration
+//! rather than history. Commands and the dialer read them; the API edits them.
+
+use chrono::{DateTime, Utc};
+use domain::PhoneNumber;
+use domain::policy::CampaignSettings;
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyPool, Row};
+
+use crate::store::timestamp;
+
+/// An account's defaults and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Caller id for new campaigns (E.164), unless a campaign sets its own.
+    pub caller_id: Option<String>,
+    /// Spend cap per day (Asia/Seoul days), in US dollars; none = no cap.
+    pub daily_budget_usd: Option<f64>,
+    /// Spend cap per month, in US dollars; none = no cap.
+    pub monthly_budget_usd: Option<f64>,
+    /// Monthly spend at which the owner is warned, in US dollars.
+    pub alert_threshold_usd: f64,
+    /// Settings new campaigns start from.
+    pub campaign_defaults: CampaignSettings,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            caller_id: None,
+            daily_budget_usd: None,
+            monthly_budget_usd: None,
+            alert_threshold_usd: 50.0,
+            campaign_defaults: CampaignSettings::default(),
+        }
+    }
+}
+
+/// Why settings were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountSettingsError {
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+impl AccountSettings {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), AccountSettingsError> {
+        let invalid = |field, reason: &str| AccountSettingsError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        for (field, value) in [
+            ("dailyBudgetUsd", self.daily_budget_usd),
+            ("monthlyBudgetUsd", self.monthly_budget_usd),
+            ("alertThresholdUsd", Some(self.alert_threshold_usd)),
+        ] {
+            if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(invalid(field, "must be a non-negative number"));
+            }
+        }
+        if let Some(caller_id) = &self.caller_id {
+            PhoneNumber::parse(caller_id, &["KR", "US"])
+                .map_err(|e| invalid("callerId", &e.to_string()))?;
+        }
+        self.campaign_defaults
+            .validate()
+            .map_err(|e| invalid("campaignDefaults", &e.to_string()))
+    }
+
+    /// Reads an account's settings (defaults when never saved).
+    pub async fn load(pool: &AnyPool, account_id: &str) -> Result<Self, sqlx::Error> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT settings FROM account_settings WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?;
+        Ok(text
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
+    /// Saves an account's settings.
+    pub async fn save(
+        &self,
+        pool: &AnyPool,
+        account_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let text = serde_json::to_string(self).expect("settings serialize");
+        sqlx::query(
+            "INSERT INTO account_settings (account_id, settings, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(text)
+        .bind(timestamp(at))
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// One entry of the do-not-call list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppression {
+    pub phone_number: String,
+    pub reason: String,
+    pub created_at: String,
+}
+
+/// The do-not-call list of each account.
+pub struct Suppressions;
+
+impl Suppressions {
+    /// Adds a number (again: keeps the first entry). Returns whether it was new.
+    pub async fn add(
+        pool: &AnyPool,
+        account_id: &str,
+        phone: &PhoneNumber,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "INSERT INTO suppressions (account_id, phone, reason, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, phone) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(phone.as_str())
+        .bind(reason)
+        .bind(timestamp(at))
+        .execute(pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Removes a number; returns whether it was listed.
+    pub async fn remove(
+        pool: &AnyPool,
+        account_id: &str,
+        phone: &PhoneNumber,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query("DELETE FROM suppressions WHERE account_id = $1 AND phone = $2")
+            .bind(account_id)
+            .bind(phone.as_str())
+            .execute(pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Whether a number is listed.
+    pub async fn contains(
+        pool: &AnyPool,
+        account_id: &str,
+        phone: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM suppressions WHERE account_id = $1 AND phone = $2")
+                .bind(account_id)
+                .bind(phone)
+                .fetch_optional(pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// The whole list, newest first.
+    pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<Suppression>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT phone, reason, created_at FROM suppressions WHERE account_id = $1 \
+             ORDER BY created_at DESC, phone",
+        )
+        .bind(account_id)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Suppression {
+                    phone_number: row.try_get("phone")?,
+                    reason: row.try_get("reason")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,107 @@
+//! The offline writer: reads the request with keyword rules (Korean and English) and writes the
+//! script a receptionist would, for the common calls — appointment confirmation (with other
+//! times offered on a change and the reason asked on a cancellation when the owner wants it),
+//! payment reminders with their due date, event attendance, and general notices. Deterministic:
+//! the same request always gives the same script. Used when no OpenAI key is configured, and by
+//! the sandbox to answer as a model would.
+
+use async_trait::async_trait;
+use domain::script::{FlowStep, Language, NextStep, ScriptContent, placeholders, validate};
+
+use super::{ScriptRequest, ScriptWriter, WriterError, WrittenScript, describe};
+
+pub mod analysis;
+mod en;
+mod hangul;
+mod ko;
+
+use analysis::{Intent, analyse};
+
+/// A script before its variables are listed (they are read off the texts).
+struct Draft {
+    greeting: String,
+    purpose: String,
+    main_flow: Vec<FlowStep>,
+    closing: String,
+}
+
+fn step(
+    n: u32,
+    action: &str,
+    expected: &[&str],
+    positive: Option<u32>,
+    negative: Option<u32>,
+) -> FlowStep {
+    FlowStep {
+        step: n,
+        action: action.to_owned(),
+        expected_responses: expected.iter().map(|s| (*s).to_owned()).collect(),
+        next_step: NextStep { positive, negative },
+    }
+}
+
+impl Draft {
+    /// The finished script, declaring exactly the variables its texts use, in order of use.
+    fn finish(self) -> ScriptContent {
+        let mut content = ScriptContent {
+            greeting: self.greeting,
+            purpose: self.purpose,
+            main_flow: self.main_flow,
+            closing: self.closing,
+            variables: Vec::new(),
+        };
+        let mut variables: Vec<String> = Vec::new();
+        for (_, text) in content.texts() {
+            for name in placeholders(text) {
+                let braced = format!("{{{name}}}");
+                if !variables.contains(&braced) {
+                    variables.push(braced);
+                }
+            }
+        }
+        content.variables = variables;
+        content
+    }
+}
+
+/// The rule-based writer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineWriter;
+
+impl OfflineWriter {
+    /// Writes the script for `request` (the synchronous core of [`ScriptWriter::write`]).
+    pub fn compose(request: &ScriptRequest) -> ScriptContent {
+        let analysis = analyse(&request.natural_input, request.business_type.as_deref());
+        let draft = match (analysis.intent, request.language) {
+            (Intent::Appointment, Language::Ko) => ko::appointment(&analysis),
+            (Intent::Payment, Language::Ko) => ko::payment(&analysis),
+            (Intent::Event, Language::Ko) => ko::event(&analysis),
+            (Intent::Notice, Language::Ko) => ko::notice(&analysis),
+            (Intent::Appointment, Language::En) => en::appointment(&analysis),
+            (Intent::Payment, Language::En) => en::payment(&analysis),
+            (Intent::Event, Language::En) => en::event(&analysis),
+            (Intent::Notice, Language::En) => en::notice(&analysis),
+        };
+        draft.finish()
+    }
+}
+
+#[async_trait]
+impl ScriptWriter for OfflineWriter {
+    async fn write(&self, request: &ScriptRequest) -> Result<WrittenScript, WriterError> {
+        let content = Self::compose(request);
+        // The rules above always produce a valid script; checking keeps that promise honest.
+        validate(&content).map_err(|errors| WriterError::failed(describe(&errors)))?;
+        Ok(WrittenScript {
+            content,
+            usage: None,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+}
+
+#[cfg(test)]
+mod tests;

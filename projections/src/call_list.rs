@@ -1,0 +1,354 @@
+//! `call_list`: one row per contact of a campaign. Rows are born from `ContactsAdded` (so a
+//! campaign's calls are listed before any is dialed) and follow the contact's `Call` aggregate,
+//! which the dialer creates when it first dials (or skips) the contact.
+
+use commands::StoredEvent;
+use commands::store::{parse_timestamp, timestamp};
+use domain::call::{CallEvent, CallStatus};
+use domain::campaign::CampaignEvent;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::runner::ProjectionError;
+
+/// One row of the call list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub owner_id: String,
+    /// The contact's place in the campaign (dialing order).
+    pub seq: i64,
+    pub phone_number: String,
+    pub name: Option<String>,
+    pub context: serde_json::Value,
+    pub status: String,
+    pub result: Option<String>,
+    pub status_reason: Option<String>,
+    pub attempts: i64,
+    pub retry_at: Option<String>,
+    /// When the current (or last) attempt was requested.
+    pub attempt_at: Option<String>,
+    pub provider_sid: Option<String>,
+    /// Whether the contact's Call aggregate exists yet.
+    pub has_aggregate: bool,
+    /// Whether the campaign has counted this call as finished.
+    pub reported: bool,
+    pub duration_secs: Option<i64>,
+    pub cost_micros: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CallRow {
+    /// The time a waiting retry is due, if any.
+    pub fn retry_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.retry_at.as_deref().and_then(parse_timestamp)
+    }
+
+    /// True for the final statuses.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "COMPLETED" | "FAILED" | "NO_ANSWER" | "CANCELLED"
+        )
+    }
+}
+
+const COLUMNS: &str = "call_id, campaign_id, owner_id, seq, phone, name, context, status, result, \
+     status_reason, attempts, retry_at, attempt_at, provider_sid, has_aggregate, finished, duration_secs, \
+     cost_micros, created_at, updated_at";
+
+/// Queries on `call_list`.
+pub struct CallList;
+
+/// Optional filters of a campaign's call list.
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub status: Option<String>,
+    pub result: Option<String>,
+}
+
+impl CallList {
+    /// A campaign's calls in dialing order.
+    pub async fn for_campaign(
+        pool: &AnyPool,
+        campaign_id: &str,
+    ) -> Result<Vec<CallRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 ORDER BY seq");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(campaign_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(call_row).collect()
+    }
+
+    /// A page of a campaign's calls, filtered, and the total matching.
+    pub async fn page(
+        pool: &AnyPool,
+        campaign_id: &str,
+        filter: &CallFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<CallRow>, i64), sqlx::Error> {
+        let clause =
+            "WHERE campaign_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR result = $3)";
+        let status = filter.status.clone().unwrap_or_default();
+        let result = filter.result.clone().unwrap_or_default();
+        let sql =
+            format!("SELECT {COLUMNS} FROM call_list {clause} ORDER BY seq LIMIT $4 OFFSET $5");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(campaign_id)
+            .bind(&status)
+            .bind(&result)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+        let count_sql = format!("SELECT COUNT(*) FROM call_list {clause}");
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
+            .bind(campaign_id)
+            .bind(&status)
+            .bind(&result)
+            .fetch_one(pool)
+            .await?;
+        Ok((rows.iter().map(call_row).collect::<Result<_, _>>()?, total))
+    }
+
+    /// One call, if it belongs to `owner_id`.
+    pub async fn find(
+        pool: &AnyPool,
+        owner_id: &str,
+        call_id: &str,
+    ) -> Result<Option<CallRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM call_list WHERE call_id = $1 AND owner_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(call_id)
+            .bind(owner_id)
+            .fetch_optional(pool)
+            .await?;
+        row.as_ref().map(call_row).transpose()
+    }
+
+    /// Calls of an account that are being dialed or talked to right now.
+    pub async fn in_flight(pool: &AnyPool, owner_id: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM call_list WHERE owner_id = $1 AND status IN ('CALLING', 'IN_PROGRESS')",
+        )
+        .bind(owner_id)
+        .fetch_one(pool)
+        .await
+    }
+
+    /// An account's spend since `since` (by when the call's row last changed), in micro-dollars.
+    pub async fn spend_since(
+        pool: &AnyPool,
+        owner_id: &str,
+        since: &str,
+    ) -> Result<i64, sqlx::Error> {
+        let spend: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(cost_micros) AS BIGINT) FROM call_list WHERE owner_id = $1 AND updated_at >= $2",
+        )
+        .bind(owner_id)
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+        Ok(spend.unwrap_or(0))
+    }
+}
+
+fn call_row(row: &AnyRow) -> Result<CallRow, sqlx::Error> {
+    let context: String = row.try_get("context")?;
+    Ok(CallRow {
+        id: row.try_get("call_id")?,
+        campaign_id: row.try_get("campaign_id")?,
+        owner_id: row.try_get("owner_id")?,
+        seq: row.try_get("seq")?,
+        phone_number: row.try_get("phone")?,
+        name: row.try_get("name")?,
+        context: serde_json::from_str(&context).unwrap_or_default(),
+        status: row.try_get("status")?,
+        result: row.try_get("result")?,
+        status_reason: row.try_get("status_reason")?,
+        attempts: row.try_get("attempts")?,
+        retry_at: row.try_get("retry_at")?,
+        attempt_at: row.try_get("attempt_at")?,
+        provider_sid: row.try_get("provider_sid")?,
+        has_aggregate: row.try_get::<i64, _>("has_aggregate")? != 0,
+        reported: row.try_get::<i64, _>("finished")? != 0,
+        duration_secs: row.try_get("duration_secs")?,
+        cost_micros: row.try_get("cost_micros")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn enum_text<T: Serialize>(event: &StoredEvent, value: &T) -> Result<String, ProjectionError> {
+    let value = serde_json::to_value(value).map_err(|e| ProjectionError::bad_event(event, e))?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// The campaign events that shape the call list.
+pub(crate) async fn apply_campaign_event(
+    conn: &mut AnyConnection,
+    event: &StoredEvent,
+    payload: &CampaignEvent,
+) -> Result<(), ProjectionError> {
+    let campaign_id = event.aggregate_id.as_str();
+    let at = timestamp(event.recorded_at);
+    match payload {
+        CampaignEvent::ContactsAdded { contacts, .. } => {
+            let owner: Option<String> =
+                sqlx::query_scalar("SELECT owner_id FROM campaign_list WHERE campaign_id = $1")
+                    .bind(campaign_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let Some(owner) = owner else { return Ok(()) };
+            let start: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM call_list WHERE campaign_id = $1",
+            )
+            .bind(campaign_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            for (offset, contact) in contacts.iter().enumerate() {
+                let context = serde_json::to_string(&contact.context)
+                    .map_err(|e| ProjectionError::bad_event(event, e))?;
+                sqlx::query(
+                    "INSERT INTO call_list (call_id, campaign_id, owner_id, seq, phone, name, context, \
+                     status, attempts, has_aggregate, finished, cost_micros, created_at, updated_at, \
+                     last_position) VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, 0, 0, 0, $8, $8, $9) \
+                     ON CONFLICT (call_id) DO NOTHING",
+                )
+                .bind(contact.call_id.to_string())
+                .bind(campaign_id)
+                .bind(&owner)
+                .bind(start + offset as i64 + 1)
+                .bind(contact.phone.as_str())
+                .bind(contact.name.clone())
+                .bind(context)
+                .bind(&at)
+                .bind(event.position)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        CampaignEvent::CampaignCallFinished { call_id, .. } => {
+            sqlx::query("UPDATE call_list SET finished = 1 WHERE call_id = $1")
+                .bind(call_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        CampaignEvent::CampaignCancelled { .. } => {
+            // Contacts never dialed end with the campaign; calls waiting for a retry are
+            // cancelled through their own aggregate by the dialer.
+            sqlx::query(
+                "UPDATE call_list SET status = 'CANCELLED', status_reason = 'CAMPAIGN_CANCELLED', \
+                 updated_at = $1, last_position = $2 \
+                 WHERE campaign_id = $3 AND has_aggregate = 0 AND status = 'PENDING' AND last_position < $2",
+            )
+            .bind(&at)
+            .bind(event.position)
+            .bind(campaign_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        CampaignEvent::CampaignDeleted { .. } => {
+            sqlx::query("DELETE FROM call_list WHERE campaign_id = $1")
+                .bind(campaign_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Call events: each one moves its row.
+pub(crate) async fn apply_call_event(
+    conn: &mut AnyConnection,
+    event: &StoredEvent,
+) -> Result<(), ProjectionError> {
+    let payload: CallEvent = serde_json::from_value(event.payload.clone())
+        .map_err(|e| ProjectionError::bad_event(event, e))?;
+    let status = |status: CallStatus| enum_text(event, &status);
+    // (assignments, bound text values) — every update also stamps updated_at and the position.
+    let (assignments, values): (&str, Vec<Option<String>>) = match payload {
+        CallEvent::CallCreated { .. } => ("has_aggregate = 1", vec![]),
+        CallEvent::DialRequested {
+            attempt,
+            requested_at,
+        } => (
+            "status = $4, attempts = CAST($5 AS BIGINT), retry_at = NULL, attempt_at = $6",
+            vec![
+                Some(status(CallStatus::Calling)?),
+                Some(attempt.to_string()),
+                Some(timestamp(requested_at)),
+            ],
+        ),
+        CallEvent::ProviderCallCreated {
+            provider_call_sid, ..
+        } => ("provider_sid = $4", vec![Some(provider_call_sid)]),
+        CallEvent::CallAnswered { .. } => {
+            ("status = $4", vec![Some(status(CallStatus::InProgress)?)])
+        }
+        CallEvent::OutcomeReported { result, .. } => {
+            ("result = $4", vec![Some(enum_text(event, &result)?)])
+        }
+        CallEvent::AttemptEnded { duration_secs, .. } => (
+            "duration_secs = CAST($4 AS BIGINT)",
+            vec![Some(duration_secs.to_string())],
+        ),
+        CallEvent::CallCompleted {
+            result,
+            duration_secs,
+            ..
+        } => (
+            "status = $4, result = $5, duration_secs = CAST($6 AS BIGINT)",
+            vec![
+                Some(status(CallStatus::Completed)?),
+                Some(enum_text(event, &result)?),
+                Some(duration_secs.to_string()),
+            ],
+        ),
+        CallEvent::RetryScheduled { retry_at, .. } => (
+            "status = $4, retry_at = $5",
+            vec![
+                Some(status(CallStatus::Pending)?),
+                Some(timestamp(retry_at)),
+            ],
+        ),
+        CallEvent::CallFinishedNoAnswer { .. } => {
+            ("status = $4", vec![Some(status(CallStatus::NoAnswer)?)])
+        }
+        CallEvent::CallFailed { reason, .. } => (
+            "status = $4, status_reason = $5",
+            vec![Some(status(CallStatus::Failed)?), Some(reason)],
+        ),
+        CallEvent::CallCancelled { reason, .. } => (
+            "status = $4, status_reason = $5",
+            vec![
+                Some(status(CallStatus::Cancelled)?),
+                reason.map(|r| enum_text(event, &r)).transpose()?,
+            ],
+        ),
+        CallEvent::CostRecorded { amount_micros, .. } => (
+            "cost_micros = cost_micros + CAST($4 AS BIGINT)",
+            vec![Some(amount_micros.to_string())],
+        ),
+    };
+    let sql = format!(
+        "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \
+         WHERE call_id = $3 AND last_position < $2"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(timestamp(event.recorded_at))
+        .bind(event.position)
+        .bind(event.aggregate_id.clone());
+    for value in values {
+        query = query.bind(value);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}

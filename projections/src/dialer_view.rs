@@ -1,0 +1,117 @@
+//! The dialer's view of campaigns and calls, read from the campaign read models.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use commands::EventStore;
+use commands::dialer::{CallView, CampaignView, DialerError, DialerView};
+use commands::store::{parse_timestamp, timestamp};
+use domain::campaign::CampaignStatus;
+use uuid::Uuid;
+
+use crate::ProjectionHandle;
+use crate::call_list::CallList;
+use crate::campaign_list::CampaignList;
+
+/// [`DialerView`] over `campaign_list` and `call_list`.
+pub struct ReadModelView {
+    store: EventStore,
+    campaigns: ProjectionHandle,
+}
+
+impl ReadModelView {
+    /// A view that waits for the campaigns projection behind `campaigns`.
+    pub fn new(store: EventStore, campaigns: ProjectionHandle) -> Self {
+        Self { store, campaigns }
+    }
+}
+
+fn view_error(err: impl ToString) -> DialerError {
+    DialerError::View(err.to_string())
+}
+
+fn status_text(status: CampaignStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl DialerView for ReadModelView {
+    async fn caught_up(&self) {
+        if let Ok(head) = self.store.head().await
+            && !self.campaigns.wait_for(head, Duration::from_secs(5)).await
+        {
+            tracing::warn!(
+                head,
+                "campaign read models are lagging; deciding on what they show"
+            );
+        }
+    }
+
+    async fn campaigns(
+        &self,
+        statuses: &[CampaignStatus],
+    ) -> Result<Vec<CampaignView>, DialerError> {
+        let statuses: Vec<String> = statuses.iter().map(|s| status_text(*s)).collect();
+        let statuses: Vec<&str> = statuses.iter().map(String::as_str).collect();
+        let rows = CampaignList::with_status(self.store.db().pool(), &statuses).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(CampaignView {
+                    id: row.id.parse().map_err(view_error)?,
+                    owner_id: row.owner_id.parse().map_err(view_error)?,
+                    status: serde_json::from_value(serde_json::Value::String(row.status))
+                        .map_err(view_error)?,
+                    settings: row
+                        .settings
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()
+                        .map_err(view_error)?
+                        .unwrap_or_default(),
+                    scheduled_at: row.scheduled_at.as_deref().and_then(parse_timestamp),
+                })
+            })
+            .collect()
+    }
+
+    async fn calls(&self, campaign_id: Uuid) -> Result<Vec<CallView>, DialerError> {
+        let rows = CallList::for_campaign(self.store.db().pool(), &campaign_id.to_string()).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(CallView {
+                    call_id: row.id.parse().map_err(view_error)?,
+                    seq: row.seq,
+                    retry_at: row.retry_due(),
+                    attempt_at: row.attempt_at.as_deref().and_then(parse_timestamp),
+                    phone: row.phone_number,
+                    name: row.name,
+                    context: row.context.as_object().cloned().unwrap_or_default(),
+                    status: row.status,
+                    attempts: u32::try_from(row.attempts).unwrap_or(0),
+                    provider_sid: row.provider_sid,
+                    has_aggregate: row.has_aggregate,
+                    reported: row.reported,
+                    cost_micros: row.cost_micros,
+                })
+            })
+            .collect()
+    }
+
+    async fn in_flight(&self, owner_id: Uuid) -> Result<u32, DialerError> {
+        let count = CallList::in_flight(self.store.db().pool(), &owner_id.to_string()).await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn spend_since(&self, owner_id: Uuid, since: DateTime<Utc>) -> Result<i64, DialerError> {
+        Ok(CallList::spend_since(
+            self.store.db().pool(),
+            &owner_id.to_string(),
+            &timestamp(since),
+        )
+        .await?)
+    }
+}

@@ -1,0 +1,356 @@
+//! An OpenAI-compatible Chat Completions server on loopback.
+//!
+//! It checks what OpenAI checks for this use — the Bearer key, a `json_schema` response format
+//! that keeps the strict rules, a user message — and answers in OpenAI's response shape. The
+//! script it returns is what the offline writer writes for the request in the user message, so
+//! the real adapter gets a real script over real HTTP.
+//!
+//! The model name picks a behaviour, so each test can provoke one failure:
+//!
+//! | model | answer |
+//! |---|---|
+//! | `sandbox-refusal` | always a refusal (`content: null`, `refusal: "…"`) |
+//! | `sandbox-refusal-once` | a refusal, then a script once the client sends a repair |
+//! | `sandbox-truncated` | always `finish_reason: "length"` with the JSON cut in half |
+//! | `sandbox-truncated-once` | cut off, then a script after a repair |
+//! | `sandbox-invalid` | always schema-valid JSON that breaks the script rules |
+//! | `sandbox-invalid-once` | rule-breaking first, a valid script after a repair |
+//! | `sandbox-garbage` | always text that is not JSON |
+//! | `sandbox-429` | always 429 with `Retry-After: 30` |
+//! | `sandbox-429-once` | the first call 429 with `Retry-After: 1` / `retry-after-ms: 100`, then success |
+//! | `sandbox-500-once` | the first call 500, then success |
+//! | `sandbox-slow` | sleeps 30 s before answering (past any client timeout) |
+//! | anything else | a script |
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use commands::script_writer::OfflineWriter;
+use commands::script_writer::openai::wire::{
+    self, AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage,
+};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The key the sandbox accepts unless told otherwise.
+pub const API_KEY: &str = "sk-sandbox-openai";
+/// How long `sandbox-slow` waits before answering.
+pub const SLOW_FOR: Duration = Duration::from_secs(30);
+
+/// What a model name asks the sandbox to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    Succeed,
+    Refuse { once: bool },
+    Truncate { once: bool },
+    BreakRules { once: bool },
+    Garbage,
+    RateLimit { once: bool },
+    ServerError,
+    Slow,
+}
+
+impl Behaviour {
+    fn of(model: &str) -> Self {
+        match model {
+            "sandbox-refusal" => Self::Refuse { once: false },
+            "sandbox-refusal-once" => Self::Refuse { once: true },
+            "sandbox-truncated" => Self::Truncate { once: false },
+            "sandbox-truncated-once" => Self::Truncate { once: true },
+            "sandbox-invalid" => Self::BreakRules { once: false },
+            "sandbox-invalid-once" => Self::BreakRules { once: true },
+            "sandbox-garbage" => Self::Garbage,
+            "sandbox-429" => Self::RateLimit { once: false },
+            "sandbox-429-once" => Self::RateLimit { once: true },
+            "sandbox-500-once" => Self::ServerError,
+            "sandbox-slow" => Self::Slow,
+            _ => Self::Succeed,
+        }
+    }
+}
+
+struct Shared {
+    api_key: String,
+    requests: AtomicUsize,
+    /// Calls seen per model, for the `-once` failures that are not about the content.
+    per_model: Mutex<HashMap<String, usize>>,
+    received: Mutex<Vec<ChatRequest>>,
+}
+
+/// A running sandbox; stops when dropped.
+pub struct SandboxServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl SandboxServer {
+    /// The base URL to configure as `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:41234/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The key it accepts.
+    pub fn api_key(&self) -> &str {
+        &self.shared.api_key
+    }
+
+    /// Chat-completion requests received so far (rejected ones included).
+    pub fn request_count(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The well-formed request bodies received so far, oldest first.
+    pub fn requests(&self) -> Vec<ChatRequest> {
+        self.shared.received.lock().expect("sandbox lock").clone()
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a sandbox on `127.0.0.1` with a free port, accepting [`API_KEY`].
+pub async fn spawn() -> SandboxServer {
+    spawn_with_key(API_KEY).await
+}
+
+/// Starts a sandbox that accepts `api_key`.
+pub async fn spawn_with_key(api_key: &str) -> SandboxServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a loopback port for the OpenAI sandbox");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let shared = Arc::new(Shared {
+        api_key: api_key.to_owned(),
+        requests: AtomicUsize::new(0),
+        per_model: Mutex::default(),
+        received: Mutex::default(),
+    });
+    let router = Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .with_state(shared.clone());
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the OpenAI sandbox stopped");
+        }
+    });
+    SandboxServer { addr, shared, task }
+}
+
+fn error(
+    status: StatusCode,
+    message: impl Into<String>,
+    kind: &str,
+    code: Option<&str>,
+) -> Response {
+    (status, axum::Json(ErrorBody::new(message, kind, code))).into_response()
+}
+
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let number = shared.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match key {
+        None => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "You didn't provide an API key. You need to provide your API key in an \
+                 Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "invalid_request_error",
+                None,
+            );
+        }
+        Some(key) if key != shared.api_key => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "Incorrect API key provided.",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            );
+        }
+        Some(_) => {}
+    }
+    let request: ChatRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("We could not parse the JSON body of your request: {err}"),
+                "invalid_request_error",
+                None,
+            );
+        }
+    };
+    shared
+        .received
+        .lock()
+        .expect("sandbox lock")
+        .push(request.clone());
+    if let Err(message) = check_format(&request) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            message,
+            "invalid_request_error",
+            None,
+        );
+    }
+    let Some(user) = request.messages.iter().find(|m| m.role == "user") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "messages must contain a user message",
+            "invalid_request_error",
+            None,
+        );
+    };
+    let behaviour = Behaviour::of(&request.model);
+    let calls_for_model = {
+        let mut per_model = shared.per_model.lock().expect("sandbox lock");
+        let count = per_model.entry(request.model.clone()).or_default();
+        *count += 1;
+        *count
+    };
+    // A conversation that already holds an assistant answer is a repair attempt.
+    let repairing = request.messages.iter().any(|m| m.role == "assistant");
+    let script = OfflineWriter::compose(&wire::parse_user_message(&user.content));
+    let valid = serde_json::to_string(&script).expect("a script serializes");
+    let answer = |content: Option<String>, refusal: Option<String>, finish: &str| {
+        completion(number, &request, content, refusal, finish).into_response()
+    };
+    match behaviour {
+        Behaviour::RateLimit { once } if !once || calls_for_model == 1 => {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit reached for requests. Please try again shortly.",
+                "requests",
+                Some("rate_limit_exceeded"),
+            );
+            let (seconds, millis) = if once { ("1", "100") } else { ("30", "30000") };
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+            response
+                .headers_mut()
+                .insert("retry-after-ms", HeaderValue::from_static(millis));
+            response
+        }
+        Behaviour::ServerError if calls_for_model == 1 => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            None,
+        ),
+        Behaviour::Slow => {
+            tokio::time::sleep(SLOW_FOR).await;
+            answer(Some(valid), None, "stop")
+        }
+        Behaviour::Refuse { once } if !once || !repairing => answer(
+            None,
+            Some("I'm sorry, but I can't help with that request.".into()),
+            "stop",
+        ),
+        Behaviour::Truncate { once } if !once || !repairing => {
+            let cut: String = valid.chars().take(valid.chars().count() / 2).collect();
+            answer(Some(cut), None, "length")
+        }
+        Behaviour::BreakRules { once } if !once || !repairing => {
+            let mut broken = script.clone();
+            if let Some(first) = broken.main_flow.first_mut() {
+                first.next_step.negative = Some(99);
+            }
+            broken.variables.pop();
+            let text = serde_json::to_string(&broken).expect("a script serializes");
+            answer(Some(text), None, "stop")
+        }
+        Behaviour::Garbage => answer(
+            Some("Sure! Here is your script: greeting first, then…".into()),
+            None,
+            "stop",
+        ),
+        _ => answer(Some(valid), None, "stop"),
+    }
+}
+
+fn check_format(request: &ChatRequest) -> Result<(), String> {
+    if request.model.trim().is_empty() {
+        return Err("you must provide a model parameter".into());
+    }
+    if request.messages.is_empty() {
+        return Err("[] is too short - 'messages'".into());
+    }
+    if request.response_format.kind != "json_schema" {
+        return Err(format!(
+            "this endpoint expects response_format.type 'json_schema', got '{}'",
+            request.response_format.kind
+        ));
+    }
+    let format = request
+        .response_format
+        .json_schema
+        .as_ref()
+        .ok_or("Missing required parameter: 'response_format.json_schema'.")?;
+    wire::check_strict_format(format)
+}
+
+/// Roughly a token per four characters, as OpenAI's rule of thumb.
+fn tokens(text: &str) -> u32 {
+    text.chars().count().div_ceil(4) as u32
+}
+
+fn completion(
+    number: usize,
+    request: &ChatRequest,
+    content: Option<String>,
+    refusal: Option<String>,
+    finish_reason: &str,
+) -> axum::Json<ChatCompletion> {
+    let prompt_tokens = request
+        .messages
+        .iter()
+        .map(|m| tokens(&m.content))
+        .sum::<u32>()
+        + 8;
+    let completion_tokens = tokens(content.as_deref().or(refusal.as_deref()).unwrap_or(""));
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    axum::Json(ChatCompletion {
+        id: format!("chatcmpl-sandbox{number:06}"),
+        object: "chat.completion".into(),
+        created,
+        model: request.model.clone(),
+        choices: vec![Choice {
+            index: 0,
+            message: AssistantMessage {
+                role: "assistant".into(),
+                content,
+                refusal,
+            },
+            finish_reason: Some(finish_reason.into()),
+        }],
+        usage: Some(Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        }),
+    })
+}
