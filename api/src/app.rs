@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use commands::dialer::{Dialer, InMemoryTelephony};
+use commands::dialer::{Dialer, InMemoryTelephony, Telephony};
 use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptWriter};
 use commands::{
     CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::auth::AuthState;
 use crate::config::{Config, Role, Secret};
+use crate::providers::Providers;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
 
@@ -46,10 +47,15 @@ pub struct AppState {
     pub jwt_secret: Secret,
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Twilio (real or sandbox) for the webhooks; `None` refuses every webhook.
+    pub twilio: Option<routes::twilio::TwilioLink>,
+    /// The media bridge behind `/twilio/media`.
+    pub bridge: Option<Arc<media_bridge::bridge::Bridge>>,
 }
 
 /// A server bound to its port with its workers ready to start.
 pub struct Application {
+    providers: Arc<Providers>,
     listener: TcpListener,
     router: Router,
     state: AppState,
@@ -80,6 +86,7 @@ impl Application {
         let campaign_runner =
             ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
         let script_runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
+        let providers = Providers::start(&config, store.clone(), clock.clone()).await?;
         let state = AppState {
             store: store.clone(),
             bus: bus.clone(),
@@ -96,6 +103,8 @@ impl Application {
             auth: AuthState::new(),
             jwt_secret: config.jwt_secret.clone(),
             secure_cookies: config.public_base_url.starts_with("https://"),
+            twilio: Some(providers.twilio.clone()),
+            bridge: Some(providers.bridge.clone()),
         };
         let mut workers: Vec<(&'static str, Worker)> = Vec::new();
         if config.runs(Role::Projector) {
@@ -125,8 +134,10 @@ impl Application {
                 store.clone(),
                 state.campaign_list.clone(),
             ));
-            // Until the Twilio adapter lands, placed calls are only recorded.
-            let telephony = Arc::new(InMemoryTelephony::default());
+            let telephony: Arc<dyn Telephony> = match &state.twilio {
+                Some(link) => Arc::new(link.client.clone()),
+                None => Arc::new(InMemoryTelephony::default()),
+            };
             let dialer = Dialer::new(store.clone(), view, telephony, state.clock.clone());
             workers.push((
                 "dialer",
@@ -137,13 +148,20 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.bind))?;
         let router = routes::router(state.clone());
+        providers.bound(listener.local_addr().context("reading the bound address")?);
         Ok(Self {
+            providers: Arc::new(providers),
             listener,
             router,
             state,
             config,
             workers,
         })
+    }
+
+    /// The phone and voice providers (and their sandboxes, when simulated).
+    pub fn providers(&self) -> Arc<Providers> {
+        self.providers.clone()
     }
 
     /// The port the server listens on.

@@ -47,6 +47,26 @@ pub enum Command {
         #[arg(long, env = "DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Rebuild every read model from the event store into scratch tables and compare them with
+    /// the live ones (exit status 1 when they differ).
+    Replay {
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Check the event log's tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk the hash chain; name the first edited, inserted or deleted event (exit status 1).
+    Verify {
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -72,6 +92,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect_and_migrate(&config.database_url).await?;
             let store = EventStore::open(db, Default::default()).await?;
             print_events(&store, &aggregate_id, json).await
+        }
+        Command::Replay { data_dir } => {
+            let config = offline_config(data_dir)?;
+            crate::maintenance::replay(&config.database_url).await
+        }
+        Command::Audit {
+            action: AuditAction::Verify { data_dir },
+        } => {
+            let config = offline_config(data_dir)?;
+            crate::maintenance::audit_verify(&config.database_url).await
         }
     }
 }
@@ -131,20 +161,7 @@ async fn print_events(store: &EventStore, aggregate_id: &str, json: bool) -> any
         if json {
             println!("{}", serde_json::to_string(event)?);
         } else {
-            println!(
-                "#{:<6} {} {}/{} seq {} {} v{}  actor={} correlation={} causation={}\n        {}",
-                event.position,
-                commands::store::timestamp(event.recorded_at),
-                event.aggregate_type,
-                event.aggregate_id,
-                event.sequence,
-                event.event_type,
-                event.event_version,
-                event.metadata.actor,
-                event.metadata.correlation_id.as_deref().unwrap_or("-"),
-                event.metadata.causation_id.as_deref().unwrap_or("-"),
-                event.payload,
-            );
+            println!("{}", crate::audit::entry_line(event));
         }
     }
     Ok(())

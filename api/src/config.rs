@@ -77,7 +77,42 @@ pub struct Config {
     /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
     /// writer.
     pub openai: Option<OpenAiSettings>,
+    /// Twilio when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are set; `None` = the sandbox.
+    pub twilio: Option<TwilioSettings>,
+    /// The ElevenLabs agent when `ELEVENLABS_API_KEY` is set; `None` = the sandbox.
+    pub elevenlabs: Option<ElevenLabsSettings>,
+    /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
+    pub sandbox_speed: f64,
 }
+
+/// The Twilio account calls are placed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    /// `TWILIO_PHONE_NUMBER`: the caller id unless a campaign sets one.
+    pub phone_number: String,
+    /// `TWILIO_API_BASE`, default `https://api.twilio.com`, without a trailing slash.
+    pub api_base: String,
+}
+
+/// The ElevenLabs agent calls are held with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElevenLabsSettings {
+    pub api_key: Secret,
+    /// `ELEVENLABS_AGENT_ID`.
+    pub agent_id: String,
+    /// `ELEVENLABS_VOICE_ID`: overrides the agent's voice when set.
+    pub voice_id: Option<String>,
+    /// `ELEVENLABS_API_BASE`, default `https://api.elevenlabs.io`.
+    pub api_base: String,
+}
+
+/// ElevenLabs' API unless `ELEVENLABS_API_BASE` says otherwise.
+pub const DEFAULT_ELEVENLABS_API_BASE: &str = "https://api.elevenlabs.io";
+
+/// Twilio's REST API unless `TWILIO_API_BASE` says otherwise.
+pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 
 /// Where scripts are written when `OPENAI_API_KEY` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +209,76 @@ impl Config {
                 })
             }
         };
+        let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
+            (Some(account_sid), Some(auth_token)) => {
+                let api_base = var("TWILIO_API_BASE")
+                    .unwrap_or_else(|| DEFAULT_TWILIO_API_BASE.to_owned())
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_owned();
+                if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        name: "TWILIO_API_BASE",
+                        reason: "must be an http:// or https:// URL".into(),
+                    });
+                }
+                let phone_number = var("TWILIO_PHONE_NUMBER").ok_or(ConfigError::Invalid {
+                    name: "TWILIO_PHONE_NUMBER",
+                    reason: "is required with TWILIO_ACCOUNT_SID (the caller id)".into(),
+                })?;
+                Some(TwilioSettings {
+                    account_sid: account_sid.trim().to_owned(),
+                    auth_token: Secret::new(auth_token.trim()),
+                    phone_number: phone_number.trim().to_owned(),
+                    api_base,
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "TWILIO_ACCOUNT_SID",
+                    reason: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together".into(),
+                });
+            }
+        };
+        let elevenlabs = match var("ELEVENLABS_API_KEY") {
+            None => None,
+            Some(key) => {
+                let api_base = var("ELEVENLABS_API_BASE")
+                    .unwrap_or_else(|| DEFAULT_ELEVENLABS_API_BASE.to_owned())
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_owned();
+                if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        name: "ELEVENLABS_API_BASE",
+                        reason: "must be an http:// or https:// URL".into(),
+                    });
+                }
+                let agent_id = var("ELEVENLABS_AGENT_ID").ok_or(ConfigError::Invalid {
+                    name: "ELEVENLABS_AGENT_ID",
+                    reason: "is required with ELEVENLABS_API_KEY".into(),
+                })?;
+                Some(ElevenLabsSettings {
+                    api_key: Secret::new(key.trim()),
+                    agent_id: agent_id.trim().to_owned(),
+                    voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
+                    api_base,
+                })
+            }
+        };
+        let sandbox_speed = match var("SANDBOX_SPEED") {
+            None => 1.0,
+            Some(value) => match value.trim().parse::<f64>() {
+                Ok(speed) if speed.is_finite() && speed > 0.0 => speed,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "SANDBOX_SPEED",
+                        reason: "must be a positive number (1 = real time)".into(),
+                    });
+                }
+            },
+        };
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -188,6 +293,9 @@ impl Config {
             jwt_secret,
             recording_key,
             openai,
+            twilio,
+            elevenlabs,
+            sandbox_speed,
         })
     }
 

@@ -2,11 +2,14 @@
 //! serve, migrate and inspect the event history.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod contacts_import;
 pub mod error;
+pub mod maintenance;
+pub mod providers;
 pub mod rate_limit;
 pub mod routes;
 

@@ -119,7 +119,9 @@ pub trait DialerView: Send + Sync + 'static {
         &self,
         statuses: &[CampaignStatus],
     ) -> Result<Vec<CampaignView>, DialerError>;
-    /// A campaign's calls in contact order.
+    /// The calls of a campaign the dialer may act on, in contact order: every call in flight,
+    /// waiting for a retry, or final but not yet counted by the campaign, and at least the next
+    /// few contacts never dialed.
     async fn calls(&self, campaign_id: Uuid) -> Result<Vec<CallView>, DialerError>;
     /// Calls of an account in flight right now, across campaigns.
     async fn in_flight(&self, owner_id: Uuid) -> Result<u32, DialerError>;

@@ -7,6 +7,10 @@
 //! one. A rolled-back append gives its positions back with the rollback, so positions have no
 //! gaps either; a reader that asks for "everything after the last position I saw" can therefore
 //! never skip an event, however many writers run at once.
+//!
+//! Tamper evidence: the same locked row carries the hash of the last event, so each append
+//! chains its events to their predecessor without another lock (see [`chain_hash`] and
+//! [`EventStore::verify_chain`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -19,6 +23,7 @@ use cqrs_es::persist::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tokio::sync::watch;
@@ -178,12 +183,14 @@ impl EventStore {
         let recorded_at = timestamp(Utc::now());
         let mut tx = self.db.pool().begin().await?;
         // Taking the row lock first serialises appends: see the module comment.
-        let last: i64 = sqlx::query_scalar(
-            "UPDATE event_position SET last = last + $1 WHERE id = 1 RETURNING last",
+        let row = sqlx::query(
+            "UPDATE event_position SET last = last + $1 WHERE id = 1 RETURNING last, last_hash",
         )
         .bind(count)
         .fetch_one(&mut *tx)
         .await?;
+        let last: i64 = row.try_get("last")?;
+        let mut prev_hash: String = row.try_get("last_hash")?;
         let first = last - count + 1;
         let sql = insert_statement(events.len());
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -192,17 +199,32 @@ impl EventStore {
                 Value::Object(map) => Value::Object(map.clone()),
                 _ => Value::Object(Default::default()),
             };
+            let row = ChainFields {
+                event_id: Uuid::now_v7().to_string(),
+                aggregate_type: event.aggregate_type.clone(),
+                aggregate_id: event.aggregate_id.clone(),
+                sequence: event.sequence as i64,
+                event_type: event.event_type.clone(),
+                event_version: event.event_version.clone(),
+                payload: event.payload.to_string(),
+                metadata: metadata.to_string(),
+                recorded_at: recorded_at.clone(),
+            };
+            let hash = chain_hash(&prev_hash, &row);
             query = query
                 .bind(first + offset as i64)
-                .bind(Uuid::now_v7().to_string())
-                .bind(event.aggregate_type.clone())
-                .bind(event.aggregate_id.clone())
-                .bind(event.sequence as i64)
-                .bind(event.event_type.clone())
-                .bind(event.event_version.clone())
-                .bind(event.payload.to_string())
-                .bind(metadata.to_string())
-                .bind(recorded_at.clone());
+                .bind(row.event_id)
+                .bind(row.aggregate_type)
+                .bind(row.aggregate_id)
+                .bind(row.sequence)
+                .bind(row.event_type)
+                .bind(row.event_version)
+                .bind(row.payload)
+                .bind(row.metadata)
+                .bind(row.recorded_at)
+                .bind(prev_hash)
+                .bind(hash.clone());
+            prev_hash = hash;
         }
         if let Err(err) = query.execute(&mut *tx).await {
             let conflict = err
@@ -214,6 +236,10 @@ impl EventStore {
                 err.into()
             });
         }
+        sqlx::query("UPDATE event_position SET last_hash = $1 WHERE id = 1")
+            .bind(prev_hash)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.metrics.events_appended(events.len() as u64);
         self.head.send_if_modified(|head| {
@@ -250,6 +276,149 @@ impl EventStore {
         .fetch_all(self.db.pool())
         .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    /// Events of the given aggregates after `position` in global order, at most `limit`.
+    pub async fn read_aggregates(
+        &self,
+        aggregate_ids: &[String],
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        // Chunks keep every statement well under both backends' bind-parameter limits; the first
+        // `limit` of the union are among the first `limit` of each chunk.
+        const CHUNK: usize = 500;
+        let mut events = Vec::new();
+        for ids in aggregate_ids.chunks(CHUNK) {
+            let placeholders = (0..ids.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "{} WHERE global_position > $1 AND aggregate_id IN ({placeholders}) \
+                 ORDER BY global_position LIMIT $2",
+                select_events!("")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(position).bind(limit);
+            for id in ids {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                events.push(stored_event(&row)?);
+            }
+        }
+        events.sort_by_key(|event| event.position);
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(events)
+    }
+
+    /// Walks the hash chain from its start and reports the first event that was edited,
+    /// inserted or deleted (see [`ChainProblem`]).
+    pub async fn verify_chain(
+        &self,
+        mut progress: impl FnMut(i64, i64),
+    ) -> Result<ChainReport, StoreError> {
+        const PAGE: i64 = 1000;
+        let anchor =
+            sqlx::query("SELECT last, last_hash, chain_start FROM event_position WHERE id = 1")
+                .fetch_one(self.db.pool())
+                .await?;
+        let head: i64 = anchor.try_get("last")?;
+        let head_hash: String = anchor.try_get("last_hash")?;
+        let chain_start: i64 = anchor.try_get("chain_start")?;
+        let mut report = ChainReport {
+            head,
+            head_hash: head_hash.clone(),
+            chain_start,
+            checked: 0,
+            problem: None,
+        };
+        // The two latest rows seen: (position, stored hash).
+        let mut previous: Option<(i64, String)> = None;
+        let mut before_previous: Option<String> = None;
+        let mut expected = 1;
+        let mut after = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT global_position, event_id, aggregate_type, aggregate_id, sequence, \
+                 event_type, event_version, payload, metadata, recorded_at, prev_hash, hash \
+                 FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            )
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(self.db.pool())
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("global_position")?;
+            for row in &rows {
+                let position: i64 = row.try_get("global_position")?;
+                if position > head {
+                    report.problem = Some(ChainProblem::Inserted { position });
+                    return Ok(report);
+                }
+                if position > expected {
+                    report.problem = Some(ChainProblem::Deleted {
+                        first: expected,
+                        last: position - 1,
+                    });
+                    return Ok(report);
+                }
+                expected = position + 1;
+                let stored_prev: Option<String> = row.try_get("prev_hash")?;
+                let stored_hash: Option<String> = row.try_get("hash")?;
+                if position < chain_start {
+                    // Written before the chain existed (see the 0006 migration).
+                    continue;
+                }
+                let (Some(stored_prev), Some(stored_hash)) = (stored_prev, stored_hash) else {
+                    report.problem = Some(ChainProblem::Edited { position });
+                    return Ok(report);
+                };
+                if chain_hash(&stored_prev, &ChainFields::from_row(row)?) != stored_hash {
+                    report.problem = Some(ChainProblem::Edited { position });
+                    return Ok(report);
+                }
+                let linked_to = previous.as_ref().map_or(GENESIS_HASH, |(_, h)| h.as_str());
+                if stored_prev != linked_to {
+                    // Links to the row before its predecessor: the predecessor was slipped in.
+                    // Otherwise something it linked to was removed (and the rows renumbered).
+                    report.problem = Some(match (&previous, &before_previous) {
+                        (Some((inserted, _)), Some(older)) if *older == stored_prev => {
+                            ChainProblem::Inserted {
+                                position: *inserted,
+                            }
+                        }
+                        _ => ChainProblem::Deleted {
+                            first: position,
+                            last: position,
+                        },
+                    });
+                    return Ok(report);
+                }
+                before_previous = previous.take().map(|(_, h)| h);
+                previous = Some((position, stored_hash));
+                report.checked += 1;
+            }
+            progress(after, head);
+        }
+        if expected <= head {
+            report.problem = Some(ChainProblem::Deleted {
+                first: expected,
+                last: head,
+            });
+        } else if let Some((position, hash)) = &previous
+            && *hash != head_hash
+        {
+            // The recorded head hash names the true last event: a well-forged extra event at
+            // the end links to it, anything else means the last event was rewritten.
+            let position = *position;
+            report.problem = Some(if before_previous.as_deref() == Some(head_hash.as_str()) {
+                ChainProblem::Inserted { position }
+            } else {
+                ChainProblem::Edited { position }
+            });
+        }
+        Ok(report)
     }
 
     /// The saved position of a named follower (0 when it has none yet).
@@ -325,19 +494,125 @@ pub async fn save_checkpoint(
 }
 
 fn insert_statement(rows: usize) -> String {
+    const COLUMNS: usize = 12;
     let mut sql = String::from(
         "INSERT INTO events (global_position, event_id, aggregate_type, aggregate_id, sequence, \
-         event_type, event_version, payload, metadata, recorded_at) VALUES ",
+         event_type, event_version, payload, metadata, recorded_at, prev_hash, hash) VALUES ",
     );
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 1..=10 {
+        for column in 1..=COLUMNS {
             let sep = if column == 1 { "" } else { ", " };
-            let _ = write!(sql, "{sep}${}", row * 10 + column);
+            let _ = write!(sql, "{sep}${}", row * COLUMNS + column);
         }
         sql.push(')');
     }
     sql
+}
+
+/// The `prev_hash` of the first chained event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The stored text of an event that its hash covers. The position is left out on purpose: the
+/// links already fix the order, and without it `verify` can tell an event slipped in between
+/// renumbered rows from one taken out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainFields {
+    pub event_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: String,
+}
+
+impl ChainFields {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            event_id: row.try_get("event_id")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            recorded_at: row.try_get("recorded_at")?,
+        })
+    }
+}
+
+/// sha256 (hex) over the predecessor's hash and the event's stored text, each field
+/// length-prefixed so no two different events can produce the same input.
+pub fn chain_hash(prev_hash: &str, event: &ChainFields) -> String {
+    let mut hasher = Sha256::new();
+    let sequence = event.sequence.to_string();
+    for field in [
+        prev_hash,
+        &event.event_id,
+        &event.aggregate_type,
+        &event.aggregate_id,
+        &sequence,
+        &event.event_type,
+        &event.event_version,
+        &event.payload,
+        &event.metadata,
+        &event.recorded_at,
+    ] {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// What `verify_chain` found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainReport {
+    /// The last position handed out.
+    pub head: i64,
+    /// The hash of the last event as recorded at append time (anchor it elsewhere to detect a
+    /// rewrite of the whole table).
+    pub head_hash: String,
+    /// The first position covered by the chain; earlier events predate it.
+    pub chain_start: i64,
+    /// Chained events verified before stopping.
+    pub checked: u64,
+    /// The first problem, if any.
+    pub problem: Option<ChainProblem>,
+}
+
+/// The first break in the chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChainProblem {
+    /// The event's stored content no longer matches its hash.
+    Edited { position: i64 },
+    /// The event was not appended through the store.
+    Inserted { position: i64 },
+    /// Events at these positions were removed.
+    Deleted { first: i64, last: i64 },
+}
+
+impl std::fmt::Display for ChainProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Edited { position } => write!(f, "event #{position} was edited"),
+            Self::Inserted { position } => write!(f, "event #{position} was inserted"),
+            Self::Deleted { first, last } if first == last => {
+                write!(f, "event #{first} was deleted")
+            }
+            Self::Deleted { first, last } => write!(f, "events #{first}..#{last} were deleted"),
+        }
+    }
 }
 
 fn corrupt(row: &AnyRow, reason: impl ToString) -> StoreError {

@@ -91,10 +91,17 @@ impl AsRef<str> for PhoneNumber {
 impl TryFrom<String> for PhoneNumber {
     type Error = PhoneError;
 
-    /// Re-validates a stored number without the region check (the region rule applied when it
-    /// was first accepted, and may have changed since).
+    /// Reads a stored number. Only numbers that passed [`PhoneNumber::parse`] are ever stored,
+    /// so this checks the E.164 shape (`+` and 8–15 digits) instead of running libphonenumber
+    /// again: a campaign of 10,000 contacts is loaded on every command, and re-validating each
+    /// number made that 50 ms slower. The region rule applied when it was first accepted.
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        parse_any(&value).map(|(number, _)| number)
+        let digits = value.strip_prefix('+').ok_or(PhoneError::Unparseable)?;
+        if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(value))
+        } else {
+            Err(PhoneError::Invalid)
+        }
     }
 }
 
@@ -266,10 +273,12 @@ mod tests {
     }
 
     #[test]
-    fn deserializing_revalidates_but_skips_the_region_rule() {
+    fn deserializing_checks_the_e164_shape_but_skips_the_region_rule() {
         let us: PhoneNumber = serde_json::from_str("\"+16502530000\"").unwrap();
         assert_eq!(us.as_str(), "+16502530000");
         assert!(serde_json::from_str::<PhoneNumber>("\"not a phone\"").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"010-1234-5678\"").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"+8210\"").is_err());
     }
 
     #[test]

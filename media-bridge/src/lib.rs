@@ -1,1 +1,7 @@
-//! media-bridge
+//! The edge to the phone network: the Twilio REST adapter (places, hangs up, records and prices
+//! calls) and the Twilio wire format that both this adapter and the sandbox speak.
+
+pub mod bridge;
+pub mod elevenlabs;
+pub mod token;
+pub mod twilio;

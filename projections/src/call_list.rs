@@ -85,6 +85,32 @@ impl CallList {
         rows.iter().map(call_row).collect()
     }
 
+    /// The calls of a campaign the dialer may act on, in dialing order: those in flight, those
+    /// final but not yet counted by the campaign, those waiting for a retry, and the next
+    /// `fresh` contacts never dialed. Its cost follows the work in progress, not the size of
+    /// the campaign.
+    pub async fn for_dialer(
+        pool: &AnyPool,
+        campaign_id: &str,
+        fresh: i64,
+    ) -> Result<Vec<CallRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 AND has_aggregate = 1 AND \
+             (status IN ('CALLING', 'IN_PROGRESS', 'PENDING') OR finished = 0) \
+             UNION ALL \
+             SELECT * FROM (SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 \
+             AND has_aggregate = 0 AND status = 'PENDING' ORDER BY seq LIMIT $2) fresh"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(campaign_id)
+            .bind(fresh)
+            .fetch_all(pool)
+            .await?;
+        let mut calls: Vec<CallRow> = rows.iter().map(call_row).collect::<Result<_, _>>()?;
+        calls.sort_by_key(|call| call.seq);
+        Ok(calls)
+    }
+
     /// A page of a campaign's calls, filtered, and the total matching.
     pub async fn page(
         pool: &AnyPool,

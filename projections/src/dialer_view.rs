@@ -14,6 +14,10 @@ use crate::ProjectionHandle;
 use crate::call_list::CallList;
 use crate::campaign_list::CampaignList;
 
+/// Contacts never dialed that one dialer round looks at (more than any concurrency allows, so
+/// suppressed numbers skipped in a round do not starve it).
+const FRESH_CONTACTS: i64 = 64;
+
 /// [`DialerView`] over `campaign_list` and `call_list`.
 pub struct ReadModelView {
     store: EventStore,
@@ -79,7 +83,8 @@ impl DialerView for ReadModelView {
     }
 
     async fn calls(&self, campaign_id: Uuid) -> Result<Vec<CallView>, DialerError> {
-        let rows = CallList::for_campaign(self.store.db().pool(), &campaign_id.to_string()).await?;
+        let pool = self.store.db().pool();
+        let rows = CallList::for_dialer(pool, &campaign_id.to_string(), FRESH_CONTACTS).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(CallView {

@@ -2,5 +2,9 @@
 //! real adapters run unchanged against them in tests and in the embedded default.
 //!
 //! - [`openai`]: OpenAI Chat Completions with Structured Outputs (`json_schema`).
+//! - [`elevenlabs`]: the ElevenLabs agent WebSocket, signed URLs and conversation details.
+//! - [`twilio`]: Twilio REST and a simulated callee that sends signed callbacks.
 
+pub mod elevenlabs;
 pub mod openai;
+pub mod twilio;

@@ -48,7 +48,10 @@ fn system() -> CommandContext {
 
 impl Fixture {
     async fn new() -> Self {
-        let db = TestDb::sqlite();
+        Self::on(TestDb::sqlite()).await
+    }
+
+    async fn on(db: TestDb) -> Self {
         let store = db.store().await;
         let bus = EventBus::in_process();
         let stop = CancellationToken::new();
@@ -495,4 +498,26 @@ async fn a_number_the_provider_rejects_fails_without_retry_and_an_outage_retries
     assert!(rows[0].status_reason.as_deref().unwrap().contains("21211"));
     assert_eq!((rows[1].status.as_str(), rows[1].attempts), ("PENDING", 1));
     assert!(rows[1].retry_at.is_some());
+}
+
+#[tokio::test]
+async fn on_postgres_the_dialer_keeps_order_concurrency_and_retries() {
+    let f = Fixture::on(TestDb::postgres().await).await;
+    let settings = CampaignSettings {
+        max_concurrency: 2,
+        retry: RetryPolicy {
+            max_retries: 1,
+            intervals_seconds: vec![60],
+        },
+        ..Default::default()
+    };
+    let (campaign, calls) = f.running(&[1, 2, 3], settings).await;
+    assert_eq!(f.tick().await.dialed, calls[..2].to_vec());
+    f.no_answer(calls[0]).await;
+    assert_eq!(f.tick().await.dialed, vec![calls[2]]);
+    f.clock.advance(chrono::Duration::seconds(60));
+    f.succeed(calls[1]).await;
+    assert_eq!(f.tick().await.dialed, vec![calls[0]]);
+    let rows = f.rows(campaign).await;
+    assert_eq!(rows[0].attempts, 2);
 }

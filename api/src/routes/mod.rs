@@ -14,9 +14,13 @@ use crate::error::ApiError;
 
 mod auth_routes;
 mod campaigns;
+mod events;
 mod ops;
 mod scripts;
 mod settings;
+mod status;
+pub mod twilio;
+pub mod twilio_media;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -25,6 +29,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let signed_in = auth_routes::signed_in()
         .merge(campaigns::router(&state))
+        .merge(status::router())
+        .merge(events::router())
         .merge(settings::router())
         .merge(scripts::router(&state))
         .route_layer(middleware::from_fn_with_state(
@@ -37,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
+        .merge(twilio::router().merge(twilio_media::router()))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

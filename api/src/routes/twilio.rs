@@ -1,0 +1,425 @@
+//! Twilio webhooks (no JWT; every request must carry a valid `X-Twilio-Signature` over the URL
+//! under `PUBLIC_BASE_URL`, or it is refused with 403 and nothing is recorded):
+//!
+//! - `POST /twilio/voice/{callId}`: the TwiML that plays the consent notice, then connects the
+//!   media stream with the call id and a per-call token.
+//! - `POST /twilio/status/{callId}`: call progress, turned into Call commands. Callbacks arrive
+//!   out of order and more than once; the aggregate ignores what is already settled and stale
+//!   progress (a lower `SequenceNumber` than one already seen for that `CallSid`) is dropped.
+//! - `POST /twilio/amd/{callId}`: answering-machine verdicts; a machine applies the campaign's
+//!   voicemail policy.
+//! - `POST /twilio/recording/{callId}`: recording status, checked and logged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use commands::cqrs::load;
+use commands::{CommandContext, CommandError};
+use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CallStatus as DomainStatus};
+use domain::campaign::Campaign;
+use domain::policy::VoicemailAction;
+use media_bridge::token::stream_token;
+use media_bridge::twilio::TwilioClient;
+use media_bridge::twilio::wire::{
+    self, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
+};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::config::Secret;
+
+/// The consent notice with the AI disclosure, played before anything is recorded.
+pub const CONSENT_NOTICE: &str = "이 통화는 서비스 품질 향상을 위해 녹음될 수 있습니다. \
+     지금부터 AI 상담원이 안내해 드립니다.";
+/// The Korean voice the notice is read in (always sent with `language="ko-KR"`).
+pub const CONSENT_VOICE: &str = "Polly.Seoyeon-Neural";
+/// What is left on an answering machine when the campaign sets no message.
+pub const DEFAULT_VOICEMAIL_MESSAGE: &str =
+    "안녕하세요, AI 상담원입니다. 확인 전화를 드렸습니다. 편하실 때 다시 연락 부탁드립니다.";
+
+/// What the webhooks need of Twilio: the adapter (for hang-ups and TwiML updates), the token
+/// that signs its requests, and the secret for per-call stream tokens.
+#[derive(Clone)]
+pub struct TwilioLink {
+    pub client: TwilioClient,
+    pub auth_token: Secret,
+    pub stream_secret: Secret,
+    /// The highest `SequenceNumber` seen per `CallSid` (stale progress is dropped).
+    sequences: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl TwilioLink {
+    /// A link over `client`, checking signatures with `auth_token`.
+    pub fn new(client: TwilioClient, auth_token: Secret, stream_secret: Secret) -> Self {
+        Self {
+            client,
+            auth_token,
+            stream_secret,
+            sequences: Arc::default(),
+        }
+    }
+
+    /// Whether this callback is older than one already handled for its call (terminal
+    /// callbacks always pass: handling them twice is harmless).
+    fn is_stale(&self, callback: &StatusCallback) -> bool {
+        let Some(sequence) = callback.sequence_number else {
+            return false;
+        };
+        let mut seen = self.sequences.lock().expect("sequence map poisoned");
+        let highest = seen.entry(callback.call_sid.clone()).or_insert(sequence);
+        let stale = sequence < *highest && !callback.call_status.is_terminal();
+        *highest = (*highest).max(sequence);
+        if callback.call_status.is_terminal() {
+            // Nothing follows a terminal event; keep the map small.
+            seen.remove(&callback.call_sid);
+        }
+        stale
+    }
+}
+
+/// The webhook routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/twilio/voice/{call_id}", post(voice))
+        .route("/twilio/status/{call_id}", post(status))
+        .route("/twilio/amd/{call_id}", post(amd))
+        .route("/twilio/recording/{call_id}", post(recording))
+}
+
+/// Why a webhook was not handled.
+#[derive(Debug)]
+enum WebhookError {
+    /// No Twilio configured, or a missing or wrong signature.
+    Forbidden,
+    /// A field is missing or malformed.
+    BadForm(FormError),
+    /// No such call.
+    UnknownCall,
+    /// The store failed.
+    Internal(String),
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Forbidden => (StatusCode::FORBIDDEN, "invalid Twilio signature").into_response(),
+            Self::BadForm(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+            Self::UnknownCall => (StatusCode::NOT_FOUND, "unknown call").into_response(),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "Twilio webhook failed");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
+/// Checks the signature over the public URL Twilio requested and returns the form.
+fn verified_form(
+    state: &AppState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(TwilioLink, wire::Form), WebhookError> {
+    let link = state.twilio.clone().ok_or(WebhookError::Forbidden)?;
+    let signature = headers
+        .get(wire::SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(WebhookError::Forbidden)?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let url = format!("{}{path}", link.client.config().public_base_url);
+    let form = wire::parse_form(body);
+    if !wire::validate_signature(link.auth_token.expose(), &url, &form, signature) {
+        tracing::warn!(%path, "Twilio webhook with an invalid signature refused");
+        return Err(WebhookError::Forbidden);
+    }
+    Ok((link, form))
+}
+
+async fn load_call(state: &AppState, call_id: Uuid) -> Result<Call, WebhookError> {
+    load::<Call>(&state.store, &call_id.to_string())
+        .await
+        .map_err(|e| WebhookError::Internal(e.to_string()))?
+        .ok_or(WebhookError::UnknownCall)
+}
+
+/// Runs a call command; refusals are expected for late or repeated webhooks and only logged.
+async fn run(state: &AppState, call_id: Uuid, command: CallCommand) -> Result<(), WebhookError> {
+    let context = CommandContext::new("twilio");
+    match state
+        .calls
+        .execute(&call_id.to_string(), command, &context)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(CommandError::Rejected(error)) => {
+            tracing::debug!(%call_id, %error, "webhook had no effect on the call");
+            Ok(())
+        }
+        Err(other) => Err(WebhookError::Internal(other.to_string())),
+    }
+}
+
+/// `?attempt=N` on our webhook URLs (signed with the rest of the URL).
+#[derive(Debug, Default, serde::Deserialize)]
+struct AttemptQuery {
+    attempt: Option<u32>,
+}
+
+/// Whether `call_sid` is the call's current attempt. A callback that overtakes the create
+/// response finds no sid recorded yet; the attempt number in its URL then identifies it, and
+/// the sid is recorded first.
+async fn is_current_attempt(
+    state: &AppState,
+    call_id: Uuid,
+    call: &Call,
+    call_sid: &str,
+    attempt: Option<u32>,
+) -> Result<bool, WebhookError> {
+    if let Some(recorded) = call.provider_call_sid() {
+        return Ok(recorded == call_sid);
+    }
+    let live = matches!(
+        call.status(),
+        Some(DomainStatus::Calling | DomainStatus::InProgress)
+    );
+    if !live || attempt != Some(call.attempts()) {
+        return Ok(false);
+    }
+    let command = CallCommand::RecordProviderCall {
+        provider_call_sid: call_sid.to_owned(),
+        at: state.clock.now(),
+    };
+    run(state, call_id, command).await?;
+    Ok(true)
+}
+
+fn twiml(xml: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+}
+
+/// The consent-then-stream TwiML of PROTOCOLS §C4.
+pub fn consent_twiml(stream_url: &str, call_id: &str, token: &str) -> String {
+    wire::render_twiml(&[
+        Verb::Say {
+            language: "ko-KR".into(),
+            voice: CONSENT_VOICE.into(),
+            text: CONSENT_NOTICE.into(),
+        },
+        Verb::Pause { length: 1 },
+        Verb::ConnectStream {
+            url: stream_url.to_owned(),
+            parameters: BTreeMap::from([
+                ("call_id".to_owned(), call_id.to_owned()),
+                ("token".to_owned(), token.to_owned()),
+            ]),
+        },
+        Verb::Hangup,
+    ])
+}
+
+/// The media socket's URL: the public base with a WebSocket scheme (`wss` behind TLS).
+pub fn stream_url(public_base_url: &str) -> String {
+    let base = if let Some(rest) = public_base_url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = public_base_url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        public_base_url.to_owned()
+    };
+    format!("{base}/twilio/media")
+}
+
+#[tracing::instrument(skip_all, fields(%call_id))]
+async fn voice(
+    State(state): State<AppState>,
+    Path(call_id): Path<Uuid>,
+    Query(query): Query<AttemptQuery>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebhookError> {
+    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
+    let call_sid = form
+        .iter()
+        .find(|(k, _)| k == "CallSid")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
+        .ok_or(WebhookError::BadForm(FormError::Missing("CallSid")))?;
+    let call = load_call(&state, call_id).await?;
+    let live = matches!(
+        call.status(),
+        Some(DomainStatus::Calling | DomainStatus::InProgress)
+    );
+    if !live || !is_current_attempt(&state, call_id, &call, &call_sid, query.attempt).await? {
+        tracing::info!(%call_id, "voice request for a call that is not live; hanging up");
+        return Ok(twiml(wire::render_twiml(&[Verb::Hangup])));
+    }
+    let token = stream_token(
+        link.stream_secret.expose().as_bytes(),
+        &call_id.to_string(),
+        &call_sid,
+    );
+    let url = stream_url(&link.client.config().public_base_url);
+    Ok(twiml(consent_twiml(&url, &call_id.to_string(), &token)))
+}
+
+/// How a terminal `CallStatus` ends the attempt.
+fn attempt_end(callback: &StatusCallback) -> Option<AttemptEnd> {
+    Some(match callback.call_status {
+        CallStatus::Completed => AttemptEnd::Completed,
+        CallStatus::NoAnswer => AttemptEnd::NoAnswer,
+        CallStatus::Busy => AttemptEnd::Busy,
+        CallStatus::Canceled => AttemptEnd::Canceled,
+        CallStatus::Failed => {
+            let code = callback
+                .error_code
+                .clone()
+                .or_else(|| callback.sip_response_code.map(|c| format!("sip-{c}")));
+            // A number that does not exist will not start existing; anything else may pass.
+            let retryable = !matches!(callback.sip_response_code, Some(404 | 484 | 604));
+            AttemptEnd::Failed { code, retryable }
+        }
+        CallStatus::Queued
+        | CallStatus::Initiated
+        | CallStatus::Ringing
+        | CallStatus::InProgress => {
+            return None;
+        }
+    })
+}
+
+#[tracing::instrument(skip_all, fields(%call_id))]
+async fn status(
+    State(state): State<AppState>,
+    Path(call_id): Path<Uuid>,
+    Query(query): Query<AttemptQuery>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, WebhookError> {
+    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
+    let callback = StatusCallback::from_form(&form).map_err(WebhookError::BadForm)?;
+    let call = load_call(&state, call_id).await?;
+    if !is_current_attempt(&state, call_id, &call, &callback.call_sid, query.attempt).await? {
+        tracing::info!(%call_id, status = callback.call_status.as_str(), "callback for another attempt ignored");
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    if link.is_stale(&callback) {
+        tracing::debug!(%call_id, "stale status callback ignored");
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let at = state.clock.now();
+    if callback.call_status == CallStatus::InProgress {
+        run(&state, call_id, CallCommand::RecordAnswered { at }).await?;
+    } else if let Some(end) = attempt_end(&callback) {
+        let command = CallCommand::RecordAttemptEnded {
+            end,
+            duration_secs: callback.call_duration.unwrap_or(0),
+            at,
+        };
+        run(&state, call_id, command).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[tracing::instrument(skip_all, fields(%call_id))]
+async fn amd(
+    State(state): State<AppState>,
+    Path(call_id): Path<Uuid>,
+    Query(query): Query<AttemptQuery>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, WebhookError> {
+    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
+    let verdict = AmdCallback::from_form(&form).map_err(WebhookError::BadForm)?;
+    let call = load_call(&state, call_id).await?;
+    if !verdict.is_machine()
+        || !is_current_attempt(&state, call_id, &call, &verdict.call_sid, query.attempt).await?
+    {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let live = matches!(
+        call.status(),
+        Some(DomainStatus::Calling | DomainStatus::InProgress)
+    );
+    if !live {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let campaign = load::<Campaign>(&state.store, &call.campaign_id().to_string())
+        .await
+        .map_err(|e| WebhookError::Internal(e.to_string()))?
+        .ok_or(WebhookError::UnknownCall)?;
+    let policy = campaign.settings().voicemail.clone();
+    let at = state.clock.now();
+    // The verdict can overtake the answered callback; a machine picked up either way.
+    run(&state, call_id, CallCommand::RecordAnswered { at }).await?;
+    let leave = policy.action == VoicemailAction::LeaveMessage;
+    let note = format!(
+        "answered by {}; {}",
+        verdict.answered_by,
+        if leave { "message left" } else { "hung up" }
+    );
+    let report = CallCommand::ReportOutcome {
+        result: CallResult::Voicemail,
+        note: Some(note),
+        proposed_time: None,
+        at,
+    };
+    run(&state, call_id, report).await?;
+    // Answer Twilio now; the REST call that acts on the policy runs on its own.
+    let call_sid = verdict.call_sid.clone();
+    tokio::spawn(async move {
+        let result = if leave {
+            let message = policy
+                .message
+                .unwrap_or_else(|| DEFAULT_VOICEMAIL_MESSAGE.to_owned());
+            let xml = wire::render_twiml(&[
+                Verb::Say {
+                    language: "ko-KR".into(),
+                    voice: CONSENT_VOICE.into(),
+                    text: message,
+                },
+                Verb::Hangup,
+            ]);
+            link.client.update_twiml(&call_sid, &xml).await.map(|_| ())
+        } else {
+            link.client.hang_up(&call_sid).await.map(|_| ())
+        };
+        if let Err(error) = result {
+            tracing::warn!(%call_id, %error, "could not apply the voicemail policy");
+        }
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[tracing::instrument(skip_all, fields(%call_id))]
+async fn recording(
+    State(state): State<AppState>,
+    Path(call_id): Path<Uuid>,
+    Query(query): Query<AttemptQuery>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, WebhookError> {
+    let (_, form) = verified_form(&state, &uri, &headers, &body)?;
+    let report = RecordingCallback::from_form(&form).map_err(WebhookError::BadForm)?;
+    let call = load_call(&state, call_id).await?;
+    if !is_current_attempt(&state, call_id, &call, &report.call_sid, query.attempt).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    tracing::info!(
+        %call_id,
+        recording = %report.recording_sid,
+        status = %report.recording_status,
+        duration = report.recording_duration,
+        "recording status"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}

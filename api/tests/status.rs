@@ -1,0 +1,639 @@
+//! The live status stream (`GET /api/v1/campaigns/{id}/status`, Server-Sent Events): snapshot,
+//! resume with `Last-Event-ID`, many subscribers, a slow subscriber.
+//!
+//! Calls are driven with domain commands on the Call aggregate (what the Twilio webhooks will
+//! send); the app's own dialer, with in-memory telephony, dials them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::{AppState, Application, Config, Role};
+use chrono::{TimeZone, Utc};
+use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
+use domain::call::{AttemptEnd, CallCommand, CallResult};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use projections::call_list::CallList;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    token: String,
+    account: Uuid,
+    database_url: String,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+/// 10:00 in Seoul: inside the default call window, so the app's dialer dials.
+fn morning() -> chrono::DateTime<Utc> {
+    chrono_tz::Asia::Seoul
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// One parsed SSE frame.
+#[derive(Debug, Clone, PartialEq)]
+struct Frame {
+    id: i64,
+    event: String,
+    data: Value,
+}
+
+/// A minimal SSE reader over a streaming response.
+struct Subscriber {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Subscriber {
+    /// The next frame (keep-alive comments skipped), or `None` when the stream ended.
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse().unwrap());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let (Some(id), Some(event)) = (id, event) {
+                    return Some(Frame {
+                        id,
+                        event,
+                        data: serde_json::from_str(&data).unwrap(),
+                    });
+                }
+                continue;
+            }
+            let chunk = self.response.chunk().await.ok()??;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Frames up to and including `completed`.
+    async fn until_completed(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        tokio::time::timeout(DEADLINE, async {
+            while let Some(frame) = self.next().await {
+                let done = frame.event == "completed";
+                frames.push(frame);
+                if done {
+                    return;
+                }
+            }
+            panic!("stream ended before `completed`: {frames:?}");
+        })
+        .await
+        .expect("`completed` within the deadline");
+        frames
+    }
+}
+
+impl TestApp {
+    async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            vec![Role::All],
+            |_| None,
+        )
+        .unwrap();
+        let clock = Arc::new(ManualClock::new(morning()));
+        let database_url = config.database_url.clone();
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+        let state = app.state().clone();
+        let stop = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(stop.clone()));
+        let mut app = Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            clock,
+            token: String::new(),
+            account: Uuid::nil(),
+            database_url,
+            stop,
+            _dir: dir,
+        };
+        let (token, account) = app.sign_up("owner@clinic.kr").await;
+        app.token = token;
+        app.account = account;
+        app
+    }
+
+    async fn sign_up(&self, email: &str) -> (String, Uuid) {
+        let credentials = json!({ "email": email, "password": "password123" });
+        let (status, _) = self
+            .send("POST", "/auth/register", None, Some(credentials.clone()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, login) = self
+            .send("POST", "/auth/login", None, Some(credentials))
+            .await;
+        let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+        let (_, me) = self.send("GET", "/me", Some(&token), None).await;
+        (token, me["data"]["id"].as_str().unwrap().parse().unwrap())
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(method, path, Some(&self.token), body).await
+    }
+
+    async fn subscribe_as(
+        &self,
+        token: &str,
+        campaign: &str,
+        last: Option<i64>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(format!("{}/campaigns/{campaign}/status", self.base))
+            .bearer_auth(token);
+        if let Some(last) = last {
+            request = request.header("Last-Event-ID", last.to_string());
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn subscribe(&self, campaign: &str, last: Option<i64>) -> Subscriber {
+        let response = self.subscribe_as(&self.token, campaign, last).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        Subscriber {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// A saved script of the signed-in account, created through its aggregate.
+    async fn script(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        let content = ScriptContent {
+            greeting: "안녕하세요, {businessName}입니다.".into(),
+            purpose: "예약 확인".into(),
+            main_flow: vec![FlowStep {
+                step: 1,
+                action: "{customerName}님, 예약 확인 부탁드립니다.".into(),
+                expected_responses: vec!["네".into()],
+                next_step: NextStep {
+                    positive: None,
+                    negative: None,
+                },
+            }],
+            closing: "감사합니다.".into(),
+            variables: vec!["businessName".into(), "customerName".into()],
+        };
+        let create = ScriptCommand::CreateScript {
+            owner_id: self.account,
+            name: "예약 확인".into(),
+            natural_input: "예약 확인 전화해줘".into(),
+            content,
+            at: Utc::now(),
+        };
+        Commands::<Script>::new(self.state.store.clone(), ())
+            .execute(
+                &id.to_string(),
+                create,
+                &CommandContext::new(self.account.to_string()),
+            )
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A draft campaign of `count` contacts; no retries, so a missed call is final at once.
+    async fn campaign(&self, count: usize) -> String {
+        let script = self.script().await;
+        let contacts: Vec<Value> = (0..count)
+            .map(|i| json!({ "phoneNumber": format!("010-7{:03}-{:04}", i / 1000, i % 10000), "name": format!("고객{i}") }))
+            .collect();
+        let body = json!({
+            "name": "예약 확인",
+            "scriptId": script,
+            "contacts": contacts,
+            "settings": { "retry": { "maxRetries": 0, "intervalsSeconds": [60] } }
+        });
+        let (status, body) = self.call("POST", "/campaigns", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn start(&self, campaign: &str) {
+        let (status, body) = self
+            .call("POST", &format!("/campaigns/{campaign}/start"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    async fn call_command(&self, call: &str, command: CallCommand) {
+        self.state
+            .calls
+            .execute(call, command, &CommandContext::new("twilio"))
+            .await
+            .unwrap();
+    }
+
+    /// Answers every call the dialer places (every third one goes unanswered instead) until
+    /// every call is final.
+    async fn drive_to_completion(&self, campaign: &str) {
+        let mut head = self.state.store.watch_head();
+        let pool = self.state.store.db().pool().clone();
+        // The read model may still show a call as ringing after it was answered.
+        let mut handled = std::collections::HashSet::new();
+        tokio::time::timeout(DEADLINE, async {
+            loop {
+                let rows = CallList::for_campaign(&pool, campaign).await.unwrap();
+                if rows.iter().all(|row| row.is_final()) {
+                    return;
+                }
+                let at = self.clock.now();
+                for row in rows.iter().filter(|row| row.status == "CALLING") {
+                    if !handled.insert(row.id.clone()) {
+                        continue;
+                    }
+                    if row.seq % 3 == 0 {
+                        let end = CallCommand::RecordAttemptEnded {
+                            end: AttemptEnd::NoAnswer,
+                            duration_secs: 0,
+                            at,
+                        };
+                        self.call_command(&row.id, end).await;
+                        continue;
+                    }
+                    self.call_command(&row.id, CallCommand::RecordAnswered { at })
+                        .await;
+                    let outcome = CallCommand::ReportOutcome {
+                        result: CallResult::Success,
+                        note: None,
+                        proposed_time: None,
+                        at,
+                    };
+                    self.call_command(&row.id, outcome).await;
+                    let end = CallCommand::RecordAttemptEnded {
+                        end: AttemptEnd::Completed,
+                        duration_secs: 45,
+                        at,
+                    };
+                    self.call_command(&row.id, end).await;
+                }
+                // Wait for the dialer or the projection to move before looking again.
+                let _ = tokio::time::timeout(Duration::from_millis(200), head.changed()).await;
+            }
+        })
+        .await
+        .expect("every call final within the deadline");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_new_subscriber_gets_a_status_snapshot_that_matches_the_campaign_read_model() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(3).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    let first = stream.next().await.unwrap();
+    assert_eq!(first.event, "status");
+    assert_eq!(first.data["campaignId"], campaign.as_str());
+    assert_eq!(first.data["status"], "DRAFT");
+    let (_, read) = app
+        .call("GET", &format!("/campaigns/{campaign}"), None)
+        .await;
+    assert_eq!(first.data["progress"], read["data"]["progress"]);
+    assert_eq!(first.data["progress"]["total"], 3);
+    assert_eq!(first.data["progress"]["pending"], 3);
+    // The snapshot's id is the campaign's last event (created, then contacts added).
+    let history = app.state.store.read_aggregate(&campaign).await.unwrap();
+    assert_eq!(first.id, history.last().unwrap().position);
+}
+
+#[tokio::test]
+async fn the_stream_follows_a_campaign_to_completed_with_the_prd_shapes() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(6).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    let snapshot = stream.next().await.unwrap();
+    app.start(&campaign).await;
+    app.drive_to_completion(&campaign).await;
+    let frames = stream.until_completed().await;
+
+    let ids: Vec<i64> = frames.iter().map(|f| f.id).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] <= w[1]),
+        "ids never go back: {ids:?}"
+    );
+    assert!(ids[0] > snapshot.id);
+    let running = frames
+        .iter()
+        .find(|f| f.event == "status" && f.data["status"] == "RUNNING")
+        .expect("a status frame when the campaign starts");
+    assert_eq!(running.data["progress"]["total"], 6);
+    let updates: Vec<&Frame> = frames.iter().filter(|f| f.event == "call_update").collect();
+    let done: Vec<&&Frame> = updates
+        .iter()
+        .filter(|f| f.data["status"] == "COMPLETED")
+        .collect();
+    assert_eq!(done.len(), 4, "seq 1, 2, 4, 5 answered");
+    for frame in &done {
+        assert_eq!(frame.data["result"], "SUCCESS");
+        assert_eq!(frame.data["duration"], 45);
+        assert_eq!(frame.data["attempts"], 1);
+    }
+    assert_eq!(
+        updates
+            .iter()
+            .filter(|f| f.data["status"] == "NO_ANSWER")
+            .count(),
+        2
+    );
+    assert!(updates.iter().any(|f| f.data["status"] == "IN_PROGRESS"));
+    let completed = frames.last().unwrap();
+    assert_eq!(completed.event, "completed");
+    assert_eq!(
+        completed.data["summary"],
+        json!({ "total": 6, "success": 4, "completed": 4, "failed": 0, "noAnswer": 2, "cancelled": 0 })
+    );
+    // Each frame's id is the position of a real event of this campaign or one of its calls.
+    for frame in &frames {
+        let event = &app.state.store.read_after(frame.id - 1, 1).await.unwrap()[0];
+        assert_eq!(event.position, frame.id);
+        if frame.event == "call_update" {
+            assert_eq!(event.aggregate_id, frame.data["callId"].as_str().unwrap());
+        }
+    }
+    // The final status agrees with the read model.
+    let (_, read) = app
+        .call("GET", &format!("/campaigns/{campaign}"), None)
+        .await;
+    let last_status = frames.iter().rev().find(|f| f.event == "status").unwrap();
+    assert_eq!(last_status.data["progress"], read["data"]["progress"]);
+    assert_eq!(read["data"]["status"], "COMPLETED");
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_with_last_event_id_gets_exactly_the_missed_frames() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(9).await;
+    let mut watcher = app.subscribe(&campaign, None).await;
+    let mut leaver = app.subscribe(&campaign, None).await;
+    watcher.next().await.unwrap();
+    leaver.next().await.unwrap();
+    app.start(&campaign).await;
+    let driving = async { app.drive_to_completion(&campaign).await };
+    // The leaver reads until the first call is done (a group ends with its status frame), then
+    // drops the connection mid-campaign.
+    let leaving = async {
+        let mut seen = Vec::new();
+        loop {
+            let frame = leaver.next().await.unwrap();
+            let done = frame.event == "status" && frame.data["progress"]["completed"] == 1;
+            seen.push(frame);
+            if done {
+                return seen;
+            }
+        }
+    };
+    let ((), seen) = tokio::join!(driving, leaving);
+    drop(leaver);
+    let everything = watcher.until_completed().await;
+    let last = seen.last().unwrap().id;
+
+    let mut resumed = app.subscribe(&campaign, Some(last)).await;
+    let missed = resumed.until_completed().await;
+    assert_eq!(
+        [seen.clone(), missed.clone()].concat(),
+        everything,
+        "no gaps, no repeats"
+    );
+    assert!(!missed.is_empty() && missed.iter().all(|f| f.id > last));
+
+    // Resuming just before the end replays to `completed`.
+    let end = everything.last().unwrap().id;
+    let before_end = everything.iter().rev().find(|f| f.id < end).unwrap().id;
+    let mut late = app.subscribe(&campaign, Some(before_end)).await;
+    let tail = late.until_completed().await;
+    let expected: Vec<Frame> = everything
+        .iter()
+        .filter(|f| f.id > before_end)
+        .cloned()
+        .collect();
+    assert_eq!(tail, expected);
+}
+
+#[tokio::test]
+async fn fifty_subscribers_all_see_the_same_frames_through_completed() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(10).await;
+    let mut subscribers = Vec::new();
+    for _ in 0..50 {
+        let mut subscriber = app.subscribe(&campaign, None).await;
+        assert_eq!(subscriber.next().await.unwrap().event, "status");
+        subscribers.push(subscriber);
+    }
+    app.start(&campaign).await;
+    let readers: Vec<_> = subscribers
+        .into_iter()
+        .map(|mut s| tokio::spawn(async move { s.until_completed().await }))
+        .collect();
+    app.drive_to_completion(&campaign).await;
+    let mut all = Vec::new();
+    for reader in readers {
+        all.push(reader.await.unwrap());
+    }
+    assert_eq!(all.len(), 50);
+    for frames in &all {
+        assert_eq!(frames.last().unwrap().event, "completed");
+        assert_eq!(frames, &all[0]);
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_does_not_read_delays_nobody_and_still_gets_everything() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(40).await;
+    // Connected, then never read until the end.
+    let mut slow = app.subscribe(&campaign, None).await;
+    let mut fast = app.subscribe(&campaign, None).await;
+    fast.next().await.unwrap();
+    app.start(&campaign).await;
+    let reader = tokio::spawn(async move { fast.until_completed().await });
+    app.drive_to_completion(&campaign).await;
+    let fast_frames = reader.await.unwrap();
+    // The campaign ran to the end and the fast subscriber saw all of it while the slow one had
+    // read nothing at all.
+    assert_eq!(fast_frames.last().unwrap().event, "completed");
+    let snapshot = slow.next().await.unwrap();
+    assert_eq!(snapshot.event, "status");
+    assert_eq!(slow.until_completed().await, fast_frames);
+}
+
+#[tokio::test]
+async fn another_account_cannot_subscribe_and_a_bad_last_event_id_is_refused() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(1).await;
+    let (stranger, _) = app.sign_up("other@clinic.kr").await;
+    let response = app.subscribe_as(&stranger, &campaign, None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app
+        .client
+        .get(format!("{}/campaigns/{campaign}/status", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = app
+        .client
+        .get(format!("{}/campaigns/{campaign}/status", app.base))
+        .bearer_auth(&app.token)
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drifted_row() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(8).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    app.start(&campaign).await;
+    app.drive_to_completion(&campaign).await;
+    stream.until_completed().await;
+    let diffs = api::maintenance::replay_report(&app.database_url, false)
+        .await
+        .unwrap();
+    assert_eq!(diffs, vec![], "rebuilt tables equal the live ones");
+    api::maintenance::replay(&app.database_url).await.unwrap();
+
+    // A read-model row changed behind the projection's back is reported, with the table.
+    sqlx::query("UPDATE call_list SET status = 'FAILED' WHERE campaign_id = $1 AND seq = 2")
+        .bind(&campaign)
+        .execute(app.state.store.db().pool())
+        .await
+        .unwrap();
+    let diffs = api::maintenance::replay_report(&app.database_url, false)
+        .await
+        .unwrap();
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert_eq!(diffs[0].table, "call_list");
+    assert!(diffs[0].examples[0].contains("status=FAILED"), "{diffs:?}");
+    assert!(api::maintenance::replay(&app.database_url).await.is_err());
+}
+
+#[tokio::test]
+async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
+    let app = TestApp::spawn().await;
+    let campaign = app.campaign(3).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    app.start(&campaign).await;
+    app.drive_to_completion(&campaign).await;
+    stream.until_completed().await;
+
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, body) = app
+            .call(
+                "GET",
+                &format!("/campaigns/{campaign}/events?after={after}&limit=4"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page = body["data"]["events"].as_array().unwrap().clone();
+        assert!(page.len() <= 4);
+        all.extend(page);
+        match body["data"]["nextAfter"].as_i64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    let positions: Vec<i64> = all
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Exactly the campaign's and its calls' events: compare with the store.
+    let rows = CallList::for_campaign(app.state.store.db().pool(), &campaign)
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = Vec::new();
+    for id in rows.iter().map(|r| r.id.clone()).chain([campaign.clone()]) {
+        let events = app.state.store.read_aggregate(&id).await.unwrap();
+        expected.extend(events.iter().map(|e| e.position));
+    }
+    expected.sort();
+    assert_eq!(positions, expected);
+    let created = &all[0];
+    assert_eq!(created["type"], "CampaignCreated");
+    assert_eq!(created["actor"], app.account.to_string());
+    assert!(created["recordedAt"].is_string() && created["eventId"].is_string());
+    let answered = all.iter().find(|e| e["type"] == "CallAnswered").unwrap();
+    assert_eq!(answered["actor"], "twilio");
+    assert_eq!(answered["aggregateType"], "call");
+
+    let (stranger, _) = app.sign_up("auditor@elsewhere.kr").await;
+    let (status, _) = app
+        .send(
+            "GET",
+            &format!("/campaigns/{campaign}/events"),
+            Some(&stranger),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(
+            "GET",
+            &format!("/campaigns/{campaign}/events?limit=0"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

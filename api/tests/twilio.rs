@@ -1,0 +1,402 @@
+//! The Twilio webhooks: signatures, the consent TwiML, and order-independent status callbacks.
+
+use std::sync::Arc;
+
+use api::{AppState, Application, Config, Role};
+use chrono::Utc;
+use commands::cqrs::load;
+use commands::{CancellationToken, CommandContext, ManualClock};
+use domain::PhoneNumber;
+use domain::call::{Call, CallCommand, CallResult, CallStatus as DomainStatus};
+use domain::policy::RetryPolicy;
+use media_bridge::token::verify_stream_token;
+use media_bridge::twilio::wire::{self, CallStatus, StatusCallback, Verb};
+use rand::seq::SliceRandom;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+const PUBLIC: &str = "https://callbot.example";
+
+struct TestApp {
+    addr: String,
+    client: reqwest::Client,
+    state: AppState,
+    stop: CancellationToken,
+    _twilio: sandbox::twilio::TwilioSandbox,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl TestApp {
+    async fn spawn() -> Self {
+        let twilio = sandbox::twilio::spawn(Default::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let vars = [
+            ("TWILIO_ACCOUNT_SID", twilio.account_sid().to_owned()),
+            ("TWILIO_AUTH_TOKEN", twilio.auth_token().to_owned()),
+            (
+                "TWILIO_PHONE_NUMBER",
+                sandbox::twilio::PHONE_NUMBER.to_owned(),
+            ),
+            ("TWILIO_API_BASE", twilio.api_base()),
+            ("PUBLIC_BASE_URL", PUBLIC.to_owned()),
+        ];
+        let config = Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            vec![Role::Api],
+            |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            },
+        )
+        .unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let app = Application::build_with_clock(config, clock).await.unwrap();
+        let addr = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let stop = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(stop.clone()));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            stop,
+            _twilio: twilio,
+            _dir: dir,
+        }
+    }
+
+    /// A call that is ringing under provider call `sid`.
+    async fn ringing_call(&self, sid: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        let context = CommandContext::new("test");
+        let now = Utc::now();
+        let commands = [
+            CallCommand::CreateCall {
+                campaign_id: Uuid::now_v7(),
+                owner_id: Uuid::now_v7(),
+                phone: PhoneNumber::parse("010-5550-0101", &["KR"]).unwrap(),
+                contact_name: Some("홍길동".into()),
+                context: Default::default(),
+                retry: RetryPolicy::default(),
+                at: now,
+            },
+            CallCommand::RequestDial { at: now },
+            CallCommand::RecordProviderCall {
+                provider_call_sid: sid.to_owned(),
+                at: now,
+            },
+        ];
+        for command in commands {
+            self.state
+                .calls
+                .execute(&id.to_string(), command, &context)
+                .await
+                .unwrap();
+        }
+        id
+    }
+
+    /// Posts a form to a webhook path, signed over the public URL with `token`.
+    async fn post_signed(&self, path: &str, form: &wire::Form, token: &str) -> reqwest::Response {
+        let signature = wire::compute_signature(token, &format!("{PUBLIC}{path}"), form);
+        self.post(path, form, Some(&signature)).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        form: &wire::Form,
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.addr))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(wire::encode_form(form));
+        if let Some(signature) = signature {
+            request = request.header(wire::SIGNATURE_HEADER, signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn events(&self, id: Uuid) -> Vec<String> {
+        self.state
+            .store
+            .read_aggregate(&id.to_string())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
+    }
+
+    async fn call(&self, id: Uuid) -> Call {
+        load::<Call>(&self.state.store, &id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn status(sid: &str, status: CallStatus, sequence: u32, duration: Option<u32>) -> wire::Form {
+    StatusCallback {
+        call_sid: sid.to_owned(),
+        account_sid: sandbox::twilio::ACCOUNT_SID.to_owned(),
+        call_status: status,
+        sequence_number: Some(sequence),
+        call_duration: duration,
+        sip_response_code: None,
+        error_code: None,
+        timestamp: None,
+    }
+    .to_form(sandbox::twilio::PHONE_NUMBER, "+821055500101")
+}
+
+const TOKEN: &str = sandbox::twilio::AUTH_TOKEN;
+
+#[tokio::test]
+async fn a_forged_callback_is_refused_and_records_nothing() {
+    let app = TestApp::spawn().await;
+    let sid = "CA00000000000000000000000000000001";
+    let id = app.ringing_call(sid).await;
+    let before = app.events(id).await;
+    let path = format!("/twilio/status/{id}");
+    let form = status(sid, CallStatus::InProgress, 2, None);
+
+    let unsigned = app.post(&path, &form, None).await;
+    let wrong_token = app.post_signed(&path, &form, "not-the-token").await;
+    let garbage = app.post(&path, &form, Some("bm90IGEgc2lnbmF0dXJl")).await;
+    // Signed for another call's URL, replayed here.
+    let other = wire::compute_signature(
+        TOKEN,
+        &format!("{PUBLIC}/twilio/status/{}", Uuid::now_v7()),
+        &form,
+    );
+    let replayed = app.post(&path, &form, Some(&other)).await;
+    let voice = app
+        .post_signed(&format!("/twilio/voice/{id}"), &form, "not-the-token")
+        .await;
+
+    for response in [unsigned, wrong_token, garbage, replayed, voice] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(app.events(id).await, before);
+    assert_eq!(app.call(id).await.status(), Some(DomainStatus::Calling));
+
+    // The same callback, signed, is accepted and recorded.
+    let genuine = app.post_signed(&path, &form, TOKEN).await;
+    assert_eq!(genuine.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.call(id).await.status(), Some(DomainStatus::InProgress));
+}
+
+#[tokio::test]
+async fn the_signature_is_accepted_with_or_without_the_default_port() {
+    let app = TestApp::spawn().await;
+    let sid = "CA00000000000000000000000000000002";
+    let id = app.ringing_call(sid).await;
+    let path = format!("/twilio/status/{id}");
+    let form = status(sid, CallStatus::InProgress, 2, None);
+    let with_port =
+        wire::compute_signature(TOKEN, &format!("https://callbot.example:443{path}"), &form);
+    let response = app.post(&path, &form, Some(&with_port)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.call(id).await.status(), Some(DomainStatus::InProgress));
+}
+
+#[tokio::test]
+async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream() {
+    let app = TestApp::spawn().await;
+    let sid = "CA00000000000000000000000000000003";
+    let id = app.ringing_call(sid).await;
+    let form = status(sid, CallStatus::InProgress, 0, None);
+    let response = app
+        .post_signed(&format!("/twilio/voice/{id}"), &form, TOKEN)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    let verbs = wire::parse_twiml(&response.text().await.unwrap()).unwrap();
+    assert_eq!(sandbox::twilio::check_consent_twiml(&verbs), None);
+    let Verb::Say {
+        language,
+        voice,
+        text,
+    } = &verbs[0]
+    else {
+        panic!("the first verb is not <Say>: {verbs:?}");
+    };
+    assert_eq!(language, "ko-KR");
+    assert!(voice.starts_with("Polly.Seoyeon"));
+    assert!(text.contains("녹음될 수 있습니다") && text.contains("AI"));
+    let Verb::ConnectStream { url, parameters } = &verbs[2] else {
+        panic!("the third verb is not <Connect><Stream>: {verbs:?}");
+    };
+    assert_eq!(url, "wss://callbot.example/twilio/media");
+    assert_eq!(parameters["call_id"], id.to_string());
+    assert!(verify_stream_token(
+        app.state.jwt_secret.expose().as_bytes(),
+        &id.to_string(),
+        sid,
+        &parameters["token"]
+    ));
+    assert_eq!(verbs.last(), Some(&Verb::Hangup));
+}
+
+#[tokio::test]
+async fn a_voice_request_for_a_finished_call_hangs_up() {
+    let app = TestApp::spawn().await;
+    let sid = "CA00000000000000000000000000000004";
+    let id = app.ringing_call(sid).await;
+    let ended = app
+        .post_signed(
+            &format!("/twilio/status/{id}"),
+            &status(sid, CallStatus::Busy, 2, Some(0)),
+            TOKEN,
+        )
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let response = app
+        .post_signed(
+            &format!("/twilio/voice/{id}"),
+            &status(sid, CallStatus::InProgress, 0, None),
+            TOKEN,
+        )
+        .await;
+    let verbs = wire::parse_twiml(&response.text().await.unwrap()).unwrap();
+    assert_eq!(verbs, vec![Verb::Hangup]);
+}
+
+#[tokio::test]
+async fn a_malformed_callback_is_a_clear_400_and_records_nothing() {
+    let app = TestApp::spawn().await;
+    let sid = "CA00000000000000000000000000000005";
+    let id = app.ringing_call(sid).await;
+    let before = app.events(id).await;
+    let mut form = status(sid, CallStatus::InProgress, 2, None);
+    form.retain(|(k, _)| k != "CallStatus");
+    let response = app
+        .post_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("CallStatus"));
+    let unknown = app
+        .post_signed(
+            &format!("/twilio/status/{}", Uuid::now_v7()),
+            &status(sid, CallStatus::InProgress, 2, None),
+            TOKEN,
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.events(id).await, before);
+}
+
+#[tokio::test]
+async fn a_callback_from_another_attempt_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let id = app.ringing_call("CA00000000000000000000000000000006").await;
+    let before = app.events(id).await;
+    let response = app
+        .post_signed(
+            &format!("/twilio/status/{id}"),
+            &status(
+                "CA0000000000000000000000000000dead",
+                CallStatus::Completed,
+                4,
+                Some(30),
+            ),
+            TOKEN,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.events(id).await, before);
+}
+
+/// The callbacks of one attempt, in the order Twilio numbers them.
+fn script(sid: &str, answered: bool) -> Vec<wire::Form> {
+    if answered {
+        vec![
+            status(sid, CallStatus::Initiated, 0, None),
+            status(sid, CallStatus::Ringing, 1, None),
+            status(sid, CallStatus::InProgress, 2, None),
+            status(sid, CallStatus::Completed, 3, Some(42)),
+        ]
+    } else {
+        vec![
+            status(sid, CallStatus::Initiated, 0, None),
+            status(sid, CallStatus::Ringing, 1, None),
+            status(sid, CallStatus::NoAnswer, 2, Some(0)),
+        ]
+    }
+}
+
+/// What the final state of a call is, independent of ids and times.
+fn summary(call: &Call) -> (Option<DomainStatus>, Option<CallResult>, u32) {
+    (call.status(), call.result(), call.attempts())
+}
+
+#[tokio::test]
+async fn shuffled_and_duplicated_callbacks_give_the_same_final_state() {
+    let app = TestApp::spawn().await;
+    for answered in [true, false] {
+        let in_order_sid = format!("CA{:032x}", u32::from(answered) + 100);
+        let in_order = app.ringing_call(&in_order_sid).await;
+        for form in script(&in_order_sid, answered) {
+            let response = app
+                .post_signed(&format!("/twilio/status/{in_order}"), &form, TOKEN)
+                .await;
+            assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        }
+        let expected = summary(&app.call(in_order).await);
+        let expected_events = app.events(in_order).await;
+        if answered {
+            assert_eq!(
+                expected,
+                (Some(DomainStatus::Completed), Some(CallResult::Declined), 1)
+            );
+        } else {
+            assert_eq!(
+                expected.0,
+                Some(DomainStatus::Pending),
+                "a retry is scheduled"
+            );
+        }
+
+        for round in 0..8u32 {
+            let sid = format!("CA{:032x}", 1000 + round * 2 + u32::from(answered));
+            let id = app.ringing_call(&sid).await;
+            let mut forms = script(&sid, answered);
+            forms.extend(script(&sid, answered));
+            forms.shuffle(&mut rand::rng());
+            for form in forms {
+                let response = app
+                    .post_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
+                    .await;
+                assert_eq!(response.status(), StatusCode::NO_CONTENT);
+            }
+            assert_eq!(summary(&app.call(id).await), expected, "round {round}");
+            let events = app.events(id).await;
+            let shape = |events: &[String]| {
+                events
+                    .iter()
+                    .filter(|e| *e != "CallAnswered")
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            // An `answered` that arrives after `completed` adds nothing; one that arrives before
+            // is the only difference allowed.
+            assert_eq!(shape(&events), shape(&expected_events), "round {round}");
+        }
+    }
+}

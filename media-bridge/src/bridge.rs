@@ -1,0 +1,545 @@
+//! The media bridge: one Twilio Media Streams socket joined to one ElevenLabs agent socket
+//! (PROTOCOLS §E7).
+//!
+//! After Twilio's `start` and the per-call token check it opens the agent socket through a
+//! signed URL, sends the script as the prompt override, the greeting as the first message and
+//! the contact's context as dynamic variables, then passes base64 µ-law both ways untouched.
+//! Pings are answered, `interruption` becomes Twilio `clear` (and older agent audio is dropped),
+//! the transcript is kept, client-tool calls become domain commands through [`CallPort`], and
+//! when either side ends the other is closed — the Twilio call is also hung up through REST so
+//! it never stays open after the agent is gone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::ws::{self, WebSocket};
+use domain::call::CallResult;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite;
+use uuid::Uuid;
+
+use crate::elevenlabs::{
+    AgentOverride, CLOSE_NORMAL, ClientMessage, ClientToolCall, ConversationConfigOverride,
+    PromptOverride, ServerMessage, SignedUrl, TtsOverride, user_audio,
+};
+use crate::token::verify_stream_token;
+use crate::twilio::TwilioClient;
+use crate::twilio::wire::{FromTwilio, MediaPayload, ToTwilio};
+
+/// Empty recognitions in a row after which the agent is told to ask again.
+pub const ASK_AGAIN_AFTER: u32 = 3;
+/// Empty recognitions in a row after which the call fails and is hung up.
+pub const FAIL_AFTER: u32 = 5;
+/// What the agent says when it did not understand.
+pub const ASK_AGAIN: &str = "죄송합니다, 다시 말씀해 주시겠어요?";
+
+/// Where the agent runs.
+#[derive(Clone)]
+pub struct ElevenLabsConfig {
+    /// `ELEVENLABS_API_BASE`, e.g. `https://api.elevenlabs.io`.
+    pub api_base: String,
+    pub api_key: String,
+    pub agent_id: String,
+    pub voice_id: Option<String>,
+}
+
+impl std::fmt::Debug for ElevenLabsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ElevenLabsConfig")
+            .field("api_base", &self.api_base)
+            .field("agent_id", &self.agent_id)
+            .field("api_key", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the conversation of one call needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The script, as the agent's system prompt.
+    pub prompt: String,
+    /// The greeting.
+    pub first_message: String,
+    /// Contact context for `{{var}}` placeholders.
+    pub dynamic_variables: BTreeMap<String, Value>,
+    /// Whether the campaign records (recording starts now that the notice has played).
+    pub recording: bool,
+}
+
+/// One line of the live transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptLine {
+    /// `agent` or `user`.
+    pub role: &'static str,
+    pub text: String,
+}
+
+/// Why a bridged conversation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// Twilio sent `stop` or closed: the callee hung up or the call ended.
+    TwilioStopped,
+    /// The agent socket closed with this code and reason.
+    AgentClosed { code: u16, reason: String },
+    /// Too many recognition failures in a row.
+    RecognitionFailures,
+    /// The stream could not be set up.
+    SetupFailed(String),
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TwilioStopped => f.write_str("the call ended on the phone side"),
+            Self::AgentClosed { code, reason } => write!(f, "agent closed ({code}): {reason}"),
+            Self::RecognitionFailures => {
+                write!(f, "{FAIL_AFTER} recognition failures in a row")
+            }
+            Self::SetupFailed(why) => write!(f, "stream setup failed: {why}"),
+        }
+    }
+}
+
+/// What the bridge asks of the write side (implemented over the Call aggregate).
+#[async_trait]
+pub trait CallPort: Send + Sync + 'static {
+    /// The conversation for this call, if `call_sid` is its live attempt.
+    async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, String>;
+    /// The agent's `report_outcome`.
+    async fn report_outcome(
+        &self,
+        call_id: Uuid,
+        result: CallResult,
+        note: Option<String>,
+        proposed_time: Option<String>,
+    ) -> Result<(), String>;
+    /// The callee asked not to be called again: suppress the number, result `OPTED_OUT`.
+    async fn opt_out(&self, call_id: Uuid) -> Result<(), String>;
+    /// The callee objected to the recording.
+    async fn revoke_recording_consent(&self, call_id: Uuid, call_sid: &str) -> Result<(), String>;
+    /// Give up on the call.
+    async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), String>;
+    /// The conversation is over (always called once per started stream).
+    async fn ended(&self, call_id: Uuid, reason: &EndReason, transcript: &[TranscriptLine]);
+}
+
+/// The bridge shared by every media socket of the process.
+pub struct Bridge {
+    elevenlabs: ElevenLabsConfig,
+    twilio: TwilioClient,
+    port: Arc<dyn CallPort>,
+    stream_secret: Vec<u8>,
+    http: reqwest::Client,
+}
+
+type AgentSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What the start of a stream told us.
+struct Started {
+    call_id: Uuid,
+    call_sid: String,
+    stream_sid: String,
+}
+
+impl Bridge {
+    /// A bridge placing agent conversations with `elevenlabs` and acting on calls via `twilio`.
+    pub fn new(
+        elevenlabs: ElevenLabsConfig,
+        twilio: TwilioClient,
+        port: Arc<dyn CallPort>,
+        stream_secret: Vec<u8>,
+    ) -> Self {
+        Self {
+            elevenlabs,
+            twilio,
+            port,
+            stream_secret,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Serves one Twilio media socket until both sides are closed.
+    pub async fn serve(self: Arc<Self>, mut twilio: WebSocket) {
+        let started = match self.wait_for_start(&mut twilio).await {
+            Ok(started) => started,
+            Err(why) => {
+                tracing::warn!(%why, "media stream refused");
+                let _ = twilio.send(ws::Message::Close(None)).await;
+                return;
+            }
+        };
+        let call_id = started.call_id;
+        let mut transcript = Vec::new();
+        let reason = match self.setup(&started).await {
+            Ok((session, agent)) => {
+                // Started before the conversation (not alongside it), so a callee's objection
+                // can never reach `stop_recording` before the recording exists.
+                if session.recording
+                    && let Err(error) = self
+                        .twilio
+                        .start_recording(&started.call_sid, &call_id.to_string())
+                        .await
+                {
+                    tracing::warn!(%error, "could not start the recording");
+                }
+                self.pump(&started, &mut twilio, agent, &mut transcript)
+                    .await
+            }
+            Err(why) => EndReason::SetupFailed(why),
+        };
+        tracing::info!(%call_id, %reason, lines = transcript.len(), "media stream ended");
+        if let EndReason::AgentClosed { code, reason: why } = &reason
+            && *code != CLOSE_NORMAL
+        {
+            let failure = format!("the voice agent ended the call ({code}: {why})");
+            if let Err(error) = self.port.fail(call_id, failure).await {
+                tracing::warn!(%error, "could not record the agent failure");
+            }
+        }
+        if let EndReason::SetupFailed(why) = &reason {
+            let failure = format!("the voice agent could not start: {why}");
+            if let Err(error) = self.port.fail(call_id, failure).await {
+                tracing::warn!(%error, "could not record the setup failure");
+            }
+        }
+        // Whichever side ended, neither stays open: the socket closes (Twilio runs
+        // `<Hangup/>`) and the call is hung up through REST (404 = already over).
+        let _ = twilio.send(ws::Message::Close(None)).await;
+        if let Err(error) = self.twilio.hang_up(&started.call_sid).await {
+            tracing::warn!(%error, "could not hang up the Twilio call");
+        }
+        self.port.ended(call_id, &reason, &transcript).await;
+    }
+
+    async fn wait_for_start(&self, twilio: &mut WebSocket) -> Result<Started, String> {
+        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(deadline);
+        loop {
+            let message = tokio::select! {
+                message = twilio.next() => message,
+                () = &mut deadline => return Err("no start message within 15 s".into()),
+            };
+            let text = match message {
+                Some(Ok(ws::Message::Text(text))) => text,
+                Some(Ok(ws::Message::Close(_))) | None => {
+                    return Err("closed before start".into());
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Err(error.to_string()),
+            };
+            let message: FromTwilio = serde_json::from_str(text.as_str())
+                .map_err(|e| format!("unreadable Media Streams message: {e}"))?;
+            match message {
+                FromTwilio::Connected { .. } => {}
+                FromTwilio::Start {
+                    start, stream_sid, ..
+                } => {
+                    let call_id = start
+                        .custom_parameters
+                        .get("call_id")
+                        .ok_or("start without the call_id parameter")?;
+                    let token = start
+                        .custom_parameters
+                        .get("token")
+                        .ok_or("start without the token parameter")?;
+                    if !verify_stream_token(&self.stream_secret, call_id, &start.call_sid, token) {
+                        return Err("invalid stream token".into());
+                    }
+                    let call_id: Uuid = call_id
+                        .parse()
+                        .map_err(|_| "call_id is not a uuid".to_owned())?;
+                    return Ok(Started {
+                        call_id,
+                        call_sid: start.call_sid,
+                        stream_sid,
+                    });
+                }
+                other => return Err(format!("{other:?} before start")),
+            }
+        }
+    }
+
+    async fn setup(&self, started: &Started) -> Result<(Session, AgentSocket), String> {
+        let session = self
+            .port
+            .session(started.call_id, &started.call_sid)
+            .await?;
+        let url = format!(
+            "{}/v1/convai/conversation/get-signed-url?{}",
+            self.elevenlabs.api_base.trim_end_matches('/'),
+            crate::twilio::wire::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
+        );
+        let response = self
+            .http
+            .get(url)
+            .header("xi-api-key", &self.elevenlabs.api_key)
+            .send()
+            .await
+            .map_err(|e| format!("signed URL: {}", e.without_url()))?;
+        if !response.status().is_success() {
+            return Err(format!("signed URL: HTTP {}", response.status()));
+        }
+        let signed: SignedUrl = response
+            .json()
+            .await
+            .map_err(|e| format!("signed URL: {}", e.without_url()))?;
+        let (mut agent, _) = tokio_tungstenite::connect_async(signed.signed_url.as_str())
+            .await
+            .map_err(|e| format!("agent socket: {e}"))?;
+        let initiation = ClientMessage::ConversationInitiationClientData {
+            conversation_config_override: ConversationConfigOverride {
+                agent: AgentOverride {
+                    prompt: PromptOverride {
+                        prompt: session.prompt.clone(),
+                    },
+                    first_message: session.first_message.clone(),
+                    language: "ko".into(),
+                },
+                tts: self
+                    .elevenlabs
+                    .voice_id
+                    .clone()
+                    .map(|voice_id| TtsOverride { voice_id }),
+            },
+            dynamic_variables: session.dynamic_variables.clone(),
+        };
+        send_agent(&mut agent, &initiation)
+            .await
+            .map_err(|e| format!("agent socket: {e}"))?;
+        Ok((session, agent))
+    }
+
+    /// Moves frames both ways until one side ends.
+    async fn pump(
+        &self,
+        started: &Started,
+        twilio: &mut WebSocket,
+        mut agent: AgentSocket,
+        transcript: &mut Vec<TranscriptLine>,
+    ) -> EndReason {
+        let mut last_interruption = 0u64;
+        let mut failures = 0u32;
+        let mut last_error: Option<String> = None;
+        loop {
+            tokio::select! {
+                message = twilio.next() => {
+                    let text = match message {
+                        Some(Ok(ws::Message::Text(text))) => text,
+                        Some(Ok(ws::Message::Close(_))) | None | Some(Err(_)) => {
+                            let _ = agent.close(None).await;
+                            return EndReason::TwilioStopped;
+                        }
+                        Some(Ok(_)) => continue,
+                    };
+                    match serde_json::from_str::<FromTwilio>(text.as_str()) {
+                        Ok(FromTwilio::Media { media, .. }) => {
+                            let frame = tungstenite::Message::text(user_audio(&media.payload));
+                            if agent.send(frame).await.is_err() {
+                                // The agent closed while we were sending: read why.
+                                return agent_close_reason(&mut agent, last_error).await;
+                            }
+                        }
+                        Ok(FromTwilio::Stop { .. }) => {
+                            let _ = agent.close(None).await;
+                            return EndReason::TwilioStopped;
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "unreadable Media Streams message ignored");
+                        }
+                    }
+                }
+                message = agent.next() => {
+                    let text = match message {
+                        Some(Ok(tungstenite::Message::Text(text))) => text,
+                        Some(Ok(tungstenite::Message::Close(frame))) => {
+                            return close_reason(frame, last_error);
+                        }
+                        None | Some(Err(_)) => return close_reason(None, last_error),
+                        Some(Ok(_)) => continue,
+                    };
+                    let message = match serde_json::from_str::<ServerMessage>(text.as_str()) {
+                        Ok(message) => message,
+                        Err(error) => {
+                            tracing::warn!(%error, "unreadable agent message ignored");
+                            continue;
+                        }
+                    };
+                    match message {
+                        ServerMessage::Audio { audio_event } => {
+                            if audio_event.event_id <= last_interruption {
+                                continue;
+                            }
+                            let out = ToTwilio::Media {
+                                stream_sid: started.stream_sid.clone(),
+                                media: MediaPayload {
+                                    track: None,
+                                    chunk: None,
+                                    timestamp: None,
+                                    payload: audio_event.audio_base_64,
+                                },
+                            };
+                            if send_twilio(twilio, &out).await.is_err() {
+                                let _ = agent.close(None).await;
+                                return EndReason::TwilioStopped;
+                            }
+                        }
+                        ServerMessage::Interruption { interruption_event } => {
+                            last_interruption = interruption_event.event_id;
+                            let clear = ToTwilio::Clear {
+                                stream_sid: started.stream_sid.clone(),
+                            };
+                            let _ = send_twilio(twilio, &clear).await;
+                        }
+                        ServerMessage::Ping { ping_event } => {
+                            let pong = ClientMessage::Pong {
+                                event_id: ping_event.event_id,
+                            };
+                            let _ = send_agent(&mut agent, &pong).await;
+                        }
+                        ServerMessage::AgentResponse { agent_response_event } => {
+                            transcript.push(TranscriptLine {
+                                role: "agent",
+                                text: agent_response_event.agent_response,
+                            });
+                        }
+                        ServerMessage::UserTranscript { user_transcription_event } => {
+                            let text = user_transcription_event.user_transcript;
+                            if text.trim().is_empty() {
+                                failures += 1;
+                            } else {
+                                failures = 0;
+                                transcript.push(TranscriptLine { role: "user", text });
+                            }
+                            if failures >= FAIL_AFTER {
+                                let reason = format!("{FAIL_AFTER} recognition failures in a row");
+                                if let Err(error) = self.port.fail(started.call_id, reason).await {
+                                    tracing::warn!(%error, "could not fail the call");
+                                }
+                                let _ = agent.close(None).await;
+                                return EndReason::RecognitionFailures;
+                            }
+                            if failures == ASK_AGAIN_AFTER {
+                                let update = ClientMessage::ContextualUpdate {
+                                    text: format!(
+                                        "The caller could not be understood {ASK_AGAIN_AFTER} times in a row. \
+                                         Say exactly: \"{ASK_AGAIN}\""
+                                    ),
+                                };
+                                let _ = send_agent(&mut agent, &update).await;
+                            }
+                        }
+                        ServerMessage::ClientToolCall { client_tool_call } => {
+                            let result = self.tool(started, &client_tool_call).await;
+                            let answer = ClientMessage::ClientToolResult {
+                                tool_call_id: client_tool_call.tool_call_id.clone(),
+                                is_error: result.is_err(),
+                                result: result.unwrap_or_else(|e| e),
+                            };
+                            let _ = send_agent(&mut agent, &answer).await;
+                        }
+                        ServerMessage::Error { error_event } => {
+                            last_error = Some(
+                                error_event
+                                    .error_type
+                                    .unwrap_or(error_event.message),
+                            );
+                        }
+                        ServerMessage::ConversationInitiationMetadata { .. } | ServerMessage::Other => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one client tool; the text goes back to the agent.
+    async fn tool(&self, started: &Started, call: &ClientToolCall) -> Result<String, String> {
+        let text = |name: &str| {
+            call.parameters
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .filter(|s| !s.trim().is_empty())
+        };
+        match call.tool_name.as_str() {
+            "report_outcome" => {
+                let raw = text("result").ok_or("report_outcome needs a result")?;
+                let result: CallResult = serde_json::from_value(Value::String(raw.clone()))
+                    .map_err(|_| format!("unknown result {raw:?}"))?;
+                self.port
+                    .report_outcome(started.call_id, result, text("note"), text("proposedTime"))
+                    .await?;
+                Ok(format!("recorded {result}"))
+            }
+            "opt_out" => {
+                self.port.opt_out(started.call_id).await?;
+                Ok("the number will not be called again".into())
+            }
+            "revoke_recording_consent" => {
+                self.port
+                    .revoke_recording_consent(started.call_id, &started.call_sid)
+                    .await?;
+                Ok("recording stopped and discarded".into())
+            }
+            other => Err(format!("unknown tool {other}")),
+        }
+    }
+}
+
+/// The end reason from the agent's close frame (the last `error` event names the cause best).
+fn close_reason(
+    frame: Option<tungstenite::protocol::CloseFrame>,
+    last_error: Option<String>,
+) -> EndReason {
+    match frame {
+        Some(frame) => EndReason::AgentClosed {
+            code: u16::from(frame.code),
+            reason: last_error.unwrap_or_else(|| frame.reason.to_string()),
+        },
+        None => EndReason::AgentClosed {
+            code: 1006,
+            reason: last_error.unwrap_or_else(|| "agent socket lost without a close frame".into()),
+        },
+    }
+}
+
+/// After a failed send: the close frame still queued on the socket, if any.
+async fn agent_close_reason(agent: &mut AgentSocket, last_error: Option<String>) -> EndReason {
+    let drain = async {
+        while let Some(message) = agent.next().await {
+            match message {
+                Ok(tungstenite::Message::Close(frame)) => return frame,
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    };
+    let frame = tokio::time::timeout(Duration::from_secs(1), drain)
+        .await
+        .unwrap_or(None);
+    close_reason(frame, last_error)
+}
+
+async fn send_agent(agent: &mut AgentSocket, message: &ClientMessage) -> Result<(), String> {
+    let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    agent
+        .send(tungstenite::Message::text(text))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn send_twilio(twilio: &mut WebSocket, message: &ToTwilio) -> Result<(), String> {
+    let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    twilio
+        .send(ws::Message::Text(text.into()))
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,364 @@
+//! The Twilio REST adapter: places calls for the dialer (the [`Telephony`] port), hangs up,
+//! starts recordings after the consent notice, replaces running TwiML and fetches late prices.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use commands::dialer::{DialOrder, Telephony, TelephonyError};
+use serde::de::DeserializeOwned;
+
+use super::wire::{
+    self, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource, STATUS_EVENTS,
+};
+
+/// Where and as whom the adapter talks to Twilio.
+#[derive(Clone)]
+pub struct TwilioConfig {
+    /// `TWILIO_API_BASE`, e.g. `https://api.twilio.com` (no trailing slash).
+    pub api_base: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    /// `TWILIO_PHONE_NUMBER`: the caller id unless the order names one.
+    pub phone_number: String,
+    /// `PUBLIC_BASE_URL`: where Twilio reaches our webhooks.
+    pub public_base_url: String,
+    /// Attempts for one request when Twilio answers 429/5xx or cannot be reached.
+    pub max_attempts: u32,
+    /// The first backoff; it doubles per retry.
+    pub backoff: Duration,
+}
+
+impl std::fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("api_base", &self.api_base)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"***")
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwilioConfig {
+    /// A config with the default retry policy (4 attempts, 250 ms doubling).
+    pub fn new(
+        api_base: impl Into<String>,
+        account_sid: impl Into<String>,
+        auth_token: impl Into<String>,
+        phone_number: impl Into<String>,
+        public_base_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            api_base: api_base.into().trim_end_matches('/').to_owned(),
+            account_sid: account_sid.into(),
+            auth_token: auth_token.into(),
+            phone_number: phone_number.into(),
+            public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
+            max_attempts: 4,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What a Twilio request ended with, beyond the port's errors.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TwilioError {
+    /// Twilio answered with an error body (after retries for 429/5xx).
+    #[error("Twilio error {code} (HTTP {status}): {message}")]
+    Api {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// Twilio could not be reached or answered something unreadable.
+    #[error("Twilio unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl TwilioError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { status, .. } => *status == 429 || *status >= 500,
+            Self::Unavailable(_) => true,
+        }
+    }
+}
+
+impl From<TwilioError> for TelephonyError {
+    fn from(error: TwilioError) -> Self {
+        match error {
+            TwilioError::Api {
+                status,
+                code,
+                message,
+            } if status != 429 && status < 500 => TelephonyError::Rejected {
+                code: code.to_string(),
+                message,
+            },
+            other => TelephonyError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The adapter.
+#[derive(Debug, Clone)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    config: TwilioConfig,
+}
+
+impl TwilioClient {
+    /// An adapter for `config`.
+    pub fn new(config: TwilioConfig) -> Result<Self, TwilioError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| TwilioError::Unavailable(e.to_string()))?;
+        Ok(Self { http, config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TwilioConfig {
+        &self.config
+    }
+
+    fn account_url(&self, rest: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/{rest}",
+            self.config.api_base, self.config.account_sid
+        )
+    }
+
+    /// Our webhook URL for `kind` (`voice`, `status`, `amd`, `recording`) of a call.
+    pub fn webhook_url(&self, kind: &str, call_id: impl std::fmt::Display) -> String {
+        format!("{}/twilio/{kind}/{call_id}", self.config.public_base_url)
+    }
+
+    /// What we ask Twilio for to place `order`.
+    pub fn create_request(&self, order: &DialOrder) -> CreateCall {
+        CreateCall {
+            to: order.to.as_str().to_owned(),
+            from: order
+                .caller_id
+                .clone()
+                .filter(|id| !id.trim().is_empty())
+                .unwrap_or_else(|| self.config.phone_number.clone()),
+            // The attempt rides in the (signed) query string, so a callback that overtakes the
+            // create response can still be matched to its attempt.
+            url: format!(
+                "{}?attempt={}",
+                self.webhook_url("voice", order.call_id),
+                order.attempt
+            ),
+            status_callback: format!(
+                "{}?attempt={}",
+                self.webhook_url("status", order.call_id),
+                order.attempt
+            ),
+            status_callback_events: STATUS_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+            timeout_secs: 30,
+            machine_detection: Some("DetectMessageEnd".into()),
+            async_amd: true,
+            async_amd_status_callback: Some(format!(
+                "{}?attempt={}",
+                self.webhook_url("amd", order.call_id),
+                order.attempt
+            )),
+        }
+    }
+
+    /// `POST …/Calls.json`.
+    #[tracing::instrument(skip_all, fields(call_id = %order.call_id, attempt = order.attempt))]
+    pub async fn create_call(&self, order: &DialOrder) -> Result<CallResource, TwilioError> {
+        let form = self.create_request(order).to_form();
+        self.send(
+            reqwest::Method::POST,
+            &self.account_url("Calls.json"),
+            Some(&form),
+        )
+        .await
+    }
+
+    /// `GET …/Calls/{Sid}.json`.
+    pub async fn fetch_call(&self, call_sid: &str) -> Result<CallResource, TwilioError> {
+        let url = self.account_url(&format!("Calls/{call_sid}.json"));
+        self.send(reqwest::Method::GET, &url, None).await
+    }
+
+    /// Hangs up a live call (`Status=completed`); a call Twilio no longer knows as live
+    /// (404 / 20404) has already ended, which is what we wanted. Returns whether it was live.
+    #[tracing::instrument(skip(self))]
+    pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
+        let url = self.account_url(&format!("Calls/{call_sid}.json"));
+        let form = vec![("Status".to_owned(), "completed".to_owned())];
+        match self
+            .send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(TwilioError::Api { status: 404, .. })
+            | Err(TwilioError::Api {
+                code: ERROR_NOT_FOUND,
+                ..
+            }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).
+    #[tracing::instrument(skip(self, twiml))]
+    pub async fn update_twiml(
+        &self,
+        call_sid: &str,
+        twiml: &str,
+    ) -> Result<CallResource, TwilioError> {
+        let url = self.account_url(&format!("Calls/{call_sid}.json"));
+        let form = vec![("Twiml".to_owned(), twiml.to_owned())];
+        self.send(reqwest::Method::POST, &url, Some(&form)).await
+    }
+
+    /// Starts recording through the REST API — called only after the consent notice and only
+    /// when the campaign records, so nothing before the notice is on tape.
+    #[tracing::instrument(skip(self))]
+    pub async fn start_recording(
+        &self,
+        call_sid: &str,
+        call_id: &str,
+    ) -> Result<RecordingResource, TwilioError> {
+        let url = self.account_url(&format!("Calls/{call_sid}/Recordings.json"));
+        let form = vec![
+            ("RecordingChannels".to_owned(), "dual".to_owned()),
+            (
+                "RecordingStatusCallback".to_owned(),
+                self.webhook_url("recording", call_id),
+            ),
+            (
+                "RecordingStatusCallbackMethod".to_owned(),
+                "POST".to_owned(),
+            ),
+            (
+                "RecordingStatusCallbackEvent".to_owned(),
+                "in-progress".to_owned(),
+            ),
+            (
+                "RecordingStatusCallbackEvent".to_owned(),
+                "completed".to_owned(),
+            ),
+            (
+                "RecordingStatusCallbackEvent".to_owned(),
+                "absent".to_owned(),
+            ),
+        ];
+        self.send(reqwest::Method::POST, &url, Some(&form)).await
+    }
+
+    /// Stops the recording in progress (the callee objected); Twilio keeps nothing more of it.
+    #[tracing::instrument(skip(self))]
+    pub async fn stop_recording(&self, call_sid: &str) -> Result<(), TwilioError> {
+        let url = self.account_url(&format!("Calls/{call_sid}/Recordings/Twilio.CURRENT.json"));
+        let form = vec![("Status".to_owned(), "stopped".to_owned())];
+        self.send::<RecordingResource>(reqwest::Method::POST, &url, Some(&form))
+            .await
+            .map(|_| ())
+    }
+
+    /// The call's price in micro-dollars, polling with backoff because Twilio fills it in some
+    /// time after the end; `None` if it has not appeared after `polls` tries.
+    pub async fn fetch_price(
+        &self,
+        call_sid: &str,
+        polls: u32,
+        first_delay: Duration,
+    ) -> Result<Option<i64>, TwilioError> {
+        let mut delay = first_delay;
+        for poll in 0..polls.max(1) {
+            if poll > 0 {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            if let Some(price) = self.fetch_call(call_sid).await?.price_micros() {
+                return Ok(Some(price));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One request, retried with exponential backoff on 429, 5xx and transport failures.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        form: Option<&wire::Form>,
+    ) -> Result<T, TwilioError> {
+        let mut delay = self.config.backoff;
+        let mut attempt = 1;
+        loop {
+            let result = self.send_once(method.clone(), url, form).await;
+            match result {
+                Err(error) if error.is_retryable() && attempt < self.config.max_attempts => {
+                    tracing::warn!(%error, attempt, "Twilio request failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        form: Option<&wire::Form>,
+    ) -> Result<T, TwilioError> {
+        let mut request = self
+            .http
+            .request(method, url)
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token));
+        if let Some(form) = form {
+            request = request
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(wire::encode_form(form));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body)
+                .map_err(|e| TwilioError::Unavailable(format!("unreadable Twilio response: {e}")));
+        }
+        Err(match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(error) => TwilioError::Api {
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+            },
+            Err(_) => TwilioError::Api {
+                status: status.as_u16(),
+                code: i64::from(status.as_u16()),
+                message: status
+                    .canonical_reason()
+                    .unwrap_or("error without a body")
+                    .to_owned(),
+            },
+        })
+    }
+}
+
+#[async_trait]
+impl Telephony for TwilioClient {
+    async fn place_call(&self, order: &DialOrder) -> Result<String, TelephonyError> {
+        let call = self.create_call(order).await?;
+        Ok(call.sid)
+    }
+}

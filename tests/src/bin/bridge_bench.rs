@@ -1,0 +1,280 @@
+//! Load on one bridge process: N concurrent simulated calls placed through the real Twilio
+//! adapter, answered by the Twilio sandbox (20 ms µ-law frames at `--speed`, 1 = real time),
+//! bridged to the ElevenLabs sandbox. The dialer is bypassed (it caps an account at 5 calls);
+//! everything else — REST, signed webhooks, the media socket, the agent socket — is real.
+//!
+//! `cargo run --release -p callbot-tests --bin bridge-bench -- --calls 50 --speed 1`
+//!
+//! Reports wall time, CPU seconds per call, peak RSS per call and frames sent, delivered and
+//! dropped (callee frames that never reached the agent).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::{Application, Config, Role};
+use chrono::Utc;
+use commands::dialer::{DialOrder, Telephony};
+use commands::{CancellationToken, CommandContext, Commands};
+use domain::PhoneNumber;
+use domain::call::{Call, CallCommand};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// User + system CPU seconds of this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 (1-based), 11 and 12 after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A `/proc/self/status` value in kB.
+fn status_kb(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let calls = arg("--calls", 20.0) as u32;
+    let speed = arg("--speed", 1.0);
+    let dir = tempfile::tempdir()?;
+    let vars = [
+        ("SANDBOX_SPEED", speed.to_string()),
+        ("PUBLIC_BASE_URL", "https://callbot.example".to_owned()),
+    ];
+    let config = Config::from_lookup(
+        "127.0.0.1:0".parse()?,
+        dir.path().to_path_buf(),
+        vec![Role::Api, Role::Projector],
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        },
+    )?;
+    let app = Application::build(config).await?;
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let state = app.state().clone();
+    let providers = app.providers();
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(stop.clone()));
+
+    // An account, a script and a campaign whose contacts all confirm.
+    let http = reqwest::Client::new();
+    let credentials = json!({ "email": "bench@clinic.kr", "password": "password123" });
+    http.post(format!("{base}/auth/register"))
+        .json(&credentials)
+        .send()
+        .await?;
+    let login: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&credentials)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["data"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let me: Value = http
+        .get(format!("{base}/me"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let owner: Uuid = me["data"]["id"].as_str().unwrap_or_default().parse()?;
+    let script_id = Uuid::new_v4();
+    Commands::<Script>::new(state.store.clone(), ())
+        .execute(
+            &script_id.to_string(),
+            ScriptCommand::CreateScript {
+                owner_id: owner,
+                name: "bench".into(),
+                natural_input: "예약 확인".into(),
+                content: ScriptContent {
+                    greeting: "안녕하세요.".into(),
+                    purpose: "예약 확인".into(),
+                    main_flow: vec![FlowStep {
+                        step: 1,
+                        action: "예약 확인".into(),
+                        expected_responses: vec![],
+                        next_step: NextStep {
+                            positive: None,
+                            negative: None,
+                        },
+                    }],
+                    closing: "감사합니다.".into(),
+                    variables: vec![],
+                },
+                at: Utc::now(),
+            },
+            &CommandContext::new(owner.to_string()),
+        )
+        .await?;
+    let numbers: Vec<String> = (0..calls)
+        .map(|i| format!("010-7{:03}-{:04}", i / 1000, i % 1000))
+        .collect();
+    let contacts: Vec<Value> = numbers
+        .iter()
+        .map(|n| json!({ "phoneNumber": n }))
+        .collect();
+    let created: Value = http
+        .post(format!("{base}/campaigns"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "bench", "scriptId": script_id, "contacts": contacts }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let campaign_id: Uuid = created["data"]["id"].as_str().unwrap_or_default().parse()?;
+    // The bridge reads the script from the read model.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while projections::ScriptList::find_version(state.store.db().pool(), owner, script_id, 1)
+        .await?
+        .is_none()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "script never projected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let cpu_before = cpu_seconds();
+    let rss_before = status_kb("VmRSS:");
+    let started = Instant::now();
+    let call_commands: Arc<Commands<Call>> = state.calls.clone();
+    let telephony = providers.twilio.client.clone();
+    let mut tasks = Vec::new();
+    for number in numbers {
+        let calls = call_commands.clone();
+        let telephony = telephony.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = Uuid::now_v7();
+            let context = CommandContext::new("bench");
+            let phone = PhoneNumber::parse(&number, &["KR"]).map_err(|e| e.to_string())?;
+            for command in [
+                CallCommand::CreateCall {
+                    campaign_id,
+                    owner_id: owner,
+                    phone: phone.clone(),
+                    contact_name: None,
+                    context: Default::default(),
+                    retry: Default::default(),
+                    at: Utc::now(),
+                },
+                CallCommand::RequestDial { at: Utc::now() },
+            ] {
+                calls
+                    .execute(&id.to_string(), command, &context)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let order = DialOrder {
+                call_id: id,
+                campaign_id,
+                owner_id: owner,
+                attempt: 1,
+                to: phone,
+                caller_id: None,
+                recording: true,
+            };
+            let sid = telephony
+                .place_call(&order)
+                .await
+                .map_err(|e| e.to_string())?;
+            let record = CallCommand::RecordProviderCall {
+                provider_call_sid: sid,
+                at: Utc::now(),
+            };
+            calls
+                .execute(&id.to_string(), record, &context)
+                .await
+                .map_err(|e| e.to_string())
+        }));
+    }
+    for task in tasks {
+        task.await?.map_err(anyhow::Error::msg)?;
+    }
+    let twilio = providers.twilio_sandbox().expect("the Twilio sandbox runs");
+    let mut peak_rss = rss_before;
+    loop {
+        peak_rss = peak_rss.max(status_kb("VmRSS:"));
+        let logs = twilio.calls();
+        let over = logs
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.status.as_str(),
+                    "completed" | "busy" | "no-answer" | "failed" | "canceled"
+                )
+            })
+            .count();
+        if over == calls as usize {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "calls did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let logs = twilio.calls();
+    let sent: u64 = logs.iter().map(|c| c.media_frames_sent).sum();
+    let agent_frames: u64 = logs.iter().map(|c| c.media_frames_received).sum();
+    let conversations = providers
+        .elevenlabs_sandbox()
+        .expect("the ElevenLabs sandbox runs")
+        .conversations();
+    let delivered: u64 = conversations.iter().map(|c| c.audio_chunks_received).sum();
+    let problems = logs
+        .iter()
+        .filter(|c| c.stream_problem.is_some() || c.twiml_problem.is_some())
+        .count();
+    println!("calls                  {calls} concurrent, SANDBOX_SPEED {speed}");
+    println!("wall time              {wall:.1} s");
+    println!(
+        "CPU                    {cpu:.2} s total, {:.3} s per call, {:.1}% of one core per call",
+        cpu / f64::from(calls),
+        100.0 * cpu / wall / f64::from(calls)
+    );
+    println!(
+        "memory                 {:.0} kB before, {:.0} kB peak, {:.0} kB per call",
+        rss_before,
+        peak_rss,
+        (peak_rss - rss_before) / f64::from(calls)
+    );
+    println!("callee frames sent     {sent}");
+    println!("  reached the agent    {delivered}");
+    println!("  dropped              {}", sent.saturating_sub(delivered));
+    println!("agent frames to callee {agent_frames}");
+    println!("calls with problems    {problems}");
+    stop.cancel();
+    Ok(())
+}

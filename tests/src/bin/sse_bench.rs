@@ -1,0 +1,317 @@
+//! Load binary: latency from a call status change to the `call_update` frame reaching every one
+//! of N SSE subscribers of the campaign, p50/p99, on SQLite with the in-process bus and on
+//! Postgres + NATS.
+//!
+//! `cargo run --release -p callbot-tests --bin sse-bench -- [subscribers] [calls]`
+//!
+//! The status change is a `RecordAnswered` command on the Call aggregate: exactly what the
+//! Twilio status webhook handler will execute (the webhook itself is being built separately),
+//! so the HTTP parsing of one webhook request is not included. The clock starts before the
+//! command runs (append, relay to the bus, projection, SSE fan-out, HTTP to each client).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api::{Application, Config, Role};
+use callbot_tests::{TestDb, TestNats};
+use chrono::Utc;
+use commands::{CommandContext, Commands};
+use domain::call::{AttemptEnd, CallCommand};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use projections::call_list::CallList;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Start instants of the changes in flight, by call id.
+type Started = Arc<Mutex<HashMap<String, Instant>>>;
+
+struct Samples {
+    latencies: Mutex<Vec<Duration>>,
+    received: Mutex<usize>,
+    notify: Notify,
+}
+
+async fn run(
+    label: &str,
+    database_url: Option<String>,
+    nats_url: Option<String>,
+    subscribers: usize,
+    calls: usize,
+) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = Config::from_lookup(
+        "127.0.0.1:0".parse().expect("an address"),
+        dir.path().to_path_buf(),
+        vec![Role::All],
+        |name| match name {
+            "DATABASE_URL" => database_url.clone(),
+            "NATS_URL" => nats_url.clone(),
+            "RECORDING_KEY" => Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
+            "JWT_SECRET" => Some("sse-bench-secret-0123456789abcdef0123456789".to_owned()),
+            _ => None,
+        },
+    )
+    .expect("a config");
+    // The real clock (the rate limiter refills with it); the campaign's window is all day.
+    let app = Application::build(config).await.expect("the app");
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let state = app.state().clone();
+    let stop = commands::CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(stop.clone()));
+    let client = reqwest::Client::new();
+
+    let credentials = json!({ "email": "bench@clinic.kr", "password": "password123" });
+    client
+        .post(format!("{base}/auth/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("register");
+    let login: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    let token = login["data"]["accessToken"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let me: Value = client
+        .get(format!("{base}/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me body");
+    let account: Uuid = me["data"]["id"]
+        .as_str()
+        .expect("an id")
+        .parse()
+        .expect("a uuid");
+
+    let script = Uuid::new_v4();
+    let content = ScriptContent {
+        greeting: "안녕하세요.".into(),
+        purpose: "예약 확인".into(),
+        main_flow: vec![FlowStep {
+            step: 1,
+            action: "예약 확인 부탁드립니다.".into(),
+            expected_responses: vec!["네".into()],
+            next_step: NextStep {
+                positive: None,
+                negative: None,
+            },
+        }],
+        closing: "감사합니다.".into(),
+        variables: vec![],
+    };
+    Commands::<Script>::new(state.store.clone(), ())
+        .execute(
+            &script.to_string(),
+            ScriptCommand::CreateScript {
+                owner_id: account,
+                name: "bench".into(),
+                natural_input: "bench".into(),
+                content,
+                at: Utc::now(),
+            },
+            &CommandContext::new(account.to_string()),
+        )
+        .await
+        .expect("a script");
+    let contacts: Vec<Value> = (0..calls)
+        .map(|i| json!({ "phoneNumber": format!("010-6{:03}-{:04}", i / 10000, i % 10000) }))
+        .collect();
+    let body = json!({
+        "name": "bench",
+        "scriptId": script,
+        "contacts": contacts,
+        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } },
+    });
+    let created: Value = client
+        .post(format!("{base}/campaigns"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .expect("campaign")
+        .json()
+        .await
+        .expect("campaign body");
+    let campaign = created["data"]["id"]
+        .as_str()
+        .expect("a campaign id")
+        .to_owned();
+
+    let started: Started = Arc::default();
+    let samples = Arc::new(Samples {
+        latencies: Mutex::new(Vec::new()),
+        received: Mutex::new(0),
+        notify: Notify::new(),
+    });
+    let started_campaign = client
+        .post(format!("{base}/campaigns/{campaign}/start"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("start");
+    assert!(
+        started_campaign.status().is_success(),
+        "{}",
+        started_campaign.status()
+    );
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        // One account may make 100 requests a minute: past that, wait as told and retry.
+        let response = loop {
+            let response = client
+                .get(format!("{base}/campaigns/{campaign}/status"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("subscribe");
+            if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                break response;
+            }
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        };
+        assert!(response.status().is_success(), "{}", response.status());
+        let (started, samples) = (started.clone(), samples.clone());
+        readers.push(tokio::spawn(read_frames(response, started, samples)));
+    }
+    // The dialer keeps up to five calls ringing; each is answered (measured), then hung up so
+    // the dialer rings the next one.
+    let pool = state.store.db().pool().clone();
+    let context = CommandContext::new("twilio");
+    let mut measured = std::collections::HashSet::new();
+    while measured.len() < calls {
+        let rows = CallList::for_campaign(&pool, &campaign)
+            .await
+            .expect("rows");
+        let Some(call) = rows
+            .iter()
+            .find(|r| r.status == "CALLING" && !measured.contains(&r.id))
+            .map(|r| r.id.clone())
+        else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        // Let the dial's own frames reach everyone first.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        started
+            .lock()
+            .expect("lock")
+            .insert(call.clone(), Instant::now());
+        state
+            .calls
+            .execute(
+                &call,
+                CallCommand::RecordAnswered { at: Utc::now() },
+                &context,
+            )
+            .await
+            .expect("answered");
+        measured.insert(call.clone());
+        let target = measured.len() * subscribers;
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let notified = samples.notify.notified();
+                if *samples.received.lock().expect("lock") >= target {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("every subscriber got the update");
+        let end = CallCommand::RecordAttemptEnded {
+            end: AttemptEnd::Completed,
+            duration_secs: 30,
+            at: Utc::now(),
+        };
+        state
+            .calls
+            .execute(&call, end, &context)
+            .await
+            .expect("ended");
+    }
+    let mut latencies = samples.latencies.lock().expect("lock").clone();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{label}: {subscribers} subscribers x {} changes = {} deliveries; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        measured.len(),
+        latencies.len(),
+        at(0.50).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0,
+        latencies.last().expect("samples").as_secs_f64() * 1000.0,
+    );
+    for reader in readers {
+        reader.abort();
+    }
+    stop.cancel();
+}
+
+/// Reads one subscriber's stream; records the latency of every `IN_PROGRESS` call update.
+async fn read_frames(mut response: reqwest::Response, started: Started, samples: Arc<Samples>) {
+    let mut buffer = String::new();
+    // The attempt's end (duration known) sends the call IN_PROGRESS again: count the first only.
+    let mut seen = std::collections::HashSet::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if !block.contains("event: call_update") {
+                continue;
+            }
+            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                continue;
+            };
+            let data: Value = serde_json::from_str(data).expect("frame json");
+            if data["status"] != "IN_PROGRESS" {
+                continue;
+            }
+            let call = data["callId"].as_str().unwrap_or_default();
+            let Some(at) = started.lock().expect("lock").get(call).copied() else {
+                continue;
+            };
+            if !seen.insert(call.to_owned()) {
+                continue;
+            }
+            samples.latencies.lock().expect("lock").push(at.elapsed());
+            *samples.received.lock().expect("lock") += 1;
+            samples.notify.notify_waiters();
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let subscribers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
+    let calls: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
+    run("sqlite + in-process bus", None, None, subscribers, calls).await;
+    let db = TestDb::postgres().await;
+    let nats = TestNats::start();
+    run(
+        "postgres + nats",
+        Some(db.url.clone()),
+        Some(nats.url()),
+        subscribers,
+        calls,
+    )
+    .await;
+}
