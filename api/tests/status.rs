@@ -51,12 +51,19 @@ struct Frame {
 struct Subscriber {
     response: reqwest::Response,
     buffer: String,
+    /// Frames of one event arrive with the id on the last one only; earlier ones wait here.
+    waiting: Vec<(String, Value)>,
+    ready: std::collections::VecDeque<Frame>,
 }
 
 impl Subscriber {
-    /// The next frame (keep-alive comments skipped), or `None` when the stream ended.
+    /// The next frame (keep-alive comments skipped), or `None` when the stream ended. Each frame
+    /// gets the id of its group (the event that caused it).
     async fn next(&mut self) -> Option<Frame> {
         loop {
+            if let Some(frame) = self.ready.pop_front() {
+                return Some(frame);
+            }
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
                 let (mut id, mut event, mut data) = (None, None, String::new());
@@ -69,12 +76,16 @@ impl Subscriber {
                         data.push_str(v.trim_start());
                     }
                 }
-                if let (Some(id), Some(event)) = (id, event) {
-                    return Some(Frame {
-                        id,
-                        event,
-                        data: serde_json::from_str(&data).unwrap(),
-                    });
+                let Some(event) = event else { continue };
+                let data: Value = serde_json::from_str(&data).unwrap();
+                match id {
+                    None => self.waiting.push((event, data)),
+                    Some(id) => {
+                        for (event, data) in self.waiting.drain(..) {
+                            self.ready.push_back(Frame { id, event, data });
+                        }
+                        self.ready.push_back(Frame { id, event, data });
+                    }
                 }
                 continue;
             }
@@ -203,6 +214,8 @@ impl TestApp {
         Subscriber {
             response,
             buffer: String::new(),
+            waiting: Vec::new(),
+            ready: Default::default(),
         }
     }
 

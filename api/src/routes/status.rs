@@ -60,11 +60,15 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn encode(&self) -> Event {
-        Event::default()
-            .id(self.id.to_string())
+    fn encode(&self, with_id: bool) -> Event {
+        let event = Event::default()
             .event(self.event)
-            .data(self.data.to_string())
+            .data(self.data.to_string());
+        if with_id {
+            event.id(self.id.to_string())
+        } else {
+            event
+        }
     }
 }
 
@@ -471,10 +475,14 @@ impl Stream<'_> {
         }
     }
 
+    /// Sends the frames one event caused. Only the last carries the id: a client cut off in the
+    /// middle of the group resumes from the previous event and gets the whole group again,
+    /// rather than skipping its rest.
     async fn send(&self, frames: Vec<Frame>) -> Result<(), FollowError> {
-        for frame in frames {
+        let last = frames.len().saturating_sub(1);
+        for (index, frame) in frames.into_iter().enumerate() {
             self.out
-                .send(frame.encode())
+                .send(frame.encode(index == last))
                 .await
                 .map_err(|_| FollowError::Gone)?;
         }
