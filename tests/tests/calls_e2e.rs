@@ -63,6 +63,19 @@ struct TestApp {
     _backend: Backend,
 }
 
+impl TestApp {
+    /// The database the app runs on.
+    fn database_url(&self) -> String {
+        match &self._backend {
+            Backend::Sqlite => {
+                let file = std::path::absolute(self._dir.path().join("callbot.db")).unwrap();
+                format!("sqlite://{}", file.display())
+            }
+            Backend::Postgres(db, _) => db.url.clone(),
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
@@ -323,6 +336,19 @@ async fn campaign_over_the_test_numbers(backend: Backend) {
         .find(|c| c.persona.as_deref() == Some("09"))
         .expect("a conversation with 09");
     assert_eq!(nine.contextual_updates.len(), 1);
+
+    // Replaying the whole history into fresh read models gives identical tables.
+    let head = app.state.store.head().await.unwrap();
+    assert!(
+        app.state
+            .campaign_list
+            .wait_for(head, std::time::Duration::from_secs(30))
+            .await
+    );
+    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+        .await
+        .unwrap();
+    assert_eq!(diffs, vec![], "replay differs from the live read models");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
