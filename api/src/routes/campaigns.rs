@@ -231,15 +231,10 @@ async fn create(
     let script = cqrs::load::<Script>(&state.store, &body.script_id)
         .await
         .map_err(ApiError::internal)?
-        .filter(|script| script.owner_id() == user.account_id && script.version() > 0);
-    let deleted = state
-        .store
-        .read_aggregate(&body.script_id)
-        .await
-        .map_err(ApiError::internal)?
-        .iter()
-        .any(|event| event.event_type == "ScriptDeleted");
-    let Some(script) = script.filter(|_| !deleted) else {
+        .filter(|script| {
+            script.owner_id() == user.account_id && script.version() > 0 && !script.is_deleted()
+        });
+    let Some(script) = script else {
         return Err(ApiError::invalid("scriptId: no such script"));
     };
     let pool = state.store.db().pool();

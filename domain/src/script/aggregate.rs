@@ -33,6 +33,11 @@ impl Script {
         self.owner_id
     }
 
+    /// Whether the script was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
     /// The current content.
     pub fn content(&self) -> &ScriptContent {
         &self.content
