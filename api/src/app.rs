@@ -51,6 +51,8 @@ pub struct AppState {
     pub twilio: Option<routes::twilio::TwilioLink>,
     /// The media bridge behind `/twilio/media`.
     pub bridge: Option<Arc<media_bridge::bridge::Bridge>>,
+    /// Recording and report files and their signed links.
+    pub files: Arc<crate::files::FileServices>,
 }
 
 /// A server bound to its port with its workers ready to start.
@@ -87,6 +89,9 @@ impl Application {
             ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
         let script_runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
         let providers = Providers::start(&config, store.clone(), clock.clone()).await?;
+        let files = Arc::new(
+            crate::files::FileServices::from_config(&config).context("reading RECORDING_KEY")?,
+        );
         let state = AppState {
             store: store.clone(),
             bus: bus.clone(),
@@ -105,6 +110,7 @@ impl Application {
             secure_cookies: config.public_base_url.starts_with("https://"),
             twilio: Some(providers.twilio.clone()),
             bridge: Some(providers.bridge.clone()),
+            files,
         };
         let mut workers: Vec<(&'static str, Worker)> = Vec::new();
         if config.runs(Role::Projector) {
@@ -142,6 +148,21 @@ impl Application {
             workers.push((
                 "dialer",
                 Box::new(move |stop| tokio::spawn(log_exit("dialer", dialer.run(stop)))),
+            ));
+        }
+        if config.runs(Role::Projector) {
+            // Stores or discards recordings, purges old ones and expired reports.
+            let worker = crate::recordings::RecordingsWorker::new(
+                store.clone(),
+                providers.twilio.client.clone(),
+                state.files.recordings.clone(),
+                state.files.reports.clone(),
+                state.clock.clone(),
+                Duration::from_millis(500),
+            );
+            workers.push((
+                "recordings",
+                Box::new(move |stop| tokio::spawn(log_exit("recordings", worker.run(stop)))),
             ));
         }
         let listener = TcpListener::bind(config.bind)

@@ -48,6 +48,9 @@ pub enum Role {
     Dialer,
 }
 
+/// NanumGothic from Debian's `fonts-nanum`, the default PDF report font.
+pub const DEFAULT_REPORT_FONT_PATH: &str = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf";
+
 /// What went wrong reading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -83,6 +86,8 @@ pub struct Config {
     pub elevenlabs: Option<ElevenLabsSettings>,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
+    /// `REPORT_FONT_PATH`: the Korean TrueType font PDF reports are set in.
+    pub report_font_path: PathBuf,
 }
 
 /// The Twilio account calls are placed with.
@@ -283,6 +288,9 @@ impl Config {
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
             .to_owned();
+        let report_font_path = var("REPORT_FONT_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_FONT_PATH));
         Ok(Self {
             bind,
             data_dir,
@@ -296,6 +304,7 @@ impl Config {
             twilio,
             elevenlabs,
             sandbox_speed,
+            report_font_path,
         })
     }
 

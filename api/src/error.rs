@@ -50,6 +50,18 @@ pub enum ApiError {
     /// Anything unexpected; logged with the request id, never shown to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An authentic download link past its expiry.
+    #[error("this download link has expired; request a new one")]
+    LinkExpired,
+    /// A `Range` header outside the file (`length` is its size).
+    #[error("the requested range is outside the file ({length} bytes)")]
+    RangeNotSatisfiable { length: u64 },
+    /// A stored recording does not decrypt with the configured key (logged, details not sent).
+    #[error("the recording cannot be decrypted with the configured RECORDING_KEY")]
+    RecordingUnreadable(String),
+    /// The font PDF reports need is not installed.
+    #[error("the PDF report font is missing at {path}; install fonts-nanum or set REPORT_FONT_PATH")]
+    ReportFontMissing { path: String },
 }
 
 impl ApiError {
@@ -83,6 +95,10 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::LinkExpired => StatusCode::GONE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::RecordingUnreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ReportFontMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -103,6 +119,10 @@ impl ApiError {
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::GenerationFailed { .. } => "GENERATION_FAILED",
             Self::Internal(_) => "INTERNAL",
+            Self::LinkExpired => "LINK_EXPIRED",
+            Self::RangeNotSatisfiable { .. } => "RANGE_NOT_SATISFIABLE",
+            Self::RecordingUnreadable(_) => "RECORDING_UNREADABLE",
+            Self::ReportFontMissing { .. } => "REPORT_FONT_MISSING",
         }
     }
 
@@ -116,6 +136,8 @@ impl ApiError {
                 Some(json!({ "retryAfterSeconds": retry_after_secs }))
             }
             Self::GenerationFailed { reason } => Some(json!({ "reason": reason })),
+            Self::RangeNotSatisfiable { length } => Some(json!({ "length": length })),
+            Self::ReportFontMissing { path } => Some(json!({ "path": path })),
             _ => None,
         }
     }
@@ -128,6 +150,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %detail, "internal error");
                 "something went wrong on our side; it has been logged".to_owned()
             }
+            Self::RecordingUnreadable(detail) => {
+                tracing::error!(error = %detail, "a stored recording does not decrypt");
+                self.to_string()
+            }
             other => other.to_string(),
         };
         let mut error = json!({ "code": self.code(), "message": message });
@@ -139,6 +165,11 @@ impl IntoResponse for ApiError {
             axum::Json(json!({ "success": false, "error": error })),
         )
             .into_response();
+        if let Self::RangeNotSatisfiable { length } = self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
         if let Self::RateLimited { retry_after_secs } = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

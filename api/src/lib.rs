@@ -8,10 +8,14 @@ pub mod cli;
 pub mod config;
 pub mod contacts_import;
 pub mod error;
+pub mod files;
 pub mod maintenance;
 pub mod providers;
 pub mod rate_limit;
+pub mod recordings;
+pub mod reports;
 pub mod routes;
+pub mod signed_url;
 
 pub use app::{AppState, Application};
 pub use config::{Config, Role, Secret};

@@ -363,6 +363,14 @@ pub(crate) async fn apply_call_event(
             "cost_micros = cost_micros + CAST($4 AS BIGINT)",
             vec![Some(amount_micros.to_string())],
         ),
+        recording @ (CallEvent::RecordingConsentGiven { .. }
+        | CallEvent::RecordingConsentRevoked { .. }
+        | CallEvent::RecordingAvailable { .. }
+        | CallEvent::RecordingStored { .. }
+        | CallEvent::RecordingDiscarded { .. }
+        | CallEvent::RecordingPurged { .. }) => {
+            return crate::recordings::apply_call_event(conn, event, &recording).await;
+        }
     };
     let sql = format!(
         "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \

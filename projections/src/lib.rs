@@ -3,6 +3,7 @@
 pub mod call_list;
 pub mod campaign_list;
 pub mod dialer_view;
+pub mod recordings;
 pub mod replay;
 pub mod runner;
 pub mod script_list;

@@ -1,5 +1,5 @@
 //! A Twilio stand-in on loopback: the REST API (Basic auth; Calls create, fetch and update;
-//! Recordings create) and, for every call created, a simulated callee that drives the call the
+//! Recordings create, stop, media as WAV and delete) and, for every call created, a simulated callee that drives the call the
 //! way Twilio does — signed status callbacks in order (or shuffled and duplicated), a signed
 //! fetch of the voice URL whose TwiML is checked, signed async AMD verdicts, and reactions to
 //! hang-ups and TwiML updates. Nothing here calls the backend's code: only HTTP.
@@ -119,6 +119,10 @@ pub struct CallLog {
     pub recordings_stopped: Vec<String>,
     /// Where recording status goes, from the create-recording request.
     pub recording_callback: Option<String>,
+    /// Recordings whose media the backend fetched (`GET …/Recordings/{Sid}.wav`).
+    pub recordings_fetched: Vec<String>,
+    /// Recordings the backend deleted (`DELETE …/Recordings/{Sid}.json`).
+    pub recordings_deleted: Vec<String>,
     /// Callbacks the backend refused (non-2xx), as `url → status`.
     pub refused_callbacks: Vec<String>,
     /// Media Streams: 20 ms frames sent, agent frames received, `clear`s received.
@@ -139,7 +143,18 @@ struct LiveCall {
     changed: Arc<Notify>,
 }
 
+/// A recording the sandbox made: its call, when it started, and once complete its length.
+struct SandboxRecording {
+    call_sid: String,
+    started: tokio::time::Instant,
+    duration_secs: Option<u32>,
+    deleted: bool,
+}
+
 struct Shared {
+    /// `http://127.0.0.1:port`, for the `RecordingUrl`s it hands out.
+    api_base: String,
+    recordings: Mutex<HashMap<String, SandboxRecording>>,
     account_sid: String,
     auth_token: String,
     options: TwilioSandboxOptions,
@@ -211,6 +226,8 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         .local_addr()
         .expect("a bound listener has an address");
     let shared = Arc::new(Shared {
+        api_base: format!("http://{addr}"),
+        recordings: Mutex::default(),
         account_sid: ACCOUNT_SID.to_owned(),
         auth_token: AUTH_TOKEN.to_owned(),
         options,
@@ -237,6 +254,10 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         .route(
             "/2010-04-01/Accounts/{account}/Calls/{call}/Recordings/{recording}",
             post(update_recording),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Recordings/{recording}",
+            get(recording_media).delete(delete_recording),
         )
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
@@ -395,6 +416,8 @@ async fn create_call(
                 recordings: Vec::new(),
                 recordings_stopped: Vec::new(),
                 recording_callback: None,
+                recordings_fetched: Vec::new(),
+                recordings_deleted: Vec::new(),
                 refused_callbacks: Vec::new(),
                 media_frames_sent: 0,
                 media_frames_received: 0,
@@ -531,6 +554,15 @@ async fn create_recording(
     let sid = format!("RE{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
     live.log.recordings.push(sid.clone());
     live.log.recording_callback = callback;
+    shared.recordings.lock().expect("sandbox lock").insert(
+        sid.clone(),
+        SandboxRecording {
+            call_sid: call.clone(),
+            started: tokio::time::Instant::now(),
+            duration_secs: None,
+            deleted: false,
+        },
+    );
     let resource = RecordingResource {
         sid,
         call_sid: call.clone(),
@@ -601,6 +633,115 @@ async fn update_recording(
         channels: Some(2),
     };
     axum::Json(resource).into_response()
+}
+
+/// The longest recording the sandbox serves (longer calls are cut, to keep tests light).
+pub const MAX_RECORDING_SECS: u32 = 600;
+
+/// The audio of a sandbox recording: a 16-bit PCM WAV, 8 kHz, two channels (as `RecordingChannels=dual`
+/// gives), `duration_secs` long, with a tone per channel that depends on the recording id — so a
+/// test can tell exactly which recording it got back, byte for byte.
+pub fn recording_wav(recording_sid: &str, duration_secs: u32) -> Vec<u8> {
+    const RATE: u32 = 8_000;
+    const CHANNELS: u16 = 2;
+    let seed = recording_sid
+        .bytes()
+        .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let tones = [300.0 + f64::from(seed % 400), 700.0 + f64::from((seed / 400) % 400)];
+    let frames = RATE * duration_secs.min(MAX_RECORDING_SECS);
+    let data_len = frames * u32::from(CHANNELS) * 2;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * u32::from(CHANNELS) * 2).to_le_bytes());
+    wav.extend_from_slice(&(CHANNELS * 2).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for frame in 0..frames {
+        let t = f64::from(frame) / f64::from(RATE);
+        for tone in tones {
+            let sample = (f64::sin(2.0 * std::f64::consts::PI * tone * t) * 8_000.0) as i16;
+            wav.extend_from_slice(&sample.to_le_bytes());
+        }
+    }
+    wav
+}
+
+/// `GET …/Recordings/{Sid}.wav`: the media of a completed recording.
+async fn recording_media(
+    State(shared): State<Arc<Shared>>,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        )
+    };
+    let Some(sid) = file.strip_suffix(".wav") else {
+        return not_found();
+    };
+    let (call_sid, duration) = {
+        let recordings = shared.recordings.lock().expect("sandbox lock");
+        match recordings.get(sid) {
+            Some(r) if !r.deleted => match r.duration_secs {
+                Some(duration) => (r.call_sid.clone(), duration),
+                None => return not_found(),
+            },
+            _ => return not_found(),
+        }
+    };
+    if let Some(live) = shared.calls.lock().expect("sandbox lock").get_mut(&call_sid) {
+        live.log.recordings_fetched.push(sid.to_owned());
+    }
+    (
+        [(header::CONTENT_TYPE, wire::WAV_CONTENT_TYPE)],
+        recording_wav(sid, duration),
+    )
+        .into_response()
+}
+
+/// `DELETE …/Recordings/{Sid}.json`: 204, and the media is gone.
+async fn delete_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let sid = file.trim_end_matches(".json");
+    let call_sid = {
+        let mut recordings = shared.recordings.lock().expect("sandbox lock");
+        match recordings.get_mut(sid) {
+            Some(r) if !r.deleted => {
+                r.deleted = true;
+                r.call_sid.clone()
+            }
+            _ => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    ERROR_NOT_FOUND,
+                    "The requested resource was not found",
+                );
+            }
+        }
+    };
+    if let Some(live) = shared.calls.lock().expect("sandbox lock").get_mut(&call_sid) {
+        live.log.recordings_deleted.push(sid.to_owned());
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// One simulated call, from ringing to its end.
@@ -805,7 +946,20 @@ impl Driver {
         };
         if let Some(url) = callback {
             for recording in recordings {
-                let form = recording_form(&self.sid, &recording, "completed");
+                let duration = self.complete_recording(&recording);
+                let form = RecordingCallback {
+                    call_sid: self.sid.clone(),
+                    account_sid: self.shared.account_sid.clone(),
+                    recording_sid: recording.clone(),
+                    recording_url: Some(format!(
+                        "{}{}",
+                        self.shared.api_base,
+                        wire::recording_path(&self.shared.account_sid, &recording, "")
+                    )),
+                    recording_status: "completed".to_owned(),
+                    recording_duration: Some(duration),
+                }
+                .to_form();
                 self.post(&url, &form).await;
             }
         }
@@ -817,6 +971,19 @@ impl Driver {
             let minutes = secs.max(1).div_ceil(60);
             live.resource.price = Some(format!("-{:.4}", f64::from(minutes) * 0.0135));
         }
+    }
+
+    /// Marks a recording complete (its media becomes available) and returns its length in
+    /// simulated seconds.
+    fn complete_recording(&self, recording_sid: &str) -> u32 {
+        let mut recordings = self.shared.recordings.lock().expect("sandbox lock");
+        let Some(recording) = recordings.get_mut(recording_sid) else {
+            return 1;
+        };
+        let secs = recording.started.elapsed().as_secs_f64() * self.shared.options.speed;
+        let duration = (secs.round() as u32).clamp(1, MAX_RECORDING_SECS);
+        recording.duration_secs = Some(duration);
+        duration
     }
 
     /// Fetches the voice URL like Twilio and checks the answer; `None` if it is unusable.

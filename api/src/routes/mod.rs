@@ -16,6 +16,8 @@ mod auth_routes;
 mod campaigns;
 mod events;
 mod ops;
+pub mod recordings;
+pub mod reports;
 mod scripts;
 mod settings;
 mod status;
@@ -33,12 +35,16 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(settings::router())
         .merge(scripts::router(&state))
+        .merge(recordings::router())
+        .merge(reports::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_user,
         ));
     let api = Router::new()
         .merge(auth_routes::public(state.clone()))
+        .merge(recordings::downloads())
+        .merge(reports::downloads())
         .merge(signed_in);
     Router::new()
         .nest("/api/v1", api)

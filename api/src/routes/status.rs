@@ -306,6 +306,13 @@ impl Dashboard {
             CallEvent::CallFailed { .. } => call.status = "FAILED".to_owned(),
             CallEvent::CallCancelled { .. } => call.status = "CANCELLED".to_owned(),
             CallEvent::ProviderCallCreated { .. } | CallEvent::CostRecorded { .. } => {}
+            // Recordings are not on the dashboard.
+            CallEvent::RecordingConsentGiven { .. }
+            | CallEvent::RecordingConsentRevoked { .. }
+            | CallEvent::RecordingAvailable { .. }
+            | CallEvent::RecordingStored { .. }
+            | CallEvent::RecordingDiscarded { .. }
+            | CallEvent::RecordingPurged { .. } => {}
         }
         // `has_aggregate` alone is invisible, so `CallCreated` sends nothing.
         let visible = |view: &CallView| {

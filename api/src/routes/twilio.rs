@@ -8,7 +8,9 @@
 //!   progress (a lower `SequenceNumber` than one already seen for that `CallSid`) is dropped.
 //! - `POST /twilio/amd/{callId}`: answering-machine verdicts; a machine applies the campaign's
 //!   voicemail policy.
-//! - `POST /twilio/recording/{callId}`: recording status, checked and logged.
+//! - `POST /twilio/recording/{callId}`: recording status; a completed recording is recorded as
+//!   available (`RecordingAvailable`) and answered at once — the recordings worker fetches,
+//!   encrypts and stores it, or discards it without consent.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use commands::cqrs::load;
 use commands::{CommandContext, CommandError};
-use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CallStatus as DomainStatus};
+use domain::call::{
+    AttemptEnd, Call, CallCommand, CallResult, CallStatus as DomainStatus, RecordingCommand,
+};
 use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use media_bridge::token::stream_token;
@@ -421,5 +425,13 @@ async fn recording(
         duration = report.recording_duration,
         "recording status"
     );
+    if report.recording_status == "completed" {
+        let command = CallCommand::Recording(RecordingCommand::RecordAvailable {
+            recording_sid: report.recording_sid,
+            duration_secs: report.recording_duration,
+            at: state.clock.now(),
+        });
+        run(&state, call_id, command).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

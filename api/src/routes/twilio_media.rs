@@ -14,7 +14,7 @@ use axum::routing::get;
 use commands::accounts::Suppressions;
 use commands::cqrs::load;
 use commands::{Clock, CommandContext, CommandError, Commands, EventStore};
-use domain::call::{Call, CallCommand, CallResult, CallStatus};
+use domain::call::{Call, CallCommand, CallResult, CallStatus, RecordingCommand};
 use domain::campaign::Campaign;
 use media_bridge::bridge::{CallPort, EndReason, Session, TranscriptLine};
 use media_bridge::twilio::TwilioClient;
@@ -115,6 +115,14 @@ impl CallPort for StorePort {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the call's campaign is gone")?;
+        if campaign.settings().recording {
+            // The stream starts only after the notice played: the callee stayed on the line.
+            let at = self.clock.now();
+            let consent = CallCommand::Recording(RecordingCommand::GiveConsent { at });
+            if let Err(error) = self.run(call_id, consent).await {
+                tracing::warn!(%call_id, %error, "could not record the recording consent");
+            }
+        }
         let (script_id, version) = campaign.script();
         let script =
             ScriptList::find_version(self.store.db().pool(), call.owner_id(), script_id, version)
@@ -187,6 +195,10 @@ impl CallPort for StorePort {
     }
 
     async fn revoke_recording_consent(&self, call_id: Uuid, call_sid: &str) -> Result<(), String> {
+        // Recorded first, so nothing is kept even if stopping at Twilio fails.
+        let at = self.clock.now();
+        let revoke = CallCommand::Recording(RecordingCommand::RevokeConsent { at });
+        self.run(call_id, revoke).await?;
         let call = self.call(call_id).await?;
         let campaign = load::<Campaign>(&self.store, &call.campaign_id().to_string())
             .await
@@ -198,7 +210,7 @@ impl CallPort for StorePort {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        tracing::info!(%call_id, "the callee objected to the recording; it was stopped");
+        tracing::info!(%call_id, "the callee objected to the recording; it was stopped and will be discarded");
         Ok(())
     }
 

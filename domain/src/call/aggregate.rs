@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CancelReason};
+use super::{
+    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CancelReason,
+    RecordingState,
+};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -34,6 +37,9 @@ pub struct Call {
     result: Option<CallResult>,
     /// Costs recorded so far, in millionths of a US dollar.
     cost_micros: i64,
+    /// Recording consent and the recording's stage.
+    #[serde(default)]
+    recording: RecordingState,
 }
 
 impl Call {
@@ -85,6 +91,11 @@ impl Call {
     /// Costs recorded so far, in millionths of a US dollar.
     pub fn cost_micros(&self) -> i64 {
         self.cost_micros
+    }
+
+    /// Recording consent and the recording's stage.
+    pub fn recording(&self) -> &RecordingState {
+        &self.recording
     }
 
     /// The final result of a completed call.
@@ -352,6 +363,12 @@ impl Aggregate for Call {
                 };
                 sink.write(event, self).await;
             }
+            CallCommand::Recording(command) => {
+                let status = self.current_status()?;
+                if let Some(event) = self.recording.decide(status, command)? {
+                    sink.write(event, self).await;
+                }
+            }
         }
         Ok(())
     }
@@ -404,6 +421,12 @@ impl Aggregate for Call {
             CallEvent::CallFailed { .. } => self.status = Some(CallStatus::Failed),
             CallEvent::CallCancelled { .. } => self.status = Some(CallStatus::Cancelled),
             CallEvent::CostRecorded { amount_micros, .. } => self.cost_micros += amount_micros,
+            event @ (CallEvent::RecordingConsentGiven { .. }
+            | CallEvent::RecordingConsentRevoked { .. }
+            | CallEvent::RecordingAvailable { .. }
+            | CallEvent::RecordingStored { .. }
+            | CallEvent::RecordingDiscarded { .. }
+            | CallEvent::RecordingPurged { .. }) => self.recording.apply(&event),
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult, CancelReason, CostComponent};
+use super::{AttemptEnd, CallResult, CancelReason, CostComponent, RecordingCommand};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -88,4 +88,6 @@ pub enum CallCommand {
         /// When the price became known.
         at: DateTime<Utc>,
     },
+    /// Consent and the life of the call's recording (see [`RecordingCommand`]).
+    Recording(RecordingCommand),
 }

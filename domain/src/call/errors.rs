@@ -40,4 +40,25 @@ pub enum CallError {
         /// The call's status.
         status: CallStatus,
     },
+    /// The call has no recording with this id.
+    #[error("the call has no recording {recording_sid}")]
+    RecordingUnknown {
+        /// The recording asked about.
+        recording_sid: String,
+    },
+    /// The call already has a different recording.
+    #[error("the call already has recording {recording_sid}")]
+    RecordingConflict {
+        /// The recording already recorded.
+        recording_sid: String,
+    },
+    /// The callee did not consent to the recording, or objected.
+    #[error("the callee did not consent to the recording")]
+    RecordingConsentMissing,
+    /// The recording is stored already and can only be purged.
+    #[error("the recording is already stored")]
+    RecordingAlreadyStored,
+    /// There is no stored recording to purge.
+    #[error("the call has no stored recording")]
+    RecordingNotStored,
 }

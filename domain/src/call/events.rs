@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult, CancelReason, CostComponent};
+use super::{AttemptEnd, CallResult, CancelReason, CostComponent, DiscardReason};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -124,6 +124,50 @@ pub enum CallEvent {
         /// When it became known.
         recorded_at: DateTime<Utc>,
     },
+    /// The callee heard the recording notice and stayed on the line.
+    RecordingConsentGiven {
+        /// When the media stream started after the notice.
+        given_at: DateTime<Utc>,
+    },
+    /// The callee objected to the recording (`recordingConsent=false`); nothing of it is kept.
+    RecordingConsentRevoked {
+        /// When they objected.
+        revoked_at: DateTime<Utc>,
+    },
+    /// The provider finished a recording of the call; it waits at the provider to be fetched.
+    RecordingAvailable {
+        /// Provider recording id (Twilio `RecordingSid`).
+        recording_sid: String,
+        /// Length in seconds, when the provider says.
+        duration_secs: Option<u32>,
+        /// When the callback arrived.
+        available_at: DateTime<Utc>,
+    },
+    /// The recording was fetched, stored encrypted, and deleted at the provider.
+    RecordingStored {
+        /// Provider recording id.
+        recording_sid: String,
+        /// Size of the plain audio in bytes.
+        bytes: u64,
+        /// When it was stored (retention counts from here).
+        stored_at: DateTime<Utc>,
+    },
+    /// The recording was deleted at the provider without being kept.
+    RecordingDiscarded {
+        /// Provider recording id.
+        recording_sid: String,
+        /// Why it was not kept.
+        reason: DiscardReason,
+        /// When.
+        discarded_at: DateTime<Utc>,
+    },
+    /// The stored recording passed its retention period and was deleted.
+    RecordingPurged {
+        /// Provider recording id.
+        recording_sid: String,
+        /// When.
+        purged_at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for CallEvent {
@@ -141,6 +185,12 @@ impl DomainEvent for CallEvent {
             Self::CallFailed { .. } => "CallFailed",
             Self::CallCancelled { .. } => "CallCancelled",
             Self::CostRecorded { .. } => "CostRecorded",
+            Self::RecordingConsentGiven { .. } => "RecordingConsentGiven",
+            Self::RecordingConsentRevoked { .. } => "RecordingConsentRevoked",
+            Self::RecordingAvailable { .. } => "RecordingAvailable",
+            Self::RecordingStored { .. } => "RecordingStored",
+            Self::RecordingDiscarded { .. } => "RecordingDiscarded",
+            Self::RecordingPurged { .. } => "RecordingPurged",
         }
         .to_owned()
     }

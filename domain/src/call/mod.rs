@@ -5,6 +5,9 @@ mod aggregate;
 mod commands;
 mod errors;
 mod events;
+mod recording;
+#[cfg(test)]
+mod recording_tests;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -13,4 +16,5 @@ pub use aggregate::Call;
 pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
+pub use recording::{DiscardReason, RecordingCommand, RecordingStage, RecordingState};
 pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};

@@ -1,0 +1,129 @@
+//! The CSV report: UTF-8 with a byte-order mark (so Excel shows Hangul), a header row, one row
+//! per call. Columns: 이름, 전화번호, 상태, 결과, 시도 횟수, 통화 시간(초), 시작 시각(KST),
+//! 비용(USD), then 요약 (with summaries) and 통화 전문 (with transcripts).
+
+use super::Report;
+
+/// The byte-order mark that starts the file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The header row for `report`'s options.
+pub fn header(report: &Report) -> Vec<&'static str> {
+    let mut header = vec![
+        "이름",
+        "전화번호",
+        "상태",
+        "결과",
+        "시도 횟수",
+        "통화 시간(초)",
+        "시작 시각(KST)",
+        "비용(USD)",
+    ];
+    if report.options.include_summaries {
+        header.push("요약");
+    }
+    if report.options.include_transcripts {
+        header.push("통화 전문");
+    }
+    header
+}
+
+/// The whole file.
+pub fn render(report: &Report) -> Vec<u8> {
+    let mut out = BOM.to_vec();
+    {
+        let mut writer = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        let write = |writer: &mut ::csv::Writer<&mut Vec<u8>>, record: Vec<String>| {
+            writer
+                .write_record(&record)
+                .expect("writing CSV to memory cannot fail");
+        };
+        write(
+            &mut writer,
+            header(report).into_iter().map(str::to_owned).collect(),
+        );
+        for row in &report.rows {
+            let mut record = vec![
+                row.name.clone().unwrap_or_default(),
+                row.phone.clone(),
+                row.status.clone(),
+                row.result.clone().unwrap_or_default(),
+                row.attempts.to_string(),
+                row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
+                row.started_kst(),
+                row.cost_usd(),
+            ];
+            if report.options.include_summaries {
+                record.push(row.summary.clone().unwrap_or_default());
+            }
+            if report.options.include_transcripts {
+                record.push(row.transcript.clone().unwrap_or_default());
+            }
+            write(&mut writer, record);
+        }
+        writer.flush().expect("flushing CSV to memory cannot fail");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::reports::{ReportOptions, ReportRow};
+
+    fn report(options: ReportOptions) -> Report {
+        Report {
+            campaign_name: "예약 확인".into(),
+            generated_at: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+            rows: vec![ReportRow {
+                name: Some("김민수, \"VIP\"".into()),
+                phone: "+821055500101".into(),
+                status: "COMPLETED".into(),
+                result: Some("SUCCESS".into()),
+                attempts: 1,
+                duration_secs: Some(42),
+                started_at: Some(Utc.with_ymd_and_hms(2026, 3, 1, 5, 30, 0).unwrap()),
+                cost_micros: 13_500,
+                summary: Some("예약 확인함".into()),
+                transcript: Some("agent: 안녕하세요\nuser: 네".into()),
+            }],
+            options,
+        }
+    }
+
+    #[test]
+    fn the_file_has_a_bom_seoul_times_and_quotes_what_needs_it() {
+        let options = ReportOptions {
+            include_summaries: true,
+            include_transcripts: true,
+        };
+        let bytes = render(&report(options));
+        assert!(bytes.starts_with(BOM));
+        let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.len(), 10);
+        assert_eq!(&headers[9], "통화 전문");
+        let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0][0], "김민수, \"VIP\"");
+        // 05:30 UTC is 14:30 in Seoul.
+        assert_eq!(&rows[0][6], "2026-03-01 14:30:00");
+        assert_eq!(&rows[0][7], "0.0135");
+        assert_eq!(&rows[0][9], "agent: 안녕하세요\nuser: 네");
+    }
+
+    #[test]
+    fn summaries_and_transcripts_are_columns_only_when_asked() {
+        let options = ReportOptions {
+            include_summaries: false,
+            include_transcripts: false,
+        };
+        let bytes = render(&report(options));
+        let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+        assert_eq!(reader.headers().unwrap().len(), 8);
+    }
+}

@@ -1,0 +1,181 @@
+//! `POST /api/v1/campaigns/{id}/report` (signed in, owner only): renders the campaign's report
+//! from the call list (`format` `csv` | `pdf`, `includeTranscripts` default false,
+//! `includeSummaries` default true) and answers the PRD shape: `reportId`, `downloadUrl` (signed,
+//! valid 24 h) and `expiresAt`.
+//!
+//! `GET /api/v1/downloads/reports/{id}?exp=…&sig=…` (no Bearer): the file. A forged link is 404
+//! `NOT_FOUND`, an expired one 410 `LINK_EXPIRED`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use projections::call_list::CallList;
+use projections::campaign_list::CampaignList;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::recordings::{LinkQuery, check_link};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiJson, ok, timestamp};
+use crate::reports::{
+    LINK_TTL_HOURS, Report, ReportError, ReportFormat, ReportOptions, StoredReport,
+};
+
+/// Signed-in routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/campaigns/{id}/report", post(create))
+}
+
+/// Routes authorised by their link's signature instead of a session.
+pub fn downloads() -> Router<AppState> {
+    Router::new().route("/downloads/reports/{id}", get(download))
+}
+
+/// The path a report link signs.
+pub fn download_path(report_id: &Uuid) -> String {
+    format!("/api/v1/downloads/reports/{report_id}")
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReportRequest {
+    format: String,
+    #[serde(default)]
+    include_transcripts: bool,
+    #[serde(default = "yes")]
+    include_summaries: bool,
+}
+
+fn report_error(error: ReportError) -> ApiError {
+    match error {
+        ReportError::FontMissing(path) | ReportError::FontUnreadable(path) => {
+            ApiError::ReportFontMissing {
+                path: path.display().to_string(),
+            }
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(campaign_id = %id))]
+async fn create(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReportRequest>,
+) -> Result<Response, ApiError> {
+    let format = match body.format.trim().to_ascii_lowercase().as_str() {
+        "csv" => ReportFormat::Csv,
+        "pdf" => ReportFormat::Pdf,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "format must be \"csv\" or \"pdf\", not {other:?}"
+            )));
+        }
+    };
+    let campaign_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    let owner = user.account_id.to_string();
+    let pool = state.store.db().pool();
+    let campaign = CampaignList::find(pool, &owner, &id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    let calls = CallList::for_campaign(pool, &id)
+        .await
+        .map_err(ApiError::internal)?;
+    let now = state.clock.now();
+    let options = ReportOptions {
+        include_summaries: body.include_summaries,
+        include_transcripts: body.include_transcripts,
+    };
+    let report = Report::new(campaign.name, now, &calls, options);
+    let files = state.files.reports.clone();
+    let rendered = tokio::task::spawn_blocking(move || files.render(&report, format))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(report_error)?;
+    let report_id = Uuid::now_v7();
+    let (link, expires_at) = state.files.signer.sign(
+        &download_path(&report_id),
+        now,
+        chrono::Duration::hours(LINK_TTL_HOURS),
+    );
+    let stored = StoredReport {
+        report_id: report_id.to_string(),
+        owner_id: owner,
+        campaign_id: campaign_id.to_string(),
+        format,
+        file_name: format!("{report_id}.{}", format.extension()),
+        bytes: rendered.len() as i64,
+        expires_at,
+    };
+    state
+        .files
+        .reports
+        .save(pool, stored, rendered, now)
+        .await
+        .map_err(report_error)?;
+    tracing::info!(%report_id, rows = calls.len(), format = format.extension(), "report generated");
+    Ok(ok(json!({
+        "reportId": report_id,
+        "downloadUrl": state.files.absolute(&link),
+        "expiresAt": timestamp(expires_at),
+    }))
+    .into_response())
+}
+
+#[tracing::instrument(skip_all, fields(report_id = %id))]
+async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<LinkQuery>,
+    _headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let report_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    check_link(&state, &download_path(&report_id), &query)?;
+    let pool = state.store.db().pool();
+    let report = state
+        .files
+        .reports
+        .find(pool, &id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    if report.expires_at <= state.clock.now() {
+        return Err(ApiError::LinkExpired);
+    }
+    let body = state
+        .files
+        .reports
+        .read(&report)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(report.format.content_type()),
+    );
+    let disposition = format!(
+        "attachment; filename=\"report-{}.{}\"",
+        report.campaign_id,
+        report.format.extension()
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}

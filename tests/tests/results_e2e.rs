@@ -1,0 +1,621 @@
+//! Results end to end: a sandbox campaign dialed by the real dialer, adapters, webhooks and
+//! bridge (nothing but HTTP and WebSockets between us and the sandboxes) leaves encrypted
+//! recordings for the consented calls and none for 08 (hung up during the notice) and 13
+//! (objected); they play back through short-lived signed links with Range support and are
+//! purged after 30 days by the injected clock. Its CSV and PDF reports download through signed
+//! 24-hour links and read back with every call, the Korean names and the totals.
+//! On SQLite, and on Postgres + NATS.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use api::providers::Providers;
+use api::recordings::{RecordingCipher, RecordingsWorker};
+use api::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
+use api::{AppState, Application, Config, Role};
+use callbot_tests::{TestDb, TestNats, eventually};
+use chrono::{DateTime, Utc};
+use commands::cqrs::load;
+use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
+use domain::call::{Call, RecordingStage};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The system clock moved by a test-controlled offset (links expire without waiting).
+#[derive(Default)]
+struct OffsetClock {
+    offset_secs: AtomicI64,
+}
+
+impl OffsetClock {
+    fn advance(&self, by: chrono::Duration) {
+        self.offset_secs
+            .fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.offset_secs.load(Ordering::SeqCst))
+    }
+}
+
+enum Backend {
+    Sqlite,
+    Postgres(TestDb, TestNats),
+}
+
+impl Backend {
+    async fn postgres_and_nats() -> Self {
+        Self::Postgres(TestDb::postgres().await, TestNats::start())
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Sqlite => Vec::new(),
+            Self::Postgres(db, nats) => vec![
+                ("DATABASE_URL".into(), db.url.clone()),
+                ("NATS_URL".into(), nats.url()),
+                (
+                    "NATS_STREAM".into(),
+                    format!("CALLBOT_{}", Uuid::new_v4().simple()),
+                ),
+                (
+                    "JWT_SECRET".into(),
+                    "results-jwt-secret-results-jwt-secret".into(),
+                ),
+                (
+                    "RECORDING_KEY".into(),
+                    "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".into(),
+                ),
+            ],
+        }
+    }
+}
+
+struct TestApp {
+    /// `http://127.0.0.1:port` (the sandbox plays the proxy in front of the public URL).
+    origin: String,
+    client: reqwest::Client,
+    state: AppState,
+    providers: Arc<Providers>,
+    clock: Arc<OffsetClock>,
+    token: String,
+    account: Uuid,
+    stop: CancellationToken,
+    dir: tempfile::TempDir,
+    _backend: Backend,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+const PUBLIC: &str = "https://callbot.example";
+
+impl TestApp {
+    async fn spawn(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vars: Vec<(String, String)> = vec![
+            ("SANDBOX_SPEED".into(), "40".into()),
+            ("PUBLIC_BASE_URL".into(), PUBLIC.into()),
+        ];
+        vars.extend(backend.vars());
+        let config = Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            vec![Role::All],
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        )
+        .unwrap();
+        let clock = Arc::new(OffsetClock::default());
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .unwrap();
+        let origin = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let providers = app.providers();
+        let stop = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(stop.clone()));
+        let mut app = Self {
+            origin,
+            client: reqwest::Client::new(),
+            state,
+            providers,
+            clock,
+            token: String::new(),
+            account: Uuid::nil(),
+            stop,
+            dir,
+            _backend: backend,
+        };
+        app.token = app.sign_up("owner@clinic.kr").await;
+        let (_, me) = app.call("GET", "/me", None).await;
+        app.account = me["data"]["id"].as_str().unwrap().parse().unwrap();
+        app
+    }
+
+    async fn sign_up(&self, email: &str) -> String {
+        let credentials = json!({ "email": email, "password": "password123" });
+        let url = format!("{}/api/v1/auth/register", self.origin);
+        let response = self.client.post(&url).json(&credentials).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let url = format!("{}/api/v1/auth/login", self.origin);
+        let login: Value = self
+            .client
+            .post(&url)
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login["data"]["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    async fn call_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}/api/v1{path}", self.origin))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    /// Fetches a download link as a browser would: no Bearer header, through the local port
+    /// standing in for the public origin.
+    async fn fetch(&self, link: &str, range: Option<&str>) -> reqwest::Response {
+        let path = link
+            .strip_prefix(PUBLIC)
+            .unwrap_or_else(|| panic!("{link} is not under {PUBLIC}"));
+        let mut request = self.client.get(format!("{}{path}", self.origin));
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn script(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        let content = ScriptContent {
+            greeting: "안녕하세요, {customerName}님. 행복치과입니다.".into(),
+            purpose: "내일 오후 2시 예약 확인".into(),
+            main_flow: vec![FlowStep {
+                step: 1,
+                action: "예약이 맞는지 확인합니다.".into(),
+                expected_responses: vec!["네".into(), "변경".into()],
+                next_step: NextStep {
+                    positive: None,
+                    negative: None,
+                },
+            }],
+            closing: "감사합니다.".into(),
+            variables: vec!["customerName".into()],
+        };
+        let create = ScriptCommand::CreateScript {
+            owner_id: self.account,
+            name: "예약 확인".into(),
+            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
+            content,
+            at: Utc::now(),
+        };
+        Commands::<Script>::new(self.state.store.clone(), ())
+            .execute(
+                &id.to_string(),
+                create,
+                &CommandContext::new(self.account.to_string()),
+            )
+            .await
+            .unwrap();
+        id
+    }
+}
+
+/// The contacts: SPEC §9 numbers with Korean names.
+const CONTACTS: [(u32, &str); 6] = [
+    (1, "김민수"),
+    (2, "이영희"),
+    (3, "박지훈"),
+    (5, "최수진"),
+    (8, "정다은"),
+    (13, "한지민"),
+];
+
+fn e164(nn: u32) -> String {
+    format!("+821055500{}", 100 + nn)
+}
+
+async fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = tokio::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .await
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recordings_and_reports_of_a_sandbox_campaign_on_sqlite() {
+    recordings_and_reports(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recordings_and_reports_of_a_sandbox_campaign_on_postgres_and_nats() {
+    recordings_and_reports(Backend::postgres_and_nats().await).await;
+}
+
+async fn recordings_and_reports(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let script = app.script().await;
+    let contacts: Vec<Value> = CONTACTS
+        .iter()
+        .map(|(nn, name)| json!({ "phoneNumber": format!("010-5550-01{nn:02}"), "name": name }))
+        .collect();
+    let body = json!({
+        "name": "행복치과 예약 확인",
+        "scriptId": script,
+        "contacts": contacts,
+        "settings": {
+            "retry": { "maxRetries": 1, "intervalsSeconds": [1] },
+            "callWindow": { "start": "00:00", "end": "24:00" }
+        }
+    });
+    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let campaign = created["data"]["id"].as_str().unwrap().to_owned();
+    let (status, started) = app
+        .call("POST", &format!("/campaigns/{campaign}/start"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    eventually("the campaign to complete", Duration::from_secs(120), || async {
+        let (_, body) = app.call("GET", &format!("/campaigns/{campaign}"), None).await;
+        (body["data"]["status"] == "COMPLETED").then_some(())
+    })
+    .await;
+    let twilio = app.providers.twilio_sandbox().unwrap();
+    // Every recording Twilio made is settled: fetched and deleted, or deleted unheard.
+    eventually("every recording to be settled", Duration::from_secs(60), || async {
+        twilio
+            .calls()
+            .iter()
+            .all(|c| c.recordings.iter().all(|r| c.recordings_deleted.contains(r)))
+            .then_some(())
+    })
+    .await;
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{campaign}/calls?pageSize=100"), None)
+        .await;
+    let items = calls["data"]["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), CONTACTS.len());
+    let call_of = |nn: u32| {
+        items
+            .iter()
+            .find(|c| c["phoneNumber"] == e164(nn).as_str())
+            .unwrap_or_else(|| panic!("no call for {nn}: {calls}"))
+            .clone()
+    };
+    let log_of = |nn: u32| {
+        let logs: Vec<_> = twilio
+            .calls()
+            .into_iter()
+            .filter(|c| c.request.to == e164(nn))
+            .collect();
+        logs.last().cloned().unwrap()
+    };
+    let id_of = |nn: u32| call_of(nn)["id"].as_str().unwrap().to_owned();
+    let file_of = |id: &str| app.dir.path().join("recordings").join(format!("{id}.rec"));
+
+    // --- A consented call (01): stored encrypted, deleted at Twilio, plays back exactly.
+    let one = id_of(1);
+    eventually("01's recording in the read model", Duration::from_secs(30), || async {
+        let (status, _) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    let (status, body) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = &body["data"];
+    let link = data["recordingUrl"].as_str().unwrap().to_owned();
+    assert!(
+        link.starts_with(&format!("{PUBLIC}/api/v1/downloads/recordings/{one}?exp=")),
+        "{link}"
+    );
+    assert_eq!(data["recordingConsent"], true);
+    assert!(data.get("transcript").is_some() && data.get("summary").is_some());
+    let expires: DateTime<Utc> = data["expiresAt"].as_str().unwrap().parse().unwrap();
+    let ttl = expires - Utc::now();
+    assert!(ttl > chrono::Duration::minutes(14) && ttl <= chrono::Duration::minutes(15), "{ttl}");
+    let duration = data["duration"].as_u64().unwrap() as u32;
+    let sid = log_of(1).recordings[0].clone();
+    let expected = sandbox::twilio::recording_wav(&sid, duration);
+    assert!(log_of(1).recordings_fetched.contains(&sid));
+    assert!(log_of(1).recordings_deleted.contains(&sid));
+
+    let stored = std::fs::read(file_of(&one)).unwrap();
+    assert!(!stored.starts_with(b"RIFF"), "the stored file is a plain WAV");
+    assert!(!stored.windows(4).any(|w| w == b"WAVE" || w == b"RIFF"));
+    assert_ne!(stored, expected);
+
+    let response = app.fetch(&link, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "audio/wav");
+    assert_eq!(response.headers()["accept-ranges"], "bytes");
+    let audio = response.bytes().await.unwrap();
+    assert_eq!(audio.len(), expected.len());
+    assert!(audio[..] == expected[..], "the audio differs from the sandbox's");
+
+    // Range requests.
+    let len = expected.len();
+    let response = app.fetch(&link, Some("bytes=0-43")).await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        response.headers()["content-range"],
+        format!("bytes 0-43/{len}").as_str()
+    );
+    assert_eq!(response.bytes().await.unwrap()[..], expected[..44]);
+    let response = app.fetch(&link, Some("bytes=-100")).await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.bytes().await.unwrap()[..], expected[len - 100..]);
+    let response = app.fetch(&link, Some("bytes=1000-")).await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.bytes().await.unwrap()[..], expected[1000..]);
+    let response = app.fetch(&link, Some(&format!("bytes={len}-"))).await;
+    assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        response.headers()["content-range"],
+        format!("bytes */{len}").as_str()
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RANGE_NOT_SATISFIABLE");
+
+    // Tampered links: another signature, another call, a longer expiry.
+    let (path, query) = link.split_once('?').unwrap();
+    let forged = format!("{path}?{}", query.replace("sig=", "sig=00"));
+    assert_eq!(app.fetch(&forged, None).await.status(), StatusCode::NOT_FOUND);
+    let other = link.replace(&one, &id_of(2));
+    assert_eq!(app.fetch(&other, None).await.status(), StatusCode::NOT_FOUND);
+    let exp: i64 = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("exp="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let longer = link.replace(&format!("exp={exp}"), &format!("exp={}", exp + 86_400));
+    assert_eq!(app.fetch(&longer, None).await.status(), StatusCode::NOT_FOUND);
+    // Someone else's call is not found.
+    let stranger = app.sign_up("stranger@salon.kr").await;
+    let (status, _) = app
+        .call_as(&stranger, "GET", &format!("/calls/{one}/recording"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // --- 08 hung up during the notice: nothing was recorded. 13 objected: discarded unheard.
+    assert!(log_of(8).recordings.is_empty());
+    let thirteen = log_of(13);
+    assert_eq!(thirteen.recordings.len(), 1);
+    assert_eq!(thirteen.recordings_stopped, thirteen.recordings);
+    assert_eq!(thirteen.recordings_deleted, thirteen.recordings);
+    assert!(thirteen.recordings_fetched.is_empty(), "13's recording was fetched");
+    for nn in [8, 13] {
+        let id = id_of(nn);
+        let (status, _) = app.call("GET", &format!("/calls/{id}/recording"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{nn:02}");
+        assert!(!file_of(&id).exists(), "{nn:02} has a recording file");
+    }
+    let call13: Call = load(&app.state.store, &id_of(13)).await.unwrap().unwrap();
+    assert_eq!(call13.recording().consent(), Some(false));
+    assert_eq!(
+        call13.recording().recording(),
+        Some((thirteen.recordings[0].as_str(), RecordingStage::Discarded))
+    );
+    // 05 never answered: no recording either.
+    assert!(!file_of(&id_of(5)).exists());
+
+    // --- A file under another key is refused cleanly, never served as audio.
+    let two = id_of(2);
+    let genuine = std::fs::read(file_of(&two)).unwrap();
+    std::fs::write(file_of(&two), RecordingCipher::new(&[9; 32]).encrypt(b"RIFF....WAVE")).unwrap();
+    let (_, body) = app.call("GET", &format!("/calls/{two}/recording"), None).await;
+    let response = app
+        .fetch(body["data"]["recordingUrl"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RECORDING_UNREADABLE");
+    std::fs::write(file_of(&two), genuine).unwrap();
+
+    // --- Reports.
+    let expected_rows: Vec<Value> = CONTACTS.iter().map(|(nn, _)| call_of(*nn)).collect();
+    let successes = expected_rows.iter().filter(|c| c["result"] == "SUCCESS").count();
+    let no_answer = expected_rows.iter().filter(|c| c["status"] == "NO_ANSWER").count();
+    let failed = expected_rows.iter().filter(|c| c["status"] == "FAILED").count();
+    assert_eq!((successes, no_answer), (2, 1), "{calls}");
+
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{campaign}/report"),
+            Some(json!({ "format": "csv", "includeTranscripts": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let csv_link = body["data"]["downloadUrl"].as_str().unwrap().to_owned();
+    assert!(body["data"]["reportId"].as_str().is_some());
+    let expires: DateTime<Utc> = body["data"]["expiresAt"].as_str().unwrap().parse().unwrap();
+    let ttl = expires - Utc::now();
+    assert!(ttl > chrono::Duration::hours(23) && ttl <= chrono::Duration::hours(24), "{ttl}");
+    let response = app.fetch(&csv_link, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = response.bytes().await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "no BOM");
+    let mut reader = csv::Reader::from_reader(&csv[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "이름");
+    assert_eq!(headers.iter().last(), Some("통화 전문"));
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), CONTACTS.len());
+    for (nn, name) in CONTACTS {
+        let call = call_of(nn);
+        let record = records
+            .iter()
+            .find(|r| &r[1] == e164(nn).as_str())
+            .unwrap_or_else(|| panic!("no CSV row for {nn:02}"));
+        assert_eq!(&record[0], name);
+        assert_eq!(&record[2], call["status"].as_str().unwrap());
+        assert_eq!(&record[3], call["result"].as_str().unwrap_or(""));
+        assert_eq!(&record[4], call["attempts"].to_string().as_str());
+        // Started, in Seoul time: `YYYY-MM-DD HH:MM:SS`.
+        let started = chrono::NaiveDateTime::parse_from_str(&record[6], "%Y-%m-%d %H:%M:%S")
+            .unwrap_or_else(|e| panic!("{nn:02} started {:?}: {e}", &record[6]));
+        let utc = started
+            .and_local_timezone(chrono_tz::Asia::Seoul)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!((Utc::now() - utc).num_minutes().abs() < 10, "{nn:02}: {utc}");
+    }
+
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{campaign}/report"),
+            Some(json!({ "format": "pdf" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pdf_link = body["data"]["downloadUrl"].as_str().unwrap().to_owned();
+    let response = app.fetch(&pdf_link, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = response.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let text = pdftotext(&pdf).await;
+    assert!(text.contains("행복치과 예약 확인"), "{text}");
+    for (nn, name) in CONTACTS {
+        assert!(text.contains(name), "{name} ({nn:02}) missing:\n{text}");
+    }
+    let rate = format!("{:.1}", successes as f64 * 100.0 / CONTACTS.len() as f64);
+    for total in [
+        format!("전체 통화: {}건", CONTACTS.len()),
+        format!("성공률: {rate}%"),
+        format!("무응답: {no_answer}건"),
+        format!("실패: {failed}건"),
+        "총 비용: $".to_owned(),
+        "총 통화 시간:".to_owned(),
+    ] {
+        assert!(text.contains(&total), "{total:?} missing:\n{text}");
+    }
+
+    // Bad requests and other people's campaigns.
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{campaign}/report"),
+            Some(json!({ "format": "xlsx" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "INVALID_INPUT");
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/campaigns/{campaign}/report"),
+            Some(json!({ "format": "csv", "colour": "red" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"].as_str().unwrap().contains("colour"));
+    let (status, _) = app
+        .call_as(
+            &stranger,
+            "POST",
+            &format!("/campaigns/{campaign}/report"),
+            Some(json!({ "format": "csv" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Without the font, PDF rendering says what is missing.
+    let fontless = ReportFiles::new(app.dir.path(), "/nonexistent/NanumGothic.ttf".into());
+    let report = Report::new("x", Utc::now(), &[], ReportOptions {
+        include_summaries: true,
+        include_transcripts: false,
+    });
+    assert!(matches!(
+        fontless.render(&report, ReportFormat::Pdf),
+        Err(ReportError::FontMissing(_))
+    ));
+
+    // --- Purge after 30 days, by an injected clock.
+    let stored_calls: Vec<String> = CONTACTS
+        .iter()
+        .map(|(nn, _)| id_of(*nn))
+        .filter(|id| file_of(id).exists())
+        .collect();
+    assert!(stored_calls.len() >= 3, "{stored_calls:?}");
+    let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::days(29)));
+    let worker = RecordingsWorker::new(
+        app.state.store.clone(),
+        app.providers.twilio.client.clone(),
+        app.state.files.recordings.clone(),
+        app.state.files.reports.clone(),
+        clock.clone(),
+        Duration::from_secs(3600),
+    );
+    assert_eq!(worker.purge_due().await.unwrap(), 0);
+    assert!(stored_calls.iter().all(|id| file_of(id).exists()));
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(worker.purge_due().await.unwrap(), stored_calls.len());
+    for id in &stored_calls {
+        assert!(!file_of(id).exists(), "{id} survived the purge");
+        let call: Call = load(&app.state.store, id).await.unwrap().unwrap();
+        assert_eq!(call.recording().recording().map(|r| r.1), Some(RecordingStage::Purged));
+    }
+    eventually("the purge in the read model", Duration::from_secs(30), || async {
+        let (status, _) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
+        (status == StatusCode::NOT_FOUND).then_some(())
+    })
+    .await;
+    // Purging again does nothing more.
+    assert_eq!(worker.purge_due().await.unwrap(), 0);
+
+    // --- Expiry: a recording link lasts 15 minutes, a report link 24 hours.
+    app.clock.advance(chrono::Duration::minutes(16));
+    let response = app.fetch(&link, None).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "LINK_EXPIRED");
+    assert_eq!(app.fetch(&csv_link, None).await.status(), StatusCode::OK);
+    app.clock.advance(chrono::Duration::hours(24));
+    for report in [&csv_link, &pdf_link] {
+        let response = app.fetch(report, None).await;
+        assert_eq!(response.status(), StatusCode::GONE);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "LINK_EXPIRED");
+    }
+}
