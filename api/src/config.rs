@@ -83,6 +83,8 @@ pub struct Config {
     pub elevenlabs: Option<ElevenLabsSettings>,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
+    /// Provider rates for costs the providers do not report (ElevenLabs minutes, LLM tokens).
+    pub rates: crate::results::Rates,
 }
 
 /// The Twilio account calls are placed with.
@@ -279,6 +281,7 @@ impl Config {
                 }
             },
         };
+        let rates = crate::results::Rates::from_lookup(&var)?;
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -296,6 +299,7 @@ impl Config {
             twilio,
             elevenlabs,
             sandbox_speed,
+            rates,
         })
     }
 

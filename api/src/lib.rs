@@ -11,6 +11,7 @@ pub mod error;
 pub mod maintenance;
 pub mod providers;
 pub mod rate_limit;
+pub mod results;
 pub mod routes;
 
 pub use app::{AppState, Application};

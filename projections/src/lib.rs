@@ -1,8 +1,10 @@
 //! The read side: projections that follow the global event stream into query tables.
 
 pub mod call_list;
+pub mod call_results;
 pub mod campaign_list;
 pub mod dialer_view;
+pub mod post_call_work;
 pub mod replay;
 pub mod runner;
 pub mod script_list;

@@ -306,6 +306,11 @@ impl Dashboard {
             CallEvent::CallFailed { .. } => call.status = "FAILED".to_owned(),
             CallEvent::CallCancelled { .. } => call.status = "CANCELLED".to_owned(),
             CallEvent::ProviderCallCreated { .. } | CallEvent::CostRecorded { .. } => {}
+            // Results after the call: not part of the live dashboard view.
+            CallEvent::ConversationStarted { .. }
+            | CallEvent::TranscriptRecorded { .. }
+            | CallEvent::SummaryGenerated { .. }
+            | CallEvent::AttemptCostRecorded { .. } => {}
         }
         // `has_aggregate` alone is invisible, so `CallCreated` sends nothing.
         let visible = |view: &CallView| {

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CancelReason};
+use super::{
+    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallResults, CallStatus, CancelReason,
+};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -34,6 +36,9 @@ pub struct Call {
     result: Option<CallResult>,
     /// Costs recorded so far, in millionths of a US dollar.
     cost_micros: i64,
+    /// Conversations, transcripts, summaries and costs per attempt.
+    #[serde(default)]
+    results: CallResults,
 }
 
 impl Call {
@@ -85,6 +90,11 @@ impl Call {
     /// Costs recorded so far, in millionths of a US dollar.
     pub fn cost_micros(&self) -> i64 {
         self.cost_micros
+    }
+
+    /// Conversations, transcripts, summaries and costs per attempt.
+    pub fn results(&self) -> &CallResults {
+        &self.results
     }
 
     /// The final result of a completed call.
@@ -352,11 +362,20 @@ impl Aggregate for Call {
                 };
                 sink.write(event, self).await;
             }
+            command @ (CallCommand::RecordConversation { .. }
+            | CallCommand::RecordTranscript { .. }
+            | CallCommand::RecordSummary { .. }
+            | CallCommand::RecordAttemptCost { .. }) => {
+                if let Some(event) = self.results.decide(self.status, command)? {
+                    sink.write(event, self).await;
+                }
+            }
         }
         Ok(())
     }
 
     fn apply(&mut self, event: Self::Event) {
+        self.results.apply(&event);
         match event {
             CallEvent::CallCreated {
                 campaign_id,
@@ -403,7 +422,13 @@ impl Aggregate for Call {
             CallEvent::CallFinishedNoAnswer { .. } => self.status = Some(CallStatus::NoAnswer),
             CallEvent::CallFailed { .. } => self.status = Some(CallStatus::Failed),
             CallEvent::CallCancelled { .. } => self.status = Some(CallStatus::Cancelled),
-            CallEvent::CostRecorded { amount_micros, .. } => self.cost_micros += amount_micros,
+            CallEvent::CostRecorded { amount_micros, .. }
+            | CallEvent::AttemptCostRecorded { amount_micros, .. } => {
+                self.cost_micros += amount_micros;
+            }
+            CallEvent::ConversationStarted { .. }
+            | CallEvent::TranscriptRecorded { .. }
+            | CallEvent::SummaryGenerated { .. } => {}
         }
     }
 }

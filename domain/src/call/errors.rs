@@ -40,4 +40,19 @@ pub enum CallError {
         /// The call's status.
         status: CallStatus,
     },
+    /// The attempt named was never started.
+    #[error("attempt {attempt} was never started")]
+    UnknownAttempt {
+        /// The attempt named.
+        attempt: u32,
+    },
+    /// Costs are never negative.
+    #[error("a cost cannot be negative")]
+    NegativeCost,
+    /// Only an answered attempt is summarized.
+    #[error("attempt {attempt} was not answered")]
+    NotAnswered {
+        /// The attempt named.
+        attempt: u32,
+    },
 }

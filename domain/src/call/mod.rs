@@ -5,6 +5,9 @@ mod aggregate;
 mod commands;
 mod errors;
 mod events;
+mod results;
+#[cfg(test)]
+mod results_tests;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -13,4 +16,7 @@ pub use aggregate::Call;
 pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
+pub use results::{
+    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource, same_words,
+};
 pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};
