@@ -165,6 +165,24 @@ impl Application {
                 Box::new(move |stop| tokio::spawn(log_exit("recordings", worker.run(stop)))),
             ));
         }
+        if config.runs(Role::Dialer) {
+            let worker = crate::results::PostCallWorker::new(
+                store.clone(),
+                bus.clone(),
+                state.clock.clone(),
+                providers.twilio.client.clone(),
+                media_bridge::conversation_details::DetailsClient::new(
+                    providers.elevenlabs.clone(),
+                ),
+                summarizer(&config)?,
+                config.rates,
+                crate::results::worker::WorkerTiming::default(),
+            );
+            workers.push((
+                "post-call worker",
+                Box::new(move |stop| tokio::spawn(log_exit("post-call worker", worker.run(stop)))),
+            ));
+        }
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
@@ -267,4 +285,23 @@ fn script_writer(config: &Config) -> anyhow::Result<Arc<dyn ScriptWriter>> {
     let writer = OpenAiWriter::new(settings).context("setting up the OpenAI script writer")?;
     tracing::info!(model = %openai.model, base_url = %openai.base_url, "scripts are written by the OpenAI API");
     Ok(Arc::new(writer))
+}
+
+/// The summarizer of finished calls: the OpenAI-compatible API when a key is configured, else
+/// none (the offline summaries).
+fn summarizer(
+    config: &Config,
+) -> anyhow::Result<Option<Arc<dyn commands::summarizer::Summarizer>>> {
+    let Some(openai) = &config.openai else {
+        return Ok(None);
+    };
+    let settings = OpenAiConfig::new(
+        openai.api_key.expose(),
+        openai.base_url.clone(),
+        openai.model.clone(),
+    )
+    .with_budget(commands::summarizer::openai::DEFAULT_BUDGET);
+    let summarizer = commands::summarizer::OpenAiSummarizer::new(settings)
+        .context("setting up the OpenAI summarizer")?;
+    Ok(Some(Arc::new(summarizer)))
 }

@@ -88,6 +88,8 @@ pub struct Config {
     pub sandbox_speed: f64,
     /// `REPORT_FONT_PATH`: the Korean TrueType font PDF reports are set in.
     pub report_font_path: PathBuf,
+    /// Provider rates for costs the providers do not report (ElevenLabs minutes, LLM tokens).
+    pub rates: crate::results::Rates,
 }
 
 /// The Twilio account calls are placed with.
@@ -284,6 +286,7 @@ impl Config {
                 }
             },
         };
+        let rates = crate::results::Rates::from_lookup(&var)?;
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -305,6 +308,7 @@ impl Config {
             elevenlabs,
             sandbox_speed,
             report_font_path,
+            rates,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod providers;
 pub mod rate_limit;
 pub mod recordings;
 pub mod reports;
+pub mod results;
 pub mod routes;
 pub mod signed_url;
 

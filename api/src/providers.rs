@@ -18,6 +18,8 @@ use crate::routes::twilio_media::StorePort;
 pub struct Providers {
     pub twilio: TwilioLink,
     pub bridge: Arc<Bridge>,
+    /// The voice agent's account (the post-call worker reads conversation details with it).
+    pub elevenlabs: ElevenLabsConfig,
     twilio_sandbox: Option<sandbox::twilio::TwilioSandbox>,
     elevenlabs_sandbox: Option<sandbox::elevenlabs::ElevenLabsSandbox>,
 }
@@ -92,7 +94,7 @@ impl Providers {
         let stream_secret = config.jwt_secret.clone();
         let port = Arc::new(StorePort::new(store, clock, client.clone()));
         let bridge = Arc::new(Bridge::new(
-            elevenlabs,
+            elevenlabs.clone(),
             client.clone(),
             port,
             stream_secret.expose().as_bytes().to_vec(),
@@ -100,6 +102,7 @@ impl Providers {
         Ok(Self {
             twilio: TwilioLink::new(client, auth_token, stream_secret),
             bridge,
+            elevenlabs,
             twilio_sandbox,
             elevenlabs_sandbox,
         })

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod relay;
 pub mod script_writer;
 pub mod store;
+pub mod summarizer;
 
 pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};
 pub use clock::{Clock, ManualClock, SystemClock};

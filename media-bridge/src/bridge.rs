@@ -122,6 +122,9 @@ pub trait CallPort: Send + Sync + 'static {
     async fn revoke_recording_consent(&self, call_id: Uuid, call_sid: &str) -> Result<(), String>;
     /// Give up on the call.
     async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), String>;
+    /// The agent's conversation began; `conversation_id` names it at the voice provider (its
+    /// details, transcript and cost are read after the call).
+    async fn conversation_started(&self, _call_id: Uuid, _conversation_id: &str) {}
     /// The conversation is over (always called once per started stream).
     async fn ended(&self, call_id: Uuid, reason: &EndReason, transcript: &[TranscriptLine]);
 }
@@ -452,7 +455,15 @@ impl Bridge {
                                     .unwrap_or(error_event.message),
                             );
                         }
-                        ServerMessage::ConversationInitiationMetadata { .. } | ServerMessage::Other => {}
+                        ServerMessage::ConversationInitiationMetadata { conversation_initiation_metadata_event } => {
+                            self.port
+                                .conversation_started(
+                                    started.call_id,
+                                    &conversation_initiation_metadata_event.conversation_id,
+                                )
+                                .await;
+                        }
+                        ServerMessage::Other => {}
                     }
                 }
             }

@@ -2,6 +2,7 @@
 //! calls) and the Twilio wire format that both this adapter and the sandbox speak.
 
 pub mod bridge;
+pub mod conversation_details;
 pub mod elevenlabs;
 pub mod token;
 pub mod twilio;

@@ -40,6 +40,21 @@ pub struct CallRow {
     pub cost_micros: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Results after the call (see [`crate::call_results`]): the latest attempt's transcript,
+    /// its source (`BRIDGE`/`PROVIDER`) and conversation id.
+    pub transcript: Option<Vec<domain::call::TranscriptLine>>,
+    pub transcript_source: Option<String>,
+    pub conversation_id: Option<String>,
+    /// The Korean summary, the outcome it suggests (never the call's result), whether someone
+    /// should follow up, and who wrote it (`LLM`/`OFFLINE`).
+    pub summary: Option<String>,
+    pub suggested_result: Option<String>,
+    pub follow_up_needed: Option<bool>,
+    pub summary_source: Option<String>,
+    /// `cost_micros` split by component.
+    pub cost_telephony_micros: i64,
+    pub cost_voice_micros: i64,
+    pub cost_llm_micros: i64,
 }
 
 impl CallRow {
@@ -59,7 +74,9 @@ impl CallRow {
 
 const COLUMNS: &str = "call_id, campaign_id, owner_id, seq, phone, name, context, status, result, \
      status_reason, attempts, retry_at, attempt_at, provider_sid, has_aggregate, finished, duration_secs, \
-     cost_micros, created_at, updated_at";
+     cost_micros, created_at, updated_at, transcript, transcript_source, conversation_id, summary, \
+     suggested_result, follow_up_needed, summary_source, cost_telephony_micros, cost_voice_micros, \
+     cost_llm_micros";
 
 /// Queries on `call_list`.
 pub struct CallList;
@@ -168,14 +185,14 @@ impl CallList {
         .await
     }
 
-    /// An account's spend since `since` (by when the call's row last changed), in micro-dollars.
+    /// An account's spend since `since` (by when each cost was recorded), in micro-dollars.
     pub async fn spend_since(
         pool: &AnyPool,
         owner_id: &str,
         since: &str,
     ) -> Result<i64, sqlx::Error> {
         let spend: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(cost_micros) AS BIGINT) FROM call_list WHERE owner_id = $1 AND updated_at >= $2",
+            "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND recorded_at >= $2",
         )
         .bind(owner_id)
         .bind(since)
@@ -208,6 +225,18 @@ fn call_row(row: &AnyRow) -> Result<CallRow, sqlx::Error> {
         cost_micros: row.try_get("cost_micros")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        transcript: crate::call_results::parse_transcript(row.try_get("transcript")?),
+        transcript_source: row.try_get("transcript_source")?,
+        conversation_id: row.try_get("conversation_id")?,
+        summary: row.try_get("summary")?,
+        suggested_result: row.try_get("suggested_result")?,
+        follow_up_needed: row
+            .try_get::<Option<i64>, _>("follow_up_needed")?
+            .map(|flag| flag != 0),
+        summary_source: row.try_get("summary_source")?,
+        cost_telephony_micros: row.try_get("cost_telephony_micros")?,
+        cost_voice_micros: row.try_get("cost_voice_micros")?,
+        cost_llm_micros: row.try_get("cost_llm_micros")?,
     })
 }
 
@@ -298,6 +327,9 @@ pub(crate) async fn apply_call_event(
 ) -> Result<(), ProjectionError> {
     let payload: CallEvent = serde_json::from_value(event.payload.clone())
         .map_err(|e| ProjectionError::bad_event(event, e))?;
+    if crate::call_results::apply(conn, event, &payload).await? {
+        return Ok(());
+    }
     let status = |status: CallStatus| enum_text(event, &status);
     // (assignments, bound text values) — every update also stamps updated_at and the position.
     let (assignments, values): (&str, Vec<Option<String>>) = match payload {
@@ -371,6 +403,11 @@ pub(crate) async fn apply_call_event(
         | CallEvent::RecordingPurged { .. }) => {
             return crate::recordings::apply_call_event(conn, event, &recording).await;
         }
+        // Handled by `call_results::apply` above.
+        CallEvent::ConversationStarted { .. }
+        | CallEvent::TranscriptRecorded { .. }
+        | CallEvent::SummaryGenerated { .. }
+        | CallEvent::AttemptCostRecorded { .. } => return Ok(()),
     };
     let sql = format!(
         "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \

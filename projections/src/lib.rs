@@ -1,9 +1,11 @@
 //! The read side: projections that follow the global event stream into query tables.
 
 pub mod call_list;
+pub mod call_results;
 pub mod campaign_list;
 pub mod dialer_view;
 pub mod recordings;
+pub mod post_call_work;
 pub mod replay;
 pub mod runner;
 pub mod script_list;

@@ -24,7 +24,11 @@ pub fn read_models() -> Vec<(Arc<dyn Projection>, Tables)> {
     vec![
         (
             Arc::new(CampaignList),
-            &[("campaign_list", "campaign_id"), ("call_list", "call_id")],
+            &[
+                ("campaign_list", "campaign_id"),
+                ("call_list", "call_id"),
+                ("call_costs", "position"),
+            ],
         ),
         (
             Arc::new(ScriptList),

@@ -21,6 +21,9 @@
 //! | `sandbox-500-once` | the first call 500, then success |
 //! | `sandbox-slow` | sleeps 30 s before answering (past any client timeout) |
 //! | anything else | a script |
+//!
+//! A request with the `call_summary` schema gets a summary of the transcript it carries instead
+//! (what the offline summarizer reads from it), with the same failures by model name.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,6 +38,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use commands::script_writer::OfflineWriter;
+use commands::summarizer::OfflineSummarizer;
+use commands::summarizer::wire::{self as summary_wire, SummaryAnswer};
 use commands::script_writer::openai::wire::{
     self, AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage,
 };
@@ -231,6 +236,11 @@ async fn chat_completions(
     };
     // A conversation that already holds an assistant answer is a repair attempt.
     let repairing = request.messages.iter().any(|m| m.role == "assistant");
+    if summary_wire::is_summary_request(&request) {
+        let content = user.content.clone();
+        return summary_completion(number, &request, behaviour, calls_for_model, repairing, &content)
+            .await;
+    }
     let script = OfflineWriter::compose(&wire::parse_user_message(&user.content));
     let valid = serde_json::to_string(&script).expect("a script serializes");
     let answer = |content: Option<String>, refusal: Option<String>, finish: &str| {
@@ -287,6 +297,74 @@ async fn chat_completions(
             "stop",
         ),
         _ => answer(Some(valid), None, "stop"),
+    }
+}
+
+/// Answers a `call_summary` request: a summary of the transcript in the user message (what the
+/// offline summarizer reads from it), with the same model-named failures as scripts.
+async fn summary_completion(
+    number: usize,
+    request: &ChatRequest,
+    behaviour: Behaviour,
+    calls_for_model: usize,
+    repairing: bool,
+    user_message: &str,
+) -> Response {
+    let composed = OfflineSummarizer::compose(&summary_wire::parse_user_message(user_message));
+    let answer = SummaryAnswer {
+        summary: composed.summary,
+        outcome: composed
+            .outcome
+            .map_or("UNKNOWN", |result| result.as_str())
+            .to_owned(),
+        follow_up_needed: composed.follow_up_needed,
+    };
+    let valid = serde_json::to_string(&answer).expect("a summary serializes");
+    let reply = |content: Option<String>, refusal: Option<String>, finish: &str| {
+        completion(number, request, content, refusal, finish).into_response()
+    };
+    match behaviour {
+        Behaviour::RateLimit { once } if !once || calls_for_model == 1 => {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit reached for requests. Please try again shortly.",
+                "requests",
+                Some("rate_limit_exceeded"),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        Behaviour::ServerError if calls_for_model == 1 => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            None,
+        ),
+        Behaviour::Slow => {
+            tokio::time::sleep(SLOW_FOR).await;
+            reply(Some(valid), None, "stop")
+        }
+        Behaviour::Refuse { once } if !once || !repairing => reply(
+            None,
+            Some("I'm sorry, but I can't help with that request.".into()),
+            "stop",
+        ),
+        Behaviour::Truncate { once } if !once || !repairing => {
+            let cut: String = valid.chars().take(valid.chars().count() / 2).collect();
+            reply(Some(cut), None, "length")
+        }
+        Behaviour::BreakRules { once } if !once || !repairing => {
+            let broken = serde_json::json!({"summary": "", "outcome": "MAYBE", "followUpNeeded": false});
+            reply(Some(broken.to_string()), None, "stop")
+        }
+        Behaviour::Garbage => reply(
+            Some("Sure! The customer seemed happy, I think.".into()),
+            None,
+            "stop",
+        ),
+        _ => reply(Some(valid), None, "stop"),
     }
 }
 

@@ -493,7 +493,9 @@ async fn call(
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
-    Ok(ok(call_json(&row)).into_response())
+    let mut body = call_json(&row);
+    crate::results::add_detail(&mut body, &row);
+    Ok(ok(body).into_response())
 }
 
 async fn add(

@@ -23,6 +23,7 @@ mod settings;
 mod status;
 pub mod twilio;
 pub mod twilio_media;
+mod usage;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scripts::router(&state))
         .merge(recordings::router())
         .merge(reports::router())
+        .merge(usage::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_user,

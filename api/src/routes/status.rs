@@ -313,6 +313,11 @@ impl Dashboard {
             | CallEvent::RecordingStored { .. }
             | CallEvent::RecordingDiscarded { .. }
             | CallEvent::RecordingPurged { .. } => {}
+            // Results after the call: not part of the live dashboard view.
+            CallEvent::ConversationStarted { .. }
+            | CallEvent::TranscriptRecorded { .. }
+            | CallEvent::SummaryGenerated { .. }
+            | CallEvent::AttemptCostRecorded { .. } => {}
         }
         // `has_aggregate` alone is invisible, so `CallCreated` sends nothing.
         let visible = |view: &CallView| {

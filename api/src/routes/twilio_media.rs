@@ -220,6 +220,16 @@ impl CallPort for StorePort {
             .await
     }
 
+    async fn conversation_started(&self, call_id: Uuid, conversation_id: &str) {
+        let command = CallCommand::RecordConversation {
+            conversation_id: conversation_id.to_owned(),
+            at: self.clock.now(),
+        };
+        if let Err(error) = self.run(call_id, command).await {
+            tracing::warn!(%call_id, %error, "could not record the conversation id");
+        }
+    }
+
     async fn ended(&self, call_id: Uuid, reason: &EndReason, transcript: &[TranscriptLine]) {
         tracing::info!(
             %call_id,
@@ -228,5 +238,16 @@ impl CallPort for StorePort {
             user_lines = transcript.iter().filter(|l| l.role == "user").count(),
             "conversation ended"
         );
+        if let Err(error) = crate::results::record_bridge_transcript(
+            &self.store,
+            &self.calls,
+            self.clock.now(),
+            call_id,
+            transcript,
+        )
+        .await
+        {
+            tracing::warn!(%call_id, %error, "could not record the transcript");
+        }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CancelReason,
+    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CallResults, CancelReason,
     RecordingState,
 };
 use crate::PhoneNumber;
@@ -40,6 +40,9 @@ pub struct Call {
     /// Recording consent and the recording's stage.
     #[serde(default)]
     recording: RecordingState,
+    /// Conversations, transcripts, summaries and costs per attempt.
+    #[serde(default)]
+    results: CallResults,
 }
 
 impl Call {
@@ -96,6 +99,11 @@ impl Call {
     /// Recording consent and the recording's stage.
     pub fn recording(&self) -> &RecordingState {
         &self.recording
+    }
+
+    /// Conversations, transcripts, summaries and costs per attempt.
+    pub fn results(&self) -> &CallResults {
+        &self.results
     }
 
     /// The final result of a completed call.
@@ -369,11 +377,20 @@ impl Aggregate for Call {
                     sink.write(event, self).await;
                 }
             }
+            command @ (CallCommand::RecordConversation { .. }
+            | CallCommand::RecordTranscript { .. }
+            | CallCommand::RecordSummary { .. }
+            | CallCommand::RecordAttemptCost { .. }) => {
+                if let Some(event) = self.results.decide(self.status, command)? {
+                    sink.write(event, self).await;
+                }
+            }
         }
         Ok(())
     }
 
     fn apply(&mut self, event: Self::Event) {
+        self.results.apply(&event);
         match event {
             CallEvent::CallCreated {
                 campaign_id,
@@ -420,13 +437,19 @@ impl Aggregate for Call {
             CallEvent::CallFinishedNoAnswer { .. } => self.status = Some(CallStatus::NoAnswer),
             CallEvent::CallFailed { .. } => self.status = Some(CallStatus::Failed),
             CallEvent::CallCancelled { .. } => self.status = Some(CallStatus::Cancelled),
-            CallEvent::CostRecorded { amount_micros, .. } => self.cost_micros += amount_micros,
             event @ (CallEvent::RecordingConsentGiven { .. }
             | CallEvent::RecordingConsentRevoked { .. }
             | CallEvent::RecordingAvailable { .. }
             | CallEvent::RecordingStored { .. }
             | CallEvent::RecordingDiscarded { .. }
             | CallEvent::RecordingPurged { .. }) => self.recording.apply(&event),
+            CallEvent::CostRecorded { amount_micros, .. }
+            | CallEvent::AttemptCostRecorded { amount_micros, .. } => {
+                self.cost_micros += amount_micros;
+            }
+            CallEvent::ConversationStarted { .. }
+            | CallEvent::TranscriptRecorded { .. }
+            | CallEvent::SummaryGenerated { .. } => {}
         }
     }
 }

@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult, CancelReason, CostComponent, RecordingCommand};
+use super::{
+    AttemptEnd, CallResult, CancelReason, CostComponent, RecordingCommand, SummarySource, TranscriptLine,
+    TranscriptSource,
+};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -90,4 +93,50 @@ pub enum CallCommand {
     },
     /// Consent and the life of the call's recording (see [`RecordingCommand`]).
     Recording(RecordingCommand),
+    /// The voice agent's conversation for the current attempt began.
+    RecordConversation {
+        /// The voice provider's conversation id.
+        conversation_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record an attempt's transcript (unchanged words are not recorded again).
+    RecordTranscript {
+        /// Attempt number.
+        attempt: u32,
+        /// The lines, in order.
+        lines: Vec<TranscriptLine>,
+        /// Who kept it.
+        source: TranscriptSource,
+        /// The voice provider's conversation id, when known.
+        conversation_id: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record the summary of an answered attempt (once per attempt).
+    RecordSummary {
+        /// Attempt number.
+        attempt: u32,
+        /// The summary, in Korean.
+        summary: String,
+        /// The outcome the summarizer read from the conversation.
+        suggested_result: Option<CallResult>,
+        /// Whether someone should follow up.
+        follow_up_needed: bool,
+        /// Who wrote it.
+        source: SummarySource,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record one component's cost of one attempt (a repeat for the same pair has no effect).
+    RecordAttemptCost {
+        /// Attempt number.
+        attempt: u32,
+        /// Which provider charged it.
+        component: CostComponent,
+        /// Amount in millionths of a US dollar (not negative).
+        amount_micros: i64,
+        /// When the price became known.
+        at: DateTime<Utc>,
+    },
 }

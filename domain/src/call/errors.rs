@@ -61,4 +61,19 @@ pub enum CallError {
     /// There is no stored recording to purge.
     #[error("the call has no stored recording")]
     RecordingNotStored,
+    /// The attempt named was never started.
+    #[error("attempt {attempt} was never started")]
+    UnknownAttempt {
+        /// The attempt named.
+        attempt: u32,
+    },
+    /// Costs are never negative.
+    #[error("a cost cannot be negative")]
+    NegativeCost,
+    /// Only an answered attempt is summarized.
+    #[error("attempt {attempt} was not answered")]
+    NotAnswered {
+        /// The attempt named.
+        attempt: u32,
+    },
 }

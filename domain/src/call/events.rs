@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{AttemptEnd, CallResult, CancelReason, CostComponent, DiscardReason};
+use super::{
+    AttemptEnd, CallResult, CancelReason, CostComponent, DiscardReason, SummarySource, TranscriptLine,
+    TranscriptSource,
+};
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
 
@@ -168,6 +171,54 @@ pub enum CallEvent {
         /// When.
         purged_at: DateTime<Utc>,
     },
+    /// The voice agent's conversation for an attempt began (its details are fetched later).
+    ConversationStarted {
+        /// Attempt number.
+        attempt: u32,
+        /// The voice provider's conversation id.
+        conversation_id: String,
+        /// When it began.
+        started_at: DateTime<Utc>,
+    },
+    /// A transcript of an attempt's conversation; a later one (the provider's) replaces it.
+    TranscriptRecorded {
+        /// Attempt number.
+        attempt: u32,
+        /// The lines, in order.
+        lines: Vec<TranscriptLine>,
+        /// Who kept it.
+        source: TranscriptSource,
+        /// The voice provider's conversation id, when known.
+        conversation_id: Option<String>,
+        /// When it was recorded.
+        recorded_at: DateTime<Utc>,
+    },
+    /// A summary of an answered attempt. Its suggested result never changes the call's result.
+    SummaryGenerated {
+        /// Attempt number.
+        attempt: u32,
+        /// The summary, in Korean.
+        summary: String,
+        /// The outcome the summarizer read from the conversation.
+        suggested_result: Option<CallResult>,
+        /// Whether someone should follow up with the callee.
+        follow_up_needed: bool,
+        /// Who wrote it.
+        source: SummarySource,
+        /// When it was written.
+        generated_at: DateTime<Utc>,
+    },
+    /// The cost of one component of one attempt became known (at most once per both).
+    AttemptCostRecorded {
+        /// Attempt number.
+        attempt: u32,
+        /// Which provider charged it.
+        component: CostComponent,
+        /// Amount in millionths of a US dollar.
+        amount_micros: i64,
+        /// When it became known.
+        recorded_at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for CallEvent {
@@ -191,6 +242,10 @@ impl DomainEvent for CallEvent {
             Self::RecordingStored { .. } => "RecordingStored",
             Self::RecordingDiscarded { .. } => "RecordingDiscarded",
             Self::RecordingPurged { .. } => "RecordingPurged",
+            Self::ConversationStarted { .. } => "ConversationStarted",
+            Self::TranscriptRecorded { .. } => "TranscriptRecorded",
+            Self::SummaryGenerated { .. } => "SummaryGenerated",
+            Self::AttemptCostRecorded { .. } => "AttemptCostRecorded",
         }
         .to_owned()
     }

@@ -8,6 +8,9 @@ mod events;
 mod recording;
 #[cfg(test)]
 mod recording_tests;
+mod results;
+#[cfg(test)]
+mod results_tests;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -17,4 +20,7 @@ pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
 pub use recording::{DiscardReason, RecordingCommand, RecordingStage, RecordingState};
+pub use results::{
+    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource, same_words,
+};
 pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};
