@@ -60,7 +60,9 @@ pub enum ApiError {
     #[error("the recording cannot be decrypted with the configured RECORDING_KEY")]
     RecordingUnreadable(String),
     /// The font PDF reports need is not installed.
-    #[error("the PDF report font is missing at {path}; install fonts-nanum or set REPORT_FONT_PATH")]
+    #[error(
+        "the PDF report font is missing at {path}; install fonts-nanum or set REPORT_FONT_PATH"
+    )]
     ReportFontMissing { path: String },
 }
 

@@ -91,9 +91,7 @@ impl UrlSigner {
         sig: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), LinkError> {
-        let exp: i64 = exp
-            .and_then(|e| e.parse().ok())
-            .ok_or(LinkError::Invalid)?;
+        let exp: i64 = exp.and_then(|e| e.parse().ok()).ok_or(LinkError::Invalid)?;
         let sig = sig.and_then(unhex).ok_or(LinkError::Invalid)?;
         self.mac(path, exp)
             .verify_slice(&sig)

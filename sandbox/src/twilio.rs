@@ -644,10 +644,13 @@ pub const MAX_RECORDING_SECS: u32 = 600;
 pub fn recording_wav(recording_sid: &str, duration_secs: u32) -> Vec<u8> {
     const RATE: u32 = 8_000;
     const CHANNELS: u16 = 2;
-    let seed = recording_sid
-        .bytes()
-        .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b)));
-    let tones = [300.0 + f64::from(seed % 400), 700.0 + f64::from((seed / 400) % 400)];
+    let seed = recording_sid.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    let tones = [
+        300.0 + f64::from(seed % 400),
+        700.0 + f64::from((seed / 400) % 400),
+    ];
     let frames = RATE * duration_secs.min(MAX_RECORDING_SECS);
     let data_len = frames * u32::from(CHANNELS) * 2;
     let mut wav = Vec::with_capacity(44 + data_len as usize);
@@ -702,7 +705,12 @@ async fn recording_media(
             _ => return not_found(),
         }
     };
-    if let Some(live) = shared.calls.lock().expect("sandbox lock").get_mut(&call_sid) {
+    if let Some(live) = shared
+        .calls
+        .lock()
+        .expect("sandbox lock")
+        .get_mut(&call_sid)
+    {
         live.log.recordings_fetched.push(sid.to_owned());
     }
     (
@@ -738,7 +746,12 @@ async fn delete_recording(
             }
         }
     };
-    if let Some(live) = shared.calls.lock().expect("sandbox lock").get_mut(&call_sid) {
+    if let Some(live) = shared
+        .calls
+        .lock()
+        .expect("sandbox lock")
+        .get_mut(&call_sid)
+    {
         live.log.recordings_deleted.push(sid.to_owned());
     }
     StatusCode::NO_CONTENT.into_response()

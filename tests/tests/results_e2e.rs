@@ -143,7 +143,13 @@ impl TestApp {
     async fn sign_up(&self, email: &str) -> String {
         let credentials = json!({ "email": email, "password": "password123" });
         let url = format!("{}/api/v1/auth/register", self.origin);
-        let response = self.client.post(&url).json(&credentials).send().await.unwrap();
+        let response = self
+            .client
+            .post(&url)
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let url = format!("{}/api/v1/auth/login", self.origin);
         let login: Value = self
@@ -168,7 +174,10 @@ impl TestApp {
     ) -> (StatusCode, Value) {
         let mut request = self
             .client
-            .request(method.parse().unwrap(), format!("{}/api/v1{path}", self.origin))
+            .request(
+                method.parse().unwrap(),
+                format!("{}/api/v1{path}", self.origin),
+            )
             .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -241,6 +250,22 @@ const CONTACTS: [(u32, &str); 6] = [
     (13, "한지민"),
 ];
 
+/// Like `eventually`, at a pace that stays under the API's 100 requests a minute.
+async fn poll_api<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn e164(nn: u32) -> String {
     format!("+821055500{}", 100 + nn)
 }
@@ -293,25 +318,46 @@ async fn recordings_and_reports(backend: Backend) {
         .call("POST", &format!("/campaigns/{campaign}/start"), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
-    eventually("the campaign to complete", Duration::from_secs(120), || async {
-        let (_, body) = app.call("GET", &format!("/campaigns/{campaign}"), None).await;
-        (body["data"]["status"] == "COMPLETED").then_some(())
-    })
+    poll_api(
+        "the campaign to complete",
+        Duration::from_secs(120),
+        || async {
+            let (_, body) = app
+                .call("GET", &format!("/campaigns/{campaign}"), None)
+                .await;
+            body["data"]["status"] == "COMPLETED"
+        },
+    )
     .await;
     let twilio = app.providers.twilio_sandbox().unwrap();
     // Every recording Twilio made is settled: fetched and deleted, or deleted unheard.
-    eventually("every recording to be settled", Duration::from_secs(60), || async {
-        twilio
-            .calls()
-            .iter()
-            .all(|c| c.recordings.iter().all(|r| c.recordings_deleted.contains(r)))
-            .then_some(())
-    })
+    eventually(
+        "every recording to be settled",
+        Duration::from_secs(60),
+        || async {
+            twilio
+                .calls()
+                .iter()
+                .all(|c| {
+                    c.recordings
+                        .iter()
+                        .all(|r| c.recordings_deleted.contains(r))
+                })
+                .then_some(())
+        },
+    )
     .await;
     let (_, calls) = app
-        .call("GET", &format!("/campaigns/{campaign}/calls?pageSize=100"), None)
+        .call(
+            "GET",
+            &format!("/campaigns/{campaign}/calls?pageSize=100"),
+            None,
+        )
         .await;
-    let items = calls["data"]["items"].as_array().unwrap().clone();
+    let items = calls["data"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{calls}"))
+        .clone();
     assert_eq!(items.len(), CONTACTS.len());
     let call_of = |nn: u32| {
         items
@@ -333,12 +379,20 @@ async fn recordings_and_reports(backend: Backend) {
 
     // --- A consented call (01): stored encrypted, deleted at Twilio, plays back exactly.
     let one = id_of(1);
-    eventually("01's recording in the read model", Duration::from_secs(30), || async {
-        let (status, _) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
-        (status == StatusCode::OK).then_some(())
-    })
+    poll_api(
+        "01's recording in the read model",
+        Duration::from_secs(30),
+        || async {
+            let (status, _) = app
+                .call("GET", &format!("/calls/{one}/recording"), None)
+                .await;
+            status == StatusCode::OK
+        },
+    )
     .await;
-    let (status, body) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
+    let (status, body) = app
+        .call("GET", &format!("/calls/{one}/recording"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
     let link = data["recordingUrl"].as_str().unwrap().to_owned();
@@ -350,15 +404,23 @@ async fn recordings_and_reports(backend: Backend) {
     assert!(data.get("transcript").is_some() && data.get("summary").is_some());
     let expires: DateTime<Utc> = data["expiresAt"].as_str().unwrap().parse().unwrap();
     let ttl = expires - Utc::now();
-    assert!(ttl > chrono::Duration::minutes(14) && ttl <= chrono::Duration::minutes(15), "{ttl}");
-    let duration = data["duration"].as_u64().unwrap() as u32;
+    assert!(
+        ttl > chrono::Duration::minutes(14) && ttl <= chrono::Duration::minutes(15),
+        "{ttl}"
+    );
+    let duration = data["duration"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{body}")) as u32;
     let sid = log_of(1).recordings[0].clone();
     let expected = sandbox::twilio::recording_wav(&sid, duration);
     assert!(log_of(1).recordings_fetched.contains(&sid));
     assert!(log_of(1).recordings_deleted.contains(&sid));
 
     let stored = std::fs::read(file_of(&one)).unwrap();
-    assert!(!stored.starts_with(b"RIFF"), "the stored file is a plain WAV");
+    assert!(
+        !stored.starts_with(b"RIFF"),
+        "the stored file is a plain WAV"
+    );
     assert!(!stored.windows(4).any(|w| w == b"WAVE" || w == b"RIFF"));
     assert_ne!(stored, expected);
 
@@ -368,7 +430,10 @@ async fn recordings_and_reports(backend: Backend) {
     assert_eq!(response.headers()["accept-ranges"], "bytes");
     let audio = response.bytes().await.unwrap();
     assert_eq!(audio.len(), expected.len());
-    assert!(audio[..] == expected[..], "the audio differs from the sandbox's");
+    assert!(
+        audio[..] == expected[..],
+        "the audio differs from the sandbox's"
+    );
 
     // Range requests.
     let len = expected.len();
@@ -397,9 +462,15 @@ async fn recordings_and_reports(backend: Backend) {
     // Tampered links: another signature, another call, a longer expiry.
     let (path, query) = link.split_once('?').unwrap();
     let forged = format!("{path}?{}", query.replace("sig=", "sig=00"));
-    assert_eq!(app.fetch(&forged, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.fetch(&forged, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let other = link.replace(&one, &id_of(2));
-    assert_eq!(app.fetch(&other, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.fetch(&other, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let exp: i64 = query
         .split('&')
         .find_map(|p| p.strip_prefix("exp="))
@@ -407,7 +478,10 @@ async fn recordings_and_reports(backend: Backend) {
         .parse()
         .unwrap();
     let longer = link.replace(&format!("exp={exp}"), &format!("exp={}", exp + 86_400));
-    assert_eq!(app.fetch(&longer, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.fetch(&longer, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // Someone else's call is not found.
     let stranger = app.sign_up("stranger@salon.kr").await;
     let (status, _) = app
@@ -421,10 +495,15 @@ async fn recordings_and_reports(backend: Backend) {
     assert_eq!(thirteen.recordings.len(), 1);
     assert_eq!(thirteen.recordings_stopped, thirteen.recordings);
     assert_eq!(thirteen.recordings_deleted, thirteen.recordings);
-    assert!(thirteen.recordings_fetched.is_empty(), "13's recording was fetched");
+    assert!(
+        thirteen.recordings_fetched.is_empty(),
+        "13's recording was fetched"
+    );
     for nn in [8, 13] {
         let id = id_of(nn);
-        let (status, _) = app.call("GET", &format!("/calls/{id}/recording"), None).await;
+        let (status, _) = app
+            .call("GET", &format!("/calls/{id}/recording"), None)
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{nn:02}");
         assert!(!file_of(&id).exists(), "{nn:02} has a recording file");
     }
@@ -440,8 +519,14 @@ async fn recordings_and_reports(backend: Backend) {
     // --- A file under another key is refused cleanly, never served as audio.
     let two = id_of(2);
     let genuine = std::fs::read(file_of(&two)).unwrap();
-    std::fs::write(file_of(&two), RecordingCipher::new(&[9; 32]).encrypt(b"RIFF....WAVE")).unwrap();
-    let (_, body) = app.call("GET", &format!("/calls/{two}/recording"), None).await;
+    std::fs::write(
+        file_of(&two),
+        RecordingCipher::new(&[9; 32]).encrypt(b"RIFF....WAVE"),
+    )
+    .unwrap();
+    let (_, body) = app
+        .call("GET", &format!("/calls/{two}/recording"), None)
+        .await;
     let response = app
         .fetch(body["data"]["recordingUrl"].as_str().unwrap(), None)
         .await;
@@ -452,9 +537,18 @@ async fn recordings_and_reports(backend: Backend) {
 
     // --- Reports.
     let expected_rows: Vec<Value> = CONTACTS.iter().map(|(nn, _)| call_of(*nn)).collect();
-    let successes = expected_rows.iter().filter(|c| c["result"] == "SUCCESS").count();
-    let no_answer = expected_rows.iter().filter(|c| c["status"] == "NO_ANSWER").count();
-    let failed = expected_rows.iter().filter(|c| c["status"] == "FAILED").count();
+    let successes = expected_rows
+        .iter()
+        .filter(|c| c["result"] == "SUCCESS")
+        .count();
+    let no_answer = expected_rows
+        .iter()
+        .filter(|c| c["status"] == "NO_ANSWER")
+        .count();
+    let failed = expected_rows
+        .iter()
+        .filter(|c| c["status"] == "FAILED")
+        .count();
     assert_eq!((successes, no_answer), (2, 1), "{calls}");
 
     let (status, body) = app
@@ -469,10 +563,16 @@ async fn recordings_and_reports(backend: Backend) {
     assert!(body["data"]["reportId"].as_str().is_some());
     let expires: DateTime<Utc> = body["data"]["expiresAt"].as_str().unwrap().parse().unwrap();
     let ttl = expires - Utc::now();
-    assert!(ttl > chrono::Duration::hours(23) && ttl <= chrono::Duration::hours(24), "{ttl}");
+    assert!(
+        ttl > chrono::Duration::hours(23) && ttl <= chrono::Duration::hours(24),
+        "{ttl}"
+    );
     let response = app.fetch(&csv_link, None).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
     let csv = response.bytes().await.unwrap();
     assert!(csv.starts_with(b"\xEF\xBB\xBF"), "no BOM");
     let mut reader = csv::Reader::from_reader(&csv[3..]);
@@ -498,7 +598,10 @@ async fn recordings_and_reports(backend: Backend) {
             .and_local_timezone(chrono_tz::Asia::Seoul)
             .unwrap()
             .with_timezone(&Utc);
-        assert!((Utc::now() - utc).num_minutes().abs() < 10, "{nn:02}: {utc}");
+        assert!(
+            (Utc::now() - utc).num_minutes().abs() < 10,
+            "{nn:02}: {utc}"
+        );
     }
 
     let (status, body) = app
@@ -550,7 +653,12 @@ async fn recordings_and_reports(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"].as_str().unwrap().contains("colour"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
     let (status, _) = app
         .call_as(
             &stranger,
@@ -562,10 +670,15 @@ async fn recordings_and_reports(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Without the font, PDF rendering says what is missing.
     let fontless = ReportFiles::new(app.dir.path(), "/nonexistent/NanumGothic.ttf".into());
-    let report = Report::new("x", Utc::now(), &[], ReportOptions {
-        include_summaries: true,
-        include_transcripts: false,
-    });
+    let report = Report::new(
+        "x",
+        Utc::now(),
+        &[],
+        ReportOptions {
+            include_summaries: true,
+            include_transcripts: false,
+        },
+    );
     assert!(matches!(
         fontless.render(&report, ReportFormat::Pdf),
         Err(ReportError::FontMissing(_))
@@ -594,12 +707,21 @@ async fn recordings_and_reports(backend: Backend) {
     for id in &stored_calls {
         assert!(!file_of(id).exists(), "{id} survived the purge");
         let call: Call = load(&app.state.store, id).await.unwrap().unwrap();
-        assert_eq!(call.recording().recording().map(|r| r.1), Some(RecordingStage::Purged));
+        assert_eq!(
+            call.recording().recording().map(|r| r.1),
+            Some(RecordingStage::Purged)
+        );
     }
-    eventually("the purge in the read model", Duration::from_secs(30), || async {
-        let (status, _) = app.call("GET", &format!("/calls/{one}/recording"), None).await;
-        (status == StatusCode::NOT_FOUND).then_some(())
-    })
+    poll_api(
+        "the purge in the read model",
+        Duration::from_secs(30),
+        || async {
+            let (status, _) = app
+                .call("GET", &format!("/calls/{one}/recording"), None)
+                .await;
+            status == StatusCode::NOT_FOUND
+        },
+    )
     .await;
     // Purging again does nothing more.
     assert_eq!(worker.purge_due().await.unwrap(), 0);

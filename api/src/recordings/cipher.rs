@@ -55,9 +55,7 @@ impl RecordingCipher {
 
     /// A cipher for `RECORDING_KEY` as configured (base64 of 32 bytes).
     pub fn from_base64(key: &str) -> Result<Self, CipherError> {
-        let bytes = BASE64
-            .decode(key.trim())
-            .map_err(|_| CipherError::BadKey)?;
+        let bytes = BASE64.decode(key.trim()).map_err(|_| CipherError::BadKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CipherError::BadKey)?;
         Ok(Self::new(&key))
     }
@@ -137,7 +135,10 @@ mod tests {
         assert!(!file.windows(4).any(|w| w == b"RIFF"));
         assert!(!file.windows(4).any(|w| w == b"WAVE"));
         assert_eq!(file.len(), HEADER_LEN + wav().len() + TAG_LEN);
-        assert_eq!(RecordingCipher::plain_len(file.len() as u64), wav().len() as u64);
+        assert_eq!(
+            RecordingCipher::plain_len(file.len() as u64),
+            wav().len() as u64
+        );
         assert_eq!(cipher.decrypt(&file).unwrap(), wav());
     }
 
@@ -158,16 +159,24 @@ mod tests {
         let last = damaged.len() - 1;
         damaged[last] ^= 1;
         let cipher = RecordingCipher::new(&[7; 32]);
-        assert_eq!(cipher.decrypt(&damaged), Err(CipherError::WrongKeyOrDamaged));
+        assert_eq!(
+            cipher.decrypt(&damaged),
+            Err(CipherError::WrongKeyOrDamaged)
+        );
         let mut newer = file.clone();
         newer[5] = 2;
-        assert_eq!(cipher.decrypt(&newer), Err(CipherError::UnsupportedVersion(2)));
+        assert_eq!(
+            cipher.decrypt(&newer),
+            Err(CipherError::UnsupportedVersion(2))
+        );
         assert_eq!(cipher.decrypt(&wav()), Err(CipherError::NotARecording));
     }
 
     #[test]
     fn a_key_must_be_32_bytes_of_base64() {
-        assert!(RecordingCipher::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").is_ok());
+        assert!(
+            RecordingCipher::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").is_ok()
+        );
         assert_eq!(
             RecordingCipher::from_base64("c2hvcnQ=").unwrap_err(),
             CipherError::BadKey

@@ -84,7 +84,9 @@ impl RecordingFiles {
         tokio::task::spawn_blocking(move || {
             let file = match std::fs::read(&path) {
                 Ok(file) => file,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(ReadError::Missing);
+                }
                 Err(e) => return Err(ReadError::Io(e)),
             };
             Ok(cipher.decrypt(&file)?)
@@ -95,7 +97,10 @@ impl RecordingFiles {
 
     /// The plain size of a stored recording, if its file exists and reads back.
     pub async fn stored_size(&self, call_id: &uuid::Uuid) -> Option<u64> {
-        self.read(call_id).await.ok().map(|plain| plain.len() as u64)
+        self.read(call_id)
+            .await
+            .ok()
+            .map(|plain| plain.len() as u64)
     }
 
     /// Deletes a call's recording file; false if there was none.

@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use commands::cqrs::load;
 use commands::store::timestamp;
 use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
-use domain::call::{
-    Call, CallCommand, CallError, DiscardReason, RecordingCommand, RecordingStage,
-};
+use domain::call::{Call, CallCommand, CallError, DiscardReason, RecordingCommand, RecordingStage};
 use media_bridge::twilio::TwilioClient;
 use projections::recordings::{RecordingRow, Recordings};
 use uuid::Uuid;
@@ -108,7 +106,11 @@ impl RecordingsWorker {
                 pass.failed += 1;
             }
         }
-        if let Err(error) = self.reports.purge_expired(self.store.db().pool(), self.clock.now()).await {
+        if let Err(error) = self
+            .reports
+            .purge_expired(self.store.db().pool(), self.clock.now())
+            .await
+        {
             tracing::warn!(%error, "report cleanup failed; retrying next pass");
         }
         pass
@@ -165,7 +167,8 @@ impl RecordingsWorker {
             .entry(call_id)
             .or_insert((0, tokio::time::Instant::now()));
         entry.0 += 1;
-        let wait = (Duration::from_millis(500) * 2u32.saturating_pow(entry.0.min(10))).min(MAX_BACKOFF);
+        let wait =
+            (Duration::from_millis(500) * 2u32.saturating_pow(entry.0.min(10))).min(MAX_BACKOFF);
         entry.1 = tokio::time::Instant::now() + wait;
         wait
     }
@@ -174,7 +177,11 @@ impl RecordingsWorker {
         let context = CommandContext::new("system");
         match self
             .calls
-            .execute(&call_id.to_string(), CallCommand::Recording(command), &context)
+            .execute(
+                &call_id.to_string(),
+                CallCommand::Recording(command),
+                &context,
+            )
             .await
         {
             Ok(()) => Ok(()),
@@ -183,7 +190,11 @@ impl RecordingsWorker {
         }
     }
 
-    async fn handle(&self, call_id: Uuid, row: &RecordingRow) -> Result<Option<Handled>, WorkerError> {
+    async fn handle(
+        &self,
+        call_id: Uuid,
+        row: &RecordingRow,
+    ) -> Result<Option<Handled>, WorkerError> {
         let call = load::<Call>(&self.store, &call_id.to_string())
             .await
             .map_err(|e| WorkerError::Store(e.to_string()))?;

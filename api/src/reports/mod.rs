@@ -108,7 +108,11 @@ impl ReportRow {
     /// When the call started, in Korean time (`2026-03-01 14:05:09`), or empty.
     pub fn started_kst(&self) -> String {
         self.started_at
-            .map(|at| at.with_timezone(&Seoul).format("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|at| {
+                at.with_timezone(&Seoul)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
             .unwrap_or_default()
     }
 

@@ -167,7 +167,11 @@ impl Pages {
 
     fn note(&mut self, label: &str, text: &str) {
         let indent = MARGIN + 12.0;
-        let lines = wrap(&format!("{label}: {text}"), NOTE_SIZE, PAGE_W - MARGIN - indent);
+        let lines = wrap(
+            &format!("{label}: {text}"),
+            NOTE_SIZE,
+            PAGE_W - MARGIN - indent,
+        );
         for line in lines {
             self.ensure(NOTE_SIZE + 3.0);
             self.text(indent, NOTE_SIZE, line);
@@ -179,7 +183,11 @@ impl Pages {
 fn layout(report: &Report) -> Vec<Vec<Op>> {
     let totals = report.totals();
     let mut pages = Pages::new();
-    pages.text(MARGIN, 16.0, format!("{} — 통화 결과 리포트", report.campaign_name));
+    pages.text(
+        MARGIN,
+        16.0,
+        format!("{} — 통화 결과 리포트", report.campaign_name),
+    );
     pages.y += 24.0;
     let generated = report
         .generated_at

@@ -119,7 +119,9 @@ async fn download(
         Ok(audio) => audio,
         Err(ReadError::Missing) => return Err(ApiError::NotFound),
         Err(ReadError::Cipher(error)) => {
-            return Err(ApiError::RecordingUnreadable(format!("call {call_id}: {error}")));
+            return Err(ApiError::RecordingUnreadable(format!(
+                "call {call_id}: {error}"
+            )));
         }
         Err(ReadError::Io(error)) => return Err(ApiError::internal(error)),
     };
@@ -228,7 +230,10 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=90-500"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-500"), 100), part(0, 99));
-        assert_eq!(parse_range(Some("bytes=100-"), 100), ByteRange::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            ByteRange::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=-0"), 100), ByteRange::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=9-0"), 100), ByteRange::Full);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), ByteRange::Full);

@@ -121,7 +121,9 @@ fn an_objection_revokes_consent_and_a_later_stream_does_not_restore_it() {
     Fixture::with(())
         .given(consented())
         .when(command(RecordingCommand::RevokeConsent { at: t(3) }))
-        .then_expect_events(vec![CallEvent::RecordingConsentRevoked { revoked_at: t(3) }]);
+        .then_expect_events(vec![CallEvent::RecordingConsentRevoked {
+            revoked_at: t(3),
+        }]);
     Fixture::with(())
         .given(revoked.clone())
         .when(command(RecordingCommand::RevokeConsent { at: t(4) }))

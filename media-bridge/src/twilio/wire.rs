@@ -252,9 +252,7 @@ pub fn recording_path(account_sid: &str, recording_sid: &str, suffix: &str) -> S
 /// Whether `sid` looks like a Twilio recording id (`RE` and 32 hex digits); anything else is
 /// refused before it is put into a URL.
 pub fn is_recording_sid(sid: &str) -> bool {
-    sid.len() == 34
-        && sid.starts_with("RE")
-        && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    sid.len() == 34 && sid.starts_with("RE") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The media type Twilio serves `.wav` recordings with.

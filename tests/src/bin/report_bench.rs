@@ -11,7 +11,14 @@ use chrono::{Duration, TimeZone, Utc};
 use projections::call_list::CallRow;
 
 const NAMES: [&str; 8] = [
-    "김민수", "이영희", "박지훈", "최수진", "정다은", "한지민", "오세훈", "윤아름",
+    "김민수",
+    "이영희",
+    "박지훈",
+    "최수진",
+    "정다은",
+    "한지민",
+    "오세훈",
+    "윤아름",
 ];
 const OUTCOMES: [(&str, Option<&str>); 6] = [
     ("COMPLETED", Some("SUCCESS")),
@@ -59,7 +66,8 @@ fn main() {
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let font = std::env::var("REPORT_FONT_PATH").unwrap_or_else(|_| DEFAULT_REPORT_FONT_PATH.into());
+    let font =
+        std::env::var("REPORT_FONT_PATH").unwrap_or_else(|_| DEFAULT_REPORT_FONT_PATH.into());
     let files = ReportFiles::new(dir.path(), font.into());
     let rows = calls(count);
     let options = ReportOptions {
