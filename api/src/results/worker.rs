@@ -279,6 +279,7 @@ impl PostCallWorker {
                     progress.telephony_done = true;
                 }
                 Some(sid) => match self.twilio.fetch_price(sid, 1, Duration::ZERO).await {
+                    Ok(Some(0)) => progress.telephony_done = true,
                     Ok(Some(micros)) => {
                         let command = CallCommand::RecordAttemptCost {
                             attempt: n,
