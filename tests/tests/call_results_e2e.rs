@@ -272,7 +272,11 @@ fn openai_vars(openai: &sandbox::openai::SandboxServer, model: &str) -> Vec<(Str
 }
 
 fn micros(value: &Value) -> i64 {
-    (value.as_f64().unwrap_or_else(|| panic!("not a number: {value}")) * 1_000_000.0).round() as i64
+    (value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+        * 1_000_000.0)
+        .round() as i64
 }
 
 /// Every cost component of an answered call is in, and its summary.
@@ -321,7 +325,10 @@ async fn answered_calls_get_results(backend: Backend) {
             .iter()
             .find(|c| c.persona.as_deref() == Some(persona.as_str()))
             .unwrap_or_else(|| panic!("no conversation with {persona}"));
-        assert_eq!(detail["conversationId"], conversation.conversation_id.as_str());
+        assert_eq!(
+            detail["conversationId"],
+            conversation.conversation_id.as_str()
+        );
         let lines: Vec<(String, String)> = detail["transcript"]
             .as_array()
             .unwrap_or_else(|| panic!("no transcript: {detail}"))
@@ -335,7 +342,10 @@ async fn answered_calls_get_results(backend: Backend) {
             .collect();
         assert_eq!(lines, conversation.transcript, "{nn:02}");
         assert!(
-            matches!(detail["transcriptSource"].as_str(), Some("BRIDGE" | "PROVIDER")),
+            matches!(
+                detail["transcriptSource"].as_str(),
+                Some("BRIDGE" | "PROVIDER")
+            ),
             "{detail}"
         );
         // The summary came from the model, in Korean, from this transcript.
@@ -354,7 +364,11 @@ async fn answered_calls_get_results(backend: Backend) {
         assert!(summary.contains("고객 응답"), "{summary}");
         // Costs: Twilio's price, the provider's cost_fiat, tokens at the default rates.
         let costs = &detail["costBreakdown"];
-        assert_eq!(micros(&costs["telephony"]), 13_500, "one started minute at $0.0135");
+        assert_eq!(
+            micros(&costs["telephony"]),
+            13_500,
+            "one started minute at $0.0135"
+        );
         let seconds = conversation.transcript.len() as i64 * 3;
         assert_eq!(micros(&costs["voice"]), seconds * 1_500, "{detail}");
         assert!(micros(&costs["llm"]) > 0);
@@ -433,7 +447,10 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
     let detail = app.wait_for_detail(&call_id, complete).await;
     assert_eq!(detail["summarySource"], "OFFLINE", "{detail}");
     let summary = detail["summary"].as_str().unwrap();
-    assert!(summary.contains("목요일 오후 3시로 바꾸고 싶어요"), "{summary}");
+    assert!(
+        summary.contains("목요일 오후 3시로 바꾸고 싶어요"),
+        "{summary}"
+    );
     assert!(summary.contains("결과: 일정 변경 요청."), "{summary}");
     assert_eq!(detail["followUpNeeded"], true);
     assert_eq!(detail["suggestedResult"], "RESCHEDULED");
@@ -460,13 +477,20 @@ async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_s
     let campaign = app.wait_for_campaign(&id, "PAUSED").await;
     assert_eq!(campaign["pauseReason"], "BUDGET_EXCEEDED", "{campaign}");
     let calls = app.calls_by_number(&id).await;
-    let pending = calls.iter().filter(|(_, c)| c["status"] == "PENDING").count();
+    let pending = calls
+        .iter()
+        .filter(|(_, c)| c["status"] == "PENDING")
+        .count();
     assert!(pending > 0, "the cap stopped the campaign before its end");
 
     // A new start is refused while over the cap.
     let other = app.start_campaign_expecting_refusal().await;
     assert_eq!(other.0, StatusCode::PAYMENT_REQUIRED, "{}", other.1);
-    assert_eq!(other.1["error"]["code"], "INSUFFICIENT_CREDITS", "{}", other.1);
+    assert_eq!(
+        other.1["error"]["code"], "INSUFFICIENT_CREDITS",
+        "{}",
+        other.1
+    );
 
     // Usage shows the cap reached and the alert raised once.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -497,7 +521,10 @@ async fn usage_refuses_bad_ranges_naming_the_field() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["error"]["code"], "INVALID_INPUT", "{body}");
         assert!(
-            body["error"]["message"].as_str().unwrap().starts_with(field),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
             "{query}: {body}"
         );
     }

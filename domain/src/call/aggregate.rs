@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallResults, CallStatus, CancelReason,
+    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallResults, CallStatus,
+    CancelReason,
 };
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;

@@ -17,6 +17,7 @@ pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
 pub use results::{
-    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource, same_words,
+    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource,
+    same_words,
 };
 pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};
