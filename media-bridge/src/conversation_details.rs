@@ -80,7 +80,11 @@ impl ConversationDetails {
     /// The voice cost in micro-dollars: `cost_fiat` when given, else the duration at
     /// `rate_per_minute` US dollars (per started second).
     pub fn cost_micros(&self, rate_per_minute: f64) -> i64 {
-        if let Some(fiat) = self.metadata.cost_fiat.filter(|c| c.is_finite() && *c >= 0.0) {
+        if let Some(fiat) = self
+            .metadata
+            .cost_fiat
+            .filter(|c| c.is_finite() && *c >= 0.0)
+        {
             return (fiat * 1_000_000.0).round() as i64;
         }
         let secs = self
@@ -159,13 +163,10 @@ impl DetailsClient {
                 message: body.chars().take(300).collect(),
             });
         }
-        response
-            .json()
-            .await
-            .map_err(|e| DetailsError::Provider {
-                status: status.as_u16(),
-                message: format!("unreadable details: {}", e.without_url()),
-            })
+        response.json().await.map_err(|e| DetailsError::Provider {
+            status: status.as_u16(),
+            message: format!("unreadable details: {}", e.without_url()),
+        })
     }
 }
 

@@ -95,7 +95,11 @@ pub(crate) async fn apply(
                 "transcript = $4, transcript_source = $5, \
                  conversation_id = COALESCE($6, conversation_id)"
                     .to_owned(),
-                vec![Some(lines), Some(text(event, source)?), conversation_id.clone()],
+                vec![
+                    Some(lines),
+                    Some(text(event, source)?),
+                    conversation_id.clone(),
+                ],
             )
         }
         CallEvent::SummaryGenerated {

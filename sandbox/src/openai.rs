@@ -38,11 +38,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use commands::script_writer::OfflineWriter;
-use commands::summarizer::OfflineSummarizer;
-use commands::summarizer::wire::{self as summary_wire, SummaryAnswer};
 use commands::script_writer::openai::wire::{
     self, AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage,
 };
+use commands::summarizer::OfflineSummarizer;
+use commands::summarizer::wire::{self as summary_wire, SummaryAnswer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -238,8 +238,15 @@ async fn chat_completions(
     let repairing = request.messages.iter().any(|m| m.role == "assistant");
     if summary_wire::is_summary_request(&request) {
         let content = user.content.clone();
-        return summary_completion(number, &request, behaviour, calls_for_model, repairing, &content)
-            .await;
+        return summary_completion(
+            number,
+            &request,
+            behaviour,
+            calls_for_model,
+            repairing,
+            &content,
+        )
+        .await;
     }
     let script = OfflineWriter::compose(&wire::parse_user_message(&user.content));
     let valid = serde_json::to_string(&script).expect("a script serializes");
@@ -356,7 +363,8 @@ async fn summary_completion(
             reply(Some(cut), None, "length")
         }
         Behaviour::BreakRules { once } if !once || !repairing => {
-            let broken = serde_json::json!({"summary": "", "outcome": "MAYBE", "followUpNeeded": false});
+            let broken =
+                serde_json::json!({"summary": "", "outcome": "MAYBE", "followUpNeeded": false});
             reply(Some(broken.to_string()), None, "stop")
         }
         Behaviour::Garbage => reply(

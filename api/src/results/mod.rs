@@ -55,7 +55,10 @@ impl Rates {
         };
         let defaults = Self::default();
         Ok(Self {
-            elevenlabs_per_minute: rate("ELEVENLABS_RATE_PER_MINUTE", defaults.elevenlabs_per_minute)?,
+            elevenlabs_per_minute: rate(
+                "ELEVENLABS_RATE_PER_MINUTE",
+                defaults.elevenlabs_per_minute,
+            )?,
             openai_input_per_million: rate("OPENAI_INPUT_RATE", defaults.openai_input_per_million)?,
             openai_output_per_million: rate(
                 "OPENAI_OUTPUT_RATE",

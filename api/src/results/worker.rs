@@ -18,7 +18,9 @@ use commands::accounts::AccountSettings;
 use commands::cqrs::load;
 use commands::store::timestamp;
 use commands::summarizer::{OfflineSummarizer, Summarizer, SummaryRequest};
-use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventBus, EventStore, leader};
+use commands::{
+    CancellationToken, Clock, CommandContext, CommandError, Commands, EventBus, EventStore, leader,
+};
 use domain::call::{Call, CallCommand, CallStatus, CostComponent, SummarySource, TranscriptSource};
 use media_bridge::conversation_details::DetailsClient;
 use media_bridge::twilio::TwilioClient;
@@ -120,11 +122,8 @@ impl PostCallWorker {
 
     /// Feeds the queue and works it until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), String> {
-        let feeder = ProjectionRunner::new(
-            self.store.clone(),
-            self.bus.clone(),
-            Arc::new(PostCallWork),
-        );
+        let feeder =
+            ProjectionRunner::new(self.store.clone(), self.bus.clone(), Arc::new(PostCallWork));
         let feed = tokio::spawn(feeder.run(shutdown.clone()));
         let Some(_lease) = leader::acquire(self.store.db(), "post_call_worker", &shutdown).await
         else {
@@ -279,6 +278,7 @@ impl PostCallWorker {
                     progress.telephony_done = true;
                 }
                 Some(sid) => match self.twilio.fetch_price(sid, 1, Duration::ZERO).await {
+                    Ok(Some(0)) => progress.telephony_done = true,
                     Ok(Some(micros)) => {
                         let command = CallCommand::RecordAttemptCost {
                             attempt: n,
@@ -328,7 +328,8 @@ impl PostCallWorker {
                             let command = CallCommand::RecordAttemptCost {
                                 attempt: n,
                                 component: CostComponent::Voice,
-                                amount_micros: details.cost_micros(self.rates.elevenlabs_per_minute),
+                                amount_micros: details
+                                    .cost_micros(self.rates.elevenlabs_per_minute),
                                 at: now,
                             };
                             match self.command(&work.call_id, command).await {
@@ -345,7 +346,9 @@ impl PostCallWorker {
                         progress.problem =
                             Some(format!("the conversation is still {}", details.status));
                     }
-                    Err(error) if error.is_retryable() => progress.problem = Some(error.to_string()),
+                    Err(error) if error.is_retryable() => {
+                        progress.problem = Some(error.to_string())
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "conversation details refused; going on without them");
                         progress.problem = Some(error.to_string());
@@ -376,7 +379,12 @@ impl PostCallWorker {
     }
 
     /// Writes the summary of an answered attempt; true when it cost tokens.
-    async fn summarize(&self, call_id: &str, attempt: u32, now: DateTime<Utc>) -> Result<bool, String> {
+    async fn summarize(
+        &self,
+        call_id: &str,
+        attempt: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, String> {
         // Reloaded: the provider's transcript may have just been recorded.
         let call = self.load(call_id).await?.ok_or("the call is gone")?;
         let transcript = call

@@ -80,7 +80,8 @@ async fn usage(
         )));
     }
     let now = state.clock.now();
-    let today = NaiveDate::parse_from_str(&seoul_day(now), "%Y-%m-%d").map_err(ApiError::internal)?;
+    let today =
+        NaiveDate::parse_from_str(&seoul_day(now), "%Y-%m-%d").map_err(ApiError::internal)?;
     let month_start = today.with_day(1).unwrap_or(today);
     let from = date(&query, "from")?.unwrap_or(month_start);
     let to = date(&query, "to")?.unwrap_or(today);
@@ -116,8 +117,13 @@ async fn usage(
         let call: String = row.try_get("call_id").map_err(ApiError::internal)?;
         let name: Option<String> = row.try_get("name").map_err(ApiError::internal)?;
         total.add(&component, micros, &call);
-        by_day.entry(day).or_default().add(&component, micros, &call);
-        let entry = by_campaign.entry(campaign).or_insert_with(|| (name, Sums::default()));
+        by_day
+            .entry(day)
+            .or_default()
+            .add(&component, micros, &call);
+        let entry = by_campaign
+            .entry(campaign)
+            .or_insert_with(|| (name, Sums::default()));
         entry.1.add(&component, micros, &call);
     }
     let settings = AccountSettings::load(pool, &owner)

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::call::{CallResult, Speaker};
 
-use super::{CallSummary, SummaryError, SummaryRequest, Summarizer};
+use super::{CallSummary, Summarizer, SummaryError, SummaryRequest};
 
 /// The rule-based summarizer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,7 +33,15 @@ const CUES: &[(CallResult, &[&str])] = &[
     ),
     (
         CallResult::Success,
-        &["네", "맞습니다", "맞아요", "좋아요", "갈게요", "알겠", "확인"],
+        &[
+            "네",
+            "맞습니다",
+            "맞아요",
+            "좋아요",
+            "갈게요",
+            "알겠",
+            "확인",
+        ],
     ),
 ];
 
@@ -175,7 +183,11 @@ mod tests {
             Some(CallResult::Declined),
         ));
         assert_eq!(summary.outcome, Some(CallResult::Success));
-        assert!(summary.summary.contains("결과: 거절 또는 취소."), "{}", summary.summary);
+        assert!(
+            summary.summary.contains("결과: 거절 또는 취소."),
+            "{}",
+            summary.summary
+        );
         assert!(!summary.follow_up_needed);
     }
 
@@ -186,7 +198,10 @@ mod tests {
             reported_result: Some(CallResult::Voicemail),
         };
         let summary = OfflineSummarizer::compose(&empty);
-        assert_eq!(summary.summary, "음성사서함으로 연결되어 고객과 대화하지 못했습니다.");
+        assert_eq!(
+            summary.summary,
+            "음성사서함으로 연결되어 고객과 대화하지 못했습니다."
+        );
         assert_eq!(summary.outcome, None);
         let opted = OfflineSummarizer::compose(&request("다시는 전화하지 마세요.", None));
         assert_eq!(opted.outcome, Some(CallResult::OptedOut));

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use super::wire::{self, SummaryAnswer};
-use super::{CallSummary, SummaryError, SummaryRequest, Summarizer};
+use super::{CallSummary, Summarizer, SummaryError, SummaryRequest};
 use crate::script_writer::TokenUsage;
 use crate::script_writer::openai::OpenAiConfig;
 use crate::script_writer::openai::wire::{ChatCompletion, ChatMessage, ErrorBody};
@@ -61,7 +61,9 @@ impl OpenAiSummarizer {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(SummaryError::Unreachable("no answer within the budget".into()));
+                return Err(SummaryError::Unreachable(
+                    "no answer within the budget".into(),
+                ));
             }
             let sent = self
                 .client
@@ -123,10 +125,17 @@ fn interpret(completion: &ChatCompletion) -> Result<SummaryAnswer, (String, Stri
         ));
     }
     if choice.finish_reason.as_deref() == Some("length") {
-        return Err(("the answer was cut off; write a shorter summary".into(), answer));
+        return Err((
+            "the answer was cut off; write a shorter summary".into(),
+            answer,
+        ));
     }
-    let parsed: SummaryAnswer = serde_json::from_str(&answer)
-        .map_err(|e| (format!("the answer is not JSON of the schema ({e})"), answer.clone()))?;
+    let parsed: SummaryAnswer = serde_json::from_str(&answer).map_err(|e| {
+        (
+            format!("the answer is not JSON of the schema ({e})"),
+            answer.clone(),
+        )
+    })?;
     if parsed.summary.trim().is_empty() {
         return Err(("the summary was empty".into(), answer));
     }

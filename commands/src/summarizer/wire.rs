@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::SummaryRequest;
-use crate::script_writer::openai::wire::{ChatMessage, ChatRequest, JsonSchemaFormat, ResponseFormat};
+use crate::script_writer::openai::wire::{
+    ChatMessage, ChatRequest, JsonSchemaFormat, ResponseFormat,
+};
 
 /// `response_format.json_schema.name` of the summary schema.
 pub const SCHEMA_NAME: &str = "call_summary";
@@ -112,7 +114,9 @@ pub fn parse_user_message(message: &str) -> SummaryRequest {
                 Some(("user", text)) => (Speaker::User, text),
                 _ => continue,
             };
-            request.transcript.push(TranscriptLine::new(role, text.trim()));
+            request
+                .transcript
+                .push(TranscriptLine::new(role, text.trim()));
         }
     }
     request
@@ -184,7 +188,10 @@ mod tests {
             outcome: outcome.into(),
             follow_up_needed: false,
         };
-        assert_eq!(answer("CALLBACK_REQUESTED").result(), Some(CallResult::CallbackRequested));
+        assert_eq!(
+            answer("CALLBACK_REQUESTED").result(),
+            Some(CallResult::CallbackRequested)
+        );
         assert_eq!(answer("UNKNOWN").result(), None);
     }
 }

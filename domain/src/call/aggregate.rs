@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallStatus, CallResults, CancelReason,
-    RecordingState,
+    AttemptEnd, CallCommand, CallError, CallEvent, CallResult, CallResults, CallStatus,
+    CancelReason, RecordingState,
 };
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;

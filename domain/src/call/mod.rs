@@ -21,6 +21,7 @@ pub use errors::CallError;
 pub use events::CallEvent;
 pub use recording::{DiscardReason, RecordingCommand, RecordingStage, RecordingState};
 pub use results::{
-    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource, same_words,
+    AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource,
+    same_words,
 };
 pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};

@@ -217,7 +217,10 @@ impl CallResults {
                 .ok_or(CallError::UnknownAttempt { attempt })
         };
         match command {
-            CallCommand::RecordConversation { conversation_id, at } => {
+            CallCommand::RecordConversation {
+                conversation_id,
+                at,
+            } => {
                 if !matches!(status, CallStatus::Calling | CallStatus::InProgress) {
                     return Err(CallError::InvalidTransition {
                         status,

@@ -373,8 +373,5 @@ fn results_events_keep_their_wire_shape() {
         serde_json::json!({"role": "user", "text": "네", "timeInCallSecs": 3})
     );
     assert_eq!(json["TranscriptRecorded"]["source"], "PROVIDER");
-    assert_eq!(
-        serde_json::from_value::<CallEvent>(json).unwrap(),
-        event
-    );
+    assert_eq!(serde_json::from_value::<CallEvent>(json).unwrap(), event);
 }

@@ -1,0 +1,559 @@
+//! Results of calls end to end (issue #8): a sandbox campaign dialed by the real dialer through
+//! the real Twilio adapter and media bridge, then the post-call worker fetching the Twilio price
+//! and the ElevenLabs conversation details and summarizing through the OpenAI sandbox — nothing
+//! but HTTP and WebSockets between them — on SQLite and on Postgres + NATS. Also the offline
+//! summary when the model fails, `GET /usage`, and the budget caps and alert enforced from the
+//! recorded costs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::providers::Providers;
+use api::{AppState, Application, Config, Role};
+use chrono::Utc;
+use commands::{CancellationToken, CommandContext, Commands};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use callbot_tests::{TestDb, TestNats};
+
+/// Where the app keeps its events.
+enum Backend {
+    Sqlite,
+    Postgres(TestDb, TestNats),
+}
+
+impl Backend {
+    async fn postgres_and_nats() -> Self {
+        Self::Postgres(TestDb::postgres().await, TestNats::start())
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Sqlite => Vec::new(),
+            Self::Postgres(db, nats) => vec![
+                ("DATABASE_URL".into(), db.url.clone()),
+                ("NATS_URL".into(), nats.url()),
+                (
+                    "NATS_STREAM".into(),
+                    format!("CALLBOT_{}", Uuid::new_v4().simple()),
+                ),
+                (
+                    "JWT_SECRET".into(),
+                    "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt".into(),
+                ),
+                (
+                    "RECORDING_KEY".into(),
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+                ),
+            ],
+        }
+    }
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    state: AppState,
+    providers: Arc<Providers>,
+    token: String,
+    account: Uuid,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+    _backend: Backend,
+}
+
+impl TestApp {
+    /// The database the app runs on.
+    fn database_url(&self) -> String {
+        match &self._backend {
+            Backend::Sqlite => {
+                let file = std::path::absolute(self._dir.path().join("callbot.db")).unwrap();
+                format!("sqlite://{}", file.display())
+            }
+            Backend::Postgres(db, _) => db.url.clone(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl TestApp {
+    async fn spawn(backend: Backend, extra: Vec<(String, String)>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vars: Vec<(String, String)> = vec![
+            ("SANDBOX_SPEED".into(), "40".into()),
+            ("PUBLIC_BASE_URL".into(), "https://callbot.example".into()),
+        ];
+        vars.extend(backend.vars());
+        vars.extend(extra);
+        let config = Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            vec![Role::All],
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        )
+        .unwrap();
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+        let state = app.state().clone();
+        let providers = app.providers();
+        let stop = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(stop.clone()));
+        let mut app = Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            providers,
+            token: String::new(),
+            account: Uuid::nil(),
+            stop,
+            _dir: dir,
+            _backend: backend,
+        };
+        let credentials = json!({ "email": "owner@clinic.kr", "password": "password123" });
+        let (status, _) = app
+            .call("POST", "/auth/register", Some(credentials.clone()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, login) = app.call("POST", "/auth/login", Some(credentials)).await;
+        app.token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+        let (_, me) = app.call("GET", "/me", None).await;
+        app.account = me["data"]["id"].as_str().unwrap().parse().unwrap();
+        app
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if !self.token.is_empty() {
+            request = request.bearer_auth(&self.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn script(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        let content = ScriptContent {
+            greeting: "안녕하세요, {customerName}님. 행복치과입니다.".into(),
+            purpose: "내일 오후 2시 예약 확인".into(),
+            main_flow: vec![FlowStep {
+                step: 1,
+                action: "{appointmentTime} 예약이 맞는지 확인합니다.".into(),
+                expected_responses: vec!["네".into(), "변경".into()],
+                next_step: NextStep {
+                    positive: None,
+                    negative: None,
+                },
+            }],
+            closing: "감사합니다.".into(),
+            variables: vec!["customerName".into(), "appointmentTime".into()],
+        };
+        let create = ScriptCommand::CreateScript {
+            owner_id: self.account,
+            name: "예약 확인".into(),
+            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
+            content,
+            at: Utc::now(),
+        };
+        Commands::<Script>::new(self.state.store.clone(), ())
+            .execute(
+                &id.to_string(),
+                create,
+                &CommandContext::new(self.account.to_string()),
+            )
+            .await
+            .unwrap();
+        id
+    }
+}
+
+fn number(nn: u32) -> String {
+    format!("010-5550-01{nn:02}")
+}
+
+impl TestApp {
+    /// Creates and starts a campaign over `numbers`; returns its id.
+    async fn start_campaign(&self, name: &str, numbers: &[u32], concurrency: u32) -> String {
+        let script = self.script().await;
+        let contacts: Vec<Value> = numbers
+            .iter()
+            .map(|nn| json!({ "phoneNumber": number(*nn), "name": format!("고객{nn:02}"), "context": { "appointmentTime": "내일 오후 2시" } }))
+            .collect();
+        let body = json!({
+            "name": name,
+            "scriptId": script,
+            "contacts": contacts,
+            "settings": {
+                "maxConcurrency": concurrency,
+                "retry": { "maxRetries": 0, "intervalsSeconds": [] },
+                "callWindow": { "start": "00:00", "end": "24:00" }
+            }
+        });
+        let (status, created) = self.call("POST", "/campaigns", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["data"]["id"].as_str().unwrap().to_owned();
+        let (status, started) = self
+            .call("POST", &format!("/campaigns/{id}/start"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        id
+    }
+
+    /// Waits until the campaign has `status`.
+    async fn wait_for_campaign(&self, id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, campaign) = self.call("GET", &format!("/campaigns/{id}"), None).await;
+            if campaign["data"]["status"] == status {
+                return campaign["data"].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "campaign not {status} in time: {campaign}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The campaign's calls by their number (NN).
+    async fn calls_by_number(&self, id: &str) -> Vec<(u32, Value)> {
+        let (_, calls) = self
+            .call("GET", &format!("/campaigns/{id}/calls?pageSize=100"), None)
+            .await;
+        calls["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|call| {
+                let phone = call["phoneNumber"].as_str().unwrap();
+                let nn: u32 = phone[phone.len() - 2..].parse().unwrap();
+                (nn, call.clone())
+            })
+            .collect()
+    }
+
+    /// Waits until `done` holds for the call's detail; returns the detail.
+    async fn wait_for_detail(&self, call_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, detail) = self.call("GET", &format!("/calls/{call_id}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{detail}");
+            if done(&detail["data"]) {
+                return detail["data"].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "call results not complete in time: {detail}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn openai_vars(openai: &sandbox::openai::SandboxServer, model: &str) -> Vec<(String, String)> {
+    vec![
+        ("OPENAI_API_KEY".into(), openai.api_key().to_owned()),
+        ("OPENAI_BASE_URL".into(), openai.base_url()),
+        ("OPENAI_MODEL".into(), model.to_owned()),
+    ]
+}
+
+fn micros(value: &Value) -> i64 {
+    (value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+        * 1_000_000.0)
+        .round() as i64
+}
+
+/// Every cost component of an answered call is in, and its summary.
+fn complete(detail: &Value) -> bool {
+    let costs = &detail["costBreakdown"];
+    !detail["summary"].is_null()
+        && micros(&costs["telephony"]) > 0
+        && micros(&costs["voice"]) > 0
+        && (detail["summarySource"] == "OFFLINE" || micros(&costs["llm"]) > 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answered_calls_get_transcripts_summaries_and_costs_on_sqlite() {
+    answered_calls_get_results(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answered_calls_get_transcripts_summaries_and_costs_on_postgres_and_nats() {
+    answered_calls_get_results(Backend::postgres_and_nats().await).await;
+}
+
+async fn answered_calls_get_results(backend: Backend) {
+    let openai = sandbox::openai::spawn().await;
+    let app = TestApp::spawn(backend, openai_vars(&openai, "gpt-4o-mini")).await;
+    let id = app.start_campaign("예약 확인", &[1, 2, 4, 5], 4).await;
+    app.wait_for_campaign(&id, "COMPLETED").await;
+    let calls = app.calls_by_number(&id).await;
+    assert_eq!(calls.len(), 4);
+    let conversations = app.providers.elevenlabs_sandbox().unwrap().conversations();
+
+    let mut total = 0;
+    for (nn, call) in &calls {
+        let call_id = call["id"].as_str().unwrap();
+        if *nn == 5 {
+            // Never answered: no conversation, no summary, no charge.
+            let detail = app.wait_for_detail(call_id, |_| true).await;
+            assert_eq!(detail["status"], "NO_ANSWER");
+            assert!(detail["summary"].is_null(), "{detail}");
+            assert!(detail["transcript"].is_null(), "{detail}");
+            continue;
+        }
+        let detail = app.wait_for_detail(call_id, complete).await;
+        // The transcript is what the provider holds for the conversation, line for line.
+        let persona = format!("{nn:02}");
+        let conversation = conversations
+            .iter()
+            .find(|c| c.persona.as_deref() == Some(persona.as_str()))
+            .unwrap_or_else(|| panic!("no conversation with {persona}"));
+        assert_eq!(
+            detail["conversationId"],
+            conversation.conversation_id.as_str()
+        );
+        let lines: Vec<(String, String)> = detail["transcript"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no transcript: {detail}"))
+            .iter()
+            .map(|line| {
+                (
+                    line["role"].as_str().unwrap().to_owned(),
+                    line["text"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(lines, conversation.transcript, "{nn:02}");
+        assert!(
+            matches!(
+                detail["transcriptSource"].as_str(),
+                Some("BRIDGE" | "PROVIDER")
+            ),
+            "{detail}"
+        );
+        // The summary came from the model, in Korean, from this transcript.
+        assert_eq!(detail["summarySource"], "LLM", "{detail}");
+        let summary = detail["summary"].as_str().unwrap();
+        let callee_said = &conversation
+            .transcript
+            .iter()
+            .find(|(role, _)| role == "user")
+            .unwrap()
+            .1;
+        assert!(
+            summary.contains(callee_said.trim_end_matches('.')),
+            "{summary} / {callee_said}"
+        );
+        assert!(summary.contains("고객 응답"), "{summary}");
+        // Costs: Twilio's price, the provider's cost_fiat, tokens at the default rates.
+        let costs = &detail["costBreakdown"];
+        assert_eq!(
+            micros(&costs["telephony"]),
+            13_500,
+            "one started minute at $0.0135"
+        );
+        let seconds = conversation.transcript.len() as i64 * 3;
+        assert_eq!(micros(&costs["voice"]), seconds * 1_500, "{detail}");
+        assert!(micros(&costs["llm"]) > 0);
+        assert_eq!(
+            micros(&costs["total"]),
+            micros(&costs["telephony"]) + micros(&costs["voice"]) + micros(&costs["llm"])
+        );
+        assert_eq!(micros(&detail["cost"]), micros(&costs["total"]));
+        total += micros(&costs["total"]);
+        // The agent's outcome stands, whatever the summary suggests.
+        let (result, follow_up) = match nn {
+            1 => ("SUCCESS", false),
+            2 => ("RESCHEDULED", true),
+            4 => ("CALLBACK_REQUESTED", true),
+            _ => unreachable!(),
+        };
+        assert_eq!(detail["result"], result, "{detail}");
+        assert_eq!(detail["suggestedResult"], result, "{detail}");
+        assert_eq!(detail["followUpNeeded"], follow_up, "{detail}");
+    }
+    // The model saw each answered call's transcript once.
+    let summaries: Vec<_> = openai
+        .requests()
+        .into_iter()
+        .filter(commands::summarizer::wire::is_summary_request)
+        .collect();
+    assert_eq!(summaries.len(), 3);
+
+    // Usage: the same money by campaign, day and component.
+    let (status, usage) = app.call("GET", "/usage", None).await;
+    assert_eq!(status, StatusCode::OK, "{usage}");
+    let usage = &usage["data"];
+    assert_eq!(micros(&usage["total"]["cost"]), total, "{usage}");
+    assert_eq!(usage["total"]["calls"], 3, "{usage}");
+    assert_eq!(usage["byCampaign"][0]["campaignId"], id.as_str());
+    assert_eq!(usage["byCampaign"][0]["name"], "예약 확인");
+    assert_eq!(micros(&usage["byCampaign"][0]["cost"]), total);
+    let today = projections::call_results::seoul_day(Utc::now());
+    assert_eq!(usage["byDay"][0]["date"], today.as_str(), "{usage}");
+    assert_eq!(micros(&usage["byComponent"]["telephony"]), 3 * 13_500);
+    assert!(micros(&usage["byComponent"]["voice"]) > 0);
+    assert!(micros(&usage["byComponent"]["llm"]) > 0);
+    assert_eq!(micros(&usage["budget"]["monthSpend"]), total);
+    assert_eq!(usage["budget"]["alert"]["crossed"], false);
+
+    // Each component was charged once per attempt, however often the worker looked.
+    let head = app.state.store.head().await.unwrap();
+    let events = app.state.store.read_after(0, head).await.unwrap();
+    let charges = events
+        .iter()
+        .filter(|e| e.event_type == "AttemptCostRecorded")
+        .count();
+    assert_eq!(charges, 9, "three components of three answered attempts");
+
+    // Replaying the history into fresh read models gives identical tables (ledger included).
+    assert!(
+        app.state
+            .campaign_list
+            .wait_for(head, Duration::from_secs(30))
+            .await
+    );
+    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+        .await
+        .unwrap();
+    assert_eq!(diffs, vec![], "replay differs from the live read models");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
+    let openai = sandbox::openai::spawn().await;
+    let app = TestApp::spawn(Backend::Sqlite, openai_vars(&openai, "sandbox-garbage")).await;
+    let id = app.start_campaign("모델 오류", &[2], 1).await;
+    app.wait_for_campaign(&id, "COMPLETED").await;
+    let calls = app.calls_by_number(&id).await;
+    let call_id = calls[0].1["id"].as_str().unwrap().to_owned();
+    let detail = app.wait_for_detail(&call_id, complete).await;
+    assert_eq!(detail["summarySource"], "OFFLINE", "{detail}");
+    let summary = detail["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("목요일 오후 3시로 바꾸고 싶어요"),
+        "{summary}"
+    );
+    assert!(summary.contains("결과: 일정 변경 요청."), "{summary}");
+    assert_eq!(detail["followUpNeeded"], true);
+    assert_eq!(detail["suggestedResult"], "RESCHEDULED");
+    assert_eq!(detail["result"], "RESCHEDULED");
+    assert_eq!(micros(&detail["costBreakdown"]["llm"]), 0, "{detail}");
+    // The model was asked (and repaired once) before the fallback.
+    let asked = openai
+        .requests()
+        .into_iter()
+        .filter(commands::summarizer::wire::is_summary_request)
+        .count();
+    assert_eq!(asked, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_start() {
+    let app = TestApp::spawn(Backend::Sqlite, Vec::new()).await;
+    // One answered call costs more than a cent (Twilio alone is $0.0135).
+    let settings = json!({ "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
+    let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let numbers: Vec<u32> = (21..=32).collect();
+    let id = app.start_campaign("예산 초과", &numbers, 1).await;
+    let campaign = app.wait_for_campaign(&id, "PAUSED").await;
+    assert_eq!(campaign["pauseReason"], "BUDGET_EXCEEDED", "{campaign}");
+    let calls = app.calls_by_number(&id).await;
+    let pending = calls
+        .iter()
+        .filter(|(_, c)| c["status"] == "PENDING")
+        .count();
+    assert!(pending > 0, "the cap stopped the campaign before its end");
+
+    // A new start is refused while over the cap.
+    let other = app.start_campaign_expecting_refusal().await;
+    assert_eq!(other.0, StatusCode::PAYMENT_REQUIRED, "{}", other.1);
+    assert_eq!(
+        other.1["error"]["code"], "INSUFFICIENT_CREDITS",
+        "{}",
+        other.1
+    );
+
+    // Usage shows the cap reached and the alert raised once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let usage = loop {
+        let (_, usage) = app.call("GET", "/usage", None).await;
+        if !usage["data"]["budget"]["alert"]["alertedAt"].is_null() {
+            break usage["data"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no alert: {usage}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(usage["budget"]["dailyCapReached"], true, "{usage}");
+    assert_eq!(usage["budget"]["alert"]["crossed"], true, "{usage}");
+    assert!(micros(&usage["budget"]["todaySpend"]) >= 10_000, "{usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn usage_refuses_bad_ranges_naming_the_field() {
+    let app = TestApp::spawn(Backend::Sqlite, Vec::new()).await;
+    for (query, field) in [
+        ("?from=2026-13-01", "from"),
+        ("?to=yesterday", "to"),
+        ("?from=2026-11-02&to=2026-11-01", "from"),
+        ("?from=2024-01-01&to=2026-01-01", "to"),
+        ("?month=2026-11", "month"),
+    ] {
+        let (status, body) = app.call("GET", &format!("/usage{query}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "INVALID_INPUT", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = app
+        .call("GET", "/usage?from=2026-11-01&to=2026-11-30", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["from"], "2026-11-01");
+    assert_eq!(body["data"]["total"]["cost"], 0.0);
+    assert_eq!(body["data"]["byDay"], json!([]));
+    // Signed out: refused.
+    let response = reqwest::get(format!("{}/usage", app.base)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+impl TestApp {
+    /// Creates a campaign and tries to start it; the start's status and body.
+    async fn start_campaign_expecting_refusal(&self) -> (StatusCode, Value) {
+        let script = self.script().await;
+        let body = json!({
+            "name": "두 번째",
+            "scriptId": script,
+            "contacts": [{ "phoneNumber": number(40), "name": "고객40" }],
+            "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
+        });
+        let (status, created) = self.call("POST", "/campaigns", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["data"]["id"].as_str().unwrap();
+        self.call("POST", &format!("/campaigns/{id}/start"), None)
+            .await
+    }
+}
