@@ -50,6 +50,16 @@ pub enum ApiError {
     /// Anything unexpected; logged with the request id, never shown to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A provider account cannot pay for what was asked (402 `INSUFFICIENT_CREDITS`, with the
+    /// provider named in the details).
+    #[error("{message}")]
+    ProviderCreditsLow { message: String, details: Value },
+    /// A provider we must ask first cannot be reached (503 `PROVIDER_UNAVAILABLE`).
+    #[error("{message}")]
+    ProviderUnavailable {
+        provider: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -74,7 +84,10 @@ impl ApiError {
             | Self::InvalidState(_)
             | Self::NoContacts
             | Self::GenerationFailed { .. } => StatusCode::BAD_REQUEST,
-            Self::InsufficientCredits(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
+                StatusCode::PAYMENT_REQUIRED
+            }
+            Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::AccountLocked { .. } => StatusCode::LOCKED,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -94,7 +107,10 @@ impl ApiError {
             Self::InvalidPhone { .. } => "INVALID_PHONE",
             Self::InvalidState(_) => "INVALID_STATE",
             Self::NoContacts => "NO_CONTACTS",
-            Self::InsufficientCredits(_) => "INSUFFICIENT_CREDITS",
+            Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
+                "INSUFFICIENT_CREDITS"
+            }
+            Self::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AccountLocked { .. } => "ACCOUNT_LOCKED",
             Self::NotFound => "NOT_FOUND",
@@ -116,6 +132,8 @@ impl ApiError {
                 Some(json!({ "retryAfterSeconds": retry_after_secs }))
             }
             Self::GenerationFailed { reason } => Some(json!({ "reason": reason })),
+            Self::ProviderCreditsLow { details, .. } => Some(details.clone()),
+            Self::ProviderUnavailable { provider, .. } => Some(json!({ "provider": provider })),
             _ => None,
         }
     }

@@ -9,8 +9,10 @@ pub mod config;
 pub mod contacts_import;
 pub mod error;
 pub mod maintenance;
+pub mod preflight;
 pub mod providers;
 pub mod rate_limit;
+pub mod read_models;
 pub mod routes;
 
 pub use app::{AppState, Application};

@@ -11,6 +11,7 @@ use media_bridge::bridge::{Bridge, ElevenLabsConfig};
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
 
 use crate::config::{Config, Secret};
+use crate::preflight::Preflight;
 use crate::routes::twilio::TwilioLink;
 use crate::routes::twilio_media::StorePort;
 
@@ -18,6 +19,8 @@ use crate::routes::twilio_media::StorePort;
 pub struct Providers {
     pub twilio: TwilioLink,
     pub bridge: Arc<Bridge>,
+    /// The provider accounts, checked before caller ids are saved and campaigns start.
+    pub preflight: Arc<Preflight>,
     twilio_sandbox: Option<sandbox::twilio::TwilioSandbox>,
     elevenlabs_sandbox: Option<sandbox::elevenlabs::ElevenLabsSandbox>,
 }
@@ -91,6 +94,7 @@ impl Providers {
         };
         let stream_secret = config.jwt_secret.clone();
         let port = Arc::new(StorePort::new(store, clock, client.clone()));
+        let preflight = Arc::new(Preflight::new(client.clone(), elevenlabs.clone()));
         let bridge = Arc::new(Bridge::new(
             elevenlabs,
             client.clone(),
@@ -100,6 +104,7 @@ impl Providers {
         Ok(Self {
             twilio: TwilioLink::new(client, auth_token, stream_secret),
             bridge,
+            preflight,
             twilio_sandbox,
             elevenlabs_sandbox,
         })

@@ -3,5 +3,6 @@
 
 pub mod bridge;
 pub mod elevenlabs;
+pub mod elevenlabs_account;
 pub mod token;
 pub mod twilio;

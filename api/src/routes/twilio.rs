@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use commands::cqrs::load;
 use commands::{CommandContext, CommandError};
-use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CallStatus as DomainStatus};
+use domain::call::{AttemptEnd, Call, CallCommand, CallStatus as DomainStatus};
 use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use media_bridge::token::stream_token;
@@ -366,10 +366,10 @@ async fn amd(
         verdict.answered_by,
         if leave { "message left" } else { "hung up" }
     );
-    let report = CallCommand::ReportOutcome {
-        result: CallResult::Voicemail,
+    // `retry_on_voicemail`: the attempt then ends like an unanswered one (SPEC §4).
+    let report = CallCommand::RecordVoicemail {
+        retry: policy.retry,
         note: Some(note),
-        proposed_time: None,
         at,
     };
     run(&state, call_id, report).await?;

@@ -13,4 +13,6 @@ pub use aggregate::Call;
 pub use commands::CallCommand;
 pub use errors::CallError;
 pub use events::CallEvent;
-pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};
+pub use values::{
+    AttemptEnd, CallResult, CallStatus, CancelReason, ConversationEndReason, CostComponent,
+};
