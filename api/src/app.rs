@@ -150,7 +150,8 @@ impl Application {
             let placer = DialPlacer::new(store.clone(), telephony, state.clock.clone());
             let consumer: Worker = match &bus {
                 EventBus::Nats(nats) => {
-                    let queue = NatsDialQueue::new(placer, nats.clone(), DialQueueConfig::default());
+                    let queue =
+                        NatsDialQueue::new(placer, nats.clone(), DialQueueConfig::default());
                     Box::new(move |stop| tokio::spawn(log_exit("dial consumer", queue.run(stop))))
                 }
                 EventBus::InProcess(_) => {

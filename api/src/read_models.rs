@@ -34,7 +34,9 @@ pub async fn wait_for_projection(
         match store.checkpoint(name).await {
             Ok(stored) if stored >= position => return true,
             Ok(_) => {}
-            Err(err) => tracing::debug!(projection = name, error = %err, "cannot read the checkpoint"),
+            Err(err) => {
+                tracing::debug!(projection = name, error = %err, "cannot read the checkpoint")
+            }
         }
         if Instant::now() >= deadline {
             return false;

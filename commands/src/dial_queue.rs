@@ -29,13 +29,13 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::Clock;
 use crate::accounts::AccountSettings;
 use crate::bus::NatsBus;
 use crate::cqrs::{self, CommandContext, CommandError, Commands};
 use crate::dialer::{DialOrder, PLACEMENT_TIMEOUT, Telephony, TelephonyError};
 use crate::leader;
 use crate::store::{EventStore, StoreError, StoredEvent};
-use crate::Clock;
 
 /// The checkpoint (and worker lock) of the embedded dial consumer.
 pub const DIAL_CHECKPOINT: &str = "dial_consumer";
@@ -138,9 +138,11 @@ impl DialPlacer {
             .unwrap_or_else(CampaignSettings::default);
         let caller_id = match campaign.caller_id.clone() {
             Some(id) => Some(id),
-            None => AccountSettings::load(self.store.db().pool(), &call.owner_id().to_string())
-                .await?
-                .caller_id,
+            None => {
+                AccountSettings::load(self.store.db().pool(), &call.owner_id().to_string())
+                    .await?
+                    .caller_id
+            }
         };
         let order = DialOrder {
             call_id,
@@ -234,7 +236,9 @@ impl StoreDialQueue {
                 }
                 position = event.position;
             }
-            self.store.save_checkpoint(DIAL_CHECKPOINT, position).await?;
+            self.store
+                .save_checkpoint(DIAL_CHECKPOINT, position)
+                .await?;
         }
     }
 

@@ -12,10 +12,10 @@ use chrono::Utc;
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, CallCommand};
-use tokio::sync::mpsc;
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use callbot_tests::{TestDb, TestNats};
@@ -434,9 +434,11 @@ async fn an_agent_closing_with_1002_fails_the_call_with_the_reason_and_hangs_up(
         .into_iter()
         .map(|e| e.event_type)
         .collect::<Vec<_>>();
-    assert!(events.contains(&"ConversationEnded".to_owned()), "{events:?}");
+    assert!(
+        events.contains(&"ConversationEnded".to_owned()),
+        "{events:?}"
+    );
 }
-
 
 /// The error code and details of an error answer.
 fn error_of(body: &Value) -> (&str, &Value) {
@@ -462,7 +464,10 @@ async fn a_caller_id_is_saved_only_if_the_twilio_account_may_call_from_it() {
     assert_eq!(details["field"], "callerId");
     assert_eq!(details["reason"], "CALLER_ID_NOT_VERIFIED");
     let (_, saved) = app.call("GET", "/settings", None).await;
-    assert_eq!(saved["data"]["callerId"], "+15005550006", "unchanged: {saved}");
+    assert_eq!(
+        saved["data"]["callerId"], "+15005550006",
+        "unchanged: {saved}"
+    );
 
     twilio.set_verified_caller_ids(&["+15005550007"]);
     let (status, body) = app.call("PUT", "/settings", put("+15005550007")).await;
@@ -716,8 +721,7 @@ async fn a_status_stream_counts_once_against_the_rate_limit_however_many_frames_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn with_the_projector_in_another_process_commands_settle_and_frames_follow_the_read_model()
-{
+async fn with_the_projector_in_another_process_commands_settle_and_frames_follow_the_read_model() {
     let dir = tempfile::tempdir().unwrap();
     let config = |roles: Vec<Role>| {
         Config::from_lookup(
@@ -771,7 +775,10 @@ async fn with_the_projector_in_another_process_commands_settle_and_frames_follow
         async move {
             let response = request.send().await.unwrap();
             let status = response.status();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (_, me) = call("GET", "/me", None).await;
@@ -811,10 +818,18 @@ async fn with_the_projector_in_another_process_commands_settle_and_frames_follow
         .collect();
     let body = json!({ "name": "분리 실행", "scriptId": script, "contacts": contacts });
     let (status, created) = call("POST", "/campaigns", Some(body)).await;
-    assert_eq!(status, StatusCode::CREATED, "settles on the other process's projector: {created}");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "settles on the other process's projector: {created}"
+    );
     let id = created["data"]["id"].as_str().unwrap().to_owned();
     let (_, calls) = call("GET", &format!("/campaigns/{id}/calls"), None).await;
-    assert_eq!(calls["data"]["items"].as_array().unwrap().len(), 5, "{calls}");
+    assert_eq!(
+        calls["data"]["items"].as_array().unwrap().len(),
+        5,
+        "{calls}"
+    );
 
     let response = client
         .get(format!("{base}/campaigns/{id}/status"))
@@ -837,7 +852,8 @@ async fn with_the_projector_in_another_process_commands_settle_and_frames_follow
         let shown = &campaign["data"]["progress"];
         assert!(
             shown["finished"].as_u64().unwrap() >= finished
-                && shown["failed"].as_u64().unwrap() >= data["progress"]["failed"].as_u64().unwrap(),
+                && shown["failed"].as_u64().unwrap()
+                    >= data["progress"]["failed"].as_u64().unwrap(),
             "frame {data} ahead of the read model {shown}"
         );
     }

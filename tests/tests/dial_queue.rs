@@ -14,8 +14,8 @@ use commands::bus::NatsBus;
 use commands::dial_queue::{DialPlacer, DialQueueConfig, NatsDialQueue};
 use commands::dialer::{DialOrder, InMemoryTelephony, Telephony, TelephonyError};
 use commands::{
-    CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock, NatsConfig,
-    Relay,
+    CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
+    NatsConfig, Relay,
 };
 use domain::PhoneNumber;
 use domain::call::{Call, CallCommand, CallStatus};
@@ -77,10 +77,11 @@ async fn requested_calls(store: &EventStore, clock: &ManualClock, n: usize) -> V
             retry: RetryPolicy::default(),
             at: clock.now(),
         };
-        calls.execute(&id.to_string(), create, &system).await.unwrap();
-        let dial = CallCommand::RequestDial {
-            at: clock.now(),
-        };
+        calls
+            .execute(&id.to_string(), create, &system)
+            .await
+            .unwrap();
+        let dial = CallCommand::RequestDial { at: clock.now() };
         calls.execute(&id.to_string(), dial, &system).await.unwrap();
         ids.push(id);
     }
@@ -228,8 +229,14 @@ async fn requests_held_by_a_dead_process_are_placed_by_another() {
     let _ = dead.await;
 
     let provider = Arc::new(InMemoryTelephony::default());
-    let (_alive, stop) =
-        consumer_process(&h.db, &h.config, provider.clone(), h.clock.clone(), ack_wait).await;
+    let (_alive, stop) = consumer_process(
+        &h.db,
+        &h.config,
+        provider.clone(),
+        h.clock.clone(),
+        ack_wait,
+    )
+    .await;
     queue_drained(&h.bus, &h.store).await;
 
     let orders = provider.orders();

@@ -237,7 +237,9 @@ fn conversation_ended(reason: &EndReason, at: chrono::DateTime<chrono::Utc>) -> 
             None,
             Some(reason.to_string()),
         ),
-        EndReason::SetupFailed(why) => (ConversationEndReason::SetupFailed, None, Some(why.clone())),
+        EndReason::SetupFailed(why) => {
+            (ConversationEndReason::SetupFailed, None, Some(why.clone()))
+        }
     };
     CallCommand::RecordConversationEnded {
         reason,

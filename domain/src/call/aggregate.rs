@@ -295,9 +295,8 @@ impl Aggregate for Call {
                 let answered = self.answered || end == AttemptEnd::Completed;
                 // A machine answered and the policy retries voicemail: like no answer, except
                 // that a call out of retries ends as the voicemail it reached.
-                let voicemail_retry = answered
-                    && self.retry_voicemail
-                    && self.outcome == Some(CallResult::Voicemail);
+                let voicemail_retry =
+                    answered && self.retry_voicemail && self.outcome == Some(CallResult::Voicemail);
                 sink.write(
                     CallEvent::AttemptEnded {
                         attempt: self.attempts,

@@ -1,8 +1,8 @@
 //! The sandbox's `GET /v1/user/subscription`: credits used and granted this period (`xi-api-key`);
 //! tests set them.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -22,7 +22,10 @@ impl super::ElevenLabsSandbox {
     }
 }
 
-pub(super) async fn subscription(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn subscription(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
     if !key_ok(&shared, &headers) {
         return bad_key();
     }

@@ -49,7 +49,11 @@ impl super::TwilioSandbox {
 
     /// Makes the account endpoints answer 503 (or work again).
     pub fn set_account_unavailable(&self, unavailable: bool) {
-        self.shared.account.lock().expect("sandbox lock").unavailable = unavailable;
+        self.shared
+            .account
+            .lock()
+            .expect("sandbox lock")
+            .unavailable = unavailable;
     }
 
     /// Sets the balance, a decimal string in USD (default `"500.00"`).
@@ -58,7 +62,12 @@ impl super::TwilioSandbox {
     }
 }
 
-fn listed(shared: &Shared, numbers: &[String], prefix: &str, filter: Option<&String>) -> Vec<AccountNumber> {
+fn listed(
+    shared: &Shared,
+    numbers: &[String],
+    prefix: &str,
+    filter: Option<&String>,
+) -> Vec<AccountNumber> {
     numbers
         .iter()
         .filter(|n| filter.is_none_or(|f| f == *n))
@@ -82,7 +91,11 @@ pub(super) async fn incoming_phone_numbers(
         return denied();
     }
     if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(StatusCode::SERVICE_UNAVAILABLE, 20500, "Service unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20500,
+            "Service unavailable",
+        );
     }
     let owned = shared.account.lock().expect("sandbox lock").owned.clone();
     let numbers = listed(&shared, &owned, "PN", query.get("PhoneNumber"));
@@ -105,9 +118,18 @@ pub(super) async fn outgoing_caller_ids(
         return denied();
     }
     if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(StatusCode::SERVICE_UNAVAILABLE, 20500, "Service unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20500,
+            "Service unavailable",
+        );
     }
-    let verified = shared.account.lock().expect("sandbox lock").verified.clone();
+    let verified = shared
+        .account
+        .lock()
+        .expect("sandbox lock")
+        .verified
+        .clone();
     let numbers = listed(&shared, &verified, "PV", query.get("PhoneNumber"));
     axum::Json(OutgoingCallerIds {
         page: 0,
@@ -127,7 +149,11 @@ pub(super) async fn balance(
         return denied();
     }
     if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(StatusCode::SERVICE_UNAVAILABLE, 20500, "Service unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20500,
+            "Service unavailable",
+        );
     }
     let balance = shared.account.lock().expect("sandbox lock").balance.clone();
     axum::Json(Balance {

@@ -20,8 +20,8 @@ use chrono::Utc;
 use commands::{CommandContext, Commands};
 use domain::PhoneNumber;
 use domain::call::CallCommand;
-use media_bridge::twilio::wire::{self, CallStatus as TwilioStatus, StatusCallback};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use media_bridge::twilio::wire::{self, CallStatus as TwilioStatus, StatusCallback};
 use projections::call_list::CallList;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -239,11 +239,8 @@ async fn run(
             timestamp: Some(Utc::now().to_rfc2822()),
         };
         let form = callback.to_form("+15005550006", "+821060000000");
-        let signature = wire::compute_signature(
-            &auth_token,
-            &format!("{PUBLIC_BASE_URL}{path}"),
-            &form,
-        );
+        let signature =
+            wire::compute_signature(&auth_token, &format!("{PUBLIC_BASE_URL}{path}"), &form);
         client
             .post(format!("{origin}{path}"))
             .header(wire::SIGNATURE_HEADER, signature)
