@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use commands::dial_queue::{DialPlacer, DialQueueConfig, NatsDialQueue, StoreDialQueue};
 use commands::dialer::{Dialer, InMemoryTelephony, Telephony};
 use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptWriter};
 use commands::{
@@ -53,6 +54,8 @@ pub struct AppState {
     pub bridge: Option<Arc<media_bridge::bridge::Bridge>>,
     /// Recording and report files and their signed links.
     pub files: Arc<crate::files::FileServices>,
+    /// Checks against the provider accounts (caller ids, balances).
+    pub preflight: Option<Arc<crate::preflight::Preflight>>,
 }
 
 /// A server bound to its port with its workers ready to start.
@@ -111,6 +114,7 @@ impl Application {
             twilio: Some(providers.twilio.clone()),
             bridge: Some(providers.bridge.clone()),
             files,
+            preflight: Some(providers.preflight.clone()),
         };
         let mut workers: Vec<(&'static str, Worker)> = Vec::new();
         if config.runs(Role::Projector) {
@@ -144,11 +148,24 @@ impl Application {
                 Some(link) => Arc::new(link.client.clone()),
                 None => Arc::new(InMemoryTelephony::default()),
             };
-            let dialer = Dialer::new(store.clone(), view, telephony, state.clock.clone());
+            let dialer = Dialer::new(store.clone(), view, state.clock.clone());
             workers.push((
                 "dialer",
                 Box::new(move |stop| tokio::spawn(log_exit("dialer", dialer.run(stop)))),
             ));
+            let placer = DialPlacer::new(store.clone(), telephony, state.clock.clone());
+            let consumer: Worker = match &bus {
+                EventBus::Nats(nats) => {
+                    let queue =
+                        NatsDialQueue::new(placer, nats.clone(), DialQueueConfig::default());
+                    Box::new(move |stop| tokio::spawn(log_exit("dial consumer", queue.run(stop))))
+                }
+                EventBus::InProcess(_) => {
+                    let queue = StoreDialQueue::new(placer, store.clone());
+                    Box::new(move |stop| tokio::spawn(log_exit("dial consumer", queue.run(stop))))
+                }
+            };
+            workers.push(("dial consumer", consumer));
         }
         if config.runs(Role::Projector) {
             // Stores or discards recordings, purges old ones and expired reports.

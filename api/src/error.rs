@@ -64,6 +64,16 @@ pub enum ApiError {
         "the PDF report font is missing at {path}; install fonts-nanum or set REPORT_FONT_PATH"
     )]
     ReportFontMissing { path: String },
+    /// A provider account cannot pay for what was asked (402 `INSUFFICIENT_CREDITS`, with the
+    /// provider named in the details).
+    #[error("{message}")]
+    ProviderCreditsLow { message: String, details: Value },
+    /// A provider we must ask first cannot be reached (503 `PROVIDER_UNAVAILABLE`).
+    #[error("{message}")]
+    ProviderUnavailable {
+        provider: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -88,7 +98,10 @@ impl ApiError {
             | Self::InvalidState(_)
             | Self::NoContacts
             | Self::GenerationFailed { .. } => StatusCode::BAD_REQUEST,
-            Self::InsufficientCredits(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
+                StatusCode::PAYMENT_REQUIRED
+            }
+            Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::AccountLocked { .. } => StatusCode::LOCKED,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -112,7 +125,10 @@ impl ApiError {
             Self::InvalidPhone { .. } => "INVALID_PHONE",
             Self::InvalidState(_) => "INVALID_STATE",
             Self::NoContacts => "NO_CONTACTS",
-            Self::InsufficientCredits(_) => "INSUFFICIENT_CREDITS",
+            Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
+                "INSUFFICIENT_CREDITS"
+            }
+            Self::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AccountLocked { .. } => "ACCOUNT_LOCKED",
             Self::NotFound => "NOT_FOUND",
@@ -140,6 +156,8 @@ impl ApiError {
             Self::GenerationFailed { reason } => Some(json!({ "reason": reason })),
             Self::RangeNotSatisfiable { length } => Some(json!({ "length": length })),
             Self::ReportFontMissing { path } => Some(json!({ "path": path })),
+            Self::ProviderCreditsLow { details, .. } => Some(details.clone()),
+            Self::ProviderUnavailable { provider, .. } => Some(json!({ "provider": provider })),
             _ => None,
         }
     }

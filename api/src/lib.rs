@@ -10,11 +10,13 @@ pub mod contacts_import;
 pub mod error;
 pub mod files;
 pub mod maintenance;
+pub mod preflight;
 pub mod providers;
 pub mod rate_limit;
 pub mod recordings;
 pub mod reports;
 pub mod results;
+pub mod read_models;
 pub mod routes;
 pub mod signed_url;
 

@@ -11,6 +11,7 @@ use media_bridge::bridge::{Bridge, ElevenLabsConfig};
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
 
 use crate::config::{Config, Secret};
+use crate::preflight::Preflight;
 use crate::routes::twilio::TwilioLink;
 use crate::routes::twilio_media::StorePort;
 
@@ -20,6 +21,8 @@ pub struct Providers {
     pub bridge: Arc<Bridge>,
     /// The voice agent's account (the post-call worker reads conversation details with it).
     pub elevenlabs: ElevenLabsConfig,
+    /// The provider accounts, checked before caller ids are saved and campaigns start.
+    pub preflight: Arc<Preflight>,
     twilio_sandbox: Option<sandbox::twilio::TwilioSandbox>,
     elevenlabs_sandbox: Option<sandbox::elevenlabs::ElevenLabsSandbox>,
 }
@@ -93,6 +96,7 @@ impl Providers {
         };
         let stream_secret = config.jwt_secret.clone();
         let port = Arc::new(StorePort::new(store, clock, client.clone()));
+        let preflight = Arc::new(Preflight::new(client.clone(), elevenlabs.clone()));
         let bridge = Arc::new(Bridge::new(
             elevenlabs.clone(),
             client.clone(),
@@ -103,6 +107,7 @@ impl Providers {
             twilio: TwilioLink::new(client, auth_token, stream_secret),
             bridge,
             elevenlabs,
+            preflight,
             twilio_sandbox,
             elevenlabs_sandbox,
         })

@@ -6,10 +6,11 @@
 //! budget, and dial the next contacts in order within the call window, the campaign's
 //! concurrency and the account-wide cap, skipping suppressed numbers.
 //!
-//! A call is dialed at most once per attempt: `RequestDial` moves its aggregate from PENDING to
-//! CALLING *before* the telephony port is asked to place it, and a call found CALLING after a
-//! restart is never placed again — if no provider call was recorded for it within
-//! [`PLACEMENT_TIMEOUT`], its attempt is ended as a retryable failure and the retry policy decides.
+//! The dialer never places calls itself: `RequestDial` moves the aggregate from PENDING to
+//! CALLING and records `DialRequested`, and a dial consumer ([`crate::dial_queue`]) places the
+//! call through the telephony port, once per attempt. A call still CALLING without a provider
+//! call [`PLACEMENT_TIMEOUT`] after its request (no consumer got to it) has its attempt ended as a
+//! retryable failure and the retry policy decides.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -154,7 +155,6 @@ pub struct TickReport {
 pub struct Dialer {
     store: EventStore,
     view: Arc<dyn DialerView>,
-    telephony: Arc<dyn Telephony>,
     clock: Arc<dyn Clock>,
     campaigns: Commands<Campaign>,
     calls: Commands<Call>,
@@ -182,19 +182,13 @@ pub fn in_window(settings: &CampaignSettings, now: DateTime<Utc>) -> bool {
 }
 
 impl Dialer {
-    /// A dialer over `store`, deciding from `view`, placing calls through `telephony`.
-    pub fn new(
-        store: EventStore,
-        view: Arc<dyn DialerView>,
-        telephony: Arc<dyn Telephony>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// A dialer over `store`, deciding from `view`; a dial consumer places what it requests.
+    pub fn new(store: EventStore, view: Arc<dyn DialerView>, clock: Arc<dyn Clock>) -> Self {
         Self {
             campaigns: Commands::new(store.clone(), ()),
             calls: Commands::new(store.clone(), ()),
             store,
             view,
-            telephony,
             clock,
         }
     }
@@ -364,60 +358,8 @@ impl Dialer {
             capacity -= 1;
             dialed += 1;
             report.dialed.push(call.call_id);
-            self.place(campaign, call, now).await;
         }
         Ok(dialed)
-    }
-
-    async fn place(&self, campaign: &CampaignView, call: &CallView, now: DateTime<Utc>) {
-        let Ok(to) = PhoneNumber::parse(&call.phone, &["KR", "US"])
-            .or_else(|_| PhoneNumber::parse(&call.phone, &[]))
-        else {
-            self.end_attempt(call.call_id, "invalid number".into(), false, now)
-                .await;
-            return;
-        };
-        let caller_id = match &campaign.settings.caller_id {
-            Some(id) => Some(id.clone()),
-            None => AccountSettings::load(self.store.db().pool(), &campaign.owner_id.to_string())
-                .await
-                .ok()
-                .and_then(|settings| settings.caller_id),
-        };
-        let order = DialOrder {
-            call_id: call.call_id,
-            campaign_id: campaign.id,
-            owner_id: campaign.owner_id,
-            attempt: call.attempts + 1,
-            to,
-            caller_id,
-            recording: campaign.settings.recording,
-        };
-        let context = CommandContext::new("system");
-        match self.telephony.place_call(&order).await {
-            Ok(sid) => {
-                let placed = CallCommand::RecordProviderCall {
-                    provider_call_sid: sid,
-                    at: self.clock.now(),
-                };
-                self.run_call(call.call_id, placed, &context).await;
-            }
-            Err(TelephonyError::Rejected { code, message }) => {
-                tracing::info!(call = %call.call_id, %code, "provider rejected the call");
-                self.end_attempt(
-                    call.call_id,
-                    format!("{code}: {message}"),
-                    false,
-                    self.clock.now(),
-                )
-                .await;
-            }
-            Err(TelephonyError::Unavailable(reason)) => {
-                tracing::warn!(call = %call.call_id, %reason, "provider unavailable; the attempt will be retried");
-                self.end_attempt(call.call_id, reason, true, self.clock.now())
-                    .await;
-            }
-        }
     }
 
     async fn create_call(

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod clock;
 pub mod cqrs;
 pub mod db;
+pub mod dial_queue;
 pub mod dialer;
 pub mod leader;
 pub mod metrics;

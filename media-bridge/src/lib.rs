@@ -4,5 +4,6 @@
 pub mod bridge;
 pub mod conversation_details;
 pub mod elevenlabs;
+pub mod elevenlabs_account;
 pub mod token;
 pub mod twilio;

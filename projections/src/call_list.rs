@@ -88,7 +88,38 @@ pub struct CallFilter {
     pub result: Option<String>,
 }
 
+/// How a call's last conversation with the voice agent ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationEnd {
+    pub reason: String,
+    pub close_code: Option<i64>,
+    pub detail: Option<String>,
+}
+
 impl CallList {
+    /// How the call's last conversation ended, once the bridge has said so.
+    pub async fn conversation_end(
+        pool: &AnyPool,
+        call_id: &str,
+    ) -> Result<Option<ConversationEnd>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT end_reason, end_close_code, end_detail FROM call_list \
+             WHERE call_id = $1 AND end_reason IS NOT NULL",
+        )
+        .bind(call_id)
+        .fetch_optional(pool)
+        .await?;
+        row.map(|row| {
+            Ok(ConversationEnd {
+                reason: row.try_get("end_reason")?,
+                close_code: row.try_get("end_close_code")?,
+                detail: row.try_get("end_detail")?,
+            })
+        })
+        .transpose()
+    }
+
     /// A campaign's calls in dialing order.
     pub async fn for_campaign(
         pool: &AnyPool,
@@ -408,6 +439,20 @@ pub(crate) async fn apply_call_event(
         | CallEvent::TranscriptRecorded { .. }
         | CallEvent::SummaryGenerated { .. }
         | CallEvent::AttemptCostRecorded { .. } => return Ok(()),
+        CallEvent::ConversationEnded {
+            reason,
+            close_code,
+            detail,
+            ..
+        } => (
+            "end_reason = $4, end_close_code = CAST($5 AS BIGINT), end_detail = $6",
+            vec![
+                Some(reason.as_str().to_owned()),
+                close_code.map(|code| code.to_string()),
+                detail,
+            ],
+        ),
+        CallEvent::VoicemailReached { .. } => ("result = $4", vec![Some("VOICEMAIL".to_owned())]),
     };
     let sql = format!(
         "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \

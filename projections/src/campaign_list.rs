@@ -12,6 +12,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::call_list;
+
+/// The projection's name (and checkpoint) for `campaign_list` and `call_list`.
+pub const CAMPAIGNS: &str = "campaigns";
 use crate::runner::{Projection, ProjectionError};
 
 /// Builds `campaign_list` and `call_list`.
@@ -120,7 +123,7 @@ fn summary(row: &AnyRow) -> Result<CampaignSummary, sqlx::Error> {
 #[async_trait]
 impl Projection for CampaignList {
     fn name(&self) -> &'static str {
-        "campaigns"
+        CAMPAIGNS
     }
 
     async fn apply(

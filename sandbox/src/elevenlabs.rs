@@ -41,6 +41,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+mod account;
+
 /// The API key the sandbox accepts.
 pub const API_KEY: &str = "sandbox-elevenlabs-key";
 /// The agent it hosts.
@@ -93,6 +95,9 @@ struct Shared {
     /// Signed-URL tokens handed out and not yet used.
     tokens: Mutex<HashMap<String, String>>,
     next: AtomicU64,
+    /// Credits used and granted this period (`/v1/user/subscription`).
+    credits_used: std::sync::atomic::AtomicI64,
+    credits_limit: std::sync::atomic::AtomicI64,
 }
 
 /// A running ElevenLabs sandbox; stops when dropped.
@@ -143,6 +148,8 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
         conversations: Mutex::default(),
         tokens: Mutex::default(),
         next: AtomicU64::new(1),
+        credits_used: std::sync::atomic::AtomicI64::new(0),
+        credits_limit: std::sync::atomic::AtomicI64::new(account::DEFAULT_LIMIT),
     });
     let router = Router::new()
         .route("/v1/convai/conversation/get-signed-url", get(signed_url))
@@ -151,6 +158,7 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
             "/v1/convai/conversations/{conversation_id}",
             get(conversation_details),
         )
+        .route("/v1/user/subscription", get(account::subscription))
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {
@@ -341,6 +349,7 @@ impl Agent {
             Incoming::Audio(chunk) => {
                 self.log.audio_chunks_received += 1;
                 let bytes = BASE64.decode(chunk).map_err(|e| e.to_string())?;
+                crate::probe::received(&bytes);
                 if self.log.persona.is_none() {
                     self.log.persona = persona_in(&bytes);
                 }

@@ -7,4 +7,5 @@
 
 pub mod elevenlabs;
 pub mod openai;
+pub mod probe;
 pub mod twilio;

@@ -38,6 +38,8 @@ use media_bridge::twilio::wire::{
     StatusCallback, Verb,
 };
 use rand::seq::SliceRandom;
+
+mod account;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -167,6 +169,8 @@ struct Shared {
     next_sid: AtomicU64,
     /// Create requests still to fail with HTTP 503 (provider outage drills).
     fail_creates: AtomicU32,
+    /// The account's numbers and balance.
+    account: account::Account,
 }
 
 /// A running Twilio sandbox; stops when dropped.
@@ -237,6 +241,7 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         attempts_per_number: Mutex::default(),
         next_sid: AtomicU64::new(1),
         fail_creates: AtomicU32::new(0),
+        account: Default::default(),
     });
     let router = Router::new()
         .route(
@@ -258,6 +263,18 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         .route(
             "/2010-04-01/Accounts/{account}/Recordings/{recording}",
             get(recording_media).delete(delete_recording),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json",
+            get(account::incoming_phone_numbers),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/OutgoingCallerIds.json",
+            get(account::outgoing_caller_ids),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Balance.json",
+            get(account::balance),
         )
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
@@ -1174,7 +1191,7 @@ impl Driver {
                     let audio = if sent < 5 {
                         crate::elevenlabs::persona_frame(&persona)
                     } else {
-                        vec![0xFF; 160]
+                        crate::probe::frame().unwrap_or_else(|| vec![0xFF; 160])
                     };
                     sent += 1;
                     let media = FromTwilio::Media {

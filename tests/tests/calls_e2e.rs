@@ -9,10 +9,13 @@ use std::time::Duration;
 use api::providers::Providers;
 use api::{AppState, Application, Config, Role};
 use chrono::Utc;
-use commands::{CancellationToken, CommandContext, Commands};
+use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
+use domain::PhoneNumber;
+use domain::call::{AttemptEnd, CallCommand};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use callbot_tests::{TestDb, TestNats};
@@ -84,6 +87,12 @@ impl Drop for TestApp {
 
 impl TestApp {
     async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with_clock(backend, None).await
+    }
+
+    /// Like [`TestApp::spawn`]; with a clock of the test's when given (the rate limiter then
+    /// refills only when the test moves time).
+    async fn spawn_with_clock(backend: Backend, clock: Option<Arc<ManualClock>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut vars: Vec<(String, String)> = vec![
             ("SANDBOX_SPEED".into(), "40".into()),
@@ -97,7 +106,10 @@ impl TestApp {
             |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
         )
         .unwrap();
-        let app = Application::build(config).await.unwrap();
+        let app = match clock {
+            Some(clock) => Application::build_with_clock(config, clock).await.unwrap(),
+            None => Application::build(config).await.unwrap(),
+        };
         let base = format!("http://127.0.0.1:{}/api/v1", app.port());
         let state = app.state().clone();
         let providers = app.providers();
@@ -399,4 +411,458 @@ async fn an_agent_closing_with_1002_fails_the_call_with_the_reason_and_hangs_up(
     assert_eq!(twilio[0].status, "completed");
     let conversations = app.providers.elevenlabs_sandbox().unwrap().conversations();
     assert_eq!(conversations[0].closed_with, Some(1002));
+    // Why the conversation ended is on record and in the call's detail.
+    let call_id = call["id"].as_str().unwrap().to_owned();
+    let end = loop {
+        let (status, detail) = app.call("GET", &format!("/calls/{call_id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        if !detail["data"]["conversationEnd"].is_null() {
+            break detail["data"]["conversationEnd"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{detail}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(end["reason"], "AGENT_CLOSED", "{end}");
+    assert_eq!(end["closeCode"], 1002, "{end}");
+    assert_eq!(end["detail"], "asr_transcription_error", "{end}");
+    let events = app
+        .state
+        .store
+        .read_aggregate(&call_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect::<Vec<_>>();
+    assert!(
+        events.contains(&"ConversationEnded".to_owned()),
+        "{events:?}"
+    );
+}
+
+/// The error code and details of an error answer.
+fn error_of(body: &Value) -> (&str, &Value) {
+    (
+        body["error"]["code"].as_str().unwrap_or_default(),
+        &body["error"]["details"],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_caller_id_is_saved_only_if_the_twilio_account_may_call_from_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let twilio = app.providers.twilio_sandbox().unwrap();
+    let put = |caller: &str| Some(json!({ "callerId": caller }));
+
+    let (status, body) = app.call("PUT", "/settings", put("+15005550006")).await;
+    assert_eq!(status, StatusCode::OK, "an owned number: {body}");
+
+    let (status, body) = app.call("PUT", "/settings", put("+15005550007")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (code, details) = error_of(&body);
+    assert_eq!(code, "INVALID_INPUT");
+    assert_eq!(details["field"], "callerId");
+    assert_eq!(details["reason"], "CALLER_ID_NOT_VERIFIED");
+    let (_, saved) = app.call("GET", "/settings", None).await;
+    assert_eq!(
+        saved["data"]["callerId"], "+15005550006",
+        "unchanged: {saved}"
+    );
+
+    twilio.set_verified_caller_ids(&["+15005550007"]);
+    let (status, body) = app.call("PUT", "/settings", put("+15005550007")).await;
+    assert_eq!(status, StatusCode::OK, "a verified caller id: {body}");
+
+    // A domestic Korean form is checked (and stored) in E.164.
+    twilio.set_owned_numbers(&["+8223123456"]);
+    let (status, body) = app.call("PUT", "/settings", put("02-312-3456")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["callerId"], "+8223123456");
+
+    twilio.set_account_unavailable(true);
+    let (status, body) = app.call("PUT", "/settings", put("+15005550008")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (code, details) = error_of(&body);
+    assert_eq!(code, "PROVIDER_UNAVAILABLE");
+    assert_eq!(details["provider"], "twilio");
+    // The caller id already checked is not asked about again: budgets can still change.
+    let body = json!({ "callerId": "+8223123456", "monthlyBudgetUsd": 80.0 });
+    let (status, saved) = app.call("PUT", "/settings", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_campaign_starts_only_when_twilio_and_elevenlabs_can_pay_for_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let twilio = app.providers.twilio_sandbox().unwrap();
+    let elevenlabs = app.providers.elevenlabs_sandbox().unwrap();
+    let script = app.script().await;
+    let body = json!({
+        "name": "잔액 확인",
+        "scriptId": script,
+        "contacts": [{ "phoneNumber": number(1) }, { "phoneNumber": number(2) }],
+        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
+    });
+    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let start_path = format!("/campaigns/{id}/start");
+    let start = || app.call("POST", &start_path, None);
+
+    twilio.set_balance("0.50");
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    let (code, details) = error_of(&body);
+    assert_eq!(code, "INSUFFICIENT_CREDITS");
+    assert_eq!(details["provider"], "twilio", "{body}");
+    assert_eq!(details["balance"], "0.50");
+
+    twilio.set_balance("500.00");
+    elevenlabs.set_credits(999_500, 1_000_000);
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    let (code, details) = error_of(&body);
+    assert_eq!(code, "INSUFFICIENT_CREDITS");
+    assert_eq!(details["provider"], "elevenlabs", "{body}");
+    assert_eq!(details["remaining"], 500);
+
+    elevenlabs.set_credits(0, 1_000_000);
+    twilio.set_account_unavailable(true);
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(error_of(&body).0, "PROVIDER_UNAVAILABLE");
+    let (_, campaign) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    assert_eq!(campaign["data"]["status"], "DRAFT", "{campaign}");
+
+    twilio.set_account_unavailable(false);
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["status"], "RUNNING");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_retry_on_voicemail_a_voicemail_is_dialed_again() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let script = app.script().await;
+    let body = json!({
+        "name": "음성사서함 재시도",
+        "scriptId": script,
+        "contacts": [{ "phoneNumber": number(7), "name": "고객07" }],
+        "settings": {
+            "retry": { "maxRetries": 1, "intervalsSeconds": [1] },
+            "callWindow": { "start": "00:00", "end": "24:00" },
+            "voicemail": { "action": "hang_up", "retry": true }
+        }
+    });
+    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (status, started) = app
+        .call("POST", &format!("/campaigns/{id}/start"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (_, campaign) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+        if campaign["data"]["status"] == "COMPLETED" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{campaign}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{id}/calls"), None)
+        .await;
+    let call = &calls["data"]["items"][0];
+    // Out of retries, the call ends as the voicemail it reached, after two attempts.
+    assert_eq!(call["status"], "COMPLETED", "{call}");
+    assert_eq!(call["result"], "VOICEMAIL", "{call}");
+    assert_eq!(call["attempts"], 2, "{call}");
+    let twilio = app.providers.twilio_sandbox().unwrap().calls();
+    assert_eq!(twilio.len(), 2, "dialed twice");
+    assert!(twilio.iter().all(|c| c.hung_up_by_api), "hang_up policy");
+}
+
+/// The frames of an SSE response as (event, data), read in a task of their own.
+fn sse_frames(mut response: reqwest::Response) -> mpsc::UnboundedReceiver<(String, Value)> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::to_owned)
+                };
+                let (Some(event), Some(data)) = (field("event: "), field("data: ")) else {
+                    continue;
+                };
+                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                if sender.send((event, data)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    receiver
+}
+
+async fn next_frame(frames: &mut mpsc::UnboundedReceiver<(String, Value)>) -> (String, Value) {
+    tokio::time::timeout(Duration::from_secs(30), frames.recv())
+        .await
+        .expect("a frame within 30 s")
+        .expect("the stream is open")
+}
+
+/// Creates each contact's call and fails it at once: two `call_update`s per contact.
+async fn dial_and_fail(state: &AppState, owner: Uuid, campaign: &str, calls: &Value) {
+    let context = CommandContext::new("system");
+    for item in calls["data"]["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap();
+        let phone = PhoneNumber::parse_kr(item["phoneNumber"].as_str().unwrap()).unwrap();
+        for command in [
+            CallCommand::CreateCall {
+                campaign_id: campaign.parse().unwrap(),
+                owner_id: owner,
+                phone,
+                contact_name: None,
+                context: Default::default(),
+                retry: Default::default(),
+                at: Utc::now(),
+            },
+            CallCommand::RequestDial { at: Utc::now() },
+            CallCommand::RecordAttemptEnded {
+                end: AttemptEnd::Failed {
+                    code: Some("21211".into()),
+                    retryable: false,
+                },
+                duration_secs: 0,
+                at: Utc::now(),
+            },
+        ] {
+            state.calls.execute(id, command, &context).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_status_stream_counts_once_against_the_rate_limit_however_many_frames_it_carries() {
+    // Time stands still: no token comes back while the test runs.
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_with_clock(Backend::Sqlite, Some(clock.clone())).await;
+    let script = app.script().await;
+    let contacts: Vec<Value> = (0..70)
+        .map(|i| json!({ "phoneNumber": format!("010-7000-{i:04}") }))
+        .collect();
+    let body = json!({ "name": "많은 프레임", "scriptId": script, "contacts": contacts });
+    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (_, calls) = app
+        .call("GET", &format!("/campaigns/{id}/calls?pageSize=100"), None)
+        .await;
+    let response = app
+        .client
+        .get(format!("{}/campaigns/{id}/status", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut frames = sse_frames(response);
+    assert_eq!(next_frame(&mut frames).await.0, "status");
+
+    dial_and_fail(&app.state, app.account, &id, &calls).await;
+    let mut updates = 0;
+    let mut failed = 0;
+    while failed < 70 {
+        let (event, data) = next_frame(&mut frames).await;
+        if event == "call_update" {
+            updates += 1;
+            if data["status"] == "FAILED" {
+                failed += 1;
+            }
+        }
+    }
+    assert!(updates > 100, "{updates} call updates on one stream");
+
+    // GET /me at spawn, the campaign, its calls and the stream: 4 of the 100 a minute.
+    let mut allowed = 0;
+    loop {
+        let (status, _) = app.call("GET", "/me", None).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        allowed += 1;
+        assert!(allowed <= 100, "the limit never applied");
+    }
+    assert_eq!(allowed, 96);
+    // The stream still runs after the account hit its limit.
+    app.state
+        .campaigns
+        .execute(
+            &id,
+            domain::campaign::CampaignCommand::CancelCampaign { at: clock.now() },
+            &CommandContext::new(app.account.to_string()),
+        )
+        .await
+        .unwrap();
+    loop {
+        let (event, data) = next_frame(&mut frames).await;
+        if event == "status" && data["status"] == "CANCELLED" {
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_projector_in_another_process_commands_settle_and_frames_follow_the_read_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |roles: Vec<Role>| {
+        Config::from_lookup(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            roles,
+            |name| match name {
+                "PUBLIC_BASE_URL" => Some("https://callbot.example".to_owned()),
+                _ => None,
+            },
+        )
+        .unwrap()
+    };
+    let api = Application::build(config(vec![Role::Api])).await.unwrap();
+    let projector = Application::build(config(vec![Role::Projector]))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}/api/v1", api.port());
+    let state = api.state().clone();
+    let stop = CancellationToken::new();
+    tokio::spawn(api.run_until_stopped(stop.clone()));
+    tokio::spawn(projector.run_until_stopped(stop.clone()));
+    let _stop = StopOnDrop(stop);
+
+    let client = reqwest::Client::new();
+    let credentials = json!({ "email": "split@clinic.kr", "password": "password123" });
+    let response = client
+        .post(format!("{base}/auth/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let login: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        let mut request = client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, me) = call("GET", "/me", None).await;
+    let account: Uuid = me["data"]["id"].as_str().unwrap().parse().unwrap();
+    let script = Uuid::new_v4();
+    let content = ScriptContent {
+        greeting: "안녕하세요.".into(),
+        purpose: "예약 확인".into(),
+        main_flow: vec![FlowStep {
+            step: 1,
+            action: "예약이 맞는지 확인합니다.".into(),
+            expected_responses: vec!["네".into()],
+            next_step: NextStep {
+                positive: None,
+                negative: None,
+            },
+        }],
+        closing: "감사합니다.".into(),
+        variables: vec![],
+    };
+    Commands::<Script>::new(state.store.clone(), ())
+        .execute(
+            &script.to_string(),
+            ScriptCommand::CreateScript {
+                owner_id: account,
+                name: "분리".into(),
+                natural_input: "분리".into(),
+                content,
+                at: Utc::now(),
+            },
+            &CommandContext::new(account.to_string()),
+        )
+        .await
+        .unwrap();
+    let contacts: Vec<Value> = (0..5)
+        .map(|i| json!({ "phoneNumber": format!("010-7100-{i:04}") }))
+        .collect();
+    let body = json!({ "name": "분리 실행", "scriptId": script, "contacts": contacts });
+    let (status, created) = call("POST", "/campaigns", Some(body)).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "settles on the other process's projector: {created}"
+    );
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (_, calls) = call("GET", &format!("/campaigns/{id}/calls"), None).await;
+    assert_eq!(
+        calls["data"]["items"].as_array().unwrap().len(),
+        5,
+        "{calls}"
+    );
+
+    let response = client
+        .get(format!("{base}/campaigns/{id}/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let mut frames = sse_frames(response);
+    assert_eq!(next_frame(&mut frames).await.0, "status");
+    dial_and_fail(&state, account, &id, &calls).await;
+    // Every status frame shows what the read model already shows.
+    let mut finished = 0;
+    while finished < 5 {
+        let (event, data) = next_frame(&mut frames).await;
+        if event != "status" {
+            continue;
+        }
+        finished = data["progress"]["finished"].as_u64().unwrap();
+        let (_, campaign) = call("GET", &format!("/campaigns/{id}"), None).await;
+        let shown = &campaign["data"]["progress"];
+        assert!(
+            shown["finished"].as_u64().unwrap() >= finished
+                && shown["failed"].as_u64().unwrap()
+                    >= data["progress"]["failed"].as_u64().unwrap(),
+            "frame {data} ahead of the read model {shown}"
+        );
+    }
+}
+
+struct StopOnDrop(CancellationToken);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use callbot_tests::TestDb;
 use chrono::{TimeZone, Utc};
 use commands::accounts::{AccountSettings, Suppressions};
+use commands::dial_queue::{DialPlacer, Placement, StoreDialQueue};
 use commands::dialer::{Dialer, InMemoryTelephony, TelephonyError, TickReport};
 use commands::{
     CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
@@ -28,6 +29,8 @@ struct Fixture {
     telephony: Arc<InMemoryTelephony>,
     handle: ProjectionHandle,
     dialer: Dialer,
+    /// The dial consumer, drained after each tick (embedded transport).
+    queue: StoreDialQueue,
     campaigns: Commands<Campaign>,
     calls: Commands<Call>,
     owner: Uuid,
@@ -61,8 +64,13 @@ impl Fixture {
         tokio::spawn(commands::Relay::new(store.clone(), bus).run(stop.clone()));
         let clock = Arc::new(ManualClock::new(seoul(10, 0)));
         let telephony = Arc::new(InMemoryTelephony::default());
-        let dialer = Self::dialer(&store, &handle, &telephony, &clock);
+        let dialer = Self::dialer(&store, &handle, &clock);
+        let queue = StoreDialQueue::new(
+            DialPlacer::new(store.clone(), telephony.clone(), clock.clone()),
+            store.clone(),
+        );
         Self {
+            queue,
             campaigns: Commands::new(store.clone(), ()),
             calls: Commands::new(store.clone(), ()),
             _db: db,
@@ -76,14 +84,16 @@ impl Fixture {
         }
     }
 
-    fn dialer(
-        store: &EventStore,
-        handle: &ProjectionHandle,
-        telephony: &Arc<InMemoryTelephony>,
-        clock: &Arc<ManualClock>,
-    ) -> Dialer {
+    fn dialer(store: &EventStore, handle: &ProjectionHandle, clock: &Arc<ManualClock>) -> Dialer {
         let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
-        Dialer::new(store.clone(), view, telephony.clone(), clock.clone())
+        Dialer::new(store.clone(), view, clock.clone())
+    }
+
+    /// Lets the dial consumer place every call requested so far.
+    async fn place(&self) -> Vec<Placement> {
+        let placements = self.queue.drain().await.unwrap();
+        self.settle().await;
+        placements
     }
 
     async fn settle(&self) {
@@ -153,6 +163,7 @@ impl Fixture {
     async fn tick(&self) -> TickReport {
         let report = self.dialer.tick().await.unwrap();
         self.settle().await;
+        self.place().await;
         report
     }
 
@@ -420,13 +431,13 @@ async fn a_restarted_dialer_never_dials_a_call_twice() {
     let (_, calls) = f.running(&[1, 2, 3], concurrency(2)).await;
     assert_eq!(f.tick().await.dialed.len(), 2);
     // A new dialer process, same store: it sees the two calls in flight and leaves them alone.
-    let restarted = Fixture::dialer(&f.store, &f.handle, &f.telephony, &f.clock);
+    let restarted = Fixture::dialer(&f.store, &f.handle, &f.clock);
     assert!(restarted.tick().await.unwrap().dialed.is_empty());
     assert_eq!(f.telephony.orders().len(), 2);
 
-    // A crash between deciding to dial and placing the call: the attempt is on record but no
-    // provider call is. It is not placed again; after the timeout it counts as failed and the
-    // retry policy dials a new attempt.
+    // No consumer gets to a request in time (say every dialer process was down): the attempt is
+    // on record but no provider call is. After the timeout it counts as failed and the retry
+    // policy dials a new attempt; the old request, when it finally comes, is not placed.
     f.succeed(calls[0]).await;
     f.call(
         calls[2],
@@ -454,6 +465,17 @@ async fn a_restarted_dialer_never_dials_a_call_twice() {
     f.settle().await;
     f.clock.advance(chrono::Duration::seconds(60));
     assert_eq!(restarted.tick().await.unwrap().dialed, vec![calls[2]]);
+    f.settle().await;
+    // The consumer now sees both requests: the stale first attempt is skipped, the second placed.
+    assert_eq!(
+        f.place().await,
+        vec![
+            Placement::Skipped,
+            Placement::Placed {
+                provider_call_sid: format!("CA{:032x}", 3)
+            }
+        ]
+    );
     let last = f.telephony.orders().pop().unwrap();
     assert_eq!((last.call_id, last.attempt), (calls[2], 2));
 }

@@ -192,10 +192,14 @@ impl AppState {
     /// Waits until the read models show everything committed so far (read-your-writes).
     pub(crate) async fn settle(&self) -> Result<(), ApiError> {
         let head = self.store.head().await.map_err(ApiError::internal)?;
-        if self
-            .campaign_list
-            .wait_for(head, Duration::from_secs(10))
-            .await
+        if crate::read_models::wait_for_projection(
+            &self.store,
+            &self.campaign_list,
+            projections::campaign_list::CAMPAIGNS,
+            head,
+            Duration::from_secs(10),
+        )
+        .await
         {
             Ok(())
         } else {
@@ -495,6 +499,10 @@ async fn call(
         .ok_or(ApiError::NotFound)?;
     let mut body = call_json(&row);
     crate::results::add_detail(&mut body, &row);
+    let end = CallList::conversation_end(state.store.db().pool(), &row.id)
+        .await
+        .map_err(ApiError::internal)?;
+    body["conversationEnd"] = json!(end);
     Ok(ok(body).into_response())
 }
 
@@ -570,7 +578,7 @@ async fn start(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (id, _) = state.owned_campaign(&user, &id).await?;
+    let (id, summary) = state.owned_campaign(&user, &id).await?;
     // The body is optional: nothing (start now) or {"scheduledAt": …}.
     let body: StartCampaign = if body.iter().all(u8::is_ascii_whitespace) {
         StartCampaign::default()
@@ -587,6 +595,12 @@ async fn start(
         return Err(ApiError::InsufficientCredits(
             "the account has reached its daily or monthly budget".into(),
         ));
+    }
+    if let Some(preflight) = &state.preflight
+        && summary.total_calls > 0
+    {
+        let calls = summary.total_calls - summary.finished_calls;
+        preflight.check_credits(calls).await?;
     }
     let command = match body.scheduled_at {
         Some(start_at) => CampaignCommand::ScheduleCampaign { start_at, at: now },

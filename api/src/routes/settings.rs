@@ -38,11 +38,26 @@ async fn read_settings(
 async fn write_settings(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    ApiJson(settings): ApiJson<AccountSettings>,
+    ApiJson(mut settings): ApiJson<AccountSettings>,
 ) -> Result<Response, ApiError> {
     settings
         .validate()
         .map_err(|e| ApiError::invalid(e.to_string()))?;
+    // Stored (and asked of Twilio) in E.164, however it was typed.
+    settings.caller_id = settings.caller_id.map(|id| {
+        PhoneNumber::parse(&id, &["KR", "US"]).map_or(id, |number| number.as_str().to_owned())
+    });
+    let pool = state.store.db().pool();
+    let account = user.account_id.to_string();
+    if let (Some(caller_id), Some(preflight)) = (&settings.caller_id, &state.preflight) {
+        let current = AccountSettings::load(pool, &account)
+            .await
+            .map_err(ApiError::internal)?;
+        // Only a new caller id is checked, so budgets can change while Twilio is away.
+        if current.caller_id.as_deref() != Some(caller_id.as_str()) {
+            preflight.check_caller_id(caller_id).await?;
+        }
+    }
     settings
         .save(
             state.store.db().pool(),

@@ -318,6 +318,10 @@ impl Dashboard {
             | CallEvent::TranscriptRecorded { .. }
             | CallEvent::SummaryGenerated { .. }
             | CallEvent::AttemptCostRecorded { .. } => {}
+            CallEvent::VoicemailReached { .. } => call.result = Some("VOICEMAIL".to_owned()),
+            CallEvent::ProviderCallCreated { .. }
+            | CallEvent::CostRecorded { .. }
+            | CallEvent::ConversationEnded { .. } => {}
         }
         // `has_aggregate` alone is invisible, so `CallCreated` sends nothing.
         let visible = |view: &CallView| {
@@ -474,11 +478,14 @@ impl Stream<'_> {
 
     /// A frame never shows a state that `GET campaigns/{id}` would not show yet.
     async fn wait_for_read_model(&self, position: i64) {
-        if !self
-            .state
-            .campaign_list
-            .wait_for(position, READ_MODEL_WAIT)
-            .await
+        if !crate::read_models::wait_for_projection(
+            &self.state.store,
+            &self.state.campaign_list,
+            projections::campaign_list::CAMPAIGNS,
+            position,
+            READ_MODEL_WAIT,
+        )
+        .await
         {
             tracing::debug!(
                 position,

@@ -370,10 +370,10 @@ async fn amd(
         verdict.answered_by,
         if leave { "message left" } else { "hung up" }
     );
-    let report = CallCommand::ReportOutcome {
-        result: CallResult::Voicemail,
+    // `retry_on_voicemail`: the attempt then ends like an unanswered one (SPEC §4).
+    let report = CallCommand::RecordVoicemail {
+        retry: policy.retry,
         note: Some(note),
-        proposed_time: None,
         at,
     };
     run(&state, call_id, report).await?;

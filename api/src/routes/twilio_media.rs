@@ -14,7 +14,9 @@ use axum::routing::get;
 use commands::accounts::Suppressions;
 use commands::cqrs::load;
 use commands::{Clock, CommandContext, CommandError, Commands, EventStore};
-use domain::call::{Call, CallCommand, CallResult, CallStatus, RecordingCommand};
+use domain::call::{
+    Call, CallCommand, CallResult, CallStatus, ConversationEndReason, RecordingCommand,
+};
 use domain::campaign::Campaign;
 use media_bridge::bridge::{CallPort, EndReason, Session, TranscriptLine};
 use media_bridge::twilio::TwilioClient;
@@ -231,6 +233,10 @@ impl CallPort for StorePort {
     }
 
     async fn ended(&self, call_id: Uuid, reason: &EndReason, transcript: &[TranscriptLine]) {
+        let command = conversation_ended(reason, self.clock.now());
+        if let Err(error) = self.run(call_id, command).await {
+            tracing::warn!(%call_id, %error, "could not record why the conversation ended");
+        }
         tracing::info!(
             %call_id,
             %reason,
@@ -249,5 +255,31 @@ impl CallPort for StorePort {
         {
             tracing::warn!(%call_id, %error, "could not record the transcript");
         }
+    }
+}
+
+/// The bridge's end reason as a command on the call.
+fn conversation_ended(reason: &EndReason, at: chrono::DateTime<chrono::Utc>) -> CallCommand {
+    let (reason, close_code, detail) = match reason {
+        EndReason::TwilioStopped => (ConversationEndReason::PhoneHungUp, None, None),
+        EndReason::AgentClosed { code, reason } => (
+            ConversationEndReason::AgentClosed,
+            Some(*code),
+            Some(reason.clone()).filter(|r| !r.is_empty()),
+        ),
+        EndReason::RecognitionFailures => (
+            ConversationEndReason::RecognitionFailures,
+            None,
+            Some(reason.to_string()),
+        ),
+        EndReason::SetupFailed(why) => {
+            (ConversationEndReason::SetupFailed, None, Some(why.clone()))
+        }
+    };
+    CallCommand::RecordConversationEnded {
+        reason,
+        close_code,
+        detail,
+        at,
     }
 }

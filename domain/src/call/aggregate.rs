@@ -43,6 +43,9 @@ pub struct Call {
     /// Conversations, transcripts, summaries and costs per attempt.
     #[serde(default)]
     results: CallResults,
+    /// The current attempt reached voicemail and the policy says to try again.
+    #[serde(default)]
+    retry_voicemail: bool,
 }
 
 impl Call {
@@ -309,6 +312,10 @@ impl Aggregate for Call {
                 }
                 // A `Completed` end means it was answered even if that callback never came.
                 let answered = self.answered || end == AttemptEnd::Completed;
+                // A machine answered and the policy retries voicemail: like no answer, except
+                // that a call out of retries ends as the voicemail it reached.
+                let voicemail_retry =
+                    answered && self.retry_voicemail && self.outcome == Some(CallResult::Voicemail);
                 sink.write(
                     CallEvent::AttemptEnded {
                         attempt: self.attempts,
@@ -319,7 +326,13 @@ impl Aggregate for Call {
                     self,
                 )
                 .await;
-                let next = if answered {
+                let retry_delay = self.retry.delay_before_retry(self.attempts);
+                let next = if let (true, Some(delay)) = (voicemail_retry, retry_delay) {
+                    CallEvent::RetryScheduled {
+                        retry_at: at + delay,
+                        retry_number: self.attempts,
+                    }
+                } else if answered {
                     CallEvent::CallCompleted {
                         result: self.outcome.unwrap_or(CallResult::Declined),
                         duration_secs,
@@ -385,6 +398,45 @@ impl Aggregate for Call {
                     sink.write(event, self).await;
                 }
             }
+            CallCommand::RecordConversationEnded {
+                reason,
+                close_code,
+                detail,
+                at,
+            } => {
+                // Reported after the call may already be final (the status callback won).
+                self.current_status()?;
+                if self.attempts == 0 {
+                    return Err(CallError::InvalidTransition {
+                        status: Pending,
+                        command: "RecordConversationEnded",
+                    });
+                }
+                let event = CallEvent::ConversationEnded {
+                    attempt: self.attempts,
+                    reason,
+                    close_code,
+                    detail,
+                    ended_at: at,
+                };
+                sink.write(event, self).await;
+            }
+            CallCommand::RecordVoicemail { retry, note, at } => {
+                let status = self.current_status()?;
+                if status != InProgress {
+                    return Err(CallError::InvalidTransition {
+                        status,
+                        command: "RecordVoicemail",
+                    });
+                }
+                let event = CallEvent::VoicemailReached {
+                    attempt: self.attempts,
+                    retry,
+                    note,
+                    reached_at: at,
+                };
+                sink.write(event, self).await;
+            }
         }
         Ok(())
     }
@@ -416,6 +468,7 @@ impl Aggregate for Call {
                 self.provider_call_sid = None;
                 self.answered = false;
                 self.outcome = None;
+                self.retry_voicemail = false;
             }
             CallEvent::ProviderCallCreated {
                 provider_call_sid, ..
@@ -450,6 +503,11 @@ impl Aggregate for Call {
             CallEvent::ConversationStarted { .. }
             | CallEvent::TranscriptRecorded { .. }
             | CallEvent::SummaryGenerated { .. } => {}
+            CallEvent::ConversationEnded { .. } => {}
+            CallEvent::VoicemailReached { retry, .. } => {
+                self.outcome = Some(CallResult::Voicemail);
+                self.retry_voicemail = retry;
+            }
         }
     }
 }

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AttemptEnd, CallResult, CancelReason, CostComponent, RecordingCommand, SummarySource, TranscriptLine,
-    TranscriptSource,
+    AttemptEnd, CallResult, CancelReason, ConversationEndReason, CostComponent, RecordingCommand,
+    SummarySource, TranscriptLine, TranscriptSource,
 };
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
@@ -137,6 +137,26 @@ pub enum CallCommand {
         /// Amount in millionths of a US dollar (not negative).
         amount_micros: i64,
         /// When the price became known.
+        at: DateTime<Utc>,
+    },
+    /// The conversation with the voice agent ended (the bridge says why).
+    RecordConversationEnded {
+        /// Why it ended.
+        reason: ConversationEndReason,
+        /// The agent socket's close code, when the agent closed it.
+        close_code: Option<u16>,
+        /// The close reason or failure, for people.
+        detail: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An answering machine picked up; the campaign's policy says whether to try again.
+    RecordVoicemail {
+        /// Retry like an unanswered call (`retry_on_voicemail`) instead of completing.
+        retry: bool,
+        /// What was done (message left or hung up).
+        note: Option<String>,
+        /// When the machine was detected.
         at: DateTime<Utc>,
     },
 }

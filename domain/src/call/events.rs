@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    AttemptEnd, CallResult, CancelReason, CostComponent, DiscardReason, SummarySource, TranscriptLine,
-    TranscriptSource,
+    AttemptEnd, CallResult, CancelReason, ConversationEndReason, CostComponent, DiscardReason,
+    SummarySource, TranscriptLine, TranscriptSource,
 };
 use crate::PhoneNumber;
 use crate::policy::RetryPolicy;
@@ -219,6 +219,30 @@ pub enum CallEvent {
         /// When it became known.
         recorded_at: DateTime<Utc>,
     },
+    /// The conversation with the voice agent ended, and why.
+    ConversationEnded {
+        /// Attempt number.
+        attempt: u32,
+        /// Why it ended.
+        reason: ConversationEndReason,
+        /// The agent socket's close code, when the agent closed it.
+        close_code: Option<u16>,
+        /// The close reason or failure, for people.
+        detail: Option<String>,
+        /// When.
+        ended_at: DateTime<Utc>,
+    },
+    /// An answering machine picked up (the outcome is `VOICEMAIL`).
+    VoicemailReached {
+        /// Attempt number.
+        attempt: u32,
+        /// Whether the attempt is retried like an unanswered one when it ends.
+        retry: bool,
+        /// What was done (message left or hung up).
+        note: Option<String>,
+        /// When it was detected.
+        reached_at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for CallEvent {
@@ -246,6 +270,8 @@ impl DomainEvent for CallEvent {
             Self::TranscriptRecorded { .. } => "TranscriptRecorded",
             Self::SummaryGenerated { .. } => "SummaryGenerated",
             Self::AttemptCostRecorded { .. } => "AttemptCostRecorded",
+            Self::ConversationEnded { .. } => "ConversationEnded",
+            Self::VoicemailReached { .. } => "VoicemailReached",
         }
         .to_owned()
     }

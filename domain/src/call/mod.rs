@@ -24,4 +24,6 @@ pub use results::{
     AttemptResults, CallResults, Speaker, SummarySource, TranscriptLine, TranscriptSource,
     same_words,
 };
-pub use values::{AttemptEnd, CallResult, CallStatus, CancelReason, CostComponent};
+pub use values::{
+    AttemptEnd, CallResult, CallStatus, CancelReason, ConversationEndReason, CostComponent,
+};

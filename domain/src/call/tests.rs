@@ -852,3 +852,174 @@ fn cancelled_events_without_a_reason_still_load() {
         CallEvent::CallCancelled { reason: None, .. }
     ));
 }
+
+// --- Voicemail ---
+
+fn voicemail(attempt: u32, retry: bool, minute: i64) -> CallEvent {
+    CallEvent::VoicemailReached {
+        attempt,
+        retry,
+        note: Some("message left".to_owned()),
+        reached_at: t(minute),
+    }
+}
+
+fn record_voicemail(retry: bool, minute: i64) -> CallCommand {
+    CallCommand::RecordVoicemail {
+        retry,
+        note: Some("message left".to_owned()),
+        at: t(minute),
+    }
+}
+
+#[test]
+fn reaching_voicemail_while_answered_records_it_with_the_policy() {
+    Fixture::with(())
+        .given(in_progress())
+        .when(record_voicemail(true, 2))
+        .then_expect_events(vec![voicemail(1, true, 2)]);
+}
+
+#[test]
+fn voicemail_before_the_answer_is_refused() {
+    Fixture::with(())
+        .given(calling())
+        .when(record_voicemail(false, 2))
+        .then_expect_error(CallError::InvalidTransition {
+            status: CallStatus::Calling,
+            command: "RecordVoicemail",
+        });
+}
+
+#[test]
+fn voicemail_without_retry_completes_as_voicemail() {
+    let mut given = in_progress();
+    given.push(voicemail(1, false, 2));
+    Fixture::with(())
+        .given(given)
+        .when(end(AttemptEnd::Completed, 20, 3))
+        .then_expect_events(vec![
+            ended(1, AttemptEnd::Completed, 20, 3),
+            CallEvent::CallCompleted {
+                result: CallResult::Voicemail,
+                duration_secs: 20,
+                completed_at: t(3),
+            },
+        ]);
+}
+
+#[test]
+fn voicemail_with_retry_on_voicemail_retries_like_no_answer() {
+    let mut given = in_progress();
+    given.push(voicemail(1, true, 2));
+    Fixture::with(())
+        .given(given)
+        .when(end(AttemptEnd::Completed, 20, 3))
+        .then_expect_events(vec![
+            ended(1, AttemptEnd::Completed, 20, 3),
+            CallEvent::RetryScheduled {
+                retry_at: t(13),
+                retry_number: 1,
+            },
+        ]);
+}
+
+#[test]
+fn voicemail_on_the_last_attempt_completes_as_voicemail_even_with_retry() {
+    let mut given = calling_on_last_attempt();
+    given.extend([answered(3, 44), voicemail(3, true, 44)]);
+    Fixture::with(())
+        .given(given)
+        .when(end(AttemptEnd::Completed, 20, 45))
+        .then_expect_events(vec![
+            ended(3, AttemptEnd::Completed, 20, 45),
+            CallEvent::CallCompleted {
+                result: CallResult::Voicemail,
+                duration_secs: 20,
+                completed_at: t(45),
+            },
+        ]);
+}
+
+#[test]
+fn a_person_answering_the_retry_after_voicemail_completes_normally() {
+    let mut given = in_progress();
+    given.extend([
+        voicemail(1, true, 2),
+        ended(1, AttemptEnd::Completed, 20, 3),
+        CallEvent::RetryScheduled {
+            retry_at: t(13),
+            retry_number: 1,
+        },
+        dialed(2, 13),
+        answered(2, 14),
+        outcome(2, CallResult::Success, 15),
+    ]);
+    Fixture::with(())
+        .given(given)
+        .when(end(AttemptEnd::Completed, 60, 16))
+        .then_expect_events(vec![
+            ended(2, AttemptEnd::Completed, 60, 16),
+            CallEvent::CallCompleted {
+                result: CallResult::Success,
+                duration_secs: 60,
+                completed_at: t(16),
+            },
+        ]);
+}
+
+// --- ConversationEnded ---
+
+#[test]
+fn the_end_of_the_conversation_is_recorded_with_the_agents_close_code() {
+    Fixture::with(())
+        .given(in_progress())
+        .when(CallCommand::RecordConversationEnded {
+            reason: ConversationEndReason::AgentClosed,
+            close_code: Some(1002),
+            detail: Some("asr_transcription_error".to_owned()),
+            at: t(3),
+        })
+        .then_expect_events(vec![CallEvent::ConversationEnded {
+            attempt: 1,
+            reason: ConversationEndReason::AgentClosed,
+            close_code: Some(1002),
+            detail: Some("asr_transcription_error".to_owned()),
+            ended_at: t(3),
+        }]);
+}
+
+#[test]
+fn the_end_of_the_conversation_is_recorded_after_the_call_is_final() {
+    Fixture::with(())
+        .given(completed())
+        .when(CallCommand::RecordConversationEnded {
+            reason: ConversationEndReason::PhoneHungUp,
+            close_code: None,
+            detail: None,
+            at: t(4),
+        })
+        .then_expect_events(vec![CallEvent::ConversationEnded {
+            attempt: 1,
+            reason: ConversationEndReason::PhoneHungUp,
+            close_code: None,
+            detail: None,
+            ended_at: t(4),
+        }]);
+}
+
+#[test]
+fn a_conversation_cannot_end_on_a_call_never_dialed() {
+    Fixture::with(())
+        .given(pending())
+        .when(CallCommand::RecordConversationEnded {
+            reason: ConversationEndReason::SetupFailed,
+            close_code: None,
+            detail: None,
+            at: t(1),
+        })
+        .then_expect_error(CallError::InvalidTransition {
+            status: CallStatus::Pending,
+            command: "RecordConversationEnded",
+        });
+}

@@ -136,3 +136,29 @@ pub enum CostComponent {
     /// LLM tokens (summaries, scripts).
     Llm,
 }
+
+/// Why a bridged conversation with the voice agent ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConversationEndReason {
+    /// The phone side stopped the stream: the callee hung up or the call ended.
+    PhoneHungUp,
+    /// The agent closed its socket (the close code says whether normally).
+    AgentClosed,
+    /// Too many recognition failures in a row.
+    RecognitionFailures,
+    /// The conversation could not be set up.
+    SetupFailed,
+}
+
+impl ConversationEndReason {
+    /// The wire name, e.g. `"AGENT_CLOSED"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PhoneHungUp => "PHONE_HUNG_UP",
+            Self::AgentClosed => "AGENT_CLOSED",
+            Self::RecognitionFailures => "RECOGNITION_FAILURES",
+            Self::SetupFailed => "SETUP_FAILED",
+        }
+    }
+}

@@ -8,6 +8,7 @@ use commands::dialer::{DialOrder, Telephony, TelephonyError};
 use serde::de::DeserializeOwned;
 
 mod recordings;
+mod account;
 
 use super::wire::{
     self, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource, STATUS_EVENTS,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use callbot_tests::TestDb;
 use chrono::{TimeZone, Utc};
+use commands::dial_queue::{DialPlacer, StoreDialQueue};
 use commands::dialer::{Dialer, InMemoryTelephony};
 use commands::{CancellationToken, Clock, CommandContext, Commands, EventBus, ManualClock, Relay};
 use domain::PhoneNumber;
@@ -37,7 +38,11 @@ async fn main() {
     ));
     let telephony = Arc::new(InMemoryTelephony::default());
     let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
-    let dialer = Dialer::new(store.clone(), view, telephony, clock.clone());
+    let dialer = Dialer::new(store.clone(), view, clock.clone());
+    let queue = StoreDialQueue::new(
+        DialPlacer::new(store.clone(), telephony, clock.clone()),
+        store.clone(),
+    );
     let campaigns = Commands::<Campaign>::new(store.clone(), ());
     let calls = Commands::<Call>::new(store.clone(), ());
     let system = CommandContext::new("system");
@@ -91,6 +96,7 @@ async fn main() {
     for _ in 0..60 {
         let started = Instant::now();
         let report = dialer.tick().await.expect("tick");
+        queue.drain().await.expect("place");
         latencies.push(started.elapsed());
         for call in report.dialed {
             let end = CallCommand::RecordAttemptEnded {

@@ -1,13 +1,14 @@
-//! Load binary: latency from a call status change to the `call_update` frame reaching every one
-//! of N SSE subscribers of the campaign, p50/p99, on SQLite with the in-process bus and on
-//! Postgres + NATS.
+//! Load binary: latency from a signed Twilio status webhook (`CallStatus=in-progress`) POSTed to
+//! `/twilio/status/{callId}` to the `call_update` frame reaching every one of N SSE subscribers
+//! of the campaign, p50/p99, on SQLite with the in-process bus and on Postgres + NATS.
 //!
 //! `cargo run --release -p callbot-tests --bin sse-bench -- [subscribers] [calls]`
 //!
-//! The status change is a `RecordAnswered` command on the Call aggregate: exactly what the
-//! Twilio status webhook handler will execute (the webhook itself is being built separately),
-//! so the HTTP parsing of one webhook request is not included. The clock starts before the
-//! command runs (append, relay to the bus, projection, SSE fan-out, HTTP to each client).
+//! The calls are set up by commands (created, dial requested, provider call recorded) on a
+//! campaign that is never started, so neither the dialer nor the Twilio sandbox's callee acts
+//! on them: the only status changes are the benchmark's webhooks. The clock starts before the
+//! webhook request is sent (HTTP, signature check, command, append, relay to the bus,
+//! projection, SSE fan-out, HTTP to each client).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,12 +18,17 @@ use api::{Application, Config, Role};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::{CommandContext, Commands};
-use domain::call::{AttemptEnd, CallCommand};
+use domain::PhoneNumber;
+use domain::call::CallCommand;
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use media_bridge::twilio::wire::{self, CallStatus as TwilioStatus, StatusCallback};
 use projections::call_list::CallList;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use uuid::Uuid;
+
+/// Where the signed webhook URLs point (the benchmark posts to the bound port, as a proxy would).
+const PUBLIC_BASE_URL: &str = "https://callbot.example";
 
 /// Start instants of the changes in flight, by call id.
 type Started = Arc<Mutex<HashMap<String, Instant>>>;
@@ -50,13 +56,15 @@ async fn run(
             "NATS_URL" => nats_url.clone(),
             "RECORDING_KEY" => Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
             "JWT_SECRET" => Some("sse-bench-secret-0123456789abcdef0123456789".to_owned()),
+            "PUBLIC_BASE_URL" => Some(PUBLIC_BASE_URL.to_owned()),
             _ => None,
         },
     )
     .expect("a config");
     // The real clock (the rate limiter refills with it); the campaign's window is all day.
     let app = Application::build(config).await.expect("the app");
-    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let origin = format!("http://127.0.0.1:{}", app.port());
+    let base = format!("{origin}/api/v1");
     let state = app.state().clone();
     let stop = commands::CancellationToken::new();
     tokio::spawn(app.run_until_stopped(stop.clone()));
@@ -157,17 +165,6 @@ async fn run(
         received: Mutex::new(0),
         notify: Notify::new(),
     });
-    let started_campaign = client
-        .post(format!("{base}/campaigns/{campaign}/start"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("start");
-    assert!(
-        started_campaign.status().is_success(),
-        "{}",
-        started_campaign.status()
-    );
     let mut readers = Vec::new();
     for _ in 0..subscribers {
         // One account may make 100 requests a minute: past that, wait as told and retry.
@@ -192,40 +189,79 @@ async fn run(
         let (started, samples) = (started.clone(), samples.clone());
         readers.push(tokio::spawn(read_frames(response, started, samples)));
     }
-    // The dialer keeps up to five calls ringing; each is answered (measured), then hung up so
-    // the dialer rings the next one.
+    // Every call ringing with a provider call of its own, as after a dial.
     let pool = state.store.db().pool().clone();
-    let context = CommandContext::new("twilio");
-    let mut measured = std::collections::HashSet::new();
-    while measured.len() < calls {
-        let rows = CallList::for_campaign(&pool, &campaign)
-            .await
-            .expect("rows");
-        let Some(call) = rows
-            .iter()
-            .find(|r| r.status == "CALLING" && !measured.contains(&r.id))
-            .map(|r| r.id.clone())
-        else {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            continue;
+    let rows = CallList::for_campaign(&pool, &campaign)
+        .await
+        .expect("rows");
+    let context = CommandContext::new("system");
+    let mut sids = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let sid = format!("CA{:032x}", i + 1);
+        let phone = PhoneNumber::parse_kr(&row.phone_number).expect("a stored number");
+        for command in [
+            CallCommand::CreateCall {
+                campaign_id: campaign.parse().expect("a uuid"),
+                owner_id: account,
+                phone,
+                contact_name: None,
+                context: Default::default(),
+                retry: Default::default(),
+                at: Utc::now(),
+            },
+            CallCommand::RequestDial { at: Utc::now() },
+            CallCommand::RecordProviderCall {
+                provider_call_sid: sid.clone(),
+                at: Utc::now(),
+            },
+        ] {
+            state
+                .calls
+                .execute(&row.id, command, &context)
+                .await
+                .expect("a ringing call");
+        }
+        sids.push((row.id.clone(), sid));
+    }
+    let twilio = state.twilio.clone().expect("a Twilio link");
+    let auth_token = twilio.auth_token.expose().to_owned();
+    let account_sid = twilio.client.config().account_sid.clone();
+    let webhook = |call: &str, sid: &str, status: TwilioStatus, sequence: u32| {
+        let path = format!("/twilio/status/{call}?attempt=1");
+        let callback = StatusCallback {
+            call_sid: sid.to_owned(),
+            account_sid: account_sid.clone(),
+            call_status: status,
+            sequence_number: Some(sequence),
+            call_duration: (status == TwilioStatus::Completed).then_some(30),
+            sip_response_code: None,
+            error_code: None,
+            timestamp: Some(Utc::now().to_rfc2822()),
         };
-        // Let the dial's own frames reach everyone first.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let form = callback.to_form("+15005550006", "+821060000000");
+        let signature =
+            wire::compute_signature(&auth_token, &format!("{PUBLIC_BASE_URL}{path}"), &form);
+        client
+            .post(format!("{origin}{path}"))
+            .header(wire::SIGNATURE_HEADER, signature)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(wire::encode_form(&form))
+    };
+    // Let the setup's frames reach everyone before measuring.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut measured = 0;
+    for (call, sid) in &sids {
         started
             .lock()
             .expect("lock")
             .insert(call.clone(), Instant::now());
-        state
-            .calls
-            .execute(
-                &call,
-                CallCommand::RecordAnswered { at: Utc::now() },
-                &context,
-            )
+        let response = webhook(call, sid, TwilioStatus::InProgress, 2)
+            .send()
             .await
-            .expect("answered");
-        measured.insert(call.clone());
-        let target = measured.len() * subscribers;
+            .expect("the webhook");
+        assert!(response.status().is_success(), "{}", response.status());
+        measured += 1;
+        let target = measured * subscribers;
         tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 let notified = samples.notify.notified();
@@ -237,23 +273,18 @@ async fn run(
         })
         .await
         .expect("every subscriber got the update");
-        let end = CallCommand::RecordAttemptEnded {
-            end: AttemptEnd::Completed,
-            duration_secs: 30,
-            at: Utc::now(),
-        };
-        state
-            .calls
-            .execute(&call, end, &context)
+        let response = webhook(call, sid, TwilioStatus::Completed, 3)
+            .send()
             .await
-            .expect("ended");
+            .expect("the webhook");
+        assert!(response.status().is_success(), "{}", response.status());
     }
     let mut latencies = samples.latencies.lock().expect("lock").clone();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     println!(
-        "{label}: {subscribers} subscribers x {} changes = {} deliveries; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        measured.len(),
+        "{label}: signed status webhook -> call_update at {subscribers} subscribers, {} webhooks = {} deliveries; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        measured,
         latencies.len(),
         at(0.50).as_secs_f64() * 1000.0,
         at(0.99).as_secs_f64() * 1000.0,

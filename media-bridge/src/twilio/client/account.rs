@@ -1,0 +1,50 @@
+//! The account side of the Twilio REST adapter: which numbers may be used as caller id, and
+//! the balance checked before a campaign starts.
+
+use super::super::wire::{self, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
+use super::{TwilioClient, TwilioError};
+
+impl TwilioClient {
+    /// Whether `number` (E.164) is one of the account's own numbers or a verified outgoing
+    /// caller id — the only numbers Twilio lets a call come from.
+    #[tracing::instrument(skip_all)]
+    pub async fn owns_caller_id(&self, number: &str) -> Result<bool, TwilioError> {
+        let query = wire::encode_form(&[("PhoneNumber", number)]);
+        let owned: IncomingPhoneNumbers = self
+            .send(
+                reqwest::Method::GET,
+                &self.account_url(&format!("IncomingPhoneNumbers.json?{query}")),
+                None,
+            )
+            .await?;
+        if owned
+            .incoming_phone_numbers
+            .iter()
+            .any(|n| n.phone_number == number)
+        {
+            return Ok(true);
+        }
+        let verified: OutgoingCallerIds = self
+            .send(
+                reqwest::Method::GET,
+                &self.account_url(&format!("OutgoingCallerIds.json?{query}")),
+                None,
+            )
+            .await?;
+        Ok(verified
+            .outgoing_caller_ids
+            .iter()
+            .any(|n| n.phone_number == number))
+    }
+
+    /// `GET …/Balance.json`.
+    #[tracing::instrument(skip_all)]
+    pub async fn balance(&self) -> Result<Balance, TwilioError> {
+        self.send(
+            reqwest::Method::GET,
+            &self.account_url("Balance.json"),
+            None,
+        )
+        .await
+    }
+}
