@@ -79,12 +79,17 @@ pub struct ReportRow {
     pub transcript: Option<String>,
 }
 
-/// The AI summary and the transcript of a call, for reports and the recording endpoint.
-///
-/// The call list does not carry them yet; once the read model has `summary` and `transcript`
-/// columns, this is the one place to fill them from.
-pub fn call_texts(_call: &CallRow) -> (Option<String>, Option<String>) {
-    (None, None)
+/// The AI summary and the transcript of a call (one `agent: …` / `user: …` line per turn), for
+/// reports and the recording endpoint.
+pub fn call_texts(call: &CallRow) -> (Option<String>, Option<String>) {
+    let transcript = call.transcript.as_ref().map(|lines| {
+        lines
+            .iter()
+            .map(|line| format!("{}: {}", line.role.as_str(), line.text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    (call.summary.clone(), transcript)
 }
 
 impl ReportRow {

@@ -319,9 +319,7 @@ impl Dashboard {
             | CallEvent::SummaryGenerated { .. }
             | CallEvent::AttemptCostRecorded { .. } => {}
             CallEvent::VoicemailReached { .. } => call.result = Some("VOICEMAIL".to_owned()),
-            CallEvent::ProviderCallCreated { .. }
-            | CallEvent::CostRecorded { .. }
-            | CallEvent::ConversationEnded { .. } => {}
+            CallEvent::ConversationEnded { .. } => {}
         }
         // `has_aggregate` alone is invisible, so `CallCreated` sends nothing.
         let visible = |view: &CallView| {

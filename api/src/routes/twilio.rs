@@ -24,7 +24,7 @@ use axum::routing::post;
 use commands::cqrs::load;
 use commands::{CommandContext, CommandError};
 use domain::call::{
-    AttemptEnd, Call, CallCommand, CallResult, CallStatus as DomainStatus, RecordingCommand,
+    AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand,
 };
 use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
