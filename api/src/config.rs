@@ -83,6 +83,8 @@ pub struct Config {
     pub elevenlabs: Option<ElevenLabsSettings>,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
+    /// `RATE_LIMIT_SCALE`: every rate limit times this (default 1; tests and contract runs raise it).
+    pub rate_limit_scale: f64,
 }
 
 /// The Twilio account calls are placed with.
@@ -279,6 +281,18 @@ impl Config {
                 }
             },
         };
+        let rate_limit_scale = match var("RATE_LIMIT_SCALE") {
+            None => 1.0,
+            Some(value) => match value.trim().parse::<f64>() {
+                Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "RATE_LIMIT_SCALE",
+                        reason: "must be a positive number (1 = the documented limits)".into(),
+                    });
+                }
+            },
+        };
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -296,6 +310,7 @@ impl Config {
             twilio,
             elevenlabs,
             sandbox_speed,
+            rate_limit_scale,
         })
     }
 
@@ -462,6 +477,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn rate_limit_scale_defaults_to_one_and_must_be_positive() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path(), &[]).unwrap().rate_limit_scale, 1.0);
+        let config = load(dir.path(), &[("RATE_LIMIT_SCALE", "100")]).unwrap();
+        assert_eq!(config.rate_limit_scale, 100.0);
+        for bad in ["0", "-2", "lots"] {
+            let err = load(dir.path(), &[("RATE_LIMIT_SCALE", bad)]).unwrap_err();
+            assert!(matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "RATE_LIMIT_SCALE",
+                    ..
+                }
+            ));
+        }
     }
 
     #[test]
