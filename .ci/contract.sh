@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-MAX_EXAMPLES="${CONTRACT_MAX_EXAMPLES:-25}"
+MAX_EXAMPLES="${CONTRACT_MAX_EXAMPLES:-10}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 bin="$target_dir/debug/callbot"
 

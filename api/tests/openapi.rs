@@ -41,7 +41,11 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
 fn every_operation_documents_its_answers_and_the_shared_ones() {
     let doc = generated();
     let operations = operations(&doc);
-    assert!(operations.len() >= 35, "only {} operations", operations.len());
+    assert!(
+        operations.len() >= 35,
+        "only {} operations",
+        operations.len()
+    );
     let mut ids = BTreeSet::new();
     for (method, path, operation) in &operations {
         let name = format!("{method} {path}");
@@ -225,7 +229,10 @@ async fn the_server_serves_the_document_and_the_swagger_ui_from_its_own_files() 
         assert_eq!(response.status(), 200, "{asset}");
         assert!(response.bytes().await.unwrap().len() > 10_000, "{asset}");
     }
-    assert!(!html.contains("https://"), "the page must not load anything remote");
+    assert!(
+        !html.contains("https://"),
+        "the page must not load anything remote"
+    );
 
     stop.cancel();
     server.await.unwrap().unwrap();

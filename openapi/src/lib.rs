@@ -276,7 +276,11 @@ pub fn finish(api: &mut OpenApi) {
     for (path, item) in api.paths.paths.iter_mut() {
         let enveloped = path.starts_with("/api/");
         for (method, operation) in item_operations(item) {
-            let tag = operation.tags.as_ref().and_then(|tags| tags.first()).cloned();
+            let tag = operation
+                .tags
+                .as_ref()
+                .and_then(|tags| tags.first())
+                .cloned();
             operation.operation_id = Some(match (tag, operation.operation_id.take()) {
                 (Some(tag), Some(id)) if !id.starts_with(&format!("{tag}_")) => {
                     format!("{tag}_{id}")
@@ -316,7 +320,9 @@ pub fn finish(api: &mut OpenApi) {
 
 /// The document as committed and served: pretty JSON with a final newline.
 pub fn to_json(api: &OpenApi) -> String {
-    let mut text = api.to_pretty_json().expect("an OpenAPI document serializes");
+    let mut text = api
+        .to_pretty_json()
+        .expect("an OpenAPI document serializes");
     text.push('\n');
     text
 }
@@ -337,7 +343,12 @@ pub fn compare_with_committed(generated: &str, committed: Option<&str>) -> Resul
         .zip(committed.lines())
         .position(|(a, b)| a != b)
         .unwrap_or_else(|| generated.lines().count().min(committed.lines().count()));
-    let line = |text: &str| text.lines().nth(first).unwrap_or("<end of file>").to_owned();
+    let line = |text: &str| {
+        text.lines()
+            .nth(first)
+            .unwrap_or("<end of file>")
+            .to_owned()
+    };
     Err(format!(
         "{COMMITTED_PATH} is stale: it differs from the document the code generates, first at \
          line {}:\n  committed: {}\n  generated: {}\n\nRegenerate it with:\n\n    {REGENERATE}\n",
@@ -459,7 +470,10 @@ mod tests {
     fn a_stale_document_names_the_first_difference_and_the_command() {
         let err = compare_with_committed("a\nb\nc\n", Some("a\nx\nc\n")).unwrap_err();
         assert!(err.contains("line 2"), "{err}");
-        assert!(err.contains("committed: x") && err.contains("generated: b"), "{err}");
+        assert!(
+            err.contains("committed: x") && err.contains("generated: b"),
+            "{err}"
+        );
         assert!(err.contains(REGENERATE), "{err}");
         let missing = compare_with_committed("a\n", None).unwrap_err();
         assert!(missing.contains(REGENERATE), "{missing}");

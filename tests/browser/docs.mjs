@@ -51,11 +51,11 @@ try {
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(String(error)));
 
-  const response = await page.goto(`${base}/docs/`, { waitUntil: "load", timeout: 30_000 });
+  const response = await page.goto(`${base}/docs/`, { waitUntil: "load", timeout: 180_000 });
   if (!response || !response.ok()) {
     throw new Error(`GET /docs/ answered ${response && response.status()}`);
   }
-  await page.waitForSelector(".opblock", { timeout: 30_000 });
+  await page.waitForSelector(".opblock", { timeout: 180_000 });
   const title = (await page.locator(".information-container .title").first().innerText()).trim();
   if (!title.startsWith(expectedTitle)) {
     throw new Error(`the title shown is ${JSON.stringify(title)}, not ${expectedTitle}`);

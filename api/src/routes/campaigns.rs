@@ -19,9 +19,9 @@ use domain::call::{CallCommand, CancelReason};
 use domain::campaign::{CampaignCommand, CampaignError, Contact};
 use domain::policy::CampaignSettings;
 use domain::script::Script;
+use openapi::{ErrorBody, Success, tags};
 use projections::call_list::{CallFilter, CallList, CallRow};
 use projections::campaign_list::{CampaignList, CampaignSummary};
-use openapi::{ErrorBody, Success, tags};
 use projections::dialer_view::ReadModelView;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -43,10 +43,8 @@ const DEFAULT_CALL_SECS: f64 = 60.0;
 
 /// Signed-in campaign routes.
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
-    let start_limit = middleware::from_fn_with_state(
-        (limiter.clone(), rate_limit::START),
-        rate_limit::per_user,
-    );
+    let start_limit =
+        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), rate_limit::per_user);
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(read, delete))

@@ -41,8 +41,10 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// (its assets are compiled in, so it works offline).
 pub fn router(state: AppState) -> Router {
     let require_user = middleware::from_fn_with_state(state.clone(), auth::require_user);
-    let (routes, document) =
-        documented(&state.limiter, |signed_in| signed_in.route_layer(require_user)).split_for_parts();
+    let (routes, document) = documented(&state.limiter, |signed_in| {
+        signed_in.route_layer(require_user)
+    })
+    .split_for_parts();
     Router::new()
         .merge(routes)
         .merge(

@@ -1,8 +1,8 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::Json;
 use axum::response::IntoResponse;
 use serde_json::json;
 use utoipa::ToSchema;

@@ -1,9 +1,9 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use commands::accounts::{AccountSettings, Suppression, Suppressions};
 use domain::PhoneNumber;
 use openapi::{ErrorBody, Success, tags};

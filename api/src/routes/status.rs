@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::Extension;
 use axum::response::{IntoResponse, Response};
 use commands::{BusMessage, BusSubscription, StoreError, StoredEvent};
 use cqrs_es::Aggregate;

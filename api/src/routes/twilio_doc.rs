@@ -4,8 +4,8 @@
 
 #![allow(dead_code)]
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,7 +26,10 @@ name=\"token\" value=\"…\"/></Stream></Connect><Hangup/></Response>";
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct Signature {
-    #[param(rename = "X-Twilio-Signature", example = "0X1Ys8TQbNtE9o8tvb8lkzMqi+I=")]
+    #[param(
+        rename = "X-Twilio-Signature",
+        example = "0X1Ys8TQbNtE9o8tvb8lkzMqi+I="
+    )]
     x_twilio_signature: String,
 }
 
