@@ -100,7 +100,7 @@ impl Application {
             bus: bus.clone(),
             metrics,
             campaign_list: campaign_runner.handle(),
-            limiter: Arc::new(RateLimiter::new(clock.clone())),
+            limiter: Arc::new(RateLimiter::scaled(clock.clone(), config.rate_limit_scale)),
             clock,
             accounts: Arc::new(Commands::new(store.clone(), ())),
             campaigns: Arc::new(Commands::new(store.clone(), ())),

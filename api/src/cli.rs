@@ -58,6 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Print the OpenAPI document (`> openapi/openapi.json` refreshes the committed copy).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +105,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = offline_config(data_dir)?;
             crate::maintenance::audit_verify(&config.database_url).await
         }
+        Command::Openapi => {
+            print!("{}", openapi::to_json(&crate::routes::openapi()));
+            Ok(())
+        }
     }
 }
 
@@ -117,11 +123,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.is_embedded() {
         println!(
             "Auto CallBot is listening on {url}\n  embedded mode: SQLite at {}, in-process event bus\n  \
+             API docs: {url}/docs (OpenAPI: {url}/openapi.json)\n  \
              health: {url}/healthz  readiness: {url}/readyz  metrics: {url}/metrics",
             config.data_dir.join("callbot.db").display()
         );
     } else {
-        println!("Auto CallBot is listening on {url}");
+        println!("Auto CallBot is listening on {url} (API docs: {url}/docs)");
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -90,6 +90,8 @@ pub struct Config {
     pub report_font_path: PathBuf,
     /// Provider rates for costs the providers do not report (ElevenLabs minutes, LLM tokens).
     pub rates: crate::results::Rates,
+    /// `RATE_LIMIT_SCALE`: every rate limit times this (default 1; tests and contract runs raise it).
+    pub rate_limit_scale: f64,
 }
 
 /// The Twilio account calls are placed with.
@@ -287,6 +289,18 @@ impl Config {
             },
         };
         let rates = crate::results::Rates::from_lookup(&var)?;
+        let rate_limit_scale = match var("RATE_LIMIT_SCALE") {
+            None => 1.0,
+            Some(value) => match value.trim().parse::<f64>() {
+                Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "RATE_LIMIT_SCALE",
+                        reason: "must be a positive number (1 = the documented limits)".into(),
+                    });
+                }
+            },
+        };
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -309,6 +323,7 @@ impl Config {
             sandbox_speed,
             report_font_path,
             rates,
+            rate_limit_scale,
         })
     }
 
@@ -475,6 +490,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn rate_limit_scale_defaults_to_one_and_must_be_positive() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path(), &[]).unwrap().rate_limit_scale, 1.0);
+        let config = load(dir.path(), &[("RATE_LIMIT_SCALE", "100")]).unwrap();
+        assert_eq!(config.rate_limit_scale, 100.0);
+        for bad in ["0", "-2", "lots"] {
+            let err = load(dir.path(), &[("RATE_LIMIT_SCALE", bad)]).unwrap_err();
+            assert!(matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "RATE_LIMIT_SCALE",
+                    ..
+                }
+            ));
+        }
     }
 
     #[test]

@@ -53,14 +53,22 @@ struct Bucket {
 /// The shared limiter.
 pub struct RateLimiter {
     clock: Arc<dyn Clock>,
+    /// Every limit times this (`RATE_LIMIT_SCALE`; 1 in production).
+    scale: f64,
     buckets: Mutex<HashMap<(&'static str, String), Bucket>>,
 }
 
 impl RateLimiter {
     /// A limiter reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::scaled(clock, 1.0)
+    }
+
+    /// A limiter whose every limit is multiplied by `scale` (a contract or load run raises them).
+    pub fn scaled(clock: Arc<dyn Clock>, scale: f64) -> Self {
         Self {
             clock,
+            scale,
             buckets: Mutex::default(),
         }
     }
@@ -68,7 +76,7 @@ impl RateLimiter {
     /// Takes one request from `key`'s bucket of `limit`, or says how long to wait.
     pub fn check(&self, limit: Limit, key: &str) -> Result<(), ApiError> {
         let now = self.clock.now();
-        let capacity = f64::from(limit.per_minute);
+        let capacity = (f64::from(limit.per_minute) * self.scale).max(1.0);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() > 10_000 {
@@ -129,5 +137,18 @@ mod tests {
         clock.advance(chrono::Duration::seconds(12));
         limiter.check(START, "u1").unwrap();
         assert!(limiter.check(START, "u1").is_err());
+    }
+
+    #[test]
+    fn a_scaled_limiter_multiplies_every_limit() {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let limiter = RateLimiter::scaled(clock, 10.0);
+        for _ in 0..50 {
+            limiter.check(START, "u1").unwrap();
+        }
+        let Err(ApiError::RateLimited { retry_after_secs }) = limiter.check(START, "u1") else {
+            panic!("the 51st start in a minute must be limited at 10 × 5");
+        };
+        assert_eq!(retry_after_secs, 2, "50 a minute refill one every 1.2 s");
     }
 }

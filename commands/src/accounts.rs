@@ -11,6 +11,7 @@ use crate::store::timestamp;
 
 /// An account's defaults and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AccountSettings {
     /// Caller id for new campaigns (E.164), unless a campaign sets its own.
@@ -104,6 +105,7 @@ impl AccountSettings {
 
 /// One entry of the do-not-call list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Suppression {
     pub phone_number: String,

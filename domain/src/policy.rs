@@ -55,6 +55,7 @@ pub enum SettingsError {
 
 /// How often and how soon an unanswered or failed call is tried again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (default 3).
@@ -145,12 +146,15 @@ impl<'de> Deserialize<'de> for WindowEnd {
 
 /// The hours in which calls may be placed, in the campaign's time zone, every day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CallWindow {
     /// First minute calls may start (inclusive), `"HH:MM"` (default 09:00).
     #[serde(with = "clock")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "09:00", default = "09:00"))]
     pub start: NaiveTime,
     /// When calls must stop starting (exclusive), `"HH:MM"` or `"24:00"` (default 20:00).
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "20:00"))]
     pub end: WindowEnd,
     /// IANA time zone name the times are read in (default `Asia/Seoul`); conversion happens
     /// outside the domain.
@@ -201,6 +205,7 @@ impl CallWindow {
 
 /// What the agent does when an answering machine picks up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VoicemailAction {
     /// Leave the configured message, then hang up (default).
@@ -212,6 +217,7 @@ pub enum VoicemailAction {
 
 /// Voicemail handling for a campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct VoicemailPolicy {
     /// Leave a message or hang up.
@@ -225,6 +231,7 @@ pub struct VoicemailPolicy {
 
 /// Per-campaign settings; every field defaults to the SPEC value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CampaignSettings {
     /// Calls at once (default 5).

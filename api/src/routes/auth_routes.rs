@@ -1,63 +1,83 @@
 //! `/api/v1/auth/*` and `/api/v1/me`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Extension, Router};
 use commands::{CommandContext, CommandError};
 use domain::account::{AccountCommand, AccountError, SessionEndReason};
 use domain::{Email, Password};
+use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{self, CurrentUser, Sessions};
 use crate::error::{ApiError, ApiJson, created, ok, timestamp};
-use crate::rate_limit;
+use crate::rate_limit::{self, RateLimiter};
 
 /// Routes anyone may call (limited per client IP).
-pub fn public(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route_layer(middleware::from_fn_with_state(state, limit_per_ip))
+pub fn public(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .route_layer(middleware::from_fn_with_state(
+            limiter.clone(),
+            limit_per_ip,
+        ))
 }
 
 /// Routes for a signed-in user.
-pub fn signed_in() -> Router<AppState> {
-    Router::new()
-        .route("/auth/logout", post(logout))
-        .route("/auth/password", post(change_password))
-        .route("/auth/sessions", get(list_sessions))
-        .route("/auth/sessions/{id}", delete(end_session))
-        .route("/me", get(me))
+pub fn signed_in() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(change_password))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(me))
 }
 
 async fn limit_per_ip(
-    State(state): State<AppState>,
+    State(limiter): State<Arc<RateLimiter>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    state
-        .limiter
-        .check(rate_limit::AUTH_PER_IP, &peer.ip().to_string())?;
+    limiter.check(rate_limit::AUTH_PER_IP, &peer.ip().to_string())?;
     Ok(next.run(request).await)
 }
 
-#[derive(Deserialize)]
+/// An email and a password.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "owner@clinic.example", "password": "s3cret-pass" }))]
 struct Credentials {
+    #[schema(format = Email)]
     email: String,
+    /// At least 8 characters with letters and digits.
+    #[schema(format = Password)]
     password: String,
 }
 
+/// Creates an account.
+#[utoipa::path(
+    post, path = "/auth/register", tag = tags::AUTH,
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account", body = Success<AccountCreated>),
+        (status = 400, description = "`INVALID_INPUT` (the email), `WEAK_PASSWORD` (what the password lacks)", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: an account with this email exists", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn register(
     State(state): State<AppState>,
@@ -111,6 +131,18 @@ async fn register(
     .into_response())
 }
 
+/// Signs in: a token for `Authorization: Bearer …`, and the same token as an HttpOnly cookie for
+/// browsers. At most three live sessions; a fourth login ends the oldest.
+#[utoipa::path(
+    post, path = "/auth/login", tag = tags::AUTH,
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in", body = Success<LoginAnswer>,
+            headers(("Set-Cookie" = String, description = "`callbot_session=<token>; HttpOnly; SameSite=Lax; Path=/`"))),
+        (status = 401, description = "`UNAUTHORIZED`: wrong email or password", body = ErrorBody),
+        (status = 423, description = "`ACCOUNT_LOCKED`: five failures in a row; `details.lockedUntil` says when it lifts", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
@@ -232,6 +264,11 @@ fn set_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
+/// Ends this session and clears the cookie.
+#[utoipa::path(
+    post, path = "/auth/logout", tag = tags::AUTH,
+    responses((status = 204, description = "Signed out")),
+)]
 async fn logout(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -249,13 +286,24 @@ async fn logout(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+/// The current password and the new one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({ "currentPassword": "s3cret-pass", "newPassword": "n3w-s3cret-pass" }))]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+/// Changes the password; every session ends, this one too.
+#[utoipa::path(
+    post, path = "/auth/password", tag = tags::AUTH,
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Changed; sign in again", body = Success<PasswordChanged>),
+        (status = 400, description = "`INVALID_INPUT` (the current password is wrong), `WEAK_PASSWORD`", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn change_password(
     State(state): State<AppState>,
@@ -301,6 +349,11 @@ async fn change_password(
     Ok(response)
 }
 
+/// The account's live sessions, oldest first.
+#[utoipa::path(
+    get, path = "/auth/sessions", tag = tags::AUTH,
+    responses((status = 200, description = "Live sessions", body = Success<Vec<SessionInfo>>)),
+)]
 async fn list_sessions(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -323,6 +376,15 @@ async fn list_sessions(
     Ok(ok(items).into_response())
 }
 
+/// Ends one of the account's sessions.
+#[utoipa::path(
+    delete, path = "/auth/sessions/{id}", tag = tags::AUTH,
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "`NOT_FOUND`: no live session of this account with this id", body = ErrorBody),
+    ),
+)]
 async fn end_session(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -346,6 +408,11 @@ async fn end_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The signed-in account.
+#[utoipa::path(
+    get, path = "/me", tag = tags::AUTH,
+    responses((status = 200, description = "The account", body = Success<AccountCreated>)),
+)]
 async fn me(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -362,4 +429,60 @@ async fn me(
         ok(json!({ "id": user.account_id, "email": email, "createdAt": created_at }))
             .into_response(),
     )
+}
+
+// ----- answers, for the document (the handlers build the same JSON; the contract run checks it) --
+
+/// An account.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct AccountCreated {
+    id: Uuid,
+    #[schema(format = Email, example = "owner@clinic.example")]
+    email: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+/// A new session.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct LoginAnswer {
+    /// The token for `Authorization: Bearer …`.
+    access_token: String,
+    #[schema(example = "Bearer")]
+    token_type: String,
+    /// When the session ends if unused (it slides 24 h on every request).
+    #[schema(format = DateTime)]
+    expires_at: String,
+    session_id: Uuid,
+}
+
+/// What a password change did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct PasswordChanged {
+    password_changed: bool,
+    /// Sessions ended, this one included.
+    sessions_ended: u64,
+}
+
+/// A live session.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct SessionInfo {
+    id: Uuid,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    last_seen_at: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    user_agent: Option<String>,
+    /// The session of this request.
+    current: bool,
 }

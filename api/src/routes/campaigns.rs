@@ -1,15 +1,15 @@
 //! `/api/v1/campaigns`: create, list, read, add and import contacts, start (now or scheduled),
 //! pause, resume, cancel, delete, and the call list with progress and ETA.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use commands::accounts::AccountSettings;
 use commands::dialer::{ACCOUNT_CONCURRENCY, in_window, over_budget};
@@ -19,18 +19,22 @@ use domain::call::{CallCommand, CancelReason};
 use domain::campaign::{CampaignCommand, CampaignError, Contact};
 use domain::policy::CampaignSettings;
 use domain::script::Script;
+use openapi::{ErrorBody, Success, tags};
 use projections::call_list::{CallFilter, CallList, CallRow};
 use projections::campaign_list::{CampaignList, CampaignSummary};
 use projections::dialer_view::ReadModelView;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::contacts_import::{self, ImportLimits};
-use crate::error::{ApiError, ApiJson, created, ok, timestamp};
-use crate::rate_limit;
+use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
+use crate::rate_limit::{self, RateLimiter};
 
 /// Countries whose numbers campaigns may call (PRD §10: Korea only for now).
 const ALLOWED_REGIONS: &[&str] = &["KR"];
@@ -38,71 +42,99 @@ const ALLOWED_REGIONS: &[&str] = &["KR"];
 const DEFAULT_CALL_SECS: f64 = 60.0;
 
 /// Signed-in campaign routes.
-pub fn router(state: &AppState) -> Router<AppState> {
-    let start_limit = middleware::from_fn_with_state(
-        (state.limiter.clone(), rate_limit::START),
-        rate_limit::per_user,
-    );
-    Router::new()
-        .route("/campaigns", post(create).get(list))
-        .route("/campaigns/{id}", get(read).delete(delete))
-        .route("/campaigns/{id}/calls", get(calls))
-        .route("/campaigns/{id}/contacts", post(add_contacts))
-        .route("/campaigns/{id}/contacts/import", post(import_contacts))
-        .route(
-            "/campaigns/{id}/start",
-            post(start).route_layer(start_limit),
-        )
-        .route("/campaigns/{id}/pause", post(pause))
-        .route("/campaigns/{id}/resume", post(resume))
-        .route("/campaigns/{id}/cancel", post(cancel))
-        .route("/calls/{id}", get(call))
+pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
+    let start_limit =
+        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), rate_limit::per_user);
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(read, delete))
+        .routes(routes!(calls))
+        .routes(routes!(add_contacts))
+        .routes(routes!(import_contacts))
+        .routes(routes!(start).map(|route| route.route_layer(start_limit)))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(cancel))
+        .routes(routes!(call))
 }
 
-#[derive(Deserialize)]
+/// A person to call.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ContactInput {
+    /// E.164 or a domestic Korean form (`010-1234-5678`); Korean numbers only.
+    #[schema(example = "+821012345678")]
     phone_number: String,
     #[serde(default)]
+    #[schema(example = "김철수")]
     name: Option<String>,
+    /// Values for the script's variables, e.g. `appointmentTime`.
     #[serde(default)]
+    #[schema(example = json!({ "appointmentTime": "2026-02-06T14:00:00+09:00" }))]
     context: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
+/// A new campaign (PRD `POST /campaigns`, plus optional settings over the account's defaults).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({
+    "name": "2월 5일 예약 확인",
+    "scriptId": "0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10",
+    "contacts": [
+        { "phoneNumber": "+821012345678", "name": "김철수",
+          "context": { "appointmentTime": "2026-02-06T14:00:00+09:00" } },
+        { "phoneNumber": "+821087654321", "name": "이영희",
+          "context": { "appointmentTime": "2026-02-06T15:30:00+09:00" } }
+    ]
+}))]
 struct CreateCampaign {
+    /// 1 to 200 characters.
     name: String,
+    /// A saved or draft script of this account.
+    #[schema(format = Uuid)]
     script_id: String,
     #[serde(default)]
     contacts: Vec<ContactInput>,
+    /// Overrides of the account's campaign defaults, merged key by key.
     #[serde(default)]
+    #[schema(value_type = Option<CampaignSettings>)]
     settings: Option<Value>,
 }
 
-#[derive(Deserialize)]
+/// More people to call.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddContacts {
     contacts: Vec<ContactInput>,
 }
 
-#[derive(Deserialize, Default)]
+/// When to start: now (no body, or no `scheduledAt`) or at a time.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct StartCampaign {
+    /// Start at this time instead of now (must be in the future).
     #[serde(default)]
     scheduled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct CallsQuery {
+    /// Only calls in this status (`PENDING`, `CALLING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`,
+    /// `NO_ANSWER`, `CANCELLED`).
     #[serde(default)]
     status: Option<String>,
+    /// Only calls with this result (`SUCCESS`, `VOICEMAIL`, `DECLINED`, …).
     #[serde(default)]
     result: Option<String>,
+    /// 1-based page (default 1).
     #[serde(default)]
+    #[param(minimum = 1)]
     page: Option<i64>,
+    /// Calls per page, 1 to 500 (default 50).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<i64>,
 }
 
@@ -223,6 +255,15 @@ impl AppState {
     }
 }
 
+/// Creates a campaign in `DRAFT` with its contacts; invalid numbers refuse the whole request.
+#[utoipa::path(
+    post, path = "/campaigns", tag = tags::CAMPAIGNS,
+    request_body = CreateCampaign,
+    responses(
+        (status = 201, description = "Created", body = Success<CampaignCreated>),
+        (status = 400, description = "`INVALID_INPUT` (name, scriptId, settings), `INVALID_PHONE` (each bad contact in `details.contacts`)", body = ErrorBody),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -306,6 +347,11 @@ async fn duplicates_of(state: &AppState, id: Uuid) -> Result<Vec<String>, ApiErr
         .collect())
 }
 
+/// The account's campaigns with their progress, newest first.
+#[utoipa::path(
+    get, path = "/campaigns", tag = tags::CAMPAIGNS,
+    responses((status = 200, description = "Campaigns", body = Success<Vec<CampaignListItem>>)),
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -397,6 +443,15 @@ fn eta(
     })
 }
 
+/// One campaign: progress, ETA and settings.
+#[utoipa::path(
+    get, path = "/campaigns/{id}", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign", body = Success<CampaignDetail>),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -451,11 +506,21 @@ fn call_json(call: &CallRow) -> Value {
     })
 }
 
+/// The campaign's calls in dialing order, filtered and paged.
+#[utoipa::path(
+    get, path = "/campaigns/{id}/calls", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id"), CallsQuery),
+    responses(
+        (status = 200, description = "A page of calls", body = Success<CallPage>),
+        (status = 400, description = "`INVALID_INPUT`: page or pageSize out of range", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn calls(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-    Query(query): Query<CallsQuery>,
+    ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> Result<Response, ApiError> {
     state.owned_campaign(&user, &id).await?;
     let page = query.page.unwrap_or(1);
@@ -488,6 +553,15 @@ async fn calls(
     .into_response())
 }
 
+/// One call.
+#[utoipa::path(
+    get, path = "/calls/{id}", tag = tags::CALLS,
+    params(("id" = Uuid, Path, description = "Call id")),
+    responses(
+        (status = 200, description = "The call", body = Success<CallItem>),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn call(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -528,6 +602,17 @@ async fn add(
     }))
 }
 
+/// Adds contacts (a number already in the campaign is skipped and reported once).
+#[utoipa::path(
+    post, path = "/campaigns/{id}/contacts", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body = AddContacts,
+    responses(
+        (status = 200, description = "Added", body = Success<ContactsAdded>),
+        (status = 400, description = "`INVALID_PHONE` (each bad contact in `details.contacts`), `INVALID_STATE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn add_contacts(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -539,6 +624,21 @@ async fn add_contacts(
     Ok(ok(add(&state, &user, id, contacts).await?).into_response())
 }
 
+/// Imports contacts from a CSV file (UTF-8 with or without BOM, or CP949/EUC-KR as Excel saves
+/// it; Korean or English headers), as the body or as the multipart part `file`.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/contacts/import", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body(content(
+        (String = "text/csv", example = "이름,전화번호,예약시간\n김철수,010-1234-5678,2026-02-06 14:00\n"),
+        (CsvUpload = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Imported, with a report of every rejected row", body = Success<ContactsImported>),
+        (status = 400, description = "`INVALID_INPUT` (no usable rows, wrong content type, unreadable file), `INVALID_STATE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn import_contacts(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -572,6 +672,18 @@ async fn import_contacts(
     Ok(ok(report).into_response())
 }
 
+/// Starts the campaign now or schedules it (5 a minute per user). Refused over budget.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/start", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body(content = Option<StartCampaign>, description = "Optional; empty starts now"),
+    responses(
+        (status = 200, description = "Running or scheduled", body = Success<CampaignStarted>),
+        (status = 400, description = "`INVALID_STATE` (already running or over), `NO_CONTACTS`, `INVALID_INPUT` (scheduledAt)", body = ErrorBody),
+        (status = 402, description = "`INSUFFICIENT_CREDITS`: the daily or monthly budget is spent", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn start(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -579,12 +691,13 @@ async fn start(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (id, summary) = state.owned_campaign(&user, &id).await?;
-    // The body is optional: nothing (start now) or {"scheduledAt": …}.
+    // The body is optional: nothing or `null` (start now), or {"scheduledAt": …}.
     let body: StartCampaign = if body.iter().all(u8::is_ascii_whitespace) {
         StartCampaign::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<StartCampaign>>(&body)
             .map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?
+            .unwrap_or_default()
     };
     let now = state.clock.now();
     let view = ReadModelView::new(state.store.clone(), state.campaign_list.clone());
@@ -634,6 +747,16 @@ async fn simple_transition(
     )
 }
 
+/// Pauses a running campaign; calls in progress finish.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/pause", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "Paused", body = Success<CampaignTransition>),
+        (status = 400, description = "`INVALID_STATE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn pause(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -646,6 +769,16 @@ async fn pause(
     .await
 }
 
+/// Resumes a paused campaign.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/resume", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "Running again", body = Success<CampaignTransition>),
+        (status = 400, description = "`INVALID_STATE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn resume(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -654,6 +787,16 @@ async fn resume(
     simple_transition(state, user, id, |at| CampaignCommand::ResumeCampaign { at }).await
 }
 
+/// Cancels the campaign: calls in progress finish, waiting calls are cancelled.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/cancel", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "Cancelled", body = Success<CampaignCancelled>),
+        (status = 400, description = "`INVALID_STATE`: already over", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn cancel(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -701,6 +844,17 @@ async fn cancel(
     .into_response())
 }
 
+/// Deletes a campaign in `DRAFT`, `COMPLETED` or `CANCELLED`; its contacts' data becomes
+/// unreadable.
+#[utoipa::path(
+    delete, path = "/campaigns/{id}", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`INVALID_STATE`: running, paused or scheduled", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -717,4 +871,255 @@ async fn delete(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ----- answers, for the document (the handlers build the same JSON; the contract run checks it) --
+
+/// A campaign's state.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum CampaignState {
+    Draft,
+    Scheduled,
+    Running,
+    Paused,
+    Completed,
+    Cancelled,
+}
+
+/// A call's state.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum CallState {
+    Pending,
+    Calling,
+    InProgress,
+    Completed,
+    Failed,
+    NoAnswer,
+    Cancelled,
+}
+
+/// How a finished call ended.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum CallOutcome {
+    Success,
+    Voicemail,
+    Declined,
+    Rescheduled,
+    CallbackRequested,
+    OptedOut,
+    Other,
+}
+
+/// A created campaign.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignCreated {
+    id: Uuid,
+    name: String,
+    status: CampaignState,
+    total_calls: i64,
+    /// The script version the campaign speaks (later edits do not change it).
+    script_version: u32,
+    /// Numbers given more than once, each skipped after its first.
+    duplicates: Vec<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+/// Counts of a campaign's calls.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Progress {
+    total: u64,
+    completed: u64,
+    /// Calling or talking now.
+    in_progress: u64,
+    pending: u64,
+    failed: u64,
+    no_answer: u64,
+    cancelled: u64,
+    /// In a final status.
+    finished: u64,
+    /// Successful completed calls over finished calls (0 to 1).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    success_rate: f64,
+}
+
+/// A campaign in a list.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignListItem {
+    id: Uuid,
+    name: String,
+    status: CampaignState,
+    total_calls: i64,
+    progress: Progress,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    started_at: Option<String>,
+    #[schema(format = DateTime)]
+    completed_at: Option<String>,
+}
+
+/// When the remaining calls should be done.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct Eta {
+    remaining_calls: u64,
+    eta_seconds: i64,
+    /// Null when nothing remains or the campaign is not under way.
+    #[schema(format = DateTime)]
+    estimated_completion_at: Option<String>,
+}
+
+/// A campaign with its progress, ETA and settings.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignDetail {
+    id: Uuid,
+    name: String,
+    status: CampaignState,
+    script_id: Uuid,
+    total_calls: i64,
+    progress: Progress,
+    eta: Eta,
+    settings: CampaignSettings,
+    /// Why it is paused (`USER`, `BUDGET_EXCEEDED`…), when it is.
+    pause_reason: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    scheduled_at: Option<String>,
+    #[schema(format = DateTime)]
+    started_at: Option<String>,
+    #[schema(format = DateTime)]
+    completed_at: Option<String>,
+    #[schema(format = DateTime)]
+    cancelled_at: Option<String>,
+}
+
+/// One call of a campaign.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CallItem {
+    id: Uuid,
+    campaign_id: Uuid,
+    name: Option<String>,
+    /// E.164.
+    #[schema(example = "+821012345678")]
+    phone_number: String,
+    /// The contact's values for the script's variables.
+    context: Value,
+    status: CallState,
+    result: Option<CallOutcome>,
+    /// Why it failed, was cancelled or waits.
+    status_reason: Option<String>,
+    attempts: i64,
+    /// When the next attempt is due, while waiting for a retry.
+    #[schema(format = DateTime)]
+    next_attempt_at: Option<String>,
+    /// Talk time in seconds.
+    duration: Option<i64>,
+    /// Provider cost in US dollars.
+    cost: f64,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// A page of calls.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CallPage {
+    items: Vec<CallItem>,
+    page: i64,
+    page_size: i64,
+    /// Calls matching the filter.
+    total: i64,
+}
+
+/// What adding contacts did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ContactsAdded {
+    added: u64,
+    /// Numbers already in the campaign (or repeated), skipped.
+    duplicates: Vec<String>,
+    total_calls: i64,
+}
+
+/// What a CSV import did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ContactsImported {
+    added: u64,
+    /// Same as `added`.
+    imported: u64,
+    duplicates: Vec<String>,
+    total_calls: i64,
+    /// Each row not imported, with its row number, value and reason.
+    rejected: Vec<Value>,
+    /// How the file was read: `utf-8`, `utf-8-bom`, `cp949`…
+    encoding: String,
+}
+
+/// A CSV upload as a form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CsvUpload {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// A started or scheduled campaign.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignStarted {
+    id: Uuid,
+    status: CampaignState,
+    #[schema(format = DateTime)]
+    started_at: Option<String>,
+    #[schema(format = DateTime)]
+    scheduled_at: Option<String>,
+}
+
+/// A campaign after pause or resume.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignTransition {
+    id: Uuid,
+    status: CampaignState,
+    pause_reason: Option<String>,
+}
+
+/// A cancelled campaign.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CampaignCancelled {
+    id: Uuid,
+    status: CampaignState,
+    /// Calls that had finished (any final status but cancelled).
+    completed_calls: u64,
+    cancelled_calls: u64,
+    /// Calls still talking; they finish.
+    in_progress_calls: u64,
 }

@@ -1,27 +1,44 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
 /// The process is up.
+#[utoipa::path(
+    get, path = "/healthz", tag = openapi::tags::OPS,
+    responses((status = 200, description = "Up", body = Health, example = json!({ "status": "ok" }))),
+)]
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// The store and the bus are reachable.
+#[utoipa::path(
+    get, path = "/readyz", tag = openapi::tags::OPS,
+    responses(
+        (status = 200, description = "Ready", body = Readiness, example = json!({
+            "status": "ok",
+            "database": { "backend": "sqlite", "status": "ok" },
+            "bus": { "kind": "in-process", "status": "ok" }
+        })),
+        (status = 503, description = "The store or the bus is unreachable", body = Readiness),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.store.db().ping().await;
     let bus = state.bus.is_ready();
@@ -40,6 +57,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text format.
+#[utoipa::path(
+    get, path = "/metrics", tag = openapi::tags::OPS,
+    responses((status = 200, description = "Counters and gauges", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let head = state.store.head().await.unwrap_or(-1);
     (
@@ -49,4 +70,42 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(head),
     )
+}
+
+// ----- answers, for the document ---------------------------------------------------------------
+
+/// Liveness.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Health {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+/// Readiness of the process and what it depends on.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Readiness {
+    /// `ok` or `unreachable`.
+    status: String,
+    database: DatabaseReadiness,
+    bus: BusReadiness,
+}
+
+/// The event store.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct DatabaseReadiness {
+    /// `sqlite` or `postgres`.
+    backend: String,
+    status: String,
+}
+
+/// The event bus.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct BusReadiness {
+    /// `in-process` or `nats`.
+    kind: String,
+    status: String,
 }

@@ -11,31 +11,34 @@
 //! The whole file is decrypted in memory before a range is cut from it: AES-GCM only vouches for
 //! a file as a whole, and recordings are a few megabytes.
 
-use axum::extract::{Path, Query, State};
+use axum::Extension;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+use openapi::{ErrorBody, Success, tags};
 use projections::call_list::CallList;
 use projections::recordings::Recordings;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ok, timestamp};
+use crate::error::{ApiError, ApiQuery, ok, timestamp};
 use crate::recordings::{LINK_TTL_MINUTES, ReadError};
 use crate::signed_url::LinkError;
 
 /// Signed-in routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/calls/{id}/recording", get(recording))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(recording))
 }
 
 /// Routes authorised by their link's signature instead of a session.
-pub fn downloads() -> Router<AppState> {
-    Router::new().route("/downloads/recordings/{id}", get(download))
+pub fn downloads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(download))
 }
 
 /// The path a recording link signs.
@@ -44,7 +47,8 @@ pub fn download_path(call_id: &Uuid) -> String {
 }
 
 /// `?exp=…&sig=…` of a download link.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     pub exp: Option<String>,
     pub sig: Option<String>,
@@ -67,6 +71,14 @@ pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(),
         })
 }
 
+#[utoipa::path(
+    get, path = "/calls/{id}/recording", tag = tags::CALLS,
+    params(("id" = Uuid, Path, description = "Call id")),
+    responses(
+        (status = 200, description = "A short-lived signed link to the decrypted audio, with the transcript and summary", body = Success<RecordingInfo>),
+        (status = 404, description = "`NOT_FOUND`: no such call, or it has no stored recording (no consent, objected, purged)", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(call_id = %id))]
 async fn recording(
     State(state): State<AppState>,
@@ -106,11 +118,29 @@ async fn recording(
     .into_response())
 }
 
+/// The decrypted recording behind a signed link from `GET /calls/{id}/recording`; needs no
+/// sign-in, honours `Range`.
+#[utoipa::path(
+    get, path = "/downloads/recordings/{id}", tag = tags::CALLS,
+    params(
+        ("id" = Uuid, Path, description = "Call id"),
+        LinkQuery,
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`"),
+    ),
+    responses(
+        (status = 200, description = "The whole recording", content_type = "audio/wav", body = Vec<u8>),
+        (status = 206, description = "The requested range, with `Content-Range`", content_type = "audio/wav", body = Vec<u8>),
+        (status = 404, description = "`NOT_FOUND`: a forged or altered link, or the recording is gone", body = ErrorBody),
+        (status = 410, description = "`LINK_EXPIRED`: an authentic link past its expiry", body = ErrorBody),
+        (status = 416, description = "`RANGE_NOT_SATISFIABLE`: the range is outside the file", body = ErrorBody),
+        (status = 500, description = "`RECORDING_UNREADABLE`: the file does not decrypt with the configured key", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(call_id = %id))]
 async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<LinkQuery>,
+    ApiQuery(query): ApiQuery<LinkQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let call_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -215,6 +245,31 @@ pub fn serve_bytes(
         headers.insert(header::CONTENT_RANGE, value);
     }
     Ok(response)
+}
+
+// ----- answers, for the document (the handler builds the same JSON; the contract run checks it) --
+
+/// A call's recording (PRD shape plus consent and expiry).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct RecordingInfo {
+    /// Signed link to the decrypted audio; works without sign-in until `expiresAt`.
+    recording_url: String,
+    /// Length in seconds, when Twilio said.
+    duration: Option<i64>,
+    /// The conversation, one `agent: …` / `user: …` line per turn.
+    transcript: Option<String>,
+    /// The AI summary, in Korean.
+    summary: Option<String>,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// False when the callee objected (then there is no recording at all).
+    recording_consent: bool,
+    #[schema(example = "audio/wav")]
+    content_type: String,
+    /// Size of the audio in bytes.
+    bytes: Option<i64>,
 }
 
 #[cfg(test)]

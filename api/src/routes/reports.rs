@@ -6,33 +6,36 @@
 //! `GET /api/v1/downloads/reports/{id}?exp=…&sig=…` (no Bearer): the file. A forged link is 404
 //! `NOT_FOUND`, an expired one 410 `LINK_EXPIRED`.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use openapi::{ErrorBody, Success, tags};
 use projections::call_list::CallList;
 use projections::campaign_list::CampaignList;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::recordings::{LinkQuery, check_link};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiJson, ok, timestamp};
+use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
 use crate::reports::{
     LINK_TTL_HOURS, Report, ReportError, ReportFormat, ReportOptions, StoredReport,
 };
 
 /// Signed-in routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/campaigns/{id}/report", post(create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create))
 }
 
 /// Routes authorised by their link's signature instead of a session.
-pub fn downloads() -> Router<AppState> {
-    Router::new().route("/downloads/reports/{id}", get(download))
+pub fn downloads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(download))
 }
 
 /// The path a report link signs.
@@ -44,9 +47,12 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"format": "pdf", "includeTranscripts": false, "includeSummaries": true}))]
 struct ReportRequest {
+    /// `csv` or `pdf`.
+    #[schema(example = "pdf")]
     format: String,
     #[serde(default)]
     include_transcripts: bool,
@@ -65,6 +71,18 @@ fn report_error(error: ReportError) -> ApiError {
     }
 }
 
+/// Renders the campaign's report now and answers a signed download link valid for 24 hours.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/report", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body = ReportRequest,
+    responses(
+        (status = 200, description = "The report is ready", body = Success<ReportLink>),
+        (status = 400, description = "`INVALID_INPUT`: `format` is not csv or pdf", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        (status = 503, description = "`REPORT_FONT_MISSING`: the Korean font for PDFs is not installed", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
 async fn create(
     State(state): State<AppState>,
@@ -132,12 +150,21 @@ async fn create(
     .into_response())
 }
 
+/// The report file behind a signed link from `POST /campaigns/{id}/report`; needs no sign-in.
+#[utoipa::path(
+    get, path = "/downloads/reports/{id}", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Report id"), LinkQuery),
+    responses(
+        (status = 200, description = "The report (CSV in UTF-8 with BOM, or PDF)", body = Vec<u8>, content_type = ["text/csv", "application/pdf"]),
+        (status = 404, description = "`NOT_FOUND`: a forged or altered link, or no such report", body = ErrorBody),
+        (status = 410, description = "`LINK_EXPIRED`: the link is more than 24 hours old", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(report_id = %id))]
 async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<LinkQuery>,
-    _headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let report_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
     check_link(&state, &download_path(&report_id), &query)?;
@@ -178,4 +205,18 @@ async fn download(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(response)
+}
+
+// ----- answers, for the document (the handler builds the same JSON; the contract run checks it) --
+
+/// A generated report (PRD shape).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ReportLink {
+    report_id: Uuid,
+    /// Signed link; works without sign-in until `expiresAt`.
+    download_url: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
 }

@@ -12,27 +12,32 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router, middleware};
+use axum::{Extension, middleware};
 use commands::script_writer::{ScriptRequest, WriterError};
 use commands::{CommandContext, CommandError};
 use domain::script::{
     FieldError, FlowStep, Language, MAX_NAME_CHARS, NextStep, ScriptCommand, ScriptContent,
     ScriptError, preview, validate,
 };
+use openapi::{ErrorBody, Success, tags};
 use projections::Projection;
 use projections::script_list::{ScriptList, ScriptRow, ScriptStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiJson, created, ok, timestamp};
-use crate::rate_limit;
+use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
+use crate::rate_limit::{self, RateLimiter};
 
 /// Shortest natural-language request, in characters (PRD).
 pub const MIN_INPUT_CHARS: usize = 10;
@@ -44,41 +49,50 @@ pub const MAX_BUSINESS_TYPE_CHARS: usize = 50;
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The routes of a signed-in user; `generate` has its own limit of 10 a minute.
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let generate_limit = middleware::from_fn_with_state(
-        (state.limiter.clone(), rate_limit::GENERATE),
+        (limiter.clone(), rate_limit::GENERATE),
         rate_limit::per_user,
     );
-    Router::new()
-        .route(
-            "/scripts/generate",
-            post(generate).route_layer(generate_limit),
-        )
-        .route("/scripts", post(save).get(list))
-        .route("/scripts/{id}", get(read).put(edit).delete(remove))
+    OpenApiRouter::new()
+        .routes(routes!(generate).map(|route| route.route_layer(generate_limit)))
+        .routes(routes!(save, list))
+        .routes(routes!(read, edit, remove))
 }
 
 // ----- request bodies ------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+/// What the calls should do, in the owner's words (PRD `POST /scripts/generate`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({
+    "naturalInput": "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 시간 제안해줘. 취소하면 취소 사유도 물어봐줘.",
+    "context": { "businessType": "clinic", "language": "ko" }
+}))]
 struct GenerateBody {
+    /// 10 to 2000 characters.
+    #[schema(min_length = 10, max_length = 2000)]
     natural_input: String,
     #[serde(default)]
     context: Option<GenerateContext>,
 }
 
-#[derive(Deserialize)]
+/// Hints for the writer.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct GenerateContext {
+    /// clinic, salon, academy… (at most 50 characters).
     #[serde(default)]
+    #[schema(max_length = 50, example = "clinic")]
     business_type: Option<String>,
+    /// `ko` (default) or `en`.
     #[serde(default)]
+    #[schema(example = "ko")]
     language: Option<String>,
 }
 
 /// `generatedScript` as clients send it: the seed's shape, unknown fields refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ScriptBody {
     greeting: String,
@@ -89,7 +103,8 @@ struct ScriptBody {
     variables: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// One step of the conversation.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct StepBody {
     step: u32,
@@ -100,7 +115,8 @@ struct StepBody {
     next_step: Option<NextStepBody>,
 }
 
-#[derive(Deserialize)]
+/// The step after a positive or a negative answer; absent ends the flow.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NextStepBody {
     #[serde(default)]
@@ -135,18 +151,42 @@ impl From<ScriptBody> for ScriptContent {
     }
 }
 
-#[derive(Deserialize)]
+/// A script to save (PRD `POST /scripts`), optionally the draft `generate` made.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({
+    "name": "예약 확인 스크립트",
+    "naturalInput": "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 시간 제안해줘.",
+    "generatedScript": {
+        "greeting": "안녕하세요, {customerName}님. 행복치과입니다.",
+        "purpose": "내일 예약을 확인하려고 연락드렸습니다.",
+        "mainFlow": [{
+            "step": 1,
+            "action": "{appointmentTime} 예약이 맞는지 여쭙니다.",
+            "expectedResponses": ["네", "변경하고 싶어요"],
+            "nextStep": { "positive": 2, "negative": 2 }
+        }, {
+            "step": 2,
+            "action": "감사 인사를 드립니다.",
+            "expectedResponses": [],
+            "nextStep": {}
+        }],
+        "closing": "감사합니다. 좋은 하루 보내세요.",
+        "variables": ["{customerName}", "{appointmentTime}"]
+    }
+}))]
 struct SaveBody {
     name: String,
     natural_input: String,
     generated_script: ScriptBody,
     /// The draft to save (the `scriptId` `generate` answered); absent = a new script.
     #[serde(default)]
+    #[schema(format = Uuid)]
     script_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A new version of a script (and optionally a new name).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct EditBody {
     #[serde(default)]
@@ -336,6 +376,16 @@ fn detail(row: &ScriptRow) -> Value {
 
 // ----- handlers ------------------------------------------------------------------------------
 
+/// Writes a call script from natural language and keeps it as a draft under `scriptId`
+/// (10 a minute per user).
+#[utoipa::path(
+    post, path = "/scripts/generate", tag = tags::SCRIPTS,
+    request_body = GenerateBody,
+    responses(
+        (status = 200, description = "The script, kept as a draft", body = Success<Generated>),
+        (status = 400, description = "`INVALID_INPUT` (e.g. \"Natural input too short\"), `GENERATION_FAILED` (the writer failed; `details.reason`)", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn generate(
     State(state): State<AppState>,
@@ -439,6 +489,17 @@ async fn generate(
     .into_response())
 }
 
+/// Saves a script: a new one, or the draft named by `scriptId`.
+#[utoipa::path(
+    post, path = "/scripts", tag = tags::SCRIPTS,
+    request_body = SaveBody,
+    responses(
+        (status = 201, description = "Saved", body = Success<ScriptSaved>),
+        (status = 400, description = "`INVALID_INPUT`: every problem of the name and script in `details`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such draft", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the draft is already saved", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn save(
     State(state): State<AppState>,
@@ -490,10 +551,19 @@ async fn save(
     .into_response())
 }
 
+/// The account's scripts, newest first.
+#[utoipa::path(
+    get, path = "/scripts", tag = tags::SCRIPTS,
+    params(("status" = Option<String>, Query, description = "`saved` (default), `draft` or `all`", example = "saved")),
+    responses(
+        (status = 200, description = "Scripts", body = Success<Vec<ScriptSummary>>),
+        (status = 400, description = "`INVALID_INPUT`: an unknown parameter or status", body = ErrorBody),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if let Some(unknown) = query.keys().find(|key| key.as_str() != "status") {
         return Err(invalid(
@@ -530,11 +600,24 @@ async fn list(
     Ok(ok(items).into_response())
 }
 
+/// One script, its current version or an older one.
+#[utoipa::path(
+    get, path = "/scripts/{id}", tag = tags::SCRIPTS,
+    params(
+        ("id" = Uuid, Path, description = "Script id"),
+        ("version" = Option<u32>, Query, description = "An older version (1 is the first)", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "The script", body = Success<ScriptDetail>),
+        (status = 400, description = "`INVALID_INPUT`: a bad version or an unknown parameter", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such script or version", body = ErrorBody),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let row = state.owned_script(&user, &id).await?;
     if let Some(unknown) = query.keys().find(|key| key.as_str() != "version") {
@@ -569,6 +652,18 @@ async fn read(
     Ok(ok(body).into_response())
 }
 
+/// Edits a script: a new version.
+#[utoipa::path(
+    put, path = "/scripts/{id}", tag = tags::SCRIPTS,
+    params(("id" = Uuid, Path, description = "Script id")),
+    request_body = EditBody,
+    responses(
+        (status = 200, description = "The new version", body = Success<ScriptDetail>),
+        (status = 400, description = "`INVALID_INPUT`: every problem in `details`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: changed at the same time; try again", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account = %user.account_id, script = %id))]
 async fn edit(
     State(state): State<AppState>,
@@ -591,6 +686,15 @@ async fn edit(
     Ok(ok(detail(&row)).into_response())
 }
 
+/// Deletes a script (campaigns that use it keep their copy).
+#[utoipa::path(
+    delete, path = "/scripts/{id}", tag = tags::SCRIPTS,
+    params(("id" = Uuid, Path, description = "Script id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account = %user.account_id, script = %id))]
 async fn remove(
     State(state): State<AppState>,
@@ -603,4 +707,81 @@ async fn remove(
     };
     state.run_script_command(&user, row.id, command).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ----- answers, for the document (the handlers build the same JSON; the contract run checks it) --
+
+/// A script written from natural language, kept as a draft.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct Generated {
+    /// The draft's id: read, edit, save (`POST /scripts` with `scriptId`) or use it.
+    script_id: Uuid,
+    natural_input: String,
+    generated_script: ScriptContent,
+    /// The script as readable text.
+    preview: String,
+}
+
+/// A saved script.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ScriptSaved {
+    id: Uuid,
+    name: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    version: u32,
+    status: ScriptState,
+}
+
+/// Whether a script was saved or is still the draft `generate` made.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum ScriptState {
+    Draft,
+    Saved,
+}
+
+/// A script in a list.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ScriptSummary {
+    id: Uuid,
+    name: String,
+    status: ScriptState,
+    version: u32,
+    natural_input: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// A script with its content.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ScriptDetail {
+    id: Uuid,
+    name: String,
+    status: ScriptState,
+    /// The version shown.
+    version: u32,
+    natural_input: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    generated_script: ScriptContent,
+    preview: String,
+    language: Language,
+    /// Which writer made it (`offline`, `openai`, or null when typed in).
+    writer: Option<String>,
+    /// The latest version, when an older one was asked for.
+    current_version: Option<u32>,
 }

@@ -1,30 +1,35 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Extension, Router};
-use commands::accounts::{AccountSettings, Suppressions};
+use commands::accounts::{AccountSettings, Suppression, Suppressions};
 use domain::PhoneNumber;
+use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, created, ok};
 
 /// Signed-in settings routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(read_settings).put(write_settings))
-        .route(
-            "/suppressions",
-            get(list_suppressions).post(add_suppression),
-        )
-        .route("/suppressions/{phone}", delete(remove_suppression))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read_settings, write_settings))
+        .routes(routes!(list_suppressions, add_suppression))
+        .routes(routes!(remove_suppression))
 }
 
+/// The account's settings.
+#[utoipa::path(
+    get, path = "/settings", tag = tags::SETTINGS,
+    responses((status = 200, description = "Current settings (defaults until first written)", body = Success<AccountSettings>)),
+)]
 async fn read_settings(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -35,6 +40,15 @@ async fn read_settings(
     Ok(ok(settings).into_response())
 }
 
+/// Replaces the account's settings (absent fields take their defaults).
+#[utoipa::path(
+    put, path = "/settings", tag = tags::SETTINGS,
+    request_body = AccountSettings,
+    responses(
+        (status = 200, description = "The settings as saved", body = Success<AccountSettings>),
+        (status = 400, description = "`INVALID_INPUT`: a field out of range or unknown", body = ErrorBody),
+    ),
+)]
 async fn write_settings(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -69,12 +83,29 @@ async fn write_settings(
     Ok(ok(settings).into_response())
 }
 
-#[derive(Deserialize)]
+/// A number never to call.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({ "phoneNumber": "010-1234-5678", "reason": "asked not to be called" }))]
 struct NewSuppression {
+    /// E.164 or a domestic Korean form.
     phone_number: String,
+    /// Why (at most 200 characters are kept).
     #[serde(default)]
     reason: Option<String>,
+}
+
+/// The do-not-call list after an addition.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct SuppressionAdded {
+    /// The number in E.164.
+    #[schema(example = "+821012345678")]
+    phone_number: String,
+    reason: String,
+    /// False when the number was already listed.
+    added: bool,
 }
 
 fn phone(input: &str) -> Result<PhoneNumber, ApiError> {
@@ -84,6 +115,11 @@ fn phone(input: &str) -> Result<PhoneNumber, ApiError> {
     })
 }
 
+/// The do-not-call list.
+#[utoipa::path(
+    get, path = "/suppressions", tag = tags::SETTINGS,
+    responses((status = 200, description = "Listed numbers", body = Success<Vec<Suppression>>)),
+)]
 async fn list_suppressions(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -94,6 +130,16 @@ async fn list_suppressions(
     Ok(ok(list).into_response())
 }
 
+/// Adds a number to the do-not-call list.
+#[utoipa::path(
+    post, path = "/suppressions", tag = tags::SETTINGS,
+    request_body = NewSuppression,
+    responses(
+        (status = 201, description = "Added", body = Success<SuppressionAdded>),
+        (status = 200, description = "Already listed", body = Success<SuppressionAdded>),
+        (status = 400, description = "`INVALID_PHONE`", body = ErrorBody),
+    ),
+)]
 async fn add_suppression(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -119,6 +165,16 @@ async fn add_suppression(
     })
 }
 
+/// Removes a number from the do-not-call list.
+#[utoipa::path(
+    delete, path = "/suppressions/{phone}", tag = tags::SETTINGS,
+    params(("phone" = String, Path, description = "The number, E.164 or domestic", example = "+821012345678")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`INVALID_PHONE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: the number is not listed", body = ErrorBody),
+    ),
+)]
 async fn remove_suppression(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,

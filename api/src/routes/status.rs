@@ -16,12 +16,11 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
 use commands::{BusMessage, BusSubscription, StoreError, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent};
@@ -30,6 +29,8 @@ use projections::campaign_list::CampaignList;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
@@ -44,9 +45,11 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long a frame waits for the campaigns projection to show its event.
 const READ_MODEL_WAIT: Duration = Duration::from_secs(2);
 
-/// The status stream route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/campaigns/{id}/status", get(status))
+/// The status stream route (its frames' schemas are in `status_doc`).
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::new().routes(routes!(status));
+    super::status_doc::register_frames(router.get_openapi_mut());
+    router
 }
 
 /// One SSE frame before encoding.
@@ -342,6 +345,21 @@ fn text<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The live dashboard as Server-Sent Events: `status` first, then `call_update`, `status` and
+/// finally `completed` (frame schemas: `StatusFrame`, `CallUpdateFrame`, `CompletedFrame`).
+#[utoipa::path(
+    get, path = "/campaigns/{id}/status", tag = openapi::tags::CAMPAIGNS,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Campaign id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event position (sent by browsers on reconnect)"),
+    ),
+    responses(
+        (status = 200, description = super::status_doc::STREAM, content_type = "text/event-stream",
+            body = String, example = json!(super::status_doc::EXAMPLE)),
+        (status = 400, description = "`INVALID_INPUT`: Last-Event-ID is not an event position", body = openapi::ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = openapi::ErrorBody),
+    ),
+)]
 #[tracing::instrument(skip(state, user, headers), fields(campaign_id = %id))]
 async fn status(
     State(state): State<AppState>,

@@ -15,12 +15,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use commands::cqrs::load;
 use commands::{CommandContext, CommandError};
 use domain::call::{
@@ -33,8 +31,11 @@ use media_bridge::twilio::TwilioClient;
 use media_bridge::twilio::wire::{
     self, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::twilio_doc::{AmdForm, RecordingForm, StatusForm, VoiceForm};
 use crate::app::AppState;
 use crate::config::Secret;
 
@@ -88,12 +89,12 @@ impl TwilioLink {
 }
 
 /// The webhook routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/twilio/voice/{call_id}", post(voice))
-        .route("/twilio/status/{call_id}", post(status))
-        .route("/twilio/amd/{call_id}", post(amd))
-        .route("/twilio/recording/{call_id}", post(recording))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(voice))
+        .routes(routes!(status))
+        .routes(routes!(amd))
+        .routes(routes!(recording))
 }
 
 /// Why a webhook was not handled.
@@ -170,8 +171,11 @@ async fn run(state: &AppState, call_id: Uuid, command: CallCommand) -> Result<()
 }
 
 /// `?attempt=N` on our webhook URLs (signed with the rest of the URL).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AttemptQuery {
+    /// The attempt the URL was made for.
+    #[param(minimum = 1)]
     attempt: Option<u32>,
 }
 
@@ -239,6 +243,20 @@ pub fn stream_url(public_base_url: &str) -> String {
     format!("{base}/twilio/media")
 }
 
+/// Twilio asks what to do with an answered call: the consent notice, then the media stream.
+#[utoipa::path(
+    post, path = "/twilio/voice/{call_id}", tag = openapi::tags::TWILIO,
+    params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
+    request_body(content = VoiceForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "TwiML: the notice and `<Connect><Stream>`, or `<Hangup/>` for a call that is not live",
+            content_type = "text/xml", body = String, example = json!(super::twilio_doc::VOICE_TWIML)),
+        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
+        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
+        (status = 404, description = "No such call", content_type = "text/plain", body = String),
+        (status = 500, description = "The store failed (Twilio retries)"),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(%call_id))]
 async fn voice(
     State(state): State<AppState>,
@@ -298,6 +316,19 @@ fn attempt_end(callback: &StatusCallback) -> Option<AttemptEnd> {
     })
 }
 
+/// Call progress (`initiated`, `ringing`, `answered`, `completed`…); idempotent, order-independent.
+#[utoipa::path(
+    post, path = "/twilio/status/{call_id}", tag = openapi::tags::TWILIO,
+    params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
+    request_body(content = StatusForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 204, description = "Handled (or ignored as stale or for another attempt)"),
+        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
+        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
+        (status = 404, description = "No such call", content_type = "text/plain", body = String),
+        (status = 500, description = "The store failed (Twilio retries)"),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(%call_id))]
 async fn status(
     State(state): State<AppState>,
@@ -332,6 +363,19 @@ async fn status(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The answering-machine verdict; a machine gets the campaign's voicemail policy.
+#[utoipa::path(
+    post, path = "/twilio/amd/{call_id}", tag = openapi::tags::TWILIO,
+    params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
+    request_body(content = AmdForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 204, description = "Handled"),
+        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
+        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
+        (status = 404, description = "No such call", content_type = "text/plain", body = String),
+        (status = 500, description = "The store failed (Twilio retries)"),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(%call_id))]
 async fn amd(
     State(state): State<AppState>,
@@ -403,6 +447,19 @@ async fn amd(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Recording status, checked and logged.
+#[utoipa::path(
+    post, path = "/twilio/recording/{call_id}", tag = openapi::tags::TWILIO,
+    params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
+    request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 204, description = "Handled"),
+        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
+        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
+        (status = 404, description = "No such call", content_type = "text/plain", body = String),
+        (status = 500, description = "The store failed (Twilio retries)"),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(%call_id))]
 async fn recording(
     State(state): State<AppState>,

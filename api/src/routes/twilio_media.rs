@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use commands::accounts::Suppressions;
 use commands::cqrs::load;
 use commands::{Clock, CommandContext, CommandError, Commands, EventStore};
@@ -26,12 +24,12 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 
-/// The media socket route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/twilio/media", get(media))
+/// The media socket route (documented in `twilio_doc`).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(super::twilio_doc::media))
 }
 
-async fn media(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+pub(super) async fn media(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     let Some(bridge) = state.bridge.clone() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,29 +1,46 @@
 //! `GET /api/v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`: the signed-in account's costs by day
 //! (Asia/Seoul), campaign and component, with its budget caps and alert threshold.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::Extension;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
 use chrono::{Datelike, NaiveDate};
 use commands::accounts::AccountSettings;
 use projections::call_results::seoul_day;
+use openapi::{ErrorBody, Success, tags};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ok};
+use crate::error::{ApiError, ApiQuery, ok};
 use crate::results::worker::{seoul_month, spend_from_day};
 
 /// The longest range one request may ask for.
 const MAX_DAYS: i64 = 366;
 
 /// Signed-in usage route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/usage", get(usage))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(usage))
+}
+
+/// The days to report, in Korean time.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct Period {
+    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    #[param(example = "2026-11-01")]
+    from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (default: today); at most 366 days after `from`.
+    #[param(example = "2026-11-30")]
+    to: Option<String>,
 }
 
 /// Costs of one group, in micro-dollars.
@@ -60,8 +77,8 @@ fn usd(micros: i64) -> f64 {
     micros as f64 / 1_000_000.0
 }
 
-fn date(query: &HashMap<String, String>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
-    match query.get(field).map(|v| v.trim()) {
+fn date(value: Option<&str>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
+    match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map(Some)
@@ -69,22 +86,26 @@ fn date(query: &HashMap<String, String>, field: &str) -> Result<Option<NaiveDate
     }
 }
 
+/// Costs by day, campaign and provider, with the budget caps and the alert threshold.
+#[utoipa::path(
+    get, path = "/usage", tag = tags::SETTINGS,
+    params(Period),
+    responses(
+        (status = 200, description = "Costs in USD for the period", body = Success<Usage>),
+        (status = 400, description = "`INVALID_INPUT`: a date that does not parse, `from` after `to`, a period over 366 days, or an unknown parameter", body = ErrorBody),
+    ),
+)]
 async fn usage(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(period): ApiQuery<Period>,
 ) -> Result<Response, ApiError> {
-    if let Some(unknown) = query.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
-        return Err(ApiError::invalid(format!(
-            "{unknown} is not a parameter of usage (from, to)"
-        )));
-    }
     let now = state.clock.now();
     let today =
         NaiveDate::parse_from_str(&seoul_day(now), "%Y-%m-%d").map_err(ApiError::internal)?;
     let month_start = today.with_day(1).unwrap_or(today);
-    let from = date(&query, "from")?.unwrap_or(month_start);
-    let to = date(&query, "to")?.unwrap_or(today);
+    let from = date(period.from.as_deref(), "from")?.unwrap_or(month_start);
+    let to = date(period.to.as_deref(), "to")?.unwrap_or(today);
     if from > to {
         return Err(ApiError::invalid("from must not be after to"));
     }
@@ -188,3 +209,107 @@ async fn usage(
     }))
     .into_response())
 }
+
+// ----- answers, for the document (the handler builds the same JSON; the contract run checks it) --
+
+/// Costs of a period, in USD.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct Usage {
+    #[schema(example = "2026-11-01")]
+    from: String,
+    #[schema(example = "2026-11-30")]
+    to: String,
+    #[schema(example = "Asia/Seoul")]
+    time_zone: String,
+    total: UsageTotal,
+    by_component: ByComponent,
+    by_day: Vec<UsageDay>,
+    by_campaign: Vec<UsageCampaign>,
+    budget: Budget,
+}
+
+/// Sums of one slice of the period.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UsageSums {
+    /// All components together.
+    cost: f64,
+    telephony: f64,
+    voice: f64,
+    llm: f64,
+    /// Calls that cost something.
+    calls: u64,
+}
+
+/// The period's sums.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UsageTotal {
+    #[serde(flatten)]
+    sums: UsageSums,
+    #[schema(example = "USD")]
+    currency: String,
+}
+
+/// The period's cost by provider.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ByComponent {
+    /// Twilio.
+    telephony: f64,
+    /// ElevenLabs.
+    voice: f64,
+    /// Summaries (OpenAI-compatible).
+    llm: f64,
+}
+
+/// One day (Asia/Seoul).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UsageDay {
+    #[schema(example = "2026-11-21")]
+    date: String,
+    #[serde(flatten)]
+    sums: UsageSums,
+}
+
+/// One campaign.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct UsageCampaign {
+    campaign_id: String,
+    name: Option<String>,
+    #[serde(flatten)]
+    sums: UsageSums,
+}
+
+/// The account's caps and where spending stands.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct Budget {
+    daily_budget_usd: Option<f64>,
+    monthly_budget_usd: Option<f64>,
+    alert_threshold_usd: f64,
+    today_spend: f64,
+    month_spend: f64,
+    daily_cap_reached: bool,
+    monthly_cap_reached: bool,
+    alert: BudgetAlert,
+}
+
+/// The monthly alert threshold.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct BudgetAlert {
+    /// This month's spending reached the threshold.
+    crossed: bool,
+    /// When the alert was raised this month.
+    #[schema(format = DateTime)]
+    alerted_at: Option<String>,
+}
+

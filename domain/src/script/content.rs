@@ -6,6 +6,7 @@ use super::Language;
 
 /// A call script: what the agent says first, why it calls, the branching flow, how it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptContent {
     /// The first thing the agent says.
@@ -25,6 +26,7 @@ pub struct ScriptContent {
 
 /// One step of the conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FlowStep {
     /// Step number, referenced by [`NextStep`].
@@ -41,6 +43,7 @@ pub struct FlowStep {
 
 /// The step that follows a positive or a negative answer; `None` ends the flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct NextStep {
     /// Next step after a positive answer.
     pub positive: Option<u32>,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A call language: Korean first (ko-KR), English supported.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Korean, the default.

@@ -1,0 +1,94 @@
+//! The status stream in the OpenAPI document: what each SSE frame's `data` holds. The frames
+//! themselves are built in `status`; the `Dashboard` tests there pin their shapes.
+
+#![allow(dead_code)]
+
+use utoipa::openapi::OpenApi;
+use utoipa::{PartialSchema, ToSchema};
+use uuid::Uuid;
+
+use super::campaigns::{CallOutcome, CallState, CampaignState, Progress};
+
+/// The 200 answer's description.
+pub const STREAM: &str = "A `text/event-stream` that stays open. Frames:\n\n\
+- `event: status`, data `StatusFrame`: first on connect (the current state), then whenever the \
+  campaign's status or progress changes;\n\
+- `event: call_update`, data `CallUpdateFrame`: a call's status, result, duration or attempts \
+  changed;\n\
+- `event: completed`, data `CompletedFrame`: the campaign is over (completed or cancelled).\n\n\
+Each event's `id` is the global position of the event that caused it: reconnect with \
+`Last-Event-ID` to get exactly the frames after it. A comment line is sent every 15 s to keep the \
+connection open.";
+
+/// An example of the stream (PRD shapes).
+pub const EXAMPLE: &str = "event: status\n\
+data: {\"campaignId\":\"0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10\",\"status\":\"RUNNING\",\"progress\":{\"total\":10,\"completed\":3,\"inProgress\":1,\"pending\":6,\"failed\":0,\"noAnswer\":0,\"cancelled\":0,\"finished\":3,\"successRate\":1.0}}\n\
+id: 42\n\n\
+event: call_update\n\
+data: {\"callId\":\"0193a4c2-7b1f-7000-8000-000000000456\",\"status\":\"COMPLETED\",\"result\":\"SUCCESS\",\"duration\":45,\"attempts\":1}\n\
+id: 57\n\n\
+event: completed\n\
+data: {\"campaignId\":\"0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10\",\"status\":\"COMPLETED\",\"summary\":{\"total\":10,\"success\":8,\"completed\":8,\"failed\":1,\"noAnswer\":1,\"cancelled\":0}}\n\
+id: 90\n\n";
+
+/// `event: status`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StatusFrame {
+    campaign_id: Uuid,
+    status: CampaignState,
+    progress: Progress,
+}
+
+/// `event: call_update`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CallUpdateFrame {
+    call_id: Uuid,
+    status: CallState,
+    /// Absent until the call has a result.
+    result: Option<CallOutcome>,
+    /// Talk time in seconds, once known.
+    duration: Option<i64>,
+    attempts: i64,
+}
+
+/// `event: completed`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CompletedFrame {
+    campaign_id: Uuid,
+    status: CampaignState,
+    summary: CompletedSummary,
+}
+
+/// How the campaign's calls ended.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CompletedSummary {
+    total: u64,
+    /// Completed with result `SUCCESS`.
+    success: u64,
+    completed: u64,
+    failed: u64,
+    no_answer: u64,
+    cancelled: u64,
+}
+
+/// Adds the frame schemas to the document (the stream's body is text, so no operation names
+/// them).
+pub fn register_frames(api: &mut OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, schema) in [
+        ("StatusFrame", StatusFrame::schema()),
+        ("CallUpdateFrame", CallUpdateFrame::schema()),
+        ("CompletedFrame", CompletedFrame::schema()),
+        ("CompletedSummary", CompletedSummary::schema()),
+        ("Progress", Progress::schema()),
+        ("CampaignState", CampaignState::schema()),
+        ("CallState", CallState::schema()),
+        ("CallOutcome", CallOutcome::schema()),
+    ] {
+        components.schemas.insert(name.to_owned(), schema);
+    }
+}
