@@ -155,7 +155,10 @@ async fn create(
     get, path = "/downloads/reports/{id}", tag = tags::CAMPAIGNS,
     params(("id" = Uuid, Path, description = "Report id"), LinkQuery),
     responses(
-        (status = 200, description = "The report (CSV in UTF-8 with BOM, or PDF)", body = Vec<u8>, content_type = ["text/csv", "application/pdf"]),
+        (status = 200, description = "The report (CSV in UTF-8 with BOM, or PDF)", content(
+            (Vec<u8> = "text/csv"),
+            (Vec<u8> = "application/pdf"),
+        )),
         (status = 404, description = "`NOT_FOUND`: a forged or altered link, or no such report", body = ErrorBody),
         (status = 410, description = "`LINK_EXPIRED`: the link is more than 24 hours old", body = ErrorBody),
     ),
