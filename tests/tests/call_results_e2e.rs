@@ -198,7 +198,7 @@ impl TestApp {
             "contacts": contacts,
             "settings": {
                 "maxConcurrency": concurrency,
-                "retry": { "maxRetries": 0, "intervalsSeconds": [] },
+                "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
                 "callWindow": { "start": "00:00", "end": "24:00" }
             }
         });
