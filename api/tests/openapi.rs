@@ -176,6 +176,14 @@ fn the_error_codes_are_those_the_server_answers_with() {
         ApiError::GenerationFailed { reason: "x".into() },
         ApiError::MethodNotAllowed,
         ApiError::internal("x"),
+        ApiError::ProviderUnavailable {
+            provider: "twilio",
+            message: "x".into(),
+        },
+        ApiError::LinkExpired,
+        ApiError::RangeNotSatisfiable { length: 1 },
+        ApiError::RecordingUnreadable("x".into()),
+        ApiError::ReportFontMissing { path: "x".into() },
     ];
     let answered: BTreeSet<&str> = errors.iter().map(ApiError::code).collect();
     let documented: BTreeSet<&str> = openapi::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();

@@ -521,10 +521,7 @@ async fn usage_refuses_bad_ranges_naming_the_field() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["error"]["code"], "INVALID_INPUT", "{body}");
         assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(field),
+            body["error"]["message"].as_str().unwrap().contains(field),
             "{query}: {body}"
         );
     }

@@ -578,7 +578,7 @@ async fn recordings_and_reports(backend: Backend) {
     let mut reader = csv::Reader::from_reader(&csv[3..]);
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "이름");
-    assert_eq!(headers.iter().last(), Some("통화 전문"));
+    assert_eq!(headers.iter().next_back(), Some("통화 전문"));
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), CONTACTS.len());
     for (nn, name) in CONTACTS {

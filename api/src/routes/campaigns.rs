@@ -558,7 +558,7 @@ async fn calls(
     get, path = "/calls/{id}", tag = tags::CALLS,
     params(("id" = Uuid, Path, description = "Call id")),
     responses(
-        (status = 200, description = "The call", body = Success<CallItem>),
+        (status = 200, description = "The call, with its transcript, summary, cost breakdown and how the conversation ended", body = Success<CallDetail>),
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
     ),
 )]
@@ -680,8 +680,9 @@ async fn import_contacts(
     responses(
         (status = 200, description = "Running or scheduled", body = Success<CampaignStarted>),
         (status = 400, description = "`INVALID_STATE` (already running or over), `NO_CONTACTS`, `INVALID_INPUT` (scheduledAt)", body = ErrorBody),
-        (status = 402, description = "`INSUFFICIENT_CREDITS`: the daily or monthly budget is spent", body = ErrorBody),
+        (status = 402, description = "`INSUFFICIENT_CREDITS`: the daily or monthly budget is spent, or the Twilio balance or ElevenLabs quota is too low for the calls left (`details.provider`)", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        (status = 503, description = "`PROVIDER_UNAVAILABLE`: Twilio or ElevenLabs could not be asked for the balance", body = ErrorBody),
     ),
 )]
 async fn start(
@@ -1037,6 +1038,67 @@ struct CallItem {
     cost: f64,
     #[schema(format = DateTime)]
     updated_at: String,
+}
+
+/// One call in full.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct CallDetail {
+    #[serde(flatten)]
+    call: CallItem,
+    /// The latest attempt's conversation (the provider's transcript once reconciled).
+    transcript: Option<Vec<TranscriptTurn>>,
+    /// `BRIDGE` or `PROVIDER`.
+    transcript_source: Option<String>,
+    /// The voice agent's conversation id.
+    conversation_id: Option<String>,
+    /// The summary, in Korean.
+    summary: Option<String>,
+    /// The outcome the summary reads (never replaces `result`).
+    suggested_result: Option<String>,
+    follow_up_needed: Option<bool>,
+    /// `LLM` or `OFFLINE`.
+    summary_source: Option<String>,
+    cost_breakdown: CostBreakdown,
+    /// How the conversation with the agent ended, once the bridge said so.
+    conversation_end: Option<ConversationEndDoc>,
+}
+
+/// One turn of a transcript.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct TranscriptTurn {
+    /// `agent` or `user`.
+    role: String,
+    text: String,
+    time_in_call_secs: Option<u32>,
+}
+
+/// The call's cost by provider, in USD.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CostBreakdown {
+    telephony: f64,
+    voice: f64,
+    llm: f64,
+    total: f64,
+    #[schema(example = "USD")]
+    currency: String,
+}
+
+/// Why the conversation ended.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ConversationEnd)]
+struct ConversationEndDoc {
+    #[schema(example = "AGENT_CLOSED")]
+    reason: String,
+    /// The agent socket's close code.
+    close_code: Option<i64>,
+    detail: Option<String>,
 }
 
 /// A page of calls.

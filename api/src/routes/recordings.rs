@@ -71,6 +71,8 @@ pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(),
         })
 }
 
+/// The call's recording: a signed, short-lived link to the decrypted audio, the transcript and
+/// the summary (only for calls whose callee consented and did not object).
 #[utoipa::path(
     get, path = "/calls/{id}/recording", tag = tags::CALLS,
     params(("id" = Uuid, Path, description = "Call id")),
@@ -121,7 +123,7 @@ async fn recording(
 /// The decrypted recording behind a signed link from `GET /calls/{id}/recording`; needs no
 /// sign-in, honours `Range`.
 #[utoipa::path(
-    get, path = "/downloads/recordings/{id}", tag = tags::CALLS,
+    get, path = "/downloads/recordings/{id}", tag = tags::CALLS, operation_id = "download_recording",
     params(
         ("id" = Uuid, Path, description = "Call id"),
         LinkQuery,

@@ -73,7 +73,7 @@ fn report_error(error: ReportError) -> ApiError {
 
 /// Renders the campaign's report now and answers a signed download link valid for 24 hours.
 #[utoipa::path(
-    post, path = "/campaigns/{id}/report", tag = tags::CAMPAIGNS,
+    post, path = "/campaigns/{id}/report", tag = tags::CAMPAIGNS, operation_id = "create_report",
     params(("id" = Uuid, Path, description = "Campaign id")),
     request_body = ReportRequest,
     responses(
@@ -152,7 +152,7 @@ async fn create(
 
 /// The report file behind a signed link from `POST /campaigns/{id}/report`; needs no sign-in.
 #[utoipa::path(
-    get, path = "/downloads/reports/{id}", tag = tags::CAMPAIGNS,
+    get, path = "/downloads/reports/{id}", tag = tags::CAMPAIGNS, operation_id = "download_report",
     params(("id" = Uuid, Path, description = "Report id"), LinkQuery),
     responses(
         (status = 200, description = "The report (CSV in UTF-8 with BOM, or PDF)", content(

@@ -46,7 +46,8 @@ async fn read_settings(
     request_body = AccountSettings,
     responses(
         (status = 200, description = "The settings as saved", body = Success<AccountSettings>),
-        (status = 400, description = "`INVALID_INPUT`: a field out of range or unknown", body = ErrorBody),
+        (status = 400, description = "`INVALID_INPUT`: a field out of range or unknown, or a caller id that is neither a number of the Twilio account nor a verified caller id (`details.reason` = `CALLER_ID_NOT_VERIFIED`)", body = ErrorBody),
+        (status = 503, description = "`PROVIDER_UNAVAILABLE`: Twilio could not be asked about a new caller id", body = ErrorBody),
     ),
 )]
 async fn write_settings(

@@ -21,9 +21,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use commands::cqrs::load;
 use commands::{CommandContext, CommandError};
-use domain::call::{
-    AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand,
-};
+use domain::call::{AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand};
 use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use media_bridge::token::stream_token;

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use commands::accounts::AccountSettings;
-use projections::call_results::seoul_day;
 use openapi::{ErrorBody, Success, tags};
+use projections::call_results::seoul_day;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -312,4 +312,3 @@ struct BudgetAlert {
     #[schema(format = DateTime)]
     alerted_at: Option<String>,
 }
-

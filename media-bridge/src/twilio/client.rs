@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use commands::dialer::{DialOrder, Telephony, TelephonyError};
 use serde::de::DeserializeOwned;
 
-mod recordings;
 mod account;
+mod recordings;
 
 use super::wire::{
     self, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource, STATUS_EVENTS,

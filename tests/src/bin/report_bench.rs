@@ -58,7 +58,10 @@ fn calls(count: usize) -> Vec<CallRow> {
                 created_at: commands::store::timestamp(start),
                 updated_at: commands::store::timestamp(at),
                 transcript: Some(vec![
-                    TranscriptLine::new(Speaker::Agent, "안녕하세요, 내일 오후 2시 예약 확인 전화드렸습니다."),
+                    TranscriptLine::new(
+                        Speaker::Agent,
+                        "안녕하세요, 내일 오후 2시 예약 확인 전화드렸습니다.",
+                    ),
                     TranscriptLine::new(Speaker::User, "네, 그 시간에 가겠습니다."),
                 ]),
                 transcript_source: Some("PROVIDER".into()),
