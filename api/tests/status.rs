@@ -596,6 +596,7 @@ async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
     app.start(&campaign).await;
     app.drive_to_completion(&campaign).await;
     stream.until_completed().await;
+    quiesce(&app.state.store).await;
 
     let mut all = Vec::new();
     let mut after = 0;
@@ -658,4 +659,18 @@ async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Waits until the background workers (recordings, post-call results) stop appending: the
+/// store's head stays put for half a second. Returns that head.
+async fn quiesce(store: &commands::EventStore) -> i64 {
+    let mut head = store.head().await.unwrap();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = store.head().await.unwrap();
+        if now == head {
+            return head;
+        }
+        head = now;
+    }
 }
