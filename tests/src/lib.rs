@@ -268,3 +268,17 @@ pub async fn stream_contents(
     }
     contents
 }
+
+/// Waits until background workers (recordings, post-call results) stop appending: the store's
+/// head stays put for half a second. Returns that head.
+pub async fn quiesce(store: &commands::EventStore) -> i64 {
+    let mut head = store.head().await.expect("the store head");
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = store.head().await.expect("the store head");
+        if now == head {
+            return head;
+        }
+        head = now;
+    }
+}

@@ -415,7 +415,7 @@ async fn answered_calls_get_results(backend: Backend) {
     assert_eq!(usage["budget"]["alert"]["crossed"], false);
 
     // Each component was charged once per attempt, however often the worker looked.
-    let head = quiesce(&app.state.store).await;
+    let head = callbot_tests::quiesce(&app.state.store).await;
     let events = app.state.store.read_after(0, head).await.unwrap();
     let charges = events
         .iter()
@@ -552,19 +552,5 @@ impl TestApp {
         let id = created["data"]["id"].as_str().unwrap();
         self.call("POST", &format!("/campaigns/{id}/start"), None)
             .await
-    }
-}
-
-/// Waits until the background workers (recordings, post-call results) stop appending: the
-/// store's head stays put for half a second. Returns that head.
-async fn quiesce(store: &commands::EventStore) -> i64 {
-    let mut head = store.head().await.unwrap();
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = store.head().await.unwrap();
-        if now == head {
-            return head;
-        }
-        head = now;
     }
 }

@@ -349,8 +349,9 @@ async fn campaign_over_the_test_numbers(backend: Backend) {
         .expect("a conversation with 09");
     assert_eq!(nine.contextual_updates.len(), 1);
 
-    // Replaying the whole history into fresh read models gives identical tables.
-    let head = app.state.store.head().await.unwrap();
+    // Replaying the whole history into fresh read models gives identical tables, once the
+    // background workers (recordings, post-call results) are done.
+    let head = callbot_tests::quiesce(&app.state.store).await;
     assert!(
         app.state
             .campaign_list

@@ -1,7 +1,8 @@
 //! Load on one bridge process: N concurrent simulated calls placed through the real Twilio
 //! adapter, answered by the Twilio sandbox (20 ms µ-law frames at `--speed`, 1 = real time),
-//! bridged to the ElevenLabs sandbox. The dialer is bypassed (it caps an account at 5 calls);
-//! everything else — REST, signed webhooks, the media socket, the agent socket — is real.
+//! bridged to the ElevenLabs sandbox. The dialer's loop is bypassed (it caps an account at 5
+//! calls): the calls are created and dial-requested by commands, and the dial consumer places
+//! them; everything else — REST, signed webhooks, the media socket, the agent socket — is real.
 //!
 //! `cargo run --release -p callbot-tests --bin bridge-bench -- --calls 50 --speed 1`
 //!
@@ -69,7 +70,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_lookup(
         "127.0.0.1:0".parse()?,
         dir.path().to_path_buf(),
-        vec![Role::Api, Role::Projector],
+        // The dialer role runs the dial consumer that places the calls (the campaign itself is
+        // never started, so the dialer's own loop has nothing to do).
+        vec![Role::Api, Role::Projector, Role::Dialer],
         |name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
