@@ -445,7 +445,7 @@ async fn amd(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Recording status, checked and logged.
+/// Recording status: a finished recording is recorded as available for the recordings worker.
 #[utoipa::path(
     post, path = "/twilio/recording/{call_id}", tag = openapi::tags::TWILIO,
     params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
