@@ -1,21 +1,26 @@
-//! Rate limits: a token bucket per (limit, key), refilled continuously, shared by every endpoint.
-//! An endpoint declares its limit with [`per_user`]; the whole-API and per-IP limits are applied
-//! by the auth layers.
+//! Rate limits: governor's GCRA (a token bucket without a timer) per (limit, key), shared by
+//! every endpoint. An endpoint declares its limit with [`per_user`]; the whole-API and per-IP
+//! limits are applied by the auth layers.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use commands::Clock;
+use governor::Quota;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::HashMapStateStore;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 
 /// A limit: so many requests a minute, with bursts up to the same number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limit {
     pub name: &'static str,
     pub per_minute: u32,
@@ -42,20 +47,33 @@ pub const AUTH_PER_IP: Limit = Limit {
     per_minute: 30,
 };
 
-/// Buckets older than this are full again and can be forgotten.
-const FORGET_AFTER_SECS: i64 = 120;
+/// Above this many keys in one limit, keys whose bucket is full again are forgotten.
+const FORGET_ABOVE_KEYS: usize = 10_000;
 
-struct Bucket {
-    tokens: f64,
-    updated: DateTime<Utc>,
+/// Our [`Clock`] as governor's clock, so tests drive the limiter with a `ManualClock`.
+#[derive(Clone)]
+struct LimiterClock(Arc<dyn Clock>);
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Nanos;
+
+    /// Nanoseconds since the Unix epoch (0 before it, which no clock of ours reads).
+    fn now(&self) -> Nanos {
+        let nanos = self.0.now().timestamp_nanos_opt().unwrap_or(0);
+        Nanos::from(u64::try_from(nanos).unwrap_or(0))
+    }
 }
+
+/// The buckets of one limit, one per key.
+type KeyedLimiter =
+    governor::RateLimiter<String, HashMapStateStore<String>, LimiterClock, NoOpMiddleware<Nanos>>;
 
 /// The shared limiter.
 pub struct RateLimiter {
-    clock: Arc<dyn Clock>,
+    clock: LimiterClock,
     /// Every limit times this (`RATE_LIMIT_SCALE`; 1 in production).
     scale: f64,
-    buckets: Mutex<HashMap<(&'static str, String), Bucket>>,
+    limiters: Mutex<HashMap<Limit, Arc<KeyedLimiter>>>,
 }
 
 impl RateLimiter {
@@ -67,38 +85,56 @@ impl RateLimiter {
     /// A limiter whose every limit is multiplied by `scale` (a contract or load run raises them).
     pub fn scaled(clock: Arc<dyn Clock>, scale: f64) -> Self {
         Self {
-            clock,
+            clock: LimiterClock(clock),
             scale,
-            buckets: Mutex::default(),
+            limiters: Mutex::default(),
         }
     }
 
     /// Takes one request from `key`'s bucket of `limit`, or says how long to wait.
     pub fn check(&self, limit: Limit, key: &str) -> Result<(), ApiError> {
-        let now = self.clock.now();
-        let capacity = (f64::from(limit.per_minute) * self.scale).max(1.0);
-        let per_second = capacity / 60.0;
-        let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, bucket| (now - bucket.updated).num_seconds() < FORGET_AFTER_SECS);
+        let limiter = self.limiter(limit);
+        if limiter.len() > FORGET_ABOVE_KEYS {
+            limiter.retain_recent();
         }
-        let bucket = buckets
-            .entry((limit.name, key.to_owned()))
-            .or_insert(Bucket {
-                tokens: capacity,
-                updated: now,
-            });
-        let elapsed = (now - bucket.updated).num_milliseconds().max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let retry_after_secs = ((1.0 - bucket.tokens) / per_second).ceil() as u64;
-            Err(ApiError::RateLimited { retry_after_secs })
-        }
+        limiter.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
+            ApiError::RateLimited {
+                retry_after_secs: whole_seconds_up(wait),
+            }
+        })
     }
+
+    /// The keyed limiter of `limit`, created on first use.
+    fn limiter(&self, limit: Limit) -> Arc<KeyedLimiter> {
+        let mut limiters = self.limiters.lock().expect("rate limiter lock");
+        limiters
+            .entry(limit)
+            .or_insert_with(|| {
+                Arc::new(KeyedLimiter::hashmap_with_clock(
+                    self.quota(limit),
+                    self.clock.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// `per_minute × scale` a minute, refilled evenly, with bursts of the same size.
+    fn quota(&self, limit: Limit) -> Quota {
+        let per_minute = (f64::from(limit.per_minute) * self.scale).max(1.0);
+        let burst = NonZeroU32::new(per_minute.min(f64::from(u32::MAX)) as u32)
+            .unwrap_or(NonZeroU32::MIN);
+        let period = Duration::from_secs_f64(60.0 / per_minute).max(Duration::from_nanos(1));
+        Quota::with_period(period)
+            .expect("the period is at least a nanosecond")
+            .allow_burst(burst)
+    }
+}
+
+/// A wait as the whole seconds of `Retry-After`, rounded up and never 0.
+fn whole_seconds_up(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 /// Middleware for a route that has its own per-user limit (after authentication).
@@ -118,6 +154,7 @@ pub async fn per_user(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
     use commands::ManualClock;
 
     #[test]

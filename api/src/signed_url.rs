@@ -37,19 +37,6 @@ impl std::fmt::Debug for UrlSigner {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 impl UrlSigner {
     /// A signer whose key is derived from `secret` (the JWT secret).
@@ -79,7 +66,7 @@ impl UrlSigner {
 
     /// `path?exp=…&sig=…` for an expiry in unix seconds.
     pub fn sign_until(&self, path: &str, exp: i64) -> String {
-        let sig = hex(&self.mac(path, exp).finalize().into_bytes());
+        let sig = hex::encode(&self.mac(path, exp).finalize().into_bytes());
         format!("{path}?exp={exp}&sig={sig}")
     }
 
@@ -92,7 +79,7 @@ impl UrlSigner {
         now: DateTime<Utc>,
     ) -> Result<(), LinkError> {
         let exp: i64 = exp.and_then(|e| e.parse().ok()).ok_or(LinkError::Invalid)?;
-        let sig = sig.and_then(unhex).ok_or(LinkError::Invalid)?;
+        let sig = sig.and_then(|sig| hex::decode(sig).ok()).ok_or(LinkError::Invalid)?;
         self.mac(path, exp)
             .verify_slice(&sig)
             .map_err(|_| LinkError::Invalid)?;

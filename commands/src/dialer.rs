@@ -177,8 +177,7 @@ fn budget_periods(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 /// Whether `now` falls inside the campaign's call window, read in its time zone.
 pub fn in_window(settings: &CampaignSettings, now: DateTime<Utc>) -> bool {
     let window = &settings.call_window;
-    let zone: chrono_tz::Tz = window.timezone.parse().unwrap_or(chrono_tz::Asia::Seoul);
-    window.contains(now.with_timezone(&zone).time())
+    window.contains(window.timezone.time_of_day(now))
 }
 
 impl Dialer {

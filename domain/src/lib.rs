@@ -11,6 +11,8 @@ pub mod credentials;
 pub mod phone;
 pub mod policy;
 pub mod script;
+pub mod tz;
 
 pub use credentials::{Email, Password};
 pub use phone::PhoneNumber;
+pub use tz::{Tz, TzError};

@@ -9,6 +9,8 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::tz::Tz;
+
 /// Highest allowed `maxConcurrency`.
 pub const MAX_CONCURRENCY: u32 = 50;
 /// Highest allowed `maxRetries`.
@@ -48,9 +50,6 @@ pub enum SettingsError {
         /// Window end.
         end: WindowEnd,
     },
-    /// No time zone name was given for the call window.
-    #[error("the call window needs a time zone")]
-    MissingTimezone,
 }
 
 /// How often and how soon an unanswered or failed call is tried again.
@@ -158,7 +157,8 @@ pub struct CallWindow {
     pub end: WindowEnd,
     /// IANA time zone name the times are read in (default `Asia/Seoul`); conversion happens
     /// outside the domain.
-    pub timezone: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub timezone: Tz,
 }
 
 impl Default for CallWindow {
@@ -166,7 +166,7 @@ impl Default for CallWindow {
         Self {
             start: NaiveTime::from_hms_opt(9, 0, 0).expect("09:00 is a time of day"),
             end: WindowEnd::At(NaiveTime::from_hms_opt(20, 0, 0).expect("20:00 is a time of day")),
-            timezone: "Asia/Seoul".to_owned(),
+            timezone: Tz::SEOUL,
         }
     }
 }
@@ -186,7 +186,7 @@ impl CallWindow {
         self.start == NaiveTime::MIN && self.end == WindowEnd::EndOfDay
     }
 
-    /// Checks that the window is not empty and names a time zone.
+    /// Checks that the window is not empty (its time zone was checked when it was parsed).
     pub fn validate(&self) -> Result<(), SettingsError> {
         if let WindowEnd::At(end) = self.end
             && self.start >= end
@@ -195,9 +195,6 @@ impl CallWindow {
                 start: self.start,
                 end: self.end,
             });
-        }
-        if self.timezone.trim().is_empty() {
-            return Err(SettingsError::MissingTimezone);
         }
         Ok(())
     }
@@ -309,6 +306,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::tz::TzError;
 
     fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
@@ -322,7 +320,7 @@ mod tests {
         assert_eq!(s.retry.intervals_seconds, vec![600, 1800, 3600]);
         assert_eq!(s.call_window.start, t(9, 0));
         assert_eq!(s.call_window.end, WindowEnd::At(t(20, 0)));
-        assert_eq!(s.call_window.timezone, "Asia/Seoul");
+        assert_eq!(s.call_window.timezone.name(), "Asia/Seoul");
         assert_eq!(s.voicemail.action, VoicemailAction::LeaveMessage);
         assert_eq!(s.voicemail.message, None);
         assert!(!s.voicemail.retry);
@@ -376,7 +374,7 @@ mod tests {
         let w = CallWindow {
             start: NaiveTime::MIN,
             end: WindowEnd::EndOfDay,
-            timezone: "Asia/Seoul".to_owned(),
+            timezone: Tz::SEOUL,
         };
         assert!(w.is_all_day());
         assert!(w.contains(NaiveTime::from_hms_opt(23, 59, 59).unwrap()));
@@ -399,7 +397,7 @@ mod tests {
         assert_eq!(s.retry.intervals_seconds, vec![30]);
         assert_eq!(s.call_window.start, t(10, 30));
         assert_eq!(s.call_window.end, WindowEnd::EndOfDay);
-        assert_eq!(s.call_window.timezone, "Asia/Seoul");
+        assert_eq!(s.call_window.timezone.name(), "Asia/Seoul");
         assert_eq!(s.voicemail.action, VoicemailAction::HangUp);
         assert!(s.voicemail.retry);
         assert!(s.recording);
@@ -501,9 +499,30 @@ mod tests {
 
     #[test]
     fn a_window_without_a_timezone_is_refused() {
-        let mut s = CampaignSettings::default();
-        s.call_window.timezone = " ".to_owned();
-        assert_eq!(s.validate(), Err(SettingsError::MissingTimezone));
+        let blank = json!({ "callWindow": { "timezone": " " } });
+        let err = serde_json::from_value::<CampaignSettings>(blank).unwrap_err();
+        assert!(
+            err.to_string().contains(&TzError::Missing.to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_window_in_an_unknown_zone_is_refused() {
+        for zone in ["Mars/Olympus", "../../../etc/passwd", "+09:00"] {
+            let settings = json!({ "callWindow": { "timezone": zone } });
+            let err = serde_json::from_value::<CampaignSettings>(settings).unwrap_err();
+            assert!(err.to_string().contains("unknown time zone"), "{zone}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_window_keeps_its_zone_as_a_plain_string() {
+        let settings = json!({ "callWindow": { "timezone": "America/New_York" } });
+        let parsed: CampaignSettings = serde_json::from_value(settings).unwrap();
+        assert_eq!(parsed.call_window.timezone.name(), "America/New_York");
+        let written = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(written["callWindow"]["timezone"], "America/New_York");
     }
 
     #[test]
