@@ -11,6 +11,8 @@ pub mod credentials;
 pub mod phone;
 pub mod policy;
 pub mod script;
+#[cfg(test)]
+mod testing;
 
 pub use credentials::{Email, Password};
 pub use phone::PhoneNumber;
