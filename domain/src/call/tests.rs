@@ -5,8 +5,19 @@ use serde_json::json;
 
 use super::*;
 use crate::testing::call::*;
-use crate::testing::{Then, and, check, check_all, replay, t};
+use crate::testing::{Then, and, check, check_all, json_of, replay, t};
 
+/// The dialer picks the call.
+fn dial(minute: i64) -> CallCommand {
+    CallCommand::RequestDial { at: t(minute) }
+}
+
+/// The callee picks up.
+fn answer(minute: i64) -> CallCommand {
+    CallCommand::RecordAnswered { at: t(minute) }
+}
+
+/// The campaign creates a call for its contact.
 fn create(contact_name: Option<&str>, minute: i64) -> CallCommand {
     CallCommand::CreateCall {
         campaign_id: CAMPAIGN,
@@ -19,10 +30,7 @@ fn create(contact_name: Option<&str>, minute: i64) -> CallCommand {
     }
 }
 
-fn dial(minute: i64) -> CallCommand {
-    CallCommand::RequestDial { at: t(minute) }
-}
-
+/// The provider names its call.
 fn record_provider(sid: &str, minute: i64) -> CallCommand {
     CallCommand::RecordProviderCall {
         provider_call_sid: sid.to_owned(),
@@ -30,10 +38,7 @@ fn record_provider(sid: &str, minute: i64) -> CallCommand {
     }
 }
 
-fn answer(minute: i64) -> CallCommand {
-    CallCommand::RecordAnswered { at: t(minute) }
-}
-
+/// The bridge gives up on the call.
 fn fail(reason: &str, minute: i64) -> CallCommand {
     CallCommand::FailCall {
         reason: reason.to_owned(),
@@ -41,6 +46,7 @@ fn fail(reason: &str, minute: i64) -> CallCommand {
     }
 }
 
+/// The call failed for good.
 fn call_failed(reason: &str, minute: i64) -> CallEvent {
     CallEvent::CallFailed {
         reason: reason.to_owned(),
@@ -48,6 +54,7 @@ fn call_failed(reason: &str, minute: i64) -> CallEvent {
     }
 }
 
+/// The campaign was cancelled.
 fn cancel(minute: i64) -> CallCommand {
     CallCommand::CancelCall {
         reason: CancelReason::CampaignCancelled,
@@ -55,6 +62,7 @@ fn cancel(minute: i64) -> CallCommand {
     }
 }
 
+/// The call was cancelled.
 fn cancelled(reason: CancelReason, minute: i64) -> CallEvent {
     CallEvent::CallCancelled {
         cancelled_at: t(minute),
@@ -62,10 +70,12 @@ fn cancelled(reason: CancelReason, minute: i64) -> CallEvent {
     }
 }
 
+/// The refusal to cancel a call on the line or over.
 fn not_cancellable(status: CallStatus) -> Then<Call> {
     Err(CallError::NotCancellable { status })
 }
 
+/// Every attempt went unanswered.
 fn finished_no_answer(attempts: u32, minute: i64) -> CallEvent {
     CallEvent::CallFinishedNoAnswer {
         attempts,
@@ -73,6 +83,16 @@ fn finished_no_answer(attempts: u32, minute: i64) -> CallEvent {
     }
 }
 
+/// Attempt `attempt` ends answered and the call completes with `result`.
+fn completes(attempt: u32, result: CallResult, duration_secs: u32, minute: i64) -> Then<Call> {
+    let end = AttemptEnd::Completed;
+    Ok(vec![
+        ended(attempt, end, duration_secs, minute),
+        call_completed(result, duration_secs, minute),
+    ])
+}
+
+/// A provider failure, maybe worth a retry.
 fn failure(code: Option<&str>, retryable: bool) -> AttemptEnd {
     AttemptEnd::Failed {
         code: code.map(str::to_owned),
@@ -275,28 +295,19 @@ fn record_attempt_ended_after_an_answer() {
                 [outcome(1, Rescheduled, 3), outcome(1, Success, 4)],
             ),
             end(Completed, 95, 5),
-            Ok(vec![
-                ended(1, Completed, 95, 5),
-                call_completed(Success, 95, 5),
-            ]),
+            completes(1, Success, 95, 5),
         ),
         (
             "a_callee_hanging_up_without_an_outcome_completes_as_declined",
             in_progress(),
             end(Completed, 4, 3),
-            Ok(vec![
-                ended(1, Completed, 4, 3),
-                call_completed(Declined, 4, 3),
-            ]),
+            completes(1, Declined, 4, 3),
         ),
         (
             "a_completed_end_counts_as_answered_even_if_the_answer_was_never_reported",
             calling(),
             end(Completed, 30, 3),
-            Ok(vec![
-                ended(1, Completed, 30, 3),
-                call_completed(Declined, 30, 3),
-            ]),
+            completes(1, Declined, 30, 3),
         ),
         (
             "a_call_answered_on_the_third_attempt_completes_with_success",
@@ -305,10 +316,7 @@ fn record_attempt_ended_after_an_answer() {
                 [answered(3, 44), outcome(3, Success, 45)],
             ),
             end(Completed, 70, 45),
-            Ok(vec![
-                ended(3, Completed, 70, 45),
-                call_completed(Success, 70, 45),
-            ]),
+            completes(3, Success, 70, 45),
         ),
     ]);
 }
@@ -458,23 +466,15 @@ fn fail_and_cancel_call() {
 
 #[test]
 fn statuses_results_and_ends_use_screaming_snake_case() {
+    assert_eq!(json_of(CallStatus::InProgress), json!("IN_PROGRESS"));
     assert_eq!(
-        serde_json::to_value(CallStatus::InProgress).unwrap(),
-        json!("IN_PROGRESS")
-    );
-    assert_eq!(
-        serde_json::to_value(CallResult::CallbackRequested).unwrap(),
+        json_of(CallResult::CallbackRequested),
         json!("CALLBACK_REQUESTED")
     );
     assert_eq!(CallResult::OptedOut.to_string(), "OPTED_OUT");
-    assert_eq!(
-        serde_json::to_value(AttemptEnd::NoAnswer).unwrap(),
-        json!("NO_ANSWER")
-    );
-    assert_eq!(
-        serde_json::to_value(failure(None, true)).unwrap(),
-        json!({ "FAILED": { "code": null, "retryable": true } })
-    );
+    assert_eq!(json_of(AttemptEnd::NoAnswer), json!("NO_ANSWER"));
+    let failed = json!({ "FAILED": { "code": null, "retryable": true } });
+    assert_eq!(json_of(failure(None, true)), failed);
     use CallStatus::*;
     for status in [Completed, Failed, NoAnswer, Cancelled] {
         assert!(status.is_final(), "{status}");
@@ -598,10 +598,7 @@ fn voicemail_tables() {
             "voicemail_without_retry_completes_as_voicemail",
             and(in_progress(), [voicemail(1, false, 2)]),
             end(Completed, 20, 3),
-            Ok(vec![
-                ended(1, Completed, 20, 3),
-                call_completed(Voicemail, 20, 3),
-            ]),
+            completes(1, Voicemail, 20, 3),
         ),
         (
             "voicemail_with_retry_on_voicemail_retries_like_no_answer",
@@ -616,10 +613,7 @@ fn voicemail_tables() {
                 [answered(3, 44), voicemail(3, true, 44)],
             ),
             end(Completed, 20, 45),
-            Ok(vec![
-                ended(3, Completed, 20, 45),
-                call_completed(Voicemail, 20, 45),
-            ]),
+            completes(3, Voicemail, 20, 45),
         ),
         (
             "a_person_answering_the_retry_after_voicemail_completes_normally",
@@ -635,23 +629,21 @@ fn voicemail_tables() {
                 ],
             ),
             end(Completed, 60, 16),
-            Ok(vec![
-                ended(2, Completed, 60, 16),
-                call_completed(Success, 60, 16),
-            ]),
+            completes(2, Success, 60, 16),
         ),
     ]);
 }
 
 // --- ConversationEnded ---
 
+/// The command and the event of a conversation ending, with the agent's close code and reason.
 fn conversation_ended(
     reason: ConversationEndReason,
-    close_code: Option<u16>,
-    detail: Option<&str>,
+    close: Option<(u16, &str)>,
     minute: i64,
 ) -> (CallCommand, CallEvent) {
-    let detail = detail.map(str::to_owned);
+    let close_code = close.map(|(code, _)| code);
+    let detail = close.map(|(_, detail)| detail.to_owned());
     let command = CallCommand::RecordConversationEnded {
         reason,
         close_code,
@@ -672,9 +664,9 @@ fn conversation_ended(
 fn record_conversation_ended() {
     use ConversationEndReason::*;
     let (closed, closed_event) =
-        conversation_ended(AgentClosed, Some(1002), Some("asr_transcription_error"), 3);
-    let (hung_up, hung_up_event) = conversation_ended(PhoneHungUp, None, None, 4);
-    let (setup_failed, _) = conversation_ended(SetupFailed, None, None, 1);
+        conversation_ended(AgentClosed, Some((1002, "asr_transcription_error")), 3);
+    let (hung_up, hung_up_event) = conversation_ended(PhoneHungUp, None, 4);
+    let (setup_failed, _) = conversation_ended(SetupFailed, None, 1);
     check_all::<Call>([
         (
             "the_end_of_the_conversation_is_recorded_with_the_agents_close_code",

@@ -52,6 +52,11 @@ pub(crate) fn and<E>(mut history: Vec<E>, more: impl IntoIterator<Item = E>) -> 
     history
 }
 
+/// The stored JSON form of `value`.
+pub(crate) fn json_of(value: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
 /// The aggregate as it stands after `events`.
 pub(crate) fn replay<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {
     let mut aggregate = A::default();
