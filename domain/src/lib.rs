@@ -4,6 +4,9 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod macros;
+
 pub mod account;
 pub mod call;
 pub mod campaign;

@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -47,19 +46,15 @@ impl Account {
     }
 }
 
-impl Aggregate for Account {
-    const TYPE: &'static str = "account";
-    type Command = AccountCommand;
-    type Event = AccountEvent;
-    type Error = AccountError;
-    type Services = ();
+aggregate!(Account, type "account", AccountCommand, AccountEvent, AccountError);
 
-    async fn handle(
+impl Account {
+    /// Checks `command` against the rules and writes the events it causes.
+    async fn decide(
         &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
+        command: AccountCommand,
         sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+    ) -> Result<(), AccountError> {
         match command {
             AccountCommand::Register { email, at } => {
                 if self.registered {
@@ -155,7 +150,8 @@ impl Aggregate for Account {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: AccountEvent) {
         match event {
             AccountEvent::AccountRegistered { email, .. } => {
                 self.registered = true;

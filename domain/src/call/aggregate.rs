@@ -1,7 +1,6 @@
 //! The [`Call`] aggregate.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -153,19 +152,15 @@ impl Call {
     }
 }
 
-impl Aggregate for Call {
-    const TYPE: &'static str = "call";
-    type Command = CallCommand;
-    type Event = CallEvent;
-    type Error = CallError;
-    type Services = ();
+aggregate!(Call, type "call", CallCommand, CallEvent, CallError);
 
-    async fn handle(
+impl Call {
+    /// Checks `command` against the rules and writes the events it causes.
+    async fn decide(
         &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
+        command: CallCommand,
         sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+    ) -> Result<(), CallError> {
         use CallStatus::*;
 
         match command {
@@ -441,7 +436,8 @@ impl Aggregate for Call {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: CallEvent) {
         self.results.apply(&event);
         match event {
             CallEvent::CallCreated {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -148,19 +147,15 @@ fn valid_name(name: &str) -> Result<String, CampaignError> {
     }
 }
 
-impl Aggregate for Campaign {
-    const TYPE: &'static str = "campaign";
-    type Command = CampaignCommand;
-    type Event = CampaignEvent;
-    type Error = CampaignError;
-    type Services = ();
+aggregate!(Campaign, type "campaign", CampaignCommand, CampaignEvent, CampaignError);
 
-    async fn handle(
+impl Campaign {
+    /// Checks `command` against the rules and writes the events it causes.
+    async fn decide(
         &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
+        command: CampaignCommand,
         sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+    ) -> Result<(), CampaignError> {
         use CampaignStatus::*;
 
         match command {
@@ -291,7 +286,8 @@ impl Aggregate for Campaign {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: CampaignEvent) {
         match event {
             CampaignEvent::CampaignCreated {
                 owner_id,

@@ -1,6 +1,5 @@
 //! The [`Script`] aggregate.
 
-use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -76,19 +75,15 @@ fn valid_name(name: &str) -> Result<String, ScriptError> {
     }
 }
 
-impl Aggregate for Script {
-    const TYPE: &'static str = "script";
-    type Command = ScriptCommand;
-    type Event = ScriptEvent;
-    type Error = ScriptError;
-    type Services = ();
+aggregate!(Script, type "script", ScriptCommand, ScriptEvent, ScriptError);
 
-    async fn handle(
+impl Script {
+    /// Checks `command` against the rules and writes the events it causes.
+    async fn decide(
         &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
+        command: ScriptCommand,
         sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+    ) -> Result<(), ScriptError> {
         match command {
             ScriptCommand::CreateScript {
                 owner_id,
@@ -198,7 +193,8 @@ impl Aggregate for Script {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: ScriptEvent) {
         match event {
             ScriptEvent::ScriptCreated {
                 owner_id,

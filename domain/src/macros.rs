@@ -1,0 +1,54 @@
+//! The glue every aggregate shares with cqrs-es, written once.
+
+/// Implements [`cqrs_es::DomainEvent`] for an event enum: each variant is stored under its own
+/// name (which is also serde's external JSON tag) at the given version.
+///
+/// The variants are listed by hand so the stored names stay deliberate, and the generated
+/// `match` is exhaustive: a new variant does not compile until it is named here. Renaming one
+/// changes the stored form, so it needs an upcaster first.
+macro_rules! domain_event {
+    ($event:ident, version $version:literal, [$($variant:ident),+ $(,)?]) => {
+        impl cqrs_es::DomainEvent for $event {
+            fn event_type(&self) -> String {
+                match self {
+                    $(Self::$variant { .. } => stringify!($variant),)+
+                }
+                .to_owned()
+            }
+
+            fn event_version(&self) -> String {
+                $version.to_owned()
+            }
+        }
+    };
+}
+
+/// Implements [`cqrs_es::Aggregate`] (no services) over the aggregate's own two methods:
+/// `decide`, which checks a command against the rules and writes the events it causes, and
+/// `evolve`, which applies one event and cannot fail.
+///
+/// Every aggregate's `handle`/`apply` were the same lines around those two bodies.
+macro_rules! aggregate {
+    ($aggregate:ty, type $type:literal, $command:ty, $event:ty, $error:ty) => {
+        impl cqrs_es::Aggregate for $aggregate {
+            const TYPE: &'static str = $type;
+            type Command = $command;
+            type Event = $event;
+            type Error = $error;
+            type Services = ();
+
+            async fn handle(
+                &mut self,
+                command: Self::Command,
+                _services: &Self::Services,
+                sink: &cqrs_es::event_sink::EventSink<Self>,
+            ) -> Result<(), Self::Error> {
+                self.decide(command, sink).await
+            }
+
+            fn apply(&mut self, event: Self::Event) {
+                self.evolve(event);
+            }
+        }
+    };
+}
