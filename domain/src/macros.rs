@@ -52,3 +52,24 @@ macro_rules! aggregate {
         }
     };
 }
+
+/// `as_str` and `Display` for a fieldless enum, both giving each variant's wire name: the name
+/// serde writes for it (`rename_all = "SCREAMING_SNAKE_CASE"`), which tests pin.
+macro_rules! wire_names {
+    ($enum:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $enum {
+            /// The wire name, e.g. in stored events, CSV exports and JSON answers.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $enum {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}

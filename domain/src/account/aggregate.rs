@@ -46,6 +46,22 @@ impl Account {
     }
 }
 
+/// Writes that one session ended.
+async fn end_session(
+    account: &mut Account,
+    sink: &EventSink<Account>,
+    session_id: Uuid,
+    reason: SessionEndReason,
+    at: DateTime<Utc>,
+) {
+    let ended = AccountEvent::SessionEnded {
+        session_id,
+        reason,
+        at,
+    };
+    sink.write(ended, account).await;
+}
+
 aggregate!(Account, type "account", AccountCommand, AccountEvent, AccountError);
 
 impl Account {
@@ -116,15 +132,7 @@ impl Account {
                 // A new password ends every session, including the one that changed it.
                 for session_id in self.open_sessions.clone() {
                     let reason = SessionEndReason::PasswordChanged;
-                    sink.write(
-                        AccountEvent::SessionEnded {
-                            session_id,
-                            reason,
-                            at,
-                        },
-                        self,
-                    )
-                    .await;
+                    end_session(self, sink, session_id, reason, at).await;
                 }
             }
             AccountCommand::EndSession {
@@ -135,15 +143,7 @@ impl Account {
                 self.ensure_registered()?;
                 // Ending a session twice (a retried logout) changes nothing.
                 if self.open_sessions.contains(&session_id) {
-                    sink.write(
-                        AccountEvent::SessionEnded {
-                            session_id,
-                            reason,
-                            at,
-                        },
-                        self,
-                    )
-                    .await;
+                    end_session(self, sink, session_id, reason, at).await;
                 }
             }
         }

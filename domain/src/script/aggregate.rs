@@ -92,11 +92,7 @@ impl Script {
                 content,
                 at,
             } => {
-                if self.created {
-                    return Err(ScriptError::AlreadyExists);
-                }
-                let name = valid_name(&name)?;
-                valid_content(&content)?;
+                let name = self.check_new(&name, &content)?;
                 sink.write(
                     ScriptEvent::ScriptCreated {
                         owner_id,
@@ -118,11 +114,7 @@ impl Script {
                 writer,
                 at,
             } => {
-                if self.created {
-                    return Err(ScriptError::AlreadyExists);
-                }
-                let name = valid_name(&name)?;
-                valid_content(&content)?;
+                let name = self.check_new(&name, &content)?;
                 sink.write(
                     ScriptEvent::ScriptDrafted {
                         owner_id,
@@ -195,6 +187,7 @@ impl Script {
 
     /// Applies one recorded event; it cannot fail.
     fn evolve(&mut self, event: ScriptEvent) {
+        let drafted = matches!(event, ScriptEvent::ScriptDrafted { .. });
         match event {
             ScriptEvent::ScriptCreated {
                 owner_id,
@@ -202,14 +195,8 @@ impl Script {
                 content,
                 version,
                 ..
-            } => {
-                self.created = true;
-                self.owner_id = owner_id;
-                self.name = name;
-                self.content = content;
-                self.version = version;
             }
-            ScriptEvent::ScriptDrafted {
+            | ScriptEvent::ScriptDrafted {
                 owner_id,
                 name,
                 content,
@@ -217,11 +204,9 @@ impl Script {
                 ..
             } => {
                 self.created = true;
-                self.draft = true;
+                self.draft = drafted;
                 self.owner_id = owner_id;
-                self.name = name;
-                self.content = content;
-                self.version = version;
+                self.set_text(version, name, content);
             }
             ScriptEvent::ScriptSaved {
                 version,
@@ -230,21 +215,32 @@ impl Script {
                 ..
             } => {
                 self.draft = false;
-                self.version = version;
-                self.name = name;
-                self.content = content;
+                self.set_text(version, name, content);
             }
             ScriptEvent::ScriptEdited {
                 version,
                 name,
                 content,
                 ..
-            } => {
-                self.version = version;
-                self.name = name;
-                self.content = content;
-            }
+            } => self.set_text(version, name, content),
             ScriptEvent::ScriptDeleted { .. } => self.deleted = true,
         }
+    }
+
+    /// A version of the text becomes the script's current one.
+    fn set_text(&mut self, version: u32, name: String, content: ScriptContent) {
+        self.version = version;
+        self.name = name;
+        self.content = content;
+    }
+
+    /// A script is created once, under a valid name, with valid content; returns the trimmed name.
+    fn check_new(&self, name: &str, content: &ScriptContent) -> Result<String, ScriptError> {
+        if self.created {
+            return Err(ScriptError::AlreadyExists);
+        }
+        let name = valid_name(name)?;
+        valid_content(content)?;
+        Ok(name)
     }
 }
