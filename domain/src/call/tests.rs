@@ -92,6 +92,16 @@ fn completes(attempt: u32, result: CallResult, duration_secs: u32, minute: i64) 
     ])
 }
 
+/// Attempt `attempt` ends unanswered at `minute`, and `then` follows.
+fn unanswered(attempt: u32, end: AttemptEnd, minute: i64, then: CallEvent) -> Then<Call> {
+    Ok(vec![ended(attempt, end, 0, minute), then])
+}
+
+/// The last attempt (the third) answered at minute 44, then `then`.
+fn answered_on_last_attempt(then: CallEvent) -> Vec<CallEvent> {
+    and(calling_on_last_attempt(), [answered(3, 44), then])
+}
+
 /// A provider failure, maybe worth a retry.
 fn failure(code: Option<&str>, retryable: bool) -> AttemptEnd {
     AttemptEnd::Failed {
@@ -143,7 +153,7 @@ fn every_command_before_creation_is_refused_as_not_found() {
 }
 
 #[test]
-fn request_dial() {
+fn dialing_and_answering() {
     use CallStatus::*;
     check_all::<Call>([
         (
@@ -176,12 +186,6 @@ fn request_dial() {
             dial(9),
             refused(Completed, "RequestDial"),
         ),
-    ]);
-}
-
-#[test]
-fn record_provider_call() {
-    check_all::<Call>([
         (
             "the_provider_call_id_is_recorded_while_ringing",
             vec![created(), dialed(1, 1)],
@@ -212,14 +216,8 @@ fn record_provider_call() {
             "a_provider_call_for_a_call_not_being_dialed_is_refused",
             pending(),
             record_provider("CA001", 1),
-            refused(CallStatus::Pending, "RecordProviderCall"),
+            refused(Pending, "RecordProviderCall"),
         ),
-    ]);
-}
-
-#[test]
-fn record_answered() {
-    check_all::<Call>([
         (
             "an_answer_puts_a_ringing_call_in_progress",
             calling(),
@@ -242,7 +240,7 @@ fn record_answered() {
             "an_answer_for_a_call_not_being_dialed_is_refused",
             pending(),
             answer(2),
-            refused(CallStatus::Pending, "RecordAnswered"),
+            refused(Pending, "RecordAnswered"),
         ),
     ]);
 }
@@ -311,10 +309,7 @@ fn record_attempt_ended_after_an_answer() {
         ),
         (
             "a_call_answered_on_the_third_attempt_completes_with_success",
-            and(
-                calling_on_last_attempt(),
-                [answered(3, 44), outcome(3, Success, 45)],
-            ),
+            answered_on_last_attempt(outcome(3, Success, 45)),
             end(Completed, 70, 45),
             completes(3, Success, 70, 45),
         ),
@@ -332,58 +327,54 @@ fn record_attempt_ended_without_an_answer() {
             "a_no_answer_with_retries_left_schedules_a_retry",
             calling(),
             end(NoAnswer, 0, 2),
-            Ok(vec![ended(1, NoAnswer, 0, 2), retry_scheduled(1, 12)]),
+            unanswered(1, NoAnswer, 2, retry_scheduled(1, 12)),
         ),
         (
             "a_busy_line_on_the_second_attempt_schedules_the_second_retry",
             and(waiting_for_retry(), [dialed(2, 12)]),
             end(Busy, 0, 13),
-            Ok(vec![ended(2, Busy, 0, 13), retry_scheduled(2, 43)]),
+            unanswered(2, Busy, 13, retry_scheduled(2, 43)),
         ),
         (
             "a_retryable_provider_failure_schedules_a_retry",
             calling(),
             end(retryable.clone(), 0, 2),
-            Ok(vec![ended(1, retryable, 0, 2), retry_scheduled(1, 12)]),
+            unanswered(1, retryable, 2, retry_scheduled(1, 12)),
         ),
         (
             "a_no_answer_on_the_last_attempt_finishes_as_no_answer",
             calling_on_last_attempt(),
             end(NoAnswer, 0, 44),
-            Ok(vec![ended(3, NoAnswer, 0, 44), finished_no_answer(3, 44)]),
+            unanswered(3, NoAnswer, 44, finished_no_answer(3, 44)),
         ),
         (
             "a_busy_line_on_the_last_attempt_finishes_as_no_answer",
             calling_on_last_attempt(),
             end(Busy, 0, 44),
-            Ok(vec![ended(3, Busy, 0, 44), finished_no_answer(3, 44)]),
+            unanswered(3, Busy, 44, finished_no_answer(3, 44)),
         ),
         (
             "a_retryable_failure_on_the_last_attempt_fails_the_call",
             calling_on_last_attempt(),
             end(last_retryable.clone(), 0, 44),
-            Ok(vec![
-                ended(3, last_retryable, 0, 44),
-                call_failed("provider failure", 44),
-            ]),
+            unanswered(3, last_retryable, 44, call_failed("provider failure", 44)),
         ),
         (
             "an_unreachable_number_fails_without_retry",
             calling(),
             end(unreachable.clone(), 0, 2),
-            Ok(vec![
-                ended(1, unreachable, 0, 2),
+            unanswered(
+                1,
+                unreachable,
+                2,
                 call_failed("provider failure (code 21211)", 2),
-            ]),
+            ),
         ),
         (
             "a_cancelled_attempt_cancels_the_call",
             calling(),
             end(Canceled, 0, 2),
-            Ok(vec![
-                ended(1, Canceled, 0, 2),
-                cancelled(CancelReason::Provider, 2),
-            ]),
+            unanswered(1, Canceled, 2, cancelled(CancelReason::Provider, 2)),
         ),
     ]);
 }
@@ -608,10 +599,7 @@ fn voicemail_tables() {
         ),
         (
             "voicemail_on_the_last_attempt_completes_as_voicemail_even_with_retry",
-            and(
-                calling_on_last_attempt(),
-                [answered(3, 44), voicemail(3, true, 44)],
-            ),
+            answered_on_last_attempt(voicemail(3, true, 44)),
             end(Completed, 20, 45),
             completes(3, Voicemail, 20, 45),
         ),

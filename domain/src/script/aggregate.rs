@@ -188,6 +188,7 @@ impl Script {
     /// Applies one recorded event; it cannot fail.
     fn evolve(&mut self, event: ScriptEvent) {
         let drafted = matches!(event, ScriptEvent::ScriptDrafted { .. });
+        let saved = matches!(event, ScriptEvent::ScriptSaved { .. });
         match event {
             ScriptEvent::ScriptCreated {
                 owner_id,
@@ -213,16 +214,19 @@ impl Script {
                 name,
                 content,
                 ..
-            } => {
-                self.draft = false;
-                self.set_text(version, name, content);
             }
-            ScriptEvent::ScriptEdited {
+            | ScriptEvent::ScriptEdited {
                 version,
                 name,
                 content,
                 ..
-            } => self.set_text(version, name, content),
+            } => {
+                // Saving ends the draft; editing a draft keeps it one.
+                if saved {
+                    self.draft = false;
+                }
+                self.set_text(version, name, content);
+            }
             ScriptEvent::ScriptDeleted { .. } => self.deleted = true,
         }
     }
