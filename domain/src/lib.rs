@@ -5,7 +5,7 @@
 #![warn(missing_docs)]
 
 #[macro_use]
-mod macros;
+mod aggregate;
 
 pub mod account;
 pub mod call;

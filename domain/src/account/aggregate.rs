@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::aggregate::{Decided, Sink};
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,6 +18,8 @@ pub struct Account {
     locked_until: Option<DateTime<Utc>>,
     open_sessions: BTreeSet<Uuid>,
 }
+
+aggregate!(Account, type "account", AccountCommand, AccountEvent, AccountError);
 
 impl Account {
     /// The normalized email address (empty before registration).
@@ -49,7 +51,7 @@ impl Account {
 /// Writes that one session ended.
 async fn end_session(
     account: &mut Account,
-    sink: &EventSink<Account>,
+    sink: &Sink<Account>,
     session_id: Uuid,
     reason: SessionEndReason,
     at: DateTime<Utc>,
@@ -62,16 +64,10 @@ async fn end_session(
     sink.write(ended, account).await;
 }
 
-aggregate!(Account, type "account", AccountCommand, AccountEvent, AccountError);
-
 impl Account {
-    /// Checks `command` against the rules and writes the events it causes.
-    async fn decide(
-        &mut self,
-        command: AccountCommand,
-        sink: &EventSink<Self>,
-    ) -> Result<(), AccountError> {
-        match command {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: AccountCommand, sink: &Sink<Self>) -> Decided<AccountError> {
+        match cmd {
             AccountCommand::Register { email, at } => {
                 if self.registered {
                     return Err(AccountError::AlreadyRegistered);

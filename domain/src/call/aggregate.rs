@@ -1,7 +1,7 @@
 //! The [`Call`] aggregate.
 
+use crate::aggregate::{Decided, Sink};
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -46,6 +46,8 @@ pub struct Call {
     #[serde(default)]
     retry_voicemail: bool,
 }
+
+aggregate!(Call, type "call", CallCommand, CallEvent, CallError);
 
 impl Call {
     /// The current status, or `None` before creation.
@@ -152,18 +154,12 @@ impl Call {
     }
 }
 
-aggregate!(Call, type "call", CallCommand, CallEvent, CallError);
-
 impl Call {
-    /// Checks `command` against the rules and writes the events it causes.
-    async fn decide(
-        &mut self,
-        command: CallCommand,
-        sink: &EventSink<Self>,
-    ) -> Result<(), CallError> {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: CallCommand, sink: &Sink<Self>) -> Decided<CallError> {
         use CallStatus::*;
 
-        match command {
+        match cmd {
             CallCommand::CreateCall {
                 campaign_id,
                 owner_id,

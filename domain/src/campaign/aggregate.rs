@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use cqrs_es::event_sink::EventSink;
+use crate::aggregate::{Decided, Sink};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -30,6 +30,8 @@ pub struct Campaign {
     contacts: Vec<Contact>,
     finished_calls: BTreeSet<Uuid>,
 }
+
+aggregate!(Campaign, type "campaign", CampaignCommand, CampaignEvent, CampaignError);
 
 /// The outcome of checking a batch of contacts against the campaign.
 struct Batch {
@@ -119,7 +121,7 @@ impl Campaign {
     async fn add_batch(
         &mut self,
         contacts: Vec<Contact>,
-        sink: &EventSink<Self>,
+        sink: &Sink<Self>,
     ) -> Result<(), CampaignError> {
         let Batch { new, duplicates } = self.check_batch(contacts)?;
         if new.is_empty() && duplicates.is_empty() {
@@ -147,18 +149,12 @@ fn valid_name(name: &str) -> Result<String, CampaignError> {
     }
 }
 
-aggregate!(Campaign, type "campaign", CampaignCommand, CampaignEvent, CampaignError);
-
 impl Campaign {
-    /// Checks `command` against the rules and writes the events it causes.
-    async fn decide(
-        &mut self,
-        command: CampaignCommand,
-        sink: &EventSink<Self>,
-    ) -> Result<(), CampaignError> {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: CampaignCommand, sink: &Sink<Self>) -> Decided<CampaignError> {
         use CampaignStatus::*;
 
-        match command {
+        match cmd {
             CampaignCommand::CreateCampaign {
                 owner_id,
                 name,

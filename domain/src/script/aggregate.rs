@@ -1,6 +1,6 @@
 //! The [`Script`] aggregate.
 
-use cqrs_es::event_sink::EventSink;
+use crate::aggregate::{Decided, Sink};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,6 +20,8 @@ pub struct Script {
     version: u32,
     content: ScriptContent,
 }
+
+aggregate!(Script, type "script", ScriptCommand, ScriptEvent, ScriptError);
 
 impl Script {
     /// The current version (0 before creation).
@@ -75,16 +77,10 @@ fn valid_name(name: &str) -> Result<String, ScriptError> {
     }
 }
 
-aggregate!(Script, type "script", ScriptCommand, ScriptEvent, ScriptError);
-
 impl Script {
-    /// Checks `command` against the rules and writes the events it causes.
-    async fn decide(
-        &mut self,
-        command: ScriptCommand,
-        sink: &EventSink<Self>,
-    ) -> Result<(), ScriptError> {
-        match command {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: ScriptCommand, sink: &Sink<Self>) -> Decided<ScriptError> {
+        match cmd {
             ScriptCommand::CreateScript {
                 owner_id,
                 name,

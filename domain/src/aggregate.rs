@@ -1,5 +1,11 @@
 //! The glue every aggregate shares with cqrs-es, written once.
 
+/// Where an aggregate's `decide` writes the events a command causes.
+pub(crate) type Sink<A> = cqrs_es::event_sink::EventSink<A>;
+
+/// What deciding a command comes to: `Ok` once its events are written, or the rule it breaks.
+pub(crate) type Decided<E> = Result<(), E>;
+
 /// Implements [`cqrs_es::DomainEvent`] for an event enum: each variant is stored under its own
 /// name (which is also serde's external JSON tag) at the given version.
 ///
@@ -41,7 +47,7 @@ macro_rules! aggregate {
                 &mut self,
                 command: Self::Command,
                 _services: &Self::Services,
-                sink: &cqrs_es::event_sink::EventSink<Self>,
+                sink: &$crate::aggregate::Sink<Self>,
             ) -> Result<(), Self::Error> {
                 self.decide(command, sink).await
             }
