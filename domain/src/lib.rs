@@ -4,6 +4,9 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod aggregate;
+
 pub mod account;
 pub mod call;
 pub mod campaign;
@@ -11,6 +14,8 @@ pub mod credentials;
 pub mod phone;
 pub mod policy;
 pub mod script;
+#[cfg(test)]
+mod testing;
 pub mod tz;
 
 pub use credentials::{Email, Password};

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::aggregate::{Decided, Sink};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,6 +18,8 @@ pub struct Account {
     locked_until: Option<DateTime<Utc>>,
     open_sessions: BTreeSet<Uuid>,
 }
+
+aggregate!(Account, type "account", AccountCommand, AccountEvent, AccountError);
 
 impl Account {
     /// The normalized email address (empty before registration).
@@ -47,20 +48,26 @@ impl Account {
     }
 }
 
-impl Aggregate for Account {
-    const TYPE: &'static str = "account";
-    type Command = AccountCommand;
-    type Event = AccountEvent;
-    type Error = AccountError;
-    type Services = ();
+/// Writes that one session ended.
+async fn end_session(
+    account: &mut Account,
+    sink: &Sink<Account>,
+    session_id: Uuid,
+    reason: SessionEndReason,
+    at: DateTime<Utc>,
+) {
+    let ended = AccountEvent::SessionEnded {
+        session_id,
+        reason,
+        at,
+    };
+    sink.write(ended, account).await;
+}
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        match command {
+impl Account {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: AccountCommand, sink: &Sink<Self>) -> Decided<AccountError> {
+        match cmd {
             AccountCommand::Register { email, at } => {
                 if self.registered {
                     return Err(AccountError::AlreadyRegistered);
@@ -121,15 +128,7 @@ impl Aggregate for Account {
                 // A new password ends every session, including the one that changed it.
                 for session_id in self.open_sessions.clone() {
                     let reason = SessionEndReason::PasswordChanged;
-                    sink.write(
-                        AccountEvent::SessionEnded {
-                            session_id,
-                            reason,
-                            at,
-                        },
-                        self,
-                    )
-                    .await;
+                    end_session(self, sink, session_id, reason, at).await;
                 }
             }
             AccountCommand::EndSession {
@@ -140,22 +139,15 @@ impl Aggregate for Account {
                 self.ensure_registered()?;
                 // Ending a session twice (a retried logout) changes nothing.
                 if self.open_sessions.contains(&session_id) {
-                    sink.write(
-                        AccountEvent::SessionEnded {
-                            session_id,
-                            reason,
-                            at,
-                        },
-                        self,
-                    )
-                    .await;
+                    end_session(self, sink, session_id, reason, at).await;
                 }
             }
         }
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: AccountEvent) {
         match event {
             AccountEvent::AccountRegistered { email, .. } => {
                 self.registered = true;

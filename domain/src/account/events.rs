@@ -1,7 +1,6 @@
 //! Events recorded by [`Account`](super::Account). They never carry secrets.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -64,22 +63,7 @@ pub enum AccountEvent {
     },
 }
 
-impl DomainEvent for AccountEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::AccountRegistered { .. } => "AccountRegistered",
-            Self::LoginFailed { .. } => "LoginFailed",
-            Self::AccountLocked { .. } => "AccountLocked",
-            Self::LoginSucceeded { .. } => "LoginSucceeded",
-            Self::PasswordChanged { .. } => "PasswordChanged",
-            Self::AccountUnlocked { .. } => "AccountUnlocked",
-            Self::SessionStarted { .. } => "SessionStarted",
-            Self::SessionEnded { .. } => "SessionEnded",
-        }
-        .to_owned()
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_owned()
-    }
-}
+domain_event!(AccountEvent, version "1.0", [
+    AccountRegistered, LoginFailed, AccountLocked, LoginSucceeded, PasswordChanged, AccountUnlocked,
+    SessionStarted, SessionEnded,
+]);

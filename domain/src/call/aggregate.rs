@@ -1,8 +1,7 @@
 //! The [`Call`] aggregate.
 
+use crate::aggregate::{Decided, Sink};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -47,6 +46,8 @@ pub struct Call {
     #[serde(default)]
     retry_voicemail: bool,
 }
+
+aggregate!(Call, type "call", CallCommand, CallEvent, CallError);
 
 impl Call {
     /// The current status, or `None` before creation.
@@ -153,22 +154,12 @@ impl Call {
     }
 }
 
-impl Aggregate for Call {
-    const TYPE: &'static str = "call";
-    type Command = CallCommand;
-    type Event = CallEvent;
-    type Error = CallError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Call {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: CallCommand, sink: &Sink<Self>) -> Decided<CallError> {
         use CallStatus::*;
 
-        match command {
+        match cmd {
             CallCommand::CreateCall {
                 campaign_id,
                 owner_id,
@@ -441,7 +432,8 @@ impl Aggregate for Call {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: CallEvent) {
         self.results.apply(&event);
         match event {
             CallEvent::CallCreated {

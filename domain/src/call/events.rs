@@ -1,7 +1,6 @@
 //! Events recorded by [`Call`](super::Call).
 
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -245,38 +244,10 @@ pub enum CallEvent {
     },
 }
 
-impl DomainEvent for CallEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::CallCreated { .. } => "CallCreated",
-            Self::DialRequested { .. } => "DialRequested",
-            Self::ProviderCallCreated { .. } => "ProviderCallCreated",
-            Self::CallAnswered { .. } => "CallAnswered",
-            Self::OutcomeReported { .. } => "OutcomeReported",
-            Self::AttemptEnded { .. } => "AttemptEnded",
-            Self::CallCompleted { .. } => "CallCompleted",
-            Self::RetryScheduled { .. } => "RetryScheduled",
-            Self::CallFinishedNoAnswer { .. } => "CallFinishedNoAnswer",
-            Self::CallFailed { .. } => "CallFailed",
-            Self::CallCancelled { .. } => "CallCancelled",
-            Self::CostRecorded { .. } => "CostRecorded",
-            Self::RecordingConsentGiven { .. } => "RecordingConsentGiven",
-            Self::RecordingConsentRevoked { .. } => "RecordingConsentRevoked",
-            Self::RecordingAvailable { .. } => "RecordingAvailable",
-            Self::RecordingStored { .. } => "RecordingStored",
-            Self::RecordingDiscarded { .. } => "RecordingDiscarded",
-            Self::RecordingPurged { .. } => "RecordingPurged",
-            Self::ConversationStarted { .. } => "ConversationStarted",
-            Self::TranscriptRecorded { .. } => "TranscriptRecorded",
-            Self::SummaryGenerated { .. } => "SummaryGenerated",
-            Self::AttemptCostRecorded { .. } => "AttemptCostRecorded",
-            Self::ConversationEnded { .. } => "ConversationEnded",
-            Self::VoicemailReached { .. } => "VoicemailReached",
-        }
-        .to_owned()
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_owned()
-    }
-}
+domain_event!(CallEvent, version "1.0", [
+    CallCreated, DialRequested, ProviderCallCreated, CallAnswered, OutcomeReported, AttemptEnded,
+    CallCompleted, RetryScheduled, CallFinishedNoAnswer, CallFailed, CallCancelled, CostRecorded,
+    RecordingConsentGiven, RecordingConsentRevoked, RecordingAvailable, RecordingStored,
+    RecordingDiscarded, RecordingPurged, ConversationStarted, TranscriptRecorded, SummaryGenerated,
+    AttemptCostRecorded, ConversationEnded, VoicemailReached,
+]);

@@ -1,52 +1,25 @@
 //! Given/when/then tests of recording consent and the recording's life.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use cqrs_es::test::TestFramework;
-use uuid::Uuid;
-
 use super::*;
-use crate::PhoneNumber;
-use crate::policy::RetryPolicy;
-
-type Fixture = TestFramework<Call>;
+use crate::testing::call::*;
+use crate::testing::{and, check_all, replay, t};
 
 const SID: &str = "RE00000000000000000000000000000001";
 
-fn t(minute: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(minute)
-}
-
-fn in_progress() -> Vec<CallEvent> {
-    vec![
-        CallEvent::CallCreated {
-            campaign_id: Uuid::from_u128(0xCA),
-            owner_id: Uuid::from_u128(0x0A),
-            phone: PhoneNumber::parse_kr("010-5550-0101").unwrap(),
-            contact_name: Some("김민수".to_owned()),
-            context: serde_json::Map::new(),
-            retry: RetryPolicy::default(),
-            created_at: t(0),
-        },
-        CallEvent::DialRequested {
-            attempt: 1,
-            requested_at: t(1),
-        },
-        CallEvent::ProviderCallCreated {
-            attempt: 1,
-            provider_call_sid: "CA001".to_owned(),
-            created_at: t(1),
-        },
-        CallEvent::CallAnswered {
-            attempt: 1,
-            answered_at: t(2),
-        },
-    ]
-}
-
 fn consented() -> Vec<CallEvent> {
-    let mut events = in_progress();
-    events.push(CallEvent::RecordingConsentGiven { given_at: t(2) });
-    events
+    and(in_progress(), [consent_given(2)])
+}
+
+fn consent_given(minute: i64) -> CallEvent {
+    CallEvent::RecordingConsentGiven {
+        given_at: t(minute),
+    }
+}
+
+fn consent_revoked(minute: i64) -> CallEvent {
+    CallEvent::RecordingConsentRevoked {
+        revoked_at: t(minute),
+    }
 }
 
 fn available(minute: i64) -> CallEvent {
@@ -65,226 +38,212 @@ fn stored(minute: i64) -> CallEvent {
     }
 }
 
-fn command(command: RecordingCommand) -> CallCommand {
-    CallCommand::Recording(command)
+fn give_consent(minute: i64) -> CallCommand {
+    CallCommand::Recording(RecordingCommand::GiveConsent { at: t(minute) })
 }
 
-fn record_available(minute: i64) -> CallCommand {
-    command(RecordingCommand::RecordAvailable {
-        recording_sid: SID.to_owned(),
-        duration_secs: Some(40),
+fn revoke_consent(minute: i64) -> CallCommand {
+    CallCommand::Recording(RecordingCommand::RevokeConsent { at: t(minute) })
+}
+
+fn record_available(sid: &str, duration_secs: Option<u32>, minute: i64) -> CallCommand {
+    CallCommand::Recording(RecordingCommand::RecordAvailable {
+        recording_sid: sid.to_owned(),
+        duration_secs,
         at: t(minute),
     })
 }
 
 fn record_stored(minute: i64) -> CallCommand {
-    command(RecordingCommand::RecordStored {
+    CallCommand::Recording(RecordingCommand::RecordStored {
         recording_sid: SID.to_owned(),
         bytes: 1000,
         at: t(minute),
     })
 }
 
-#[test]
-fn a_stream_after_the_notice_records_consent_once() {
-    Fixture::with(())
-        .given(in_progress())
-        .when(command(RecordingCommand::GiveConsent { at: t(2) }))
-        .then_expect_events(vec![CallEvent::RecordingConsentGiven { given_at: t(2) }]);
-    Fixture::with(())
-        .given(consented())
-        .when(command(RecordingCommand::GiveConsent { at: t(3) }))
-        .then_expect_events(vec![]);
+fn discard(reason: DiscardReason, minute: i64) -> CallCommand {
+    CallCommand::Recording(RecordingCommand::Discard {
+        recording_sid: SID.to_owned(),
+        reason,
+        at: t(minute),
+    })
+}
+
+fn purge(minute: i64) -> CallCommand {
+    CallCommand::Recording(RecordingCommand::Purge { at: t(minute) })
 }
 
 #[test]
-fn consent_cannot_be_given_on_a_call_that_is_over() {
-    let mut events = in_progress();
-    events.push(CallEvent::CallCompleted {
+fn consent() {
+    let revoked = and(consented(), [consent_revoked(3)]);
+    let over = CallEvent::CallCompleted {
         result: CallResult::Success,
         duration_secs: 30,
         completed_at: t(3),
-    });
-    Fixture::with(())
-        .given(events)
-        .when(command(RecordingCommand::GiveConsent { at: t(4) }))
-        .then_expect_error(CallError::InvalidTransition {
-            status: CallStatus::Completed,
-            command: "GiveRecordingConsent",
-        });
-}
-
-#[test]
-fn an_objection_revokes_consent_and_a_later_stream_does_not_restore_it() {
-    let mut revoked = consented();
-    revoked.push(CallEvent::RecordingConsentRevoked { revoked_at: t(3) });
-    Fixture::with(())
-        .given(consented())
-        .when(command(RecordingCommand::RevokeConsent { at: t(3) }))
-        .then_expect_events(vec![CallEvent::RecordingConsentRevoked {
-            revoked_at: t(3),
-        }]);
-    Fixture::with(())
-        .given(revoked.clone())
-        .when(command(RecordingCommand::RevokeConsent { at: t(4) }))
-        .then_expect_events(vec![]);
-    Fixture::with(())
-        .given(revoked)
-        .when(command(RecordingCommand::GiveConsent { at: t(4) }))
-        .then_expect_events(vec![]);
-}
-
-#[test]
-fn a_recording_callback_makes_the_recording_available_once() {
-    Fixture::with(())
-        .given(consented())
-        .when(record_available(5))
-        .then_expect_events(vec![available(5)]);
-    let mut events = consented();
-    events.push(available(5));
-    Fixture::with(())
-        .given(events.clone())
-        .when(record_available(6))
-        .then_expect_events(vec![]);
-    Fixture::with(())
-        .given(events)
-        .when(command(RecordingCommand::RecordAvailable {
-            recording_sid: "RE2".to_owned(),
-            duration_secs: None,
-            at: t(6),
-        }))
-        .then_expect_error(CallError::RecordingConflict {
-            recording_sid: SID.to_owned(),
-        });
-}
-
-#[test]
-fn a_consented_recording_is_stored_and_storing_twice_changes_nothing() {
-    let mut events = consented();
-    events.push(available(5));
-    Fixture::with(())
-        .given(events.clone())
-        .when(record_stored(6))
-        .then_expect_events(vec![stored(6)]);
-    events.push(stored(6));
-    Fixture::with(())
-        .given(events)
-        .when(record_stored(7))
-        .then_expect_events(vec![]);
-}
-
-#[test]
-fn a_recording_without_consent_or_after_an_objection_is_not_stored() {
-    let mut without = in_progress();
-    without.push(available(5));
-    Fixture::with(())
-        .given(without)
-        .when(record_stored(6))
-        .then_expect_error(CallError::RecordingConsentMissing);
-    let mut revoked = consented();
-    revoked.extend([
-        CallEvent::RecordingConsentRevoked { revoked_at: t(3) },
-        available(5),
+    };
+    check_all::<Call>([
+        (
+            "a_stream_after_the_notice_records_consent_once",
+            in_progress(),
+            give_consent(2),
+            Ok(vec![consent_given(2)]),
+        ),
+        (
+            "a_stream_after_the_notice_records_consent_once (again)",
+            consented(),
+            give_consent(3),
+            Ok(vec![]),
+        ),
+        (
+            "consent_cannot_be_given_on_a_call_that_is_over",
+            and(in_progress(), [over]),
+            give_consent(4),
+            refused(CallStatus::Completed, "GiveRecordingConsent"),
+        ),
+        (
+            "an_objection_revokes_consent",
+            consented(),
+            revoke_consent(3),
+            Ok(vec![consent_revoked(3)]),
+        ),
+        (
+            "an_objection_revokes_consent once",
+            revoked.clone(),
+            revoke_consent(4),
+            Ok(vec![]),
+        ),
+        (
+            "a later stream does not restore consent",
+            revoked,
+            give_consent(4),
+            Ok(vec![]),
+        ),
     ]);
-    Fixture::with(())
-        .given(revoked)
-        .when(record_stored(6))
-        .then_expect_error(CallError::RecordingConsentMissing);
 }
 
 #[test]
-fn storing_an_unknown_recording_is_refused() {
-    Fixture::with(())
-        .given(consented())
-        .when(record_stored(6))
-        .then_expect_error(CallError::RecordingUnknown {
-            recording_sid: SID.to_owned(),
-        });
-}
-
-#[test]
-fn a_revoked_recording_is_discarded_once_and_never_stored_after() {
-    let mut events = consented();
-    events.extend([
-        CallEvent::RecordingConsentRevoked { revoked_at: t(3) },
-        available(5),
+fn availability_and_storage() {
+    let missing = Err(CallError::RecordingConsentMissing);
+    check_all::<Call>([
+        (
+            "a_recording_callback_makes_the_recording_available_once",
+            consented(),
+            record_available(SID, Some(40), 5),
+            Ok(vec![available(5)]),
+        ),
+        (
+            "a repeated recording callback records nothing",
+            and(consented(), [available(5)]),
+            record_available(SID, Some(40), 6),
+            Ok(vec![]),
+        ),
+        (
+            "a callback for another recording conflicts",
+            and(consented(), [available(5)]),
+            record_available("RE2", None, 6),
+            Err(CallError::RecordingConflict {
+                recording_sid: SID.to_owned(),
+            }),
+        ),
+        (
+            "a_consented_recording_is_stored",
+            and(consented(), [available(5)]),
+            record_stored(6),
+            Ok(vec![stored(6)]),
+        ),
+        (
+            "storing_twice_changes_nothing",
+            and(consented(), [available(5), stored(6)]),
+            record_stored(7),
+            Ok(vec![]),
+        ),
+        (
+            "a_recording_without_consent_is_not_stored",
+            and(in_progress(), [available(5)]),
+            record_stored(6),
+            missing.clone(),
+        ),
+        (
+            "a_recording_after_an_objection_is_not_stored",
+            and(consented(), [consent_revoked(3), available(5)]),
+            record_stored(6),
+            missing,
+        ),
+        (
+            "storing_an_unknown_recording_is_refused",
+            consented(),
+            record_stored(6),
+            Err(CallError::RecordingUnknown {
+                recording_sid: SID.to_owned(),
+            }),
+        ),
     ]);
+}
+
+#[test]
+fn discarding_and_purging() {
+    let revoked = and(consented(), [consent_revoked(3), available(5)]);
     let discarded = CallEvent::RecordingDiscarded {
         recording_sid: SID.to_owned(),
         reason: DiscardReason::ConsentRevoked,
         discarded_at: t(6),
     };
-    let discard = command(RecordingCommand::Discard {
-        recording_sid: SID.to_owned(),
-        reason: DiscardReason::ConsentRevoked,
-        at: t(6),
-    });
-    Fixture::with(())
-        .given(events.clone())
-        .when(discard.clone())
-        .then_expect_events(vec![discarded.clone()]);
-    events.push(discarded);
-    Fixture::with(())
-        .given(events.clone())
-        .when(discard)
-        .then_expect_events(vec![]);
-    Fixture::with(())
-        .given(events)
-        .when(record_stored(7))
-        .then_expect_error(CallError::RecordingConsentMissing);
-}
-
-#[test]
-fn a_stored_recording_cannot_be_discarded() {
-    let mut events = consented();
-    events.extend([available(5), stored(6)]);
-    Fixture::with(())
-        .given(events)
-        .when(command(RecordingCommand::Discard {
-            recording_sid: SID.to_owned(),
-            reason: DiscardReason::NoConsent,
-            at: t(7),
-        }))
-        .then_expect_error(CallError::RecordingAlreadyStored);
-}
-
-#[test]
-fn a_stored_recording_is_purged_once() {
-    let mut events = consented();
-    events.extend([available(5), stored(6)]);
+    let after_discard = and(revoked.clone(), [discarded.clone()]);
+    let stored_recording = and(consented(), [available(5), stored(6)]);
     let purged = CallEvent::RecordingPurged {
         recording_sid: SID.to_owned(),
         purged_at: t(60),
     };
-    Fixture::with(())
-        .given(events.clone())
-        .when(command(RecordingCommand::Purge { at: t(60) }))
-        .then_expect_events(vec![purged.clone()]);
-    events.push(purged);
-    Fixture::with(())
-        .given(events)
-        .when(command(RecordingCommand::Purge { at: t(61) }))
-        .then_expect_events(vec![]);
-}
-
-#[test]
-fn purging_without_a_stored_recording_is_refused() {
-    let mut events = consented();
-    events.push(available(5));
-    Fixture::with(())
-        .given(events)
-        .when(command(RecordingCommand::Purge { at: t(60) }))
-        .then_expect_error(CallError::RecordingNotStored);
+    check_all::<Call>([
+        (
+            "a_revoked_recording_is_discarded",
+            revoked,
+            discard(DiscardReason::ConsentRevoked, 6),
+            Ok(vec![discarded]),
+        ),
+        (
+            "a_revoked_recording_is_discarded_once",
+            after_discard.clone(),
+            discard(DiscardReason::ConsentRevoked, 6),
+            Ok(vec![]),
+        ),
+        (
+            "a discarded recording is never_stored_after",
+            after_discard,
+            record_stored(7),
+            Err(CallError::RecordingConsentMissing),
+        ),
+        (
+            "a_stored_recording_cannot_be_discarded",
+            stored_recording.clone(),
+            discard(DiscardReason::NoConsent, 7),
+            Err(CallError::RecordingAlreadyStored),
+        ),
+        (
+            "a_stored_recording_is_purged",
+            stored_recording.clone(),
+            purge(60),
+            Ok(vec![purged.clone()]),
+        ),
+        (
+            "a_stored_recording_is_purged_once",
+            and(stored_recording, [purged]),
+            purge(61),
+            Ok(vec![]),
+        ),
+        (
+            "purging_without_a_stored_recording_is_refused",
+            and(consented(), [available(5)]),
+            purge(60),
+            Err(CallError::RecordingNotStored),
+        ),
+    ]);
 }
 
 #[test]
 fn the_aggregate_remembers_consent_and_the_recording_stage() {
-    let mut call = Call::default();
-    let mut events = consented();
-    events.extend([available(5), stored(6)]);
-    for event in events {
-        cqrs_es::Aggregate::apply(&mut call, event);
-    }
+    let call: Call = replay(and(consented(), [available(5), stored(6)]));
     assert!(call.recording().consented());
     assert_eq!(
         call.recording().recording(),

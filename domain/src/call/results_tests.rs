@@ -1,53 +1,8 @@
 //! Given/when/then tests of conversations, transcripts, summaries and per-attempt costs.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use cqrs_es::Aggregate;
-use cqrs_es::test::TestFramework;
-use uuid::Uuid;
-
 use super::*;
-use crate::PhoneNumber;
-use crate::policy::RetryPolicy;
-
-type Fixture = TestFramework<Call>;
-
-fn t(minute: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(minute)
-}
-
-fn created() -> CallEvent {
-    CallEvent::CallCreated {
-        campaign_id: Uuid::from_u128(0xCA),
-        owner_id: Uuid::from_u128(0x0A),
-        phone: PhoneNumber::parse_kr("010-5550-0101").unwrap(),
-        contact_name: Some("김민수".into()),
-        context: serde_json::Map::new(),
-        retry: RetryPolicy {
-            max_retries: 1,
-            intervals_seconds: vec![60],
-        },
-        created_at: t(0),
-    }
-}
-
-fn in_progress() -> Vec<CallEvent> {
-    vec![
-        created(),
-        CallEvent::DialRequested {
-            attempt: 1,
-            requested_at: t(1),
-        },
-        CallEvent::ProviderCallCreated {
-            attempt: 1,
-            provider_call_sid: "CA001".into(),
-            created_at: t(1),
-        },
-        CallEvent::CallAnswered {
-            attempt: 1,
-            answered_at: t(2),
-        },
-    ]
-}
+use crate::testing::call::*;
+use crate::testing::{and, check, check_all, replay, t};
 
 fn conversation() -> CallEvent {
     CallEvent::ConversationStarted {
@@ -57,29 +12,17 @@ fn conversation() -> CallEvent {
     }
 }
 
+fn record_conversation(conversation_id: &str, minute: i64) -> CallCommand {
+    CallCommand::RecordConversation {
+        conversation_id: conversation_id.into(),
+        at: t(minute),
+    }
+}
+
+/// Answered with a bridged conversation, then completed with `result`.
 fn completed(result: CallResult) -> Vec<CallEvent> {
-    let mut events = in_progress();
-    events.extend([
-        conversation(),
-        CallEvent::OutcomeReported {
-            attempt: 1,
-            result,
-            note: None,
-            proposed_time: None,
-            reported_at: t(3),
-        },
-        CallEvent::AttemptEnded {
-            attempt: 1,
-            end: AttemptEnd::Completed,
-            duration_secs: 60,
-            ended_at: t(3),
-        },
-        CallEvent::CallCompleted {
-            result,
-            duration_secs: 60,
-            completed_at: t(3),
-        },
-    ]);
+    let mut events = completed_with(result);
+    events.insert(in_progress().len(), conversation());
     events
 }
 
@@ -90,14 +33,34 @@ fn lines() -> Vec<TranscriptLine> {
     ]
 }
 
-fn bridge_transcript() -> CallEvent {
-    CallEvent::TranscriptRecorded {
-        attempt: 1,
-        lines: lines(),
-        source: TranscriptSource::Bridge,
-        conversation_id: Some("conv_1".into()),
-        recorded_at: t(3),
-    }
+/// The command and the event of one transcript of attempt `attempt`.
+fn transcript(
+    attempt: u32,
+    lines: Vec<TranscriptLine>,
+    source: TranscriptSource,
+    conversation_id: Option<&str>,
+    minute: i64,
+) -> (CallCommand, CallEvent) {
+    let conversation_id = conversation_id.map(str::to_owned);
+    let command = CallCommand::RecordTranscript {
+        attempt,
+        lines: lines.clone(),
+        source,
+        conversation_id: conversation_id.clone(),
+        at: t(minute),
+    };
+    let event = CallEvent::TranscriptRecorded {
+        attempt,
+        lines,
+        source,
+        conversation_id,
+        recorded_at: t(minute),
+    };
+    (command, event)
+}
+
+fn bridge_transcript() -> (CallCommand, CallEvent) {
+    transcript(1, lines(), TranscriptSource::Bridge, Some("conv_1"), 3)
 }
 
 fn summary_command(suggested: CallResult) -> CallCommand {
@@ -120,138 +83,91 @@ fn cost(component: CostComponent, amount_micros: i64) -> CallCommand {
     }
 }
 
-fn replay(events: Vec<CallEvent>) -> Call {
-    let mut call = Call::default();
-    for event in events {
-        call.apply(event);
+fn cost_recorded(component: CostComponent, amount_micros: i64) -> CallEvent {
+    CallEvent::AttemptCostRecorded {
+        attempt: 1,
+        component,
+        amount_micros,
+        recorded_at: t(5),
     }
-    call
 }
 
 #[test]
-fn a_live_attempt_records_its_conversation_once() {
-    Fixture::with(())
-        .given(in_progress())
-        .when(CallCommand::RecordConversation {
-            conversation_id: "conv_1".into(),
-            at: t(2),
-        })
-        .then_expect_events(vec![conversation()]);
-    let mut events = in_progress();
-    events.push(conversation());
-    Fixture::with(())
-        .given(events)
-        .when(CallCommand::RecordConversation {
-            conversation_id: "conv_1".into(),
-            at: t(2),
-        })
-        .then_expect_events(vec![]);
-}
-
-#[test]
-fn a_conversation_for_a_finished_call_is_refused() {
-    Fixture::with(())
-        .given(completed(CallResult::Success))
-        .when(CallCommand::RecordConversation {
-            conversation_id: "conv_2".into(),
-            at: t(9),
-        })
-        .then_expect_error(CallError::InvalidTransition {
-            status: CallStatus::Completed,
-            command: "RecordConversation",
-        });
-}
-
-#[test]
-fn the_bridge_transcript_is_recorded_after_the_call_is_final() {
-    Fixture::with(())
-        .given(completed(CallResult::Success))
-        .when(CallCommand::RecordTranscript {
-            attempt: 1,
-            lines: lines(),
-            source: TranscriptSource::Bridge,
-            conversation_id: Some("conv_1".into()),
-            at: t(3),
-        })
-        .then_expect_events(vec![bridge_transcript()]);
-}
-
-#[test]
-fn a_provider_transcript_with_the_same_words_is_not_recorded_again() {
-    let mut events = completed(CallResult::Success);
-    events.push(bridge_transcript());
+fn record_conversation_and_transcript() {
+    let success = || completed(CallResult::Success);
+    let (record_bridge, bridge_recorded) = bridge_transcript();
+    let (unknown_attempt, _) = transcript(2, lines(), TranscriptSource::Bridge, None, 3);
     let mut timed = lines();
     timed[0].time_in_call_secs = Some(0);
     timed[1].time_in_call_secs = Some(3);
-    Fixture::with(())
-        .given(events)
-        .when(CallCommand::RecordTranscript {
-            attempt: 1,
-            lines: timed,
-            source: TranscriptSource::Provider,
-            conversation_id: Some("conv_1".into()),
-            at: t(4),
-        })
-        .then_expect_events(vec![]);
+    let (same_words, _) = transcript(1, timed, TranscriptSource::Provider, Some("conv_1"), 4);
+    check_all::<Call>([
+        (
+            "a_live_attempt_records_its_conversation_once",
+            in_progress(),
+            record_conversation("conv_1", 2),
+            Ok(vec![conversation()]),
+        ),
+        (
+            "a_live_attempt_records_its_conversation_once (again)",
+            and(in_progress(), [conversation()]),
+            record_conversation("conv_1", 2),
+            Ok(vec![]),
+        ),
+        (
+            "a_conversation_for_a_finished_call_is_refused",
+            success(),
+            record_conversation("conv_2", 9),
+            refused(CallStatus::Completed, "RecordConversation"),
+        ),
+        (
+            "the_bridge_transcript_is_recorded_after_the_call_is_final",
+            success(),
+            record_bridge,
+            Ok(vec![bridge_recorded.clone()]),
+        ),
+        (
+            "a_provider_transcript_with_the_same_words_is_not_recorded_again",
+            and(success(), [bridge_recorded]),
+            same_words,
+            Ok(vec![]),
+        ),
+        (
+            "a_transcript_of_an_attempt_never_started_is_refused",
+            success(),
+            unknown_attempt,
+            Err(CallError::UnknownAttempt { attempt: 2 }),
+        ),
+    ]);
 }
 
 #[test]
 fn a_provider_transcript_that_differs_replaces_the_bridge_one_and_a_late_bridge_one_does_not() {
-    let mut events = completed(CallResult::Success);
-    events.push(bridge_transcript());
+    let mut events = and(completed(CallResult::Success), [bridge_transcript().1]);
     let mut provider = lines();
     provider.push(TranscriptLine {
         role: Speaker::Agent,
         text: "확인 감사합니다.".into(),
         time_in_call_secs: Some(6),
     });
-    let recorded = CallEvent::TranscriptRecorded {
-        attempt: 1,
-        lines: provider.clone(),
-        source: TranscriptSource::Provider,
-        conversation_id: Some("conv_1".into()),
-        recorded_at: t(4),
-    };
-    Fixture::with(())
-        .given(events.clone())
-        .when(CallCommand::RecordTranscript {
-            attempt: 1,
-            lines: provider.clone(),
-            source: TranscriptSource::Provider,
-            conversation_id: Some("conv_1".into()),
-            at: t(4),
-        })
-        .then_expect_events(vec![recorded.clone()]);
+    let (replace, recorded) = transcript(
+        1,
+        provider.clone(),
+        TranscriptSource::Provider,
+        Some("conv_1"),
+        4,
+    );
+    let case = "a provider transcript that differs replaces the bridge one";
+    check::<Call>(case, events.clone(), replace, Ok(vec![recorded.clone()]));
     events.push(recorded);
-    Fixture::with(())
-        .given(events.clone())
-        .when(CallCommand::RecordTranscript {
-            attempt: 1,
-            lines: lines(),
-            source: TranscriptSource::Bridge,
-            conversation_id: None,
-            at: t(5),
-        })
-        .then_expect_events(vec![]);
-    let call = replay(events);
+    let (late_bridge, _) = transcript(1, lines(), TranscriptSource::Bridge, None, 5);
+    let case = "a late bridge transcript does not";
+    check::<Call>(case, events.clone(), late_bridge, Ok(vec![]));
+    let call: Call = replay(events);
     let attempt = call.results().attempt(1).unwrap();
     assert_eq!(attempt.transcript.as_deref(), Some(&provider[..]));
     assert_eq!(attempt.transcript_source, Some(TranscriptSource::Provider));
     assert_eq!(attempt.conversation_id.as_deref(), Some("conv_1"));
-}
-
-#[test]
-fn a_transcript_of_an_attempt_never_started_is_refused() {
-    Fixture::with(())
-        .given(completed(CallResult::Success))
-        .when(CallCommand::RecordTranscript {
-            attempt: 2,
-            lines: lines(),
-            source: TranscriptSource::Bridge,
-            conversation_id: None,
-            at: t(3),
-        })
-        .then_expect_error(CallError::UnknownAttempt { attempt: 2 });
 }
 
 #[test]
@@ -265,108 +181,86 @@ fn the_summary_suggestion_never_overrides_the_agents_result() {
         source: SummarySource::Llm,
         generated_at: t(4),
     };
-    Fixture::with(())
-        .given(events.clone())
-        .when(summary_command(CallResult::Success))
-        .then_expect_events(vec![summary.clone()]);
-    let mut all = events;
-    all.push(summary);
-    let call = replay(all.clone());
+    let first = summary_command(CallResult::Success);
+    check::<Call>(
+        "summarized",
+        events.clone(),
+        first,
+        Ok(vec![summary.clone()]),
+    );
+    let all = and(events, [summary]);
+    let call: Call = replay(all.clone());
     assert_eq!(call.result(), Some(CallResult::Rescheduled));
     assert_eq!(call.status(), Some(CallStatus::Completed));
     assert!(call.results().attempt(1).unwrap().summarized);
-    // Once per attempt.
-    Fixture::with(())
-        .given(all)
-        .when(summary_command(CallResult::Declined))
-        .then_expect_events(vec![]);
+    let again = summary_command(CallResult::Declined);
+    check::<Call>("once per attempt", all, again, Ok(vec![]));
 }
 
 #[test]
 fn an_unanswered_attempt_gets_no_summary() {
     let events = vec![
         created(),
-        CallEvent::DialRequested {
-            attempt: 1,
-            requested_at: t(1),
-        },
-        CallEvent::AttemptEnded {
-            attempt: 1,
-            end: AttemptEnd::NoAnswer,
-            duration_secs: 0,
-            ended_at: t(2),
-        },
+        dialed(1, 1),
+        ended(1, AttemptEnd::NoAnswer, 0, 2),
         CallEvent::CallFinishedNoAnswer {
             attempts: 1,
             finished_at: t(2),
         },
     ];
-    Fixture::with(())
-        .given(events)
-        .when(summary_command(CallResult::Success))
-        .then_expect_error(CallError::NotAnswered { attempt: 1 });
+    let error = CallError::NotAnswered { attempt: 1 };
+    let summarize = summary_command(CallResult::Success);
+    check::<Call>("no summary", events, summarize, Err(error));
 }
 
 #[test]
 fn each_component_of_an_attempt_is_charged_once() {
+    use CostComponent::*;
     let events = completed(CallResult::Success);
-    let telephony = CallEvent::AttemptCostRecorded {
-        attempt: 1,
-        component: CostComponent::Telephony,
-        amount_micros: 13_500,
-        recorded_at: t(5),
-    };
-    Fixture::with(())
-        .given(events.clone())
-        .when(cost(CostComponent::Telephony, 13_500))
-        .then_expect_events(vec![telephony.clone()]);
-    let mut charged = events;
-    charged.push(telephony);
-    Fixture::with(())
-        .given(charged.clone())
-        .when(cost(CostComponent::Telephony, 99_000))
-        .then_expect_events(vec![]);
-    Fixture::with(())
-        .given(charged.clone())
-        .when(cost(CostComponent::Voice, 9_000))
-        .then_expect_events(vec![CallEvent::AttemptCostRecorded {
-            attempt: 1,
-            component: CostComponent::Voice,
-            amount_micros: 9_000,
-            recorded_at: t(5),
-        }]);
-    assert_eq!(replay(charged).cost_micros(), 13_500);
-}
-
-#[test]
-fn a_negative_cost_is_refused() {
-    Fixture::with(())
-        .given(completed(CallResult::Success))
-        .when(cost(CostComponent::Llm, -1))
-        .then_expect_error(CallError::NegativeCost);
-}
-
-#[test]
-fn results_commands_for_a_call_never_created_are_refused() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(cost(CostComponent::Llm, 1))
-        .then_expect_error(CallError::NotFound);
+    let charged = and(events.clone(), [cost_recorded(Telephony, 13_500)]);
+    check_all::<Call>([
+        (
+            "the first telephony charge is recorded",
+            events,
+            cost(Telephony, 13_500),
+            Ok(vec![cost_recorded(Telephony, 13_500)]),
+        ),
+        (
+            "a second telephony charge is not",
+            charged.clone(),
+            cost(Telephony, 99_000),
+            Ok(vec![]),
+        ),
+        (
+            "another component is charged",
+            charged.clone(),
+            cost(Voice, 9_000),
+            Ok(vec![cost_recorded(Voice, 9_000)]),
+        ),
+        (
+            "a_negative_cost_is_refused",
+            completed(CallResult::Success),
+            cost(Llm, -1),
+            Err(CallError::NegativeCost),
+        ),
+        (
+            "results_commands_for_a_call_never_created_are_refused",
+            vec![],
+            cost(Llm, 1),
+            Err(CallError::NotFound),
+        ),
+    ]);
+    assert_eq!(replay::<Call>(charged).cost_micros(), 13_500);
 }
 
 #[test]
 fn results_events_keep_their_wire_shape() {
-    let event = CallEvent::TranscriptRecorded {
-        attempt: 1,
-        lines: vec![TranscriptLine {
-            role: Speaker::User,
-            text: "네".into(),
-            time_in_call_secs: Some(3),
-        }],
-        source: TranscriptSource::Provider,
-        conversation_id: Some("conv_1".into()),
-        recorded_at: t(0),
+    let line = TranscriptLine {
+        role: Speaker::User,
+        text: "네".into(),
+        time_in_call_secs: Some(3),
     };
+    let (_, event) = transcript(1, vec![line], TranscriptSource::Provider, Some("conv_1"), 0);
     let json = serde_json::to_value(&event).unwrap();
     assert_eq!(
         json["TranscriptRecorded"]["lines"][0],

@@ -30,26 +30,12 @@ impl CallStatus {
             Self::Completed | Self::Failed | Self::NoAnswer | Self::Cancelled
         )
     }
-
-    /// The wire name, e.g. `"IN_PROGRESS"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Calling => "CALLING",
-            Self::InProgress => "IN_PROGRESS",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::NoAnswer => "NO_ANSWER",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
 }
 
-impl std::fmt::Display for CallStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(CallStatus {
+    Pending => "PENDING", Calling => "CALLING", InProgress => "IN_PROGRESS",
+    Completed => "COMPLETED", Failed => "FAILED", NoAnswer => "NO_ANSWER", Cancelled => "CANCELLED",
+});
 
 /// What came of an answered call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,26 +57,11 @@ pub enum CallResult {
     OptedOut,
 }
 
-impl CallResult {
-    /// The wire name, e.g. `"CALLBACK_REQUESTED"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "SUCCESS",
-            Self::Voicemail => "VOICEMAIL",
-            Self::Declined => "DECLINED",
-            Self::Rescheduled => "RESCHEDULED",
-            Self::CallbackRequested => "CALLBACK_REQUESTED",
-            Self::Other => "OTHER",
-            Self::OptedOut => "OPTED_OUT",
-        }
-    }
-}
-
-impl std::fmt::Display for CallResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(CallResult {
+    Success => "SUCCESS", Voicemail => "VOICEMAIL", Declined => "DECLINED",
+    Rescheduled => "RESCHEDULED", CallbackRequested => "CALLBACK_REQUESTED", Other => "OTHER",
+    OptedOut => "OPTED_OUT",
+});
 
 /// How the provider says one dial attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

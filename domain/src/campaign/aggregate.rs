@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
+use crate::aggregate::{Decided, Sink};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -31,6 +30,8 @@ pub struct Campaign {
     contacts: Vec<Contact>,
     finished_calls: BTreeSet<Uuid>,
 }
+
+aggregate!(Campaign, type "campaign", CampaignCommand, CampaignEvent, CampaignError);
 
 /// The outcome of checking a batch of contacts against the campaign.
 struct Batch {
@@ -120,7 +121,7 @@ impl Campaign {
     async fn add_batch(
         &mut self,
         contacts: Vec<Contact>,
-        sink: &EventSink<Self>,
+        sink: &Sink<Self>,
     ) -> Result<(), CampaignError> {
         let Batch { new, duplicates } = self.check_batch(contacts)?;
         if new.is_empty() && duplicates.is_empty() {
@@ -148,22 +149,12 @@ fn valid_name(name: &str) -> Result<String, CampaignError> {
     }
 }
 
-impl Aggregate for Campaign {
-    const TYPE: &'static str = "campaign";
-    type Command = CampaignCommand;
-    type Event = CampaignEvent;
-    type Error = CampaignError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Campaign {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: CampaignCommand, sink: &Sink<Self>) -> Decided<CampaignError> {
         use CampaignStatus::*;
 
-        match command {
+        match cmd {
             CampaignCommand::CreateCampaign {
                 owner_id,
                 name,
@@ -291,7 +282,8 @@ impl Aggregate for Campaign {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: CampaignEvent) {
         match event {
             CampaignEvent::CampaignCreated {
                 owner_id,

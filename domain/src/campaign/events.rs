@@ -1,7 +1,6 @@
 //! Events recorded by [`Campaign`](super::Campaign).
 
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -78,24 +77,7 @@ pub enum CampaignEvent {
     },
 }
 
-impl DomainEvent for CampaignEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::CampaignCreated { .. } => "CampaignCreated",
-            Self::ContactsAdded { .. } => "ContactsAdded",
-            Self::CampaignScheduled { .. } => "CampaignScheduled",
-            Self::CampaignStarted { .. } => "CampaignStarted",
-            Self::CampaignPaused { .. } => "CampaignPaused",
-            Self::CampaignResumed { .. } => "CampaignResumed",
-            Self::CampaignCallFinished { .. } => "CampaignCallFinished",
-            Self::CampaignCompleted { .. } => "CampaignCompleted",
-            Self::CampaignCancelled { .. } => "CampaignCancelled",
-            Self::CampaignDeleted { .. } => "CampaignDeleted",
-        }
-        .to_owned()
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_owned()
-    }
-}
+domain_event!(CampaignEvent, version "1.0", [
+    CampaignCreated, ContactsAdded, CampaignScheduled, CampaignStarted, CampaignPaused,
+    CampaignResumed, CampaignCallFinished, CampaignCompleted, CampaignCancelled, CampaignDeleted,
+]);

@@ -29,25 +29,12 @@ impl CampaignStatus {
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled)
     }
-
-    /// The wire name, e.g. `"RUNNING"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::Scheduled => "SCHEDULED",
-            Self::Running => "RUNNING",
-            Self::Paused => "PAUSED",
-            Self::Completed => "COMPLETED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
 }
 
-impl std::fmt::Display for CampaignStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+wire_names!(CampaignStatus {
+    Draft => "DRAFT", Scheduled => "SCHEDULED", Running => "RUNNING", Paused => "PAUSED",
+    Completed => "COMPLETED", Cancelled => "CANCELLED",
+});
 
 /// Why a running campaign paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

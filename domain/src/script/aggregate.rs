@@ -1,7 +1,6 @@
 //! The [`Script`] aggregate.
 
-use cqrs_es::Aggregate;
-use cqrs_es::event_sink::EventSink;
+use crate::aggregate::{Decided, Sink};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,6 +20,8 @@ pub struct Script {
     version: u32,
     content: ScriptContent,
 }
+
+aggregate!(Script, type "script", ScriptCommand, ScriptEvent, ScriptError);
 
 impl Script {
     /// The current version (0 before creation).
@@ -76,20 +77,10 @@ fn valid_name(name: &str) -> Result<String, ScriptError> {
     }
 }
 
-impl Aggregate for Script {
-    const TYPE: &'static str = "script";
-    type Command = ScriptCommand;
-    type Event = ScriptEvent;
-    type Error = ScriptError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        match command {
+impl Script {
+    /// Checks `cmd` against the rules and writes the events it causes.
+    async fn decide(&mut self, cmd: ScriptCommand, sink: &Sink<Self>) -> Decided<ScriptError> {
+        match cmd {
             ScriptCommand::CreateScript {
                 owner_id,
                 name,
@@ -97,11 +88,7 @@ impl Aggregate for Script {
                 content,
                 at,
             } => {
-                if self.created {
-                    return Err(ScriptError::AlreadyExists);
-                }
-                let name = valid_name(&name)?;
-                valid_content(&content)?;
+                let name = self.check_new(&name, &content)?;
                 sink.write(
                     ScriptEvent::ScriptCreated {
                         owner_id,
@@ -123,11 +110,7 @@ impl Aggregate for Script {
                 writer,
                 at,
             } => {
-                if self.created {
-                    return Err(ScriptError::AlreadyExists);
-                }
-                let name = valid_name(&name)?;
-                valid_content(&content)?;
+                let name = self.check_new(&name, &content)?;
                 sink.write(
                     ScriptEvent::ScriptDrafted {
                         owner_id,
@@ -198,7 +181,10 @@ impl Aggregate for Script {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    /// Applies one recorded event; it cannot fail.
+    fn evolve(&mut self, event: ScriptEvent) {
+        let drafted = matches!(event, ScriptEvent::ScriptDrafted { .. });
+        let saved = matches!(event, ScriptEvent::ScriptSaved { .. });
         match event {
             ScriptEvent::ScriptCreated {
                 owner_id,
@@ -206,14 +192,8 @@ impl Aggregate for Script {
                 content,
                 version,
                 ..
-            } => {
-                self.created = true;
-                self.owner_id = owner_id;
-                self.name = name;
-                self.content = content;
-                self.version = version;
             }
-            ScriptEvent::ScriptDrafted {
+            | ScriptEvent::ScriptDrafted {
                 owner_id,
                 name,
                 content,
@@ -221,34 +201,46 @@ impl Aggregate for Script {
                 ..
             } => {
                 self.created = true;
-                self.draft = true;
+                self.draft = drafted;
                 self.owner_id = owner_id;
-                self.name = name;
-                self.content = content;
-                self.version = version;
+                self.set_text(version, name, content);
             }
             ScriptEvent::ScriptSaved {
                 version,
                 name,
                 content,
                 ..
-            } => {
-                self.draft = false;
-                self.version = version;
-                self.name = name;
-                self.content = content;
             }
-            ScriptEvent::ScriptEdited {
+            | ScriptEvent::ScriptEdited {
                 version,
                 name,
                 content,
                 ..
             } => {
-                self.version = version;
-                self.name = name;
-                self.content = content;
+                // Saving ends the draft; editing a draft keeps it one.
+                if saved {
+                    self.draft = false;
+                }
+                self.set_text(version, name, content);
             }
             ScriptEvent::ScriptDeleted { .. } => self.deleted = true,
         }
+    }
+
+    /// A version of the text becomes the script's current one.
+    fn set_text(&mut self, version: u32, name: String, content: ScriptContent) {
+        self.version = version;
+        self.name = name;
+        self.content = content;
+    }
+
+    /// A script is created once, under a valid name, with valid content; returns the trimmed name.
+    fn check_new(&self, name: &str, content: &ScriptContent) -> Result<String, ScriptError> {
+        if self.created {
+            return Err(ScriptError::AlreadyExists);
+        }
+        let name = valid_name(name)?;
+        valid_content(content)?;
+        Ok(name)
     }
 }

@@ -1,7 +1,6 @@
 //! Events recorded by [`Script`](super::Script).
 
 use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,19 +73,6 @@ pub enum ScriptEvent {
     },
 }
 
-impl DomainEvent for ScriptEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::ScriptCreated { .. } => "ScriptCreated",
-            Self::ScriptDrafted { .. } => "ScriptDrafted",
-            Self::ScriptSaved { .. } => "ScriptSaved",
-            Self::ScriptEdited { .. } => "ScriptEdited",
-            Self::ScriptDeleted { .. } => "ScriptDeleted",
-        }
-        .to_owned()
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_owned()
-    }
-}
+domain_event!(ScriptEvent, version "1.0", [
+    ScriptCreated, ScriptDrafted, ScriptSaved, ScriptEdited, ScriptDeleted,
+]);

@@ -1,18 +1,13 @@
-use chrono::{DateTime, TimeZone, Utc};
-use cqrs_es::test::TestFramework;
+//! Given/when/then tables of a script's life: create, draft, save, edit, delete.
+
 use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-
-type Fixture = TestFramework<Script>;
+use crate::testing::{Then, check_all, json_of, t};
 
 const OWNER: Uuid = Uuid::from_u128(0x0A);
-
-fn t(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 9, minute, 0).unwrap()
-}
 
 fn content(greeting: &str) -> ScriptContent {
     ScriptContent {
@@ -90,273 +85,224 @@ fn created() -> ScriptEvent {
     }
 }
 
-fn create(name: &str) -> ScriptCommand {
+fn create(name: &str, content: ScriptContent) -> ScriptCommand {
     ScriptCommand::CreateScript {
         owner_id: OWNER,
         name: name.to_owned(),
         natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-        content: content("안녕하세요"),
+        content,
         at: t(0),
     }
 }
 
-fn edit(name: Option<&str>) -> ScriptCommand {
+fn edit(name: Option<&str>, content: ScriptContent) -> ScriptCommand {
     ScriptCommand::EditScript {
         name: name.map(str::to_owned),
-        content: content("반갑습니다"),
+        content,
         at: t(5),
     }
 }
 
-#[test]
-fn creating_a_script_records_version_one() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(create("  예약 확인 "))
-        .then_expect_events(vec![created()]);
+/// Edited to version `version` under `name`, greeting `greeting`, at `minute`.
+fn edited(version: u32, name: &str, greeting: &str, minute: i64) -> ScriptEvent {
+    ScriptEvent::ScriptEdited {
+        version,
+        name: name.to_owned(),
+        content: content(greeting),
+        edited_at: t(minute),
+    }
+}
+
+/// Saved as version `version` with greeting `greeting`.
+fn saved(version: u32, greeting: &str) -> ScriptEvent {
+    ScriptEvent::ScriptSaved {
+        version,
+        name: "예약 확인".to_owned(),
+        natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
+        content: content(greeting),
+        saved_at: t(3),
+    }
+}
+
+fn deleted(minute: i64) -> ScriptEvent {
+    ScriptEvent::ScriptDeleted {
+        deleted_at: t(minute),
+    }
+}
+
+/// The refusal of content that breaks the rules of `validate`.
+fn invalid_content() -> Then<Script> {
+    Err(ScriptError::InvalidContent(
+        validate(&broken()).unwrap_err(),
+    ))
 }
 
 #[test]
-fn creating_a_script_twice_is_refused() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(create("예약 확인"))
-        .then_expect_error(ScriptError::AlreadyExists);
+fn create_edit_and_delete() {
+    use ScriptError::*;
+    let hello = || content("안녕하세요");
+    let welcome = || content("반갑습니다");
+    let delete = || ScriptCommand::DeleteScript { at: t(9) };
+    let two_names = vec![created(), edited(2, "예약 확인", "안녕", 1)];
+    check_all::<Script>([
+        (
+            "creating_a_script_records_version_one",
+            vec![],
+            create("  예약 확인 ", hello()),
+            Ok(vec![created()]),
+        ),
+        (
+            "creating_a_script_twice_is_refused",
+            vec![created()],
+            create("예약 확인", hello()),
+            Err(AlreadyExists),
+        ),
+        (
+            "creating_a_script_without_a_name_is_refused",
+            vec![],
+            create("   ", hello()),
+            Err(EmptyName),
+        ),
+        (
+            "creating_a_script_with_an_overlong_name_is_refused",
+            vec![],
+            create(&"가".repeat(201), hello()),
+            Err(NameTooLong),
+        ),
+        (
+            "creating_an_invalid_script_is_refused_with_every_problem",
+            vec![],
+            create("예약 확인", broken()),
+            invalid_content(),
+        ),
+        (
+            "editing_a_script_bumps_the_version_and_keeps_the_name",
+            vec![created()],
+            edit(None, welcome()),
+            Ok(vec![edited(2, "예약 확인", "반갑습니다", 5)]),
+        ),
+        (
+            "editing_a_script_can_rename_it",
+            two_names,
+            edit(Some("예약 변경 안내"), welcome()),
+            Ok(vec![edited(3, "예약 변경 안내", "반갑습니다", 5)]),
+        ),
+        (
+            "renaming_a_script_to_an_empty_name_is_refused",
+            vec![created()],
+            edit(Some(""), welcome()),
+            Err(EmptyName),
+        ),
+        (
+            "editing_a_script_that_was_never_created_is_refused",
+            vec![],
+            edit(None, welcome()),
+            Err(NotFound),
+        ),
+        (
+            "editing_a_deleted_script_is_refused",
+            vec![created(), deleted(2)],
+            edit(None, welcome()),
+            Err(Deleted),
+        ),
+        (
+            "editing_a_script_into_an_invalid_one_is_refused",
+            vec![created()],
+            edit(None, broken()),
+            invalid_content(),
+        ),
+        (
+            "deleting_a_script_is_recorded",
+            vec![created()],
+            delete(),
+            Ok(vec![deleted(9)]),
+        ),
+        (
+            "deleting_a_script_that_was_never_created_is_refused",
+            vec![],
+            delete(),
+            Err(NotFound),
+        ),
+        (
+            "deleting_a_script_twice_is_refused",
+            vec![created(), deleted(2)],
+            delete(),
+            Err(Deleted),
+        ),
+    ]);
 }
 
 #[test]
-fn creating_a_script_without_a_name_is_refused() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(create("   "))
-        .then_expect_error(ScriptError::EmptyName);
+fn draft_and_save() {
+    use ScriptError::*;
+    let hello = || content("안녕하세요");
+    check_all::<Script>([
+        (
+            "drafting_a_generated_script_records_version_one",
+            vec![],
+            draft(hello()),
+            Ok(vec![drafted()]),
+        ),
+        (
+            "drafting_an_invalid_script_is_refused",
+            vec![],
+            draft(broken()),
+            invalid_content(),
+        ),
+        (
+            "drafting_over_an_existing_script_is_refused",
+            vec![created()],
+            draft(hello()),
+            Err(AlreadyExists),
+        ),
+        (
+            "saving_an_unchanged_draft_keeps_its_version",
+            vec![drafted()],
+            save(hello()),
+            Ok(vec![saved(1, "안녕하세요")]),
+        ),
+        (
+            "saving_a_changed_draft_makes_a_new_version",
+            vec![drafted()],
+            save(content("반갑습니다")),
+            Ok(vec![saved(2, "반갑습니다")]),
+        ),
+        (
+            "saving_a_script_that_is_already_saved_is_refused",
+            vec![created()],
+            save(hello()),
+            Err(AlreadySaved),
+        ),
+        (
+            "saving_a_draft_that_is_already_saved_is_refused",
+            vec![drafted(), saved(1, "안녕하세요")],
+            save(hello()),
+            Err(AlreadySaved),
+        ),
+        (
+            "saving_a_deleted_draft_is_refused",
+            vec![drafted(), deleted(2)],
+            save(hello()),
+            Err(Deleted),
+        ),
+        (
+            "saving_a_missing_draft_is_refused",
+            vec![],
+            save(hello()),
+            Err(NotFound),
+        ),
+        (
+            "editing_a_draft_bumps_its_version",
+            vec![drafted()],
+            edit(Some("예약 확인"), content("반갑습니다")),
+            Ok(vec![edited(2, "예약 확인", "반갑습니다", 5)]),
+        ),
+    ]);
 }
 
 #[test]
-fn creating_a_script_with_an_overlong_name_is_refused() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(create(&"가".repeat(201)))
-        .then_expect_error(ScriptError::NameTooLong);
-}
-
-#[test]
-fn editing_a_script_bumps_the_version_and_keeps_the_name() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(edit(None))
-        .then_expect_events(vec![ScriptEvent::ScriptEdited {
-            version: 2,
-            name: "예약 확인".to_owned(),
-            content: content("반갑습니다"),
-            edited_at: t(5),
-        }]);
-}
-
-#[test]
-fn editing_a_script_can_rename_it() {
-    Fixture::with(())
-        .given(vec![
-            created(),
-            ScriptEvent::ScriptEdited {
-                version: 2,
-                name: "예약 확인".to_owned(),
-                content: content("안녕"),
-                edited_at: t(1),
-            },
-        ])
-        .when(edit(Some("예약 변경 안내")))
-        .then_expect_events(vec![ScriptEvent::ScriptEdited {
-            version: 3,
-            name: "예약 변경 안내".to_owned(),
-            content: content("반갑습니다"),
-            edited_at: t(5),
-        }]);
-}
-
-#[test]
-fn renaming_a_script_to_an_empty_name_is_refused() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(edit(Some("")))
-        .then_expect_error(ScriptError::EmptyName);
-}
-
-#[test]
-fn editing_a_script_that_was_never_created_is_refused() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(edit(None))
-        .then_expect_error(ScriptError::NotFound);
-}
-
-#[test]
-fn editing_a_deleted_script_is_refused() {
-    Fixture::with(())
-        .given(vec![
-            created(),
-            ScriptEvent::ScriptDeleted { deleted_at: t(2) },
-        ])
-        .when(edit(None))
-        .then_expect_error(ScriptError::Deleted);
-}
-
-#[test]
-fn deleting_a_script_is_recorded() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(ScriptCommand::DeleteScript { at: t(9) })
-        .then_expect_events(vec![ScriptEvent::ScriptDeleted { deleted_at: t(9) }]);
-}
-
-#[test]
-fn deleting_a_script_that_was_never_created_is_refused() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(ScriptCommand::DeleteScript { at: t(9) })
-        .then_expect_error(ScriptError::NotFound);
-}
-
-#[test]
-fn deleting_a_script_twice_is_refused() {
-    Fixture::with(())
-        .given(vec![
-            created(),
-            ScriptEvent::ScriptDeleted { deleted_at: t(2) },
-        ])
-        .when(ScriptCommand::DeleteScript { at: t(9) })
-        .then_expect_error(ScriptError::Deleted);
-}
-
-#[test]
-fn creating_an_invalid_script_is_refused_with_every_problem() {
-    let errors = validate(&broken()).unwrap_err();
-    assert_eq!(errors.len(), 2);
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(ScriptCommand::CreateScript {
-            owner_id: OWNER,
-            name: "예약 확인".to_owned(),
-            natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-            content: broken(),
-            at: t(0),
-        })
-        .then_expect_error(ScriptError::InvalidContent(errors));
-}
-
-#[test]
-fn editing_a_script_into_an_invalid_one_is_refused() {
-    let errors = validate(&broken()).unwrap_err();
-    Fixture::with(())
-        .given(vec![created()])
-        .when(ScriptCommand::EditScript {
-            name: None,
-            content: broken(),
-            at: t(5),
-        })
-        .then_expect_error(ScriptError::InvalidContent(errors));
-}
-
-#[test]
-fn drafting_a_generated_script_records_version_one() {
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(draft(content("안녕하세요")))
-        .then_expect_events(vec![drafted()]);
-}
-
-#[test]
-fn drafting_an_invalid_script_is_refused() {
-    let errors = validate(&broken()).unwrap_err();
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(draft(broken()))
-        .then_expect_error(ScriptError::InvalidContent(errors));
-}
-
-#[test]
-fn drafting_over_an_existing_script_is_refused() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(draft(content("안녕하세요")))
-        .then_expect_error(ScriptError::AlreadyExists);
-}
-
-#[test]
-fn saving_an_unchanged_draft_keeps_its_version() {
-    Fixture::with(())
-        .given(vec![drafted()])
-        .when(save(content("안녕하세요")))
-        .then_expect_events(vec![ScriptEvent::ScriptSaved {
-            version: 1,
-            name: "예약 확인".to_owned(),
-            natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-            content: content("안녕하세요"),
-            saved_at: t(3),
-        }]);
-}
-
-#[test]
-fn saving_a_changed_draft_makes_a_new_version() {
-    Fixture::with(())
-        .given(vec![drafted()])
-        .when(save(content("반갑습니다")))
-        .then_expect_events(vec![ScriptEvent::ScriptSaved {
-            version: 2,
-            name: "예약 확인".to_owned(),
-            natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-            content: content("반갑습니다"),
-            saved_at: t(3),
-        }]);
-}
-
-#[test]
-fn saving_a_script_that_is_already_saved_is_refused() {
-    Fixture::with(())
-        .given(vec![created()])
-        .when(save(content("안녕하세요")))
-        .then_expect_error(ScriptError::AlreadySaved);
-    Fixture::with(())
-        .given(vec![
-            drafted(),
-            ScriptEvent::ScriptSaved {
-                version: 1,
-                name: "예약 확인".to_owned(),
-                natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-                content: content("안녕하세요"),
-                saved_at: t(3),
-            },
-        ])
-        .when(save(content("안녕하세요")))
-        .then_expect_error(ScriptError::AlreadySaved);
-}
-
-#[test]
-fn saving_a_deleted_or_missing_draft_is_refused() {
-    Fixture::with(())
-        .given(vec![
-            drafted(),
-            ScriptEvent::ScriptDeleted { deleted_at: t(2) },
-        ])
-        .when(save(content("안녕하세요")))
-        .then_expect_error(ScriptError::Deleted);
-    Fixture::with(())
-        .given_no_previous_events()
-        .when(save(content("안녕하세요")))
-        .then_expect_error(ScriptError::NotFound);
-}
-
-#[test]
-fn editing_a_draft_bumps_its_version() {
-    Fixture::with(())
-        .given(vec![drafted()])
-        .when(edit(Some("예약 확인")))
-        .then_expect_events(vec![ScriptEvent::ScriptEdited {
-            version: 2,
-            name: "예약 확인".to_owned(),
-            content: content("반갑습니다"),
-            edited_at: t(5),
-        }]);
+fn validation_reports_every_problem() {
+    assert_eq!(validate(&broken()).unwrap_err().len(), 2);
 }
 
 #[test]
@@ -365,13 +311,7 @@ fn the_aggregate_tracks_draft_state_and_version() {
     script.apply(drafted());
     assert!(script.is_draft());
     assert_eq!((script.version(), script.owner_id()), (1, OWNER));
-    script.apply(ScriptEvent::ScriptSaved {
-        version: 2,
-        name: "예약 확인".to_owned(),
-        natural_input: "내일 예약 고객에게 확인 전화".to_owned(),
-        content: content("반갑습니다"),
-        saved_at: t(3),
-    });
+    script.apply(saved(2, "반갑습니다"));
     assert!(!script.is_draft());
     assert_eq!(script.version(), 2);
     assert_eq!(script.content().greeting, "반갑습니다");
@@ -398,22 +338,15 @@ fn script_content_uses_the_seed_camel_case_shape() {
     });
     let parsed: ScriptContent = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(parsed, content("안녕하세요"));
-    assert_eq!(serde_json::to_value(&parsed).unwrap(), json);
+    assert_eq!(json_of(&parsed), json);
 }
 
 #[test]
 fn script_events_have_stable_names() {
-    let event = ScriptEvent::ScriptDeleted { deleted_at: t(2) };
+    let event = deleted(2);
     assert_eq!(event.event_type(), "ScriptDeleted");
     assert_eq!(event.event_version(), "1.0");
     assert_eq!(created().event_type(), "ScriptCreated");
     assert_eq!(drafted().event_type(), "ScriptDrafted");
-    let saved = ScriptEvent::ScriptSaved {
-        version: 1,
-        name: "n".to_owned(),
-        natural_input: "i".to_owned(),
-        content: content("안녕하세요"),
-        saved_at: t(3),
-    };
-    assert_eq!(saved.event_type(), "ScriptSaved");
+    assert_eq!(saved(1, "안녕하세요").event_type(), "ScriptSaved");
 }
