@@ -116,17 +116,29 @@ mod tests {
     #[test]
     fn a_digit_string_that_is_no_number_hints_at_the_lost_zero() {
         let err = PhoneNumber::parse_excel_cell("9912345678", KR).unwrap_err();
-        assert_eq!(err, ExcelPhoneError::MaybeLostLeadingZero(PhoneError::Invalid));
+        assert_eq!(
+            err,
+            ExcelPhoneError::MaybeLostLeadingZero(PhoneError::Invalid)
+        );
         let reason = err.to_string();
-        assert!(reason.starts_with(&PhoneError::Invalid.to_string()), "{reason}");
-        assert!(reason.contains("format the phone column as Text"), "{reason}");
+        assert!(
+            reason.starts_with(&PhoneError::Invalid.to_string()),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("format the phone column as Text"),
+            "{reason}"
+        );
     }
 
     #[test]
     fn scientific_notation_is_refused_with_advice() {
         let err = PhoneNumber::parse_excel_cell("1.01234E+09", KR).unwrap_err();
         let reason = err.to_string();
-        assert!(reason.contains("scientific notation (1.01234E+09)"), "{reason}");
+        assert!(
+            reason.contains("scientific notation (1.01234E+09)"),
+            "{reason}"
+        );
         assert!(reason.contains("as Text"), "{reason}");
     }
 
@@ -137,7 +149,9 @@ mod tests {
             Err(ExcelPhoneError::Phone(PhoneError::Invalid))
         );
         assert_eq!(
-            PhoneNumber::parse_excel_cell("", KR).unwrap_err().to_string(),
+            PhoneNumber::parse_excel_cell("", KR)
+                .unwrap_err()
+                .to_string(),
             PhoneError::Empty.to_string()
         );
         assert_eq!(
