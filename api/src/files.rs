@@ -3,8 +3,8 @@
 
 use crate::config::Config;
 use crate::recordings::{CipherError, RecordingCipher, RecordingFiles};
-use crate::reports::ReportFiles;
 use crate::signed_url::UrlSigner;
+use projections::reports::ReportFiles;
 
 /// Recording and report storage and links.
 #[derive(Debug, Clone)]

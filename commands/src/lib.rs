@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod clock;
+pub mod contacts_import;
 pub mod cqrs;
 pub mod db;
 pub mod dial_queue;

@@ -6,6 +6,10 @@ use phonenumber::country;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod excel;
+
+pub use excel::{ExcelPhoneError, is_scientific_notation, restore_lost_leading_zero};
+
 /// The longest input we try to parse; anything longer is not a phone number someone typed.
 pub const MAX_INPUT_CHARS: usize = 32;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use api::providers::Providers;
 use api::recordings::{RecordingCipher, RecordingsWorker};
-use api::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
+use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
 use api::{AppState, Application, Config, Role};
 use callbot_tests::{TestDb, TestNats, eventually};
 use chrono::{DateTime, Utc};

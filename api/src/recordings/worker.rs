@@ -15,7 +15,7 @@ use projections::recordings::{RecordingRow, Recordings};
 use uuid::Uuid;
 
 use super::{RETENTION_DAYS, RecordingFiles};
-use crate::reports::ReportFiles;
+use projections::reports::ReportFiles;
 
 const BATCH: i64 = 50;
 /// The longest wait before retrying a recording that failed.

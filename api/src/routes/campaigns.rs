@@ -12,6 +12,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use commands::accounts::AccountSettings;
+use commands::contacts_import::{ImportLimits, parse_contacts_csv};
 use commands::dialer::{ACCOUNT_CONCURRENCY, in_window, over_budget};
 use commands::{CommandContext, CommandError, cqrs};
 use domain::PhoneNumber;
@@ -32,7 +33,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::contacts_import::{self, ImportLimits};
+use crate::csv_upload::csv_body;
 use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
 
@@ -647,8 +648,8 @@ async fn import_contacts(
 ) -> Result<Response, ApiError> {
     let (id, _) = state.owned_campaign(&user, &id).await?;
     let limits = ImportLimits::default();
-    let bytes = contacts_import::csv_body(request, &limits).await?;
-    let parsed = contacts_import::parse_contacts_csv(&bytes, ALLOWED_REGIONS, &limits)?;
+    let bytes = csv_body(request, &limits).await?;
+    let parsed = parse_contacts_csv(&bytes, ALLOWED_REGIONS, &limits)?;
     if parsed.contacts.is_empty() {
         return Err(ApiError::InvalidInput {
             message: "the file has no importable rows".into(),
@@ -658,12 +659,7 @@ async fn import_contacts(
     let contacts = parsed
         .contacts
         .into_iter()
-        .map(|c| Contact {
-            call_id: Uuid::now_v7(),
-            phone: c.phone,
-            name: c.name,
-            context: c.context,
-        })
+        .map(|c| c.into_contact(Uuid::now_v7()))
         .collect();
     let mut report = add(&state, &user, id, contacts).await?;
     report["imported"] = report["added"].clone();

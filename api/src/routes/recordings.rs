@@ -101,7 +101,7 @@ async fn recording(
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
-    let (summary, transcript) = crate::reports::call_texts(&call);
+    let (summary, transcript) = projections::reports::call_texts(&call);
     let (link, expires_at) = state.files.signer.sign(
         &download_path(&call_id),
         state.clock.now(),

@@ -11,8 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openapi::{ErrorBody, Success, tags};
-use projections::call_list::CallList;
-use projections::campaign_list::CampaignList;
+use projections::reports::query::campaign_report;
+use projections::reports::{
+    LINK_TTL_HOURS, ReportError, ReportFormat, ReportOptions, StoredReport,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -24,9 +26,6 @@ use super::recordings::{LinkQuery, check_link};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
-use crate::reports::{
-    LINK_TTL_HOURS, Report, ReportError, ReportFormat, ReportOptions, StoredReport,
-};
 
 /// Signed-in routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,14 +59,16 @@ struct ReportRequest {
     include_summaries: bool,
 }
 
-fn report_error(error: ReportError) -> ApiError {
-    match error {
-        ReportError::FontMissing(path) | ReportError::FontUnreadable(path) => {
-            ApiError::ReportFontMissing {
-                path: path.display().to_string(),
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::FontMissing(path) | ReportError::FontUnreadable(path) => {
+                ApiError::ReportFontMissing {
+                    path: path.display().to_string(),
+                }
             }
+            other => ApiError::internal(other),
         }
-        other => ApiError::internal(other),
     }
 }
 
@@ -90,36 +91,25 @@ async fn create(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
-    let format = match body.format.trim().to_ascii_lowercase().as_str() {
-        "csv" => ReportFormat::Csv,
-        "pdf" => ReportFormat::Pdf,
-        other => {
-            return Err(ApiError::invalid(format!(
-                "format must be \"csv\" or \"pdf\", not {other:?}"
-            )));
-        }
-    };
+    let format_name = body.format.trim().to_ascii_lowercase();
+    let format = ReportFormat::parse(&format_name).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "format must be \"csv\" or \"pdf\", not {format_name:?}"
+        ))
+    })?;
     let campaign_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
     let owner = user.account_id.to_string();
     let pool = state.store.db().pool();
-    let campaign = CampaignList::find(pool, &owner, &id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
-    let calls = CallList::for_campaign(pool, &id)
-        .await
-        .map_err(ApiError::internal)?;
     let now = state.clock.now();
     let options = ReportOptions {
         include_summaries: body.include_summaries,
         include_transcripts: body.include_transcripts,
     };
-    let report = Report::new(campaign.name, now, &calls, options);
-    let files = state.files.reports.clone();
-    let rendered = tokio::task::spawn_blocking(move || files.render(&report, format))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(report_error)?;
+    let report = campaign_report(pool, &owner, &id, now, options)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let rows = report.rows.len();
+    let rendered = state.files.reports.render_blocking(report, format).await?;
     let report_id = Uuid::now_v7();
     let (link, expires_at) = state.files.signer.sign(
         &download_path(&report_id),
@@ -139,9 +129,8 @@ async fn create(
         .files
         .reports
         .save(pool, stored, rendered, now)
-        .await
-        .map_err(report_error)?;
-    tracing::info!(%report_id, rows = calls.len(), format = format.extension(), "report generated");
+        .await?;
+    tracing::info!(%report_id, rows, format = format.extension(), "report generated");
     Ok(ok(json!({
         "reportId": report_id,
         "downloadUrl": state.files.absolute(&link),
@@ -176,8 +165,7 @@ async fn download(
         .files
         .reports
         .find(pool, &id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or(ApiError::NotFound)?;
     if report.expires_at <= state.clock.now() {
         return Err(ApiError::LinkExpired);
@@ -186,8 +174,7 @@ async fn download(
         .files
         .reports
         .read(&report)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or(ApiError::NotFound)?;
     let mut response = body.into_response();
     let headers = response.headers_mut();

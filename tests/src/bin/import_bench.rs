@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use api::contacts_import::{ImportLimits, parse_contacts_csv};
+use commands::contacts_import::{ImportLimits, parse_contacts_csv};
 use domain::PhoneNumber;
 
 const SURNAMES: &[&str] = &["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"];

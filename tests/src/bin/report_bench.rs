@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use api::config::DEFAULT_REPORT_FONT_PATH;
-use api::reports::{Report, ReportFiles, ReportFormat, ReportOptions};
+use projections::reports::{Report, ReportFiles, ReportFormat, ReportOptions};
 use chrono::{Duration, TimeZone, Utc};
 use domain::call::{Speaker, TranscriptLine};
 use projections::call_list::CallRow;

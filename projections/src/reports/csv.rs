@@ -45,16 +45,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             header(report).into_iter().map(str::to_owned).collect(),
         );
         for row in &report.rows {
-            let mut record = vec![
-                row.name.clone().unwrap_or_default(),
-                row.phone.clone(),
-                row.status.clone(),
-                row.result.clone().unwrap_or_default(),
-                row.attempts.to_string(),
-                row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
-                row.started_kst(),
-                row.cost_usd(),
-            ];
+            let mut record = row.cells().to_vec();
             if report.options.include_summaries {
                 record.push(row.summary.clone().unwrap_or_default());
             }

@@ -1,23 +1,16 @@
-//! Campaign reports, built from the call list read model: CSV (UTF-8 with BOM, one row per call,
-//! times in Asia/Seoul) and PDF (A4, NanumGothic, title, totals, one table row per call).
-//!
-//! Files go to `<data dir>/reports/<report id>.<csv|pdf>`, with a row in `reports` saying whose
-//! they are and when their link expires (24 h); expired files are removed by the recordings
-//! worker's pass.
-
-pub mod csv;
-pub mod pdf;
+//! Report files under `<data dir>/reports/` and their rows in `reports`: written atomically,
+//! found by id, read back for a download, and purged once their link has expired.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Seoul;
 use commands::store::{parse_timestamp, timestamp};
-use projections::call_list::CallRow;
 use serde::Deserialize;
 use sqlx::{AnyPool, Row};
+
+use super::{Report, ReportError, csv, pdf};
 
 /// How long a report link works.
 pub const LINK_TTL_HOURS: i64 = 24;
@@ -47,182 +40,14 @@ impl ReportFormat {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// The format named `csv` or `pdf`.
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "csv" => Some(Self::Csv),
             "pdf" => Some(Self::Pdf),
             _ => None,
         }
     }
-}
-
-/// What a report includes beyond the fixed columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportOptions {
-    pub include_summaries: bool,
-    pub include_transcripts: bool,
-}
-
-/// One call in a report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReportRow {
-    pub name: Option<String>,
-    pub phone: String,
-    pub status: String,
-    pub result: Option<String>,
-    pub attempts: i64,
-    pub duration_secs: Option<i64>,
-    /// When the last attempt started.
-    pub started_at: Option<DateTime<Utc>>,
-    pub cost_micros: i64,
-    pub summary: Option<String>,
-    pub transcript: Option<String>,
-}
-
-/// The AI summary and the transcript of a call (one `agent: …` / `user: …` line per turn), for
-/// reports and the recording endpoint.
-pub fn call_texts(call: &CallRow) -> (Option<String>, Option<String>) {
-    let transcript = call.transcript.as_ref().map(|lines| {
-        lines
-            .iter()
-            .map(|line| format!("{}: {}", line.role.as_str(), line.text))
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    (call.summary.clone(), transcript)
-}
-
-impl ReportRow {
-    /// The report row for one call of the call list.
-    pub fn from_call(call: &CallRow) -> Self {
-        let (summary, transcript) = call_texts(call);
-        Self {
-            name: call.name.clone(),
-            phone: call.phone_number.clone(),
-            status: call.status.clone(),
-            result: call.result.clone(),
-            attempts: call.attempts,
-            duration_secs: call.duration_secs,
-            started_at: call.attempt_at.as_deref().and_then(parse_timestamp),
-            cost_micros: call.cost_micros,
-            summary,
-            transcript,
-        }
-    }
-
-    /// When the call started, in Korean time (`2026-03-01 14:05:09`), or empty.
-    pub fn started_kst(&self) -> String {
-        self.started_at
-            .map(|at| {
-                at.with_timezone(&Seoul)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The cost in US dollars, four decimals.
-    pub fn cost_usd(&self) -> String {
-        usd(self.cost_micros)
-    }
-}
-
-fn usd(micros: i64) -> String {
-    format!("{:.4}", micros as f64 / 1_000_000.0)
-}
-
-/// The report's totals.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Totals {
-    pub calls: usize,
-    pub success: usize,
-    pub no_answer: usize,
-    pub failed: usize,
-    pub cost_micros: i64,
-    pub talk_secs: i64,
-}
-
-impl Totals {
-    /// Totals over `rows`.
-    pub fn of(rows: &[ReportRow]) -> Self {
-        Self {
-            calls: rows.len(),
-            success: rows
-                .iter()
-                .filter(|r| r.result.as_deref() == Some("SUCCESS"))
-                .count(),
-            no_answer: rows.iter().filter(|r| r.status == "NO_ANSWER").count(),
-            failed: rows.iter().filter(|r| r.status == "FAILED").count(),
-            cost_micros: rows.iter().map(|r| r.cost_micros).sum(),
-            talk_secs: rows.iter().filter_map(|r| r.duration_secs).sum(),
-        }
-    }
-
-    /// Successful calls as a percentage of all calls, one decimal (`0.0` without calls).
-    pub fn success_rate(&self) -> String {
-        if self.calls == 0 {
-            return "0.0".to_owned();
-        }
-        format!("{:.1}", self.success as f64 * 100.0 / self.calls as f64)
-    }
-
-    /// Total talk time in minutes, one decimal.
-    pub fn minutes(&self) -> String {
-        format!("{:.1}", self.talk_secs as f64 / 60.0)
-    }
-
-    /// Total cost in US dollars.
-    pub fn cost_usd(&self) -> String {
-        usd(self.cost_micros)
-    }
-}
-
-/// Everything a report is rendered from.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub campaign_name: String,
-    pub generated_at: DateTime<Utc>,
-    pub rows: Vec<ReportRow>,
-    pub options: ReportOptions,
-}
-
-impl Report {
-    /// The report of a campaign's calls.
-    pub fn new(
-        campaign_name: impl Into<String>,
-        generated_at: DateTime<Utc>,
-        calls: &[CallRow],
-        options: ReportOptions,
-    ) -> Self {
-        Self {
-            campaign_name: campaign_name.into(),
-            generated_at,
-            rows: calls.iter().map(ReportRow::from_call).collect(),
-            options,
-        }
-    }
-
-    /// Its totals.
-    pub fn totals(&self) -> Totals {
-        Totals::of(&self.rows)
-    }
-}
-
-/// Why a report could not be produced.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    /// The configured font file does not exist.
-    #[error("the report font is missing at {0}")]
-    FontMissing(PathBuf),
-    /// The font file is not a usable TrueType/OpenType font.
-    #[error("the report font at {0} cannot be used")]
-    FontUnreadable(PathBuf),
-    #[error("rendering the PDF: {0}")]
-    Pdf(String),
-    #[error("writing the report: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("report table: {0}")]
-    Database(#[from] sqlx::Error),
 }
 
 /// A stored report.
@@ -287,6 +112,19 @@ impl ReportFiles {
             ReportFormat::Csv => Ok(csv::render(report)),
             ReportFormat::Pdf => pdf::render(report, self.font()?, &self.font_path),
         }
+    }
+
+    /// Renders `report` in `format` on a blocking thread: a PDF of thousands of rows takes a
+    /// while, and the async workers must keep serving meanwhile.
+    pub async fn render_blocking(
+        &self,
+        report: Report,
+        format: ReportFormat,
+    ) -> Result<Vec<u8>, ReportError> {
+        let files = self.clone();
+        tokio::task::spawn_blocking(move || files.render(&report, format))
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     fn path(&self, file_name: &str) -> PathBuf {

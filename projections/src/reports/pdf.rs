@@ -147,16 +147,7 @@ impl Pages {
 
     fn row(&mut self, row: &ReportRow) {
         self.ensure(ROW_H);
-        let cells = [
-            row.name.clone().unwrap_or_default(),
-            row.phone.clone(),
-            row.status.clone(),
-            row.result.clone().unwrap_or_default(),
-            row.attempts.to_string(),
-            row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
-            row.started_kst(),
-            row.cost_usd(),
-        ];
+        let cells = row.cells();
         let mut x = MARGIN;
         for ((_, w), cell) in COLUMNS.iter().zip(cells) {
             self.text(x + 2.0, CELL_SIZE, fit(&cell, CELL_SIZE, w - 4.0));
