@@ -1,0 +1,235 @@
+//! The ElevenLabs agent WebSocket's wire format (PROTOCOLS §E), shared by the bridge and the
+//! sandbox, and the signed-URL answer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// WebSocket close code: normal end (the agent ended the call).
+pub const CLOSE_NORMAL: u16 = 1000;
+/// WebSocket close code: operational error (ASR, LLM, TTS, user silence).
+pub const CLOSE_OPERATIONAL: u16 = 1002;
+/// WebSocket close code: input or contract error.
+pub const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code: internal error.
+pub const CLOSE_INTERNAL: u16 = 1011;
+
+/// `GET /v1/convai/conversation/get-signed-url` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedUrl {
+    pub signed_url: String,
+}
+
+/// The per-call overrides of the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentOverride {
+    pub prompt: PromptOverride,
+    pub first_message: String,
+    pub language: String,
+}
+
+/// The system prompt override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptOverride {
+    pub prompt: String,
+}
+
+/// What may be overridden for one conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationConfigOverride {
+    pub agent: AgentOverride,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tts: Option<TtsOverride>,
+}
+
+/// The voice override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TtsOverride {
+    pub voice_id: String,
+}
+
+/// A client tool call from the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientToolCall {
+    pub tool_name: String,
+    pub tool_call_id: String,
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    #[serde(default)]
+    pub event_id: Option<u64>,
+}
+
+/// A message we send (`user_audio_chunk` has no `type`, see [`user_audio`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    ConversationInitiationClientData {
+        conversation_config_override: ConversationConfigOverride,
+        #[serde(default)]
+        dynamic_variables: BTreeMap<String, Value>,
+    },
+    Pong {
+        event_id: u64,
+    },
+    ContextualUpdate {
+        text: String,
+    },
+    ClientToolResult {
+        tool_call_id: String,
+        result: String,
+        is_error: bool,
+    },
+}
+
+/// `{"user_audio_chunk": "<base64>"}`.
+pub fn user_audio(payload: &str) -> String {
+    serde_json::json!({ "user_audio_chunk": payload }).to_string()
+}
+
+/// What the server may receive: a typed message or an audio chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Audio(String),
+    Message(ClientMessage),
+}
+
+/// Reads a client frame (the sandbox's side).
+pub fn parse_client(text: &str) -> Result<Incoming, serde_json::Error> {
+    let value: Value = serde_json::from_str(text)?;
+    if let Some(chunk) = value.get("user_audio_chunk").and_then(Value::as_str) {
+        return Ok(Incoming::Audio(chunk.to_owned()));
+    }
+    serde_json::from_value(value).map(Incoming::Message)
+}
+
+/// `conversation_initiation_metadata_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitiationMetadata {
+    pub conversation_id: String,
+    pub agent_output_audio_format: String,
+    pub user_input_audio_format: String,
+}
+
+/// `audio_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioEvent {
+    pub audio_base_64: String,
+    pub event_id: u64,
+}
+
+/// `interruption_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventId {
+    pub event_id: u64,
+}
+
+/// `ping_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PingEvent {
+    pub event_id: u64,
+    #[serde(default)]
+    pub ping_ms: Option<u64>,
+}
+
+/// `agent_response_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentResponseEvent {
+    pub agent_response: String,
+    #[serde(default)]
+    pub event_id: Option<u64>,
+}
+
+/// `user_transcription_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserTranscriptionEvent {
+    pub user_transcript: String,
+    #[serde(default)]
+    pub event_id: Option<u64>,
+}
+
+/// `error_event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    pub code: u16,
+    pub message: String,
+    #[serde(default)]
+    pub error_type: Option<String>,
+}
+
+/// A message the agent server sends; unknown types are kept as [`ServerMessage::Other`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    ConversationInitiationMetadata {
+        conversation_initiation_metadata_event: InitiationMetadata,
+    },
+    Audio {
+        audio_event: AudioEvent,
+    },
+    Interruption {
+        interruption_event: EventId,
+    },
+    Ping {
+        ping_event: PingEvent,
+    },
+    AgentResponse {
+        agent_response_event: AgentResponseEvent,
+    },
+    UserTranscript {
+        user_transcription_event: UserTranscriptionEvent,
+    },
+    ClientToolCall {
+        client_tool_call: ClientToolCall,
+    },
+    Error {
+        error_event: ErrorEvent,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_use_the_asyncapi_shapes() {
+        let ping: ServerMessage =
+            serde_json::from_str(r#"{"type":"ping","ping_event":{"event_id":12,"ping_ms":84}}"#)
+                .unwrap();
+        assert_eq!(
+            ping,
+            ServerMessage::Ping {
+                ping_event: PingEvent {
+                    event_id: 12,
+                    ping_ms: Some(84)
+                }
+            }
+        );
+        let unknown: ServerMessage =
+            serde_json::from_str(r#"{"type":"vad_score","vad_score_event":{"vad_score":0.9}}"#)
+                .unwrap();
+        assert_eq!(unknown, ServerMessage::Other);
+        let tool: ServerMessage = serde_json::from_str(
+            r#"{"type":"client_tool_call","client_tool_call":{"tool_name":"report_outcome","tool_call_id":"t1","parameters":{"result":"SUCCESS"},"event_id":9}}"#,
+        )
+        .unwrap();
+        assert!(matches!(tool, ServerMessage::ClientToolCall { .. }));
+    }
+
+    #[test]
+    fn client_messages_round_trip_and_audio_has_no_type() {
+        assert_eq!(
+            parse_client(&user_audio("AAAA")).unwrap(),
+            Incoming::Audio("AAAA".into())
+        );
+        let pong = serde_json::to_string(&ClientMessage::Pong { event_id: 3 }).unwrap();
+        assert_eq!(pong, r#"{"type":"pong","event_id":3}"#);
+        assert_eq!(
+            parse_client(&pong).unwrap(),
+            Incoming::Message(ClientMessage::Pong { event_id: 3 })
+        );
+        assert!(parse_client(r#"{"type":"nonsense"}"#).is_err());
+    }
+}
