@@ -131,3 +131,41 @@ impl Providers {
         self.elevenlabs_sandbox.as_ref()
     }
 }
+
+/// The OpenAI stand-in's author: the offline writer and summarizer answer what a model would,
+/// so the real OpenAI adapters get real scripts and summaries over real HTTP from the sandbox.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineAuthor;
+
+impl OfflineAuthor {
+    /// The author as the sandbox takes it.
+    pub fn shared() -> Arc<dyn sandbox::openai::Author> {
+        Arc::new(Self)
+    }
+}
+
+impl sandbox::openai::Author for OfflineAuthor {
+    fn write_script(
+        &self,
+        brief: &protocols::openai::script::ScriptBrief,
+    ) -> domain::script::ScriptContent {
+        let request = commands::script_writer::openai::wire::request_from(brief);
+        commands::script_writer::OfflineWriter::compose(&request)
+    }
+
+    fn summarize(
+        &self,
+        brief: &protocols::openai::summary::SummaryBrief,
+    ) -> protocols::openai::summary::SummaryAnswer {
+        let request = commands::summarizer::wire::request_from(brief);
+        let summary = commands::summarizer::OfflineSummarizer::compose(&request);
+        protocols::openai::summary::SummaryAnswer {
+            summary: summary.summary,
+            outcome: summary
+                .outcome
+                .map_or("UNKNOWN", |result| result.as_str())
+                .to_owned(),
+            follow_up_needed: summary.follow_up_needed,
+        }
+    }
+}

@@ -21,13 +21,13 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
-use crate::elevenlabs::{
+use crate::token::verify_stream_token;
+use crate::twilio::TwilioClient;
+use protocols::elevenlabs::{
     AgentOverride, CLOSE_NORMAL, ClientMessage, ClientToolCall, ConversationConfigOverride,
     PromptOverride, ServerMessage, SignedUrl, TtsOverride, user_audio,
 };
-use crate::token::verify_stream_token;
-use crate::twilio::TwilioClient;
-use crate::twilio::wire::{FromTwilio, MediaPayload, ToTwilio};
+use protocols::twilio::{FromTwilio, MediaPayload, ToTwilio};
 
 /// Empty recognitions in a row after which the agent is told to ask again.
 pub const ASK_AGAIN_AFTER: u32 = 3;
@@ -277,7 +277,7 @@ impl Bridge {
         let url = format!(
             "{}/v1/convai/conversation/get-signed-url?{}",
             self.elevenlabs.api_base.trim_end_matches('/'),
-            crate::twilio::wire::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
+            protocols::twilio::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
         );
         let response = self
             .http

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::bridge::ElevenLabsConfig;
-use crate::elevenlabs::Subscription;
+use protocols::elevenlabs::Subscription;
 
 /// Why the subscription could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! The Twilio webhooks in the OpenAPI document: the forms Twilio posts (as far as we read them),
 //! the signature header, and the media socket. The wire format itself is
-//! `media_bridge::twilio::wire`.
+//! `protocols::twilio`.
 
 #![allow(dead_code)]
 

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 mod account;
 mod recordings;
 
-use super::wire::{
-    self, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource, STATUS_EVENTS,
+use protocols::twilio::{
+    self as wire, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource,
+    STATUS_EVENTS,
 };
 
 /// Where and as whom the adapter talks to Twilio.

@@ -186,6 +186,9 @@ mod tests {
             ],
         };
         assert_eq!(SummaryBrief::from_message(&brief.to_message()), brief);
-        assert_eq!(SummaryBrief::from_message("Reported outcome: none\nTranscript:\n"), SummaryBrief::default());
+        assert_eq!(
+            SummaryBrief::from_message("Reported outcome: none\nTranscript:\n"),
+            SummaryBrief::default()
+        );
     }
 }

@@ -189,7 +189,6 @@ mod tests {
         );
     }
 
-
     #[test]
     fn prices_become_positive_micro_dollars() {
         let mut call: CallResource = serde_json::from_value(serde_json::json!({

@@ -141,7 +141,6 @@ mod tests {
         ));
     }
 
-
     #[test]
     fn parameter_order_does_not_change_the_signature() {
         let mut reversed = vector_params();
@@ -151,7 +150,6 @@ mod tests {
             "RSOYDt4T1cUTdK1PDd93/VVr8B8="
         );
     }
-
 
     #[test]
     fn the_port_quirk_accepts_either_form() {
@@ -175,7 +173,6 @@ mod tests {
         ));
     }
 
-
     #[test]
     fn repeated_keys_are_signed_once_per_value_in_sorted_order() {
         let params = pairs(&[
@@ -189,7 +186,6 @@ mod tests {
             "IK+Dwps556ElfBT0I3Rgjkr1wJU="
         );
     }
-
 
     #[test]
     fn a_json_body_is_validated_by_its_hash() {
@@ -214,7 +210,6 @@ mod tests {
         ));
     }
 
-
     #[test]
     fn the_older_gist_vector_matches() {
         let params = pairs(&[
@@ -229,7 +224,6 @@ mod tests {
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         );
     }
-
 
     #[test]
     fn a_forged_or_garbled_signature_is_refused() {
@@ -257,7 +251,6 @@ mod tests {
         ));
     }
 
-
     #[test]
     fn port_variants_cover_http_and_explicit_ports() {
         assert_eq!(
@@ -275,5 +268,4 @@ mod tests {
             ]
         );
     }
-
 }

@@ -71,22 +71,24 @@ fn write_verb(writer: &mut Writer<Vec<u8>>, verb: &Verb) -> io::Result<()> {
                 .write_empty()?;
         }
         Verb::ConnectStream { url, parameters } => {
-            writer.create_element("Connect").write_inner_content(|writer| {
-                writer
-                    .create_element("Stream")
-                    .with_attribute(("url", url.as_str()))
-                    .write_inner_content(|writer| {
-                        for (name, value) in parameters {
-                            writer
-                                .create_element("Parameter")
-                                .with_attribute(("name", name.as_str()))
-                                .with_attribute(("value", value.as_str()))
-                                .write_empty()?;
-                        }
-                        Ok(())
-                    })?;
-                Ok(())
-            })?;
+            writer
+                .create_element("Connect")
+                .write_inner_content(|writer| {
+                    writer
+                        .create_element("Stream")
+                        .with_attribute(("url", url.as_str()))
+                        .write_inner_content(|writer| {
+                            for (name, value) in parameters {
+                                writer
+                                    .create_element("Parameter")
+                                    .with_attribute(("name", name.as_str()))
+                                    .with_attribute(("value", value.as_str()))
+                                    .write_empty()?;
+                            }
+                            Ok(())
+                        })?;
+                    Ok(())
+                })?;
         }
         Verb::Hangup => {
             writer.create_element("Hangup").write_empty()?;
@@ -202,9 +204,7 @@ fn tokens(xml: &str) -> Result<Vec<Token>, TwimlError> {
 /// uses it to check our answer the way Twilio would execute it.
 pub fn parse_twiml(xml: &str) -> Result<Vec<Verb>, TwimlError> {
     let mut tokens = tokens(xml)?;
-    let is_response = |token: Option<&Token>, closing: bool| {
-        matches!(token, Some(Ok(tag)) if tag.name == "Response" && tag.closing == closing && !tag.self_closing)
-    };
+    let is_response = |token: Option<&Token>, closing: bool| matches!(token, Some(Ok(tag)) if tag.name == "Response" && tag.closing == closing && !tag.self_closing);
     if !is_response(tokens.first(), false) || !is_response(tokens.last(), true) {
         return Err(TwimlError::NotAResponse);
     }

@@ -3,7 +3,7 @@
 //! the callback's `RecordingUrl`, so the Basic credentials only ever go to the configured host.
 
 use super::{TwilioClient, TwilioError};
-use crate::twilio::wire::{self, ERROR_NOT_FOUND, ErrorBody};
+use protocols::twilio::{self as wire, ERROR_NOT_FOUND, ErrorBody};
 
 impl TwilioClient {
     fn recording_url(&self, recording_sid: &str, suffix: &str) -> Result<String, TwilioError> {
