@@ -8,12 +8,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
+use media_bridge::store_port::StorePort;
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
 
 use crate::config::{Config, Secret};
 use crate::preflight::Preflight;
 use crate::routes::twilio::TwilioLink;
-use crate::routes::twilio_media::StorePort;
 
 /// The providers of this process.
 pub struct Providers {
@@ -73,7 +73,7 @@ impl Providers {
                 tracing::info!(api_base = %el.api_base, "conversations are held by ElevenLabs");
                 let settings = ElevenLabsConfig {
                     api_base: el.api_base.clone(),
-                    api_key: el.api_key.expose().to_owned(),
+                    api_key: el.api_key.expose().into(),
                     agent_id: el.agent_id.clone(),
                     voice_id: el.voice_id.clone(),
                 };
@@ -87,7 +87,7 @@ impl Providers {
                 );
                 let settings = ElevenLabsConfig {
                     api_base: sandbox.api_base(),
-                    api_key: sandbox.api_key().to_owned(),
+                    api_key: sandbox.api_key().into(),
                     agent_id: sandbox::elevenlabs::AGENT_ID.to_owned(),
                     voice_id: None,
                 };

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use domain::call::{Speaker, TranscriptLine};
 
+use secrecy::ExposeSecret;
+
 use crate::bridge::ElevenLabsConfig;
 
 pub use protocols::elevenlabs::{ConversationDetails, DetailsLine, DetailsMetadata};
@@ -93,7 +95,7 @@ impl DetailsClient {
         let response = self
             .http
             .get(url)
-            .header("xi-api-key", &self.config.api_key)
+            .header("xi-api-key", self.config.api_key.expose_secret())
             .send()
             .await
             .map_err(|e| DetailsError::Unreachable(e.without_url().to_string()))?;

@@ -6,5 +6,9 @@
 pub mod bridge;
 pub mod conversation_details;
 pub mod elevenlabs_account;
+pub mod router;
+pub mod store_port;
 pub mod token;
 pub mod twilio;
+
+pub use router::router;
