@@ -8,12 +8,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
+use media_bridge::store_port::StorePort;
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
 
 use crate::config::{Config, Secret};
 use crate::preflight::Preflight;
 use crate::routes::twilio::TwilioLink;
-use crate::routes::twilio_media::StorePort;
 
 /// The providers of this process.
 pub struct Providers {
@@ -73,7 +73,7 @@ impl Providers {
                 tracing::info!(api_base = %el.api_base, "conversations are held by ElevenLabs");
                 let settings = ElevenLabsConfig {
                     api_base: el.api_base.clone(),
-                    api_key: el.api_key.expose().to_owned(),
+                    api_key: el.api_key.expose().into(),
                     agent_id: el.agent_id.clone(),
                     voice_id: el.voice_id.clone(),
                 };
@@ -87,7 +87,7 @@ impl Providers {
                 );
                 let settings = ElevenLabsConfig {
                     api_base: sandbox.api_base(),
-                    api_key: sandbox.api_key().to_owned(),
+                    api_key: sandbox.api_key().into(),
                     agent_id: sandbox::elevenlabs::AGENT_ID.to_owned(),
                     voice_id: None,
                 };
@@ -129,5 +129,43 @@ impl Providers {
     /// The ElevenLabs sandbox, when this process runs one.
     pub fn elevenlabs_sandbox(&self) -> Option<&sandbox::elevenlabs::ElevenLabsSandbox> {
         self.elevenlabs_sandbox.as_ref()
+    }
+}
+
+/// The OpenAI stand-in's author: the offline writer and summarizer answer what a model would,
+/// so the real OpenAI adapters get real scripts and summaries over real HTTP from the sandbox.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineAuthor;
+
+impl OfflineAuthor {
+    /// The author as the sandbox takes it.
+    pub fn shared() -> Arc<dyn sandbox::openai::Author> {
+        Arc::new(Self)
+    }
+}
+
+impl sandbox::openai::Author for OfflineAuthor {
+    fn write_script(
+        &self,
+        brief: &protocols::openai::script::ScriptBrief,
+    ) -> domain::script::ScriptContent {
+        let request = commands::script_writer::openai::wire::request_from(brief);
+        commands::script_writer::OfflineWriter::compose(&request)
+    }
+
+    fn summarize(
+        &self,
+        brief: &protocols::openai::summary::SummaryBrief,
+    ) -> protocols::openai::summary::SummaryAnswer {
+        let request = commands::summarizer::wire::request_from(brief);
+        let summary = commands::summarizer::OfflineSummarizer::compose(&request);
+        protocols::openai::summary::SummaryAnswer {
+            summary: summary.summary,
+            outcome: summary
+                .outcome
+                .map_or("UNKNOWN", |result| result.as_str())
+                .to_owned(),
+            follow_up_needed: summary.follow_up_needed,
+        }
     }
 }

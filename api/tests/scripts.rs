@@ -264,7 +264,7 @@ async fn the_prd_scenario_passes_with_the_offline_writer() {
 
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
-    let sandbox = sandbox::openai::spawn().await;
+    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn_with_openai(&sandbox, "gpt-4o-mini").await;
     let token = app.user("owner@clinic.kr").await;
 
@@ -283,7 +283,7 @@ async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
 
 #[tokio::test]
 async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
-    let sandbox = sandbox::openai::spawn().await;
+    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn_with_openai(&sandbox, "sandbox-invalid-once").await;
     let token = app.user("owner@clinic.kr").await;
     let (status, body) = app.generate(&token, SEED, "ko").await;
@@ -294,7 +294,7 @@ async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
 
 #[tokio::test]
 async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
-    let sandbox = sandbox::openai::spawn().await;
+    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn_with_openai(&sandbox, "sandbox-refusal").await;
     let token = app.user("owner@clinic.kr").await;
     let (status, body) = app.generate(&token, SEED, "ko").await;
@@ -314,7 +314,7 @@ async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
     let (_, all) = app.get("/scripts?status=all", &token).await;
     assert_eq!(all["data"], json!([]));
 
-    let sandbox = sandbox::openai::spawn().await;
+    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn_with_openai(&sandbox, "sandbox-429").await;
     let token = app.user("owner@clinic.kr").await;
     let (status, body) = app.generate(&token, SEED, "ko").await;

@@ -10,7 +10,7 @@ use domain::PhoneNumber;
 use domain::call::{Call, CallCommand, CallResult, CallStatus as DomainStatus};
 use domain::policy::RetryPolicy;
 use media_bridge::token::verify_stream_token;
-use media_bridge::twilio::wire::{self, CallStatus, StatusCallback, Verb};
+use protocols::twilio::{self as wire, CallStatus, StatusCallback, Verb};
 use rand::seq::SliceRandom;
 use reqwest::StatusCode;
 use uuid::Uuid;

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::extract::ws::{self, WebSocket};
@@ -21,13 +21,16 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
-use crate::elevenlabs::{
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::token::verify_stream_token;
+use crate::twilio::TwilioClient;
+use crate::twilio::client::TwilioError;
+use protocols::elevenlabs::{
     AgentOverride, CLOSE_NORMAL, ClientMessage, ClientToolCall, ConversationConfigOverride,
     PromptOverride, ServerMessage, SignedUrl, TtsOverride, user_audio,
 };
-use crate::token::verify_stream_token;
-use crate::twilio::TwilioClient;
-use crate::twilio::wire::{FromTwilio, MediaPayload, ToTwilio};
+use protocols::twilio::{FromTwilio, MediaPayload, ToTwilio};
 
 /// Empty recognitions in a row after which the agent is told to ask again.
 pub const ASK_AGAIN_AFTER: u32 = 3;
@@ -41,7 +44,7 @@ pub const ASK_AGAIN: &str = "죄송합니다, 다시 말씀해 주시겠어요?"
 pub struct ElevenLabsConfig {
     /// `ELEVENLABS_API_BASE`, e.g. `https://api.elevenlabs.io`.
     pub api_base: String,
-    pub api_key: String,
+    pub api_key: SecretString,
     pub agent_id: String,
     pub voice_id: Option<String>,
 }
@@ -103,11 +106,35 @@ impl std::fmt::Display for EndReason {
     }
 }
 
+/// Why the write side could not do what the bridge asked. The messages end up in the call's
+/// history (a setup failure's detail) and in the agent's tool results, so they stay plain.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("unknown call")]
+    UnknownCall,
+    #[error("the stream is not for the call's live attempt")]
+    NotLiveAttempt,
+    #[error("the call's campaign is gone")]
+    CampaignGone,
+    #[error("the campaign's script version is not in the read model yet")]
+    ScriptNotReady,
+    #[error("the call has no number")]
+    NoNumber,
+    /// The call refused the command, or the store failed while running it.
+    #[error(transparent)]
+    Command(#[from] commands::CommandError<domain::call::CallError>),
+    /// Loading an aggregate or reading the read model failed.
+    #[error("{0}")]
+    Store(String),
+    #[error(transparent)]
+    Twilio(#[from] TwilioError),
+}
+
 /// What the bridge asks of the write side (implemented over the Call aggregate).
 #[async_trait]
 pub trait CallPort: Send + Sync + 'static {
     /// The conversation for this call, if `call_sid` is its live attempt.
-    async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, String>;
+    async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, PortError>;
     /// The agent's `report_outcome`.
     async fn report_outcome(
         &self,
@@ -115,18 +142,80 @@ pub trait CallPort: Send + Sync + 'static {
         result: CallResult,
         note: Option<String>,
         proposed_time: Option<String>,
-    ) -> Result<(), String>;
+    ) -> Result<(), PortError>;
     /// The callee asked not to be called again: suppress the number, result `OPTED_OUT`.
-    async fn opt_out(&self, call_id: Uuid) -> Result<(), String>;
+    async fn opt_out(&self, call_id: Uuid) -> Result<(), PortError>;
     /// The callee objected to the recording.
-    async fn revoke_recording_consent(&self, call_id: Uuid, call_sid: &str) -> Result<(), String>;
+    async fn revoke_recording_consent(
+        &self,
+        call_id: Uuid,
+        call_sid: &str,
+    ) -> Result<(), PortError>;
     /// Give up on the call.
-    async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), String>;
+    async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), PortError>;
     /// The agent's conversation began; `conversation_id` names it at the voice provider (its
     /// details, transcript and cost are read after the call).
     async fn conversation_started(&self, _call_id: Uuid, _conversation_id: &str) {}
     /// The conversation is over (always called once per started stream).
     async fn ended(&self, call_id: Uuid, reason: &EndReason, transcript: &[TranscriptLine]);
+}
+
+/// Why a media stream was refused before it started.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("no start message within 15 s")]
+    Timeout,
+    #[error("closed before start")]
+    Closed,
+    #[error("media socket: {0}")]
+    Socket(#[from] axum::Error),
+    #[error("unreadable Media Streams message: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error("start without the {0} parameter")]
+    MissingParameter(&'static str),
+    #[error("invalid stream token")]
+    InvalidToken,
+    #[error("call_id is not a uuid")]
+    NotAUuid,
+    #[error("{0} before start")]
+    OutOfOrder(String),
+}
+
+/// Why the agent conversation could not be set up (its text is the call's failure detail).
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("signed URL: {0}")]
+    SignedUrl(String),
+    #[error("agent socket: {0}")]
+    AgentSocket(#[from] tungstenite::Error),
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// A frame that could not be sent.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error("unserializable message: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("agent socket: {0}")]
+    Agent(#[from] tungstenite::Error),
+    #[error("media socket: {0}")]
+    Twilio(#[from] axum::Error),
+}
+
+/// Why a client tool call failed (the text goes back to the agent as an error result).
+#[derive(Debug, thiserror::Error)]
+enum ToolError {
+    #[error("report_outcome needs a result")]
+    MissingResult,
+    #[error("unknown result {0:?}")]
+    UnknownResult(String),
+    #[error("unknown tool {0}")]
+    UnknownTool(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
 }
 
 /// The bridge shared by every media socket of the process.
@@ -174,7 +263,7 @@ impl Bridge {
             Ok(started) => started,
             Err(why) => {
                 tracing::warn!(%why, "media stream refused");
-                let _ = twilio.send(ws::Message::Close(None)).await;
+                close_twilio(&mut twilio).await;
                 return;
             }
         };
@@ -195,7 +284,7 @@ impl Bridge {
                 self.pump(&started, &mut twilio, agent, &mut transcript)
                     .await
             }
-            Err(why) => EndReason::SetupFailed(why),
+            Err(why) => EndReason::SetupFailed(why.to_string()),
         };
         tracing::info!(%call_id, %reason, lines = transcript.len(), "media stream ended");
         if let EndReason::AgentClosed { code, reason: why } = &reason
@@ -214,31 +303,30 @@ impl Bridge {
         }
         // Whichever side ended, neither stays open: the socket closes (Twilio runs
         // `<Hangup/>`) and the call is hung up through REST (404 = already over).
-        let _ = twilio.send(ws::Message::Close(None)).await;
+        close_twilio(&mut twilio).await;
         if let Err(error) = self.twilio.hang_up(&started.call_sid).await {
             tracing::warn!(%error, "could not hang up the Twilio call");
         }
         self.port.ended(call_id, &reason, &transcript).await;
     }
 
-    async fn wait_for_start(&self, twilio: &mut WebSocket) -> Result<Started, String> {
+    async fn wait_for_start(&self, twilio: &mut WebSocket) -> Result<Started, StartError> {
         let deadline = tokio::time::sleep(Duration::from_secs(15));
         tokio::pin!(deadline);
         loop {
             let message = tokio::select! {
                 message = twilio.next() => message,
-                () = &mut deadline => return Err("no start message within 15 s".into()),
+                () = &mut deadline => return Err(StartError::Timeout),
             };
             let text = match message {
                 Some(Ok(ws::Message::Text(text))) => text,
                 Some(Ok(ws::Message::Close(_))) | None => {
-                    return Err("closed before start".into());
+                    return Err(StartError::Closed);
                 }
                 Some(Ok(_)) => continue,
-                Some(Err(error)) => return Err(error.to_string()),
+                Some(Err(error)) => return Err(error.into()),
             };
-            let message: FromTwilio = serde_json::from_str(text.as_str())
-                .map_err(|e| format!("unreadable Media Streams message: {e}"))?;
+            let message: FromTwilio = serde_json::from_str(text.as_str())?;
             match message {
                 FromTwilio::Connected { .. } => {}
                 FromTwilio::Start {
@@ -247,29 +335,27 @@ impl Bridge {
                     let call_id = start
                         .custom_parameters
                         .get("call_id")
-                        .ok_or("start without the call_id parameter")?;
+                        .ok_or(StartError::MissingParameter("call_id"))?;
                     let token = start
                         .custom_parameters
                         .get("token")
-                        .ok_or("start without the token parameter")?;
+                        .ok_or(StartError::MissingParameter("token"))?;
                     if !verify_stream_token(&self.stream_secret, call_id, &start.call_sid, token) {
-                        return Err("invalid stream token".into());
+                        return Err(StartError::InvalidToken);
                     }
-                    let call_id: Uuid = call_id
-                        .parse()
-                        .map_err(|_| "call_id is not a uuid".to_owned())?;
+                    let call_id: Uuid = call_id.parse().map_err(|_| StartError::NotAUuid)?;
                     return Ok(Started {
                         call_id,
                         call_sid: start.call_sid,
                         stream_sid,
                     });
                 }
-                other => return Err(format!("{other:?} before start")),
+                other => return Err(StartError::OutOfOrder(format!("{other:?}"))),
             }
         }
     }
 
-    async fn setup(&self, started: &Started) -> Result<(Session, AgentSocket), String> {
+    async fn setup(&self, started: &Started) -> Result<(Session, AgentSocket), SetupError> {
         let session = self
             .port
             .session(started.call_id, &started.call_sid)
@@ -277,25 +363,23 @@ impl Bridge {
         let url = format!(
             "{}/v1/convai/conversation/get-signed-url?{}",
             self.elevenlabs.api_base.trim_end_matches('/'),
-            crate::twilio::wire::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
+            protocols::twilio::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
         );
         let response = self
             .http
             .get(url)
-            .header("xi-api-key", &self.elevenlabs.api_key)
+            .header("xi-api-key", self.elevenlabs.api_key.expose_secret())
             .send()
             .await
-            .map_err(|e| format!("signed URL: {}", e.without_url()))?;
+            .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
         if !response.status().is_success() {
-            return Err(format!("signed URL: HTTP {}", response.status()));
+            return Err(SetupError::SignedUrl(format!("HTTP {}", response.status())));
         }
         let signed: SignedUrl = response
             .json()
             .await
-            .map_err(|e| format!("signed URL: {}", e.without_url()))?;
-        let (mut agent, _) = tokio_tungstenite::connect_async(signed.signed_url.as_str())
-            .await
-            .map_err(|e| format!("agent socket: {e}"))?;
+            .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
+        let (mut agent, _) = tokio_tungstenite::connect_async(signed.signed_url.as_str()).await?;
         let initiation = ClientMessage::ConversationInitiationClientData {
             conversation_config_override: ConversationConfigOverride {
                 agent: AgentOverride {
@@ -313,9 +397,7 @@ impl Bridge {
             },
             dynamic_variables: session.dynamic_variables.clone(),
         };
-        send_agent(&mut agent, &initiation)
-            .await
-            .map_err(|e| format!("agent socket: {e}"))?;
+        send_agent(&mut agent, &initiation).await?;
         Ok((session, agent))
     }
 
@@ -333,10 +415,11 @@ impl Bridge {
         loop {
             tokio::select! {
                 message = twilio.next() => {
+                    let received = Instant::now();
                     let text = match message {
                         Some(Ok(ws::Message::Text(text))) => text,
                         Some(Ok(ws::Message::Close(_))) | None | Some(Err(_)) => {
-                            let _ = agent.close(None).await;
+                            close_agent(&mut agent).await;
                             return EndReason::TwilioStopped;
                         }
                         Some(Ok(_)) => continue,
@@ -348,9 +431,10 @@ impl Bridge {
                                 // The agent closed while we were sending: read why.
                                 return agent_close_reason(&mut agent, last_error).await;
                             }
+                            record_frame_latency(received, "to_agent");
                         }
                         Ok(FromTwilio::Stop { .. }) => {
-                            let _ = agent.close(None).await;
+                            close_agent(&mut agent).await;
                             return EndReason::TwilioStopped;
                         }
                         Ok(_) => {}
@@ -360,6 +444,7 @@ impl Bridge {
                     }
                 }
                 message = agent.next() => {
+                    let received = Instant::now();
                     let text = match message {
                         Some(Ok(tungstenite::Message::Text(text))) => text,
                         Some(Ok(tungstenite::Message::Close(frame))) => {
@@ -389,23 +474,29 @@ impl Bridge {
                                     payload: audio_event.audio_base_64,
                                 },
                             };
-                            if send_twilio(twilio, &out).await.is_err() {
-                                let _ = agent.close(None).await;
+                            if let Err(error) = send_twilio(twilio, &out).await {
+                                tracing::debug!(%error, "the media socket is gone");
+                                close_agent(&mut agent).await;
                                 return EndReason::TwilioStopped;
                             }
+                            record_frame_latency(received, "to_twilio");
                         }
                         ServerMessage::Interruption { interruption_event } => {
                             last_interruption = interruption_event.event_id;
                             let clear = ToTwilio::Clear {
                                 stream_sid: started.stream_sid.clone(),
                             };
-                            let _ = send_twilio(twilio, &clear).await;
+                            if let Err(error) = send_twilio(twilio, &clear).await {
+                                tracing::warn!(%error, "could not clear Twilio's audio buffer");
+                            }
                         }
                         ServerMessage::Ping { ping_event } => {
                             let pong = ClientMessage::Pong {
                                 event_id: ping_event.event_id,
                             };
-                            let _ = send_agent(&mut agent, &pong).await;
+                            if let Err(error) = send_agent(&mut agent, &pong).await {
+                                tracing::warn!(%error, "could not answer the agent's ping");
+                            }
                         }
                         ServerMessage::AgentResponse { agent_response_event } => {
                             transcript.push(TranscriptLine {
@@ -426,7 +517,7 @@ impl Bridge {
                                 if let Err(error) = self.port.fail(started.call_id, reason).await {
                                     tracing::warn!(%error, "could not fail the call");
                                 }
-                                let _ = agent.close(None).await;
+                                close_agent(&mut agent).await;
                                 return EndReason::RecognitionFailures;
                             }
                             if failures == ASK_AGAIN_AFTER {
@@ -436,7 +527,9 @@ impl Bridge {
                                          Say exactly: \"{ASK_AGAIN}\""
                                     ),
                                 };
-                                let _ = send_agent(&mut agent, &update).await;
+                                if let Err(error) = send_agent(&mut agent, &update).await {
+                                    tracing::warn!(%error, "could not ask the agent to repeat");
+                                }
                             }
                         }
                         ServerMessage::ClientToolCall { client_tool_call } => {
@@ -444,9 +537,11 @@ impl Bridge {
                             let answer = ClientMessage::ClientToolResult {
                                 tool_call_id: client_tool_call.tool_call_id.clone(),
                                 is_error: result.is_err(),
-                                result: result.unwrap_or_else(|e| e),
+                                result: result.unwrap_or_else(|e| e.to_string()),
                             };
-                            let _ = send_agent(&mut agent, &answer).await;
+                            if let Err(error) = send_agent(&mut agent, &answer).await {
+                                tracing::warn!(%error, tool = %client_tool_call.tool_name, "could not return a tool result");
+                            }
                         }
                         ServerMessage::Error { error_event } => {
                             last_error = Some(
@@ -471,7 +566,7 @@ impl Bridge {
     }
 
     /// Runs one client tool; the text goes back to the agent.
-    async fn tool(&self, started: &Started, call: &ClientToolCall) -> Result<String, String> {
+    async fn tool(&self, started: &Started, call: &ClientToolCall) -> Result<String, ToolError> {
         let text = |name: &str| {
             call.parameters
                 .get(name)
@@ -481,9 +576,9 @@ impl Bridge {
         };
         match call.tool_name.as_str() {
             "report_outcome" => {
-                let raw = text("result").ok_or("report_outcome needs a result")?;
+                let raw = text("result").ok_or(ToolError::MissingResult)?;
                 let result: CallResult = serde_json::from_value(Value::String(raw.clone()))
-                    .map_err(|_| format!("unknown result {raw:?}"))?;
+                    .map_err(|_| ToolError::UnknownResult(raw))?;
                 self.port
                     .report_outcome(started.call_id, result, text("note"), text("proposedTime"))
                     .await?;
@@ -499,7 +594,7 @@ impl Bridge {
                     .await?;
                 Ok("recording stopped and discarded".into())
             }
-            other => Err(format!("unknown tool {other}")),
+            other => Err(ToolError::UnknownTool(other.to_owned())),
         }
     }
 }
@@ -539,18 +634,34 @@ async fn agent_close_reason(agent: &mut AgentSocket, last_error: Option<String>)
     close_reason(frame, last_error)
 }
 
-async fn send_agent(agent: &mut AgentSocket, message: &ClientMessage) -> Result<(), String> {
-    let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
-    agent
-        .send(tungstenite::Message::text(text))
-        .await
-        .map_err(|e| e.to_string())
+async fn send_agent(agent: &mut AgentSocket, message: &ClientMessage) -> Result<(), SendError> {
+    let text = serde_json::to_string(message)?;
+    agent.send(tungstenite::Message::text(text)).await?;
+    Ok(())
 }
 
-async fn send_twilio(twilio: &mut WebSocket, message: &ToTwilio) -> Result<(), String> {
-    let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
-    twilio
-        .send(ws::Message::Text(text.into()))
-        .await
-        .map_err(|e| e.to_string())
+async fn send_twilio(twilio: &mut WebSocket, message: &ToTwilio) -> Result<(), SendError> {
+    let text = serde_json::to_string(message)?;
+    twilio.send(ws::Message::Text(text.into())).await?;
+    Ok(())
+}
+
+/// Closes the agent socket; it may already be gone, which is what closing wanted.
+async fn close_agent(agent: &mut AgentSocket) {
+    if let Err(error) = agent.close(None).await {
+        tracing::debug!(%error, "the agent socket was already closed");
+    }
+}
+
+/// Closes the media socket (Twilio then runs what follows `<Connect>`); it may already be gone.
+async fn close_twilio(twilio: &mut WebSocket) {
+    if let Err(error) = twilio.send(ws::Message::Close(None)).await {
+        tracing::debug!(%error, "the media socket was already closed");
+    }
+}
+
+/// How long a frame spent in the bridge, from its arrival to its forwarding.
+fn record_frame_latency(received: Instant, direction: &'static str) {
+    metrics::histogram!("bridge_frame_latency_seconds", "direction" => direction)
+        .record(received.elapsed().as_secs_f64());
 }

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use crate::bridge::ElevenLabsConfig;
-use crate::elevenlabs::Subscription;
+use protocols::elevenlabs::Subscription;
 
 /// Why the subscription could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -44,7 +46,7 @@ impl ElevenLabsAccount {
         let response = self
             .http
             .get(url)
-            .header("xi-api-key", &self.config.api_key)
+            .header("xi-api-key", self.config.api_key.expose_secret())
             .send()
             .await
             .map_err(|e| ElevenLabsError::Unavailable(e.without_url().to_string()))?;

@@ -32,7 +32,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt;
-use media_bridge::elevenlabs::{
+use protocols::elevenlabs::{
     AgentResponseEvent, AudioEvent, CLOSE_NORMAL, CLOSE_OPERATIONAL, CLOSE_POLICY, ClientMessage,
     ClientToolCall, ErrorEvent, EventId, Incoming, InitiationMetadata, PingEvent, ServerMessage,
     SignedUrl, UserTranscriptionEvent, parse_client,

@@ -2,8 +2,9 @@
 //!
 //! It checks what OpenAI checks for this use — the Bearer key, a `json_schema` response format
 //! that keeps the strict rules, a user message — and answers in OpenAI's response shape. The
-//! script it returns is what the offline writer writes for the request in the user message, so
-//! the real adapter gets a real script over real HTTP.
+//! words come from an [`Author`] the caller passes in (the composition root passes one over the
+//! offline writer and summarizer), so the real adapter gets a real script over real HTTP while the
+//! sandbox itself knows only the wire format and the domain's script shape.
 //!
 //! The model name picks a behaviour, so each test can provoke one failure:
 //!
@@ -37,12 +38,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use commands::script_writer::OfflineWriter;
-use commands::script_writer::openai::wire::{
-    self, AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage,
+use domain::script::ScriptContent;
+use protocols::openai::script::ScriptBrief;
+use protocols::openai::summary::{self as summary_wire, SummaryAnswer, SummaryBrief};
+use protocols::openai::{
+    AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage, check_strict_format,
 };
-use commands::summarizer::OfflineSummarizer;
-use commands::summarizer::wire::{self as summary_wire, SummaryAnswer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -50,6 +51,15 @@ use tokio::task::JoinHandle;
 pub const API_KEY: &str = "sk-sandbox-openai";
 /// How long `sandbox-slow` waits before answering.
 pub const SLOW_FOR: Duration = Duration::from_secs(30);
+
+/// What the stand-in model writes: the sandbox reads the user message into a brief, the author
+/// answers it, and the sandbox wraps the answer (or a provoked failure) as OpenAI would.
+pub trait Author: Send + Sync + 'static {
+    /// The script a model would write for `brief`.
+    fn write_script(&self, brief: &ScriptBrief) -> ScriptContent;
+    /// The summary a model would write for `brief`.
+    fn summarize(&self, brief: &SummaryBrief) -> SummaryAnswer;
+}
 
 /// What a model name asks the sandbox to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +99,7 @@ struct Shared {
     /// Calls seen per model, for the `-once` failures that are not about the content.
     per_model: Mutex<HashMap<String, usize>>,
     received: Mutex<Vec<ChatRequest>>,
+    author: Arc<dyn Author>,
 }
 
 /// A running sandbox; stops when dropped.
@@ -126,13 +137,14 @@ impl Drop for SandboxServer {
     }
 }
 
-/// Starts a sandbox on `127.0.0.1` with a free port, accepting [`API_KEY`].
-pub async fn spawn() -> SandboxServer {
-    spawn_with_key(API_KEY).await
+/// Starts a sandbox on `127.0.0.1` with a free port, accepting [`API_KEY`], answering with
+/// `author`'s words.
+pub async fn spawn(author: Arc<dyn Author>) -> SandboxServer {
+    spawn_with_key(API_KEY, author).await
 }
 
 /// Starts a sandbox that accepts `api_key`.
-pub async fn spawn_with_key(api_key: &str) -> SandboxServer {
+pub async fn spawn_with_key(api_key: &str, author: Arc<dyn Author>) -> SandboxServer {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding a loopback port for the OpenAI sandbox");
@@ -144,6 +156,7 @@ pub async fn spawn_with_key(api_key: &str) -> SandboxServer {
         requests: AtomicUsize::new(0),
         per_model: Mutex::default(),
         received: Mutex::default(),
+        author,
     });
     let router = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
@@ -214,7 +227,7 @@ async fn chat_completions(
     if let Err(message) = check_format(&request) {
         return error(
             StatusCode::BAD_REQUEST,
-            message,
+            message.0,
             "invalid_request_error",
             None,
         );
@@ -239,6 +252,7 @@ async fn chat_completions(
     if summary_wire::is_summary_request(&request) {
         let content = user.content.clone();
         return summary_completion(
+            shared.author.as_ref(),
             number,
             &request,
             behaviour,
@@ -248,7 +262,9 @@ async fn chat_completions(
         )
         .await;
     }
-    let script = OfflineWriter::compose(&wire::parse_user_message(&user.content));
+    let script = shared
+        .author
+        .write_script(&ScriptBrief::from_message(&user.content));
     let valid = serde_json::to_string(&script).expect("a script serializes");
     let answer = |content: Option<String>, refusal: Option<String>, finish: &str| {
         completion(number, &request, content, refusal, finish).into_response()
@@ -310,6 +326,7 @@ async fn chat_completions(
 /// Answers a `call_summary` request: a summary of the transcript in the user message (what the
 /// offline summarizer reads from it), with the same model-named failures as scripts.
 async fn summary_completion(
+    author: &dyn Author,
     number: usize,
     request: &ChatRequest,
     behaviour: Behaviour,
@@ -317,15 +334,7 @@ async fn summary_completion(
     repairing: bool,
     user_message: &str,
 ) -> Response {
-    let composed = OfflineSummarizer::compose(&summary_wire::parse_user_message(user_message));
-    let answer = SummaryAnswer {
-        summary: composed.summary,
-        outcome: composed
-            .outcome
-            .map_or("UNKNOWN", |result| result.as_str())
-            .to_owned(),
-        follow_up_needed: composed.follow_up_needed,
-    };
+    let answer = author.summarize(&SummaryBrief::from_message(user_message));
     let valid = serde_json::to_string(&answer).expect("a summary serializes");
     let reply = |content: Option<String>, refusal: Option<String>, finish: &str| {
         completion(number, request, content, refusal, finish).into_response()
@@ -376,7 +385,18 @@ async fn summary_completion(
     }
 }
 
-fn check_format(request: &ChatRequest) -> Result<(), String> {
+/// Why OpenAI would refuse the request's format (its message is the 400 answer's).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct FormatError(String);
+
+impl From<&str> for FormatError {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
+fn check_format(request: &ChatRequest) -> Result<(), FormatError> {
     if request.model.trim().is_empty() {
         return Err("you must provide a model parameter".into());
     }
@@ -384,17 +404,17 @@ fn check_format(request: &ChatRequest) -> Result<(), String> {
         return Err("[] is too short - 'messages'".into());
     }
     if request.response_format.kind != "json_schema" {
-        return Err(format!(
+        return Err(FormatError(format!(
             "this endpoint expects response_format.type 'json_schema', got '{}'",
             request.response_format.kind
-        ));
+        )));
     }
     let format = request
         .response_format
         .json_schema
         .as_ref()
         .ok_or("Missing required parameter: 'response_format.json_schema'.")?;
-    wire::check_strict_format(format)
+    check_strict_format(format).map_err(|error| FormatError(error.0))
 }
 
 /// Roughly a token per four characters, as OpenAI's rule of thumb.

@@ -3,12 +3,39 @@
 
 use std::time::Duration;
 
-use commands::script_writer::openai::wire::{SCHEMA_NAME, SYSTEM_PROMPT};
 use commands::script_writer::{
     OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptRequest, ScriptWriter, WriterError,
 };
 use domain::script::{Language, validate};
-use sandbox::openai::{SandboxServer, spawn};
+use protocols::openai::script::{SCHEMA_NAME, SYSTEM_PROMPT, ScriptBrief};
+use protocols::openai::summary::{SummaryAnswer, SummaryBrief};
+use sandbox::openai::{Author, SandboxServer};
+
+/// The composition root's author, over the offline writer and summarizer.
+struct OfflineAuthor;
+
+impl Author for OfflineAuthor {
+    fn write_script(&self, brief: &ScriptBrief) -> domain::script::ScriptContent {
+        OfflineWriter::compose(&commands::script_writer::openai::wire::request_from(brief))
+    }
+
+    fn summarize(&self, brief: &SummaryBrief) -> SummaryAnswer {
+        let request = commands::summarizer::wire::request_from(brief);
+        let summary = commands::summarizer::OfflineSummarizer::compose(&request);
+        SummaryAnswer {
+            summary: summary.summary,
+            outcome: summary
+                .outcome
+                .map_or("UNKNOWN", |result| result.as_str())
+                .to_owned(),
+            follow_up_needed: summary.follow_up_needed,
+        }
+    }
+}
+
+async fn spawn() -> SandboxServer {
+    sandbox::openai::spawn(std::sync::Arc::new(OfflineAuthor)).await
+}
 
 const SEED: &str = "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 \
                     시간 제안해줘. 취소하면 취소 사유도 물어봐줘.";

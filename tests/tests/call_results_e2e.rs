@@ -299,7 +299,7 @@ async fn answered_calls_get_transcripts_summaries_and_costs_on_postgres_and_nats
 }
 
 async fn answered_calls_get_results(backend: Backend) {
-    let openai = sandbox::openai::spawn().await;
+    let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn(backend, openai_vars(&openai, "gpt-4o-mini")).await;
     let id = app.start_campaign("예약 확인", &[1, 2, 4, 5], 4).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
@@ -393,7 +393,7 @@ async fn answered_calls_get_results(backend: Backend) {
     let summaries: Vec<_> = openai
         .requests()
         .into_iter()
-        .filter(commands::summarizer::wire::is_summary_request)
+        .filter(protocols::openai::summary::is_summary_request)
         .collect();
     assert_eq!(summaries.len(), 3);
 
@@ -438,7 +438,7 @@ async fn answered_calls_get_results(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
-    let openai = sandbox::openai::spawn().await;
+    let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
     let app = TestApp::spawn(Backend::Sqlite, openai_vars(&openai, "sandbox-garbage")).await;
     let id = app.start_campaign("모델 오류", &[2], 1).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
@@ -460,7 +460,7 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
     let asked = openai
         .requests()
         .into_iter()
-        .filter(commands::summarizer::wire::is_summary_request)
+        .filter(protocols::openai::summary::is_summary_request)
         .count();
     assert_eq!(asked, 2);
 }

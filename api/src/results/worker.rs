@@ -22,7 +22,7 @@ use commands::{
     CancellationToken, Clock, CommandContext, CommandError, Commands, EventBus, EventStore, leader,
 };
 use domain::call::{Call, CallCommand, CallStatus, CostComponent, SummarySource, TranscriptSource};
-use media_bridge::conversation_details::DetailsClient;
+use media_bridge::conversation_details::{DetailsClient, TranscriptLines};
 use media_bridge::twilio::TwilioClient;
 use projections::ProjectionRunner;
 use projections::post_call_work::PostCallWork;

@@ -34,7 +34,6 @@ mod status;
 mod status_doc;
 pub mod twilio;
 mod twilio_doc;
-pub mod twilio_media;
 mod usage;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
@@ -101,7 +100,7 @@ fn documented(
         .nest("/api/v1", api)
         .merge(ops::router())
         .merge(twilio::router())
-        .merge(twilio_media::router());
+        .merge(twilio_doc::media_router());
     openapi::finish(all.get_openapi_mut());
     all
 }

@@ -26,8 +26,8 @@ use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use media_bridge::token::stream_token;
 use media_bridge::twilio::TwilioClient;
-use media_bridge::twilio::wire::{
-    self, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
+use protocols::twilio::{
+    self as wire, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

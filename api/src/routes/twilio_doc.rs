@@ -1,6 +1,6 @@
 //! The Twilio webhooks in the OpenAPI document: the forms Twilio posts (as far as we read them),
 //! the signature header, and the media socket. The wire format itself is
-//! `media_bridge::twilio::wire`.
+//! `protocols::twilio`.
 
 #![allow(dead_code)]
 
@@ -102,6 +102,11 @@ pub struct RecordingForm {
         (status = 503, description = "No media bridge runs in this process", content_type = "text/plain", body = String),
     ),
 )]
-pub async fn media(state: State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    super::twilio_media::media(state, upgrade).await
+pub async fn media(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    media_bridge::router::serve_media(state.bridge.clone(), upgrade).await
+}
+
+/// The media socket route (served by `media_bridge`, documented here).
+pub fn media_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(media))
 }

@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::wire::{self, SummaryAnswer};
+use super::wire;
 use super::{CallSummary, Summarizer, SummaryError, SummaryRequest};
 use crate::script_writer::TokenUsage;
 use crate::script_writer::openai::OpenAiConfig;
-use crate::script_writer::openai::wire::{ChatCompletion, ChatMessage, ErrorBody};
+use protocols::openai::summary::{self as protocol, SummaryAnswer};
+use protocols::openai::{ChatCompletion, ChatMessage, ErrorBody};
 
 /// A summary is short.
 const MAX_COMPLETION_TOKENS: u32 = 600;
@@ -55,7 +56,8 @@ impl OpenAiSummarizer {
         messages: &[ChatMessage],
         deadline: Instant,
     ) -> Result<ChatCompletion, SummaryError> {
-        let body = wire::chat_request(&self.config.model, messages.to_vec(), MAX_COMPLETION_TOKENS);
+        let body =
+            protocol::chat_request(&self.config.model, messages.to_vec(), MAX_COMPLETION_TOKENS);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -139,7 +141,7 @@ fn interpret(completion: &ChatCompletion) -> Result<SummaryAnswer, (String, Stri
     if parsed.summary.trim().is_empty() {
         return Err(("the summary was empty".into(), answer));
     }
-    if !wire::OUTCOMES.contains(&parsed.outcome.as_str()) {
+    if !protocol::OUTCOMES.contains(&parsed.outcome.as_str()) {
         return Err((format!("unknown outcome {:?}", parsed.outcome), answer));
     }
     Ok(parsed)
@@ -151,7 +153,7 @@ impl Summarizer for OpenAiSummarizer {
     async fn summarize(&self, request: &SummaryRequest) -> Result<CallSummary, SummaryError> {
         let deadline = Instant::now() + self.config.budget;
         let mut messages = vec![
-            ChatMessage::system(wire::SYSTEM_PROMPT),
+            ChatMessage::system(protocol::SYSTEM_PROMPT),
             ChatMessage::user(wire::user_message(request)),
         ];
         let mut usage: Option<TokenUsage> = None;
@@ -166,7 +168,7 @@ impl Summarizer for OpenAiSummarizer {
             match interpret(&completion) {
                 Ok(answer) => {
                     return Ok(CallSummary {
-                        outcome: answer.result(),
+                        outcome: wire::outcome(&answer),
                         summary: answer.summary.trim().to_owned(),
                         follow_up_needed: answer.follow_up_needed,
                         usage,
@@ -180,7 +182,7 @@ impl Summarizer for OpenAiSummarizer {
                 Err((problem, answer)) => {
                     tracing::warn!(%problem, "summary answer unusable; asking for a repair");
                     messages.push(ChatMessage::assistant(answer));
-                    messages.push(ChatMessage::user(wire::repair_message(&problem)));
+                    messages.push(ChatMessage::user(protocol::repair_message(&problem)));
                     repaired = true;
                 }
             }

@@ -4,14 +4,17 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
 use commands::dialer::{DialOrder, Telephony, TelephonyError};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 mod account;
 mod recordings;
 
-use super::wire::{
-    self, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource, STATUS_EVENTS,
+use protocols::twilio::{
+    self as wire, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource,
+    STATUS_EVENTS,
 };
 
 /// Where and as whom the adapter talks to Twilio.
@@ -20,14 +23,14 @@ pub struct TwilioConfig {
     /// `TWILIO_API_BASE`, e.g. `https://api.twilio.com` (no trailing slash).
     pub api_base: String,
     pub account_sid: String,
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// `TWILIO_PHONE_NUMBER`: the caller id unless the order names one.
     pub phone_number: String,
     /// `PUBLIC_BASE_URL`: where Twilio reaches our webhooks.
     pub public_base_url: String,
     /// Attempts for one request when Twilio answers 429/5xx or cannot be reached.
     pub max_attempts: u32,
-    /// The first backoff; it doubles per retry.
+    /// The first backoff; it doubles per retry, with jitter.
     pub backoff: Duration,
 }
 
@@ -54,7 +57,7 @@ impl TwilioConfig {
         Self {
             api_base: api_base.into().trim_end_matches('/').to_owned(),
             account_sid: account_sid.into(),
-            auth_token: auth_token.into(),
+            auth_token: SecretString::from(auth_token.into()),
             phone_number: phone_number.into(),
             public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
             max_attempts: 4,
@@ -286,27 +289,26 @@ impl TwilioClient {
         Ok(None)
     }
 
-    /// One request, retried with exponential backoff on 429, 5xx and transport failures.
+    /// One request, retried with exponential backoff and jitter on 429, 5xx and transport
+    /// failures; any other answer (a 4xx) is final.
     async fn send<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         url: &str,
         form: Option<&wire::Form>,
     ) -> Result<T, TwilioError> {
-        let mut delay = self.config.backoff;
-        let mut attempt = 1;
-        loop {
-            let result = self.send_once(method.clone(), url, form).await;
-            match result {
-                Err(error) if error.is_retryable() && attempt < self.config.max_attempts => {
-                    tracing::warn!(%error, attempt, "Twilio request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(self.config.backoff)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(self.config.max_attempts.saturating_sub(1) as usize);
+        (|| self.send_once(method.clone(), url, form))
+            .retry(policy)
+            .when(TwilioError::is_retryable)
+            .notify(|error, delay| {
+                tracing::warn!(%error, ?delay, "Twilio request failed; retrying");
+            })
+            .await
     }
 
     async fn send_once<T: DeserializeOwned>(
@@ -315,10 +317,10 @@ impl TwilioClient {
         url: &str,
         form: Option<&wire::Form>,
     ) -> Result<T, TwilioError> {
-        let mut request = self
-            .http
-            .request(method, url)
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token));
+        let mut request = self.http.request(method, url).basic_auth(
+            &self.config.account_sid,
+            Some(self.config.auth_token.expose_secret()),
+        );
         if let Some(form) = form {
             request = request
                 .header(

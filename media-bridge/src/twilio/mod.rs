@@ -1,6 +1,5 @@
-//! Twilio: the wire format ([`wire`]) and the REST adapter ([`client`]).
+//! The Twilio REST adapter ([`client`]); the wire format it speaks is `protocols::twilio`.
 
 pub mod client;
-pub mod wire;
 
 pub use client::{TwilioClient, TwilioConfig};

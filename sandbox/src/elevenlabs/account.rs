@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use media_bridge::elevenlabs::Subscription;
+use protocols::elevenlabs::Subscription;
 
 use super::{Shared, bad_key, key_ok};
 

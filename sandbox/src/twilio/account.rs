@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use media_bridge::twilio::wire::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
+use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
 
 use super::{PHONE_NUMBER, Shared, authorized, denied, error};
 use axum::http::StatusCode;

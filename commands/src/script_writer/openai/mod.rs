@@ -20,7 +20,8 @@ use super::{ScriptRequest, ScriptWriter, TokenUsage, WriterError, WrittenScript,
 
 pub mod wire;
 
-use wire::{ChatCompletion, ChatMessage, ErrorBody};
+use protocols::openai::script as protocol;
+use protocols::openai::{ChatCompletion, ChatMessage, ErrorBody};
 
 /// The PRD's limit for generating a script.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(5);
@@ -120,7 +121,8 @@ impl OpenAiWriter {
         messages: &[ChatMessage],
         deadline: Instant,
     ) -> Result<ChatCompletion, WriterError> {
-        let body = wire::chat_request(&self.config.model, messages.to_vec(), MAX_COMPLETION_TOKENS);
+        let body =
+            protocol::chat_request(&self.config.model, messages.to_vec(), MAX_COMPLETION_TOKENS);
         let timed_out = WriterError::TimedOut {
             budget: self.config.budget,
         };
@@ -299,7 +301,7 @@ impl ScriptWriter for OpenAiWriter {
     async fn write(&self, request: &ScriptRequest) -> Result<WrittenScript, WriterError> {
         let deadline = Instant::now() + self.config.budget;
         let mut messages = vec![
-            ChatMessage::system(wire::SYSTEM_PROMPT),
+            ChatMessage::system(protocol::SYSTEM_PROMPT),
             ChatMessage::user(wire::user_message(request)),
         ];
         let mut usage: Option<TokenUsage> = None;
@@ -329,7 +331,9 @@ impl ScriptWriter for OpenAiWriter {
             }
             tracing::warn!(problem = %problem.problem, "model answer unusable; asking for a repair");
             messages.push(ChatMessage::assistant(problem.answer));
-            messages.push(ChatMessage::user(wire::repair_message(&problem.problem)));
+            messages.push(ChatMessage::user(protocol::repair_message(
+                &problem.problem,
+            )));
             repaired = true;
         }
     }

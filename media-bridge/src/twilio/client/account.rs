@@ -1,8 +1,8 @@
 //! The account side of the Twilio REST adapter: which numbers may be used as caller id, and
 //! the balance checked before a campaign starts.
 
-use super::super::wire::{self, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
 use super::{TwilioClient, TwilioError};
+use protocols::twilio::{self as wire, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
 
 impl TwilioClient {
     /// Whether `number` (E.164) is one of the account's own numbers or a verified outgoing

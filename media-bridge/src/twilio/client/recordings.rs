@@ -3,7 +3,8 @@
 //! the callback's `RecordingUrl`, so the Basic credentials only ever go to the configured host.
 
 use super::{TwilioClient, TwilioError};
-use crate::twilio::wire::{self, ERROR_NOT_FOUND, ErrorBody};
+use protocols::twilio::{self as wire, ERROR_NOT_FOUND, ErrorBody};
+use secrecy::ExposeSecret;
 
 impl TwilioClient {
     fn recording_url(&self, recording_sid: &str, suffix: &str) -> Result<String, TwilioError> {
@@ -66,7 +67,10 @@ impl TwilioClient {
         let response = self
             .http
             .request(method, url)
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .basic_auth(
+                &self.config.account_sid,
+                Some(self.config.auth_token.expose_secret()),
+            )
             .send()
             .await
             .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;

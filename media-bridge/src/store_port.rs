@@ -1,43 +1,29 @@
-//! `GET /twilio/media`: the Media Streams WebSocket, served by the media bridge; and the
-//! bridge's port onto the Call aggregate (outcomes, opt-outs, failures, the script to speak).
+//! The bridge's port onto the write side ([`CallPort`] over the Call aggregate): the script to
+//! speak, outcomes, opt-outs, recording consent, failures and the live transcript become
+//! commands on the call.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::State;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use commands::accounts::Suppressions;
 use commands::cqrs::load;
-use commands::{Clock, CommandContext, CommandError, Commands, EventStore};
+use commands::{Clock, CommandContext, Commands, EventStore};
 use domain::call::{
-    Call, CallCommand, CallResult, CallStatus, ConversationEndReason, RecordingCommand,
+    Call, CallCommand, CallResult, CallStatus, ConversationEndReason, RecordingCommand, Speaker,
+    TranscriptSource,
 };
 use domain::campaign::Campaign;
-use media_bridge::bridge::{CallPort, EndReason, Session, TranscriptLine};
-use media_bridge::twilio::TwilioClient;
 use projections::ScriptList;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::bridge::{CallPort, EndReason, PortError, Session, TranscriptLine};
+use crate::twilio::TwilioClient;
 
-/// The media socket route (documented in `twilio_doc`).
-pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(super::twilio_doc::media))
-}
-
-pub(super) async fn media(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    let Some(bridge) = state.bridge.clone() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no media bridge in this process",
-        )
-            .into_response();
-    };
-    upgrade.on_upgrade(move |socket| bridge.serve(socket))
+/// A failure of the store or the read model, kept as its message.
+fn store_error(error: impl std::fmt::Display) -> PortError {
+    PortError::Store(error.to_string())
 }
 
 /// The bridge's view of the write side.
@@ -59,24 +45,73 @@ impl StorePort {
         }
     }
 
-    async fn call(&self, call_id: Uuid) -> Result<Call, String> {
+    async fn call(&self, call_id: Uuid) -> Result<Call, PortError> {
         load::<Call>(&self.store, &call_id.to_string())
             .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "unknown call".to_owned())
+            .map_err(store_error)?
+            .ok_or(PortError::UnknownCall)
     }
 
-    async fn run(&self, call_id: Uuid, command: CallCommand) -> Result<(), String> {
-        let context = CommandContext::new("elevenlabs");
-        match self
-            .calls
-            .execute(&call_id.to_string(), command, &context)
+    async fn campaign(&self, call: &Call) -> Result<Campaign, PortError> {
+        load::<Campaign>(&self.store, &call.campaign_id().to_string())
             .await
-        {
-            Ok(()) => Ok(()),
-            Err(CommandError::Rejected(error)) => Err(error.to_string()),
-            Err(other) => Err(other.to_string()),
+            .map_err(store_error)?
+            .ok_or(PortError::CampaignGone)
+    }
+
+    /// Runs `command` as the voice agent's doing.
+    async fn run(&self, call_id: Uuid, command: CallCommand) -> Result<(), PortError> {
+        self.run_as(call_id, command, "elevenlabs").await
+    }
+
+    async fn run_as(
+        &self,
+        call_id: Uuid,
+        command: CallCommand,
+        source: &str,
+    ) -> Result<(), PortError> {
+        let context = CommandContext::new(source);
+        self.calls
+            .execute(&call_id.to_string(), command, &context)
+            .await?;
+        Ok(())
+    }
+
+    /// The bridge's live transcript, kept as the call's transcript of the current attempt.
+    async fn record_transcript(
+        &self,
+        call_id: Uuid,
+        transcript: &[TranscriptLine],
+    ) -> Result<(), PortError> {
+        if transcript.is_empty() {
+            return Ok(());
         }
+        let call = self.call(call_id).await?;
+        let attempt = call.results().current();
+        let conversation_id = call
+            .results()
+            .attempt(attempt)
+            .and_then(|a| a.conversation_id.clone());
+        let lines = transcript
+            .iter()
+            .map(|line| {
+                let role = if line.role == "agent" {
+                    Speaker::Agent
+                } else {
+                    Speaker::User
+                };
+                domain::call::TranscriptLine::new(role, line.text.clone())
+            })
+            .collect();
+        let command = CallCommand::RecordTranscript {
+            attempt,
+            lines,
+            source: TranscriptSource::Bridge,
+            conversation_id,
+            at: self.clock.now(),
+        };
+        // The bridge heard it, not the agent: the command's source says so.
+        self.run_as(call_id, command, "media-bridge").await
     }
 }
 
@@ -95,7 +130,7 @@ fn fill(text: &str, variables: &BTreeMap<String, Value>) -> String {
 
 #[async_trait]
 impl CallPort for StorePort {
-    async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, String> {
+    async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, PortError> {
         let call = self.call(call_id).await?;
         if call.provider_call_sid().is_some_and(|sid| sid != call_sid)
             || !matches!(
@@ -103,7 +138,7 @@ impl CallPort for StorePort {
                 Some(CallStatus::Calling | CallStatus::InProgress)
             )
         {
-            return Err("the stream is not for the call's live attempt".into());
+            return Err(PortError::NotLiveAttempt);
         }
         // The stream can start before the `answered` callback is in.
         if call.status() == Some(CallStatus::Calling) {
@@ -111,10 +146,7 @@ impl CallPort for StorePort {
             self.run(call_id, CallCommand::RecordAnswered { at })
                 .await?;
         }
-        let campaign = load::<Campaign>(&self.store, &call.campaign_id().to_string())
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the call's campaign is gone")?;
+        let campaign = self.campaign(&call).await?;
         if campaign.settings().recording {
             // The stream starts only after the notice played: the callee stayed on the line.
             let at = self.clock.now();
@@ -127,8 +159,8 @@ impl CallPort for StorePort {
         let script =
             ScriptList::find_version(self.store.db().pool(), call.owner_id(), script_id, version)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the campaign's script version is not in the read model yet")?;
+                .map_err(store_error)?
+                .ok_or(PortError::ScriptNotReady)?;
         let mut variables: BTreeMap<String, Value> = call
             .context()
             .iter()
@@ -139,7 +171,7 @@ impl CallPort for StorePort {
             variables.insert("customer_name".into(), Value::String(name.to_owned()));
         }
         variables.insert("call_id".into(), Value::String(call_id.to_string()));
-        let content = serde_json::to_string_pretty(&script.content).map_err(|e| e.to_string())?;
+        let content = serde_json::to_string_pretty(&script.content).map_err(store_error)?;
         let prompt = format!(
             "당신은 {business}의 AI 전화 상담원입니다. 한국어로 정중하게 말하고, 아래 스크립트를 따르세요. \
              통화 결과는 report_outcome 도구로 알리고(result: SUCCESS, DECLINED, RESCHEDULED, \
@@ -161,7 +193,7 @@ impl CallPort for StorePort {
         result: CallResult,
         note: Option<String>,
         proposed_time: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PortError> {
         let at = self.clock.now();
         let command = CallCommand::ReportOutcome {
             result,
@@ -172,9 +204,9 @@ impl CallPort for StorePort {
         self.run(call_id, command).await
     }
 
-    async fn opt_out(&self, call_id: Uuid) -> Result<(), String> {
+    async fn opt_out(&self, call_id: Uuid) -> Result<(), PortError> {
         let call = self.call(call_id).await?;
-        let phone = call.phone().ok_or("the call has no number")?;
+        let phone = call.phone().ok_or(PortError::NoNumber)?;
         let at = self.clock.now();
         Suppressions::add(
             self.store.db().pool(),
@@ -184,7 +216,7 @@ impl CallPort for StorePort {
             at,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(store_error)?;
         let command = CallCommand::ReportOutcome {
             result: CallResult::OptedOut,
             note: Some("asked not to be called again".into()),
@@ -194,27 +226,25 @@ impl CallPort for StorePort {
         self.run(call_id, command).await
     }
 
-    async fn revoke_recording_consent(&self, call_id: Uuid, call_sid: &str) -> Result<(), String> {
+    async fn revoke_recording_consent(
+        &self,
+        call_id: Uuid,
+        call_sid: &str,
+    ) -> Result<(), PortError> {
         // Recorded first, so nothing is kept even if stopping at Twilio fails.
         let at = self.clock.now();
         let revoke = CallCommand::Recording(RecordingCommand::RevokeConsent { at });
         self.run(call_id, revoke).await?;
         let call = self.call(call_id).await?;
-        let campaign = load::<Campaign>(&self.store, &call.campaign_id().to_string())
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the call's campaign is gone")?;
+        let campaign = self.campaign(&call).await?;
         if campaign.settings().recording {
-            self.twilio
-                .stop_recording(call_sid)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.twilio.stop_recording(call_sid).await?;
         }
         tracing::info!(%call_id, "the callee objected to the recording; it was stopped and will be discarded");
         Ok(())
     }
 
-    async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), String> {
+    async fn fail(&self, call_id: Uuid, reason: String) -> Result<(), PortError> {
         let at = self.clock.now();
         self.run(call_id, CallCommand::FailCall { reason, at })
             .await
@@ -242,15 +272,7 @@ impl CallPort for StorePort {
             user_lines = transcript.iter().filter(|l| l.role == "user").count(),
             "conversation ended"
         );
-        if let Err(error) = crate::results::record_bridge_transcript(
-            &self.store,
-            &self.calls,
-            self.clock.now(),
-            call_id,
-            transcript,
-        )
-        .await
-        {
+        if let Err(error) = self.record_transcript(call_id, transcript).await {
             tracing::warn!(%call_id, %error, "could not record the transcript");
         }
     }

@@ -1,0 +1,268 @@
+//! The OpenAI Chat Completions wire format with Structured Outputs (PROTOCOLS.md §G): the
+//! request, the completion and the error bodies, and the rules strict mode puts on a schema.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST {base}/chat/completions` request body (the fields this adapter sends).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub response_format: ResponseFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
+}
+
+/// One message of the conversation sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::new("system", content)
+    }
+
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new("assistant", content)
+    }
+
+    fn new(role: &str, content: impl Into<String>) -> Self {
+        Self {
+            role: role.to_owned(),
+            content: content.into(),
+        }
+    }
+}
+
+/// `response_format`: `{"type":"json_schema","json_schema":{…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseFormat {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<JsonSchemaFormat>,
+}
+
+/// `response_format.json_schema`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonSchemaFormat {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub strict: Option<bool>,
+    pub schema: Value,
+}
+
+/// A `chat.completion` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletion {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub model: String,
+    pub choices: Vec<Choice>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+/// One choice of a completion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub index: u32,
+    pub message: AssistantMessage,
+    /// `stop`, `length`, `tool_calls`, `content_filter`, `function_call`.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+/// The assistant's message: `content` and `refusal` are both nullable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantMessage {
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub refusal: Option<String>,
+}
+
+/// `usage` of a completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_tokens: u32,
+}
+
+/// An error answer: `{"error":{"message","type","param","code"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The `error` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl ErrorBody {
+    /// An error answer.
+    pub fn new(message: impl Into<String>, kind: &str, code: Option<&str>) -> Self {
+        Self {
+            error: ErrorDetail {
+                message: message.into(),
+                kind: Some(kind.to_owned()),
+                param: None,
+                code: code.map(str::to_owned),
+            },
+        }
+    }
+}
+
+/// A schema that strict Structured Outputs refuses; the message is the one OpenAI answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StrictSchemaError(pub String);
+
+/// Checks the rules of strict Structured Outputs on a schema: a valid `name`, and on every
+/// object `additionalProperties: false` with every property in `required`.
+pub fn check_strict_format(format: &JsonSchemaFormat) -> Result<(), StrictSchemaError> {
+    check_format(format).map_err(StrictSchemaError)
+}
+
+fn check_format(format: &JsonSchemaFormat) -> Result<(), String> {
+    let name_ok = !format.name.is_empty()
+        && format.name.len() <= 64
+        && format
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !name_ok {
+        return Err(format!(
+            "Invalid 'response_format.json_schema.name': '{}'. Expected a string that matches \
+             the pattern '^[a-zA-Z0-9_-]+$' with at most 64 characters.",
+            format.name
+        ));
+    }
+    if format.strict != Some(true) {
+        return Err("response_format.json_schema.strict must be true for this model".into());
+    }
+    check_strict_schema(&format.schema, "schema")
+}
+
+fn check_strict_schema(schema: &Value, path: &str) -> Result<(), String> {
+    let Some(object) = schema.as_object() else {
+        return Err(format!("Invalid schema: {path} must be an object"));
+    };
+    let types: Vec<&str> = match object.get("type") {
+        Some(Value::String(kind)) => vec![kind.as_str()],
+        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => return Err(format!("Invalid schema: {path} has no 'type'")),
+    };
+    const ALLOWED: [&str; 7] = [
+        "object", "array", "string", "integer", "number", "boolean", "null",
+    ];
+    if let Some(bad) = types.iter().find(|kind| !ALLOWED.contains(kind)) {
+        return Err(format!(
+            "Invalid schema: {path} has unsupported type '{bad}'"
+        ));
+    }
+    if types.contains(&"object") {
+        if object.get("additionalProperties") != Some(&Value::Bool(false)) {
+            return Err(format!(
+                "Invalid schema for response_format '{path}': In context=(), \
+                 'additionalProperties' is required to be supplied and to be false."
+            ));
+        }
+        let properties = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("Invalid schema: {path} has no 'properties'"))?;
+        let required: Vec<&str> = object
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for name in properties.keys() {
+            if !required.contains(&name.as_str()) {
+                return Err(format!(
+                    "Invalid schema for response_format '{path}': 'required' is required to be \
+                     supplied and to be an array including every key in properties. Missing \
+                     '{name}'."
+                ));
+            }
+        }
+        for (name, property) in properties {
+            check_strict_schema(property, &format!("{path}.{name}"))?;
+        }
+    }
+    if types.contains(&"array") {
+        let items = object
+            .get("items")
+            .ok_or_else(|| format!("Invalid schema: {path} is an array without 'items'"))?;
+        check_strict_schema(items, &format!("{path}[]"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::script::{SCHEMA_NAME, script_schema};
+    use serde_json::json;
+
+    #[test]
+    fn the_strict_checker_refuses_loose_schemas() {
+        let mut format = JsonSchemaFormat {
+            name: SCHEMA_NAME.to_owned(),
+            description: None,
+            strict: Some(true),
+            schema: script_schema(),
+        };
+        format.schema["properties"]["mainFlow"]["items"]["properties"]["nextStep"]["required"] =
+            json!(["positive"]);
+        let error = check_strict_format(&format).unwrap_err().0;
+        assert!(error.contains("Missing 'negative'"), "{error}");
+        format.schema = script_schema();
+        format.schema["additionalProperties"] = json!(true);
+        assert!(check_strict_format(&format).is_err());
+        format.schema = script_schema();
+        format.name = "call script!".to_owned();
+        assert!(check_strict_format(&format).is_err());
+        format.name = SCHEMA_NAME.to_owned();
+        format.strict = None;
+        assert!(check_strict_format(&format).is_err());
+    }
+
+    #[test]
+    fn a_completion_parses_from_openai_json() {
+        let body = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "{}", "refusal": null},
+                         "logprobs": null, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                      "prompt_tokens_details": {"cached_tokens": 0}},
+            "system_fingerprint": "fp_1"
+        });
+        let completion: ChatCompletion = serde_json::from_value(body).unwrap();
+        assert_eq!(completion.choices[0].finish_reason.as_deref(), Some("stop"));
+        assert_eq!(completion.usage.unwrap().total_tokens, 15);
+    }
+}

@@ -1,0 +1,56 @@
+//! Account resources: the numbers a caller id may use, and the balance.
+
+use serde::{Deserialize, Serialize};
+
+/// One number the account owns (`IncomingPhoneNumbers`) or verified (`OutgoingCallerIds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountNumber {
+    pub sid: String,
+    pub phone_number: String,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    #[serde(default)]
+    pub account_sid: Option<String>,
+}
+
+/// `GET …/IncomingPhoneNumbers.json` (filtered with `?PhoneNumber=`), one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingPhoneNumbers {
+    pub incoming_phone_numbers: Vec<AccountNumber>,
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub page_size: u32,
+    #[serde(default)]
+    pub next_page_uri: Option<String>,
+}
+
+/// `GET …/OutgoingCallerIds.json` (filtered with `?PhoneNumber=`), one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingCallerIds {
+    pub outgoing_caller_ids: Vec<AccountNumber>,
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub page_size: u32,
+    #[serde(default)]
+    pub next_page_uri: Option<String>,
+}
+
+/// `GET …/Balance.json`: the balance is a decimal string in `currency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Balance {
+    pub account_sid: String,
+    pub balance: String,
+    pub currency: String,
+}
+
+impl Balance {
+    /// The balance in millionths of the currency unit; `None` when it does not parse.
+    pub fn micros(&self) -> Option<i64> {
+        let value: f64 = self.balance.trim().parse().ok()?;
+        value
+            .is_finite()
+            .then(|| (value * 1_000_000.0).round() as i64)
+    }
+}

@@ -1,0 +1,28 @@
+//! Recordings under the REST API (PROTOCOLS §A6).
+
+use serde::{Deserialize, Serialize};
+
+/// The path of a recording under the REST API: `suffix` `.wav` is the media (`GET`, Basic auth,
+/// 16-bit PCM WAV), `.json` the resource (`DELETE` answers 204 and removes the media too).
+pub fn recording_path(account_sid: &str, recording_sid: &str, suffix: &str) -> String {
+    format!("/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}{suffix}")
+}
+
+/// Whether `sid` looks like a Twilio recording id (`RE` and 32 hex digits); anything else is
+/// refused before it is put into a URL.
+pub fn is_recording_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("RE") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The media type Twilio serves `.wav` recordings with.
+pub const WAV_CONTENT_TYPE: &str = "audio/x-wav";
+
+/// The Recording resource (the fields we read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingResource {
+    pub sid: String,
+    pub call_sid: String,
+    pub status: String,
+    #[serde(default)]
+    pub channels: Option<u32>,
+}

@@ -1,0 +1,216 @@
+//! The Calls resource: create (which starts a simulated callee), fetch, and update (hang-up or
+//! new TwiML).
+
+use super::callee::Driver;
+use super::*;
+
+pub(super) async fn create_call(
+    State(shared): State<Arc<Shared>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    if shared
+        .fail_creates
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20500,
+            "Service unavailable",
+        );
+    }
+    if !is_form(&headers) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21609,
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
+    }
+    let form = wire::parse_form(&body);
+    let request = match CreateCall::from_form(&form) {
+        Ok(request) => request,
+        Err(err) => return error(StatusCode::BAD_REQUEST, 21205, &err.to_string()),
+    };
+    for event in &request.status_callback_events {
+        if !wire::STATUS_EVENTS.contains(&event.as_str()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                21626,
+                &format!("Invalid StatusCallbackEvent {event}"),
+            );
+        }
+    }
+    let persona = Persona::of(&request.to);
+    if persona == Persona::Unreachable || !request.to.starts_with('+') {
+        return error(
+            StatusCode::BAD_REQUEST,
+            ERROR_INVALID_TO,
+            &format!(
+                "The 'To' number {} is not a valid phone number.",
+                request.to
+            ),
+        );
+    }
+    if request.from != PHONE_NUMBER {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21210,
+            "The source phone number provided is not yet verified for your account.",
+        );
+    }
+    let attempt = {
+        let mut attempts = shared.attempts_per_number.lock().expect("sandbox lock");
+        let count = attempts.entry(request.to.clone()).or_insert(0);
+        *count += 1;
+        *count
+    };
+    let sid = format!("CA{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    let resource = CallResource {
+        sid: sid.clone(),
+        account_sid: shared.account_sid.clone(),
+        to: request.to.clone(),
+        from: request.from.clone(),
+        status: "queued".into(),
+        date_created: Some(now_rfc2822()),
+        date_updated: Some(now_rfc2822()),
+        start_time: None,
+        end_time: None,
+        duration: None,
+        price: None,
+        price_unit: Some("USD".into()),
+        direction: Some("outbound-api".into()),
+        answered_by: None,
+        api_version: Some("2010-04-01".into()),
+        parent_call_sid: None,
+        queue_time: Some("0".into()),
+        uri: Some(format!(
+            "/2010-04-01/Accounts/{}/Calls/{sid}.json",
+            shared.account_sid
+        )),
+    };
+    let changed = Arc::new(Notify::new());
+    shared.calls.lock().expect("sandbox lock").insert(
+        sid.clone(),
+        LiveCall {
+            log: CallLog {
+                sid: sid.clone(),
+                request: request.clone(),
+                persona,
+                status: "queued".into(),
+                twiml: None,
+                twiml_problem: None,
+                twiml_updates: Vec::new(),
+                hung_up_by_api: false,
+                recordings: Vec::new(),
+                recordings_stopped: Vec::new(),
+                recording_callback: None,
+                recordings_fetched: Vec::new(),
+                recordings_deleted: Vec::new(),
+                refused_callbacks: Vec::new(),
+                media_frames_sent: 0,
+                media_frames_received: 0,
+                clears: 0,
+                stream_problem: None,
+                stream_closed_by_backend: false,
+            },
+            resource: resource.clone(),
+            changed: changed.clone(),
+        },
+    );
+    let driver = Driver {
+        shared: shared.clone(),
+        sid,
+        request,
+        persona,
+        attempt,
+        changed,
+        sequence: 0,
+        pending: Vec::new(),
+    };
+    tokio::spawn(driver.run());
+    (StatusCode::CREATED, axum::Json(resource)).into_response()
+}
+
+pub(super) fn call_sid_of(path_segment: &str) -> &str {
+    path_segment.trim_end_matches(".json")
+}
+
+pub(super) async fn fetch_call(
+    State(shared): State<Arc<Shared>>,
+    Path((account, call)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let calls = shared.calls.lock().expect("sandbox lock");
+    match calls.get(call_sid_of(&call)) {
+        Some(live) => axum::Json(live.resource.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        ),
+    }
+}
+
+pub(super) async fn update_call(
+    State(shared): State<Arc<Shared>>,
+    Path((account, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let form = wire::parse_form(&body);
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let mut calls = shared.calls.lock().expect("sandbox lock");
+    let Some(live) = calls.get_mut(call_sid_of(&call)) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        );
+    };
+    let ended = live
+        .resource
+        .status
+        .parse::<CallStatus>()
+        .is_ok_and(CallStatus::is_terminal);
+    if ended {
+        // Twilio: a call that is over cannot be modified.
+        return error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "Call is not in-progress. Cannot redirect.",
+        );
+    }
+    if let Some(status) = field("Status") {
+        if status != "completed" && status != "canceled" {
+            return error(StatusCode::BAD_REQUEST, 21218, "Invalid Status");
+        }
+        live.log.hung_up_by_api = true;
+    } else if let Some(twiml) = field("Twiml") {
+        if twiml.len() > 4000 {
+            return error(StatusCode::BAD_REQUEST, 21232, "Twiml is too long");
+        }
+        if let Err(err) = wire::parse_twiml(&twiml) {
+            return error(StatusCode::BAD_REQUEST, 12100, &err.to_string());
+        }
+        live.log.twiml_updates.push(twiml);
+    } else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21205,
+            "Either Status, Url or Twiml is required",
+        );
+    }
+    live.changed.notify_one();
+    axum::Json(live.resource.clone()).into_response()
+}

@@ -1,0 +1,335 @@
+//! A Twilio stand-in on loopback: the REST API (Basic auth; Calls create, fetch and update;
+//! Recordings create, stop, media as WAV and delete) and, for every call created, a simulated callee that drives the call the
+//! way Twilio does — signed status callbacks in order (or shuffled and duplicated), a signed
+//! fetch of the voice URL whose TwiML is checked, signed async AMD verdicts, and reactions to
+//! hang-ups and TwiML updates. Nothing here calls the backend's code: only HTTP.
+//!
+//! The callee's behaviour comes from the dialed number (SPEC §9): `+82105550 01NN`.
+//!
+//! | NN | callee |
+//! |---|---|
+//! | 05 | never answers (`no-answer` after the ring timeout, SIP 487) |
+//! | 06 | busy |
+//! | 07 | voicemail: answers, AMD says `machine_end_beep`, waits for the message or a hang-up |
+//! | 08 | hangs up during the consent notice |
+//! | 10 | unreachable: create answers 400 / 21211 |
+//! | 12 | no answer on the first two attempts, then answers |
+//! | others | answers and stays on the line until the media stream ends |
+//!
+//! Time is simulated: every delay is divided by the speed (`SANDBOX_SPEED`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use protocols::twilio::{
+    self as wire, AmdCallback, CallResource, CallStatus, CreateCall, ERROR_AUTHENTICATION,
+    ERROR_INVALID_TO, ERROR_NOT_FOUND, ErrorBody, RecordingCallback, RecordingResource,
+    StatusCallback, Verb,
+};
+use rand::seq::SliceRandom;
+
+mod account;
+mod callee;
+mod calls;
+mod recordings;
+
+pub use callee::check_consent_twiml;
+pub use recordings::{MAX_RECORDING_SECS, recording_form, recording_wav};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// The account the sandbox accepts unless told otherwise.
+pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+/// Its auth token (signs callbacks, checks Basic auth).
+pub const AUTH_TOKEN: &str = "sandbox-twilio-auth-token";
+/// A caller id the sandbox account owns.
+pub const PHONE_NUMBER: &str = "+15005550006";
+
+/// How the sandbox delivers callbacks.
+#[derive(Debug, Clone)]
+pub struct TwilioSandboxOptions {
+    /// Time factor: 10 runs a 30 s ring in 3 s.
+    pub speed: f64,
+    /// Deliver each call's status callbacks at its end, shuffled.
+    pub shuffle_callbacks: bool,
+    /// Deliver every status callback twice.
+    pub duplicate_callbacks: bool,
+}
+
+impl Default for TwilioSandboxOptions {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            shuffle_callbacks: false,
+            duplicate_callbacks: false,
+        }
+    }
+}
+
+/// What the callee does, from the dialed number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persona {
+    Answers,
+    NeverAnswers,
+    Busy,
+    Voicemail,
+    HangsUpDuringNotice,
+    Unreachable,
+    AnswersOnThirdAttempt,
+}
+
+impl Persona {
+    /// The persona for an E.164 number (`+82105550 01NN`; anything else answers).
+    pub fn of(to: &str) -> Self {
+        match to.strip_prefix("+8210555001") {
+            Some("05") => Self::NeverAnswers,
+            Some("06") => Self::Busy,
+            Some("07") => Self::Voicemail,
+            Some("08") => Self::HangsUpDuringNotice,
+            Some("10") => Self::Unreachable,
+            Some("12") => Self::AnswersOnThirdAttempt,
+            _ => Self::Answers,
+        }
+    }
+}
+
+/// What the sandbox saw of one call (for tests and logs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallLog {
+    pub sid: String,
+    pub request: CreateCall,
+    pub persona: Persona,
+    /// Final REST status.
+    pub status: String,
+    /// The verbs of the TwiML our voice URL answered, when it was fetched.
+    pub twiml: Option<Vec<Verb>>,
+    /// What was wrong with the voice answer, if anything.
+    pub twiml_problem: Option<String>,
+    /// TwiML documents posted to replace the running one.
+    pub twiml_updates: Vec<String>,
+    /// Whether the backend hung the call up through the REST API.
+    pub hung_up_by_api: bool,
+    /// Recordings started through the REST API.
+    pub recordings: Vec<String>,
+    /// Recordings stopped through the REST API (the callee objected).
+    pub recordings_stopped: Vec<String>,
+    /// Where recording status goes, from the create-recording request.
+    pub recording_callback: Option<String>,
+    /// Recordings whose media the backend fetched (`GET …/Recordings/{Sid}.wav`).
+    pub recordings_fetched: Vec<String>,
+    /// Recordings the backend deleted (`DELETE …/Recordings/{Sid}.json`).
+    pub recordings_deleted: Vec<String>,
+    /// Callbacks the backend refused (non-2xx), as `url → status`.
+    pub refused_callbacks: Vec<String>,
+    /// Media Streams: 20 ms frames sent, agent frames received, `clear`s received.
+    pub media_frames_sent: u64,
+    pub media_frames_received: u64,
+    pub clears: u64,
+    /// Why the media stream could not run, if it could not.
+    pub stream_problem: Option<String>,
+    /// The backend ended the media stream — closed the socket or hung up through REST —
+    /// rather than the callee hanging up.
+    pub stream_closed_by_backend: bool,
+}
+
+struct LiveCall {
+    log: CallLog,
+    resource: CallResource,
+    /// Woken when the backend hangs up or replaces the TwiML.
+    changed: Arc<Notify>,
+}
+
+/// A recording the sandbox made: its call, when it started, and once complete its length.
+struct SandboxRecording {
+    call_sid: String,
+    started: tokio::time::Instant,
+    duration_secs: Option<u32>,
+    deleted: bool,
+}
+
+struct Shared {
+    /// `http://127.0.0.1:port`, for the `RecordingUrl`s it hands out.
+    api_base: String,
+    recordings: Mutex<HashMap<String, SandboxRecording>>,
+    account_sid: String,
+    auth_token: String,
+    options: TwilioSandboxOptions,
+    http: reqwest::Client,
+    /// Where callbacks go instead of the URL's host (the sandbox plays the reverse proxy in
+    /// front of `PUBLIC_BASE_URL`); `None` = the URL itself.
+    deliver_to: Mutex<Option<SocketAddr>>,
+    calls: Mutex<HashMap<String, LiveCall>>,
+    attempts_per_number: Mutex<HashMap<String, u32>>,
+    next_sid: AtomicU64,
+    /// Create requests still to fail with HTTP 503 (provider outage drills).
+    fail_creates: AtomicU32,
+    /// The account's numbers and balance.
+    account: account::Account,
+}
+
+/// A running Twilio sandbox; stops when dropped.
+pub struct TwilioSandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl TwilioSandbox {
+    /// The base URL to configure as `TWILIO_API_BASE`.
+    pub fn api_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The account SID it accepts.
+    pub fn account_sid(&self) -> &str {
+        &self.shared.account_sid
+    }
+
+    /// The auth token it accepts and signs with.
+    pub fn auth_token(&self) -> &str {
+        &self.shared.auth_token
+    }
+
+    /// Sends every callback to `addr`, keeping the signed public URL (as a reverse proxy does).
+    pub fn deliver_to(&self, addr: SocketAddr) {
+        *self.shared.deliver_to.lock().expect("sandbox lock") = Some(addr);
+    }
+
+    /// Makes the next `count` create requests fail with 503.
+    pub fn fail_next_creates(&self, count: u32) {
+        self.shared.fail_creates.store(count, Ordering::SeqCst);
+    }
+
+    /// Every call created so far.
+    pub fn calls(&self) -> Vec<CallLog> {
+        let calls = self.shared.calls.lock().expect("sandbox lock");
+        let mut logs: Vec<CallLog> = calls.values().map(|c| c.log.clone()).collect();
+        logs.sort_by(|a, b| a.sid.cmp(&b.sid));
+        logs
+    }
+}
+
+impl Drop for TwilioSandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a Twilio sandbox on `127.0.0.1` with a free port.
+pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a loopback port for the Twilio sandbox");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let shared = Arc::new(Shared {
+        api_base: format!("http://{addr}"),
+        recordings: Mutex::default(),
+        account_sid: ACCOUNT_SID.to_owned(),
+        auth_token: AUTH_TOKEN.to_owned(),
+        options,
+        http: reqwest::Client::new(),
+        deliver_to: Mutex::new(None),
+        calls: Mutex::default(),
+        attempts_per_number: Mutex::default(),
+        next_sid: AtomicU64::new(1),
+        fail_creates: AtomicU32::new(0),
+        account: Default::default(),
+    });
+    let router = Router::new()
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls.json",
+            post(calls::create_call),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls/{call}",
+            get(calls::fetch_call).post(calls::update_call),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls/{call}/Recordings.json",
+            post(recordings::create_recording),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls/{call}/Recordings/{recording}",
+            post(recordings::update_recording),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Recordings/{recording}",
+            get(recordings::recording_media).delete(recordings::delete_recording),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json",
+            get(account::incoming_phone_numbers),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/OutgoingCallerIds.json",
+            get(account::outgoing_caller_ids),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Balance.json",
+            get(account::balance),
+        )
+        .with_state(shared.clone());
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the Twilio sandbox stopped");
+        }
+    });
+    TwilioSandbox { addr, shared, task }
+}
+
+fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    (
+        status,
+        axum::Json(ErrorBody::new(status.as_u16(), code, message)),
+    )
+        .into_response()
+}
+
+/// Basic auth with the account's SID and token, for the account in the path.
+fn authorized(shared: &Shared, headers: &HeaderMap, account: &str) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let expected = format!("{}:{}", shared.account_sid, shared.auth_token);
+    BASE64
+        .decode(value.trim())
+        .is_ok_and(|decoded| decoded == expected.as_bytes())
+        && account == shared.account_sid
+}
+
+fn denied() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        ERROR_AUTHENTICATION,
+        "Authentication Error - invalid username",
+    )
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn now_rfc2822() -> String {
+    chrono::Utc::now().to_rfc2822()
+}

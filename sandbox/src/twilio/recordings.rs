@@ -1,0 +1,255 @@
+//! The Recordings resource: start and stop on a call, the media as WAV, delete; and the
+//! recording-callback form.
+
+use super::*;
+
+pub(super) async fn create_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((account, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let form = wire::parse_form(&body);
+    let callback = form
+        .iter()
+        .find(|(k, _)| k == "RecordingStatusCallback")
+        .map(|(_, v)| v.clone());
+    let mut calls = shared.calls.lock().expect("sandbox lock");
+    let Some(live) = calls.get_mut(&call) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        );
+    };
+    if live.resource.status != "in-progress" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21220,
+            "Requested resource is not eligible for recording",
+        );
+    }
+    let sid = format!("RE{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    live.log.recordings.push(sid.clone());
+    live.log.recording_callback = callback;
+    shared.recordings.lock().expect("sandbox lock").insert(
+        sid.clone(),
+        SandboxRecording {
+            call_sid: call.clone(),
+            started: tokio::time::Instant::now(),
+            duration_secs: None,
+            deleted: false,
+        },
+    );
+    let resource = RecordingResource {
+        sid,
+        call_sid: call.clone(),
+        status: "in-progress".into(),
+        channels: Some(2),
+    };
+    (StatusCode::CREATED, axum::Json(resource)).into_response()
+}
+
+/// `POST …/Recordings/{Sid|Twilio.CURRENT}.json` with `Status=stopped|paused|in-progress`.
+pub(super) async fn update_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((account, call, recording)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let form = wire::parse_form(&body);
+    let status = form
+        .iter()
+        .find(|(k, _)| k == "Status")
+        .map(|(_, v)| v.clone());
+    if !matches!(
+        status.as_deref(),
+        Some("stopped" | "paused" | "in-progress")
+    ) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21205,
+            "Status must be stopped, paused or in-progress",
+        );
+    }
+    let mut calls = shared.calls.lock().expect("sandbox lock");
+    let live = calls.get_mut(&call);
+    let recording = recording.trim_end_matches(".json");
+    let Some(live) = live else {
+        return error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        );
+    };
+    let sid = if recording == "Twilio.CURRENT" {
+        live.log.recordings.last().cloned()
+    } else {
+        live.log
+            .recordings
+            .iter()
+            .find(|r| *r == recording)
+            .cloned()
+    };
+    let Some(sid) = sid else {
+        return error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "No recording in progress",
+        );
+    };
+    if status.as_deref() == Some("stopped") {
+        live.log.recordings_stopped.push(sid.clone());
+    }
+    let resource = RecordingResource {
+        sid,
+        call_sid: call.clone(),
+        status: status.unwrap_or_default(),
+        channels: Some(2),
+    };
+    axum::Json(resource).into_response()
+}
+
+/// The longest recording the sandbox serves (longer calls are cut, to keep tests light).
+pub const MAX_RECORDING_SECS: u32 = 600;
+
+/// The audio of a sandbox recording: a 16-bit PCM WAV, 8 kHz, two channels (as `RecordingChannels=dual`
+/// gives), `duration_secs` long, with a tone per channel that depends on the recording id — so a
+/// test can tell exactly which recording it got back, byte for byte.
+pub fn recording_wav(recording_sid: &str, duration_secs: u32) -> Vec<u8> {
+    const RATE: u32 = 8_000;
+    const CHANNELS: u16 = 2;
+    let seed = recording_sid.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    let tones = [
+        300.0 + f64::from(seed % 400),
+        700.0 + f64::from((seed / 400) % 400),
+    ];
+    let frames = RATE * duration_secs.min(MAX_RECORDING_SECS);
+    let data_len = frames * u32::from(CHANNELS) * 2;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&CHANNELS.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * u32::from(CHANNELS) * 2).to_le_bytes());
+    wav.extend_from_slice(&(CHANNELS * 2).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for frame in 0..frames {
+        let t = f64::from(frame) / f64::from(RATE);
+        for tone in tones {
+            let sample = (f64::sin(2.0 * std::f64::consts::PI * tone * t) * 8_000.0) as i16;
+            wav.extend_from_slice(&sample.to_le_bytes());
+        }
+    }
+    wav
+}
+
+/// `GET …/Recordings/{Sid}.wav`: the media of a completed recording.
+pub(super) async fn recording_media(
+    State(shared): State<Arc<Shared>>,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            ERROR_NOT_FOUND,
+            "The requested resource was not found",
+        )
+    };
+    let Some(sid) = file.strip_suffix(".wav") else {
+        return not_found();
+    };
+    let (call_sid, duration) = {
+        let recordings = shared.recordings.lock().expect("sandbox lock");
+        match recordings.get(sid) {
+            Some(r) if !r.deleted => match r.duration_secs {
+                Some(duration) => (r.call_sid.clone(), duration),
+                None => return not_found(),
+            },
+            _ => return not_found(),
+        }
+    };
+    if let Some(live) = shared
+        .calls
+        .lock()
+        .expect("sandbox lock")
+        .get_mut(&call_sid)
+    {
+        live.log.recordings_fetched.push(sid.to_owned());
+    }
+    (
+        [(header::CONTENT_TYPE, wire::WAV_CONTENT_TYPE)],
+        recording_wav(sid, duration),
+    )
+        .into_response()
+}
+
+/// `DELETE …/Recordings/{Sid}.json`: 204, and the media is gone.
+pub(super) async fn delete_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers, &account) {
+        return denied();
+    }
+    let sid = file.trim_end_matches(".json");
+    let call_sid = {
+        let mut recordings = shared.recordings.lock().expect("sandbox lock");
+        match recordings.get_mut(sid) {
+            Some(r) if !r.deleted => {
+                r.deleted = true;
+                r.call_sid.clone()
+            }
+            _ => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    ERROR_NOT_FOUND,
+                    "The requested resource was not found",
+                );
+            }
+        }
+    };
+    if let Some(live) = shared
+        .calls
+        .lock()
+        .expect("sandbox lock")
+        .get_mut(&call_sid)
+    {
+        live.log.recordings_deleted.push(sid.to_owned());
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The recording-callback form Twilio would post for `recording_sid` (exposed for tests of the
+/// backend's recording webhook).
+pub fn recording_form(call_sid: &str, recording_sid: &str, status: &str) -> wire::Form {
+    RecordingCallback {
+        call_sid: call_sid.to_owned(),
+        account_sid: ACCOUNT_SID.to_owned(),
+        recording_sid: recording_sid.to_owned(),
+        recording_url: Some(format!(
+            "https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording_sid}"
+        )),
+        recording_status: status.to_owned(),
+        recording_duration: Some(12),
+    }
+    .to_form()
+}
