@@ -312,3 +312,32 @@ pub async fn envelope_rejections(request: Request, next: Next) -> Response {
     }
     .into_response()
 }
+
+// ----- application services' errors (accounts, scripts, settings, suppressions, usage) ------
+// Each service error maps to one answer here, so handlers use `?` and the status table stays
+// in one file.
+
+impl From<commands::services::accounts::AccountsError> for ApiError {
+    fn from(err: commands::services::accounts::AccountsError) -> Self {
+        use commands::services::accounts::AccountsError as E;
+        match err {
+            E::InvalidEmail(_) | E::WrongCurrentPassword => Self::invalid(err.to_string()),
+            E::WeakPassword(weak) => Self::WeakPassword {
+                missing: weak.missing,
+            },
+            E::EmailTaken => Self::Conflict(err.to_string()),
+            E::Unauthorized => Self::Unauthorized,
+            E::Locked { until } => Self::AccountLocked { until },
+            E::NotFound => Self::NotFound,
+            E::Database(_) | E::Command(_) | E::Hashing(_) | E::CorruptRow(_) => {
+                Self::internal(err)
+            }
+        }
+    }
+}
+
+impl From<crate::auth::TokenError> for ApiError {
+    fn from(err: crate::auth::TokenError) -> Self {
+        Self::internal(err)
+    }
+}
