@@ -341,3 +341,39 @@ impl From<crate::auth::TokenError> for ApiError {
         Self::internal(err)
     }
 }
+
+impl From<commands::services::settings::SettingsError> for ApiError {
+    fn from(err: commands::services::settings::SettingsError) -> Self {
+        use commands::services::settings::{CallerIdError, SettingsError as E};
+        match err {
+            E::Invalid(invalid) => Self::invalid(invalid.to_string()),
+            E::CallerId(CallerIdError::NotVerified { number }) => Self::InvalidInput {
+                message: "callerId: the Twilio account neither owns nor has verified this number"
+                    .to_owned(),
+                details: Some(json!({
+                    "field": "callerId",
+                    "value": number,
+                    "reason": "CALLER_ID_NOT_VERIFIED",
+                })),
+            },
+            E::CallerId(CallerIdError::Unavailable { provider, message }) => {
+                Self::ProviderUnavailable { provider, message }
+            }
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}
+
+impl From<commands::services::suppressions::SuppressionsError> for ApiError {
+    fn from(err: commands::services::suppressions::SuppressionsError) -> Self {
+        use commands::services::suppressions::SuppressionsError as E;
+        match err {
+            E::InvalidPhone { value, reason } => Self::InvalidPhone {
+                message: format!("phoneNumber: {reason}"),
+                details: json!({ "value": value, "reason": reason.to_string() }),
+            },
+            E::NotListed => Self::NotFound,
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}

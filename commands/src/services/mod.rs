@@ -3,3 +3,5 @@
 //! translate to and from them.
 
 pub mod accounts;
+pub mod settings;
+pub mod suppressions;
