@@ -377,3 +377,13 @@ impl From<commands::services::suppressions::SuppressionsError> for ApiError {
         }
     }
 }
+
+impl From<commands::services::usage::UsageError> for ApiError {
+    fn from(err: commands::services::usage::UsageError) -> Self {
+        use commands::services::usage::UsageError as E;
+        match err {
+            E::InvalidPeriod(message) => Self::invalid(message),
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}

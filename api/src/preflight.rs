@@ -102,14 +102,12 @@ impl Preflight {
 #[async_trait::async_trait]
 impl CallerIdCheck for Preflight {
     async fn check_caller_id(&self, number: &str) -> Result<(), CallerIdError> {
-        let known = self
-            .twilio
-            .owns_caller_id(number)
-            .await
-            .map_err(|error| CallerIdError::Unavailable {
+        let known = self.twilio.owns_caller_id(number).await.map_err(|error| {
+            CallerIdError::Unavailable {
                 provider: "twilio",
                 message: twilio_trouble(error),
-            })?;
+            }
+        })?;
         if known {
             return Ok(());
         }

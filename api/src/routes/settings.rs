@@ -34,7 +34,11 @@ impl AppState {
             .preflight
             .clone()
             .map(|preflight| preflight as Arc<dyn CallerIdCheck>);
-        SettingsService::new(self.store.db().pool().clone(), self.clock.clone(), caller_ids)
+        SettingsService::new(
+            self.store.db().pool().clone(),
+            self.clock.clone(),
+            caller_ids,
+        )
     }
 
     /// The do-not-call use cases.
@@ -107,7 +111,10 @@ async fn list_suppressions(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
 ) -> Result<Envelope<Vec<Suppression>>, ApiError> {
-    Ok(ok(state.suppression_service().list(user.account_id).await?))
+    Ok(ok(state
+        .suppression_service()
+        .list(user.account_id)
+        .await?))
 }
 
 /// Adds a number to the do-not-call list.

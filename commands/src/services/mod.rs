@@ -5,3 +5,4 @@
 pub mod accounts;
 pub mod settings;
 pub mod suppressions;
+pub mod usage;

@@ -91,7 +91,9 @@ impl SettingsService {
                 check.check_caller_id(caller_id).await?;
             }
         }
-        settings.save(&self.pool, &account, self.clock.now()).await?;
+        settings
+            .save(&self.pool, &account, self.clock.now())
+            .await?;
         Ok(settings)
     }
 }
