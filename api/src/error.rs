@@ -387,3 +387,19 @@ impl From<commands::services::usage::UsageError> for ApiError {
         }
     }
 }
+
+impl From<commands::services::scripts::ScriptsError> for ApiError {
+    fn from(err: commands::services::scripts::ScriptsError) -> Self {
+        use commands::services::scripts::ScriptsError as E;
+        match err {
+            E::Invalid { message, errors } => Self::InvalidInput {
+                message,
+                details: Some(json!(errors)),
+            },
+            E::GenerationFailed { reason } => Self::GenerationFailed { reason },
+            E::NotFound => Self::NotFound,
+            E::Conflict(message) => Self::Conflict(message),
+            E::InvalidWriterOutput { .. } | E::Catalog(_) | E::Store(_) => Self::internal(err),
+        }
+    }
+}

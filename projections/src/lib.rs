@@ -8,6 +8,7 @@ pub mod post_call_work;
 pub mod recordings;
 pub mod replay;
 pub mod runner;
+pub mod script_catalog;
 pub mod script_list;
 
 pub use campaign_list::CampaignList;

@@ -3,6 +3,7 @@
 //! translate to and from them.
 
 pub mod accounts;
+pub mod scripts;
 pub mod settings;
 pub mod suppressions;
 pub mod usage;
