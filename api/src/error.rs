@@ -312,3 +312,94 @@ pub async fn envelope_rejections(request: Request, next: Next) -> Response {
     }
     .into_response()
 }
+
+// ----- application services' errors (accounts, scripts, settings, suppressions, usage) ------
+// Each service error maps to one answer here, so handlers use `?` and the status table stays
+// in one file.
+
+impl From<commands::services::accounts::AccountsError> for ApiError {
+    fn from(err: commands::services::accounts::AccountsError) -> Self {
+        use commands::services::accounts::AccountsError as E;
+        match err {
+            E::InvalidEmail(_) | E::WrongCurrentPassword => Self::invalid(err.to_string()),
+            E::WeakPassword(weak) => Self::WeakPassword {
+                missing: weak.missing,
+            },
+            E::EmailTaken => Self::Conflict(err.to_string()),
+            E::Unauthorized => Self::Unauthorized,
+            E::Locked { until } => Self::AccountLocked { until },
+            E::NotFound => Self::NotFound,
+            E::Database(_) | E::Command(_) | E::Hashing(_) | E::CorruptRow(_) => {
+                Self::internal(err)
+            }
+        }
+    }
+}
+
+impl From<crate::auth::TokenError> for ApiError {
+    fn from(err: crate::auth::TokenError) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<commands::services::settings::SettingsError> for ApiError {
+    fn from(err: commands::services::settings::SettingsError) -> Self {
+        use commands::services::settings::{CallerIdError, SettingsError as E};
+        match err {
+            E::Invalid(invalid) => Self::invalid(invalid.to_string()),
+            E::CallerId(CallerIdError::NotVerified { number }) => Self::InvalidInput {
+                message: "callerId: the Twilio account neither owns nor has verified this number"
+                    .to_owned(),
+                details: Some(json!({
+                    "field": "callerId",
+                    "value": number,
+                    "reason": "CALLER_ID_NOT_VERIFIED",
+                })),
+            },
+            E::CallerId(CallerIdError::Unavailable { provider, message }) => {
+                Self::ProviderUnavailable { provider, message }
+            }
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}
+
+impl From<commands::services::suppressions::SuppressionsError> for ApiError {
+    fn from(err: commands::services::suppressions::SuppressionsError) -> Self {
+        use commands::services::suppressions::SuppressionsError as E;
+        match err {
+            E::InvalidPhone { value, reason } => Self::InvalidPhone {
+                message: format!("phoneNumber: {reason}"),
+                details: json!({ "value": value, "reason": reason.to_string() }),
+            },
+            E::NotListed => Self::NotFound,
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}
+
+impl From<commands::services::usage::UsageError> for ApiError {
+    fn from(err: commands::services::usage::UsageError) -> Self {
+        use commands::services::usage::UsageError as E;
+        match err {
+            E::InvalidPeriod(message) => Self::invalid(message),
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}
+
+impl From<commands::services::scripts::ScriptsError> for ApiError {
+    fn from(err: commands::services::scripts::ScriptsError) -> Self {
+        use commands::services::scripts::ScriptsError as E;
+        match err {
+            E::Invalid { message, errors } => Self::InvalidInput {
+                message,
+                details: Some(json!(errors)),
+            },
+            E::GenerationFailed { reason } => Self::GenerationFailed { reason },
+            E::NotFound => Self::NotFound,
+            E::Conflict(message) => Self::Conflict(message),
+            E::InvalidWriterOutput { .. } | E::Catalog(_) | E::Store(_) => Self::internal(err),
+        }
+    }
+}

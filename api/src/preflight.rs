@@ -16,6 +16,8 @@ use media_bridge::twilio::TwilioClient;
 use media_bridge::twilio::client::TwilioError;
 use serde_json::json;
 
+use commands::services::settings::{CallerIdCheck, CallerIdError};
+
 use crate::error::ApiError;
 
 /// Twilio balance needed per call still to be made, in micro-dollars.
@@ -39,27 +41,6 @@ impl Preflight {
             twilio,
             elevenlabs: ElevenLabsAccount::new(elevenlabs),
         }
-    }
-
-    /// Refuses a caller id the Twilio account neither owns nor has verified.
-    pub async fn check_caller_id(&self, number: &str) -> Result<(), ApiError> {
-        let known = self
-            .twilio
-            .owns_caller_id(number)
-            .await
-            .map_err(twilio_unavailable)?;
-        if known {
-            return Ok(());
-        }
-        Err(ApiError::InvalidInput {
-            message: "callerId: the Twilio account neither owns nor has verified this number"
-                .to_owned(),
-            details: Some(json!({
-                "field": "callerId",
-                "value": number,
-                "reason": "CALLER_ID_NOT_VERIFIED",
-            })),
-        })
     }
 
     /// Refuses to start `calls` calls the provider accounts cannot pay for.
@@ -117,14 +98,37 @@ impl Preflight {
     }
 }
 
+/// Refuses a caller id the Twilio account neither owns nor has verified.
+#[async_trait::async_trait]
+impl CallerIdCheck for Preflight {
+    async fn check_caller_id(&self, number: &str) -> Result<(), CallerIdError> {
+        let known = self.twilio.owns_caller_id(number).await.map_err(|error| {
+            CallerIdError::Unavailable {
+                provider: "twilio",
+                message: twilio_trouble(error),
+            }
+        })?;
+        if known {
+            return Ok(());
+        }
+        Err(CallerIdError::NotVerified {
+            number: number.to_owned(),
+        })
+    }
+}
+
 fn twilio_unavailable(error: TwilioError) -> ApiError {
     ApiError::ProviderUnavailable {
         provider: "twilio",
-        message: match error {
-            TwilioError::Api { status, code, .. } => {
-                format!("Twilio refused the account request (HTTP {status}, code {code})")
-            }
-            TwilioError::Unavailable(reason) => format!("Twilio cannot be reached: {reason}"),
-        },
+        message: twilio_trouble(error),
+    }
+}
+
+fn twilio_trouble(error: TwilioError) -> String {
+    match error {
+        TwilioError::Api { status, code, .. } => {
+            format!("Twilio refused the account request (HTTP {status}, code {code})")
+        }
+        TwilioError::Unavailable(reason) => format!("Twilio cannot be reached: {reason}"),
     }
 }

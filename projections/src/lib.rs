@@ -9,6 +9,7 @@ pub mod recordings;
 pub mod replay;
 pub mod reports;
 pub mod runner;
+pub mod script_catalog;
 pub mod script_list;
 
 pub use campaign_list::CampaignList;

@@ -1,52 +1,29 @@
 //! `/api/v1/scripts/*`: generate a script from natural language, then save, list, read, edit
-//! (each edit a new version) and delete it.
-//!
-//! What `scriptId` of a generated script is: every generated script is kept at once as a
-//! **draft** (a `Script` aggregate in `DRAFT` status, version 1) under that id. A draft can be
-//! read, edited and used by a campaign like any script, but `GET /scripts` lists only saved
-//! scripts unless `?status=draft|all` is asked for. `POST /scripts` with `scriptId` saves that
-//! draft under its id (the version moves on only if the content changed); without it, it saves
-//! a new script. Drafts that are never saved stay in the history (with the writer that made
-//! them) and out of the default list.
+//! (each edit a new version) and delete it. The rules, and what a draft is, are
+//! `commands::services::scripts`; these handlers only translate HTTP.
 
 use std::collections::HashMap;
-use std::time::Duration;
-
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, middleware};
-use commands::script_writer::{ScriptRequest, WriterError};
-use commands::{CommandContext, CommandError};
-use domain::script::{
-    FieldError, FlowStep, Language, MAX_NAME_CHARS, NextStep, ScriptCommand, ScriptContent,
-    ScriptError, preview, validate,
+use commands::services::scripts::{
+    EditInput, GenerateInput, Generated, SaveInput, ScriptDetail, ScriptFilter, ScriptSaved,
+    ScriptService, ScriptSummary, ScriptsError,
 };
+use domain::script::{FieldError, FlowStep, NextStep, ScriptContent};
 use openapi::{ErrorBody, Success, tags};
-use projections::Projection;
-use projections::script_list::{ScriptList, ScriptRow, ScriptStatus};
+use projections::script_catalog::ScriptListCatalog;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
+use crate::error::{ApiError, ApiJson, ApiQuery, Envelope, created, ok};
 use crate::rate_limit::{self, RateLimiter};
-
-/// Shortest natural-language request, in characters (PRD).
-pub const MIN_INPUT_CHARS: usize = 10;
-/// Longest natural-language request, in characters.
-pub const MAX_INPUT_CHARS: usize = 2_000;
-/// Longest business type, in characters.
-pub const MAX_BUSINESS_TYPE_CHARS: usize = 50;
-/// How long a write waits for the read model before answering (read-your-writes).
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The routes of a signed-in user; `generate` has its own limit of 10 a minute.
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
@@ -194,184 +171,34 @@ struct EditBody {
     generated_script: ScriptBody,
 }
 
-// ----- checks --------------------------------------------------------------------------------
-
-fn invalid(message: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
-    ApiError::InvalidInput {
-        message: message.into(),
-        details: Some(json!(errors)),
-    }
-}
-
-/// The rule problems of a script sent in the body, with paths from the body's root.
-fn script_errors(content: &ScriptContent) -> Vec<FieldError> {
-    validate(content)
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|error| FieldError::new(format!("generatedScript.{}", error.field), error.message))
-        .collect()
-}
-
-fn name_errors(name: &str) -> Vec<FieldError> {
-    let chars = name.trim().chars().count();
-    if chars == 0 {
-        vec![FieldError::new("name", "must not be empty")]
-    } else if chars > MAX_NAME_CHARS {
-        vec![FieldError::new(
-            "name",
-            format!("is {chars} characters long; at most {MAX_NAME_CHARS} are allowed"),
-        )]
-    } else {
-        Vec::new()
-    }
-}
-
-fn input_errors(field: &str, input: &str, min: usize) -> Vec<FieldError> {
-    let chars = input.trim().chars().count();
-    if chars < min {
-        vec![FieldError::new(
-            field,
-            format!("needs at least {min} characters (has {chars})"),
-        )]
-    } else if chars > MAX_INPUT_CHARS {
-        vec![FieldError::new(
-            field,
-            format!("is {chars} characters long; at most {MAX_INPUT_CHARS} are allowed"),
-        )]
-    } else {
-        Vec::new()
-    }
-}
-
-/// Refuses a body with any problem, naming every field at once.
-fn refuse_if_any(errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let message = match errors.len() {
-        1 => format!("{}", errors[0]),
-        n => format!("{n} problems: {}", errors[0]),
-    };
-    Err(invalid(message, errors))
-}
-
-fn command_error(err: CommandError<ScriptError>) -> ApiError {
-    match err {
-        CommandError::Rejected(ScriptError::NotFound | ScriptError::Deleted) => ApiError::NotFound,
-        CommandError::Rejected(ScriptError::InvalidContent(errors)) => invalid(
-            "the script is invalid",
-            errors
-                .into_iter()
-                .map(|e| FieldError::new(format!("generatedScript.{}", e.field), e.message))
-                .collect(),
-        ),
-        CommandError::Rejected(error @ (ScriptError::EmptyName | ScriptError::NameTooLong)) => {
-            invalid(
-                error.to_string(),
-                vec![FieldError::new("name", error.to_string())],
-            )
-        }
-        CommandError::Rejected(
-            error @ (ScriptError::AlreadyExists | ScriptError::AlreadySaved),
-        ) => ApiError::Conflict(error.to_string()),
-        CommandError::Conflict => {
-            ApiError::Conflict("the script was changed at the same time; try again".into())
-        }
-        CommandError::Store(detail) => ApiError::internal(detail),
-    }
-}
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound)
-}
-
-// ----- helpers -------------------------------------------------------------------------------
+// ----- translation --------------------------------------------------------------------------
 
 impl AppState {
-    /// Waits until the script list shows everything committed so far. Follows this process's
-    /// projection runner, and the stored checkpoint for when another process projects.
-    async fn scripts_settled(&self) -> Result<(), ApiError> {
-        let head = self.store.head().await.map_err(ApiError::internal)?;
-        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
-        loop {
-            if self
-                .script_list
-                .wait_for(head, Duration::from_millis(200))
-                .await
-            {
-                return Ok(());
-            }
-            let stored = self
-                .store
-                .checkpoint(ScriptList.name())
-                .await
-                .map_err(ApiError::internal)?;
-            if stored >= head {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ApiError::internal(
-                    "the script list did not catch up within 10 s (is a projector running?)",
-                ));
-            }
-        }
-    }
-
-    async fn owned_script(&self, user: &CurrentUser, id: &str) -> Result<ScriptRow, ApiError> {
-        let id = parse_id(id)?;
-        ScriptList::find(self.store.db().pool(), user.account_id, id)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)
-    }
-
-    async fn run_script_command(
-        &self,
-        user: &CurrentUser,
-        id: Uuid,
-        command: ScriptCommand,
-    ) -> Result<(), ApiError> {
-        let context = CommandContext::new(user.account_id.to_string());
-        self.scripts
-            .execute(&id.to_string(), command, &context)
-            .await
-            .map_err(command_error)?;
-        self.scripts_settled().await
+    /// The script use cases over this process's history, script list and writer.
+    fn script_service(&self) -> ScriptService {
+        let catalog = ScriptListCatalog::new(self.store.clone(), self.script_list.clone());
+        ScriptService::new(
+            self.scripts.clone(),
+            Arc::new(catalog),
+            self.script_writer.clone(),
+            self.clock.clone(),
+        )
     }
 }
 
-/// A draft's name until the owner picks one: the request's first words.
-fn draft_name(input: &str) -> String {
-    const MAX: usize = 40;
-    let words = input.split_whitespace().collect::<Vec<_>>().join(" ");
-    if words.chars().count() <= MAX {
-        words
-    } else {
-        let cut: String = words.chars().take(MAX - 1).collect();
-        format!("{}…", cut.trim_end())
+/// Refuses query parameters other than `allowed`.
+fn known_params(
+    query: &HashMap<String, String>,
+    allowed: &str,
+    what: &str,
+) -> Result<(), ScriptsError> {
+    match query.keys().find(|key| key.as_str() != allowed) {
+        Some(unknown) => Err(ScriptsError::invalid(
+            format!("unknown query parameter \"{unknown}\""),
+            vec![FieldError::new(unknown.clone(), what)],
+        )),
+        None => Ok(()),
     }
-}
-
-fn summary(row: &ScriptRow) -> Value {
-    json!({
-        "id": row.id,
-        "name": row.name,
-        "status": row.status.as_str(),
-        "version": row.version,
-        "naturalInput": row.natural_input,
-        "createdAt": timestamp(row.created_at),
-        "updatedAt": timestamp(row.updated_at),
-    })
-}
-
-fn detail(row: &ScriptRow) -> Value {
-    let mut body = summary(row);
-    body["generatedScript"] = json!(row.content);
-    body["preview"] = json!(preview(&row.content, row.content.language()));
-    body["language"] = json!(row.content.language());
-    body["writer"] = json!(row.writer);
-    body
 }
 
 // ----- handlers ------------------------------------------------------------------------------
@@ -391,102 +218,20 @@ async fn generate(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     ApiJson(body): ApiJson<GenerateBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Envelope<Generated>, ApiError> {
     let context = body.context.unwrap_or(GenerateContext {
         business_type: None,
         language: None,
     });
-    let chars = body.natural_input.trim().chars().count();
-    if chars < MIN_INPUT_CHARS {
-        return Err(invalid(
-            "Natural input too short",
-            input_errors("naturalInput", &body.natural_input, MIN_INPUT_CHARS),
-        ));
-    }
-    let mut errors = input_errors("naturalInput", &body.natural_input, MIN_INPUT_CHARS);
-    let language = match context.language.as_deref() {
-        None => Language::Ko,
-        Some(code) => match code.trim().to_ascii_lowercase().as_str() {
-            "ko" => Language::Ko,
-            "en" => Language::En,
-            _ => {
-                errors.push(FieldError::new(
-                    "context.language",
-                    format!("\"{code}\" is not supported; use \"ko\" or \"en\""),
-                ));
-                Language::Ko
-            }
-        },
+    let input = GenerateInput {
+        natural_input: body.natural_input,
+        business_type: context.business_type,
+        language: context.language,
     };
-    let business_type = context
-        .business_type
-        .map(|business| business.trim().to_owned())
-        .filter(|business| !business.is_empty());
-    if let Some(business) = &business_type
-        && business.chars().count() > MAX_BUSINESS_TYPE_CHARS
-    {
-        errors.push(FieldError::new(
-            "context.businessType",
-            format!("at most {MAX_BUSINESS_TYPE_CHARS} characters"),
-        ));
-    }
-    refuse_if_any(errors)?;
-
-    let natural_input = body.natural_input.trim().to_owned();
-    let request = ScriptRequest {
-        natural_input: natural_input.clone(),
-        business_type,
-        language,
-    };
-    let writer = state.script_writer.name();
-    let written = state.script_writer.write(&request).await.map_err(|err| {
-        tracing::warn!(writer, error = %err, "script generation failed");
-        ApiError::GenerationFailed {
-            reason: match err {
-                WriterError::GenerationFailed { reason } => reason,
-                WriterError::TimedOut { budget } => {
-                    format!("the model did not answer within {} s", budget.as_secs_f32())
-                }
-                WriterError::Provider { status, .. } => {
-                    format!("the model provider is unavailable (HTTP {status}); try again later")
-                }
-                WriterError::Unreachable(_) => {
-                    "the model provider cannot be reached; try again later".to_owned()
-                }
-            },
-        }
-    })?;
-    if let Err(errors) = validate(&written.content) {
-        // Writers only return valid scripts; never keep one that is not.
-        return Err(ApiError::internal(format!(
-            "the {writer} writer returned an invalid script: {errors:?}"
-        )));
-    }
-    if let Some(usage) = written.usage {
-        tracing::info!(
-            writer,
-            prompt_tokens = usage.prompt_tokens,
-            completion_tokens = usage.completion_tokens,
-            "script generated"
-        );
-    }
-    let script_id = Uuid::now_v7();
-    let command = ScriptCommand::DraftScript {
-        owner_id: user.account_id,
-        name: draft_name(&natural_input),
-        natural_input: natural_input.clone(),
-        content: written.content.clone(),
-        writer: writer.to_owned(),
-        at: state.clock.now(),
-    };
-    state.run_script_command(&user, script_id, command).await?;
-    Ok(ok(json!({
-        "scriptId": script_id,
-        "naturalInput": natural_input,
-        "generatedScript": written.content,
-        "preview": preview(&written.content, language),
-    }))
-    .into_response())
+    Ok(ok(state
+        .script_service()
+        .generate(user.account_id, input)
+        .await?))
 }
 
 /// Saves a script: a new one, or the draft named by `scriptId`.
@@ -505,50 +250,16 @@ async fn save(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     ApiJson(body): ApiJson<SaveBody>,
-) -> Result<Response, ApiError> {
-    let content = ScriptContent::from(body.generated_script);
-    let mut errors = name_errors(&body.name);
-    errors.extend(input_errors("naturalInput", &body.natural_input, 0));
-    errors.extend(script_errors(&content));
-    refuse_if_any(errors)?;
-    let now = state.clock.now();
-    let (id, command) = match body.script_id {
-        Some(draft) => {
-            let draft = state.owned_script(&user, &draft).await?;
-            if draft.status != ScriptStatus::Draft {
-                return Err(ApiError::Conflict(
-                    "this script is already saved; change it with PUT /api/v1/scripts/{id}".into(),
-                ));
-            }
-            let command = ScriptCommand::SaveDraft {
-                name: body.name,
-                natural_input: body.natural_input.trim().to_owned(),
-                content,
-                at: now,
-            };
-            (draft.id, command)
-        }
-        None => {
-            let command = ScriptCommand::CreateScript {
-                owner_id: user.account_id,
-                name: body.name,
-                natural_input: body.natural_input.trim().to_owned(),
-                content,
-                at: now,
-            };
-            (Uuid::now_v7(), command)
-        }
+) -> Result<Envelope<ScriptSaved>, ApiError> {
+    let input = SaveInput {
+        name: body.name,
+        natural_input: body.natural_input,
+        content: body.generated_script.into(),
+        script_id: body.script_id,
     };
-    state.run_script_command(&user, id, command).await?;
-    let row = state.owned_script(&user, &id.to_string()).await?;
-    Ok(created(json!({
-        "id": row.id,
-        "name": row.name,
-        "createdAt": timestamp(row.created_at),
-        "version": row.version,
-        "status": row.status.as_str(),
-    }))
-    .into_response())
+    Ok(created(
+        state.script_service().save(user.account_id, input).await?,
+    ))
 }
 
 /// The account's scripts, newest first.
@@ -564,40 +275,13 @@ async fn list(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     ApiQuery(query): ApiQuery<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    if let Some(unknown) = query.keys().find(|key| key.as_str() != "status") {
-        return Err(invalid(
-            format!("unknown query parameter \"{unknown}\""),
-            vec![FieldError::new(
-                unknown.clone(),
-                "is not a parameter of this list",
-            )],
-        ));
-    }
-    let wanted = match query
-        .get("status")
-        .map(|s| s.to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("saved") => Some(ScriptStatus::Saved),
-        Some("draft") => Some(ScriptStatus::Draft),
-        Some("all") => None,
-        Some(other) => {
-            return Err(invalid(
-                format!("status \"{other}\" is not one of saved, draft, all"),
-                vec![FieldError::new("status", "must be saved, draft or all")],
-            ));
-        }
-    };
-    let rows = ScriptList::for_owner(state.store.db().pool(), user.account_id, true)
-        .await
-        .map_err(ApiError::internal)?;
-    let items: Vec<Value> = rows
-        .iter()
-        .filter(|row| wanted.is_none_or(|status| row.status == status))
-        .map(summary)
-        .collect();
-    Ok(ok(items).into_response())
+) -> Result<Envelope<Vec<ScriptSummary>>, ApiError> {
+    known_params(&query, "status", "is not a parameter of this list")?;
+    let filter = ScriptFilter::parse(query.get("status").map(String::as_str))?;
+    Ok(ok(state
+        .script_service()
+        .list(user.account_id, filter)
+        .await?))
 }
 
 /// One script, its current version or an older one.
@@ -618,38 +302,26 @@ async fn read(
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let row = state.owned_script(&user, &id).await?;
-    if let Some(unknown) = query.keys().find(|key| key.as_str() != "version") {
-        return Err(invalid(
-            format!("unknown query parameter \"{unknown}\""),
-            vec![FieldError::new(unknown.clone(), "is not a parameter here")],
-        ));
-    }
-    let Some(version) = query.get("version") else {
-        return Ok(ok(detail(&row)).into_response());
-    };
-    let version: u32 = version.parse().map_err(|_| {
-        invalid(
-            "version must be a positive whole number",
-            vec![FieldError::new(
-                "version",
-                "must be a positive whole number",
-            )],
-        )
-    })?;
-    let old = ScriptList::find_version(state.store.db().pool(), user.account_id, row.id, version)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
-    let mut body = detail(&ScriptRow {
-        version: old.version,
-        content: old.content,
-        updated_at: old.recorded_at,
-        ..row.clone()
-    });
-    body["currentVersion"] = json!(row.version);
-    Ok(ok(body).into_response())
+) -> Result<Envelope<ScriptDetail>, ApiError> {
+    known_params(&query, "version", "is not a parameter here")?;
+    let version = query
+        .get("version")
+        .map(|version| {
+            version.parse::<u32>().map_err(|_| {
+                ScriptsError::invalid(
+                    "version must be a positive whole number",
+                    vec![FieldError::new(
+                        "version",
+                        "must be a positive whole number",
+                    )],
+                )
+            })
+        })
+        .transpose()?;
+    Ok(ok(state
+        .script_service()
+        .get(user.account_id, &id, version)
+        .await?))
 }
 
 /// Edits a script: a new version.
@@ -670,20 +342,15 @@ async fn edit(
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EditBody>,
-) -> Result<Response, ApiError> {
-    let row = state.owned_script(&user, &id).await?;
-    let content = ScriptContent::from(body.generated_script);
-    let mut errors = body.name.as_deref().map(name_errors).unwrap_or_default();
-    errors.extend(script_errors(&content));
-    refuse_if_any(errors)?;
-    let command = ScriptCommand::EditScript {
+) -> Result<Envelope<ScriptDetail>, ApiError> {
+    let input = EditInput {
         name: body.name,
-        content,
-        at: state.clock.now(),
+        content: body.generated_script.into(),
     };
-    state.run_script_command(&user, row.id, command).await?;
-    let row = state.owned_script(&user, &id).await?;
-    Ok(ok(detail(&row)).into_response())
+    Ok(ok(state
+        .script_service()
+        .update(user.account_id, &id, input)
+        .await?))
 }
 
 /// Deletes a script (campaigns that use it keep their copy).
@@ -700,88 +367,7 @@ async fn remove(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let row = state.owned_script(&user, &id).await?;
-    let command = ScriptCommand::DeleteScript {
-        at: state.clock.now(),
-    };
-    state.run_script_command(&user, row.id, command).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-// ----- answers, for the document (the handlers build the same JSON; the contract run checks it) --
-
-/// A script written from natural language, kept as a draft.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct Generated {
-    /// The draft's id: read, edit, save (`POST /scripts` with `scriptId`) or use it.
-    script_id: Uuid,
-    natural_input: String,
-    generated_script: ScriptContent,
-    /// The script as readable text.
-    preview: String,
-}
-
-/// A saved script.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct ScriptSaved {
-    id: Uuid,
-    name: String,
-    #[schema(format = DateTime)]
-    created_at: String,
-    version: u32,
-    status: ScriptState,
-}
-
-/// Whether a script was saved or is still the draft `generate` made.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ScriptState {
-    Draft,
-    Saved,
-}
-
-/// A script in a list.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct ScriptSummary {
-    id: Uuid,
-    name: String,
-    status: ScriptState,
-    version: u32,
-    natural_input: String,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    updated_at: String,
-}
-
-/// A script with its content.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct ScriptDetail {
-    id: Uuid,
-    name: String,
-    status: ScriptState,
-    /// The version shown.
-    version: u32,
-    natural_input: String,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    updated_at: String,
-    generated_script: ScriptContent,
-    preview: String,
-    language: Language,
-    /// Which writer made it (`offline`, `openai`, or null when typed in).
-    writer: Option<String>,
-    /// The latest version, when an older one was asked for.
-    current_version: Option<u32>,
+) -> Result<StatusCode, ApiError> {
+    state.script_service().delete(user.account_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

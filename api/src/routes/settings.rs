@@ -1,21 +1,23 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
+use std::sync::Arc;
+
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use commands::accounts::{AccountSettings, Suppression, Suppressions};
-use domain::PhoneNumber;
+use commands::accounts::{AccountSettings, Suppression};
+use commands::services::settings::{CallerIdCheck, SettingsService};
+use commands::services::suppressions::{self, SuppressionAdded, SuppressionService};
 use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiJson, created, ok};
+use crate::error::{ApiError, ApiJson, Envelope, created, ok};
 
 /// Signed-in settings routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,6 +25,26 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read_settings, write_settings))
         .routes(routes!(list_suppressions, add_suppression))
         .routes(routes!(remove_suppression))
+}
+
+impl AppState {
+    /// The settings use cases; a new caller id is checked with the provider accounts.
+    pub fn settings_service(&self) -> SettingsService {
+        let caller_ids = self
+            .preflight
+            .clone()
+            .map(|preflight| preflight as Arc<dyn CallerIdCheck>);
+        SettingsService::new(
+            self.store.db().pool().clone(),
+            self.clock.clone(),
+            caller_ids,
+        )
+    }
+
+    /// The do-not-call use cases.
+    pub fn suppression_service(&self) -> SuppressionService {
+        SuppressionService::new(self.store.db().pool().clone(), self.clock.clone())
+    }
 }
 
 /// The account's settings.
@@ -33,11 +55,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn read_settings(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-) -> Result<Response, ApiError> {
-    let settings = AccountSettings::load(state.store.db().pool(), &user.account_id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(ok(settings).into_response())
+) -> Result<Envelope<AccountSettings>, ApiError> {
+    Ok(ok(state.settings_service().get(user.account_id).await?))
 }
 
 /// Replaces the account's settings (absent fields take their defaults).
@@ -53,35 +72,13 @@ async fn read_settings(
 async fn write_settings(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    ApiJson(mut settings): ApiJson<AccountSettings>,
-) -> Result<Response, ApiError> {
-    settings
-        .validate()
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-    // Stored (and asked of Twilio) in E.164, however it was typed.
-    settings.caller_id = settings.caller_id.map(|id| {
-        PhoneNumber::parse(&id, &["KR", "US"]).map_or(id, |number| number.as_str().to_owned())
-    });
-    let pool = state.store.db().pool();
-    let account = user.account_id.to_string();
-    if let (Some(caller_id), Some(preflight)) = (&settings.caller_id, &state.preflight) {
-        let current = AccountSettings::load(pool, &account)
-            .await
-            .map_err(ApiError::internal)?;
-        // Only a new caller id is checked, so budgets can change while Twilio is away.
-        if current.caller_id.as_deref() != Some(caller_id.as_str()) {
-            preflight.check_caller_id(caller_id).await?;
-        }
-    }
-    settings
-        .save(
-            state.store.db().pool(),
-            &user.account_id.to_string(),
-            state.clock.now(),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(ok(settings).into_response())
+    ApiJson(settings): ApiJson<AccountSettings>,
+) -> Result<Envelope<AccountSettings>, ApiError> {
+    let saved = state
+        .settings_service()
+        .update(user.account_id, settings)
+        .await?;
+    Ok(ok(saved))
 }
 
 /// A number never to call.
@@ -96,24 +93,13 @@ struct NewSuppression {
     reason: Option<String>,
 }
 
-/// The do-not-call list after an addition.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct SuppressionAdded {
-    /// The number in E.164.
-    #[schema(example = "+821012345678")]
-    phone_number: String,
-    reason: String,
-    /// False when the number was already listed.
-    added: bool,
-}
-
-fn phone(input: &str) -> Result<PhoneNumber, ApiError> {
-    PhoneNumber::parse(input, &["KR"]).map_err(|e| ApiError::InvalidPhone {
-        message: format!("phoneNumber: {e}"),
-        details: json!({ "value": input, "reason": e.to_string() }),
-    })
+impl From<NewSuppression> for suppressions::NewSuppression {
+    fn from(body: NewSuppression) -> Self {
+        Self {
+            phone_number: body.phone_number,
+            reason: body.reason,
+        }
+    }
 }
 
 /// The do-not-call list.
@@ -124,11 +110,11 @@ fn phone(input: &str) -> Result<PhoneNumber, ApiError> {
 async fn list_suppressions(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-) -> Result<Response, ApiError> {
-    let list = Suppressions::list(state.store.db().pool(), &user.account_id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(ok(list).into_response())
+) -> Result<Envelope<Vec<Suppression>>, ApiError> {
+    Ok(ok(state
+        .suppression_service()
+        .list(user.account_id)
+        .await?))
 }
 
 /// Adds a number to the do-not-call list.
@@ -146,23 +132,14 @@ async fn add_suppression(
     Extension(user): Extension<CurrentUser>,
     ApiJson(body): ApiJson<NewSuppression>,
 ) -> Result<Response, ApiError> {
-    let number = phone(&body.phone_number)?;
-    let reason = body.reason.unwrap_or_else(|| "added by the account".into());
-    let reason: String = reason.chars().take(200).collect();
-    let added = Suppressions::add(
-        state.store.db().pool(),
-        &user.account_id.to_string(),
-        &number,
-        &reason,
-        state.clock.now(),
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    let body = json!({ "phoneNumber": number.as_str(), "reason": reason, "added": added });
-    Ok(if added {
-        created(body).into_response()
+    let added = state
+        .suppression_service()
+        .add(user.account_id, body.into())
+        .await?;
+    Ok(if added.added {
+        created(added).into_response()
     } else {
-        ok(body).into_response()
+        ok(added).into_response()
     })
 }
 
@@ -180,18 +157,10 @@ async fn remove_suppression(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(input): Path<String>,
-) -> Result<Response, ApiError> {
-    let number = phone(&input)?;
-    let removed = Suppressions::remove(
-        state.store.db().pool(),
-        &user.account_id.to_string(),
-        &number,
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    if removed {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::NotFound)
-    }
+) -> Result<StatusCode, ApiError> {
+    state
+        .suppression_service()
+        .remove(user.account_id, &input)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
