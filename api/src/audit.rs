@@ -2,35 +2,8 @@
 //! global order) and one way to print an event with its metadata, shared by
 //! `GET /api/v1/campaigns/{id}/events` and `callbot events`.
 
-use commands::{EventStore, StoreError, StoredEvent};
-use domain::campaign::CampaignEvent;
+use commands::StoredEvent;
 use serde_json::{Value, json};
-
-/// The ids of a campaign's calls, from its `ContactsAdded` events.
-pub fn call_ids(campaign_events: &[StoredEvent]) -> Vec<String> {
-    let mut ids = Vec::new();
-    for event in campaign_events {
-        if let Ok(CampaignEvent::ContactsAdded { contacts, .. }) =
-            serde_json::from_value::<CampaignEvent>(event.payload.clone())
-        {
-            ids.extend(contacts.iter().map(|c| c.call_id.to_string()));
-        }
-    }
-    ids
-}
-
-/// A page of a campaign's and its calls' events after `position`, in global order.
-pub async fn campaign_events(
-    store: &EventStore,
-    campaign_id: &str,
-    position: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let campaign = store.read_aggregate(campaign_id).await?;
-    let mut ids = call_ids(&campaign);
-    ids.push(campaign_id.to_owned());
-    store.read_aggregates(&ids, position, limit).await
-}
 
 /// One event for auditors (JSON).
 pub fn entry_json(event: &StoredEvent) -> Value {

@@ -12,6 +12,7 @@ pub mod leader;
 pub mod metrics;
 pub mod relay;
 pub mod script_writer;
+pub mod services;
 pub mod store;
 pub mod summarizer;
 

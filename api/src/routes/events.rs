@@ -3,8 +3,8 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use commands::services::campaigns::{self, CampaignRef};
 use openapi::{ErrorBody, Success, tags};
-use projections::campaign_list::CampaignList;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -16,9 +16,6 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok};
-
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
 
 /// The audit route.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -56,26 +53,14 @@ async fn events(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Response, ApiError> {
-    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(format!(
-            "limit: must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let after = page.after.unwrap_or(0).max(0);
-    CampaignList::find(state.store.db().pool(), &user.account_id.to_string(), &id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
-    let events = audit::campaign_events(&state.store, &id, after, limit)
-        .await
-        .map_err(ApiError::internal)?;
-    let next_after = (events.len() as i64 == limit)
-        .then(|| events.last().map(|e| e.position))
-        .flatten();
+    let campaign = CampaignRef {
+        owner_id: user.account_id,
+        campaign_id: &id,
+    };
+    let page = campaigns::events(&state.services, campaign, page.after, page.limit).await?;
     Ok(ok(json!({
-        "events": events.iter().map(audit::entry_json).collect::<Vec<_>>(),
-        "nextAfter": next_after,
+        "events": page.events.iter().map(audit::entry_json).collect::<Vec<_>>(),
+        "nextAfter": page.next_after,
     }))
     .into_response())
 }

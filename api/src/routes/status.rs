@@ -494,7 +494,7 @@ impl Stream<'_> {
 
     /// A frame never shows a state that `GET campaigns/{id}` would not show yet.
     async fn wait_for_read_model(&self, position: i64) {
-        if !crate::read_models::wait_for_projection(
+        if !projections::campaign_reads::wait_for_projection(
             &self.state.store,
             &self.state.campaign_list,
             projections::campaign_list::CAMPAIGNS,
@@ -532,7 +532,7 @@ async fn campaign_history(
     head: i64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let campaign = state.store.read_aggregate(campaign_id).await?;
-    let calls = crate::audit::call_ids(&campaign);
+    let calls = commands::services::campaigns::call_ids(&campaign);
     let mut events = state.store.read_aggregates(&calls, 0, head).await?;
     events.extend(campaign);
     events.retain(|e| e.position <= head);

@@ -7,7 +7,9 @@ use utoipa::openapi::OpenApi;
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use super::campaigns::{CallOutcome, CallState, CampaignState, Progress};
+use commands::services::campaigns::Progress;
+use domain::call::{CallResult, CallStatus};
+use domain::campaign::CampaignStatus;
 
 /// The 200 answer's description.
 pub const STREAM: &str = "A `text/event-stream` that stays open. Frames:\n\n\
@@ -36,7 +38,7 @@ id: 90\n\n";
 #[serde(rename_all = "camelCase")]
 struct StatusFrame {
     campaign_id: Uuid,
-    status: CampaignState,
+    status: CampaignStatus,
     progress: Progress,
 }
 
@@ -45,9 +47,9 @@ struct StatusFrame {
 #[serde(rename_all = "camelCase")]
 struct CallUpdateFrame {
     call_id: Uuid,
-    status: CallState,
+    status: CallStatus,
     /// Absent until the call has a result.
-    result: Option<CallOutcome>,
+    result: Option<CallResult>,
     /// Talk time in seconds, once known.
     duration: Option<i64>,
     attempts: i64,
@@ -58,7 +60,7 @@ struct CallUpdateFrame {
 #[serde(rename_all = "camelCase")]
 struct CompletedFrame {
     campaign_id: Uuid,
-    status: CampaignState,
+    status: CampaignStatus,
     summary: CompletedSummary,
 }
 
@@ -85,9 +87,9 @@ pub fn register_frames(api: &mut OpenApi) {
         ("CompletedFrame", CompletedFrame::schema()),
         ("CompletedSummary", CompletedSummary::schema()),
         ("Progress", Progress::schema()),
-        ("CampaignState", CampaignState::schema()),
-        ("CallState", CallState::schema()),
-        ("CallOutcome", CallOutcome::schema()),
+        ("CampaignStatus", CampaignStatus::schema()),
+        ("CallStatus", CallStatus::schema()),
+        ("CallResult", CallResult::schema()),
     ] {
         components.schemas.insert(name.to_owned(), schema);
     }
