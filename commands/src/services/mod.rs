@@ -19,6 +19,8 @@ use crate::{Clock, Commands, EventStore, StoreError};
 
 pub mod calls;
 pub mod campaigns;
+pub mod campaigns_answers;
+pub mod campaigns_status;
 pub mod campaigns_view;
 pub mod preflight;
 
