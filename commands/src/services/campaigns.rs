@@ -322,9 +322,11 @@ pub fn eta(campaign: &CampaignRecord, calls: &[CallRecord], now: DateTime<Utc>) 
     Eta {
         remaining_calls: remaining,
         eta_seconds: seconds,
-        estimated_completion_at: Some(crate::store::timestamp(
-            now + chrono::Duration::seconds(seconds),
-        )),
+        // Written like every API time: RFC 3339 UTC with milliseconds.
+        estimated_completion_at: Some(
+            (now + chrono::Duration::seconds(seconds))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
     }
 }
 
@@ -590,3 +592,7 @@ pub async fn owned_id(ctx: &ServiceContext, campaign: CampaignRef<'_>) -> Result
     let record = owned(ctx, campaign.owner_id, campaign.campaign_id).await?;
     parse_id(&record.id)
 }
+
+#[cfg(test)]
+#[path = "campaigns_tests.rs"]
+mod tests;
