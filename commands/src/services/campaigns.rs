@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use super::campaigns_answers::{
-    CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem, CampaignStarted,
-    CampaignTransition, ContactsAdded, Eta, EventPage, Progress,
+    AuditEntry, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
+    CampaignStarted, CampaignTransition, ContactsAdded, Eta, EventPage, Progress,
 };
 use super::campaigns_view::{CallRecord, CampaignRecord, ReadModelError};
 use super::preflight::PreflightError;
@@ -505,7 +505,10 @@ pub async fn events(
     let next_after = (events.len() as i64 == limit)
         .then(|| events.last().map(|e| e.position))
         .flatten();
-    Ok(EventPage { events, next_after })
+    Ok(EventPage {
+        events: events.into_iter().map(AuditEntry::from).collect(),
+        next_after,
+    })
 }
 
 /// The ids of a campaign's calls, from its `ContactsAdded` events.

@@ -199,9 +199,57 @@ pub struct CampaignCancelled {
 }
 
 /// A page of the audit trail.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct EventPage {
-    pub events: Vec<StoredEvent>,
-    /// Pass as `after` for the next page; `None` on the last.
+    pub events: Vec<AuditEntry>,
+    /// Pass as `after` for the next page; null on the last.
     pub next_after: Option<i64>,
+}
+
+/// One stored event with its metadata.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Global position: gap-free, the order of the whole history.
+    pub position: i64,
+    pub event_id: Uuid,
+    #[cfg_attr(feature = "utoipa", schema(example = "Campaign"))]
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// Position within the aggregate.
+    pub sequence: i64,
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "utoipa", schema(example = "CampaignStarted"))]
+    pub event_type: String,
+    #[cfg_attr(feature = "utoipa", schema(example = "1.0"))]
+    pub version: String,
+    /// A user id, or `system`, `twilio`, `elevenlabs`.
+    pub actor: String,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(format = DateTime))]
+    pub recorded_at: String,
+    pub payload: serde_json::Value,
+}
+
+impl From<StoredEvent> for AuditEntry {
+    fn from(event: StoredEvent) -> Self {
+        Self {
+            position: event.position,
+            event_id: event.event_id,
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            version: event.event_version,
+            actor: event.metadata.actor,
+            correlation_id: event.metadata.correlation_id,
+            causation_id: event.metadata.causation_id,
+            recorded_at: crate::store::timestamp(event.recorded_at),
+            payload: event.payload,
+        }
+    }
 }
