@@ -355,3 +355,7 @@ pub async fn campaign_history(
     events.sort_by_key(|e| e.position);
     Ok(events)
 }
+
+#[cfg(test)]
+#[path = "campaigns_status_tests.rs"]
+mod tests;
