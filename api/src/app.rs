@@ -102,6 +102,7 @@ impl Application {
         let calls = Arc::new(Commands::new(store.clone(), ()));
         let services = commands::services::ServiceContext {
             store: store.clone(),
+            bus: bus.clone(),
             clock: clock.clone(),
             campaigns: Arc::clone(&campaigns),
             calls: Arc::clone(&calls),

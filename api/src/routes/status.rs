@@ -11,6 +11,7 @@
 //! its own buffer, its bus receiver falls behind, and it is caught up from the store when it
 //! reads again — nobody else (no other subscriber, no projection) ever waits for it.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -20,8 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use commands::services::campaigns::{self, CampaignRef};
-use commands::services::campaigns_status::{Dashboard, Frame, campaign_history};
-use commands::{BusMessage, BusSubscription, StoreError, StoredEvent};
+use commands::services::campaigns_status::{self, FollowError, Frame};
 use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,14 +30,9 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 
-/// Frames buffered per subscriber before its task stops reading the bus.
+/// Frame groups (one per event) buffered per subscriber before its task stops reading the bus.
 const FRAME_BUFFER: usize = 256;
-const CATCH_UP_BATCH: i64 = 500;
-/// Looks at the store now and then in case a bus wake-up was lost.
-const SAFETY_POLL: Duration = Duration::from_secs(1);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How long a frame waits for the campaigns projection to show its event.
-const READ_MODEL_WAIT: Duration = Duration::from_secs(2);
 
 /// The status stream route (its frames' schemas are in `status_doc`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,7 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     router
 }
 
-/// A frame as an SSE event (`id` only when asked: see [`Stream::send`]).
+/// A frame as an SSE event (`id` only when asked: see [`encode_group`]).
 fn encode(frame: &Frame, with_id: bool) -> Event {
     let event = Event::default()
         .event(frame.event())
@@ -96,149 +91,37 @@ async fn status(
                 .ok_or_else(|| ApiError::invalid("Last-Event-ID: not an event position"))?,
         ),
     };
-    // Subscribe before reading the store, so nothing committed in between is missed.
-    let subscription = state.bus.subscribe().await.ok();
     let (frames, receiver) = mpsc::channel(FRAME_BUFFER);
     tokio::spawn(async move {
-        match follow(state, id, resume, subscription, frames).await {
+        match campaigns_status::follow(state.services, id, resume, frames).await {
             Ok(()) | Err(FollowError::Gone) => {}
             Err(err) => tracing::warn!(error = %err, "status stream ended by a store error"),
         }
     });
-    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
-        let event = receiver.recv().await?;
-        Some((Ok::<Event, Infallible>(event), receiver))
-    });
+    let stream = futures::stream::unfold(
+        (receiver, VecDeque::new()),
+        |(mut receiver, mut ready)| async move {
+            loop {
+                if let Some(event) = ready.pop_front() {
+                    return Some((Ok::<Event, Infallible>(event), (receiver, ready)));
+                }
+                ready.extend(encode_group(receiver.recv().await?));
+            }
+        },
+    );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response())
 }
 
-/// Why a subscriber's task stopped early.
-#[derive(Debug, thiserror::Error)]
-enum FollowError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The client went away.
-    #[error("client gone")]
-    Gone,
-}
-
-/// One subscriber: history from the store, then the bus, until the client leaves.
-async fn follow(
-    state: AppState,
-    campaign_id: String,
-    resume: Option<i64>,
-    mut subscription: Option<BusSubscription>,
-    out: mpsc::Sender<Event>,
-) -> Result<(), FollowError> {
-    let head = state.store.head().await?;
-    let mut dashboard = Dashboard::new(&campaign_id);
-    let mut stream = Stream {
-        state: &state,
-        out: &out,
-        // Frames of events at or before this position were already delivered.
-        delivered: resume.unwrap_or(head),
-    };
-    for event in campaign_history(&state.services, &campaign_id, head).await? {
-        stream.deliver(&mut dashboard, &event).await?;
-    }
-    if resume.is_none() {
-        stream.wait_for_read_model(head).await;
-        stream.send(dashboard.snapshot()).await?;
-    }
-    let mut position = head;
-    let mut poll = tokio::time::interval(SAFETY_POLL);
-    while !dashboard.is_deleted() {
-        let message = tokio::select! {
-            _ = out.closed() => return Err(FollowError::Gone),
-            _ = poll.tick() => None,
-            message = next_message(&mut subscription) => match message {
-                Some(message) => Some(message),
-                None => {
-                    subscription = state.bus.subscribe().await.ok();
-                    None
-                }
-            },
-        };
-        match message {
-            Some(BusMessage::Event(event)) if event.position <= position => {}
-            Some(BusMessage::Event(event)) if event.position == position + 1 => {
-                stream.deliver(&mut dashboard, &event).await?;
-                position = event.position;
-            }
-            // A gap, a lagged receiver, the timer: read what is missing from the store.
-            _ => loop {
-                let events = state.store.read_after(position, CATCH_UP_BATCH).await?;
-                let Some(last) = events.last().map(|e| e.position) else {
-                    break;
-                };
-                for event in &events {
-                    stream.deliver(&mut dashboard, event).await?;
-                }
-                position = last;
-            },
-        }
-    }
-    Ok(())
-}
-
-struct Stream<'a> {
-    state: &'a AppState,
-    out: &'a mpsc::Sender<Event>,
-    delivered: i64,
-}
-
-impl Stream<'_> {
-    /// Folds the event and sends the frames it causes unless the client already had them.
-    async fn deliver(
-        &mut self,
-        dashboard: &mut Dashboard,
-        event: &StoredEvent,
-    ) -> Result<(), FollowError> {
-        let frames = dashboard.apply(event);
-        if event.position <= self.delivered || frames.is_empty() {
-            return Ok(());
-        }
-        self.wait_for_read_model(event.position).await;
-        self.delivered = event.position;
-        self.send(frames).await
-    }
-
-    /// A frame never shows a state that `GET campaigns/{id}` would not show yet.
-    async fn wait_for_read_model(&self, position: i64) {
-        if !self
-            .state
-            .services
-            .reads
-            .caught_up(position, READ_MODEL_WAIT)
-            .await
-        {
-            tracing::debug!(
-                position,
-                "campaigns projection is behind; sending the frame anyway"
-            );
-        }
-    }
-
-    /// Sends the frames one event caused. Only the last carries the id: a client cut off in the
-    /// middle of the group resumes from the previous event and gets the whole group again,
-    /// rather than skipping its rest.
-    async fn send(&self, frames: Vec<Frame>) -> Result<(), FollowError> {
-        let last = frames.len().saturating_sub(1);
-        for (index, frame) in frames.into_iter().enumerate() {
-            self.out
-                .send(encode(&frame, index == last))
-                .await
-                .map_err(|_| FollowError::Gone)?;
-        }
-        Ok(())
-    }
-}
-
-async fn next_message(subscription: &mut Option<BusSubscription>) -> Option<BusMessage> {
-    match subscription {
-        Some(subscription) => subscription.next().await,
-        None => std::future::pending().await,
-    }
+/// The frames one event caused. Only the last carries the id: a client cut off in the middle of
+/// the group resumes from the previous event and gets the whole group again, rather than
+/// skipping its rest.
+fn encode_group(frames: Vec<Frame>) -> Vec<Event> {
+    let last = frames.len().saturating_sub(1);
+    frames
+        .iter()
+        .enumerate()
+        .map(|(index, frame)| encode(frame, index == last))
+        .collect()
 }

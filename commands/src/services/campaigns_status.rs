@@ -7,15 +7,24 @@
 //! the same frames that it would have seen live. The SSE framing stays in the HTTP route.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent, CallResult, CallStatus};
 use domain::campaign::{Campaign, CampaignEvent, CampaignStatus};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use super::ServiceContext;
 use super::campaigns::{Progress, call_ids};
-use crate::{StoreError, StoredEvent};
+use crate::{BusMessage, BusSubscription, StoreError, StoredEvent};
+
+/// Events read from the store per batch when catching up.
+const CATCH_UP_BATCH: i64 = 500;
+/// Looks at the store now and then in case a bus wake-up was lost.
+const SAFETY_POLL: Duration = Duration::from_secs(1);
+/// How long a frame waits for the campaigns projection to show its event.
+const READ_MODEL_WAIT: Duration = Duration::from_secs(2);
 
 /// `event: status`: the campaign's status and progress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -354,6 +363,125 @@ pub async fn campaign_history(
     events.retain(|e| e.position <= head);
     events.sort_by_key(|e| e.position);
     Ok(events)
+}
+
+/// Why a subscriber's follow stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The subscriber went away (its receiver was dropped).
+    #[error("subscriber gone")]
+    Gone,
+}
+
+/// Follows one campaign for one subscriber: the history from the store (folded silently up to
+/// `resume`, or up to now followed by a snapshot), then the bus, until the subscriber drops its
+/// receiver or the campaign is deleted. Each item sent is the group of frames one event caused.
+///
+/// A slow subscriber only fills its own channel: its bus receiver falls behind and it is caught
+/// up from the store when it reads again — nobody else waits for it.
+pub async fn follow(
+    ctx: ServiceContext,
+    campaign_id: String,
+    resume: Option<i64>,
+    out: mpsc::Sender<Vec<Frame>>,
+) -> Result<(), FollowError> {
+    // Subscribe before reading the store, so nothing committed in between is missed.
+    let mut subscription = ctx.bus.subscribe().await.ok();
+    let head = ctx.store.head().await?;
+    let mut dashboard = Dashboard::new(&campaign_id);
+    let mut stream = Subscriber {
+        ctx: &ctx,
+        out: &out,
+        // Frames of events at or before this position were already delivered.
+        delivered: resume.unwrap_or(head),
+    };
+    for event in campaign_history(&ctx, &campaign_id, head).await? {
+        stream.deliver(&mut dashboard, &event).await?;
+    }
+    if resume.is_none() {
+        stream.wait_for_read_model(head).await;
+        stream.send(dashboard.snapshot()).await?;
+    }
+    let mut position = head;
+    let mut poll = tokio::time::interval(SAFETY_POLL);
+    while !dashboard.is_deleted() {
+        let message = tokio::select! {
+            _ = out.closed() => return Err(FollowError::Gone),
+            _ = poll.tick() => None,
+            message = next_message(&mut subscription) => match message {
+                Some(message) => Some(message),
+                None => {
+                    subscription = ctx.bus.subscribe().await.ok();
+                    None
+                }
+            },
+        };
+        match message {
+            Some(BusMessage::Event(event)) if event.position <= position => {}
+            Some(BusMessage::Event(event)) if event.position == position + 1 => {
+                stream.deliver(&mut dashboard, &event).await?;
+                position = event.position;
+            }
+            // A gap, a lagged receiver, the timer: read what is missing from the store.
+            _ => loop {
+                let events = ctx.store.read_after(position, CATCH_UP_BATCH).await?;
+                let Some(last) = events.last().map(|e| e.position) else {
+                    break;
+                };
+                for event in &events {
+                    stream.deliver(&mut dashboard, event).await?;
+                }
+                position = last;
+            },
+        }
+    }
+    Ok(())
+}
+
+struct Subscriber<'a> {
+    ctx: &'a ServiceContext,
+    out: &'a mpsc::Sender<Vec<Frame>>,
+    delivered: i64,
+}
+
+impl Subscriber<'_> {
+    /// Folds the event and sends the frames it causes unless the subscriber already had them.
+    async fn deliver(
+        &mut self,
+        dashboard: &mut Dashboard,
+        event: &StoredEvent,
+    ) -> Result<(), FollowError> {
+        let frames = dashboard.apply(event);
+        if event.position <= self.delivered || frames.is_empty() {
+            return Ok(());
+        }
+        self.wait_for_read_model(event.position).await;
+        self.delivered = event.position;
+        self.send(frames).await
+    }
+
+    /// A frame never shows a state that `GET campaigns/{id}` would not show yet.
+    async fn wait_for_read_model(&self, position: i64) {
+        if !self.ctx.reads.caught_up(position, READ_MODEL_WAIT).await {
+            tracing::debug!(
+                position,
+                "campaigns projection is behind; sending the frame anyway"
+            );
+        }
+    }
+
+    async fn send(&self, frames: Vec<Frame>) -> Result<(), FollowError> {
+        self.out.send(frames).await.map_err(|_| FollowError::Gone)
+    }
+}
+
+async fn next_message(subscription: &mut Option<BusSubscription>) -> Option<BusMessage> {
+    match subscription {
+        Some(subscription) => subscription.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

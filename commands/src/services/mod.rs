@@ -15,7 +15,7 @@ use domain::call::Call;
 use domain::campaign::Campaign;
 
 use crate::dialer::DialerView;
-use crate::{Clock, Commands, EventStore, StoreError};
+use crate::{Clock, Commands, EventBus, EventStore, StoreError};
 
 pub mod calls;
 pub mod campaigns;
@@ -34,6 +34,8 @@ pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct ServiceContext {
     pub store: EventStore,
+    /// The bus the status stream follows.
+    pub bus: EventBus,
     pub clock: Arc<dyn Clock>,
     pub campaigns: Arc<Commands<Campaign>>,
     pub calls: Arc<Commands<Call>>,
