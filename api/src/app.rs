@@ -17,6 +17,7 @@ use domain::call::Call;
 use domain::campaign::Campaign;
 use domain::script::Script;
 use projections::ScriptList;
+use projections::campaign_reads::CampaignReadModels;
 use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use tokio::net::TcpListener;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub files: Arc<crate::files::FileServices>,
     /// Checks against the provider accounts (caller ids, balances).
     pub preflight: Option<Arc<crate::preflight::Preflight>>,
+    /// The campaign and call application services' dependencies.
+    pub services: commands::services::ServiceContext,
 }
 
 /// A server bound to its port with its workers ready to start.
@@ -95,6 +98,21 @@ impl Application {
         let files = Arc::new(
             crate::files::FileServices::from_config(&config).context("reading RECORDING_KEY")?,
         );
+        let campaigns = Arc::new(Commands::new(store.clone(), ()));
+        let calls = Arc::new(Commands::new(store.clone(), ()));
+        let services = commands::services::ServiceContext {
+            store: store.clone(),
+            bus: bus.clone(),
+            clock: clock.clone(),
+            campaigns: Arc::clone(&campaigns),
+            calls: Arc::clone(&calls),
+            reads: Arc::new(CampaignReadModels::new(
+                store.clone(),
+                campaign_runner.handle(),
+            )),
+            dialer_view: Arc::new(ReadModelView::new(store.clone(), campaign_runner.handle())),
+            preflight: Some(providers.preflight.clone()),
+        };
         let state = AppState {
             store: store.clone(),
             bus: bus.clone(),
@@ -103,8 +121,8 @@ impl Application {
             limiter: Arc::new(RateLimiter::scaled(clock.clone(), config.rate_limit_scale)),
             clock,
             accounts: Arc::new(Commands::new(store.clone(), ())),
-            campaigns: Arc::new(Commands::new(store.clone(), ())),
-            calls: Arc::new(Commands::new(store.clone(), ())),
+            campaigns,
+            calls,
             scripts: Arc::new(Commands::new(store.clone(), ())),
             script_list: script_runner.handle(),
             script_writer: script_writer(&config)?,
@@ -115,6 +133,7 @@ impl Application {
             bridge: Some(providers.bridge.clone()),
             files,
             preflight: Some(providers.preflight.clone()),
+            services,
         };
         let mut workers: Vec<(&'static str, Worker)> = Vec::new();
         if config.runs(Role::Projector) {

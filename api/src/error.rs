@@ -403,3 +403,80 @@ impl From<commands::services::scripts::ScriptsError> for ApiError {
         }
     }
 }
+
+}
+
+// ----- the campaign and call services' errors -------------------------------------------------
+
+impl From<commands::services::preflight::PreflightError> for ApiError {
+    fn from(err: commands::services::preflight::PreflightError) -> Self {
+        use commands::services::preflight::PreflightError;
+        let message = err.to_string();
+        match err {
+            PreflightError::CallerIdNotVerified { number } => Self::InvalidInput {
+                message,
+                details: Some(json!({
+                    "field": "callerId",
+                    "value": number,
+                    "reason": "CALLER_ID_NOT_VERIFIED",
+                })),
+            },
+            PreflightError::CreditsLow { message, shortfall } => Self::ProviderCreditsLow {
+                message,
+                details: serde_json::to_value(shortfall).unwrap_or_default(),
+            },
+            PreflightError::Unavailable { provider, message } => {
+                Self::ProviderUnavailable { provider, message }
+            }
+        }
+    }
+}
+
+impl From<domain::campaign::CampaignError> for ApiError {
+    fn from(err: domain::campaign::CampaignError) -> Self {
+        use domain::campaign::CampaignError;
+        match err {
+            CampaignError::NotFound => Self::NotFound,
+            CampaignError::NoContacts => Self::NoContacts,
+            CampaignError::InvalidState { state } => {
+                Self::InvalidState(format!("not allowed while the campaign is {state}"))
+            }
+            CampaignError::InvalidName => Self::invalid("name: must be 1 to 200 characters"),
+            CampaignError::InvalidSettings(e) => Self::invalid(format!("settings: {e}")),
+            CampaignError::ScheduleInPast => Self::invalid("scheduledAt: must be in the future"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<commands::services::campaigns::CampaignServiceError> for ApiError {
+    fn from(err: commands::services::campaigns::CampaignServiceError) -> Self {
+        use commands::services::campaigns::CampaignServiceError as E;
+        match err {
+            E::NotFound => Self::NotFound,
+            E::UnknownScript | E::SettingsNotObject | E::InvalidSettings(_) | E::InvalidLimit => {
+                Self::invalid(err.to_string())
+            }
+            E::InvalidPhone { ref contacts } => Self::InvalidPhone {
+                message: err.to_string(),
+                details: json!({ "contacts": contacts }),
+            },
+            E::OverBudget => Self::InsufficientCredits(err.to_string()),
+            E::Rejected(rule) => rule.into(),
+            E::Preflight(preflight) => preflight.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<commands::services::calls::CallServiceError> for ApiError {
+    fn from(err: commands::services::calls::CallServiceError) -> Self {
+        use commands::services::calls::CallServiceError as E;
+        match err {
+            E::NotFound => Self::NotFound,
+            E::InvalidPage => Self::invalid(err.to_string()),
+            E::Campaign(campaign) => campaign.into(),
+            other => Self::internal(other),
+        }
+    }
+}

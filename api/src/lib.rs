@@ -13,7 +13,6 @@ pub mod maintenance;
 pub mod preflight;
 pub mod providers;
 pub mod rate_limit;
-pub mod read_models;
 pub mod recordings;
 pub mod results;
 pub mod routes;

@@ -10,15 +10,12 @@
 //! their difference. A provider that cannot be asked refuses the start (503) rather than
 //! letting a campaign run blind.
 
+use async_trait::async_trait;
+use commands::services::preflight::{CreditShortfall, PreflightError, ProviderAccounts};
 use media_bridge::bridge::ElevenLabsConfig;
 use media_bridge::elevenlabs_account::{ElevenLabsAccount, ElevenLabsError};
 use media_bridge::twilio::TwilioClient;
 use media_bridge::twilio::client::TwilioError;
-use serde_json::json;
-
-use commands::services::settings::{CallerIdCheck, CallerIdError};
-
-use crate::error::ApiError;
 
 /// Twilio balance needed per call still to be made, in micro-dollars.
 pub const TWILIO_MICROS_PER_CALL: i64 = 100_000;
@@ -43,92 +40,117 @@ impl Preflight {
         }
     }
 
+    /// Refuses a caller id the Twilio account neither owns nor has verified.
+    pub async fn check_caller_id(&self, number: &str) -> Result<(), PreflightError> {
+        let known = self
+            .twilio
+            .owns_caller_id(number)
+            .await
+            .map_err(twilio_unavailable)?;
+        if known {
+            return Ok(());
+        }
+        Err(PreflightError::CallerIdNotVerified {
+            number: number.to_owned(),
+        })
+    }
+
     /// Refuses to start `calls` calls the provider accounts cannot pay for.
-    pub async fn check_credits(&self, calls: i64) -> Result<(), ApiError> {
+    pub async fn check_credits(&self, calls: i64) -> Result<(), PreflightError> {
         let calls = calls.max(0);
         let balance = self.twilio.balance().await.map_err(twilio_unavailable)?;
         let Some(available) = balance.micros() else {
-            return Err(ApiError::ProviderUnavailable {
+            return Err(PreflightError::Unavailable {
                 provider: "twilio",
                 message: format!("unreadable Twilio balance {:?}", balance.balance),
             });
         };
         let needed = (calls * TWILIO_MICROS_PER_CALL).max(TWILIO_MIN_MICROS);
         if available < needed {
-            return Err(ApiError::ProviderCreditsLow {
+            return Err(PreflightError::CreditsLow {
                 message: format!(
                     "the Twilio balance ({} {}) does not cover {calls} calls",
                     balance.balance, balance.currency
                 ),
-                details: json!({
-                    "provider": "twilio",
-                    "balance": balance.balance,
-                    "currency": balance.currency,
-                    "required": format!("{:.2}", needed as f64 / 1_000_000.0),
-                }),
+                shortfall: CreditShortfall::Twilio {
+                    balance: balance.balance.clone(),
+                    currency: balance.currency.clone(),
+                    required: format!("{:.2}", needed as f64 / 1_000_000.0),
+                },
             });
         }
         let subscription = self.elevenlabs.subscription().await.map_err(|e| match e {
-            ElevenLabsError::Api { status } => ApiError::ProviderUnavailable {
+            ElevenLabsError::Api { status } => PreflightError::Unavailable {
                 provider: "elevenlabs",
                 message: format!("ElevenLabs refused the subscription request (HTTP {status})"),
             },
-            ElevenLabsError::Unavailable(reason) => ApiError::ProviderUnavailable {
+            ElevenLabsError::Unavailable(reason) => PreflightError::Unavailable {
                 provider: "elevenlabs",
                 message: format!("ElevenLabs cannot be reached: {reason}"),
             },
         })?;
         let needed = calls.max(1) * ELEVENLABS_CREDITS_PER_CALL;
         if subscription.remaining() < needed {
-            return Err(ApiError::ProviderCreditsLow {
+            return Err(PreflightError::CreditsLow {
                 message: format!(
                     "ElevenLabs has {} credits left, {calls} calls need about {needed}",
                     subscription.remaining()
                 ),
-                details: json!({
-                    "provider": "elevenlabs",
-                    "remaining": subscription.remaining(),
-                    "used": subscription.character_count,
-                    "limit": subscription.character_limit,
-                    "required": needed,
-                }),
+                shortfall: CreditShortfall::Elevenlabs {
+                    remaining: subscription.remaining(),
+                    used: subscription.character_count,
+                    limit: subscription.character_limit,
+                    required: needed,
+                },
             });
         }
         Ok(())
     }
 }
 
-/// Refuses a caller id the Twilio account neither owns nor has verified.
-#[async_trait::async_trait]
-impl CallerIdCheck for Preflight {
-    async fn check_caller_id(&self, number: &str) -> Result<(), CallerIdError> {
-        let known = self.twilio.owns_caller_id(number).await.map_err(|error| {
-            CallerIdError::Unavailable {
-                provider: "twilio",
-                message: twilio_trouble(error),
-            }
-        })?;
-        if known {
-            return Ok(());
-        }
-        Err(CallerIdError::NotVerified {
-            number: number.to_owned(),
-        })
+#[async_trait]
+impl ProviderAccounts for Preflight {
+    async fn check_caller_id(&self, number: &str) -> Result<(), PreflightError> {
+        Preflight::check_caller_id(self, number).await
+    }
+
+    async fn check_credits(&self, calls: i64) -> Result<(), PreflightError> {
+        Preflight::check_credits(self, calls).await
     }
 }
 
-fn twilio_unavailable(error: TwilioError) -> ApiError {
-    ApiError::ProviderUnavailable {
+fn twilio_unavailable(error: TwilioError) -> PreflightError {
+    PreflightError::Unavailable {
         provider: "twilio",
-        message: twilio_trouble(error),
+        message: match error {
+            TwilioError::Api { status, code, .. } => {
+                format!("Twilio refused the account request (HTTP {status}, code {code})")
+            }
+            TwilioError::Unavailable(reason) => format!("Twilio cannot be reached: {reason}"),
+        },
     }
 }
 
-fn twilio_trouble(error: TwilioError) -> String {
-    match error {
-        TwilioError::Api { status, code, .. } => {
-            format!("Twilio refused the account request (HTTP {status}, code {code})")
+/// The settings service's caller id check, answered the same way as the campaign preflight's.
+#[async_trait]
+impl commands::services::settings::CallerIdCheck for Preflight {
+    async fn check_caller_id(
+        &self,
+        number: &str,
+    ) -> Result<(), commands::services::settings::CallerIdError> {
+        use commands::services::settings::CallerIdError;
+        match Preflight::check_caller_id(self, number).await {
+            Ok(()) => Ok(()),
+            Err(PreflightError::CallerIdNotVerified { number }) => {
+                Err(CallerIdError::NotVerified { number })
+            }
+            Err(PreflightError::Unavailable { provider, message }) => {
+                Err(CallerIdError::Unavailable { provider, message })
+            }
+            Err(other) => Err(CallerIdError::Unavailable {
+                provider: "twilio",
+                message: other.to_string(),
+            }),
         }
-        TwilioError::Unavailable(reason) => format!("Twilio cannot be reached: {reason}"),
     }
 }

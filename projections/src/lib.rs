@@ -3,6 +3,7 @@
 pub mod call_list;
 pub mod call_results;
 pub mod campaign_list;
+pub mod campaign_reads;
 pub mod dialer_view;
 pub mod post_call_work;
 pub mod recordings;

@@ -1,13 +1,14 @@
-//! The status stream in the OpenAPI document: what each SSE frame's `data` holds. The frames
-//! themselves are built in `status`; the `Dashboard` tests there pin their shapes.
+//! The status stream in the OpenAPI document: what each SSE frame's `data` holds (the same types
+//! `commands::services::campaigns_status` builds the frames from).
 
-#![allow(dead_code)]
-
+use commands::services::campaigns::Progress;
+use commands::services::campaigns_status::{
+    CallUpdateFrame, CompletedFrame, CompletedSummary, StatusFrame,
+};
+use domain::call::{CallResult, CallStatus};
+use domain::campaign::CampaignStatus;
+use utoipa::PartialSchema;
 use utoipa::openapi::OpenApi;
-use utoipa::{PartialSchema, ToSchema};
-use uuid::Uuid;
-
-use super::campaigns::{CallOutcome, CallState, CampaignState, Progress};
 
 /// The 200 answer's description.
 pub const STREAM: &str = "A `text/event-stream` that stays open. Frames:\n\n\
@@ -31,50 +32,6 @@ event: completed\n\
 data: {\"campaignId\":\"0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10\",\"status\":\"COMPLETED\",\"summary\":{\"total\":10,\"success\":8,\"completed\":8,\"failed\":1,\"noAnswer\":1,\"cancelled\":0}}\n\
 id: 90\n\n";
 
-/// `event: status`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct StatusFrame {
-    campaign_id: Uuid,
-    status: CampaignState,
-    progress: Progress,
-}
-
-/// `event: call_update`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct CallUpdateFrame {
-    call_id: Uuid,
-    status: CallState,
-    /// Absent until the call has a result.
-    result: Option<CallOutcome>,
-    /// Talk time in seconds, once known.
-    duration: Option<i64>,
-    attempts: i64,
-}
-
-/// `event: completed`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct CompletedFrame {
-    campaign_id: Uuid,
-    status: CampaignState,
-    summary: CompletedSummary,
-}
-
-/// How the campaign's calls ended.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct CompletedSummary {
-    total: u64,
-    /// Completed with result `SUCCESS`.
-    success: u64,
-    completed: u64,
-    failed: u64,
-    no_answer: u64,
-    cancelled: u64,
-}
-
 /// Adds the frame schemas to the document (the stream's body is text, so no operation names
 /// them).
 pub fn register_frames(api: &mut OpenApi) {
@@ -85,9 +42,9 @@ pub fn register_frames(api: &mut OpenApi) {
         ("CompletedFrame", CompletedFrame::schema()),
         ("CompletedSummary", CompletedSummary::schema()),
         ("Progress", Progress::schema()),
-        ("CampaignState", CampaignState::schema()),
-        ("CallState", CallState::schema()),
-        ("CallOutcome", CallOutcome::schema()),
+        ("CampaignStatus", CampaignStatus::schema()),
+        ("CallStatus", CallStatus::schema()),
+        ("CallResult", CallResult::schema()),
     ] {
         components.schemas.insert(name.to_owned(), schema);
     }

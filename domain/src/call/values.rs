@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a call is (seed enum plus `CANCELLED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CallStatus {
     /// Waiting to be dialed (first time, or for a retry).
@@ -39,6 +40,7 @@ wire_names!(CallStatus {
 
 /// What came of an answered call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CallResult {
     /// The callee confirmed.

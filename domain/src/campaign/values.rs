@@ -8,6 +8,7 @@ use crate::PhoneNumber;
 
 /// Where a campaign is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CampaignStatus {
     /// Being prepared; contacts can be added.
@@ -38,6 +39,7 @@ wire_names!(CampaignStatus {
 
 /// Why a running campaign paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PauseReason {
     /// The owner paused it.

@@ -1,0 +1,51 @@
+//! A campaign's calls, and one call.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use commands::services::calls::{self as service, CallDetail, CallPage};
+use openapi::{ErrorBody, Success, tags};
+
+use super::campaign;
+use super::dto::CallsQuery;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiQuery, Envelope, ok};
+
+/// The campaign's calls in dialing order, filtered and paged.
+#[utoipa::path(
+    get, path = "/campaigns/{id}/calls", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id"), CallsQuery),
+    responses(
+        (status = 200, description = "A page of calls", body = Success<CallPage>),
+        (status = 400, description = "`INVALID_INPUT`: page or pageSize out of range", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
+pub(super) async fn calls(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<CallsQuery>,
+) -> Result<Envelope<CallPage>, ApiError> {
+    let page = service::list(&state.services, campaign(&user, &id), query.into()).await?;
+    Ok(ok(page))
+}
+
+/// One call.
+#[utoipa::path(
+    get, path = "/calls/{id}", tag = tags::CALLS,
+    params(("id" = Uuid, Path, description = "Call id")),
+    responses(
+        (status = 200, description = "The call, with its transcript, summary, cost breakdown and how the conversation ended", body = Success<CallDetail>),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
+pub(super) async fn call(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Envelope<CallDetail>, ApiError> {
+    Ok(ok(
+        service::detail(&state.services, user.account_id, &id).await?
+    ))
+}

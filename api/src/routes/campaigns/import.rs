@@ -1,0 +1,88 @@
+//! `POST /campaigns/{id}/contacts/import`: contacts from a CSV file (the file format is
+//! `commands::contacts_import`; this handler only takes the upload and answers).
+
+use axum::Extension;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use commands::contacts_import::{ImportLimits, parse_contacts_csv};
+use commands::services::campaigns::{self as service, ALLOWED_REGIONS};
+use openapi::{ErrorBody, Success, tags};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::campaign;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::csv_upload::csv_body;
+use crate::error::{ApiError, ok};
+
+/// Imports contacts from a CSV file (UTF-8 with or without BOM, or CP949/EUC-KR as Excel saves
+/// it; Korean or English headers), as the body or as the multipart part `file`.
+#[utoipa::path(
+    post, path = "/campaigns/{id}/contacts/import", tag = tags::CAMPAIGNS,
+    params(("id" = Uuid, Path, description = "Campaign id")),
+    request_body(content(
+        (String = "text/csv", example = "이름,전화번호,예약시간\n김철수,010-1234-5678,2026-02-06 14:00\n"),
+        (CsvUpload = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Imported, with a report of every rejected row", body = Success<ContactsImported>),
+        (status = 400, description = "`INVALID_INPUT` (no usable rows, wrong content type, unreadable file), `INVALID_STATE`", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+    ),
+)]
+pub(super) async fn import_contacts(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let id = service::owned_id(&state.services, campaign(&user, &id)).await?;
+    let limits = ImportLimits::default();
+    let bytes = csv_body(request, &limits).await?;
+    let parsed = parse_contacts_csv(&bytes, ALLOWED_REGIONS, &limits)?;
+    if parsed.contacts.is_empty() {
+        return Err(ApiError::InvalidInput {
+            message: "the file has no importable rows".into(),
+            details: Some(json!({ "rejected": parsed.rejected })),
+        });
+    }
+    let contacts = parsed
+        .contacts
+        .into_iter()
+        .map(|c| c.into_contact(Uuid::now_v7()))
+        .collect();
+    let added =
+        service::add_parsed_contacts(&state.services, user.account_id, id, contacts).await?;
+    let mut report = serde_json::to_value(added).map_err(ApiError::internal)?;
+    report["imported"] = report["added"].clone();
+    report["rejected"] = json!(parsed.rejected);
+    report["encoding"] = json!(parsed.encoding);
+    Ok(ok(report).into_response())
+}
+
+/// What a CSV import did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct ContactsImported {
+    added: u64,
+    /// Same as `added`.
+    imported: u64,
+    duplicates: Vec<String>,
+    total_calls: i64,
+    /// Each row not imported, with its row number, value and reason.
+    rejected: Vec<Value>,
+    /// How the file was read: `utf-8`, `utf-8-bom`, `cp949`…
+    encoding: String,
+}
+
+/// A CSV upload as a form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CsvUpload {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}

@@ -1,0 +1,129 @@
+//! The campaign and call read models as the services see them: a port, implemented in
+//! `projections` over `campaign_list` and `call_list`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::call::{CallResult, CallStatus, TranscriptLine};
+use domain::campaign::{CampaignStatus, PauseReason};
+use domain::policy::CampaignSettings;
+use serde_json::Value;
+
+/// One campaign as its read model shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignRecord {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub script_id: String,
+    pub total_calls: i64,
+    pub finished_calls: i64,
+    /// RFC 3339 times, as stored.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub scheduled_at: Option<String>,
+    pub pause_reason: Option<PauseReason>,
+    pub settings: CampaignSettings,
+}
+
+/// One call as its read model shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub id: String,
+    pub campaign_id: String,
+    pub phone_number: String,
+    pub name: Option<String>,
+    pub context: Value,
+    pub status: CallStatus,
+    pub result: Option<CallResult>,
+    pub status_reason: Option<String>,
+    pub attempts: i64,
+    pub retry_at: Option<String>,
+    /// Whether the contact's Call aggregate exists yet.
+    pub has_aggregate: bool,
+    pub duration_secs: Option<i64>,
+    pub cost_micros: i64,
+    pub updated_at: String,
+    pub transcript: Option<Vec<TranscriptLine>>,
+    pub transcript_source: Option<String>,
+    pub conversation_id: Option<String>,
+    pub summary: Option<String>,
+    pub suggested_result: Option<String>,
+    pub follow_up_needed: Option<bool>,
+    pub summary_source: Option<String>,
+    pub cost_telephony_micros: i64,
+    pub cost_voice_micros: i64,
+    pub cost_llm_micros: i64,
+}
+
+impl CallRecord {
+    /// True for the final statuses.
+    pub fn is_final(&self) -> bool {
+        self.status.is_final()
+    }
+}
+
+/// How a call's last conversation with the voice agent ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationEndRecord {
+    pub reason: String,
+    pub close_code: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// Optional filters of a campaign's call list (wire names, upper case; unknown ones match
+/// nothing).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CallFilter {
+    pub status: Option<String>,
+    pub result: Option<String>,
+}
+
+/// Why a read model could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadModelError {
+    #[error("read model query failed: {0}")]
+    Query(String),
+    /// A stored row does not hold what its columns promise.
+    #[error("read model row unreadable: {0}")]
+    Row(String),
+}
+
+/// The read models the campaign and call services read.
+#[async_trait]
+pub trait CampaignReads: Send + Sync + 'static {
+    /// One campaign, if it belongs to `owner_id`.
+    async fn campaign(
+        &self,
+        owner_id: &str,
+        campaign_id: &str,
+    ) -> Result<Option<CampaignRecord>, ReadModelError>;
+    /// An owner's campaigns, newest first.
+    async fn campaigns(&self, owner_id: &str) -> Result<Vec<CampaignRecord>, ReadModelError>;
+    /// A campaign's calls in dialing order.
+    async fn calls(&self, campaign_id: &str) -> Result<Vec<CallRecord>, ReadModelError>;
+    /// A page of a campaign's calls and the total matching the filter.
+    async fn call_page(
+        &self,
+        campaign_id: &str,
+        filter: &CallFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<CallRecord>, i64), ReadModelError>;
+    /// One call, if it belongs to `owner_id`.
+    async fn call(
+        &self,
+        owner_id: &str,
+        call_id: &str,
+    ) -> Result<Option<CallRecord>, ReadModelError>;
+    /// How the call's last conversation ended, once the bridge has said so.
+    async fn conversation_end(
+        &self,
+        call_id: &str,
+    ) -> Result<Option<ConversationEndRecord>, ReadModelError>;
+    /// Waits until the campaigns projection has applied `position`; false after `timeout`.
+    async fn caught_up(&self, position: i64, timeout: Duration) -> bool;
+}
