@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use api::providers::Providers;
 use api::recordings::{RecordingCipher, RecordingsWorker};
-use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
 use api::{AppState, Application, Config, Role};
 use callbot_tests::{TestDb, TestNats, eventually};
 use chrono::{DateTime, Utc};
@@ -20,6 +19,7 @@ use commands::cqrs::load;
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::call::{Call, RecordingStage};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -6,10 +6,10 @@
 use std::time::Instant;
 
 use api::config::DEFAULT_REPORT_FONT_PATH;
-use projections::reports::{Report, ReportFiles, ReportFormat, ReportOptions};
 use chrono::{Duration, TimeZone, Utc};
 use domain::call::{Speaker, TranscriptLine};
 use projections::call_list::CallRow;
+use projections::reports::{Report, ReportFiles, ReportFormat, ReportOptions};
 
 const NAMES: [&str; 8] = [
     "김민수",
