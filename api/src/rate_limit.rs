@@ -122,8 +122,8 @@ impl RateLimiter {
     /// `per_minute × scale` a minute, refilled evenly, with bursts of the same size.
     fn quota(&self, limit: Limit) -> Quota {
         let per_minute = (f64::from(limit.per_minute) * self.scale).max(1.0);
-        let burst = NonZeroU32::new(per_minute.min(f64::from(u32::MAX)) as u32)
-            .unwrap_or(NonZeroU32::MIN);
+        let burst =
+            NonZeroU32::new(per_minute.min(f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
         let period = Duration::from_secs_f64(60.0 / per_minute).max(Duration::from_nanos(1));
         Quota::with_period(period)
             .expect("the period is at least a nanosecond")

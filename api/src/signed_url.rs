@@ -37,7 +37,6 @@ impl std::fmt::Debug for UrlSigner {
     }
 }
 
-
 impl UrlSigner {
     /// A signer whose key is derived from `secret` (the JWT secret).
     pub fn new(secret: &[u8]) -> Self {
@@ -66,7 +65,7 @@ impl UrlSigner {
 
     /// `path?exp=…&sig=…` for an expiry in unix seconds.
     pub fn sign_until(&self, path: &str, exp: i64) -> String {
-        let sig = hex::encode(&self.mac(path, exp).finalize().into_bytes());
+        let sig = hex::encode(self.mac(path, exp).finalize().into_bytes());
         format!("{path}?exp={exp}&sig={sig}")
     }
 
@@ -79,7 +78,9 @@ impl UrlSigner {
         now: DateTime<Utc>,
     ) -> Result<(), LinkError> {
         let exp: i64 = exp.and_then(|e| e.parse().ok()).ok_or(LinkError::Invalid)?;
-        let sig = sig.and_then(|sig| hex::decode(sig).ok()).ok_or(LinkError::Invalid)?;
+        let sig = sig
+            .and_then(|sig| hex::decode(sig).ok())
+            .ok_or(LinkError::Invalid)?;
         self.mac(path, exp)
             .verify_slice(&sig)
             .map_err(|_| LinkError::Invalid)?;

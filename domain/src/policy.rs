@@ -512,7 +512,10 @@ mod tests {
         for zone in ["Mars/Olympus", "../../../etc/passwd", "+09:00"] {
             let settings = json!({ "callWindow": { "timezone": zone } });
             let err = serde_json::from_value::<CampaignSettings>(settings).unwrap_err();
-            assert!(err.to_string().contains("unknown time zone"), "{zone}: {err}");
+            assert!(
+                err.to_string().contains("unknown time zone"),
+                "{zone}: {err}"
+            );
         }
     }
 

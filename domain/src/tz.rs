@@ -124,7 +124,13 @@ mod tests {
 
     #[test]
     fn unknown_zones_offsets_and_paths_are_refused() {
-        for name in ["Mars/Olympus", "../../../etc/passwd", "+09:00", "asia/seoul", "KST"] {
+        for name in [
+            "Mars/Olympus",
+            "../../../etc/passwd",
+            "+09:00",
+            "asia/seoul",
+            "KST",
+        ] {
             assert_eq!(
                 Tz::parse(name),
                 Err(TzError::Unknown {
@@ -156,6 +162,9 @@ mod tests {
         let nine_thirty = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
         assert_eq!(Tz::SEOUL.time_of_day(at), nine_thirty);
         let utc = Tz::parse("UTC").unwrap();
-        assert_eq!(utc.time_of_day(at), NaiveTime::from_hms_opt(0, 30, 0).unwrap());
+        assert_eq!(
+            utc.time_of_day(at),
+            NaiveTime::from_hms_opt(0, 30, 0).unwrap()
+        );
     }
 }

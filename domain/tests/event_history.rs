@@ -5,6 +5,7 @@
 
 mod history;
 
+use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::account::{Account, AccountEvent};
 use domain::call::{Call, CallEvent};
@@ -12,10 +13,29 @@ use domain::campaign::{Campaign, CampaignEvent};
 use domain::script::{Script, ScriptEvent};
 use history::{Fixture, in_declaration_order, variant_names};
 
-/// Reads a stored event into today's event type. Old versions are brought up to date here first
-/// when an upcaster exists for them (none does yet: every event is at its first version).
+/// The upcasters that bring old payloads of `aggregate_type` up to date. None yet: every event
+/// is at its first version. When one is added (ADR 0008), return the aggregate's list here.
+fn upcasters(_aggregate_type: &str) -> Vec<Box<dyn EventUpcaster>> {
+    Vec::new()
+}
+
+/// Reads a stored event into today's event type, through the upcasters as the store would.
 fn read<A: Aggregate>(fixture: &Fixture) -> A::Event {
-    serde_json::from_value(fixture.payload.clone())
+    let mut event = SerializedEvent {
+        aggregate_id: String::new(),
+        sequence: 0,
+        aggregate_type: fixture.aggregate_type.clone(),
+        event_type: fixture.event_type.clone(),
+        event_version: fixture.event_version.clone(),
+        payload: fixture.payload.clone(),
+        metadata: serde_json::Value::Null,
+    };
+    for upcaster in upcasters(A::TYPE) {
+        if upcaster.can_upcast(&event.event_type, &event.event_version) {
+            event = upcaster.upcast(event);
+        }
+    }
+    serde_json::from_value(event.payload)
         .unwrap_or_else(|e| panic!("{} no longer reads: {e}", fixture.path.display()))
 }
 
@@ -30,7 +50,12 @@ where
     let mut aggregate = A::default();
     for fixture in &fixtures {
         let event = read::<A>(fixture);
-        assert_eq!(event.event_type(), fixture.event_type, "{}", fixture.path.display());
+        assert_eq!(
+            event.event_type(),
+            fixture.event_type,
+            "{}",
+            fixture.path.display()
+        );
         if event.event_version() == fixture.event_version {
             let written = serde_json::to_value(&event).expect("events serialize");
             assert_eq!(

@@ -108,7 +108,9 @@ async fn project_everything(store: &EventStore, db: &Db) {
 async fn stored_events_of_every_type_run_through_every_projection() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!("sqlite://{}", dir.path().join("history.db").display());
-    let db = Db::connect_and_migrate(&url).await.expect("a migrated database");
+    let db = Db::connect_and_migrate(&url)
+        .await
+        .expect("a migrated database");
     let store = EventStore::open(db.clone(), Default::default())
         .await
         .expect("the store opens");

@@ -7,10 +7,6 @@ use super::{Contact, PauseReason};
 use crate::policy::CampaignSettings;
 
 /// What can be asked of a campaign.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a command is built once and moved into the handler; boxing would only add noise"
-)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CampaignCommand {
     /// Create a draft campaign, optionally with its first contacts.

@@ -57,8 +57,8 @@ pub fn fixtures(aggregate_type: &str) -> Vec<Fixture> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("a readable fixture");
-            let mut fixture: Fixture = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut fixture: Fixture =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let expected_name = format!("{}.v{}.json", fixture.event_type, fixture.event_version);
             assert_eq!(
                 path.file_name().and_then(|name| name.to_str()),

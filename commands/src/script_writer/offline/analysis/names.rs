@@ -16,7 +16,6 @@ pub(super) const EVENT_NAMES_EN: &[&str] = &[
     "webinar", "party", "gala", "fair", "meeting", "event",
 ];
 
-
 /// Words that end a name phrase when they come before the event word.
 #[rustfmt::skip]
 pub(super) const NOT_A_NAME_KO: &[&str] = &[
