@@ -79,3 +79,23 @@ macro_rules! wire_names {
         }
     };
 }
+
+/// Why a display name (of a campaign or a script) was refused.
+pub(crate) enum NameRefused {
+    /// Nothing but whitespace.
+    Empty,
+    /// More than the allowed number of characters.
+    TooLong,
+}
+
+/// Trims a display name and checks it holds 1 to `max` characters.
+pub(crate) fn display_name(name: &str, max: usize) -> Result<String, NameRefused> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err(NameRefused::Empty)
+    } else if name.chars().count() > max {
+        Err(NameRefused::TooLong)
+    } else {
+        Ok(name.to_owned())
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::aggregate::{Decided, Sink};
+use crate::aggregate::{Decided, Sink, display_name};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -141,12 +141,7 @@ impl Campaign {
 
 /// Trims the name and checks its length.
 fn valid_name(name: &str) -> Result<String, CampaignError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        Err(CampaignError::InvalidName)
-    } else {
-        Ok(name.to_owned())
-    }
+    display_name(name, MAX_NAME_CHARS).map_err(|_| CampaignError::InvalidName)
 }
 
 impl Campaign {

@@ -158,11 +158,9 @@ fn every_command() -> Vec<CampaignCommand> {
 fn create_campaign() {
     let mut clash = contact(2);
     clash.call_id = call(1);
-    let mut settings = CampaignSettings::default();
-    settings.max_concurrency = 0;
     let mut invalid_settings = create(vec![]);
-    if let CampaignCommand::CreateCampaign { settings: s, .. } = &mut invalid_settings {
-        *s = settings;
+    if let CampaignCommand::CreateCampaign { settings, .. } = &mut invalid_settings {
+        settings.max_concurrency = 0;
     }
     let deleted = CampaignEvent::CampaignDeleted { deleted_at: t(1) };
     let four = vec![

@@ -1,6 +1,6 @@
 //! The [`Script`] aggregate.
 
-use crate::aggregate::{Decided, Sink};
+use crate::aggregate::{Decided, NameRefused, Sink, display_name};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -67,14 +67,10 @@ fn valid_content(content: &ScriptContent) -> Result<(), ScriptError> {
 
 /// Trims the name and checks it is present and not too long.
 fn valid_name(name: &str) -> Result<String, ScriptError> {
-    let name = name.trim();
-    if name.is_empty() {
-        Err(ScriptError::EmptyName)
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        Err(ScriptError::NameTooLong)
-    } else {
-        Ok(name.to_owned())
-    }
+    display_name(name, MAX_NAME_CHARS).map_err(|refused| match refused {
+        NameRefused::Empty => ScriptError::EmptyName,
+        NameRefused::TooLong => ScriptError::NameTooLong,
+    })
 }
 
 impl Script {

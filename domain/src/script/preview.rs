@@ -124,13 +124,12 @@ fn target(step: Option<u32>, language: Language, labels: &Labels) -> String {
 mod tests {
     use super::*;
     use crate::script::FlowStep;
+    use crate::testing::script::{GREETING, PURPOSE};
 
     fn script() -> ScriptContent {
         ScriptContent {
-            greeting: "안녕하세요, {businessName}입니다.".to_owned(),
-            purpose:
-                "{customerName}님, 내일 {appointmentTime}에 예약이 있으셔서 확인차 연락드렸습니다."
-                    .to_owned(),
+            greeting: GREETING.to_owned(),
+            purpose: PURPOSE.to_owned(),
             main_flow: vec![
                 FlowStep {
                     step: 1,

@@ -261,6 +261,7 @@ pub fn placeholders(text: &str) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::script::{FlowStep, NextStep};
+    use crate::testing::script::{GREETING, PURPOSE};
 
     fn step(n: u32, action: &str, positive: Option<u32>, negative: Option<u32>) -> FlowStep {
         FlowStep {
@@ -273,10 +274,8 @@ mod tests {
 
     fn good() -> ScriptContent {
         ScriptContent {
-            greeting: "안녕하세요, {businessName}입니다.".to_owned(),
-            purpose:
-                "{customerName}님, 내일 {appointmentTime}에 예약이 있으셔서 확인차 연락드렸습니다."
-                    .to_owned(),
+            greeting: GREETING.to_owned(),
+            purpose: PURPOSE.to_owned(),
             main_flow: vec![
                 step(1, "예정대로 방문 가능하실까요?", None, Some(2)),
                 step(

@@ -1,6 +1,7 @@
 //! What every aggregate test shares: one clock, given/when/then as a table row, and replay.
 
 pub(crate) mod call;
+pub(crate) mod script;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cqrs_es::Aggregate;
