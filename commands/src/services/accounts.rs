@@ -636,3 +636,7 @@ impl UnknownEmailLockouts {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "accounts_tests.rs"]
+pub(crate) mod tests;

@@ -665,3 +665,7 @@ impl ScriptService {
         Ok(self.catalog.caught_up().await?)
     }
 }
+
+#[cfg(test)]
+#[path = "scripts_tests.rs"]
+mod tests;

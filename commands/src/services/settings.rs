@@ -97,3 +97,7 @@ impl SettingsService {
         Ok(settings)
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

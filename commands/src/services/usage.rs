@@ -326,3 +326,7 @@ impl UsageService {
         Ok(spend.unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+#[path = "usage_tests.rs"]
+mod tests;

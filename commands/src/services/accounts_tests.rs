@@ -1,0 +1,185 @@
+//! Branches of the account rules the HTTP tests do not reach, driven with a manual clock.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use tempfile::TempDir;
+
+use super::*;
+use crate::{Db, EventStore, ManualClock, Metrics};
+
+/// A fresh SQLite database with every migration, kept alive by the returned directory.
+pub(crate) async fn test_store() -> (TempDir, EventStore) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite:{}", dir.path().join("callbot.db").display());
+    let db = Db::connect_and_migrate(&url)
+        .await
+        .expect("a migrated database");
+    let store = EventStore::open(db, Arc::new(Metrics::default()))
+        .await
+        .expect("the event store");
+    (dir, store)
+}
+
+/// A clock at a fixed instant.
+pub(crate) fn test_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap(),
+    ))
+}
+
+async fn service() -> (TempDir, AccountService, Arc<ManualClock>) {
+    let (dir, store) = test_store().await;
+    let clock = test_clock();
+    let accounts = Arc::new(Commands::new(store.clone(), ()));
+    let service = AccountService::new(
+        store.db().pool().clone(),
+        accounts,
+        clock.clone(),
+        Arc::default(),
+    );
+    (dir, service, clock)
+}
+
+fn credentials(email: &str, password: &str) -> Credentials {
+    Credentials {
+        email: email.to_owned(),
+        password: password.to_owned(),
+    }
+}
+
+fn login(email: &str, password: &str) -> Login {
+    Login {
+        credentials: credentials(email, password),
+        user_agent: None,
+    }
+}
+
+#[test]
+fn an_unknown_email_locks_on_the_sixth_try_and_the_lock_lifts_after_fifteen_minutes() {
+    let lockouts = UnknownEmailLockouts::default();
+    let start = Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap();
+    for _ in 0..LOCK_AFTER {
+        assert_eq!(lockouts.fail("nobody@example.com", start), None);
+    }
+    assert_eq!(
+        lockouts.fail("nobody@example.com", start),
+        Some(start + LOCK_FOR)
+    );
+    // Another email is not affected.
+    assert_eq!(lockouts.fail("other@example.com", start), None);
+    let later = start + LOCK_FOR;
+    assert_eq!(lockouts.fail("nobody@example.com", later), None);
+}
+
+#[tokio::test]
+async fn an_unknown_email_answers_like_a_locked_account_once_locked() {
+    let (_dir, service, clock) = service().await;
+    for _ in 0..LOCK_AFTER {
+        let err = service.login(login("ghost@example.com", "whatever1")).await;
+        assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    }
+    let err = service.login(login("ghost@example.com", "whatever1")).await;
+    assert!(
+        matches!(err, Err(AccountsError::Locked { until }) if until == clock.now() + LOCK_FOR),
+        "{err:?}"
+    );
+    clock.advance(LOCK_FOR);
+    let err = service.login(login("ghost@example.com", "whatever1")).await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_session_slides_with_use_and_ends_a_day_after_the_last_request() {
+    let (_dir, service, clock) = service().await;
+    service
+        .register(credentials("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("registered");
+    let session = service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("signed in");
+    assert_eq!(session.expires_at, session.at + SESSION_IDLE);
+    clock.advance(SESSION_IDLE - Duration::minutes(1));
+    service
+        .authenticate(session.user)
+        .await
+        .expect("still live");
+    clock.advance(SESSION_IDLE - Duration::minutes(1));
+    service.authenticate(session.user).await.expect("slid");
+    clock.advance(SESSION_IDLE);
+    let err = service.authenticate(session.user).await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    assert!(
+        service
+            .sessions(session.user)
+            .await
+            .expect("listed")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_token_for_another_accounts_session_is_refused() {
+    let (_dir, service, _clock) = service().await;
+    service
+        .register(credentials("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("registered");
+    let session = service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("signed in");
+    let forged = CurrentUser {
+        account_id: Uuid::now_v7(),
+        session_id: session.user.session_id,
+    };
+    let err = service.authenticate(forged).await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+}
+
+#[tokio::test]
+async fn ending_a_session_id_that_is_not_a_uuid_or_already_ended_is_not_found() {
+    let (_dir, service, _clock) = service().await;
+    service
+        .register(credentials("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("registered");
+    let session = service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("signed in");
+    let err = service.end_session(session.user, "not-a-uuid").await;
+    assert!(matches!(err, Err(AccountsError::NotFound)), "{err:?}");
+    service.logout(session.user).await.expect("logged out");
+    let id = session.user.session_id.to_string();
+    let err = service.end_session(session.user, &id).await;
+    assert!(matches!(err, Err(AccountsError::NotFound)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_changes_nothing() {
+    let (_dir, service, _clock) = service().await;
+    service
+        .register(credentials("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("registered");
+    let session = service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("signed in");
+    let change = PasswordChange {
+        current_password: "wrong-pass1".to_owned(),
+        new_password: "n3w-s3cret-pass".to_owned(),
+    };
+    let err = service.change_password(session.user, change).await;
+    assert!(
+        matches!(err, Err(AccountsError::WrongCurrentPassword)),
+        "{err:?}"
+    );
+    service
+        .authenticate(session.user)
+        .await
+        .expect("the session goes on");
+}

@@ -1,0 +1,127 @@
+//! The caller id rules with a stubbed provider.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::services::accounts::tests::{test_clock, test_store};
+
+/// Answers what it is told to and remembers what it was asked.
+#[derive(Default)]
+struct StubProvider {
+    answer: Mutex<Option<CallerIdError>>,
+    asked: Mutex<Vec<String>>,
+}
+
+impl StubProvider {
+    fn answer(&self, answer: Option<CallerIdError>) {
+        *self.answer.lock().unwrap() = answer;
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl CallerIdCheck for StubProvider {
+    async fn check_caller_id(&self, number: &str) -> Result<(), CallerIdError> {
+        self.asked.lock().unwrap().push(number.to_owned());
+        match self.answer.lock().unwrap().clone() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+fn with_caller_id(caller_id: &str) -> AccountSettings {
+    AccountSettings {
+        caller_id: Some(caller_id.to_owned()),
+        ..AccountSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn only_a_new_caller_id_is_asked_and_it_is_stored_in_e164() {
+    let (_dir, store) = test_store().await;
+    let provider = Arc::new(StubProvider::default());
+    let service = SettingsService::new(
+        store.db().pool().clone(),
+        test_clock(),
+        Some(provider.clone()),
+    );
+    let account = Uuid::now_v7();
+    let saved = service
+        .update(account, with_caller_id("010-1234-5678"))
+        .await
+        .expect("saved");
+    assert_eq!(saved.caller_id.as_deref(), Some("+821012345678"));
+    assert_eq!(provider.asked(), ["+821012345678"]);
+
+    // The provider is away: budgets still change while the caller id stays.
+    provider.answer(Some(CallerIdError::Unavailable {
+        provider: "twilio",
+        message: "down".to_owned(),
+    }));
+    let budgets = AccountSettings {
+        daily_budget_usd: Some(5.0),
+        ..with_caller_id("+821012345678")
+    };
+    service.update(account, budgets).await.expect("saved");
+    assert_eq!(provider.asked().len(), 1);
+
+    let err = service
+        .update(account, with_caller_id("+821099998888"))
+        .await;
+    assert!(
+        matches!(
+            err,
+            Err(SettingsError::CallerId(CallerIdError::Unavailable { .. }))
+        ),
+        "{err:?}"
+    );
+    let stored = service.get(account).await.expect("read");
+    assert_eq!(stored.caller_id.as_deref(), Some("+821012345678"));
+    assert_eq!(stored.daily_budget_usd, Some(5.0));
+}
+
+#[tokio::test]
+async fn an_unverified_caller_id_is_refused_and_nothing_is_saved() {
+    let (_dir, store) = test_store().await;
+    let provider = Arc::new(StubProvider::default());
+    provider.answer(Some(CallerIdError::NotVerified {
+        number: "+821012345678".to_owned(),
+    }));
+    let service = SettingsService::new(
+        store.db().pool().clone(),
+        test_clock(),
+        Some(provider.clone()),
+    );
+    let account = Uuid::now_v7();
+    let err = service
+        .update(account, with_caller_id("+821012345678"))
+        .await;
+    assert!(
+        matches!(
+            err,
+            Err(SettingsError::CallerId(CallerIdError::NotVerified { .. }))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        service.get(account).await.expect("read"),
+        AccountSettings::default()
+    );
+}
+
+#[tokio::test]
+async fn without_a_provider_a_well_formed_caller_id_is_trusted_and_a_bad_one_refused() {
+    let (_dir, store) = test_store().await;
+    let service = SettingsService::new(store.db().pool().clone(), test_clock(), None);
+    let account = Uuid::now_v7();
+    service
+        .update(account, with_caller_id("+821012345678"))
+        .await
+        .expect("saved");
+    let err = service.update(account, with_caller_id("12")).await;
+    assert!(matches!(err, Err(SettingsError::Invalid(_))), "{err:?}");
+}
