@@ -456,6 +456,11 @@ impl From<commands::services::campaigns::CampaignServiceError> for ApiError {
             E::UnknownScript | E::SettingsNotObject | E::InvalidSettings(_) | E::InvalidLimit => {
                 Self::invalid(err.to_string())
             }
+            E::Import(import) => import.into(),
+            E::NothingToImport { rejected } => Self::InvalidInput {
+                message: "the file has no importable rows".into(),
+                details: Some(json!({ "rejected": rejected })),
+            },
             E::InvalidPhone { ref contacts } => Self::InvalidPhone {
                 message: err.to_string(),
                 details: json!({ "contacts": contacts }),

@@ -64,6 +64,7 @@ impl ImportedContact {
 
 /// A row that was not imported, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RejectedRow {
     /// Line of the file the row starts on.

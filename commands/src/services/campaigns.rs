@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use super::campaigns_answers::{
+    ContactsImported,
     AuditEntry, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
     CampaignStarted, CampaignTransition, ContactsAdded, Eta, EventPage, Progress,
 };
@@ -65,6 +66,14 @@ pub enum CampaignServiceError {
     /// The account has spent its daily or monthly budget.
     #[error("the account has reached its daily or monthly budget")]
     OverBudget,
+    /// The CSV file cannot be read as a whole (too large, no phone column, malformed…).
+    #[error(transparent)]
+    Import(#[from] crate::contacts_import::ImportError),
+    /// The CSV file was read but none of its rows can be imported.
+    #[error("the file has no importable rows")]
+    NothingToImport {
+        rejected: Vec<crate::contacts_import::RejectedRow>,
+    },
     /// `limit` of the audit trail out of range.
     #[error("limit: must be between 1 and {MAX_EVENTS_LIMIT}")]
     InvalidLimit,
@@ -342,6 +351,37 @@ pub async fn add_contacts(
 }
 
 /// Adds contacts already parsed (the CSV import parses its own rows).
+/// Imports the contacts of a CSV file as Excel saves it into a DRAFT campaign: every readable
+/// row in one command, and a report of each rejected one.
+pub async fn import_contacts(
+    ctx: &ServiceContext,
+    owner_id: Uuid,
+    id: Uuid,
+    file: &[u8],
+    limits: &crate::contacts_import::ImportLimits,
+) -> Result<ContactsImported> {
+    let parsed = crate::contacts_import::parse_contacts_csv(file, ALLOWED_REGIONS, limits)?;
+    if parsed.contacts.is_empty() {
+        return Err(CampaignServiceError::NothingToImport {
+            rejected: parsed.rejected,
+        });
+    }
+    let contacts = parsed
+        .contacts
+        .into_iter()
+        .map(|c| c.into_contact(Uuid::now_v7()))
+        .collect();
+    let added = add_parsed_contacts(ctx, owner_id, id, contacts).await?;
+    Ok(ContactsImported {
+        added: added.added,
+        imported: added.added,
+        duplicates: added.duplicates,
+        total_calls: added.total_calls,
+        rejected: parsed.rejected,
+        encoding: parsed.encoding.to_owned(),
+    })
+}
+
 pub async fn add_parsed_contacts(
     ctx: &ServiceContext,
     owner_id: Uuid,

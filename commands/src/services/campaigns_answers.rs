@@ -161,6 +161,23 @@ pub struct ContactsAdded {
     pub total_calls: i64,
 }
 
+/// What a CSV import did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactsImported {
+    pub added: u64,
+    /// Same as `added`.
+    pub imported: u64,
+    /// Numbers already in the campaign (or repeated), skipped.
+    pub duplicates: Vec<String>,
+    pub total_calls: i64,
+    /// Each row not imported, with its line, value and reason.
+    pub rejected: Vec<crate::contacts_import::RejectedRow>,
+    /// How the file was read: `UTF-8`, `UTF-8 (BOM)` or `EUC-KR` (CP949).
+    pub encoding: String,
+}
+
 /// A started or scheduled campaign.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

@@ -4,12 +4,10 @@
 use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use commands::contacts_import::{ImportLimits, parse_contacts_csv};
-use commands::services::campaigns::{self as service, ALLOWED_REGIONS};
+use commands::contacts_import::ImportLimits;
+use commands::services::campaigns as service;
 use openapi::{ErrorBody, Success, tags};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::campaign;
 use crate::app::AppState;
@@ -27,7 +25,7 @@ use crate::error::{ApiError, ok};
         (CsvUpload = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "Imported, with a report of every rejected row", body = Success<ContactsImported>),
+        (status = 200, description = "Imported, with a report of every rejected row", body = Success<service::ContactsImported>),
         (status = 400, description = "`INVALID_INPUT` (no usable rows, wrong content type, unreadable file), `INVALID_STATE`", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
     ),
@@ -40,42 +38,10 @@ pub(super) async fn import_contacts(
 ) -> Result<Response, ApiError> {
     let id = service::owned_id(&state.services, campaign(&user, &id)).await?;
     let limits = ImportLimits::default();
-    let bytes = csv_body(request, &limits).await?;
-    let parsed = parse_contacts_csv(&bytes, ALLOWED_REGIONS, &limits)?;
-    if parsed.contacts.is_empty() {
-        return Err(ApiError::InvalidInput {
-            message: "the file has no importable rows".into(),
-            details: Some(json!({ "rejected": parsed.rejected })),
-        });
-    }
-    let contacts = parsed
-        .contacts
-        .into_iter()
-        .map(|c| c.into_contact(Uuid::now_v7()))
-        .collect();
-    let added =
-        service::add_parsed_contacts(&state.services, user.account_id, id, contacts).await?;
-    let mut report = serde_json::to_value(added).map_err(ApiError::internal)?;
-    report["imported"] = report["added"].clone();
-    report["rejected"] = json!(parsed.rejected);
-    report["encoding"] = json!(parsed.encoding);
-    Ok(ok(report).into_response())
-}
-
-/// What a CSV import did.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct ContactsImported {
-    added: u64,
-    /// Same as `added`.
-    imported: u64,
-    duplicates: Vec<String>,
-    total_calls: i64,
-    /// Each row not imported, with its row number, value and reason.
-    rejected: Vec<Value>,
-    /// How the file was read: `utf-8`, `utf-8-bom`, `cp949`…
-    encoding: String,
+    let file = csv_body(request, &limits).await?;
+    let imported =
+        service::import_contacts(&state.services, user.account_id, id, &file, &limits).await?;
+    Ok(ok(imported).into_response())
 }
 
 /// A CSV upload as a form.
