@@ -219,37 +219,16 @@ impl Projection for CampaignList {
                 set_status(conn, id, position, "RUNNING").await?
             }
             CampaignEvent::CampaignStarted { started_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'RUNNING', started_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(started_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(started_at);
+                set_status_at(conn, id, position, "RUNNING", "started_at", at).await?
             }
             CampaignEvent::CampaignCompleted { completed_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'COMPLETED', completed_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(completed_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(completed_at);
+                set_status_at(conn, id, position, "COMPLETED", "completed_at", at).await?
             }
             CampaignEvent::CampaignCancelled { cancelled_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'CANCELLED', cancelled_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(cancelled_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(cancelled_at);
+                set_status_at(conn, id, position, "CANCELLED", "cancelled_at", at).await?
             }
             CampaignEvent::CampaignDeleted { .. } => {
                 sqlx::query("DELETE FROM campaign_list WHERE campaign_id = $1")
@@ -277,5 +256,29 @@ async fn set_status(
     .bind(id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// A status change that also records when it happened, in `column`: one of this module's fixed
+/// timestamp columns, never outside input.
+async fn set_status_at(
+    conn: &mut AnyConnection,
+    id: &str,
+    position: i64,
+    status: &str,
+    column: &'static str,
+    at: String,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE campaign_list SET status = $1, {column} = $2, last_position = $3 \
+         WHERE campaign_id = $4 AND last_position < $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status)
+        .bind(at)
+        .bind(position)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
