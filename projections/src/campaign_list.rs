@@ -15,6 +15,7 @@ use crate::call_list;
 
 /// The projection's name (and checkpoint) for `campaign_list` and `call_list`.
 pub const CAMPAIGNS: &str = "campaigns";
+use crate::rows;
 use crate::runner::{Projection, ProjectionError};
 
 /// Builds `campaign_list` and `call_list`.
@@ -51,11 +52,8 @@ impl CampaignList {
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 \
              ORDER BY created_at DESC, campaign_id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(owner_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(summary).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner_id);
+        rows::all(pool, query, summary).await
     }
 
     /// One campaign, if it belongs to `owner_id`.
@@ -67,12 +65,10 @@ impl CampaignList {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 AND campaign_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner_id)
-            .bind(campaign_id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(summary).transpose()
+            .bind(campaign_id);
+        rows::one(pool, query, summary).await
     }
 
     /// Campaigns in the given statuses, of every account (the dialer's view). Cancelled ones
@@ -91,10 +87,8 @@ impl CampaignList {
              ORDER BY created_at",
             statuses.join("', '")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(summary).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        rows::all(pool, query, summary).await
     }
 }
 

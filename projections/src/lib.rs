@@ -7,6 +7,7 @@ pub mod dialer_view;
 pub mod post_call_work;
 pub mod recordings;
 pub mod replay;
+mod rows;
 pub mod runner;
 pub mod script_list;
 
