@@ -450,6 +450,18 @@ pub(crate) async fn apply_call_event(
         ),
         CallEvent::VoicemailReached { .. } => ("result = $4", vec![Some("VOICEMAIL".to_owned())]),
     };
+    update_row(conn, event, assignments, values).await?;
+    Ok(())
+}
+
+/// Moves a call's row: `assignments` bind `values` from `$4` on. Every update also stamps
+/// `updated_at` and the event's position, and never lets an older event overwrite a newer one.
+pub(crate) async fn update_row(
+    conn: &mut AnyConnection,
+    event: &StoredEvent,
+    assignments: &str,
+    values: Vec<Option<String>>,
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \
          WHERE call_id = $3 AND last_position < $2"
