@@ -10,6 +10,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::rows;
 use crate::runner::ProjectionError;
 
 /// One row of the call list.
@@ -126,11 +127,8 @@ impl CallList {
         campaign_id: &str,
     ) -> Result<Vec<CallRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 ORDER BY seq");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(campaign_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(call_row).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(campaign_id);
+        rows::all(pool, query, call_row).await
     }
 
     /// The calls of a campaign the dialer may act on, in dialing order: those in flight, those
@@ -198,12 +196,10 @@ impl CallList {
         call_id: &str,
     ) -> Result<Option<CallRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM call_list WHERE call_id = $1 AND owner_id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(call_id)
-            .bind(owner_id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(call_row).transpose()
+            .bind(owner_id);
+        rows::one(pool, query, call_row).await
     }
 
     /// Calls of an account that are being dialed or talked to right now.
@@ -454,6 +450,18 @@ pub(crate) async fn apply_call_event(
         ),
         CallEvent::VoicemailReached { .. } => ("result = $4", vec![Some("VOICEMAIL".to_owned())]),
     };
+    update_row(conn, event, assignments, values).await?;
+    Ok(())
+}
+
+/// Moves a call's row: `assignments` bind `values` from `$4` on. Every update also stamps
+/// `updated_at` and the event's position, and never lets an older event overwrite a newer one.
+pub(crate) async fn update_row(
+    conn: &mut AnyConnection,
+    event: &StoredEvent,
+    assignments: &str,
+    values: Vec<Option<String>>,
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \
          WHERE call_id = $3 AND last_position < $2"

@@ -121,18 +121,7 @@ pub(crate) async fn apply(
         ),
         _ => return Ok(false),
     };
-    let sql = format!(
-        "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \
-         WHERE call_id = $3 AND last_position < $2"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(timestamp(event.recorded_at))
-        .bind(event.position)
-        .bind(event.aggregate_id.clone());
-    for value in values {
-        query = query.bind(value);
-    }
-    query.execute(conn).await?;
+    crate::call_list::update_row(conn, event, &assignments, values).await?;
     Ok(true)
 }
 

@@ -15,6 +15,7 @@ use crate::call_list;
 
 /// The projection's name (and checkpoint) for `campaign_list` and `call_list`.
 pub const CAMPAIGNS: &str = "campaigns";
+use crate::rows;
 use crate::runner::{Projection, ProjectionError};
 
 /// Builds `campaign_list` and `call_list`.
@@ -51,11 +52,8 @@ impl CampaignList {
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 \
              ORDER BY created_at DESC, campaign_id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(owner_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(summary).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner_id);
+        rows::all(pool, query, summary).await
     }
 
     /// One campaign, if it belongs to `owner_id`.
@@ -67,12 +65,10 @@ impl CampaignList {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 AND campaign_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner_id)
-            .bind(campaign_id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(summary).transpose()
+            .bind(campaign_id);
+        rows::one(pool, query, summary).await
     }
 
     /// Campaigns in the given statuses, of every account (the dialer's view). Cancelled ones
@@ -91,10 +87,8 @@ impl CampaignList {
              ORDER BY created_at",
             statuses.join("', '")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(summary).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        rows::all(pool, query, summary).await
     }
 }
 
@@ -219,37 +213,16 @@ impl Projection for CampaignList {
                 set_status(conn, id, position, "RUNNING").await?
             }
             CampaignEvent::CampaignStarted { started_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'RUNNING', started_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(started_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(started_at);
+                set_status_at(conn, id, position, "RUNNING", "started_at", at).await?
             }
             CampaignEvent::CampaignCompleted { completed_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'COMPLETED', completed_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(completed_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(completed_at);
+                set_status_at(conn, id, position, "COMPLETED", "completed_at", at).await?
             }
             CampaignEvent::CampaignCancelled { cancelled_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'CANCELLED', cancelled_at = $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(cancelled_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                let at = timestamp(cancelled_at);
+                set_status_at(conn, id, position, "CANCELLED", "cancelled_at", at).await?
             }
             CampaignEvent::CampaignDeleted { .. } => {
                 sqlx::query("DELETE FROM campaign_list WHERE campaign_id = $1")
@@ -277,5 +250,29 @@ async fn set_status(
     .bind(id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// A status change that also records when it happened, in `column`: one of this module's fixed
+/// timestamp columns, never outside input.
+async fn set_status_at(
+    conn: &mut AnyConnection,
+    id: &str,
+    position: i64,
+    status: &str,
+    column: &'static str,
+    at: String,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE campaign_list SET status = $1, {column} = $2, last_position = $3 \
+         WHERE campaign_id = $4 AND last_position < $3"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status)
+        .bind(at)
+        .bind(position)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod post_call_work;
 pub mod recordings;
 pub mod replay;
 pub mod reports;
+mod rows;
 pub mod runner;
 pub mod script_catalog;
 pub mod script_list;

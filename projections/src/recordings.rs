@@ -13,6 +13,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::rows;
 use crate::runner::ProjectionError;
 
 /// A call's recording as the read model knows it.
@@ -49,12 +50,10 @@ impl Recordings {
         call_id: &str,
     ) -> Result<Option<RecordingRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM call_list WHERE call_id = $1 AND owner_id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(call_id)
-            .bind(owner_id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(recording_row).transpose()
+            .bind(owner_id);
+        rows::one(pool, query, recording_row).await
     }
 
     /// Recordings waiting at the provider, oldest call first.
@@ -63,11 +62,8 @@ impl Recordings {
             "SELECT {COLUMNS} FROM call_list WHERE recording_status = 'AVAILABLE' \
              ORDER BY created_at, call_id LIMIT $1"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(recording_row).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+        rows::all(pool, query, recording_row).await
     }
 
     /// Stored recordings stored before `cutoff` (RFC 3339 text, as stored).
@@ -80,12 +76,10 @@ impl Recordings {
             "SELECT {COLUMNS} FROM call_list WHERE recording_status = 'STORED' \
              AND recording_stored_at < $1 ORDER BY recording_stored_at LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(cutoff)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(recording_row).collect()
+            .bind(limit);
+        rows::all(pool, query, recording_row).await
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 use uuid::Uuid;
 
+use crate::rows;
 use crate::runner::{Projection, ProjectionError};
 
 /// Builds `scripts` and `script_versions`.
@@ -82,12 +83,10 @@ impl ScriptList {
         script_id: Uuid,
     ) -> Result<Option<ScriptRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM scripts WHERE script_id = $1 AND owner_id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(script_id.to_string())
-            .bind(owner_id.to_string())
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(script_row).transpose()
+            .bind(owner_id.to_string());
+        rows::one(pool, query, script_row).await
     }
 
     /// The owner's scripts, newest first; drafts only when asked for.
@@ -105,11 +104,8 @@ impl ScriptList {
             "SELECT {COLUMNS} FROM scripts WHERE owner_id = $1{filter} \
              ORDER BY created_at DESC, script_id DESC"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(owner_id.to_string())
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(script_row).collect()
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner_id.to_string());
+        rows::all(pool, query, script_row).await
     }
 
     /// One version of the owner's script, also after the script was deleted (a campaign keeps
