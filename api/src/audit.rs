@@ -4,7 +4,10 @@
 
 use commands::{EventStore, StoreError, StoredEvent};
 use domain::campaign::CampaignEvent;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// The ids of a campaign's calls, from its `ContactsAdded` events.
 pub fn call_ids(campaign_events: &[StoredEvent]) -> Vec<String> {
@@ -32,22 +35,54 @@ pub async fn campaign_events(
     store.read_aggregates(&ids, position, limit).await
 }
 
-/// One event for auditors (JSON).
+/// One stored event with its metadata, as auditors read it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Global position: gap-free, the order of the whole history.
+    pub position: i64,
+    pub event_id: Uuid,
+    #[schema(example = "Campaign")]
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// Position within the aggregate.
+    pub sequence: i64,
+    #[serde(rename = "type")]
+    #[schema(example = "CampaignStarted")]
+    pub event_type: String,
+    #[schema(example = "1.0")]
+    pub version: String,
+    /// A user id, or `system`, `twilio`, `elevenlabs`.
+    pub actor: String,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub payload: Value,
+}
+
+impl From<&StoredEvent> for AuditEntry {
+    fn from(event: &StoredEvent) -> Self {
+        Self {
+            position: event.position,
+            event_id: event.event_id,
+            aggregate_type: event.aggregate_type.clone(),
+            aggregate_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            event_type: event.event_type.clone(),
+            version: event.event_version.clone(),
+            actor: event.metadata.actor.clone(),
+            correlation_id: event.metadata.correlation_id.clone(),
+            causation_id: event.metadata.causation_id.clone(),
+            recorded_at: commands::store::timestamp(event.recorded_at),
+            payload: event.payload.clone(),
+        }
+    }
+}
+
+/// One event for auditors (JSON); the typed form is [`AuditEntry`].
 pub fn entry_json(event: &StoredEvent) -> Value {
-    json!({
-        "position": event.position,
-        "eventId": event.event_id,
-        "aggregateType": event.aggregate_type,
-        "aggregateId": event.aggregate_id,
-        "sequence": event.sequence,
-        "type": event.event_type,
-        "version": event.event_version,
-        "actor": event.metadata.actor,
-        "correlationId": event.metadata.correlation_id,
-        "causationId": event.metadata.causation_id,
-        "recordedAt": commands::store::timestamp(event.recorded_at),
-        "payload": event.payload,
-    })
+    serde_json::to_value(AuditEntry::from(event)).expect("an audit entry serializes")
 }
 
 /// One event for auditors (text, two lines).
