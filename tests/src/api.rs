@@ -126,6 +126,18 @@ impl TestApp {
         (token, account.parse().expect("a uuid"))
     }
 
+    /// `POST /auth/password` as the holder of `token`.
+    pub async fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> (StatusCode, Value) {
+        let body = json!({ "currentPassword": current, "newPassword": new });
+        self.call_as(token, "POST", "/auth/password", Some(body))
+            .await
+    }
+
     /// `GET /me`.
     pub async fn me(&self, token: &str) -> (StatusCode, Value) {
         self.call_as(token, "GET", "/me", None).await

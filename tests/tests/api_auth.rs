@@ -14,37 +14,16 @@ async fn spawn() -> TestApp {
 #[tokio::test]
 async fn registration_validates_and_normalizes_input() {
     let app = spawn().await;
-    let (status, body) = app
-        .send(
-            "POST",
-            "/auth/register",
-            None,
-            Some(json!({ "email": " Kim@Clinic.KR ", "password": "password123" })),
-        )
-        .await;
+    let (status, body) = app.register(" Kim@Clinic.KR ", "password123").await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["success"], true);
     assert_eq!(body["data"]["email"], "kim@clinic.kr");
     assert!(body["meta"]["timestamp"].is_string());
 
-    let (status, body) = app
-        .send(
-            "POST",
-            "/auth/register",
-            None,
-            Some(json!({ "email": "kim@clinic.kr", "password": "password123" })),
-        )
-        .await;
+    let (status, body) = app.register("kim@clinic.kr", "password123").await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
 
-    let (status, body) = app
-        .send(
-            "POST",
-            "/auth/register",
-            None,
-            Some(json!({ "email": "lee@clinic.kr", "password": "short" })),
-        )
-        .await;
+    let (status, body) = app.register("lee@clinic.kr", "short").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
@@ -54,14 +33,7 @@ async fn registration_validates_and_normalizes_input() {
         json!(["at least 8 characters", "a digit"])
     );
 
-    let (status, body) = app
-        .send(
-            "POST",
-            "/auth/register",
-            None,
-            Some(json!({ "email": "not-an-email", "password": "password123" })),
-        )
-        .await;
+    let (status, body) = app.register("not-an-email", "password123").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
@@ -97,14 +69,7 @@ async fn registration_validates_and_normalizes_input() {
     assert_eq!(code(&body), "INVALID_INPUT");
 
     let huge = "x".repeat(2 * 1024 * 1024);
-    let (status, body) = app
-        .send(
-            "POST",
-            "/auth/register",
-            None,
-            Some(json!({ "email": huge, "password": "password123" })),
-        )
-        .await;
+    let (status, body) = app.register(&huge, "password123").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
@@ -221,37 +186,18 @@ async fn a_password_change_ends_every_session_at_once() {
         app.token("kim@clinic.kr").await,
         app.token("kim@clinic.kr").await,
     );
-    let (status, body) = app
-        .call_as(
-            &this,
-            "POST",
-            "/auth/password",
-            Some(json!({ "currentPassword": "wrong-one1", "newPassword": "newpass456" })),
-        )
-        .await;
+    let (status, body) = app.change_password(&this, "wrong-one1", "newpass456").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
-    let (status, body) = app
-        .call_as(
-            &this,
-            "POST",
-            "/auth/password",
-            Some(json!({ "currentPassword": "password123", "newPassword": "weak" })),
-        )
-        .await;
+    let (status, body) = app.change_password(&this, "password123", "weak").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
     );
     let (status, body) = app
-        .call_as(
-            &this,
-            "POST",
-            "/auth/password",
-            Some(json!({ "currentPassword": "password123", "newPassword": "newpass456" })),
-        )
+        .change_password(&this, "password123", "newpass456")
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["sessionsEnded"], 2);

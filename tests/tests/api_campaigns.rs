@@ -61,7 +61,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
     assert!(data["createdAt"].is_string());
     let id = data["id"].as_str().unwrap();
 
-    let (status, campaign) = app.get_campaign(&id).await;
+    let (status, campaign) = app.get_campaign(id).await;
     assert_eq!(status, StatusCode::OK);
     let campaign = &campaign["data"];
     assert_eq!(campaign["settings"]["maxConcurrency"], 2);
@@ -72,7 +72,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
     assert_eq!(campaign["settings"]["callWindow"]["end"], "24:00");
     assert_eq!(campaign["progress"]["pending"], 2);
 
-    let (_, calls) = app.list_calls(&id, "").await;
+    let (_, calls) = app.list_calls(id, "").await;
     let items = calls["data"]["items"].as_array().unwrap();
     assert_eq!(items[0]["phoneNumber"], "+821012345678");
     assert_eq!(items[1]["phoneNumber"], "+821087654321");
