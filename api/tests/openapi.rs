@@ -1,11 +1,9 @@
-//! The OpenAPI document: the committed copy is current, the server serves it and the offline
-//! Swagger UI, and the document keeps the rules every operation shares.
+//! The OpenAPI document: the committed copy is current, and the document keeps the rules every
+//! operation shares. (That the server serves it is in `callbot-tests`, `api_openapi`.)
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use api::{Application, Config, Role};
-use commands::CancellationToken;
 use serde_json::{Value, json};
 
 fn generated() -> Value {
@@ -189,126 +187,4 @@ fn the_error_codes_are_those_the_server_answers_with() {
     let documented: BTreeSet<&str> = openapi::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(answered, documented);
     assert_eq!(openapi::SESSION_COOKIE_NAME, api::auth::COOKIE);
-}
-
-#[tokio::test]
-async fn the_server_serves_the_document_and_the_swagger_ui_from_its_own_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_lookup(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().to_path_buf(),
-        vec![Role::All],
-        |_| None,
-    )
-    .unwrap();
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(stop.clone()));
-    let client = reqwest::Client::new();
-
-    let served: Value = client
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(served, generated());
-    assert_eq!(served["info"]["title"], "Auto CallBot API");
-
-    let page = client.get(format!("{base}/docs/")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("swagger-ui"), "{html}");
-    // The page loads its script and the document from this server only.
-    let config = client
-        .get(format!("{base}/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(config.contains("/openapi.json"), "{config}");
-    for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
-        let response = client
-            .get(format!("{base}/docs/{asset}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{asset}");
-        assert!(response.bytes().await.unwrap().len() > 10_000, "{asset}");
-    }
-    assert!(
-        !html.contains("https://"),
-        "the page must not load anything remote"
-    );
-
-    stop.cancel();
-    server.await.unwrap().unwrap();
-}
-
-#[tokio::test]
-async fn an_extractor_rejection_comes_in_the_error_envelope() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_lookup(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().to_path_buf(),
-        vec![Role::All],
-        |_| None,
-    )
-    .unwrap();
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(stop.clone()));
-    let client = reqwest::Client::new();
-    let credentials = json!({ "email": "doc@example.com", "password": "password123" });
-    let registered = client
-        .post(format!("{base}/auth/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let login: Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
-
-    // A query that does not parse, and a path segment that is not UTF-8.
-    for path in [
-        "/campaigns/0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10/events?limit=many",
-        "/campaigns/0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10/calls?page=first",
-        "/scripts/%FF%FE",
-    ] {
-        let response = client
-            .get(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400, "{path}");
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("application/json"),
-            "{path}"
-        );
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["success"], false, "{path}");
-        assert_eq!(body["error"]["code"], "INVALID_INPUT", "{path}: {body}");
-    }
-
-    stop.cancel();
-    server.await.unwrap().unwrap();
 }

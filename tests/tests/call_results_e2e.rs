@@ -5,278 +5,72 @@
 //! summary when the model fails, `GET /usage`, and the budget caps and alert enforced from the
 //! recorded costs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use api::providers::Providers;
-use api::{AppState, Application, Config, Role};
+use callbot_tests::fixtures::{clinic_script, micros, number};
+use callbot_tests::{AppOptions, Backend, TestApp, poll_api, spawn_app_with};
 use chrono::Utc;
-use commands::{CancellationToken, CommandContext, Commands};
-use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use callbot_tests::{TestDb, TestNats};
-
-/// Where the app keeps its events.
-enum Backend {
-    Sqlite,
-    Postgres(TestDb, TestNats),
-}
-
-impl Backend {
-    async fn postgres_and_nats() -> Self {
-        Self::Postgres(TestDb::postgres().await, TestNats::start())
-    }
-
-    fn vars(&self) -> Vec<(String, String)> {
-        match self {
-            Self::Sqlite => Vec::new(),
-            Self::Postgres(db, nats) => vec![
-                ("DATABASE_URL".into(), db.url.clone()),
-                ("NATS_URL".into(), nats.url()),
-                (
-                    "NATS_STREAM".into(),
-                    format!("CALLBOT_{}", Uuid::new_v4().simple()),
-                ),
-                (
-                    "JWT_SECRET".into(),
-                    "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt".into(),
-                ),
-                (
-                    "RECORDING_KEY".into(),
-                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
-                ),
-            ],
+/// Creates and starts a campaign over `numbers` with no retries; returns its id.
+async fn start_campaign(app: &TestApp, name: &str, numbers: &[u32], concurrency: u32) -> String {
+    let script = app.save_script(clinic_script()).await;
+    let contacts: Vec<Value> = numbers
+        .iter()
+        .map(|nn| json!({ "phoneNumber": number(*nn), "name": format!("고객{nn:02}"), "context": { "appointmentTime": "내일 오후 2시" } }))
+        .collect();
+    let body = json!({
+        "name": name,
+        "scriptId": script,
+        "contacts": contacts,
+        "settings": {
+            "maxConcurrency": concurrency,
+            "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
+            "callWindow": { "start": "00:00", "end": "24:00" }
         }
-    }
+    });
+    let id = app.create_campaign_ok(body).await;
+    app.start_campaign_ok(&id).await;
+    id
 }
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    state: AppState,
-    providers: Arc<Providers>,
-    token: String,
-    account: Uuid,
-    stop: CancellationToken,
-    _dir: tempfile::TempDir,
-    _backend: Backend,
+/// Creates a campaign and tries to start it; the start's status and body.
+async fn start_campaign_expecting_refusal(app: &TestApp) -> (StatusCode, Value) {
+    let script = app.save_script(clinic_script()).await;
+    let body = json!({
+        "name": "두 번째",
+        "scriptId": script,
+        "contacts": [{ "phoneNumber": number(40), "name": "고객40" }],
+        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
+    });
+    let id = app.create_campaign_ok(body).await;
+    app.start_campaign(&id).await
 }
 
-impl TestApp {
-    /// The database the app runs on.
-    fn database_url(&self) -> String {
-        match &self._backend {
-            Backend::Sqlite => {
-                let file = std::path::absolute(self._dir.path().join("callbot.db")).unwrap();
-                format!("sqlite://{}", file.display())
-            }
-            Backend::Postgres(db, _) => db.url.clone(),
-        }
-    }
+/// The campaign's calls by their number (NN).
+async fn calls_by_number(app: &TestApp, id: &str) -> Vec<(u32, Value)> {
+    let (_, calls) = app.list_calls(id, "?pageSize=100").await;
+    calls["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| {
+            let phone = call["phoneNumber"].as_str().unwrap();
+            let nn: u32 = phone[phone.len() - 2..].parse().unwrap();
+            (nn, call.clone())
+        })
+        .collect()
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-impl TestApp {
-    async fn spawn(backend: Backend, extra: Vec<(String, String)>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut vars: Vec<(String, String)> = vec![
-            ("SANDBOX_SPEED".into(), "40".into()),
-            ("PUBLIC_BASE_URL".into(), "https://callbot.example".into()),
-        ];
-        vars.extend(backend.vars());
-        vars.extend(extra);
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::All],
-            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-        )
-        .unwrap();
-        let app = Application::build(config).await.unwrap();
-        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-        let state = app.state().clone();
-        let providers = app.providers();
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        let mut app = Self {
-            base,
-            client: reqwest::Client::new(),
-            state,
-            providers,
-            token: String::new(),
-            account: Uuid::nil(),
-            stop,
-            _dir: dir,
-            _backend: backend,
-        };
-        let credentials = json!({ "email": "owner@clinic.kr", "password": "password123" });
-        let (status, _) = app
-            .call("POST", "/auth/register", Some(credentials.clone()))
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
-        let (_, login) = app.call("POST", "/auth/login", Some(credentials)).await;
-        app.token = login["data"]["accessToken"].as_str().unwrap().to_owned();
-        let (_, me) = app.call("GET", "/me", None).await;
-        app.account = me["data"]["id"].as_str().unwrap().parse().unwrap();
-        app
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if !self.token.is_empty() {
-            request = request.bearer_auth(&self.token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn script(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        let content = ScriptContent {
-            greeting: "안녕하세요, {customerName}님. 행복치과입니다.".into(),
-            purpose: "내일 오후 2시 예약 확인".into(),
-            main_flow: vec![FlowStep {
-                step: 1,
-                action: "{appointmentTime} 예약이 맞는지 확인합니다.".into(),
-                expected_responses: vec!["네".into(), "변경".into()],
-                next_step: NextStep {
-                    positive: None,
-                    negative: None,
-                },
-            }],
-            closing: "감사합니다.".into(),
-            variables: vec!["customerName".into(), "appointmentTime".into()],
-        };
-        let create = ScriptCommand::CreateScript {
-            owner_id: self.account,
-            name: "예약 확인".into(),
-            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
-            content,
-            at: Utc::now(),
-        };
-        Commands::<Script>::new(self.state.store.clone(), ())
-            .execute(
-                &id.to_string(),
-                create,
-                &CommandContext::new(self.account.to_string()),
-            )
-            .await
-            .unwrap();
-        id
-    }
-}
-
-fn number(nn: u32) -> String {
-    format!("010-5550-01{nn:02}")
-}
-
-impl TestApp {
-    /// Creates and starts a campaign over `numbers`; returns its id.
-    async fn start_campaign(&self, name: &str, numbers: &[u32], concurrency: u32) -> String {
-        let script = self.script().await;
-        let contacts: Vec<Value> = numbers
-            .iter()
-            .map(|nn| json!({ "phoneNumber": number(*nn), "name": format!("고객{nn:02}"), "context": { "appointmentTime": "내일 오후 2시" } }))
-            .collect();
-        let body = json!({
-            "name": name,
-            "scriptId": script,
-            "contacts": contacts,
-            "settings": {
-                "maxConcurrency": concurrency,
-                "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
-                "callWindow": { "start": "00:00", "end": "24:00" }
-            }
-        });
-        let (status, created) = self.call("POST", "/campaigns", Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let id = created["data"]["id"].as_str().unwrap().to_owned();
-        let (status, started) = self
-            .call("POST", &format!("/campaigns/{id}/start"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{started}");
-        id
-    }
-
-    /// Waits until the campaign has `status`.
-    async fn wait_for_campaign(&self, id: &str, status: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        loop {
-            let (_, campaign) = self.call("GET", &format!("/campaigns/{id}"), None).await;
-            if campaign["data"]["status"] == status {
-                return campaign["data"].clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "campaign not {status} in time: {campaign}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// The campaign's calls by their number (NN).
-    async fn calls_by_number(&self, id: &str) -> Vec<(u32, Value)> {
-        let (_, calls) = self
-            .call("GET", &format!("/campaigns/{id}/calls?pageSize=100"), None)
-            .await;
-        calls["data"]["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|call| {
-                let phone = call["phoneNumber"].as_str().unwrap();
-                let nn: u32 = phone[phone.len() - 2..].parse().unwrap();
-                (nn, call.clone())
-            })
-            .collect()
-    }
-
-    /// Waits until `done` holds for the call's detail; returns the detail.
-    async fn wait_for_detail(&self, call_id: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-        loop {
-            let (status, detail) = self.call("GET", &format!("/calls/{call_id}"), None).await;
-            assert_eq!(status, StatusCode::OK, "{detail}");
-            if done(&detail["data"]) {
-                return detail["data"].clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "call results not complete in time: {detail}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-fn openai_vars(openai: &sandbox::openai::SandboxServer, model: &str) -> Vec<(String, String)> {
-    vec![
-        ("OPENAI_API_KEY".into(), openai.api_key().to_owned()),
-        ("OPENAI_BASE_URL".into(), openai.base_url()),
-        ("OPENAI_MODEL".into(), model.to_owned()),
-    ]
-}
-
-fn micros(value: &Value) -> i64 {
-    (value
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {value}"))
-        * 1_000_000.0)
-        .round() as i64
+/// Waits until `done` holds for the call's detail; returns the detail.
+async fn wait_for_detail(app: &TestApp, call_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    poll_api("the call's results", Duration::from_secs(90), || async {
+        let (status, detail) = app.get_call(call_id).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        done(&detail["data"]).then(|| detail["data"].clone())
+    })
+    .await
 }
 
 /// Every cost component of an answered call is in, and its summary.
@@ -295,15 +89,20 @@ async fn answered_calls_get_transcripts_summaries_and_costs_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn answered_calls_get_transcripts_summaries_and_costs_on_postgres_and_nats() {
-    answered_calls_get_results(Backend::postgres_and_nats().await).await;
+    answered_calls_get_results(Backend::PostgresAndNats).await;
 }
 
 async fn answered_calls_get_results(backend: Backend) {
     let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn(backend, openai_vars(&openai, "gpt-4o-mini")).await;
-    let id = app.start_campaign("예약 확인", &[1, 2, 4, 5], 4).await;
+    let app = spawn_app_with(
+        AppOptions::sandbox_calls()
+            .backend(backend)
+            .openai(&openai, "gpt-4o-mini"),
+    )
+    .await;
+    let id = start_campaign(&app, "예약 확인", &[1, 2, 4, 5], 4).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
-    let calls = app.calls_by_number(&id).await;
+    let calls = calls_by_number(&app, &id).await;
     assert_eq!(calls.len(), 4);
     let conversations = app.providers.elevenlabs_sandbox().unwrap().conversations();
 
@@ -312,13 +111,13 @@ async fn answered_calls_get_results(backend: Backend) {
         let call_id = call["id"].as_str().unwrap();
         if *nn == 5 {
             // Never answered: no conversation, no summary, no charge.
-            let detail = app.wait_for_detail(call_id, |_| true).await;
+            let detail = wait_for_detail(&app, call_id, |_| true).await;
             assert_eq!(detail["status"], "NO_ANSWER");
             assert!(detail["summary"].is_null(), "{detail}");
             assert!(detail["transcript"].is_null(), "{detail}");
             continue;
         }
-        let detail = app.wait_for_detail(call_id, complete).await;
+        let detail = wait_for_detail(&app, call_id, complete).await;
         // The transcript is what the provider holds for the conversation, line for line.
         let persona = format!("{nn:02}");
         let conversation = conversations
@@ -393,7 +192,7 @@ async fn answered_calls_get_results(backend: Backend) {
     let summaries: Vec<_> = openai
         .requests()
         .into_iter()
-        .filter(protocols::openai::summary::is_summary_request)
+        .filter(commands::summarizer::wire::is_summary_request)
         .collect();
     assert_eq!(summaries.len(), 3);
 
@@ -415,7 +214,7 @@ async fn answered_calls_get_results(backend: Backend) {
     assert_eq!(usage["budget"]["alert"]["crossed"], false);
 
     // Each component was charged once per attempt, however often the worker looked.
-    let head = callbot_tests::quiesce(&app.state.store).await;
+    let head = app.wait_for_workers_finished().await;
     let events = app.state.store.read_after(0, head).await.unwrap();
     let charges = events
         .iter()
@@ -439,12 +238,12 @@ async fn answered_calls_get_results(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
     let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn(Backend::Sqlite, openai_vars(&openai, "sandbox-garbage")).await;
-    let id = app.start_campaign("모델 오류", &[2], 1).await;
+    let app = spawn_app_with(AppOptions::sandbox_calls().openai(&openai, "sandbox-garbage")).await;
+    let id = start_campaign(&app, "모델 오류", &[2], 1).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
-    let calls = app.calls_by_number(&id).await;
+    let calls = calls_by_number(&app, &id).await;
     let call_id = calls[0].1["id"].as_str().unwrap().to_owned();
-    let detail = app.wait_for_detail(&call_id, complete).await;
+    let detail = wait_for_detail(&app, &call_id, complete).await;
     assert_eq!(detail["summarySource"], "OFFLINE", "{detail}");
     let summary = detail["summary"].as_str().unwrap();
     assert!(
@@ -460,23 +259,23 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
     let asked = openai
         .requests()
         .into_iter()
-        .filter(protocols::openai::summary::is_summary_request)
+        .filter(commands::summarizer::wire::is_summary_request)
         .count();
     assert_eq!(asked, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_start() {
-    let app = TestApp::spawn(Backend::Sqlite, Vec::new()).await;
+    let app = spawn_app_with(AppOptions::sandbox_calls()).await;
     // One answered call costs more than a cent (Twilio alone is $0.0135).
     let settings = json!({ "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
     let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let numbers: Vec<u32> = (21..=32).collect();
-    let id = app.start_campaign("예산 초과", &numbers, 1).await;
+    let id = start_campaign(&app, "예산 초과", &numbers, 1).await;
     let campaign = app.wait_for_campaign(&id, "PAUSED").await;
     assert_eq!(campaign["pauseReason"], "BUDGET_EXCEEDED", "{campaign}");
-    let calls = app.calls_by_number(&id).await;
+    let calls = calls_by_number(&app, &id).await;
     let pending = calls
         .iter()
         .filter(|(_, c)| c["status"] == "PENDING")
@@ -484,7 +283,7 @@ async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_s
     assert!(pending > 0, "the cap stopped the campaign before its end");
 
     // A new start is refused while over the cap.
-    let other = app.start_campaign_expecting_refusal().await;
+    let other = start_campaign_expecting_refusal(&app).await;
     assert_eq!(other.0, StatusCode::PAYMENT_REQUIRED, "{}", other.1);
     assert_eq!(
         other.1["error"]["code"], "INSUFFICIENT_CREDITS",
@@ -493,15 +292,16 @@ async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_s
     );
 
     // Usage shows the cap reached and the alert raised once.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let usage = loop {
-        let (_, usage) = app.call("GET", "/usage", None).await;
-        if !usage["data"]["budget"]["alert"]["alertedAt"].is_null() {
-            break usage["data"].clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no alert: {usage}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let usage = poll_api(
+        "the budget alert in usage",
+        Duration::from_secs(30),
+        || async {
+            let (_, usage) = app.call("GET", "/usage", None).await;
+            let alerted = !usage["data"]["budget"]["alert"]["alertedAt"].is_null();
+            alerted.then(|| usage["data"].clone())
+        },
+    )
+    .await;
     assert_eq!(usage["budget"]["dailyCapReached"], true, "{usage}");
     assert_eq!(usage["budget"]["alert"]["crossed"], true, "{usage}");
     assert!(micros(&usage["budget"]["todaySpend"]) >= 10_000, "{usage}");
@@ -509,7 +309,7 @@ async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn usage_refuses_bad_ranges_naming_the_field() {
-    let app = TestApp::spawn(Backend::Sqlite, Vec::new()).await;
+    let app = spawn_app_with(AppOptions::sandbox_calls()).await;
     for (query, field) in [
         ("?from=2026-13-01", "from"),
         ("?to=yesterday", "to"),
@@ -535,22 +335,4 @@ async fn usage_refuses_bad_ranges_naming_the_field() {
     // Signed out: refused.
     let response = reqwest::get(format!("{}/usage", app.base)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-}
-
-impl TestApp {
-    /// Creates a campaign and tries to start it; the start's status and body.
-    async fn start_campaign_expecting_refusal(&self) -> (StatusCode, Value) {
-        let script = self.script().await;
-        let body = json!({
-            "name": "두 번째",
-            "scriptId": script,
-            "contacts": [{ "phoneNumber": number(40), "name": "고객40" }],
-            "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-        });
-        let (status, created) = self.call("POST", "/campaigns", Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let id = created["data"]["id"].as_str().unwrap();
-        self.call("POST", &format!("/campaigns/{id}/start"), None)
-            .await
-    }
 }

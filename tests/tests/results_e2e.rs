@@ -10,19 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use api::providers::Providers;
 use api::recordings::{RecordingCipher, RecordingsWorker};
-use api::{AppState, Application, Config, Role};
-use callbot_tests::{TestDb, TestNats, eventually};
+use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
+use callbot_tests::fixtures::{e164, script};
+use callbot_tests::{AppOptions, Backend, PUBLIC_URL, eventually, poll_api, spawn_app_with};
 use chrono::{DateTime, Utc};
 use commands::cqrs::load;
-use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
+use commands::{Clock, ManualClock};
 use domain::call::{Call, RecordingStage};
-use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
-use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// The system clock moved by a test-controlled offset (links expire without waiting).
 #[derive(Default)]
@@ -43,203 +40,6 @@ impl Clock for OffsetClock {
     }
 }
 
-enum Backend {
-    Sqlite,
-    Postgres(TestDb, TestNats),
-}
-
-impl Backend {
-    async fn postgres_and_nats() -> Self {
-        Self::Postgres(TestDb::postgres().await, TestNats::start())
-    }
-
-    fn vars(&self) -> Vec<(String, String)> {
-        match self {
-            Self::Sqlite => Vec::new(),
-            Self::Postgres(db, nats) => vec![
-                ("DATABASE_URL".into(), db.url.clone()),
-                ("NATS_URL".into(), nats.url()),
-                (
-                    "NATS_STREAM".into(),
-                    format!("CALLBOT_{}", Uuid::new_v4().simple()),
-                ),
-                (
-                    "JWT_SECRET".into(),
-                    "results-jwt-secret-results-jwt-secret".into(),
-                ),
-                (
-                    "RECORDING_KEY".into(),
-                    "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".into(),
-                ),
-            ],
-        }
-    }
-}
-
-struct TestApp {
-    /// `http://127.0.0.1:port` (the sandbox plays the proxy in front of the public URL).
-    origin: String,
-    client: reqwest::Client,
-    state: AppState,
-    providers: Arc<Providers>,
-    clock: Arc<OffsetClock>,
-    token: String,
-    account: Uuid,
-    stop: CancellationToken,
-    dir: tempfile::TempDir,
-    _backend: Backend,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-const PUBLIC: &str = "https://callbot.example";
-
-impl TestApp {
-    async fn spawn(backend: Backend) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut vars: Vec<(String, String)> = vec![
-            ("SANDBOX_SPEED".into(), "40".into()),
-            ("PUBLIC_BASE_URL".into(), PUBLIC.into()),
-        ];
-        vars.extend(backend.vars());
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::All],
-            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-        )
-        .unwrap();
-        let clock = Arc::new(OffsetClock::default());
-        let app = Application::build_with_clock(config, clock.clone())
-            .await
-            .unwrap();
-        let origin = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let providers = app.providers();
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        let mut app = Self {
-            origin,
-            client: reqwest::Client::new(),
-            state,
-            providers,
-            clock,
-            token: String::new(),
-            account: Uuid::nil(),
-            stop,
-            dir,
-            _backend: backend,
-        };
-        app.token = app.sign_up("owner@clinic.kr").await;
-        let (_, me) = app.call("GET", "/me", None).await;
-        app.account = me["data"]["id"].as_str().unwrap().parse().unwrap();
-        app
-    }
-
-    async fn sign_up(&self, email: &str) -> String {
-        let credentials = json!({ "email": email, "password": "password123" });
-        let url = format!("{}/api/v1/auth/register", self.origin);
-        let response = self
-            .client
-            .post(&url)
-            .json(&credentials)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let url = format!("{}/api/v1/auth/login", self.origin);
-        let login: Value = self
-            .client
-            .post(&url)
-            .json(&credentials)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        login["data"]["accessToken"].as_str().unwrap().to_owned()
-    }
-
-    async fn call_as(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(
-                method.parse().unwrap(),
-                format!("{}/api/v1{path}", self.origin),
-            )
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call_as(&self.token, method, path, body).await
-    }
-
-    /// Fetches a download link as a browser would: no Bearer header, through the local port
-    /// standing in for the public origin.
-    async fn fetch(&self, link: &str, range: Option<&str>) -> reqwest::Response {
-        let path = link
-            .strip_prefix(PUBLIC)
-            .unwrap_or_else(|| panic!("{link} is not under {PUBLIC}"));
-        let mut request = self.client.get(format!("{}{path}", self.origin));
-        if let Some(range) = range {
-            request = request.header("Range", range);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn script(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        let content = ScriptContent {
-            greeting: "안녕하세요, {customerName}님. 행복치과입니다.".into(),
-            purpose: "내일 오후 2시 예약 확인".into(),
-            main_flow: vec![FlowStep {
-                step: 1,
-                action: "예약이 맞는지 확인합니다.".into(),
-                expected_responses: vec!["네".into(), "변경".into()],
-                next_step: NextStep {
-                    positive: None,
-                    negative: None,
-                },
-            }],
-            closing: "감사합니다.".into(),
-            variables: vec!["customerName".into()],
-        };
-        let create = ScriptCommand::CreateScript {
-            owner_id: self.account,
-            name: "예약 확인".into(),
-            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
-            content,
-            at: Utc::now(),
-        };
-        Commands::<Script>::new(self.state.store.clone(), ())
-            .execute(
-                &id.to_string(),
-                create,
-                &CommandContext::new(self.account.to_string()),
-            )
-            .await
-            .unwrap();
-        id
-    }
-}
-
 /// The contacts: SPEC §9 numbers with Korean names.
 const CONTACTS: [(u32, &str); 6] = [
     (1, "김민수"),
@@ -249,26 +49,6 @@ const CONTACTS: [(u32, &str); 6] = [
     (8, "정다은"),
     (13, "한지민"),
 ];
-
-/// Like `eventually`, at a pace that stays under the API's 100 requests a minute.
-async fn poll_api<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn e164(nn: u32) -> String {
-    format!("+821055500{}", 100 + nn)
-}
 
 async fn pdftotext(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -292,12 +72,24 @@ async fn recordings_and_reports_of_a_sandbox_campaign_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recordings_and_reports_of_a_sandbox_campaign_on_postgres_and_nats() {
-    recordings_and_reports(Backend::postgres_and_nats().await).await;
+    recordings_and_reports(Backend::PostgresAndNats).await;
 }
 
 async fn recordings_and_reports(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let script = app.script().await;
+    let app_clock = Arc::new(OffsetClock::default());
+    let app = spawn_app_with(
+        AppOptions::sandbox_calls()
+            .backend(backend)
+            .clock(app_clock.clone()),
+    )
+    .await;
+    let content = script(
+        "안녕하세요, {customerName}님. 행복치과입니다.",
+        "내일 오후 2시 예약 확인",
+        "예약이 맞는지 확인합니다.",
+        &["customerName"],
+    );
+    let script = app.save_script(content).await;
     let contacts: Vec<Value> = CONTACTS
         .iter()
         .map(|(nn, name)| json!({ "phoneNumber": format!("010-5550-01{nn:02}"), "name": name }))
@@ -311,24 +103,9 @@ async fn recordings_and_reports(backend: Backend) {
             "callWindow": { "start": "00:00", "end": "24:00" }
         }
     });
-    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let campaign = created["data"]["id"].as_str().unwrap().to_owned();
-    let (status, started) = app
-        .call("POST", &format!("/campaigns/{campaign}/start"), None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    poll_api(
-        "the campaign to complete",
-        Duration::from_secs(120),
-        || async {
-            let (_, body) = app
-                .call("GET", &format!("/campaigns/{campaign}"), None)
-                .await;
-            body["data"]["status"] == "COMPLETED"
-        },
-    )
-    .await;
+    let campaign = app.create_campaign_ok(body).await;
+    app.start_campaign_ok(&campaign).await;
+    app.wait_for_campaign(&campaign, "COMPLETED").await;
     let twilio = app.providers.twilio_sandbox().unwrap();
     // Every recording Twilio made is settled: fetched and deleted, or deleted unheard.
     eventually(
@@ -347,13 +124,7 @@ async fn recordings_and_reports(backend: Backend) {
         },
     )
     .await;
-    let (_, calls) = app
-        .call(
-            "GET",
-            &format!("/campaigns/{campaign}/calls?pageSize=100"),
-            None,
-        )
-        .await;
+    let (_, calls) = app.list_calls(&campaign, "?pageSize=100").await;
     let items = calls["data"]["items"]
         .as_array()
         .unwrap_or_else(|| panic!("{calls}"))
@@ -375,7 +146,7 @@ async fn recordings_and_reports(backend: Backend) {
         logs.last().cloned().unwrap()
     };
     let id_of = |nn: u32| call_of(nn)["id"].as_str().unwrap().to_owned();
-    let file_of = |id: &str| app.dir.path().join("recordings").join(format!("{id}.rec"));
+    let file_of = |id: &str| app.data_dir().join("recordings").join(format!("{id}.rec"));
 
     // --- A consented call (01): stored encrypted, deleted at Twilio, plays back exactly.
     let one = id_of(1);
@@ -386,7 +157,7 @@ async fn recordings_and_reports(backend: Backend) {
             let (status, _) = app
                 .call("GET", &format!("/calls/{one}/recording"), None)
                 .await;
-            status == StatusCode::OK
+            (status == StatusCode::OK).then_some(())
         },
     )
     .await;
@@ -397,7 +168,9 @@ async fn recordings_and_reports(backend: Backend) {
     let data = &body["data"];
     let link = data["recordingUrl"].as_str().unwrap().to_owned();
     assert!(
-        link.starts_with(&format!("{PUBLIC}/api/v1/downloads/recordings/{one}?exp=")),
+        link.starts_with(&format!(
+            "{PUBLIC_URL}/api/v1/downloads/recordings/{one}?exp="
+        )),
         "{link}"
     );
     assert_eq!(data["recordingConsent"], true);
@@ -424,7 +197,7 @@ async fn recordings_and_reports(backend: Backend) {
     assert!(!stored.windows(4).any(|w| w == b"WAVE" || w == b"RIFF"));
     assert_ne!(stored, expected);
 
-    let response = app.fetch(&link, None).await;
+    let response = app.fetch_link(&link, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "audio/wav");
     assert_eq!(response.headers()["accept-ranges"], "bytes");
@@ -437,20 +210,20 @@ async fn recordings_and_reports(backend: Backend) {
 
     // Range requests.
     let len = expected.len();
-    let response = app.fetch(&link, Some("bytes=0-43")).await;
+    let response = app.fetch_link(&link, Some("bytes=0-43")).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(
         response.headers()["content-range"],
         format!("bytes 0-43/{len}").as_str()
     );
     assert_eq!(response.bytes().await.unwrap()[..], expected[..44]);
-    let response = app.fetch(&link, Some("bytes=-100")).await;
+    let response = app.fetch_link(&link, Some("bytes=-100")).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(response.bytes().await.unwrap()[..], expected[len - 100..]);
-    let response = app.fetch(&link, Some("bytes=1000-")).await;
+    let response = app.fetch_link(&link, Some("bytes=1000-")).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(response.bytes().await.unwrap()[..], expected[1000..]);
-    let response = app.fetch(&link, Some(&format!("bytes={len}-"))).await;
+    let response = app.fetch_link(&link, Some(&format!("bytes={len}-"))).await;
     assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(
         response.headers()["content-range"],
@@ -463,12 +236,12 @@ async fn recordings_and_reports(backend: Backend) {
     let (path, query) = link.split_once('?').unwrap();
     let forged = format!("{path}?{}", query.replace("sig=", "sig=00"));
     assert_eq!(
-        app.fetch(&forged, None).await.status(),
+        app.fetch_link(&forged, None).await.status(),
         StatusCode::NOT_FOUND
     );
     let other = link.replace(&one, &id_of(2));
     assert_eq!(
-        app.fetch(&other, None).await.status(),
+        app.fetch_link(&other, None).await.status(),
         StatusCode::NOT_FOUND
     );
     let exp: i64 = query
@@ -479,11 +252,11 @@ async fn recordings_and_reports(backend: Backend) {
         .unwrap();
     let longer = link.replace(&format!("exp={exp}"), &format!("exp={}", exp + 86_400));
     assert_eq!(
-        app.fetch(&longer, None).await.status(),
+        app.fetch_link(&longer, None).await.status(),
         StatusCode::NOT_FOUND
     );
     // Someone else's call is not found.
-    let stranger = app.sign_up("stranger@salon.kr").await;
+    let (stranger, _) = app.sign_up("stranger@salon.kr").await;
     let (status, _) = app
         .call_as(&stranger, "GET", &format!("/calls/{one}/recording"), None)
         .await;
@@ -528,7 +301,7 @@ async fn recordings_and_reports(backend: Backend) {
         .call("GET", &format!("/calls/{two}/recording"), None)
         .await;
     let response = app
-        .fetch(body["data"]["recordingUrl"].as_str().unwrap(), None)
+        .fetch_link(body["data"]["recordingUrl"].as_str().unwrap(), None)
         .await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body: Value = response.json().await.unwrap();
@@ -567,7 +340,7 @@ async fn recordings_and_reports(backend: Backend) {
         ttl > chrono::Duration::hours(23) && ttl <= chrono::Duration::hours(24),
         "{ttl}"
     );
-    let response = app.fetch(&csv_link, None).await;
+    let response = app.fetch_link(&csv_link, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()["content-type"],
@@ -613,7 +386,7 @@ async fn recordings_and_reports(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let pdf_link = body["data"]["downloadUrl"].as_str().unwrap().to_owned();
-    let response = app.fetch(&pdf_link, None).await;
+    let response = app.fetch_link(&pdf_link, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap();
@@ -669,7 +442,7 @@ async fn recordings_and_reports(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Without the font, PDF rendering says what is missing.
-    let fontless = ReportFiles::new(app.dir.path(), "/nonexistent/NanumGothic.ttf".into());
+    let fontless = ReportFiles::new(app.data_dir(), "/nonexistent/NanumGothic.ttf".into());
     let report = Report::new(
         "x",
         Utc::now(),
@@ -719,7 +492,7 @@ async fn recordings_and_reports(backend: Backend) {
             let (status, _) = app
                 .call("GET", &format!("/calls/{one}/recording"), None)
                 .await;
-            status == StatusCode::NOT_FOUND
+            (status == StatusCode::NOT_FOUND).then_some(())
         },
     )
     .await;
@@ -727,15 +500,18 @@ async fn recordings_and_reports(backend: Backend) {
     assert_eq!(worker.purge_due().await.unwrap(), 0);
 
     // --- Expiry: a recording link lasts 15 minutes, a report link 24 hours.
-    app.clock.advance(chrono::Duration::minutes(16));
-    let response = app.fetch(&link, None).await;
+    app_clock.advance(chrono::Duration::minutes(16));
+    let response = app.fetch_link(&link, None).await;
     assert_eq!(response.status(), StatusCode::GONE);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "LINK_EXPIRED");
-    assert_eq!(app.fetch(&csv_link, None).await.status(), StatusCode::OK);
-    app.clock.advance(chrono::Duration::hours(24));
+    assert_eq!(
+        app.fetch_link(&csv_link, None).await.status(),
+        StatusCode::OK
+    );
+    app_clock.advance(chrono::Duration::hours(24));
     for report in [&csv_link, &pdf_link] {
-        let response = app.fetch(report, None).await;
+        let response = app.fetch_link(report, None).await;
         assert_eq!(response.status(), StatusCode::GONE);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "LINK_EXPIRED");

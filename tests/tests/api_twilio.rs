@@ -1,11 +1,9 @@
 //! The Twilio webhooks: signatures, the consent TwiML, and order-independent status callbacks.
 
-use std::sync::Arc;
-
-use api::{AppState, Application, Config, Role};
+use callbot_tests::{AppOptions, PUBLIC_URL, Role, TestApp, spawn_app_with};
 use chrono::Utc;
+use commands::CommandContext;
 use commands::cqrs::load;
-use commands::{CancellationToken, CommandContext, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{Call, CallCommand, CallResult, CallStatus as DomainStatus};
 use domain::policy::RetryPolicy;
@@ -15,135 +13,54 @@ use rand::seq::SliceRandom;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-const PUBLIC: &str = "https://callbot.example";
-
-struct TestApp {
-    addr: String,
-    client: reqwest::Client,
-    state: AppState,
-    stop: CancellationToken,
-    _twilio: sandbox::twilio::TwilioSandbox,
-    _dir: tempfile::TempDir,
+/// The API role only, with a Twilio sandbox of the test's own; nobody signed up.
+async fn spawn() -> TestApp {
+    let options = AppOptions::default()
+        .manual_clock(Utc::now())
+        .roles(vec![Role::Api])
+        .twilio_sandbox()
+        .public_base_url(PUBLIC_URL)
+        .signed_out();
+    spawn_app_with(options).await
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
+/// A call that is ringing under provider call `sid`.
+async fn ringing_call(app: &TestApp, sid: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    let context = CommandContext::new("test");
+    let now = Utc::now();
+    let commands = [
+        CallCommand::CreateCall {
+            campaign_id: Uuid::now_v7(),
+            owner_id: Uuid::now_v7(),
+            phone: PhoneNumber::parse("010-5550-0101", &["KR"]).unwrap(),
+            contact_name: Some("홍길동".into()),
+            context: Default::default(),
+            retry: RetryPolicy::default(),
+            at: now,
+        },
+        CallCommand::RequestDial { at: now },
+        CallCommand::RecordProviderCall {
+            provider_call_sid: sid.to_owned(),
+            at: now,
+        },
+    ];
+    for command in commands {
+        app.state
+            .calls
+            .execute(&id.to_string(), command, &context)
+            .await
+            .unwrap();
     }
+    id
 }
 
-impl TestApp {
-    async fn spawn() -> Self {
-        let twilio = sandbox::twilio::spawn(Default::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let vars = [
-            ("TWILIO_ACCOUNT_SID", twilio.account_sid().to_owned()),
-            ("TWILIO_AUTH_TOKEN", twilio.auth_token().to_owned()),
-            (
-                "TWILIO_PHONE_NUMBER",
-                sandbox::twilio::PHONE_NUMBER.to_owned(),
-            ),
-            ("TWILIO_API_BASE", twilio.api_base()),
-            ("PUBLIC_BASE_URL", PUBLIC.to_owned()),
-        ];
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::Api],
-            |name| {
-                vars.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.clone())
-            },
-        )
-        .unwrap();
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let app = Application::build_with_clock(config, clock).await.unwrap();
-        let addr = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        Self {
-            addr,
-            client: reqwest::Client::new(),
-            state,
-            stop,
-            _twilio: twilio,
-            _dir: dir,
-        }
-    }
-
-    /// A call that is ringing under provider call `sid`.
-    async fn ringing_call(&self, sid: &str) -> Uuid {
-        let id = Uuid::now_v7();
-        let context = CommandContext::new("test");
-        let now = Utc::now();
-        let commands = [
-            CallCommand::CreateCall {
-                campaign_id: Uuid::now_v7(),
-                owner_id: Uuid::now_v7(),
-                phone: PhoneNumber::parse("010-5550-0101", &["KR"]).unwrap(),
-                contact_name: Some("홍길동".into()),
-                context: Default::default(),
-                retry: RetryPolicy::default(),
-                at: now,
-            },
-            CallCommand::RequestDial { at: now },
-            CallCommand::RecordProviderCall {
-                provider_call_sid: sid.to_owned(),
-                at: now,
-            },
-        ];
-        for command in commands {
-            self.state
-                .calls
-                .execute(&id.to_string(), command, &context)
-                .await
-                .unwrap();
-        }
-        id
-    }
-
-    /// Posts a form to a webhook path, signed over the public URL with `token`.
-    async fn post_signed(&self, path: &str, form: &wire::Form, token: &str) -> reqwest::Response {
-        let signature = wire::compute_signature(token, &format!("{PUBLIC}{path}"), form);
-        self.post(path, form, Some(&signature)).await
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        form: &wire::Form,
-        signature: Option<&str>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.addr))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(wire::encode_form(form));
-        if let Some(signature) = signature {
-            request = request.header(wire::SIGNATURE_HEADER, signature);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn events(&self, id: Uuid) -> Vec<String> {
-        self.state
-            .store
-            .read_aggregate(&id.to_string())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event_type)
-            .collect()
-    }
-
-    async fn call(&self, id: Uuid) -> Call {
-        load::<Call>(&self.state.store, &id.to_string())
-            .await
-            .unwrap()
-            .unwrap()
-    }
+/// The call aggregate as stored.
+async fn load_call(app: &TestApp, id: Uuid) -> Call {
+    load::<Call>(&app.state.store, &id.to_string())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn status(sid: &str, status: CallStatus, sequence: u32, duration: Option<u32>) -> wire::Form {
@@ -164,61 +81,72 @@ const TOKEN: &str = sandbox::twilio::AUTH_TOKEN;
 
 #[tokio::test]
 async fn a_forged_callback_is_refused_and_records_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let sid = "CA00000000000000000000000000000001";
-    let id = app.ringing_call(sid).await;
-    let before = app.events(id).await;
+    let id = ringing_call(&app, sid).await;
+    let before = app.event_types(id).await;
     let path = format!("/twilio/status/{id}");
     let form = status(sid, CallStatus::InProgress, 2, None);
 
-    let unsigned = app.post(&path, &form, None).await;
-    let wrong_token = app.post_signed(&path, &form, "not-the-token").await;
-    let garbage = app.post(&path, &form, Some("bm90IGEgc2lnbmF0dXJl")).await;
+    let unsigned = app.post_twilio(&path, &form, None).await;
+    let wrong_token = app.post_twilio_signed(&path, &form, "not-the-token").await;
+    let garbage = app
+        .post_twilio(&path, &form, Some("bm90IGEgc2lnbmF0dXJl"))
+        .await;
     // Signed for another call's URL, replayed here.
     let other = wire::compute_signature(
         TOKEN,
-        &format!("{PUBLIC}/twilio/status/{}", Uuid::now_v7()),
+        &format!("{PUBLIC_URL}/twilio/status/{}", Uuid::now_v7()),
         &form,
     );
-    let replayed = app.post(&path, &form, Some(&other)).await;
+    let replayed = app.post_twilio(&path, &form, Some(&other)).await;
     let voice = app
-        .post_signed(&format!("/twilio/voice/{id}"), &form, "not-the-token")
+        .post_twilio_signed(&format!("/twilio/voice/{id}"), &form, "not-the-token")
         .await;
 
     for response in [unsigned, wrong_token, garbage, replayed, voice] {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
-    assert_eq!(app.events(id).await, before);
-    assert_eq!(app.call(id).await.status(), Some(DomainStatus::Calling));
+    assert_eq!(app.event_types(id).await, before);
+    assert_eq!(
+        load_call(&app, id).await.status(),
+        Some(DomainStatus::Calling)
+    );
 
     // The same callback, signed, is accepted and recorded.
-    let genuine = app.post_signed(&path, &form, TOKEN).await;
+    let genuine = app.post_twilio_signed(&path, &form, TOKEN).await;
     assert_eq!(genuine.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.call(id).await.status(), Some(DomainStatus::InProgress));
+    assert_eq!(
+        load_call(&app, id).await.status(),
+        Some(DomainStatus::InProgress)
+    );
 }
 
 #[tokio::test]
 async fn the_signature_is_accepted_with_or_without_the_default_port() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let sid = "CA00000000000000000000000000000002";
-    let id = app.ringing_call(sid).await;
+    let id = ringing_call(&app, sid).await;
     let path = format!("/twilio/status/{id}");
     let form = status(sid, CallStatus::InProgress, 2, None);
     let with_port =
         wire::compute_signature(TOKEN, &format!("https://callbot.example:443{path}"), &form);
-    let response = app.post(&path, &form, Some(&with_port)).await;
+    let response = app.post_twilio(&path, &form, Some(&with_port)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.call(id).await.status(), Some(DomainStatus::InProgress));
+    assert_eq!(
+        load_call(&app, id).await.status(),
+        Some(DomainStatus::InProgress)
+    );
 }
 
 #[tokio::test]
 async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let sid = "CA00000000000000000000000000000003";
-    let id = app.ringing_call(sid).await;
+    let id = ringing_call(&app, sid).await;
     let form = status(sid, CallStatus::InProgress, 0, None);
     let response = app
-        .post_signed(&format!("/twilio/voice/{id}"), &form, TOKEN)
+        .post_twilio_signed(&format!("/twilio/voice/{id}"), &form, TOKEN)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -256,11 +184,11 @@ async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream(
 
 #[tokio::test]
 async fn a_voice_request_for_a_finished_call_hangs_up() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let sid = "CA00000000000000000000000000000004";
-    let id = app.ringing_call(sid).await;
+    let id = ringing_call(&app, sid).await;
     let ended = app
-        .post_signed(
+        .post_twilio_signed(
             &format!("/twilio/status/{id}"),
             &status(sid, CallStatus::Busy, 2, Some(0)),
             TOKEN,
@@ -268,7 +196,7 @@ async fn a_voice_request_for_a_finished_call_hangs_up() {
         .await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
     let response = app
-        .post_signed(
+        .post_twilio_signed(
             &format!("/twilio/voice/{id}"),
             &status(sid, CallStatus::InProgress, 0, None),
             TOKEN,
@@ -280,35 +208,35 @@ async fn a_voice_request_for_a_finished_call_hangs_up() {
 
 #[tokio::test]
 async fn a_malformed_callback_is_a_clear_400_and_records_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let sid = "CA00000000000000000000000000000005";
-    let id = app.ringing_call(sid).await;
-    let before = app.events(id).await;
+    let id = ringing_call(&app, sid).await;
+    let before = app.event_types(id).await;
     let mut form = status(sid, CallStatus::InProgress, 2, None);
     form.retain(|(k, _)| k != "CallStatus");
     let response = app
-        .post_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
+        .post_twilio_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("CallStatus"));
     let unknown = app
-        .post_signed(
+        .post_twilio_signed(
             &format!("/twilio/status/{}", Uuid::now_v7()),
             &status(sid, CallStatus::InProgress, 2, None),
             TOKEN,
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.events(id).await, before);
+    assert_eq!(app.event_types(id).await, before);
 }
 
 #[tokio::test]
 async fn a_callback_from_another_attempt_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let id = app.ringing_call("CA00000000000000000000000000000006").await;
-    let before = app.events(id).await;
+    let app = spawn().await;
+    let id = ringing_call(&app, "CA00000000000000000000000000000006").await;
+    let before = app.event_types(id).await;
     let response = app
-        .post_signed(
+        .post_twilio_signed(
             &format!("/twilio/status/{id}"),
             &status(
                 "CA0000000000000000000000000000dead",
@@ -320,7 +248,7 @@ async fn a_callback_from_another_attempt_changes_nothing() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.events(id).await, before);
+    assert_eq!(app.event_types(id).await, before);
 }
 
 /// The callbacks of one attempt, in the order Twilio numbers them.
@@ -348,18 +276,18 @@ fn summary(call: &Call) -> (Option<DomainStatus>, Option<CallResult>, u32) {
 
 #[tokio::test]
 async fn shuffled_and_duplicated_callbacks_give_the_same_final_state() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     for answered in [true, false] {
         let in_order_sid = format!("CA{:032x}", u32::from(answered) + 100);
-        let in_order = app.ringing_call(&in_order_sid).await;
+        let in_order = ringing_call(&app, &in_order_sid).await;
         for form in script(&in_order_sid, answered) {
             let response = app
-                .post_signed(&format!("/twilio/status/{in_order}"), &form, TOKEN)
+                .post_twilio_signed(&format!("/twilio/status/{in_order}"), &form, TOKEN)
                 .await;
             assert_eq!(response.status(), StatusCode::NO_CONTENT);
         }
-        let expected = summary(&app.call(in_order).await);
-        let expected_events = app.events(in_order).await;
+        let expected = summary(&load_call(&app, in_order).await);
+        let expected_events = app.event_types(in_order).await;
         if answered {
             assert_eq!(
                 expected,
@@ -375,18 +303,22 @@ async fn shuffled_and_duplicated_callbacks_give_the_same_final_state() {
 
         for round in 0..8u32 {
             let sid = format!("CA{:032x}", 1000 + round * 2 + u32::from(answered));
-            let id = app.ringing_call(&sid).await;
+            let id = ringing_call(&app, &sid).await;
             let mut forms = script(&sid, answered);
             forms.extend(script(&sid, answered));
             forms.shuffle(&mut rand::rng());
             for form in forms {
                 let response = app
-                    .post_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
+                    .post_twilio_signed(&format!("/twilio/status/{id}"), &form, TOKEN)
                     .await;
                 assert_eq!(response.status(), StatusCode::NO_CONTENT);
             }
-            assert_eq!(summary(&app.call(id).await), expected, "round {round}");
-            let events = app.events(id).await;
+            assert_eq!(
+                summary(&load_call(&app, id).await),
+                expected,
+                "round {round}"
+            );
+            let events = app.event_types(id).await;
             let shape = |events: &[String]| {
                 events
                     .iter()

@@ -2,12 +2,9 @@
 //! and the OpenAI adapter talking to the sandbox over HTTP), saving drafts, CRUD with versions,
 //! field-level validation, other accounts, and the generate rate limit.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use api::{Application, Config, Role};
+use callbot_tests::fixtures::code;
+use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use chrono::{Duration, Utc};
-use commands::{CancellationToken, ManualClock};
 use reqwest::StatusCode;
 use sandbox::openai::SandboxServer;
 use serde_json::{Value, json};
@@ -15,140 +12,19 @@ use serde_json::{Value, json};
 const SEED: &str = "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 \
                     시간 제안해줘. 취소하면 취소 사유도 물어봐줘.";
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    clock: Arc<ManualClock>,
-    stop: CancellationToken,
-    _dir: tempfile::TempDir,
+/// The embedded default (no OpenAI key, the offline writer); nobody signed up, on a clock the
+/// test moves.
+async fn spawn() -> TestApp {
+    spawn_app_with(AppOptions::default().manual_clock(Utc::now()).signed_out()).await
 }
 
-impl TestApp {
-    /// The embedded default: no OpenAI key, the offline writer.
-    async fn spawn() -> Self {
-        Self::spawn_with(HashMap::new()).await
-    }
-
-    /// With `OPENAI_*` pointing at the sandbox, asking for `model`.
-    async fn spawn_with_openai(sandbox: &SandboxServer, model: &str) -> Self {
-        Self::spawn_with(HashMap::from([
-            ("OPENAI_API_KEY".to_owned(), sandbox.api_key().to_owned()),
-            ("OPENAI_BASE_URL".to_owned(), sandbox.base_url()),
-            ("OPENAI_MODEL".to_owned(), model.to_owned()),
-        ]))
-        .await
-    }
-
-    async fn spawn_with(vars: HashMap<String, String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::All],
-            |name| vars.get(name).cloned(),
-        )
-        .unwrap();
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let app = Application::build_with_clock(config, clock.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        Self {
-            base,
-            client: reqwest::Client::new(),
-            clock,
-            stop,
-            _dir: dir,
-        }
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(token), Some(body))
-            .await
-    }
-
-    async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PUT, path, Some(token), Some(body))
-            .await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, Some(token), None)
-            .await
-    }
-
-    async fn delete(&self, path: &str, token: &str) -> StatusCode {
-        self.send(reqwest::Method::DELETE, path, Some(token), None)
-            .await
-            .0
-    }
-
-    /// Registers and logs in; returns the token.
-    async fn user(&self, email: &str) -> String {
-        let credentials = json!({ "email": email, "password": "password123" });
-        let (status, body) = self
-            .send(
-                reqwest::Method::POST,
-                "/auth/register",
-                None,
-                Some(credentials.clone()),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, body) = self
-            .send(
-                reqwest::Method::POST,
-                "/auth/login",
-                None,
-                Some(credentials),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["data"]["accessToken"].as_str().unwrap().to_owned()
-    }
-
-    async fn generate(&self, token: &str, input: &str, language: &str) -> (StatusCode, Value) {
-        self.post(
-            "/scripts/generate",
-            token,
-            json!({
-                "naturalInput": input,
-                "context": { "businessType": "clinic", "language": language }
-            }),
-        )
-        .await
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("")
+/// With `OPENAI_*` pointing at the sandbox, asking for `model`; nobody signed up.
+async fn spawn_with_openai(sandbox: &SandboxServer, model: &str) -> TestApp {
+    let options = AppOptions::default()
+        .manual_clock(Utc::now())
+        .openai(sandbox, model)
+        .signed_out();
+    spawn_app_with(options).await
 }
 
 fn fields(body: &Value) -> Vec<String> {
@@ -236,10 +112,10 @@ fn assert_the_seed_scenario(data: &Value) {
 
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_offline_writer() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
 
-    let (status, body) = app.generate(&token, SEED, "ko").await;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
     assert_the_seed_scenario(&body["data"]);
@@ -265,10 +141,10 @@ async fn the_prd_scenario_passes_with_the_offline_writer() {
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
     let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn_with_openai(&sandbox, "gpt-4o-mini").await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn_with_openai(&sandbox, "gpt-4o-mini").await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
 
-    let (status, body) = app.generate(&token, SEED, "ko").await;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_the_seed_scenario(&body["data"]);
     assert_eq!(sandbox.request_count(), 1, "one chat completion");
@@ -284,9 +160,9 @@ async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
 #[tokio::test]
 async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
     let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn_with_openai(&sandbox, "sandbox-invalid-once").await;
-    let token = app.user("owner@clinic.kr").await;
-    let (status, body) = app.generate(&token, SEED, "ko").await;
+    let app = spawn_with_openai(&sandbox, "sandbox-invalid-once").await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_the_seed_scenario(&body["data"]);
     assert_eq!(sandbox.request_count(), 2, "the answer and its repair");
@@ -295,9 +171,9 @@ async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
 #[tokio::test]
 async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
     let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn_with_openai(&sandbox, "sandbox-refusal").await;
-    let token = app.user("owner@clinic.kr").await;
-    let (status, body) = app.generate(&token, SEED, "ko").await;
+    let app = spawn_with_openai(&sandbox, "sandbox-refusal").await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "GENERATION_FAILED"),
@@ -315,9 +191,9 @@ async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
     assert_eq!(all["data"], json!([]));
 
     let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
-    let app = TestApp::spawn_with_openai(&sandbox, "sandbox-429").await;
-    let token = app.user("owner@clinic.kr").await;
-    let (status, body) = app.generate(&token, SEED, "ko").await;
+    let app = spawn_with_openai(&sandbox, "sandbox-429").await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "GENERATION_FAILED")
@@ -333,8 +209,8 @@ async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
 
 #[tokio::test]
 async fn an_english_request_gets_an_english_script_and_preview() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
     let (status, body) = app
         .post(
             "/scripts/generate",
@@ -361,8 +237,8 @@ async fn an_english_request_gets_an_english_script_and_preview() {
 
 #[tokio::test]
 async fn generate_refuses_bad_input_with_clear_codes() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
 
     let (status, body) = app
         .post(
@@ -415,7 +291,7 @@ async fn generate_refuses_bad_input_with_clear_codes() {
 
     let (status, body) = app
         .send(
-            reqwest::Method::POST,
+            "POST",
             "/scripts/generate",
             None,
             Some(json!({ "naturalInput": SEED })),
@@ -429,10 +305,10 @@ async fn generate_refuses_bad_input_with_clear_codes() {
 
 #[tokio::test]
 async fn the_eleventh_generate_in_a_minute_is_rate_limited() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
     for n in 1..=10 {
-        let (status, body) = app.generate(&token, SEED, "ko").await;
+        let (status, body) = app.generate_script(&token, SEED, "ko").await;
         assert_eq!(status, StatusCode::OK, "generate #{n}: {body}");
     }
     let response = app
@@ -451,12 +327,18 @@ async fn the_eleventh_generate_in_a_minute_is_rate_limited() {
     // Other endpoints and other users are not affected; the bucket refills (one per 6 s).
     let (status, _) = app.get("/scripts", &token).await;
     assert_eq!(status, StatusCode::OK);
-    let other = app.user("other@clinic.kr").await;
-    assert_eq!(app.generate(&other, SEED, "ko").await.0, StatusCode::OK);
-    app.clock.advance(Duration::seconds(6));
-    assert_eq!(app.generate(&token, SEED, "ko").await.0, StatusCode::OK);
+    let other = app.sign_up("other@clinic.kr").await.0;
     assert_eq!(
-        app.generate(&token, SEED, "ko").await.0,
+        app.generate_script(&other, SEED, "ko").await.0,
+        StatusCode::OK
+    );
+    app.manual_clock().advance(Duration::seconds(6));
+    assert_eq!(
+        app.generate_script(&token, SEED, "ko").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.generate_script(&token, SEED, "ko").await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -486,8 +368,8 @@ fn script(greeting: &str) -> Value {
 
 #[tokio::test]
 async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
 
     let (status, body) = app
         .post(
@@ -507,7 +389,7 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
     assert!(data["createdAt"].as_str().unwrap().ends_with('Z'));
     let id = data["id"].as_str().unwrap().to_owned();
 
-    app.clock.advance(Duration::seconds(1));
+    app.manual_clock().advance(Duration::seconds(1));
     let (status, body) = app
         .post(
             "/scripts",
@@ -606,9 +488,9 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
 
 #[tokio::test]
 async fn a_generated_draft_is_saved_under_its_id() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
-    let (_, generated) = app.generate(&token, SEED, "ko").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (_, generated) = app.generate_script(&token, SEED, "ko").await;
     let draft = generated["data"]["scriptId"].as_str().unwrap().to_owned();
     let save = |script: Value| {
         json!({
@@ -647,7 +529,7 @@ async fn a_generated_draft_is_saved_under_its_id() {
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
 
     // A draft saved with the owner's changes becomes version 2.
-    let (_, generated) = app.generate(&token, SEED, "ko").await;
+    let (_, generated) = app.generate_script(&token, SEED, "ko").await;
     let mut edited = generated["data"]["generatedScript"].clone();
     edited["closing"] = json!("감사합니다. 내일 뵙겠습니다.");
     let (status, body) = app
@@ -668,8 +550,8 @@ async fn a_generated_draft_is_saved_under_its_id() {
 
 #[tokio::test]
 async fn invalid_scripts_are_refused_with_every_field_named() {
-    let app = TestApp::spawn().await;
-    let token = app.user("owner@clinic.kr").await;
+    let app = spawn().await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
     let mut broken = script("안녕하세요, {businessName}입니다.");
     broken["mainFlow"][0]["nextStep"]["negative"] = json!(9);
     broken["mainFlow"][1]["step"] = json!(3);
@@ -745,10 +627,10 @@ async fn invalid_scripts_are_refused_with_every_field_named() {
 
 #[tokio::test]
 async fn another_accounts_script_is_not_found() {
-    let app = TestApp::spawn().await;
-    let owner = app.user("owner@clinic.kr").await;
-    let stranger = app.user("stranger@salon.kr").await;
-    let (_, generated) = app.generate(&owner, SEED, "ko").await;
+    let app = spawn().await;
+    let owner = app.sign_up("owner@clinic.kr").await.0;
+    let stranger = app.sign_up("stranger@salon.kr").await.0;
+    let (_, generated) = app.generate_script(&owner, SEED, "ko").await;
     let draft = generated["data"]["scriptId"].as_str().unwrap().to_owned();
     let path = format!("/scripts/{draft}");
 

@@ -1,172 +1,47 @@
 //! Campaigns, contacts, import, lifecycle, settings and the do-not-call list through the API.
 
-use std::sync::Arc;
-
-use api::{AppState, Application, Config, Role};
-use chrono::{TimeZone, Utc};
-use commands::{CancellationToken, CommandContext, Commands, ManualClock};
-use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+use callbot_tests::fixtures::{code, script, seoul};
+use callbot_tests::{AppOptions, TestApp, spawn_app_with};
+use domain::script::ScriptContent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    state: AppState,
-    token: String,
-    account: Uuid,
-    stop: CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
 /// 22:00 in Seoul: outside the default call window, so the dialer places nothing unless a test
 /// moves the clock.
-fn evening() -> chrono::DateTime<Utc> {
-    chrono_tz::Asia::Seoul
-        .with_ymd_and_hms(2026, 11, 23, 22, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
+fn evening() -> chrono::DateTime<chrono::Utc> {
+    seoul(22, 0)
 }
 
-impl TestApp {
-    async fn spawn() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::All],
-            |_| None,
-        )
-        .unwrap();
-        let clock = Arc::new(ManualClock::new(evening()));
-        let app = Application::build_with_clock(config, clock).await.unwrap();
-        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-        let state = app.state().clone();
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        let mut app = Self {
-            base,
-            client: reqwest::Client::new(),
-            state,
-            token: String::new(),
-            account: Uuid::nil(),
-            stop,
-            _dir: dir,
-        };
-        let (token, account) = app.sign_up("owner@clinic.kr").await;
-        app.token = token;
-        app.account = account;
-        app
-    }
-
-    async fn sign_up(&self, email: &str) -> (String, Uuid) {
-        let credentials = json!({ "email": email, "password": "password123" });
-        let (status, _) = self
-            .send("POST", "/auth/register", None, Some(credentials.clone()))
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
-        let (_, login) = self
-            .send("POST", "/auth/login", None, Some(credentials))
-            .await;
-        let token = login["data"]["accessToken"].as_str().unwrap().to_owned();
-        let (_, me) = self.send("GET", "/me", Some(&token), None).await;
-        (token, me["data"]["id"].as_str().unwrap().parse().unwrap())
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.send(method, path, Some(&self.token), body).await
-    }
-
-    /// A saved script of the signed-in account, created through its aggregate.
-    async fn script(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        let content = ScriptContent {
-            greeting: "안녕하세요, {businessName}입니다.".into(),
-            purpose: "예약 확인".into(),
-            main_flow: vec![FlowStep {
-                step: 1,
-                action: "{customerName}님, {appointmentTime} 예약 확인 부탁드립니다.".into(),
-                expected_responses: vec!["네".into()],
-                next_step: NextStep {
-                    positive: None,
-                    negative: None,
-                },
-            }],
-            closing: "감사합니다.".into(),
-            variables: vec![
-                "businessName".into(),
-                "customerName".into(),
-                "appointmentTime".into(),
-            ],
-        };
-        let create = ScriptCommand::CreateScript {
-            owner_id: self.account,
-            name: "예약 확인".into(),
-            natural_input: "예약 확인 전화해줘".into(),
-            content,
-            at: Utc::now(),
-        };
-        Commands::<Script>::new(self.state.store.clone(), ())
-            .execute(
-                &id.to_string(),
-                create,
-                &CommandContext::new(self.account.to_string()),
-            )
-            .await
-            .unwrap();
-        id
-    }
-
-    async fn campaign(&self, numbers: &[&str]) -> String {
-        let script = self.script().await;
-        let contacts: Vec<Value> = numbers
-            .iter()
-            .enumerate()
-            .map(|(i, n)| json!({ "phoneNumber": n, "name": format!("고객{i}"), "context": { "appointmentTime": "14:00" } }))
-            .collect();
-        let body = json!({ "name": "2월 5일 예약 확인", "scriptId": script, "contacts": contacts });
-        let (status, body) = self.call("POST", "/campaigns", Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["data"]["id"].as_str().unwrap().to_owned()
-    }
+async fn spawn() -> TestApp {
+    spawn_app_with(AppOptions::default().manual_clock(evening())).await
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+fn content() -> ScriptContent {
+    script(
+        "안녕하세요, {businessName}입니다.",
+        "예약 확인",
+        "{customerName}님, {appointmentTime} 예약 확인 부탁드립니다.",
+        &["businessName", "customerName", "appointmentTime"],
+    )
 }
 
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("")
+/// A draft campaign over `numbers`, each with an appointment time.
+async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
+    let script = app.save_script(content()).await;
+    let contacts: Vec<Value> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({ "phoneNumber": n, "name": format!("고객{i}"), "context": { "appointmentTime": "14:00" } }))
+        .collect();
+    let body = json!({ "name": "2월 5일 예약 확인", "scriptId": script, "contacts": contacts });
+    app.create_campaign_ok(body).await
 }
 
 #[tokio::test]
 async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_duplicates() {
-    let app = TestApp::spawn().await;
-    let script = app.script().await;
+    let app = spawn().await;
+    let script = app.save_script(content()).await;
     let body = json!({
         "name": "2월 5일 예약 확인",
         "scriptId": script,
@@ -177,7 +52,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
         ],
         "settings": { "maxConcurrency": 2, "retry": { "intervalsSeconds": [60] }, "callWindow": { "start": "10:00", "end": "24:00" } }
     });
-    let (status, created) = app.call("POST", "/campaigns", Some(body)).await;
+    let (status, created) = app.create_campaign(body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let data = &created["data"];
     assert_eq!(data["status"], "DRAFT");
@@ -186,7 +61,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
     assert!(data["createdAt"].is_string());
     let id = data["id"].as_str().unwrap();
 
-    let (status, campaign) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    let (status, campaign) = app.get_campaign(id).await;
     assert_eq!(status, StatusCode::OK);
     let campaign = &campaign["data"];
     assert_eq!(campaign["settings"]["maxConcurrency"], 2);
@@ -197,9 +72,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
     assert_eq!(campaign["settings"]["callWindow"]["end"], "24:00");
     assert_eq!(campaign["progress"]["pending"], 2);
 
-    let (_, calls) = app
-        .call("GET", &format!("/campaigns/{id}/calls"), None)
-        .await;
+    let (_, calls) = app.list_calls(id, "").await;
     let items = calls["data"]["items"].as_array().unwrap();
     assert_eq!(items[0]["phoneNumber"], "+821012345678");
     assert_eq!(items[1]["phoneNumber"], "+821087654321");
@@ -224,8 +97,8 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
 
 #[tokio::test]
 async fn invalid_contacts_reject_the_whole_request_with_a_list() {
-    let app = TestApp::spawn().await;
-    let script = app.script().await;
+    let app = spawn().await;
+    let script = app.save_script(content()).await;
     let body = json!({
         "name": "x",
         "scriptId": script,
@@ -235,7 +108,7 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
             { "phoneNumber": "+1 415 555 2671" }
         ]
     });
-    let (status, body) = app.call("POST", "/campaigns", Some(body)).await;
+    let (status, body) = app.create_campaign(body).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_PHONE")
@@ -255,20 +128,20 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
     );
 
     let bad_script = json!({ "name": "x", "scriptId": Uuid::new_v4(), "contacts": [] });
-    let (status, body) = app.call("POST", "/campaigns", Some(bad_script)).await;
+    let (status, body) = app.create_campaign(bad_script).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
     let bad_settings =
         json!({ "name": "x", "scriptId": script, "settings": { "maxConcurrency": 0 } });
-    let (status, body) = app.call("POST", "/campaigns", Some(bad_settings)).await;
+    let (status, body) = app.create_campaign(bad_settings).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
     let unknown = json!({ "name": "x", "scriptId": script, "settings": { "speed": 3 } });
-    let (status, body) = app.call("POST", "/campaigns", Some(unknown)).await;
+    let (status, body) = app.create_campaign(unknown).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
@@ -278,8 +151,8 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
 
 #[tokio::test]
 async fn the_lifecycle_follows_the_prd_codes() {
-    let app = TestApp::spawn().await;
-    let script = app.script().await;
+    let app = spawn().await;
+    let script = app.save_script(content()).await;
     let (_, empty) = app
         .call(
             "POST",
@@ -288,9 +161,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
         )
         .await;
     let empty = empty["data"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = app
-        .call("POST", &format!("/campaigns/{empty}/start"), None)
-        .await;
+    let (status, body) = app.start_campaign(&empty).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "NO_CONTACTS")
@@ -307,18 +178,11 @@ async fn the_lifecycle_follows_the_prd_codes() {
         (StatusCode::OK, json!(1))
     );
 
-    let id = app
-        .campaign(&["010-5550-0101", "010-5550-0102", "010-5550-0103"])
-        .await;
-    let (status, started) = app
-        .call("POST", &format!("/campaigns/{id}/start"), None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let id = campaign(&app, &["010-5550-0101", "010-5550-0102", "010-5550-0103"]).await;
+    let started = app.start_campaign_ok(&id).await;
     assert_eq!(started["data"]["status"], "RUNNING");
     assert!(started["data"]["startedAt"].is_string());
-    let (status, body) = app
-        .call("POST", &format!("/campaigns/{id}/start"), None)
-        .await;
+    let (status, body) = app.start_campaign(&id).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_STATE")
@@ -334,7 +198,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_STATE")
     );
-    let (_, detail) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    let (_, detail) = app.get_campaign(&id).await;
     assert!(
         detail["data"]["eta"]["etaSeconds"].as_i64().unwrap() > 0,
         "{detail}"
@@ -366,10 +230,10 @@ async fn the_lifecycle_follows_the_prd_codes() {
 
     let (status, _) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    let (status, _) = app.get_campaign(&id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let later = app.campaign(&["010-5550-0105"]).await;
+    let later = campaign(&app, &["010-5550-0105"]).await;
     let at = (evening() + chrono::Duration::days(1)).to_rfc3339();
     let (status, scheduled) = app
         .call(
@@ -381,7 +245,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
     assert_eq!(status, StatusCode::OK, "{scheduled}");
     assert_eq!(scheduled["data"]["status"], "SCHEDULED");
     let past = (evening() - chrono::Duration::hours(1)).to_rfc3339();
-    let other = app.campaign(&["010-5550-0106"]).await;
+    let other = campaign(&app, &["010-5550-0106"]).await;
     let (status, body) = app
         .call(
             "POST",
@@ -397,7 +261,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
 
 #[tokio::test]
 async fn a_start_over_budget_is_refused_with_402() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let (status, settings) = app.call("GET", "/settings", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(settings["data"]["alertThresholdUsd"], 50.0);
@@ -405,10 +269,8 @@ async fn a_start_over_budget_is_refused_with_402() {
     settings["dailyBudgetUsd"] = json!(0.0);
     let (status, _) = app.call("PUT", "/settings", Some(settings.clone())).await;
     assert_eq!(status, StatusCode::OK);
-    let id = app.campaign(&["010-5550-0101"]).await;
-    let (status, body) = app
-        .call("POST", &format!("/campaigns/{id}/start"), None)
-        .await;
+    let id = campaign(&app, &["010-5550-0101"]).await;
+    let (status, body) = app.start_campaign(&id).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS")
@@ -427,7 +289,7 @@ async fn a_start_over_budget_is_refused_with_402() {
 
 #[tokio::test]
 async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let (status, body) = app
         .call(
             "POST",
@@ -470,11 +332,9 @@ async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
 
 #[tokio::test]
 async fn another_account_cannot_see_or_touch_a_campaign() {
-    let app = TestApp::spawn().await;
-    let id = app.campaign(&["010-5550-0101"]).await;
-    let (_, calls) = app
-        .call("GET", &format!("/campaigns/{id}/calls"), None)
-        .await;
+    let app = spawn().await;
+    let id = campaign(&app, &["010-5550-0101"]).await;
+    let (_, calls) = app.list_calls(&id, "").await;
     let call = calls["data"]["items"][0]["id"].as_str().unwrap().to_owned();
     let (other, _) = app.sign_up("rival@clinic.kr").await;
     for (method, path) in [
@@ -494,21 +354,18 @@ async fn another_account_cannot_see_or_touch_a_campaign() {
     }
     let (_, list) = app.send("GET", "/campaigns", Some(&other), None).await;
     assert!(list["data"].as_array().unwrap().is_empty());
-    let (status, _) = app.call("GET", &format!("/campaigns/{id}"), None).await;
+    let (status, _) = app.get_campaign(&id).await;
     assert_eq!(status, StatusCode::OK, "the owner still sees it");
 }
 
 #[tokio::test]
 async fn starting_is_limited_to_five_a_minute() {
-    let app = TestApp::spawn().await;
-    let id = app.campaign(&["010-5550-0101"]).await;
+    let app = spawn().await;
+    let id = campaign(&app, &["010-5550-0101"]).await;
     for _ in 0..5 {
-        app.call("POST", &format!("/campaigns/{id}/start"), None)
-            .await;
+        app.start_campaign(&id).await;
     }
-    let (status, body) = app
-        .call("POST", &format!("/campaigns/{id}/start"), None)
-        .await;
+    let (status, body) = app.start_campaign(&id).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
@@ -517,21 +374,12 @@ async fn starting_is_limited_to_five_a_minute() {
 
 #[tokio::test]
 async fn a_cp949_csv_from_excel_imports_in_one_command_with_a_row_report() {
-    let app = TestApp::spawn().await;
-    let id = app.campaign(&["010-5550-0101"]).await;
+    let app = spawn().await;
+    let id = campaign(&app, &["010-5550-0101"]).await;
     let sheet = "이름,전화번호,예약시간,메모\r\n김철수,010-5550-0102,14:00,첫 방문\r\n이영희,010-12,15:30,\r\n박민수,010-5550-0101,16:00,\r\n최지현,01055500103,17:00,\r\n";
     let (bytes, _, _) = encoding_rs::EUC_KR.encode(sheet);
-    let response = app
-        .client
-        .post(format!("{}/campaigns/{id}/contacts/import", app.base))
-        .bearer_auth(&app.token)
-        .header("content-type", "text/csv")
-        .body(bytes.into_owned())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let report: Value = response.json().await.unwrap();
+    let (status, report) = app.import_csv(&id, bytes.into_owned()).await;
+    assert_eq!(status, StatusCode::OK);
     let data = &report["data"];
     assert_eq!(data["encoding"], "EUC-KR");
     assert_eq!(data["imported"], 2, "{report}");
@@ -539,23 +387,13 @@ async fn a_cp949_csv_from_excel_imports_in_one_command_with_a_row_report() {
     assert_eq!(data["rejected"][0]["line"], 3);
     assert_eq!(data["rejected"][0]["value"], "010-12");
     assert_eq!(data["totalCalls"], 3);
-    let (_, calls) = app
-        .call("GET", &format!("/campaigns/{id}/calls"), None)
-        .await;
+    let (_, calls) = app.list_calls(&id, "").await;
     let items = calls["data"]["items"].as_array().unwrap();
     assert_eq!(items[1]["name"], "김철수");
     assert_eq!(items[1]["context"]["appointmentTime"], "14:00");
     assert_eq!(items[1]["context"]["메모"], "첫 방문");
 
     let huge = vec![b'a'; 6 * 1024 * 1024];
-    let response = app
-        .client
-        .post(format!("{}/campaigns/{id}/contacts/import", app.base))
-        .bearer_auth(&app.token)
-        .header("content-type", "text/csv")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = app.import_csv(&id, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -1,141 +1,29 @@
 //! Accounts and the security policies, through the HTTP API.
 
-use std::sync::Arc;
-
-use api::{Application, Config, Role};
+use callbot_tests::fixtures::code;
+use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use chrono::{Duration, Utc};
-use commands::{CancellationToken, ManualClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    clock: Arc<ManualClock>,
-    stop: CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-impl TestApp {
-    async fn spawn() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            vec![Role::All],
-            |_| None,
-        )
-        .unwrap();
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let app = Application::build_with_clock(config, clock.clone())
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-        let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone()));
-        Self {
-            base,
-            client: reqwest::Client::new(),
-            clock,
-            stop,
-            _dir: dir,
-        }
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn register(&self, email: &str) {
-        let (status, body) = self
-            .post(
-                "/auth/register",
-                None,
-                json!({ "email": email, "password": "password123" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-
-    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
-        self.post(
-            "/auth/login",
-            None,
-            json!({ "email": email, "password": password }),
-        )
-        .await
-    }
-
-    async fn token(&self, email: &str) -> String {
-        let (status, body) = self.login(email, "password123").await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["data"]["accessToken"].as_str().unwrap().to_owned()
-    }
-
-    async fn status_of_me(&self, token: &str) -> StatusCode {
-        self.get("/me", token).await.0
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("")
+/// Nobody signed up (the auth limits count every request), on a clock the test moves.
+async fn spawn() -> TestApp {
+    spawn_app_with(AppOptions::default().manual_clock(Utc::now()).signed_out()).await
 }
 
 #[tokio::test]
 async fn registration_validates_and_normalizes_input() {
-    let app = TestApp::spawn().await;
-    let (status, body) = app
-        .post(
-            "/auth/register",
-            None,
-            json!({ "email": " Kim@Clinic.KR ", "password": "password123" }),
-        )
-        .await;
+    let app = spawn().await;
+    let (status, body) = app.register(" Kim@Clinic.KR ", "password123").await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["success"], true);
     assert_eq!(body["data"]["email"], "kim@clinic.kr");
     assert!(body["meta"]["timestamp"].is_string());
 
-    let (status, body) = app
-        .post(
-            "/auth/register",
-            None,
-            json!({ "email": "kim@clinic.kr", "password": "password123" }),
-        )
-        .await;
+    let (status, body) = app.register("kim@clinic.kr", "password123").await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
 
-    let (status, body) = app
-        .post(
-            "/auth/register",
-            None,
-            json!({ "email": "lee@clinic.kr", "password": "short" }),
-        )
-        .await;
+    let (status, body) = app.register("lee@clinic.kr", "short").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
@@ -145,23 +33,18 @@ async fn registration_validates_and_normalizes_input() {
         json!(["at least 8 characters", "a digit"])
     );
 
-    let (status, body) = app
-        .post(
-            "/auth/register",
-            None,
-            json!({ "email": "not-an-email", "password": "password123" }),
-        )
-        .await;
+    let (status, body) = app.register("not-an-email", "password123").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
 
     let (status, body) = app
-        .post(
+        .send(
+            "POST",
             "/auth/register",
             None,
-            json!({ "email": "a@b.kr", "password": "password123", "admin": true }),
+            Some(json!({ "email": "a@b.kr", "password": "password123", "admin": true })),
         )
         .await;
     assert_eq!(
@@ -186,13 +69,7 @@ async fn registration_validates_and_normalizes_input() {
     assert_eq!(code(&body), "INVALID_INPUT");
 
     let huge = "x".repeat(2 * 1024 * 1024);
-    let (status, body) = app
-        .post(
-            "/auth/register",
-            None,
-            json!({ "email": huge, "password": "password123" }),
-        )
-        .await;
+    let (status, body) = app.register(&huge, "password123").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
@@ -201,8 +78,8 @@ async fn registration_validates_and_normalizes_input() {
 
 #[tokio::test]
 async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let response = app
         .client
         .post(format!("{}/auth/login", app.base))
@@ -223,7 +100,7 @@ async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session
     assert!(body["data"]["expiresAt"].is_string());
     let token = body["data"]["accessToken"].as_str().unwrap();
 
-    let (status, me) = app.get("/me", token).await;
+    let (status, me) = app.me(token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["data"]["email"], "kim@clinic.kr");
 
@@ -250,8 +127,8 @@ async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session
 
 #[tokio::test]
 async fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let token = app.token("kim@clinic.kr").await;
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let claims: Value = serde_json::from_slice(&base64_url_decode(&parts[1])).unwrap();
@@ -259,46 +136,43 @@ async fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
     let mut tampered = claims.clone();
     tampered["sub"] = json!(uuid::Uuid::new_v4().to_string());
     parts[1] = base64_url_encode(&serde_json::to_vec(&tampered).unwrap());
-    assert_eq!(
-        app.status_of_me(&parts.join(".")).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.me(&parts.join(".")).await.0, StatusCode::UNAUTHORIZED);
 
     let unsigned = format!(
         "{}.{}.",
         base64_url_encode(br#"{"alg":"none","typ":"JWT"}"#),
         base64_url_encode(&serde_json::to_vec(&claims).unwrap())
     );
-    assert_eq!(app.status_of_me(&unsigned).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&unsigned).await.0, StatusCode::UNAUTHORIZED);
 
     let key = jsonwebtoken::EncodingKey::from_secret(b"some other key");
     let foreign = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
-    assert_eq!(app.status_of_me(&foreign).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&foreign).await.0, StatusCode::UNAUTHORIZED);
 
     let mut expired = claims.clone();
     expired["exp"] = json!(Utc::now().timestamp() - 3600);
-    let secret = std::fs::read_to_string(app._dir.path().join("secrets/JWT_SECRET")).unwrap();
+    let secret = std::fs::read_to_string(app.data_dir().join("secrets/JWT_SECRET")).unwrap();
     let key = jsonwebtoken::EncodingKey::from_secret(secret.trim().as_bytes());
     let stale = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &expired, &key).unwrap();
-    assert_eq!(app.status_of_me(&stale).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.status_of_me("garbage").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.status_of_me(&token).await, StatusCode::OK);
+    assert_eq!(app.me(&stale).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me("garbage").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&token).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_fourth_login_ends_the_oldest_session() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let mut tokens = Vec::new();
     for _ in 0..4 {
         tokens.push(app.token("kim@clinic.kr").await);
-        app.clock.advance(Duration::seconds(1));
+        app.manual_clock().advance(Duration::seconds(1));
     }
-    assert_eq!(app.status_of_me(&tokens[0]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&tokens[0]).await.0, StatusCode::UNAUTHORIZED);
     for token in &tokens[1..] {
-        assert_eq!(app.status_of_me(token).await, StatusCode::OK);
+        assert_eq!(app.me(token).await.0, StatusCode::OK);
     }
-    let (_, sessions) = app.get("/auth/sessions", &tokens[3]).await;
+    let (_, sessions) = app.call_as(&tokens[3], "GET", "/auth/sessions", None).await;
     let sessions = sessions["data"].as_array().unwrap();
     assert_eq!(sessions.len(), 3);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
@@ -306,45 +180,29 @@ async fn a_fourth_login_ends_the_oldest_session() {
 
 #[tokio::test]
 async fn a_password_change_ends_every_session_at_once() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let (this, other) = (
         app.token("kim@clinic.kr").await,
         app.token("kim@clinic.kr").await,
     );
-    let (status, body) = app
-        .post(
-            "/auth/password",
-            Some(&this),
-            json!({ "currentPassword": "wrong-one1", "newPassword": "newpass456" }),
-        )
-        .await;
+    let (status, body) = app.change_password(&this, "wrong-one1", "newpass456").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
-    let (status, body) = app
-        .post(
-            "/auth/password",
-            Some(&this),
-            json!({ "currentPassword": "password123", "newPassword": "weak" }),
-        )
-        .await;
+    let (status, body) = app.change_password(&this, "password123", "weak").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
     );
     let (status, body) = app
-        .post(
-            "/auth/password",
-            Some(&this),
-            json!({ "currentPassword": "password123", "newPassword": "newpass456" }),
-        )
+        .change_password(&this, "password123", "newpass456")
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["sessionsEnded"], 2);
-    assert_eq!(app.status_of_me(&other).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.status_of_me(&this).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&other).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&this).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.login("kim@clinic.kr", "password123").await.0,
         StatusCode::UNAUTHORIZED
@@ -357,8 +215,8 @@ async fn a_password_change_ends_every_session_at_once() {
 
 #[tokio::test]
 async fn five_failures_lock_the_account_for_fifteen_minutes_and_unknown_emails_answer_alike() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     for email in ["kim@clinic.kr", "nobody@clinic.kr"] {
         for _ in 0..5 {
             let (status, body) = app.login(email, "wrong-password1").await;
@@ -376,12 +234,12 @@ async fn five_failures_lock_the_account_for_fifteen_minutes_and_unknown_emails_a
         );
         assert!(body["error"]["details"]["lockedUntil"].is_string());
     }
-    app.clock.advance(Duration::minutes(14));
+    app.manual_clock().advance(Duration::minutes(14));
     assert_eq!(
         app.login("kim@clinic.kr", "password123").await.0,
         StatusCode::LOCKED
     );
-    app.clock.advance(Duration::minutes(2));
+    app.manual_clock().advance(Duration::minutes(2));
     assert_eq!(
         app.login("kim@clinic.kr", "password123").await.0,
         StatusCode::OK
@@ -390,43 +248,45 @@ async fn five_failures_lock_the_account_for_fifteen_minutes_and_unknown_emails_a
 
 #[tokio::test]
 async fn sessions_expire_a_day_after_the_last_request_and_activity_extends_them() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let token = app.token("kim@clinic.kr").await;
-    app.clock.advance(Duration::hours(23));
-    assert_eq!(app.status_of_me(&token).await, StatusCode::OK);
-    app.clock.advance(Duration::hours(23));
+    app.manual_clock().advance(Duration::hours(23));
+    assert_eq!(app.me(&token).await.0, StatusCode::OK);
+    app.manual_clock().advance(Duration::hours(23));
     assert_eq!(
-        app.status_of_me(&token).await,
+        app.me(&token).await.0,
         StatusCode::OK,
         "activity extended it"
     );
-    app.clock
+    app.manual_clock()
         .advance(Duration::hours(24) + Duration::seconds(1));
-    assert_eq!(app.status_of_me(&token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&token).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn logout_ends_the_session() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
     let token = app.token("kim@clinic.kr").await;
-    let (status, _) = app.post("/auth/logout", Some(&token), json!({})).await;
+    let (status, _) = app
+        .call_as(&token, "POST", "/auth/logout", Some(json!({})))
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.status_of_me(&token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&token).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn the_api_limits_each_user_to_100_requests_a_minute_with_retry_after() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
-    app.register("lee@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
+    app.register_ok("lee@clinic.kr").await;
     let (kim, lee) = (
         app.token("kim@clinic.kr").await,
         app.token("lee@clinic.kr").await,
     );
     for _ in 0..100 {
-        assert_eq!(app.status_of_me(&kim).await, StatusCode::OK);
+        assert_eq!(app.me(&kim).await.0, StatusCode::OK);
     }
     let response = app
         .client
@@ -445,17 +305,18 @@ async fn the_api_limits_each_user_to_100_requests_a_minute_with_retry_after() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(code(&body), "RATE_LIMITED");
     assert_eq!(
-        app.status_of_me(&lee).await,
+        app.me(&lee).await.0,
         StatusCode::OK,
         "another user has their own budget"
     );
-    app.clock.advance(Duration::seconds(retry_after as i64));
-    assert_eq!(app.status_of_me(&kim).await, StatusCode::OK);
+    app.manual_clock()
+        .advance(Duration::seconds(retry_after as i64));
+    assert_eq!(app.me(&kim).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn auth_endpoints_are_limited_per_client_ip() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     for _ in 0..30 {
         assert_eq!(
             app.login("nobody@clinic.kr", "whatever1").await.0.as_u16() / 100,
@@ -475,16 +336,16 @@ async fn auth_endpoints_are_limited_per_client_ip() {
 
 #[tokio::test]
 async fn one_account_cannot_see_or_end_another_accounts_sessions() {
-    let app = TestApp::spawn().await;
-    app.register("kim@clinic.kr").await;
-    app.register("lee@clinic.kr").await;
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
+    app.register_ok("lee@clinic.kr").await;
     let (kim, lee) = (
         app.token("kim@clinic.kr").await,
         app.token("lee@clinic.kr").await,
     );
-    let (_, kim_sessions) = app.get("/auth/sessions", &kim).await;
+    let (_, kim_sessions) = app.call_as(&kim, "GET", "/auth/sessions", None).await;
     let kim_session = kim_sessions["data"][0]["id"].as_str().unwrap().to_owned();
-    let (_, lee_sessions) = app.get("/auth/sessions", &lee).await;
+    let (_, lee_sessions) = app.call_as(&lee, "GET", "/auth/sessions", None).await;
     assert!(!lee_sessions.to_string().contains(&kim_session));
 
     let response = app
@@ -499,7 +360,7 @@ async fn one_account_cannot_see_or_end_another_accounts_sessions() {
         StatusCode::NOT_FOUND,
         "never 403: the resource does not exist for lee"
     );
-    assert_eq!(app.status_of_me(&kim).await, StatusCode::OK);
+    assert_eq!(app.me(&kim).await.0, StatusCode::OK);
 
     let own = app
         .client
@@ -509,8 +370,8 @@ async fn one_account_cannot_see_or_end_another_accounts_sessions() {
         .await
         .unwrap();
     assert_eq!(own.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.status_of_me(&kim).await, StatusCode::UNAUTHORIZED);
-    let (status, body) = app.get("/nothing-here", &lee).await;
+    assert_eq!(app.me(&kim).await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = app.call_as(&lee, "GET", "/nothing-here", None).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
 }
 

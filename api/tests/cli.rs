@@ -1,11 +1,10 @@
-//! The server and the `callbot` binary, started for real.
+//! The `callbot` binary, started for real.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use api::{Application, Config, Role};
-use commands::CancellationToken;
+use api::{Config, Role};
 
 fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
     let vars: std::collections::HashMap<String, String> = vars
@@ -19,89 +18,6 @@ fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
         |name| vars.get(name).cloned(),
     )
     .unwrap()
-}
-
-struct Running {
-    base: String,
-    stop: CancellationToken,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-async fn spawn(config: Config) -> Running {
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(stop.clone()));
-    Running { base, stop, server }
-}
-
-#[tokio::test]
-async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = spawn(config(dir.path(), &[])).await;
-    let client = reqwest::Client::new();
-
-    let health = client
-        .get(format!("{}/healthz", running.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let ready = client
-        .get(format!("{}/readyz", running.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let body: serde_json::Value = ready.json().await.unwrap();
-    assert_eq!(body["database"]["backend"], "sqlite");
-    assert_eq!(body["bus"]["kind"], "in-process");
-
-    let metrics = client
-        .get(format!("{}/metrics", running.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(metrics.status(), 200);
-    let text = metrics.text().await.unwrap();
-    assert!(text.contains("callbot_event_store_head 0"), "{text}");
-    assert!(text.contains("callbot_relay_lag_events 0"), "{text}");
-    assert!(
-        text.contains(
-            r#"callbot_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
-        ),
-        "{text}"
-    );
-    assert!(dir.path().join("callbot.db").exists());
-    assert!(dir.path().join("secrets/JWT_SECRET").exists());
-
-    running.stop.cancel();
-    running.server.await.unwrap().unwrap();
-}
-
-#[tokio::test]
-async fn readiness_fails_while_the_bus_is_unreachable() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // Nothing listens on `port`: the client keeps trying in the background.
-    let running = spawn(config(
-        dir.path(),
-        &[("NATS_URL", format!("nats://127.0.0.1:{port}"))],
-    ))
-    .await;
-    let ready = reqwest::get(format!("{}/readyz", running.base))
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let body: serde_json::Value = ready.json().await.unwrap();
-    assert_eq!(body["bus"]["status"], "unreachable");
-    assert_eq!(body["database"]["status"], "ok");
-    running.stop.cancel();
-    running.server.await.unwrap().unwrap();
 }
 
 fn callbot() -> Command {

@@ -1,0 +1,63 @@
+//! The server started in-process: health, readiness and metrics.
+
+use callbot_tests::{AppOptions, free_port, spawn_app_with};
+
+#[tokio::test]
+async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
+    let app = spawn_app_with(AppOptions::default().signed_out()).await;
+    let client = &app.client;
+
+    let health = client
+        .get(format!("{}/healthz", app.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client
+        .get(format!("{}/readyz", app.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"]["backend"], "sqlite");
+    assert_eq!(body["bus"]["kind"], "in-process");
+
+    let metrics = client
+        .get(format!("{}/metrics", app.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("callbot_event_store_head 0"), "{text}");
+    assert!(text.contains("callbot_relay_lag_events 0"), "{text}");
+    assert!(
+        text.contains(
+            r#"callbot_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(app.data_dir().join("callbot.db").exists());
+    assert!(app.data_dir().join("secrets/JWT_SECRET").exists());
+
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_bus_is_unreachable() {
+    let port = free_port();
+    // Nothing listens on `port`: the client keeps trying in the background.
+    let options = AppOptions::default()
+        .var("NATS_URL", format!("nats://127.0.0.1:{port}"))
+        .signed_out();
+    let app = spawn_app_with(options).await;
+    let ready = reqwest::get(format!("{}/readyz", app.origin))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["bus"]["status"], "unreachable");
+    assert_eq!(body["database"]["status"], "ok");
+    app.shut_down().await;
+}
