@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use commands::{CommandContext, Commands};
 use domain::script::{Script, ScriptCommand, ScriptContent};
-use media_bridge::twilio::wire;
+use protocols::twilio as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -192,7 +192,7 @@ async fn answered_calls_get_results(backend: Backend) {
     let summaries: Vec<_> = openai
         .requests()
         .into_iter()
-        .filter(commands::summarizer::wire::is_summary_request)
+        .filter(protocols::openai::summary::is_summary_request)
         .collect();
     assert_eq!(summaries.len(), 3);
 
@@ -259,7 +259,7 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
     let asked = openai
         .requests()
         .into_iter()
-        .filter(commands::summarizer::wire::is_summary_request)
+        .filter(protocols::openai::summary::is_summary_request)
         .count();
     assert_eq!(asked, 2);
 }
