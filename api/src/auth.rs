@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::rate_limit;
 
@@ -168,7 +168,7 @@ pub async fn require_user(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = token_of(request.headers()).ok_or(ApiError::Unauthorized)?;
-    let user = read_token(state.jwt_secret.expose(), token)?;
+    let user = read_token(secrecy::ExposeSecret::expose_secret(&state.jwt_secret), token)?;
     let now = state.clock.now();
     let session = Sessions::find(state.store.db().pool(), user.session_id)
         .await?

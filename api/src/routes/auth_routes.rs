@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::{self, CurrentUser, Sessions};
 use crate::error::{ApiError, ApiJson, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
@@ -218,7 +218,7 @@ async fn login(
         )
         .await?;
     }
-    let token = auth::issue_token(state.jwt_secret.expose(), user, now)?;
+    let token = auth::issue_token(secrecy::ExposeSecret::expose_secret(&state.jwt_secret), user, now)?;
     let mut response = ok(json!({
         "accessToken": token,
         "tokenType": "Bearer",

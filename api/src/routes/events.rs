@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok};

@@ -25,10 +25,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok, timestamp};
-use crate::recordings::{LINK_TTL_MINUTES, ReadError};
+use commands::recordings::{LINK_TTL_MINUTES, ReadError};
 use crate::signed_url::LinkError;
 
 /// Signed-in routes.

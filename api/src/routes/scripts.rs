@@ -34,7 +34,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};

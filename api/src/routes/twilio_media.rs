@@ -22,7 +22,7 @@ use projections::ScriptList;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The media socket route (documented in `twilio_doc`).
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {

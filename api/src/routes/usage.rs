@@ -17,10 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok};
-use crate::results::worker::{seoul_month, spend_from_day};
+use commands::budget::{seoul_month, spend_from_day};
 
 /// The longest range one request may ask for.
 const MAX_DAYS: i64 = 366;
