@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::rate_limit;
+use crate::state::AppState;
 
 /// Name of the browser session cookie.
 pub const COOKIE: &str = "callbot_session";
@@ -168,7 +168,10 @@ pub async fn require_user(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = token_of(request.headers()).ok_or(ApiError::Unauthorized)?;
-    let user = read_token(secrecy::ExposeSecret::expose_secret(&state.jwt_secret), token)?;
+    let user = read_token(
+        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
+        token,
+    )?;
     let now = state.clock.now();
     let session = Sessions::find(state.store.db().pool(), user.session_id)
         .await?

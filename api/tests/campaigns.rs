@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use api::{AppState, Application, Config, Role};
+use api::AppState;
+use callbot::{Application, Config, Role};
 use chrono::{TimeZone, Utc};
 use commands::{CancellationToken, CommandContext, Commands, ManualClock};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};

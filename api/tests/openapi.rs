@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use api::{Application, Config, Role};
+use callbot::{Application, Config, Role};
 use commands::CancellationToken;
 use serde_json::{Value, json};
 

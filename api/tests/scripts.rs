@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use api::{Application, Config, Role};
+use callbot::{Application, Config, Role};
 use chrono::{Duration, Utc};
 use commands::{CancellationToken, ManualClock};
 use reqwest::StatusCode;

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::{AppState, Application, Config, Role};
+use api::AppState;
+use callbot::{Application, Config, Role};
 use chrono::{TimeZone, Utc};
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::call::{AttemptEnd, CallCommand, CallResult};
@@ -562,7 +563,7 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
     // projections are done, the rebuilt tables equal the live ones.
     let mut diffs = Vec::new();
     for _ in 0..100 {
-        diffs = api::maintenance::replay_report(&app.database_url, false)
+        diffs = callbot::maintenance::replay_report(&app.database_url, false)
             .await
             .unwrap();
         if diffs.is_empty() {
@@ -571,7 +572,9 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(diffs, vec![], "rebuilt tables equal the live ones");
-    api::maintenance::replay(&app.database_url).await.unwrap();
+    callbot::maintenance::replay(&app.database_url)
+        .await
+        .unwrap();
 
     // A read-model row changed behind the projection's back is reported, with the table.
     sqlx::query("UPDATE call_list SET status = 'FAILED' WHERE campaign_id = $1 AND seq = 2")
@@ -579,13 +582,17 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
         .execute(app.state.store.db().pool())
         .await
         .unwrap();
-    let diffs = api::maintenance::replay_report(&app.database_url, false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url, false)
         .await
         .unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert_eq!(diffs[0].table, "call_list");
     assert!(diffs[0].examples[0].contains("status=FAILED"), "{diffs:?}");
-    assert!(api::maintenance::replay(&app.database_url).await.is_err());
+    assert!(
+        callbot::maintenance::replay(&app.database_url)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

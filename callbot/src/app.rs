@@ -101,7 +101,8 @@ impl Application {
         let mut supervisor = Supervisor::new(metrics);
         let db = store.db().clone();
         if config.runs(Role::Projector) {
-            let relay = RelayWorker::new(Relay::new(store.clone(), bus.clone()), workers_stop.clone());
+            let relay =
+                RelayWorker::new(Relay::new(store.clone(), bus.clone()), workers_stop.clone());
             supervisor.add_single_active(Arc::new(relay), db.clone(), RELAY_CHECKPOINT);
             let stop = workers_stop.clone();
             supervisor.add_task("script_list", script_runner.run(stop.clone()));

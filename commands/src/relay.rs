@@ -16,7 +16,6 @@ use crate::store::{EventStore, StoreError, StoredEvent};
 /// The checkpoint name of the relay.
 pub const RELAY_CHECKPOINT: &str = "outbox_relay";
 
-
 /// Why the relay stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {

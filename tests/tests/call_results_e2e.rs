@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::providers::Providers;
-use api::{AppState, Application, Config, Role};
+use api::AppState;
+use callbot::providers::Providers;
+use callbot::{Application, Config, Role};
 use chrono::Utc;
 use commands::{CancellationToken, CommandContext, Commands};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
@@ -430,7 +431,7 @@ async fn answered_calls_get_results(backend: Backend) {
             .wait_for(head, Duration::from_secs(30))
             .await
     );
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![], "replay differs from the live read models");

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::providers::Providers;
-use api::{AppState, Application, Config, Role};
+use api::AppState;
+use callbot::providers::Providers;
+use callbot::{Application, Config, Role};
 use chrono::Utc;
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::PhoneNumber;
@@ -358,7 +359,7 @@ async fn campaign_over_the_test_numbers(backend: Backend) {
             .wait_for(head, std::time::Duration::from_secs(30))
             .await
     );
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![], "replay differs from the live read models");

@@ -10,19 +10,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use api::providers::Providers;
-use api::recordings::{RecordingCipher, RecordingsWorker};
+use api::AppState;
 use api::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
-use api::{AppState, Application, Config, Role};
+use callbot::adapters::ReportRetention;
+use callbot::providers::Providers;
+use callbot::{Application, Config, Role};
 use callbot_tests::{TestDb, TestNats, eventually};
 use chrono::{DateTime, Utc};
 use commands::cqrs::load;
+use commands::recordings::RecordingCipher;
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::call::{Call, RecordingStage};
 use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
+use workers::recordings::RetentionWorker;
 
 /// The system clock moved by a test-controlled offset (links expire without waiting).
 #[derive(Default)]
@@ -692,11 +695,13 @@ async fn recordings_and_reports(backend: Backend) {
         .collect();
     assert!(stored_calls.len() >= 3, "{stored_calls:?}");
     let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::days(29)));
-    let worker = RecordingsWorker::new(
+    let worker = RetentionWorker::new(
         app.state.store.clone(),
-        app.providers.twilio.client.clone(),
         app.state.files.recordings.clone(),
-        app.state.files.reports.clone(),
+        Arc::new(ReportRetention {
+            reports: app.state.files.reports.clone(),
+            store: app.state.store.clone(),
+        }),
         clock.clone(),
         Duration::from_secs(3600),
     );

@@ -313,7 +313,6 @@ impl Dialer {
     }
 }
 
-
 impl TickReport {
     /// Whether the tick changed anything.
     pub fn is_empty(&self) -> bool {

@@ -18,7 +18,7 @@ pub mod voicemail;
 use async_trait::async_trait;
 use commands::CancellationToken;
 
-pub use supervisor::{Backoff, Supervisor};
+pub use supervisor::{Backoff, Supervisor, run_supervised};
 
 /// What one unit of work achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,7 +56,11 @@ impl Worker for RelayWorker {
             Some(position) => position,
             None => {
                 let position = store.checkpoint(RELAY_CHECKPOINT).await?;
-                tracing::info!(position, bus = self.relay.bus().name(), "outbox relay started");
+                tracing::info!(
+                    position,
+                    bus = self.relay.bus().name(),
+                    "outbox relay started"
+                );
                 position
             }
         };
@@ -91,4 +95,11 @@ impl Worker for RelayWorker {
             _ = stop.cancelled() => {}
         }
     }
+}
+
+/// Runs `relay`'s loop (restarted after failures) until `stop`, outside any supervisor of the
+/// process: for tests and benchmarks.
+pub async fn run(relay: Relay, stop: CancellationToken) {
+    let worker = RelayWorker::new(relay, stop.clone());
+    crate::run_supervised(std::sync::Arc::new(worker), stop).await;
 }

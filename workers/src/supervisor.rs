@@ -24,7 +24,8 @@ impl Default for Backoff {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(500),
-            max: Duration::from_secs(30),
+            // Short enough that a worker is back within seconds of its dependency.
+            max: Duration::from_secs(5),
         }
     }
 }
@@ -156,6 +157,14 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// Runs one worker under a supervisor of its own (no lease) until `stop`: for tests and
+/// benchmarks that need one background loop.
+pub async fn run_supervised(worker: Arc<dyn Worker>, stop: CancellationToken) {
+    let mut supervisor = Supervisor::new(Arc::new(Metrics::default()));
+    supervisor.add(worker);
+    supervisor.run(stop).await;
 }
 
 /// One worker's life: lease, loop, and a restart after each failure.

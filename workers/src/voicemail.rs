@@ -106,7 +106,10 @@ impl VoicemailWorker {
             ..
         }) = serde_json::from_value::<CallEvent>(event.payload.clone())
         else {
-            tracing::warn!(position = event.position, "unreadable voicemail verdict skipped");
+            tracing::warn!(
+                position = event.position,
+                "unreadable voicemail verdict skipped"
+            );
             return Ok(Some(Action::Skipped));
         };
         if self.clock.now() - reached_at >= STALE_AFTER {

@@ -20,10 +20,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::state::AppState;
 use crate::auth::{self, CurrentUser, Sessions};
 use crate::error::{ApiError, ApiJson, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 /// Routes anyone may call (limited per client IP).
 pub fn public(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
@@ -218,7 +218,11 @@ async fn login(
         )
         .await?;
     }
-    let token = auth::issue_token(secrecy::ExposeSecret::expose_secret(&state.jwt_secret), user, now)?;
+    let token = auth::issue_token(
+        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
+        user,
+        now,
+    )?;
     let mut response = ok(json!({
         "accessToken": token,
         "tokenType": "Bearer",

@@ -30,11 +30,11 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::contacts_import::{self, ImportLimits};
 use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 /// Countries whose numbers campaigns may call (PRD §10: Korea only for now).
 const ALLOWED_REGIONS: &[&str] = &["KR"];

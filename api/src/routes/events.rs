@@ -12,10 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::state::AppState;
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok};
+use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;

@@ -21,12 +21,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::recordings::{LinkQuery, check_link};
-use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
 use crate::reports::{
     LINK_TTL_HOURS, Report, ReportError, ReportFormat, ReportOptions, StoredReport,
 };
+use crate::state::AppState;
 
 /// Signed-in routes.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -34,10 +34,10 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 /// Shortest natural-language request, in characters (PRD).
 pub const MIN_INPUT_CHARS: usize = 10;

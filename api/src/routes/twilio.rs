@@ -59,7 +59,11 @@ pub struct TwilioLink {
 
 impl TwilioLink {
     /// A link over `client`, checking signatures with `auth_token`.
-    pub fn new(client: TwilioClient, auth_token: SecretString, stream_secret: SecretString) -> Self {
+    pub fn new(
+        client: TwilioClient,
+        auth_token: SecretString,
+        stream_secret: SecretString,
+    ) -> Self {
         Self {
             client,
             auth_token,

@@ -17,9 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok};
+use crate::state::AppState;
 use commands::budget::{seoul_month, spend_from_day};
 
 /// The longest range one request may ask for.

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use api::{Application, Config, Role};
+use callbot::{Application, Config, Role};
 use commands::CancellationToken;
 
 fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
