@@ -51,6 +51,7 @@ impl WorkerState {
 
 /// One worker as the supervisor last reported it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkerStatus {
     pub name: &'static str,
     pub state: WorkerState,

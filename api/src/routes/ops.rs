@@ -36,7 +36,7 @@ async fn healthz() -> impl IntoResponse {
             "database": { "backend": "sqlite", "status": "ok" },
             "bus": { "kind": "in-process", "status": "ok" },
             "workers": [
-                { "name": "dialer", "state": "running", "restarts": 0, "last_error": null }
+                { "name": "dialer", "state": "running", "restarts": 0, "lastError": null }
             ]
         })),
         (status = 503, description = "The store or the bus is unreachable", body = Readiness),
@@ -109,6 +109,7 @@ struct WorkerReadiness {
     /// Restarts after an error since the process started.
     restarts: u64,
     /// The error behind the latest restart.
+    #[schema(rename = "lastError")]
     last_error: Option<String>,
 }
 
