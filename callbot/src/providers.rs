@@ -12,7 +12,7 @@ use api::routes::twilio_media::StorePort;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
@@ -69,7 +69,7 @@ impl Providers {
                     sandbox::twilio::PHONE_NUMBER,
                     config.public_base_url.clone(),
                 );
-                let token = SecretString::from(sandbox.auth_token());
+                let token = secrecy::SecretString::from(sandbox.auth_token());
                 twilio_sandbox = Some(sandbox);
                 (settings, token)
             }
