@@ -17,9 +17,9 @@ pub use commands::services::accounts::{
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::rate_limit;
+use crate::state::AppState;
 
 /// Name of the browser session cookie.
 pub const COOKIE: &str = "callbot_session";
@@ -120,7 +120,10 @@ pub async fn require_user(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = token_of(request.headers()).ok_or(ApiError::Unauthorized)?;
-    let user = read_token(state.jwt_secret.expose(), token)?;
+    let user = read_token(
+        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
+        token,
+    )?;
     state.account_service().authenticate(user).await?;
     state
         .limiter

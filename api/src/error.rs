@@ -404,7 +404,6 @@ impl From<commands::services::scripts::ScriptsError> for ApiError {
     }
 }
 
-
 // ----- the campaign and call services' errors -------------------------------------------------
 
 impl From<commands::services::preflight::PreflightError> for ApiError {

@@ -1,12 +1,12 @@
 //! What the recording and report endpoints share: the encrypted recording files, the report
 //! files, and the signer of their download links.
 
-use crate::config::Config;
-use crate::recordings::{CipherError, RecordingCipher, RecordingFiles};
-use crate::signed_url::UrlSigner;
+use commands::recordings::RecordingFiles;
 use projections::reports::ReportFiles;
 
-/// Recording and report storage and links.
+use crate::signed_url::UrlSigner;
+
+/// Recording and report storage and links (built by the composition root from its config).
 #[derive(Debug, Clone)]
 pub struct FileServices {
     pub recordings: RecordingFiles,
@@ -17,18 +17,6 @@ pub struct FileServices {
 }
 
 impl FileServices {
-    /// From the configuration: files under the data dir, the recording key, links signed with a
-    /// key derived from `JWT_SECRET`.
-    pub fn from_config(config: &Config) -> Result<Self, CipherError> {
-        let cipher = RecordingCipher::from_base64(config.recording_key.expose())?;
-        Ok(Self {
-            recordings: RecordingFiles::new(&config.data_dir, cipher),
-            reports: ReportFiles::new(&config.data_dir, config.report_font_path.clone()),
-            signer: UrlSigner::new(config.jwt_secret.expose().as_bytes()),
-            public_base_url: config.public_base_url.clone(),
-        })
-    }
-
     /// The absolute URL of a signed path.
     pub fn absolute(&self, signed_path: &str) -> String {
         format!("{}{signed_path}", self.public_base_url)

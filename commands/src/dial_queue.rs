@@ -1,14 +1,15 @@
-//! The dial work queue: the dialer only records `DialRequested`; a dial consumer takes each
-//! request and places the call through the [`Telephony`] port, recording what came of it exactly
-//! as the dialer used to (`ProviderCallCreated`, or the attempt ended as a failure).
+//! The dial work queue: the dialer only records `DialRequested`; a dial consumer (the `workers`
+//! crate's `dial_consumer`) takes each request and the [`DialPlacer`] places the call through the
+//! [`Telephony`] port, recording what came of it exactly as the dialer used to
+//! (`ProviderCallCreated`, or the attempt ended as a failure).
 //!
 //! Two transports, one placer:
-//! - **NATS** ([`NatsDialQueue`]): a durable pull consumer on the event stream, filtered to call
+//! - **NATS** (`NatsDialQueue`): a durable pull consumer on the event stream, filtered to call
 //!   events and shared by every dialer/bridge process, so JetStream hands each request to exactly
 //!   one of them. Acknowledgement is explicit and sent only after the placement's outcome is in
 //!   the store; a process that dies holding requests has them redelivered to another after the
 //!   (bounded) ack wait.
-//! - **Embedded** ([`StoreDialQueue`]): one process follows the store from its own checkpoint
+//! - **Embedded** (`StoreDialQueue`): one process follows the store from its own checkpoint
 //!   (woken by every append, like the relay), which survives restarts where the in-process
 //!   broadcast channel would drop requests when it lags.
 //!
@@ -17,24 +18,18 @@
 //! provider call yet and requested less than [`PLACEMENT_TIMEOUT`] ago, is dialed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_nats::jetstream::{self, AckKind, consumer::pull};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::call::{AttemptEnd, Call, CallCommand, CallEvent, CallStatus};
 use domain::campaign::Campaign;
 use domain::policy::CampaignSettings;
-use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::Clock;
 use crate::accounts::AccountSettings;
-use crate::bus::NatsBus;
 use crate::cqrs::{self, CommandContext, CommandError, Commands};
 use crate::dialer::{DialOrder, PLACEMENT_TIMEOUT, Telephony, TelephonyError};
-use crate::leader;
 use crate::store::{EventStore, StoreError, StoredEvent};
 
 /// The checkpoint (and worker lock) of the embedded dial consumer.
@@ -202,190 +197,5 @@ fn failed(reason: String, retryable: bool, at: DateTime<Utc>) -> CallCommand {
         },
         duration_secs: 0,
         at,
-    }
-}
-
-/// The embedded dial consumer: follows the store from its checkpoint.
-pub struct StoreDialQueue {
-    placer: DialPlacer,
-    store: EventStore,
-}
-
-impl StoreDialQueue {
-    /// A consumer of the dial requests in `store`.
-    pub fn new(placer: DialPlacer, store: EventStore) -> Self {
-        Self { placer, store }
-    }
-
-    /// Handles every event committed so far after the checkpoint and returns what the dial
-    /// requests among them became. Tests drive it directly; [`StoreDialQueue::run`] calls it.
-    pub async fn drain(&self) -> Result<Vec<Placement>, PlacementError> {
-        let mut position = self.store.checkpoint(DIAL_CHECKPOINT).await?;
-        let mut placements = Vec::new();
-        loop {
-            let events = self.store.read_after(position, 256).await?;
-            if events.is_empty() {
-                return Ok(placements);
-            }
-            for event in events {
-                if let Some(placement) = self.placer.handle(&event).await? {
-                    placements.push(placement);
-                    self.store
-                        .save_checkpoint(DIAL_CHECKPOINT, event.position)
-                        .await?;
-                }
-                position = event.position;
-            }
-            self.store
-                .save_checkpoint(DIAL_CHECKPOINT, position)
-                .await?;
-        }
-    }
-
-    /// Runs until `shutdown`: drains after every append and every 200 ms (appends by other
-    /// processes). One active per cluster.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), PlacementError> {
-        let Some(_lease) = leader::acquire(self.store.db(), DIAL_CHECKPOINT, &shutdown).await
-        else {
-            return Ok(());
-        };
-        let mut head = self.store.watch_head();
-        loop {
-            if let Err(err) = self.drain().await {
-                tracing::warn!(error = %err, "dial consumer failed; retrying");
-            }
-            tokio::select! {
-                _ = head.changed() => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                _ = shutdown.cancelled() => return Ok(()),
-            }
-        }
-    }
-}
-
-/// How the NATS dial consumer is set up.
-#[derive(Debug, Clone)]
-pub struct DialQueueConfig {
-    /// The durable consumer's name (shared by every process).
-    pub durable: String,
-    /// How long a request may stay unacknowledged before JetStream hands it to another process.
-    /// Longer than the slowest placement (the Twilio client gives up after 15 s).
-    pub ack_wait: Duration,
-    /// How many requests one process takes at a time.
-    pub batch: usize,
-}
-
-impl Default for DialQueueConfig {
-    fn default() -> Self {
-        Self {
-            durable: DURABLE_NAME.to_owned(),
-            ack_wait: Duration::from_secs(30),
-            batch: 4,
-        }
-    }
-}
-
-/// The dial consumer on NATS JetStream: one durable pull consumer shared by every process.
-pub struct NatsDialQueue {
-    placer: DialPlacer,
-    bus: Arc<NatsBus>,
-    config: DialQueueConfig,
-}
-
-impl NatsDialQueue {
-    /// A consumer of the dial requests on `bus`.
-    pub fn new(placer: DialPlacer, bus: Arc<NatsBus>, config: DialQueueConfig) -> Self {
-        Self {
-            placer,
-            bus,
-            config,
-        }
-    }
-
-    async fn consumer(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, String> {
-        self.bus.ensure_stream().await.map_err(|e| e.to_string())?;
-        let names = self.bus.config();
-        let stream = self
-            .bus
-            .jetstream()
-            .get_stream(&names.stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        stream
-            .get_or_create_consumer(
-                &self.config.durable,
-                pull::Config {
-                    durable_name: Some(self.config.durable.clone()),
-                    description: Some("dial requests: each placed by one process".to_owned()),
-                    filter_subject: format!("{}.{}.>", names.subject_prefix, Call::TYPE),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: self.config.ack_wait,
-                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
-                    max_ack_pending: 1_000,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    /// Runs until `shutdown`, reconnecting with backoff when NATS goes away.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), PlacementError> {
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match self.consume(&shutdown).await {
-                Ok(()) => return Ok(()),
-                Err(reason) => {
-                    tracing::warn!(%reason, ?delay, "dial consumer lost NATS; retrying");
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.cancelled() => return Ok(()),
-            }
-            delay = (delay * 2).min(Duration::from_secs(2));
-        }
-    }
-
-    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
-        let consumer = self.consumer().await?;
-        let mut messages = consumer
-            .stream()
-            .max_messages_per_batch(self.config.batch)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            let message = tokio::select! {
-                next = messages.next() => next,
-                _ = shutdown.cancelled() => return Ok(()),
-            };
-            let message = match message {
-                Some(Ok(message)) => message,
-                Some(Err(err)) => return Err(err.to_string()),
-                None => return Err("the consumer's message stream ended".to_owned()),
-            };
-            let Ok(event) = serde_json::from_slice::<StoredEvent>(&message.payload) else {
-                // Not one of ours: nothing to place, ever.
-                let _ = message.ack().await;
-                continue;
-            };
-            match self.placer.handle(&event).await {
-                Ok(_) => {
-                    if let Err(err) = message.ack().await {
-                        // Redelivered later; the aggregate check makes that harmless.
-                        tracing::warn!(error = %err, "cannot acknowledge a dial request");
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, position = event.position, "dial request not handled; it will be redelivered");
-                    let _ = message
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await;
-                }
-            }
-        }
     }
 }

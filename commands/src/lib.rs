@@ -2,6 +2,7 @@
 //! relay to NATS JetStream or an in-process bus, and command execution.
 
 pub mod accounts;
+pub mod budget;
 pub mod bus;
 pub mod clock;
 pub mod contacts_import;
@@ -11,6 +12,7 @@ pub mod dial_queue;
 pub mod dialer;
 pub mod leader;
 pub mod metrics;
+pub mod recordings;
 pub mod relay;
 pub mod script_writer;
 pub mod services;
@@ -21,7 +23,7 @@ pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cqrs::{CommandContext, CommandError, Commands};
 pub use db::{Backend, Db, DbError};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, WorkerState, WorkerStatus};
 pub use relay::Relay;
 pub use store::{EventMetadata, EventStore, StoreError, StoredEvent};
 pub use tokio_util::sync::CancellationToken;

@@ -15,6 +15,50 @@ pub struct Metrics {
     relay_position: AtomicI64,
     projection_positions: Mutex<BTreeMap<String, i64>>,
     http_requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    workers: Mutex<BTreeMap<&'static str, WorkerStatus>>,
+}
+
+/// What a supervised background worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    /// Waiting for its single-active lease (another process runs it).
+    StandingBy,
+    Running,
+    /// Failed; restarts after a pause.
+    BackingOff,
+    Stopped,
+}
+
+impl WorkerState {
+    /// The state's name in `/readyz` and `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StandingBy => "standing_by",
+            Self::Running => "running",
+            Self::BackingOff => "backing_off",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    const ALL: [Self; 4] = [
+        Self::StandingBy,
+        Self::Running,
+        Self::BackingOff,
+        Self::Stopped,
+    ];
+}
+
+/// One worker as the supervisor last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerStatus {
+    pub name: &'static str,
+    pub state: WorkerState,
+    /// Restarts after an error since the process started.
+    pub restarts: u64,
+    /// The error that caused the latest restart.
+    pub last_error: Option<String>,
 }
 
 impl Metrics {
@@ -41,6 +85,48 @@ impl Metrics {
         *requests
             .entry((method.to_owned(), route.to_owned(), status))
             .or_default() += 1;
+    }
+
+    /// Records a worker's state (the supervisor calls this).
+    pub fn worker_state(&self, name: &'static str, state: WorkerState) {
+        let mut workers = self.workers.lock().expect("metrics lock");
+        workers
+            .entry(name)
+            .or_insert_with(|| WorkerStatus {
+                name,
+                state,
+                restarts: 0,
+                last_error: None,
+            })
+            .state = state;
+    }
+
+    /// Records that a worker failed with `error`; `restarting` counts a restart.
+    pub fn worker_failed(&self, name: &'static str, error: String, restarting: bool) {
+        let mut workers = self.workers.lock().expect("metrics lock");
+        let status = workers.entry(name).or_insert_with(|| WorkerStatus {
+            name,
+            state: WorkerState::BackingOff,
+            restarts: 0,
+            last_error: None,
+        });
+        if restarting {
+            status.state = WorkerState::BackingOff;
+            status.restarts += 1;
+        } else {
+            status.state = WorkerState::Stopped;
+        }
+        status.last_error = Some(error);
+    }
+
+    /// Every supervised worker, by name.
+    pub fn workers(&self) -> Vec<WorkerStatus> {
+        self.workers
+            .lock()
+            .expect("metrics lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Renders everything in the Prometheus text exposition format; `head` is the store's
@@ -94,6 +180,35 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "callbot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+            );
+        }
+        let workers = self.workers();
+        let _ = writeln!(
+            out,
+            "# HELP callbot_worker_state Whether a background worker is in a state (1) or not (0).\n\
+             # TYPE callbot_worker_state gauge"
+        );
+        for worker in &workers {
+            for state in WorkerState::ALL {
+                let _ = writeln!(
+                    out,
+                    "callbot_worker_state{{worker=\"{}\",state=\"{}\"}} {}",
+                    worker.name,
+                    state.as_str(),
+                    u8::from(worker.state == state)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP callbot_worker_restarts_total Restarts of a background worker after an error.\n\
+             # TYPE callbot_worker_restarts_total counter"
+        );
+        for worker in &workers {
+            let _ = writeln!(
+                out,
+                "callbot_worker_restarts_total{{worker=\"{}\"}} {}",
+                worker.name, worker.restarts
             );
         }
         out

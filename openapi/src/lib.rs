@@ -27,7 +27,7 @@ use utoipa::{PartialSchema, ToSchema};
 pub const COMMITTED_PATH: &str = "openapi/openapi.json";
 
 /// The one command that rewrites the committed document (run from the workspace root).
-pub const REGENERATE: &str = "cargo run -p api -- openapi > openapi/openapi.json";
+pub const REGENERATE: &str = "cargo run -p callbot -- openapi > openapi/openapi.json";
 
 /// The security scheme of API clients: `Authorization: Bearer <accessToken>`.
 pub const BEARER: &str = "bearer";

@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-pub use api::providers::Providers;
-pub use api::{AppState, Role};
-use api::{Application, Config};
+pub use api::AppState;
+pub use callbot::Role;
+pub use callbot::providers::Providers;
+use callbot::{Application, Config};
 use chrono::{DateTime, Utc};
 use commands::{CancellationToken, Clock, ManualClock, SystemClock};
 use uuid::Uuid;

@@ -140,7 +140,7 @@ async fn the_prd_scenario_passes_with_the_offline_writer() {
 
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
-    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_with_openai(&sandbox, "gpt-4o-mini").await;
     let token = app.sign_up("owner@clinic.kr").await.0;
 
@@ -159,7 +159,7 @@ async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
 
 #[tokio::test]
 async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
-    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_with_openai(&sandbox, "sandbox-invalid-once").await;
     let token = app.sign_up("owner@clinic.kr").await.0;
     let (status, body) = app.generate_script(&token, SEED, "ko").await;
@@ -170,7 +170,7 @@ async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
 
 #[tokio::test]
 async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
-    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_with_openai(&sandbox, "sandbox-refusal").await;
     let token = app.sign_up("owner@clinic.kr").await.0;
     let (status, body) = app.generate_script(&token, SEED, "ko").await;
@@ -190,7 +190,7 @@ async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
     let (_, all) = app.get("/scripts?status=all", &token).await;
     assert_eq!(all["data"], json!([]));
 
-    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_with_openai(&sandbox, "sandbox-429").await;
     let token = app.sign_up("owner@clinic.kr").await.0;
     let (status, body) = app.generate_script(&token, SEED, "ko").await;

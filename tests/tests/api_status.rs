@@ -313,11 +313,13 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
     // The post-call worker (summaries, costs) goes on after `completed`; once it and the
     // projections are done, the rebuilt tables equal the live ones.
     app.wait_for_workers_idle().await;
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![], "rebuilt tables equal the live ones");
-    api::maintenance::replay(&app.database_url()).await.unwrap();
+    callbot::maintenance::replay(&app.database_url())
+        .await
+        .unwrap();
 
     // A read-model row changed behind the projection's back is reported, with the table.
     sqlx::query("UPDATE call_list SET status = 'FAILED' WHERE campaign_id = $1 AND seq = 2")
@@ -325,13 +327,17 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
         .execute(app.state.store.db().pool())
         .await
         .unwrap();
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert_eq!(diffs[0].table, "call_list");
     assert!(diffs[0].examples[0].contains("status=FAILED"), "{diffs:?}");
-    assert!(api::maintenance::replay(&app.database_url()).await.is_err());
+    assert!(
+        callbot::maintenance::replay(&app.database_url())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -174,7 +174,7 @@ async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream(
     assert_eq!(url, "wss://callbot.example/twilio/media");
     assert_eq!(parameters["call_id"], id.to_string());
     assert!(verify_stream_token(
-        app.state.jwt_secret.expose().as_bytes(),
+        secrecy::ExposeSecret::expose_secret(&app.state.jwt_secret).as_bytes(),
         &id.to_string(),
         sid,
         &parameters["token"]

@@ -39,7 +39,7 @@ async fn ten_events(db: &TestDb) -> EventStore {
 }
 
 async fn problem(db: &TestDb) -> Option<ChainProblem> {
-    let report = api::maintenance::verify_report(&db.url, false)
+    let report = callbot::maintenance::verify_report(&db.url, false)
         .await
         .unwrap();
     report.problem
@@ -113,7 +113,7 @@ async fn forge(store: &EventStore, position: i64, prev_hash: &str) {
 
 async fn an_untouched_log_verifies(db: TestDb) {
     let store = ten_events(&db).await;
-    let report = api::maintenance::verify_report(&db.url, false)
+    let report = callbot::maintenance::verify_report(&db.url, false)
         .await
         .unwrap();
     assert_eq!(report.problem, None);
@@ -125,7 +125,7 @@ async fn an_untouched_log_verifies(db: TestDb) {
     assert_eq!(chain_hash(GENESIS_HASH, &first), first_hash);
     let (_, last_hash) = fields_and_hash(&store, 10).await;
     assert_eq!(report.head_hash, last_hash);
-    api::maintenance::audit_verify(&db.url).await.unwrap();
+    callbot::maintenance::audit_verify(&db.url).await.unwrap();
 }
 
 async fn an_edited_payload_is_named(db: TestDb) {
@@ -140,7 +140,9 @@ async fn an_edited_payload_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Edited { position: 6 })
     );
-    let err = api::maintenance::audit_verify(&db.url).await.unwrap_err();
+    let err = callbot::maintenance::audit_verify(&db.url)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("event #6 was edited"), "{err}");
 }
 
@@ -164,7 +166,9 @@ async fn a_deleted_event_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Deleted { first: 4, last: 4 })
     );
-    let err = api::maintenance::audit_verify(&db.url).await.unwrap_err();
+    let err = callbot::maintenance::audit_verify(&db.url)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("event #4 was deleted"), "{err}");
 }
 
@@ -229,7 +233,9 @@ async fn a_forged_event_slipped_in_the_middle_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Inserted { position: 6 })
     );
-    let err = api::maintenance::audit_verify(&db.url).await.unwrap_err();
+    let err = callbot::maintenance::audit_verify(&db.url)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("event #6 was inserted"), "{err}");
 }
 
@@ -321,7 +327,10 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     tokio::spawn(
         ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList)).run(stop.clone()),
     );
-    tokio::spawn(commands::Relay::new(store.clone(), bus).run(stop.clone()));
+    tokio::spawn(workers::relay::run(
+        commands::Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
 
     let owner = uuid::Uuid::new_v4();
     let campaign = uuid::Uuid::new_v4();
@@ -390,7 +399,7 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     let head = store.head().await.unwrap();
     assert!(handle.wait_for(head, Duration::from_secs(10)).await);
 
-    let diffs = api::maintenance::replay_report(&db.url, false)
+    let diffs = callbot::maintenance::replay_report(&db.url, false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![]);
@@ -399,7 +408,7 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
         .execute(store.db().pool())
         .await
         .unwrap();
-    let diffs = api::maintenance::replay_report(&db.url, false)
+    let diffs = callbot::maintenance::replay_report(&db.url, false)
         .await
         .unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:?}");

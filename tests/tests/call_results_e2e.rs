@@ -93,7 +93,7 @@ async fn answered_calls_get_transcripts_summaries_and_costs_on_postgres_and_nats
 }
 
 async fn answered_calls_get_results(backend: Backend) {
-    let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let openai = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_app_with(
         AppOptions::sandbox_calls()
             .backend(backend)
@@ -229,7 +229,7 @@ async fn answered_calls_get_results(backend: Backend) {
             .wait_for(head, Duration::from_secs(30))
             .await
     );
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![], "replay differs from the live read models");
@@ -237,7 +237,7 @@ async fn answered_calls_get_results(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
-    let openai = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let openai = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_app_with(AppOptions::sandbox_calls().openai(&openai, "sandbox-garbage")).await;
     let id = start_campaign(&app, "모델 오류", &[2], 1).await;
     app.wait_for_campaign(&id, "COMPLETED").await;

@@ -161,7 +161,7 @@ async fn campaign_over_the_test_numbers(backend: Backend) {
             .wait_for(head, std::time::Duration::from_secs(30))
             .await
     );
-    let diffs = api::maintenance::replay_report(&app.database_url(), false)
+    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
     assert_eq!(diffs, vec![], "replay differs from the live read models");

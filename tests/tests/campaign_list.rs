@@ -34,7 +34,10 @@ struct Fixture {
 
 impl Fixture {
     fn start_relay(&self) {
-        tokio::spawn(Relay::new(self.store.clone(), self.bus.clone()).run(self.stop.clone()));
+        tokio::spawn(workers::relay::run(
+            Relay::new(self.store.clone(), self.bus.clone()),
+            self.stop.clone(),
+        ));
     }
 
     /// Runs the projection until it has applied everything in the store.

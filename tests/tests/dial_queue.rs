@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use callbot_tests::{TestDb, TestNats, eventually};
 use chrono::Utc;
 use commands::bus::NatsBus;
-use commands::dial_queue::{DialPlacer, DialQueueConfig, NatsDialQueue};
+use commands::dial_queue::DialPlacer;
 use commands::dialer::{DialOrder, InMemoryTelephony, Telephony, TelephonyError};
 use commands::{
     CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
@@ -21,6 +21,7 @@ use domain::PhoneNumber;
 use domain::call::{Call, CallCommand, CallStatus};
 use domain::policy::RetryPolicy;
 use uuid::Uuid;
+use workers::dial_consumer::{DialQueueConfig, NatsDialQueue};
 
 fn nats_config(nats: &TestNats) -> NatsConfig {
     let unique = Uuid::new_v4().simple().to_string();
@@ -55,7 +56,7 @@ async fn consumer_process(
     let task = tokio::spawn({
         let stop = stop.clone();
         async move {
-            queue.run(stop).await.unwrap();
+            workers::run_supervised(std::sync::Arc::new(queue), stop).await;
         }
     });
     (task, stop)
@@ -167,7 +168,10 @@ impl Harness {
         };
         nats_bus.ensure_stream().await.unwrap();
         let stop = CancellationToken::new();
-        tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+        tokio::spawn(workers::relay::run(
+            Relay::new(store.clone(), bus),
+            stop.clone(),
+        ));
         Self {
             db,
             _nats: nats,

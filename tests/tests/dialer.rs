@@ -7,8 +7,8 @@ use std::time::Duration;
 use callbot_tests::TestDb;
 use chrono::{TimeZone, Utc};
 use commands::accounts::{AccountSettings, Suppressions};
-use commands::dial_queue::{DialPlacer, Placement, StoreDialQueue};
-use commands::dialer::{Dialer, InMemoryTelephony, TelephonyError, TickReport};
+use commands::dial_queue::{DialPlacer, Placement};
+use commands::dialer::{InMemoryTelephony, TelephonyError};
 use commands::{
     CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
 };
@@ -21,6 +21,8 @@ use projections::campaign_list::CampaignList as Campaigns;
 use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use uuid::Uuid;
+use workers::dial_consumer::StoreDialQueue;
+use workers::dialer::{Dialer, TickReport};
 
 struct Fixture {
     _db: TestDb,
@@ -61,7 +63,10 @@ impl Fixture {
         let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
         let handle = runner.handle();
         tokio::spawn(runner.run(stop.clone()));
-        tokio::spawn(commands::Relay::new(store.clone(), bus).run(stop.clone()));
+        tokio::spawn(workers::relay::run(
+            commands::Relay::new(store.clone(), bus),
+            stop.clone(),
+        ));
         let clock = Arc::new(ManualClock::new(seoul(10, 0)));
         let telephony = Arc::new(InMemoryTelephony::default());
         let dialer = Self::dialer(&store, &handle, &clock);

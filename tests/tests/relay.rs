@@ -69,7 +69,10 @@ async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
     append_many(&store, "a", 1, 12).await;
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    let relay = tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     let contents = wait_for_stream(&jetstream, 12).await;
 
     let stored = store.read_after(0, 100).await.unwrap();
@@ -86,7 +89,7 @@ async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
     let subjects = info.info().await.unwrap().config.subjects.clone();
     assert_eq!(subjects, vec![format!("{}.>", config.subject_prefix)]);
     stop.cancel();
-    relay.await.unwrap().unwrap();
+    relay.await.unwrap();
     assert_eq!(store.checkpoint(RELAY_CHECKPOINT).await.unwrap(), 12);
 }
 
@@ -112,13 +115,16 @@ async fn a_relay_killed_between_commit_and_publish_publishes_the_missing_events_
     append_many(&store, "a", 11, 15).await;
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    let relay = tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     eventually("the relay to catch up", Duration::from_secs(30), || async {
         (store.checkpoint(RELAY_CHECKPOINT).await.unwrap() == 15).then_some(())
     })
     .await;
     stop.cancel();
-    relay.await.unwrap().unwrap();
+    relay.await.unwrap();
 
     let contents = stream_contents(jetstream.jetstream(), &config.stream).await;
     let positions: Vec<i64> = contents.iter().map(|(_, event)| event.position).collect();
@@ -154,7 +160,10 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
         .unwrap();
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    let relay = tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     append_many(&store, "a", 1, 10).await;
     wait_for_stream(&jetstream, 10).await;
 
@@ -188,7 +197,7 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
         }
     }
     stop.cancel();
-    relay.await.unwrap().unwrap();
+    relay.await.unwrap();
     assert_eq!(received, (1..=25).collect::<Vec<_>>());
 }
 
@@ -200,7 +209,10 @@ async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
     let mut first = bus.subscribe().await.unwrap();
     let mut second = bus.subscribe().await.unwrap();
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    let relay = tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     append_many(&store, "a", 1, 5).await;
     for subscription in [&mut first, &mut second] {
         let mut positions = Vec::new();
@@ -213,5 +225,5 @@ async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
         assert_eq!(positions, vec![1, 2, 3, 4, 5]);
     }
     stop.cancel();
-    relay.await.unwrap().unwrap();
+    relay.await.unwrap();
 }

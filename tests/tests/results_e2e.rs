@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use api::recordings::{RecordingCipher, RecordingsWorker};
-use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
+use callbot::adapters::ReportRetention;
 use callbot_tests::fixtures::{e164, script};
 use callbot_tests::{AppOptions, Backend, PUBLIC_URL, eventually, poll_api, spawn_app_with};
 use chrono::{DateTime, Utc};
 use commands::cqrs::load;
+use commands::recordings::RecordingCipher;
 use commands::{Clock, ManualClock};
 use domain::call::{Call, RecordingStage};
+use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use workers::recordings::RetentionWorker;
 
 /// The system clock moved by a test-controlled offset (links expire without waiting).
 #[derive(Default)]
@@ -465,11 +467,13 @@ async fn recordings_and_reports(backend: Backend) {
         .collect();
     assert!(stored_calls.len() >= 3, "{stored_calls:?}");
     let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::days(29)));
-    let worker = RecordingsWorker::new(
+    let worker = RetentionWorker::new(
         app.state.store.clone(),
-        app.providers.twilio.client.clone(),
         app.state.files.recordings.clone(),
-        app.state.files.reports.clone(),
+        Arc::new(ReportRetention {
+            reports: app.state.files.reports.clone(),
+            store: app.state.store.clone(),
+        }),
         clock.clone(),
         Duration::from_secs(3600),
     );

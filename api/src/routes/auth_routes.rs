@@ -16,10 +16,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 /// Routes anyone may call (limited per client IP).
 pub fn public(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
@@ -122,7 +122,11 @@ async fn login(
             user_agent,
         })
         .await?;
-    let token = auth::issue_token(state.jwt_secret.expose(), session.user, session.at)?;
+    let token = auth::issue_token(
+        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
+        session.user,
+        session.at,
+    )?;
     let answer = LoginAnswer {
         access_token: token,
         token_type: "Bearer".to_owned(),

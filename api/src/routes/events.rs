@@ -9,9 +9,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, Envelope, ok};
+use crate::state::AppState;
 
 /// The audit route.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -17,10 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth;
 use crate::error::{self, ApiError};
 use crate::rate_limit::RateLimiter;
+use crate::state::AppState;
 
 mod auth_routes;
 mod campaigns;

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,14 +27,17 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The store and the bus are reachable.
+/// The store and the bus are reachable; what each background worker is doing.
 #[utoipa::path(
     get, path = "/readyz", tag = openapi::tags::OPS,
     responses(
         (status = 200, description = "Ready", body = Readiness, example = json!({
             "status": "ok",
             "database": { "backend": "sqlite", "status": "ok" },
-            "bus": { "kind": "in-process", "status": "ok" }
+            "bus": { "kind": "in-process", "status": "ok" },
+            "workers": [
+                { "name": "dialer", "state": "running", "restarts": 0, "lastError": null }
+            ]
         })),
         (status = 503, description = "The store or the bus is unreachable", body = Readiness),
     ),
@@ -52,6 +55,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "status": word(database && bus),
         "database": { "backend": state.store.db().backend().name(), "status": word(database) },
         "bus": { "kind": state.bus.name(), "status": word(bus) },
+        "workers": state.metrics.workers(),
     });
     (status, Json(body))
 }
@@ -90,6 +94,23 @@ struct Readiness {
     status: String,
     database: DatabaseReadiness,
     bus: BusReadiness,
+    /// The background workers this process supervises.
+    workers: Vec<WorkerReadiness>,
+}
+
+/// One background worker.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct WorkerReadiness {
+    name: String,
+    /// `standing_by` (another process holds its lease), `running`, `backing_off` (restarting
+    /// after an error) or `stopped`.
+    state: String,
+    /// Restarts after an error since the process started.
+    restarts: u64,
+    /// The error behind the latest restart.
+    #[schema(rename = "lastError")]
+    last_error: Option<String>,
 }
 
 /// The event store.

@@ -25,11 +25,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, ok, timestamp};
-use crate::recordings::{LINK_TTL_MINUTES, ReadError};
 use crate::signed_url::LinkError;
+use crate::state::AppState;
+use commands::recordings::{LINK_TTL_MINUTES, ReadError};
 
 /// Signed-in routes.
 pub fn router() -> OpenApiRouter<AppState> {

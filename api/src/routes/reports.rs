@@ -23,9 +23,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::recordings::{LinkQuery, check_link};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
+use crate::state::AppState;
 
 /// Signed-in routes.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -20,10 +20,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, Envelope, created, ok};
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 /// The routes of a signed-in user; `generate` has its own limit of 10 a minute.
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {

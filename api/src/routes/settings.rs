@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
+use crate::state::AppState;
 
 /// Signed-in settings routes.
 pub fn router() -> OpenApiRouter<AppState> {

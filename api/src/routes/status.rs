@@ -26,9 +26,9 @@ use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Frame groups (one per event) buffered per subscriber before its task stops reading the bus.
 const FRAME_BUFFER: usize = 256;

@@ -29,13 +29,13 @@ use media_bridge::twilio::TwilioClient;
 use protocols::twilio::{
     self as wire, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
 };
+use secrecy::{ExposeSecret, SecretString};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::twilio_doc::{AmdForm, RecordingForm, StatusForm, VoiceForm};
-use crate::app::AppState;
-use crate::config::Secret;
+use crate::state::AppState;
 
 /// The consent notice with the AI disclosure, played before anything is recorded.
 pub const CONSENT_NOTICE: &str = "이 통화는 서비스 품질 향상을 위해 녹음될 수 있습니다. \
@@ -51,15 +51,19 @@ pub const DEFAULT_VOICEMAIL_MESSAGE: &str =
 #[derive(Clone)]
 pub struct TwilioLink {
     pub client: TwilioClient,
-    pub auth_token: Secret,
-    pub stream_secret: Secret,
+    pub auth_token: SecretString,
+    pub stream_secret: SecretString,
     /// The highest `SequenceNumber` seen per `CallSid` (stale progress is dropped).
     sequences: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl TwilioLink {
     /// A link over `client`, checking signatures with `auth_token`.
-    pub fn new(client: TwilioClient, auth_token: Secret, stream_secret: Secret) -> Self {
+    pub fn new(
+        client: TwilioClient,
+        auth_token: SecretString,
+        stream_secret: SecretString,
+    ) -> Self {
         Self {
             client,
             auth_token,
@@ -137,7 +141,7 @@ fn verified_form(
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", link.client.config().public_base_url);
     let form = wire::parse_form(body);
-    if !wire::validate_signature(link.auth_token.expose(), &url, &form, signature) {
+    if !wire::validate_signature(link.auth_token.expose_secret(), &url, &form, signature) {
         tracing::warn!(%path, "Twilio webhook with an invalid signature refused");
         return Err(WebhookError::Forbidden);
     }
@@ -281,7 +285,7 @@ async fn voice(
         return Ok(twiml(wire::render_twiml(&[Verb::Hangup])));
     }
     let token = stream_token(
-        link.stream_secret.expose().as_bytes(),
+        link.stream_secret.expose_secret().as_bytes(),
         &call_id.to_string(),
         &call_sid,
     );
@@ -383,7 +387,7 @@ async fn amd(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, WebhookError> {
-    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
+    let (_, form) = verified_form(&state, &uri, &headers, &body)?;
     let verdict = AmdCallback::from_form(&form).map_err(WebhookError::BadForm)?;
     let call = load_call(&state, call_id).await?;
     if !verdict.is_machine()
@@ -419,29 +423,7 @@ async fn amd(
         at,
     };
     run(&state, call_id, report).await?;
-    // Answer Twilio now; the REST call that acts on the policy runs on its own.
-    let call_sid = verdict.call_sid.clone();
-    tokio::spawn(async move {
-        let result = if leave {
-            let message = policy
-                .message
-                .unwrap_or_else(|| DEFAULT_VOICEMAIL_MESSAGE.to_owned());
-            let xml = wire::render_twiml(&[
-                Verb::Say {
-                    language: "ko-KR".into(),
-                    voice: CONSENT_VOICE.into(),
-                    text: message,
-                },
-                Verb::Hangup,
-            ]);
-            link.client.update_twiml(&call_sid, &xml).await.map(|_| ())
-        } else {
-            link.client.hang_up(&call_sid).await.map(|_| ())
-        };
-        if let Err(error) = result {
-            tracing::warn!(%call_id, %error, "could not apply the voicemail policy");
-        }
-    });
+    // The voicemail worker (`workers::voicemail`) carries the policy out at Twilio.
     Ok(StatusCode::NO_CONTENT)
 }
 

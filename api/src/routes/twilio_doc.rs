@@ -9,7 +9,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const FORBIDDEN: &str = "`X-Twilio-Signature` is missing or wrong (nothing is recorded), or no \
 Twilio account is configured";

@@ -15,9 +15,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use super::campaigns_answers::{
-    ContactsImported,
     AuditEntry, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
-    CampaignStarted, CampaignTransition, ContactsAdded, Eta, EventPage, Progress,
+    CampaignStarted, CampaignTransition, ContactsAdded, ContactsImported, Eta, EventPage, Progress,
 };
 use super::campaigns_view::{CallRecord, CampaignRecord, ReadModelError};
 use super::preflight::PreflightError;

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{Application, Config, Role};
+use callbot::{Application, Config, Role};
 use chrono::Utc;
 use commands::{CancellationToken, CommandContext, Commands};
 use domain::PhoneNumber;

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use callbot_tests::TestDb;
 use chrono::{TimeZone, Utc};
-use commands::dial_queue::{DialPlacer, StoreDialQueue};
-use commands::dialer::{Dialer, InMemoryTelephony};
+use commands::dial_queue::DialPlacer;
+use commands::dialer::InMemoryTelephony;
 use commands::{CancellationToken, Clock, CommandContext, Commands, EventBus, ManualClock, Relay};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand};
@@ -16,6 +16,8 @@ use domain::policy::CampaignSettings;
 use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, ProjectionRunner};
 use uuid::Uuid;
+use workers::dial_consumer::StoreDialQueue;
+use workers::dialer::Dialer;
 
 #[tokio::main]
 async fn main() {
@@ -29,7 +31,10 @@ async fn main() {
     let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
     let handle = runner.handle();
     tokio::spawn(runner.run(stop.clone()));
-    tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     let clock = Arc::new(ManualClock::new(
         chrono_tz::Asia::Seoul
             .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use api::config::DEFAULT_REPORT_FONT_PATH;
+use callbot::config::DEFAULT_REPORT_FONT_PATH;
 use chrono::{Duration, TimeZone, Utc};
 use domain::call::{Speaker, TranscriptLine};
 use projections::call_list::CallRow;

@@ -114,7 +114,7 @@ async fn main() {
     report("preview rendering", iterations, &stats(samples));
 
     // The OpenAI adapter against the sandbox: one keep-alive connection, sequential calls.
-    let sandbox = sandbox::openai::spawn(api::providers::OfflineAuthor::shared()).await;
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let adapter = |model: &str| {
         OpenAiWriter::new(OpenAiConfig::new(
             sandbox.api_key(),

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::{Application, Config, Role};
+use callbot::{Application, Config, Role};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::{CommandContext, Commands};
@@ -224,7 +224,7 @@ async fn run(
         sids.push((row.id.clone(), sid));
     }
     let twilio = state.twilio.clone().expect("a Twilio link");
-    let auth_token = twilio.auth_token.expose().to_owned();
+    let auth_token = secrecy::ExposeSecret::expose_secret(&twilio.auth_token).to_owned();
     let account_sid = twilio.client.config().account_sid.clone();
     let webhook = |call: &str, sid: &str, status: TwilioStatus, sequence: u32| {
         let path = format!("/twilio/status/{call}?attempt=1");

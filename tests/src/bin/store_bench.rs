@@ -71,7 +71,10 @@ async fn relay_rate(store: &EventStore, nats: &TestNats) -> f64 {
     let head = store.head().await.expect("head");
     let stop = CancellationToken::new();
     let started = Instant::now();
-    let relay = tokio::spawn(Relay::new(store.clone(), bus).run(stop.clone()));
+    let relay = tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
     while store
         .checkpoint(commands::relay::RELAY_CHECKPOINT)
         .await

@@ -7,9 +7,9 @@ use openapi::{ErrorBody, Success, tags};
 
 use super::campaign;
 use super::dto::CallsQuery;
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiQuery, Envelope, ok};
+use crate::state::AppState;
 
 /// The campaign's calls in dialing order, filtered and paged.
 #[utoipa::path(

@@ -12,9 +12,9 @@ use openapi::{ErrorBody, Success, tags};
 
 use super::campaign;
 use super::dto::{self, AddContacts, CreateCampaign, StartCampaign};
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
+use crate::state::AppState;
 
 /// Creates a campaign in `DRAFT` with its contacts; invalid numbers refuse the whole request.
 #[utoipa::path(

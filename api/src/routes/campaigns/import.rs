@@ -10,10 +10,10 @@ use openapi::{ErrorBody, Success, tags};
 use utoipa::ToSchema;
 
 use super::campaign;
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::csv_upload::csv_body;
 use crate::error::{ApiError, ok};
+use crate::state::AppState;
 
 /// Imports contacts from a CSV file (UTF-8 with or without BOM, or CP949/EUC-KR as Excel saves
 /// it; Korean or English headers), as the body or as the multipart part `file`.

@@ -11,9 +11,9 @@ use commands::services::campaigns::CampaignRef;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::rate_limit::{self, RateLimiter};
+use crate::state::AppState;
 
 mod calls;
 mod dto;

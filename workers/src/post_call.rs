@@ -7,28 +7,62 @@
 //! succeeds, and the Call aggregate refuses a second cost of one component for one attempt, so
 //! a crash between a command and its mark repeats nothing. Steps not ready yet are tried again
 //! with exponential backoff; after [`MAX_TRIES`] the worker gives up on what is left.
-//! Single-active across processes (Postgres advisory lock).
+//! Single-active across processes (the supervisor holds the lock [`POST_CALL_LOCK`]); the queue's
+//! projection runs beside it as a task of its own.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use commands::accounts::AccountSettings;
+use commands::budget::check_alert;
 use commands::cqrs::load;
 use commands::store::timestamp;
 use commands::summarizer::{OfflineSummarizer, Summarizer, SummaryRequest};
-use commands::{
-    CancellationToken, Clock, CommandContext, CommandError, Commands, EventBus, EventStore, leader,
-};
+use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
 use domain::call::{Call, CallCommand, CallStatus, CostComponent, SummarySource, TranscriptSource};
 use media_bridge::conversation_details::{DetailsClient, TranscriptLines};
 use media_bridge::twilio::TwilioClient;
-use projections::ProjectionRunner;
-use projections::post_call_work::PostCallWork;
 use sqlx::Row;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 
-use super::Rates;
+use crate::{Progress as Unit, Worker, WorkerError};
+
+/// The lock that keeps the post-call worker single-active.
+pub const POST_CALL_LOCK: &str = "post_call_worker";
+
+/// What providers charge, for the costs they do not report themselves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// `ELEVENLABS_RATE_PER_MINUTE`: US dollars per conversation minute when the details carry
+    /// no `cost_fiat` (default 0.10).
+    pub elevenlabs_per_minute: f64,
+    /// `OPENAI_INPUT_RATE`: US dollars per 1M prompt tokens (default 0.15, gpt-4o-mini).
+    pub openai_input_per_million: f64,
+    /// `OPENAI_OUTPUT_RATE`: US dollars per 1M completion tokens (default 0.60, gpt-4o-mini).
+    pub openai_output_per_million: f64,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self {
+            elevenlabs_per_minute: 0.10,
+            openai_input_per_million: 0.15,
+            openai_output_per_million: 0.60,
+        }
+    }
+}
+
+impl Rates {
+    /// The price of a model call in micro-dollars.
+    pub fn llm_micros(&self, prompt_tokens: u32, completion_tokens: u32) -> i64 {
+        let dollars = f64::from(prompt_tokens) * self.openai_input_per_million / 1_000_000.0
+            + f64::from(completion_tokens) * self.openai_output_per_million / 1_000_000.0;
+        (dollars * 1_000_000.0).round() as i64
+    }
+}
 
 /// Tries per attempt before the worker gives up on the steps left.
 pub const MAX_TRIES: i64 = 12;
@@ -62,7 +96,6 @@ impl Default for WorkerTiming {
 /// Everything the worker talks to.
 pub struct PostCallWorker {
     store: EventStore,
-    bus: EventBus,
     calls: Commands<Call>,
     clock: Arc<dyn Clock>,
     twilio: TwilioClient,
@@ -70,6 +103,9 @@ pub struct PostCallWorker {
     summarizer: Option<Arc<dyn Summarizer>>,
     rates: Rates,
     timing: WorkerTiming,
+    /// Accounts charged, with when to check their budget alert: the ledger the alert reads is
+    /// filled by a projection a moment after each cost.
+    alert_checks: Mutex<BTreeMap<String, Instant>>,
 }
 
 /// One row of the queue.
@@ -99,7 +135,6 @@ impl PostCallWorker {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: EventStore,
-        bus: EventBus,
         clock: Arc<dyn Clock>,
         twilio: TwilioClient,
         details: DetailsClient,
@@ -110,49 +145,18 @@ impl PostCallWorker {
         Self {
             calls: Commands::new(store.clone(), ()),
             store,
-            bus,
             clock,
             twilio,
             details,
             summarizer,
             rates,
             timing,
+            alert_checks: Mutex::default(),
         }
     }
 
-    /// Feeds the queue and works it until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), String> {
-        let feeder =
-            ProjectionRunner::new(self.store.clone(), self.bus.clone(), Arc::new(PostCallWork));
-        let feed = tokio::spawn(feeder.run(shutdown.clone()));
-        let Some(_lease) = leader::acquire(self.store.db(), "post_call_worker", &shutdown).await
-        else {
-            let _ = feed.await;
-            return Ok(());
-        };
-        let mut alert_checks: BTreeSet<String> = BTreeSet::new();
-        loop {
-            // Alerts look at the ledger, which the projection fills a moment after each cost.
-            for owner in std::mem::take(&mut alert_checks) {
-                if let Err(error) = check_alert(&self.store, &owner, self.clock.now()).await {
-                    tracing::warn!(%error, "could not check the budget alert");
-                }
-            }
-            match self.pass().await {
-                Ok(charged) => alert_checks.extend(charged),
-                Err(error) => tracing::warn!(%error, "post-call pass failed; retrying"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.timing.poll) => {}
-                _ = shutdown.cancelled() => break,
-            }
-        }
-        let _ = feed.await;
-        Ok(())
-    }
-
-    /// One pass over the due rows; returns the accounts charged.
-    async fn pass(&self) -> Result<Vec<String>, sqlx::Error> {
+    /// One pass over the due rows; returns how many were worked and the accounts charged.
+    async fn pass(&self) -> Result<(usize, Vec<String>), sqlx::Error> {
         let now = self.clock.now();
         let pool = self.store.db().pool();
         let rows = sqlx::query(
@@ -165,6 +169,7 @@ impl PostCallWorker {
         .fetch_all(pool)
         .await?;
         let mut charged = Vec::new();
+        let worked = rows.len();
         for row in rows {
             let work = Work {
                 call_id: row.try_get("call_id")?,
@@ -180,7 +185,7 @@ impl PostCallWorker {
             }
             self.save(&work, &progress).await?;
         }
-        Ok(charged)
+        Ok((worked, charged))
     }
 
     async fn save(&self, work: &Work, progress: &Progress) -> Result<(), sqlx::Error> {
@@ -436,63 +441,57 @@ impl PostCallWorker {
     }
 }
 
-/// The first day of the Asia/Seoul month of `now`, `YYYY-MM-01`, and the month, `YYYY-MM`.
-pub fn seoul_month(now: DateTime<Utc>) -> (String, String) {
-    let day = projections::call_results::seoul_day(now);
-    let month = day[..7].to_owned();
-    (format!("{month}-01"), month)
+#[async_trait]
+impl Worker for PostCallWorker {
+    fn name(&self) -> &'static str {
+        "post_call"
+    }
+
+    /// Checks the budget alerts that are due, then works one batch of the queue.
+    async fn run_once(&self) -> Result<Unit, WorkerError> {
+        let due: Vec<String> = {
+            let mut checks = self.alert_checks.lock().await;
+            let now = Instant::now();
+            let due: Vec<String> = checks
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(owner, _)| owner.clone())
+                .collect();
+            for owner in &due {
+                checks.remove(owner);
+            }
+            due
+        };
+        for owner in due {
+            if let Err(error) = check_alert(&self.store, &owner, self.clock.now()).await {
+                tracing::warn!(%error, "could not check the budget alert");
+            }
+        }
+        let (worked, charged) = self.pass().await?;
+        let check_at = Instant::now() + self.timing.poll;
+        let mut checks = self.alert_checks.lock().await;
+        for owner in charged {
+            checks.entry(owner).or_insert(check_at);
+        }
+        Ok(if worked > 0 { Unit::Worked } else { Unit::Idle })
+    }
+
+    async fn wait_for_work(&self, stop: &CancellationToken) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.timing.poll) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
 }
 
-/// Spend of an account from `from_day` on (Asia/Seoul days), in micro-dollars.
-pub async fn spend_from_day(
-    pool: &sqlx::AnyPool,
-    owner_id: &str,
-    from_day: &str,
-) -> Result<i64, sqlx::Error> {
-    let spend: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND day >= $2",
-    )
-    .bind(owner_id)
-    .bind(from_day)
-    .fetch_one(pool)
-    .await?;
-    Ok(spend.unwrap_or(0))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Records (once per month) that an account's monthly spend reached its alert threshold.
-pub async fn check_alert(
-    store: &EventStore,
-    owner_id: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let pool = store.db().pool();
-    let settings = AccountSettings::load(pool, owner_id).await?;
-    let threshold = (settings.alert_threshold_usd * 1_000_000.0).round() as i64;
-    let (first_day, month) = seoul_month(now);
-    let spend = spend_from_day(pool, owner_id, &first_day).await?;
-    if spend < threshold {
-        return Ok(false);
+    #[test]
+    fn tokens_are_priced_per_million() {
+        let rates = Rates::default();
+        // 1,000 prompt tokens at $0.15/M + 500 completion tokens at $0.60/M = $0.00045.
+        assert_eq!(rates.llm_micros(1_000, 500), 450);
     }
-    let inserted = sqlx::query(
-        "INSERT INTO budget_alerts (account_id, month, spend_micros, threshold_micros, alerted_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, month) DO NOTHING",
-    )
-    .bind(owner_id)
-    .bind(&month)
-    .bind(spend)
-    .bind(threshold)
-    .bind(timestamp(now))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if inserted > 0 {
-        tracing::warn!(
-            account = owner_id,
-            %month,
-            spend_usd = spend as f64 / 1_000_000.0,
-            threshold_usd = settings.alert_threshold_usd,
-            "monthly spend reached the alert threshold"
-        );
-    }
-    Ok(true)
 }

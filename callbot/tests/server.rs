@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use api::{Config, Role};
+use callbot::{Config, Role};
 
 fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
     let vars: std::collections::HashMap<String, String> = vars

@@ -4,7 +4,6 @@
 //! under the data dir. With Postgres, secrets must come from the environment, since every
 //! instance has to share them.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -12,28 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use commands::NatsConfig;
 use rand::RngCore;
-
-/// A secret value whose `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use secrecy::{ExposeSecret, SecretString};
+use workers::post_call::Rates;
 
 /// Which workers this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,8 +54,8 @@ pub struct Config {
     pub nats: Option<NatsConfig>,
     pub roles: Vec<Role>,
     pub public_base_url: String,
-    pub jwt_secret: Secret,
-    pub recording_key: Secret,
+    pub jwt_secret: SecretString,
+    pub recording_key: SecretString,
     /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
     /// writer.
     pub openai: Option<OpenAiSettings>,
@@ -89,16 +68,16 @@ pub struct Config {
     /// `REPORT_FONT_PATH`: the Korean TrueType font PDF reports are set in.
     pub report_font_path: PathBuf,
     /// Provider rates for costs the providers do not report (ElevenLabs minutes, LLM tokens).
-    pub rates: crate::results::Rates,
+    pub rates: Rates,
     /// `RATE_LIMIT_SCALE`: every rate limit times this (default 1; tests and contract runs raise it).
     pub rate_limit_scale: f64,
 }
 
 /// The Twilio account calls are placed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TwilioSettings {
     pub account_sid: String,
-    pub auth_token: Secret,
+    pub auth_token: SecretString,
     /// `TWILIO_PHONE_NUMBER`: the caller id unless a campaign sets one.
     pub phone_number: String,
     /// `TWILIO_API_BASE`, default `https://api.twilio.com`, without a trailing slash.
@@ -106,9 +85,9 @@ pub struct TwilioSettings {
 }
 
 /// The ElevenLabs agent calls are held with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ElevenLabsSettings {
-    pub api_key: Secret,
+    pub api_key: SecretString,
     /// `ELEVENLABS_AGENT_ID`.
     pub agent_id: String,
     /// `ELEVENLABS_VOICE_ID`: overrides the agent's voice when set.
@@ -124,9 +103,9 @@ pub const DEFAULT_ELEVENLABS_API_BASE: &str = "https://api.elevenlabs.io";
 pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 
 /// Where scripts are written when `OPENAI_API_KEY` is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OpenAiSettings {
-    pub api_key: Secret,
+    pub api_key: SecretString,
     /// `OPENAI_BASE_URL`, default `https://api.openai.com/v1`, without a trailing slash.
     pub base_url: String,
     /// `OPENAI_MODEL`, default `gpt-4o-mini`.
@@ -178,16 +157,16 @@ impl Config {
             nats
         });
         let secret =
-            |name: &'static str, generate: fn() -> String| -> Result<Secret, ConfigError> {
+            |name: &'static str, generate: fn() -> String| -> Result<SecretString, ConfigError> {
                 match var(name) {
-                    Some(value) => Ok(Secret::new(value)),
+                    Some(value) => Ok(SecretString::from(value)),
                     None if embedded => persisted_secret(&data_dir, name, generate),
                     None => Err(ConfigError::Missing { name }),
                 }
             };
         let jwt_secret = secret("JWT_SECRET", || random_base64(48))?;
         let recording_key = secret("RECORDING_KEY", || random_base64(32))?;
-        match BASE64.decode(recording_key.expose().trim()) {
+        match BASE64.decode(recording_key.expose_secret().trim()) {
             Ok(key) if key.len() == 32 => {}
             _ => {
                 return Err(ConfigError::Invalid {
@@ -211,7 +190,7 @@ impl Config {
                     });
                 }
                 Some(OpenAiSettings {
-                    api_key: Secret::new(key.trim()),
+                    api_key: SecretString::from(key.trim()),
                     base_url,
                     model: var("OPENAI_MODEL")
                         .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
@@ -237,7 +216,7 @@ impl Config {
                 })?;
                 Some(TwilioSettings {
                     account_sid: account_sid.trim().to_owned(),
-                    auth_token: Secret::new(auth_token.trim()),
+                    auth_token: SecretString::from(auth_token.trim()),
                     phone_number: phone_number.trim().to_owned(),
                     api_base,
                 })
@@ -269,7 +248,7 @@ impl Config {
                     reason: "is required with ELEVENLABS_API_KEY".into(),
                 })?;
                 Some(ElevenLabsSettings {
-                    api_key: Secret::new(key.trim()),
+                    api_key: SecretString::from(key.trim()),
                     agent_id: agent_id.trim().to_owned(),
                     voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
                     api_base,
@@ -288,7 +267,7 @@ impl Config {
                 }
             },
         };
-        let rates = crate::results::Rates::from_lookup(&var)?;
+        let rates = rates_from_lookup(&var)?;
         let rate_limit_scale = match var("RATE_LIMIT_SCALE") {
             None => 1.0,
             Some(value) => match value.trim().parse::<f64>() {
@@ -338,6 +317,28 @@ impl Config {
     }
 }
 
+/// The provider rates from the environment, defaults for those not set.
+pub fn rates_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Rates, ConfigError> {
+    let rate = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
+        match var(name) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<f64>() {
+                Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be a non-negative number of US dollars".into(),
+                }),
+            },
+        }
+    };
+    let defaults = Rates::default();
+    Ok(Rates {
+        elevenlabs_per_minute: rate("ELEVENLABS_RATE_PER_MINUTE", defaults.elevenlabs_per_minute)?,
+        openai_input_per_million: rate("OPENAI_INPUT_RATE", defaults.openai_input_per_million)?,
+        openai_output_per_million: rate("OPENAI_OUTPUT_RATE", defaults.openai_output_per_million)?,
+    })
+}
+
 fn sqlite_url(data_dir: &Path) -> String {
     let path = std::path::absolute(data_dir.join("callbot.db"))
         .unwrap_or_else(|_| data_dir.join("callbot.db"));
@@ -355,7 +356,7 @@ fn persisted_secret(
     data_dir: &Path,
     name: &'static str,
     generate: fn() -> String,
-) -> Result<Secret, ConfigError> {
+) -> Result<SecretString, ConfigError> {
     let dir = data_dir.join("secrets");
     let path = dir.join(name);
     let io_error = |source| ConfigError::DataDir {
@@ -363,13 +364,13 @@ fn persisted_secret(
         source,
     };
     if let Ok(value) = std::fs::read_to_string(&path) {
-        return Ok(Secret::new(value.trim()));
+        return Ok(SecretString::from(value.trim()));
     }
     std::fs::create_dir_all(&dir).map_err(io_error)?;
     let value = generate();
     write_private(&path, &value).map_err(io_error)?;
     tracing::info!(secret = name, path = %path.display(), "generated a secret for embedded mode");
-    Ok(Secret::new(value))
+    Ok(SecretString::from(value))
 }
 
 #[cfg(unix)]
@@ -413,8 +414,14 @@ mod tests {
         let first = load(dir.path(), &[]).unwrap();
         let second = load(dir.path(), &[]).unwrap();
         assert!(first.is_embedded());
-        assert_eq!(first.jwt_secret, second.jwt_secret);
-        assert_eq!(first.recording_key, second.recording_key);
+        assert_eq!(
+            first.jwt_secret.expose_secret(),
+            second.jwt_secret.expose_secret()
+        );
+        assert_eq!(
+            first.recording_key.expose_secret(),
+            second.recording_key.expose_secret()
+        );
         assert!(first.database_url.ends_with("callbot.db"));
     }
 
@@ -454,10 +461,10 @@ mod tests {
     #[test]
     fn openai_settings_come_with_the_key_and_have_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(dir.path(), &[]).unwrap().openai, None);
+        assert!(load(dir.path(), &[]).unwrap().openai.is_none());
         let config = load(dir.path(), &[("OPENAI_API_KEY", "sk-test-secret")]).unwrap();
         let openai = config.openai.clone().unwrap();
-        assert_eq!(openai.api_key.expose(), "sk-test-secret");
+        assert_eq!(openai.api_key.expose_secret(), "sk-test-secret");
         assert_eq!(openai.base_url, "https://api.openai.com/v1");
         assert_eq!(openai.model, "gpt-4o-mini");
         assert!(!format!("{config:?}").contains("sk-test-secret"));
@@ -508,6 +515,20 @@ mod tests {
                 }
             ));
         }
+    }
+
+    #[test]
+    fn rates_default_and_refuse_nonsense() {
+        let none = |_: &str| None;
+        assert_eq!(rates_from_lookup(&none).unwrap(), Rates::default());
+        let set = |name: &str| (name == "OPENAI_INPUT_RATE").then(|| "2.5".to_owned());
+        assert_eq!(
+            rates_from_lookup(&set).unwrap().openai_input_per_million,
+            2.5
+        );
+        let bad = |name: &str| (name == "ELEVENLABS_RATE_PER_MINUTE").then(|| "-1".to_owned());
+        let error = rates_from_lookup(&bad).unwrap_err().to_string();
+        assert!(error.contains("ELEVENLABS_RATE_PER_MINUTE"), "{error}");
     }
 
     #[test]

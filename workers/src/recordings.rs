@@ -1,12 +1,20 @@
-//! The recordings worker: stores or discards recordings waiting at Twilio, and purges what is
-//! past retention. Single-active across processes (a Postgres advisory lock).
+//! The recordings workers (see [`commands::recordings`] for the whole story):
+//! - [`RecordingsWorker`] stores (encrypted) or discards the recordings waiting at Twilio once
+//!   their call is over;
+//! - [`RetentionWorker`] purges recordings stored more than [`RETENTION_DAYS`] ago by the
+//!   injected clock, and report files whose links have expired.
+//!
+//! Both single-active across processes (the supervisor holds the lock). Every step is
+//! idempotent, so a retry or a second run picks up where one stopped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::cqrs::load;
+use commands::recordings::{RETENTION_DAYS, RecordingFiles};
 use commands::store::timestamp;
 use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
 use domain::call::{Call, CallCommand, CallError, DiscardReason, RecordingCommand, RecordingStage};
@@ -14,8 +22,22 @@ use media_bridge::twilio::TwilioClient;
 use projections::recordings::{RecordingRow, Recordings};
 use uuid::Uuid;
 
-use super::{RETENTION_DAYS, RecordingFiles};
-use projections::reports::ReportFiles;
+use crate::{Progress, Worker};
+
+/// The lock that keeps the recordings worker single-active.
+pub const RECORDINGS_LOCK: &str = "recordings";
+/// The lock that keeps the retention worker single-active.
+pub const RETENTION_LOCK: &str = "retention";
+
+/// The report files whose links have expired (a port: reports live on the read side).
+#[async_trait]
+pub trait ExpiredReports: Send + Sync + 'static {
+    /// Deletes the report files expired at `now`; how many.
+    async fn purge_expired(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>>;
+}
 
 const BATCH: i64 = 50;
 /// The longest wait before retrying a recording that failed.
@@ -32,7 +54,7 @@ pub struct Pass {
 
 /// Why handling one recording failed (it is retried with backoff).
 #[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
+pub enum RecordingError {
     #[error("Twilio: {0}")]
     Twilio(#[from] media_bridge::twilio::client::TwilioError),
     #[error("storage: {0}")]
@@ -49,7 +71,6 @@ pub struct RecordingsWorker {
     calls: Commands<Call>,
     twilio: TwilioClient,
     files: RecordingFiles,
-    reports: ReportFiles,
     clock: Arc<dyn Clock>,
     poll: Duration,
     /// Recordings that failed: attempts so far and when to try again.
@@ -62,7 +83,6 @@ impl RecordingsWorker {
         store: EventStore,
         twilio: TwilioClient,
         files: RecordingFiles,
-        reports: ReportFiles,
         clock: Arc<dyn Clock>,
         poll: Duration,
     ) -> Self {
@@ -71,49 +91,10 @@ impl RecordingsWorker {
             store,
             twilio,
             files,
-            reports,
             clock,
             poll,
             retry: Mutex::default(),
         }
-    }
-
-    /// Works until `stop`, once this process holds the worker lock.
-    pub async fn run(self, stop: CancellationToken) -> Result<(), std::convert::Infallible> {
-        let Some(_lease) = commands::leader::acquire(self.store.db(), "recordings", &stop).await
-        else {
-            return Ok(());
-        };
-        loop {
-            let pass = self.pass().await;
-            if pass != Pass::default() {
-                tracing::info!(?pass, "recordings pass");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.poll) => {}
-                _ = stop.cancelled() => return Ok(()),
-            }
-        }
-    }
-
-    /// One pass: waiting recordings, then purges.
-    pub async fn pass(&self) -> Pass {
-        let mut pass = self.process_waiting().await;
-        match self.purge_due().await {
-            Ok(purged) => pass.purged += purged,
-            Err(error) => {
-                tracing::warn!(%error, "recording purge failed; retrying next pass");
-                pass.failed += 1;
-            }
-        }
-        if let Err(error) = self
-            .reports
-            .purge_expired(self.store.db().pool(), self.clock.now())
-            .await
-        {
-            tracing::warn!(%error, "report cleanup failed; retrying next pass");
-        }
-        pass
     }
 
     /// Stores or discards every recording waiting at Twilio whose call is over.
@@ -174,30 +155,17 @@ impl RecordingsWorker {
     }
 
     async fn run_command(&self, call_id: Uuid, command: RecordingCommand) -> Result<(), RunError> {
-        let context = CommandContext::new("system");
-        match self
-            .calls
-            .execute(
-                &call_id.to_string(),
-                CallCommand::Recording(command),
-                &context,
-            )
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(CommandError::Rejected(error)) => Err(RunError::Rejected(error)),
-            Err(other) => Err(RunError::Store(other.to_string())),
-        }
+        run_command(&self.calls, call_id, command).await
     }
 
     async fn handle(
         &self,
         call_id: Uuid,
         row: &RecordingRow,
-    ) -> Result<Option<Handled>, WorkerError> {
+    ) -> Result<Option<Handled>, RecordingError> {
         let call = load::<Call>(&self.store, &call_id.to_string())
             .await
-            .map_err(|e| WorkerError::Store(e.to_string()))?;
+            .map_err(|e| RecordingError::Store(e.to_string()))?;
         let Some(call) = call else { return Ok(None) };
         // Consent can still change while the call is live (13 objects mid-call).
         if !call.status().is_some_and(|s| s.is_final()) {
@@ -248,7 +216,7 @@ impl RecordingsWorker {
                 tracing::info!(%call_id, %error, "recording already settled");
                 Ok(None)
             }
-            Err(RunError::Store(error)) => Err(WorkerError::Store(error)),
+            Err(RunError::Store(error)) => Err(RecordingError::Store(error)),
         }
     }
 
@@ -257,7 +225,7 @@ impl RecordingsWorker {
         call_id: Uuid,
         sid: &str,
         reason: DiscardReason,
-    ) -> Result<Handled, WorkerError> {
+    ) -> Result<Handled, RecordingError> {
         self.twilio.delete_recording(sid).await?;
         self.files.remove(&call_id).await?;
         let command = RecordingCommand::Discard {
@@ -270,12 +238,103 @@ impl RecordingsWorker {
                 tracing::info!(%call_id, ?reason, "recording discarded at Twilio; nothing kept");
                 Ok(Handled::Discarded)
             }
-            Err(RunError::Store(error)) => Err(WorkerError::Store(error)),
+            Err(RunError::Store(error)) => Err(RecordingError::Store(error)),
+        }
+    }
+}
+
+enum Handled {
+    Stored,
+    Discarded,
+}
+
+enum RunError {
+    Rejected(CallError),
+    Store(String),
+}
+
+async fn run_command(
+    calls: &Commands<Call>,
+    call_id: Uuid,
+    command: RecordingCommand,
+) -> Result<(), RunError> {
+    let context = CommandContext::new("system");
+    match calls
+        .execute(
+            &call_id.to_string(),
+            CallCommand::Recording(command),
+            &context,
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(CommandError::Rejected(error)) => Err(RunError::Rejected(error)),
+        Err(other) => Err(RunError::Store(other.to_string())),
+    }
+}
+
+#[async_trait]
+impl Worker for RecordingsWorker {
+    fn name(&self) -> &'static str {
+        "recordings"
+    }
+
+    /// Handles the recordings waiting now; failures are retried per recording with backoff.
+    async fn run_once(&self) -> Result<Progress, crate::WorkerError> {
+        let pass = self.process_waiting().await;
+        if pass != Pass::default() {
+            tracing::info!(?pass, "recordings pass");
+        }
+        Ok(if pass.stored + pass.discarded > 0 {
+            Progress::Worked
+        } else {
+            Progress::Idle
+        })
+    }
+
+    async fn wait_for_work(&self, stop: &CancellationToken) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.poll) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
+/// Purges recordings past retention and expired report files.
+pub struct RetentionWorker {
+    store: EventStore,
+    calls: Commands<Call>,
+    files: RecordingFiles,
+    reports: Arc<dyn ExpiredReports>,
+    clock: Arc<dyn Clock>,
+    poll: Duration,
+}
+
+impl RetentionWorker {
+    /// A worker looking for what is due every `poll`.
+    pub fn new(
+        store: EventStore,
+        files: RecordingFiles,
+        reports: Arc<dyn ExpiredReports>,
+        clock: Arc<dyn Clock>,
+        poll: Duration,
+    ) -> Self {
+        Self {
+            calls: Commands::new(store.clone(), ()),
+            store,
+            files,
+            reports,
+            clock,
+            poll,
         }
     }
 
+    async fn run_command(&self, call_id: Uuid, command: RecordingCommand) -> Result<(), RunError> {
+        run_command(&self.calls, call_id, command).await
+    }
+
     /// Deletes recordings stored more than [`RETENTION_DAYS`] ago and records each purge.
-    pub async fn purge_due(&self) -> Result<usize, WorkerError> {
+    pub async fn purge_due(&self) -> Result<usize, RecordingError> {
         let now = self.clock.now();
         let cutoff = timestamp(now - chrono::Duration::days(RETENTION_DAYS));
         let mut purged = 0;
@@ -295,7 +354,7 @@ impl RecordingsWorker {
                 Err(RunError::Rejected(error)) => {
                     tracing::debug!(%call_id, %error, "purge had no effect");
                 }
-                Err(RunError::Store(error)) => return Err(WorkerError::Store(error)),
+                Err(RunError::Store(error)) => return Err(RecordingError::Store(error)),
             }
         }
         Ok(purged)
@@ -307,12 +366,34 @@ impl RecordingsWorker {
     }
 }
 
-enum Handled {
-    Stored,
-    Discarded,
-}
+#[async_trait]
+impl Worker for RetentionWorker {
+    fn name(&self) -> &'static str {
+        "retention"
+    }
 
-enum RunError {
-    Rejected(CallError),
-    Store(String),
+    async fn run_once(&self) -> Result<Progress, crate::WorkerError> {
+        let purged = match self.purge_due().await {
+            Ok(purged) => purged,
+            Err(error) => {
+                tracing::warn!(%error, "recording purge failed; retrying next pass");
+                0
+            }
+        };
+        if let Err(error) = self.reports.purge_expired(self.clock.now()).await {
+            tracing::warn!(%error, "report cleanup failed; retrying next pass");
+        }
+        Ok(if purged > 0 {
+            Progress::Worked
+        } else {
+            Progress::Idle
+        })
+    }
+
+    async fn wait_for_work(&self, stop: &CancellationToken) {
+        tokio::select! {
+            _ = tokio::time::sleep(self.poll) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! links, purged after 30 days.
 //!
 //! - The recording webhook records `RecordingAvailable` and answers at once.
-//! - The [`RecordingsWorker`] (single-active) picks waiting recordings from the call list once
+//! - The recordings worker (`workers::recordings`, single-active) picks waiting recordings from the call list once
 //!   the call is final: with consent it fetches the WAV from Twilio (Basic auth), encrypts it
 //!   ([`RecordingCipher`]), writes `<data dir>/recordings/<call id>.rec` atomically, deletes it at
 //!   Twilio and records `RecordingStored`; without consent (number 08 never heard the end of the
@@ -12,13 +12,11 @@
 //!   clock (`RecordingPurged`), and report files whose links have expired.
 
 pub mod cipher;
-pub mod worker;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use cipher::{CipherError, RecordingCipher};
-pub use worker::RecordingsWorker;
 
 /// How long a stored recording is kept.
 pub const RETENTION_DAYS: i64 = 30;

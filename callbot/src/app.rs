@@ -1,65 +1,46 @@
-//! Building and running the server: the store, the bus, the background workers and the router.
+//! Building and running the server: the store, the bus, the providers, the workers under their
+//! supervisor, and the router.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use api::AppState;
+use api::auth::AuthState;
+use api::files::FileServices;
+use api::rate_limit::RateLimiter;
+use api::signed_url::UrlSigner;
 use axum::Router;
-use commands::dial_queue::{DialPlacer, DialQueueConfig, NatsDialQueue, StoreDialQueue};
-use commands::dialer::{Dialer, InMemoryTelephony, Telephony};
+use commands::dial_queue::{DIAL_CHECKPOINT, DialPlacer};
+use commands::dialer::{InMemoryTelephony, Telephony};
+use commands::recordings::{RecordingCipher, RecordingFiles};
+use commands::relay::RELAY_CHECKPOINT;
 use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptWriter};
 use commands::{
     CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
 };
-use domain::account::Account;
-use domain::call::Call;
-use domain::campaign::Campaign;
-use domain::script::Script;
-use projections::ScriptList;
 use projections::campaign_reads::CampaignReadModels;
 use projections::dialer_view::ReadModelView;
-use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
+use projections::post_call_work::PostCallWork;
+use projections::reports::ReportFiles;
+use projections::{CampaignList, ProjectionRunner, ScriptList};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
+use workers::dial_consumer::{DialQueueConfig, NatsDialQueue, StoreDialQueue};
+use workers::dialer::{DIALER_LOCK, Dialer};
+use workers::post_call::{POST_CALL_LOCK, PostCallWorker, WorkerTiming};
+use workers::recordings::{RECORDINGS_LOCK, RETENTION_LOCK, RecordingsWorker, RetentionWorker};
+use workers::relay::RelayWorker;
+use workers::voicemail::{VOICEMAIL_CHECKPOINT, VoicemailWorker};
+use workers::{Supervisor, Worker};
 
-use crate::auth::AuthState;
-use crate::config::{Config, Role, Secret};
+use crate::adapters::{ReportRetention, TwilioCallControl};
+use crate::config::{Config, Role};
 use crate::providers::Providers;
-use crate::rate_limit::RateLimiter;
-use crate::routes;
 
-/// What request handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: EventStore,
-    pub bus: EventBus,
-    pub metrics: Arc<Metrics>,
-    pub campaign_list: ProjectionHandle,
-    pub clock: Arc<dyn Clock>,
-    pub limiter: Arc<RateLimiter>,
-    pub accounts: Arc<Commands<Account>>,
-    pub campaigns: Arc<Commands<Campaign>>,
-    pub calls: Arc<Commands<Call>>,
-    pub scripts: Arc<Commands<Script>>,
-    pub script_list: ProjectionHandle,
-    /// Writes scripts from natural language: OpenAI with a key, else the offline writer.
-    pub script_writer: Arc<dyn ScriptWriter>,
-    pub auth: Arc<AuthState>,
-    pub jwt_secret: Secret,
-    /// Mark cookies `Secure` (the public URL is https).
-    pub secure_cookies: bool,
-    /// Twilio (real or sandbox) for the webhooks; `None` refuses every webhook.
-    pub twilio: Option<routes::twilio::TwilioLink>,
-    /// The media bridge behind `/twilio/media`.
-    pub bridge: Option<Arc<media_bridge::bridge::Bridge>>,
-    /// Recording and report files and their signed links.
-    pub files: Arc<crate::files::FileServices>,
-    /// Checks against the provider accounts (caller ids, balances).
-    pub preflight: Option<Arc<crate::preflight::Preflight>>,
-    /// The campaign and call application services' dependencies.
-    pub services: commands::services::ServiceContext,
-}
+/// How often the recordings and retention workers look for work.
+const RECORDINGS_POLL: Duration = Duration::from_millis(500);
 
 /// A server bound to its port with its workers ready to start.
 pub struct Application {
@@ -68,10 +49,10 @@ pub struct Application {
     router: Router,
     state: AppState,
     config: Config,
-    workers: Vec<(&'static str, Worker)>,
+    supervisor: Supervisor,
+    /// Stops the workers (after the server has stopped taking requests).
+    workers_stop: CancellationToken,
 }
-
-type Worker = Box<dyn FnOnce(CancellationToken) -> tokio::task::JoinHandle<()> + Send>;
 
 impl Application {
     /// Connects to the database (applying migrations) and the bus, and binds the listener
@@ -95,9 +76,7 @@ impl Application {
             ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
         let script_runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
         let providers = Providers::start(&config, store.clone(), clock.clone()).await?;
-        let files = Arc::new(
-            crate::files::FileServices::from_config(&config).context("reading RECORDING_KEY")?,
-        );
+        let files = Arc::new(file_services(&config).context("reading RECORDING_KEY")?);
         let campaigns = Arc::new(Commands::new(store.clone(), ()));
         let calls = Arc::new(Commands::new(store.clone(), ()));
         let services = commands::services::ServiceContext {
@@ -116,7 +95,7 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             bus: bus.clone(),
-            metrics,
+            metrics: metrics.clone(),
             campaign_list: campaign_runner.handle(),
             limiter: Arc::new(RateLimiter::scaled(clock.clone(), config.rate_limit_scale)),
             clock,
@@ -135,28 +114,37 @@ impl Application {
             preflight: Some(providers.preflight.clone()),
             services,
         };
-        let mut workers: Vec<(&'static str, Worker)> = Vec::new();
+        let workers_stop = CancellationToken::new();
+        let mut supervisor = Supervisor::new(metrics);
+        let db = store.db().clone();
         if config.runs(Role::Projector) {
-            let relay = Relay::new(store.clone(), bus.clone());
-            workers.push((
-                "outbox relay",
-                Box::new(move |stop| tokio::spawn(log_exit("outbox relay", relay.run(stop)))),
-            ));
-            workers.push((
-                "script list projection",
-                Box::new(move |stop| {
-                    tokio::spawn(log_exit("script list projection", script_runner.run(stop)))
-                }),
-            ));
-            workers.push((
-                "campaign list projection",
-                Box::new(move |stop| {
-                    tokio::spawn(log_exit(
-                        "campaign list projection",
-                        campaign_runner.run(stop),
-                    ))
-                }),
-            ));
+            let relay =
+                RelayWorker::new(Relay::new(store.clone(), bus.clone()), workers_stop.clone());
+            supervisor.add_single_active(Arc::new(relay), db.clone(), RELAY_CHECKPOINT);
+            let stop = workers_stop.clone();
+            supervisor.add_task("script_list", script_runner.run(stop.clone()));
+            supervisor.add_task("campaign_list", campaign_runner.run(stop));
+            // Stores or discards recordings; purges old ones and expired reports.
+            let recordings = RecordingsWorker::new(
+                store.clone(),
+                providers.twilio.client.clone(),
+                state.files.recordings.clone(),
+                state.clock.clone(),
+                RECORDINGS_POLL,
+            );
+            supervisor.add_single_active(Arc::new(recordings), db.clone(), RECORDINGS_LOCK);
+            let reports = ReportRetention {
+                reports: state.files.reports.clone(),
+                store: store.clone(),
+            };
+            let retention = RetentionWorker::new(
+                store.clone(),
+                state.files.recordings.clone(),
+                Arc::new(reports),
+                state.clock.clone(),
+                RECORDINGS_POLL,
+            );
+            supervisor.add_single_active(Arc::new(retention), db.clone(), RETENTION_LOCK);
         }
         if config.runs(Role::Dialer) {
             let view = Arc::new(ReadModelView::new(
@@ -168,43 +156,26 @@ impl Application {
                 None => Arc::new(InMemoryTelephony::default()),
             };
             let dialer = Dialer::new(store.clone(), view, state.clock.clone());
-            workers.push((
-                "dialer",
-                Box::new(move |stop| tokio::spawn(log_exit("dialer", dialer.run(stop)))),
-            ));
+            supervisor.add_single_active(Arc::new(dialer), db.clone(), DIALER_LOCK);
             let placer = DialPlacer::new(store.clone(), telephony, state.clock.clone());
-            let consumer: Worker = match &bus {
-                EventBus::Nats(nats) => {
-                    let queue =
-                        NatsDialQueue::new(placer, nats.clone(), DialQueueConfig::default());
-                    Box::new(move |stop| tokio::spawn(log_exit("dial consumer", queue.run(stop))))
-                }
-                EventBus::InProcess(_) => {
-                    let queue = StoreDialQueue::new(placer, store.clone());
-                    Box::new(move |stop| tokio::spawn(log_exit("dial consumer", queue.run(stop))))
-                }
-            };
-            workers.push(("dial consumer", consumer));
-        }
-        if config.runs(Role::Projector) {
-            // Stores or discards recordings, purges old ones and expired reports.
-            let worker = crate::recordings::RecordingsWorker::new(
+            match &bus {
+                // JetStream hands each request to one process: every process consumes.
+                EventBus::Nats(nats) => supervisor.add(Arc::new(NatsDialQueue::new(
+                    placer,
+                    nats.clone(),
+                    DialQueueConfig::default(),
+                ))),
+                EventBus::InProcess(_) => supervisor.add_single_active(
+                    Arc::new(StoreDialQueue::new(placer, store.clone())),
+                    db.clone(),
+                    DIAL_CHECKPOINT,
+                ),
+            }
+            // The post-call queue is a projection of its own, fed beside the worker.
+            let feeder = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(PostCallWork));
+            supervisor.add_task("post_call_work", feeder.run(workers_stop.clone()));
+            let post_call = PostCallWorker::new(
                 store.clone(),
-                providers.twilio.client.clone(),
-                state.files.recordings.clone(),
-                state.files.reports.clone(),
-                state.clock.clone(),
-                Duration::from_millis(500),
-            );
-            workers.push((
-                "recordings",
-                Box::new(move |stop| tokio::spawn(log_exit("recordings", worker.run(stop)))),
-            ));
-        }
-        if config.runs(Role::Dialer) {
-            let worker = crate::results::PostCallWorker::new(
-                store.clone(),
-                bus.clone(),
                 state.clock.clone(),
                 providers.twilio.client.clone(),
                 media_bridge::conversation_details::DetailsClient::new(
@@ -212,17 +183,18 @@ impl Application {
                 ),
                 summarizer(&config)?,
                 config.rates,
-                crate::results::worker::WorkerTiming::default(),
+                WorkerTiming::default(),
             );
-            workers.push((
-                "post-call worker",
-                Box::new(move |stop| tokio::spawn(log_exit("post-call worker", worker.run(stop)))),
-            ));
+            supervisor.add_single_active(Arc::new(post_call), db.clone(), POST_CALL_LOCK);
+            let control = TwilioCallControl(providers.twilio.client.clone());
+            let voicemail =
+                VoicemailWorker::new(store.clone(), Arc::new(control), state.clock.clone());
+            supervisor.add_single_active(Arc::new(voicemail), db, VOICEMAIL_CHECKPOINT);
         }
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let router = routes::router(state.clone());
+        let router = api::routes::router(state.clone());
         providers.bound(listener.local_addr().context("reading the bound address")?);
         Ok(Self {
             providers: Arc::new(providers),
@@ -230,7 +202,8 @@ impl Application {
             router,
             state,
             config,
-            workers,
+            supervisor,
+            workers_stop,
         })
     }
 
@@ -256,55 +229,47 @@ impl Application {
         &self.state
     }
 
+    /// The workers this process runs (tests drive them to idle with `run_once`).
+    pub fn workers(&self) -> Vec<Arc<dyn Worker>> {
+        self.supervisor.workers()
+    }
+
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish and stops the
     /// workers at their next checkpoint.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let workers_stop = CancellationToken::new();
-        let mut workers = JoinSet::new();
-        for (name, start) in self.workers {
-            tracing::debug!(worker = name, "starting");
-            let handle = start(workers_stop.clone());
-            workers.spawn(async move {
-                let _ = handle.await;
-            });
-        }
-        let serve = if self.config.runs(Role::Api) {
-            Some(
-                axum::serve(
-                    self.listener,
-                    self.router
-                        .into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned()),
+        let workers = tokio::spawn(self.supervisor.run(self.workers_stop.clone()));
+        if self.config.runs(Role::Api) {
+            axum::serve(
+                self.listener,
+                self.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
             )
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("serving HTTP")?;
         } else {
-            None
-        };
-        match serve {
-            Some(serve) => serve.await.context("serving HTTP")?,
-            None => shutdown.cancelled().await,
+            shutdown.cancelled().await;
         }
-        workers_stop.cancel();
-        if tokio::time::timeout(Duration::from_secs(10), async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await
-        .is_err()
-        {
-            tracing::warn!("workers did not stop within 10 s");
+        self.workers_stop.cancel();
+        match tokio::time::timeout(Duration::from_secs(10), workers).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the supervisor panicked"),
+            Err(_) => tracing::warn!("workers did not stop within 10 s"),
         }
         Ok(())
     }
 }
 
-async fn log_exit<E: std::fmt::Display>(
-    name: &'static str,
-    work: impl Future<Output = Result<(), E>>,
-) {
-    match work.await {
-        Ok(()) => tracing::info!(worker = name, "stopped"),
-        Err(err) => tracing::error!(worker = name, error = %err, "stopped with an error"),
-    }
+/// Recording and report files under the data dir, links signed with a key derived from
+/// `JWT_SECRET`.
+fn file_services(config: &Config) -> Result<FileServices, commands::recordings::CipherError> {
+    let cipher = RecordingCipher::from_base64(config.recording_key.expose_secret())?;
+    Ok(FileServices {
+        recordings: RecordingFiles::new(&config.data_dir, cipher),
+        reports: ReportFiles::new(&config.data_dir, config.report_font_path.clone()),
+        signer: UrlSigner::new(config.jwt_secret.expose_secret().as_bytes()),
+        public_base_url: config.public_base_url.clone(),
+    })
 }
 
 /// The script writer: the OpenAI-compatible API when a key is configured, else the offline one.
@@ -314,7 +279,7 @@ fn script_writer(config: &Config) -> anyhow::Result<Arc<dyn ScriptWriter>> {
         return Ok(Arc::new(OfflineWriter));
     };
     let settings = OpenAiConfig::new(
-        openai.api_key.expose(),
+        openai.api_key.expose_secret(),
         openai.base_url.clone(),
         openai.model.clone(),
     );
@@ -332,7 +297,7 @@ fn summarizer(
         return Ok(None);
     };
     let settings = OpenAiConfig::new(
-        openai.api_key.expose(),
+        openai.api_key.expose_secret(),
         openai.base_url.clone(),
         openai.model.clone(),
     )

@@ -1,19 +1,20 @@
-//! The phone and voice providers: Twilio and ElevenLabs with credentials, else their sandboxes
-//! started in this process on loopback (the embedded default), with the real adapters pointed
-//! at them either way.
+//! The phone and voice providers: Twilio and ElevenLabs with credentials, else (with the
+//! `sandbox` feature, on by default) their sandboxes started in this process on loopback, with
+//! the real adapters pointed at them either way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use api::preflight::Preflight;
+use api::routes::twilio::TwilioLink;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
 use media_bridge::store_port::StorePort;
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
+use secrecy::ExposeSecret;
 
-use crate::config::{Config, Secret};
-use crate::preflight::Preflight;
-use crate::routes::twilio::TwilioLink;
+use crate::config::Config;
 
 /// The providers of this process.
 pub struct Providers {
@@ -23,7 +24,9 @@ pub struct Providers {
     pub elevenlabs: ElevenLabsConfig,
     /// The provider accounts, checked before caller ids are saved and campaigns start.
     pub preflight: Arc<Preflight>,
+    #[cfg(feature = "sandbox")]
     twilio_sandbox: Option<sandbox::twilio::TwilioSandbox>,
+    #[cfg(feature = "sandbox")]
     elevenlabs_sandbox: Option<sandbox::elevenlabs::ElevenLabsSandbox>,
 }
 
@@ -34,18 +37,21 @@ impl Providers {
         store: EventStore,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let (twilio_settings, auth_token, twilio_sandbox) = match &config.twilio {
+        #[cfg(feature = "sandbox")]
+        let mut twilio_sandbox = None;
+        let (twilio_settings, auth_token) = match &config.twilio {
             Some(twilio) => {
                 tracing::info!(api_base = %twilio.api_base, "calls are placed with Twilio");
                 let settings = TwilioConfig::new(
                     twilio.api_base.clone(),
                     twilio.account_sid.clone(),
-                    twilio.auth_token.expose(),
+                    twilio.auth_token.expose_secret(),
                     twilio.phone_number.clone(),
                     config.public_base_url.clone(),
                 );
-                (settings, twilio.auth_token.clone(), None)
+                (settings, twilio.auth_token.clone())
             }
+            #[cfg(feature = "sandbox")]
             None => {
                 let options = sandbox::twilio::TwilioSandboxOptions {
                     speed: config.sandbox_speed,
@@ -63,22 +69,29 @@ impl Providers {
                     sandbox::twilio::PHONE_NUMBER,
                     config.public_base_url.clone(),
                 );
-                let token = Secret::new(sandbox.auth_token());
-                (settings, token, Some(sandbox))
+                let token = secrecy::SecretString::from(sandbox.auth_token());
+                twilio_sandbox = Some(sandbox);
+                (settings, token)
             }
+            #[cfg(not(feature = "sandbox"))]
+            None => anyhow::bail!(
+                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required (built without the sandbox)"
+            ),
         };
         let client = TwilioClient::new(twilio_settings).context("setting up the Twilio adapter")?;
-        let (elevenlabs, elevenlabs_sandbox) = match &config.elevenlabs {
+        #[cfg(feature = "sandbox")]
+        let mut elevenlabs_sandbox = None;
+        let elevenlabs = match &config.elevenlabs {
             Some(el) => {
                 tracing::info!(api_base = %el.api_base, "conversations are held by ElevenLabs");
-                let settings = ElevenLabsConfig {
+                ElevenLabsConfig {
                     api_base: el.api_base.clone(),
-                    api_key: el.api_key.expose().into(),
+                    api_key: el.api_key.expose_secret().into(),
                     agent_id: el.agent_id.clone(),
                     voice_id: el.voice_id.clone(),
-                };
-                (settings, None)
+                }
             }
+            #[cfg(feature = "sandbox")]
             None => {
                 let sandbox = sandbox::elevenlabs::spawn(config.sandbox_speed).await;
                 tracing::info!(
@@ -91,8 +104,11 @@ impl Providers {
                     agent_id: sandbox::elevenlabs::AGENT_ID.to_owned(),
                     voice_id: None,
                 };
-                (settings, Some(sandbox))
+                elevenlabs_sandbox = Some(sandbox);
+                settings
             }
+            #[cfg(not(feature = "sandbox"))]
+            None => anyhow::bail!("ELEVENLABS_API_KEY is required (built without the sandbox)"),
         };
         let stream_secret = config.jwt_secret.clone();
         let port = Arc::new(StorePort::new(store, clock, client.clone()));
@@ -101,14 +117,16 @@ impl Providers {
             elevenlabs.clone(),
             client.clone(),
             port,
-            stream_secret.expose().as_bytes().to_vec(),
+            stream_secret.expose_secret().as_bytes().to_vec(),
         ));
         Ok(Self {
             twilio: TwilioLink::new(client, auth_token, stream_secret),
             bridge,
             elevenlabs,
             preflight,
+            #[cfg(feature = "sandbox")]
             twilio_sandbox,
+            #[cfg(feature = "sandbox")]
             elevenlabs_sandbox,
         })
     }
@@ -116,17 +134,22 @@ impl Providers {
     /// Once the server is bound: the Twilio sandbox delivers its webhooks and media socket to
     /// it (playing the reverse proxy in front of `PUBLIC_BASE_URL`).
     pub fn bound(&self, addr: SocketAddr) {
+        #[cfg(feature = "sandbox")]
         if let Some(sandbox) = &self.twilio_sandbox {
             sandbox.deliver_to(addr);
         }
+        #[cfg(not(feature = "sandbox"))]
+        let _ = addr;
     }
 
     /// The Twilio sandbox, when this process runs one.
+    #[cfg(feature = "sandbox")]
     pub fn twilio_sandbox(&self) -> Option<&sandbox::twilio::TwilioSandbox> {
         self.twilio_sandbox.as_ref()
     }
 
     /// The ElevenLabs sandbox, when this process runs one.
+    #[cfg(feature = "sandbox")]
     pub fn elevenlabs_sandbox(&self) -> Option<&sandbox::elevenlabs::ElevenLabsSandbox> {
         self.elevenlabs_sandbox.as_ref()
     }

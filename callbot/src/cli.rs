@@ -58,7 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Print the OpenAPI document (`> openapi/openapi.json` refreshes the committed copy).
+    /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
+    /// committed copy).
     Openapi,
 }
 
@@ -106,7 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::maintenance::audit_verify(&config.database_url).await
         }
         Command::Openapi => {
-            print!("{}", openapi::to_json(&crate::routes::openapi()));
+            print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())
         }
     }
@@ -168,7 +169,7 @@ async fn print_events(store: &EventStore, aggregate_id: &str, json: bool) -> any
         if json {
             println!("{}", serde_json::to_string(event)?);
         } else {
-            println!("{}", crate::audit::entry_line(event));
+            println!("{}", api::audit::entry_line(event));
         }
     }
     Ok(())

@@ -1,0 +1,13 @@
+//! The composition root: configuration, telemetry, provider wiring, the workers and their
+//! supervisor, the HTTP server, and the `callbot` command line.
+
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod maintenance;
+pub mod providers;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::{Config, Role};

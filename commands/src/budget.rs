@@ -1,0 +1,92 @@
+//! Spend against budgets: the Asia/Seoul month, an account's spend from the cost ledger, and
+//! the monthly alert. The post-call worker checks the alert after each cost; the usage API reads
+//! the same figures.
+
+use chrono::{DateTime, Utc};
+
+use crate::accounts::AccountSettings;
+use crate::store::{EventStore, timestamp};
+
+/// The Asia/Seoul day of `at`, `YYYY-MM-DD` (the cost ledger's day).
+fn seoul_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The first day of the Asia/Seoul month of `now`, `YYYY-MM-01`, and the month, `YYYY-MM`.
+pub fn seoul_month(now: DateTime<Utc>) -> (String, String) {
+    let day = seoul_day(now);
+    let month = day[..7].to_owned();
+    (format!("{month}-01"), month)
+}
+
+/// Spend of an account from `from_day` on (Asia/Seoul days), in micro-dollars.
+pub async fn spend_from_day(
+    pool: &sqlx::AnyPool,
+    owner_id: &str,
+    from_day: &str,
+) -> Result<i64, sqlx::Error> {
+    let spend: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND day >= $2",
+    )
+    .bind(owner_id)
+    .bind(from_day)
+    .fetch_one(pool)
+    .await?;
+    Ok(spend.unwrap_or(0))
+}
+
+/// Records (once per month) that an account's monthly spend reached its alert threshold.
+pub async fn check_alert(
+    store: &EventStore,
+    owner_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let pool = store.db().pool();
+    let settings = AccountSettings::load(pool, owner_id).await?;
+    let threshold = (settings.alert_threshold_usd * 1_000_000.0).round() as i64;
+    let (first_day, month) = seoul_month(now);
+    let spend = spend_from_day(pool, owner_id, &first_day).await?;
+    if spend < threshold {
+        return Ok(false);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO budget_alerts (account_id, month, spend_micros, threshold_micros, alerted_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, month) DO NOTHING",
+    )
+    .bind(owner_id)
+    .bind(&month)
+    .bind(spend)
+    .bind(threshold)
+    .bind(timestamp(now))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        tracing::warn!(
+            account = owner_id,
+            %month,
+            spend_usd = spend as f64 / 1_000_000.0,
+            threshold_usd = settings.alert_threshold_usd,
+            "monthly spend reached the alert threshold"
+        );
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_month_is_seouls() {
+        // 15:30 UTC on 31 January is already 1 February in Seoul.
+        let now = Utc.with_ymd_and_hms(2026, 1, 31, 15, 30, 0).unwrap();
+        assert_eq!(
+            seoul_month(now),
+            ("2026-02-01".to_owned(), "2026-02".to_owned())
+        );
+    }
+}
