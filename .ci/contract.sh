@@ -11,11 +11,11 @@
 # What schemathesis does not exercise, and why:
 #   - the status stream (GET campaigns/{id}/status) is only ever hit for campaigns that do not exist
 #     (ids are generated), so it answers 404; its open `text/event-stream` body is covered by
-#     api/tests/status.rs, which speaks SSE;
+#     tests/tests/api_status.rs, which speaks SSE;
 #   - GET /twilio/media is a WebSocket: schemathesis checks the refusal of plain HTTP requests
 #     (documented 400/426); the socket itself is covered by the media bridge tests;
 #   - the Twilio webhooks need X-Twilio-Signature: generated requests are refused with 403 (as
-#     documented); signed traffic is covered by api/tests/twilio.rs and the end-to-end campaign;
+#     documented); signed traffic is covered by tests/tests/api_twilio.rs and the end-to-end campaign;
 #   - logout, password change and session revocation end the token the run uses, so they run last,
 #     in a second pass with a token of their own.
 set -euo pipefail
@@ -30,7 +30,7 @@ step() { printf '\n=== %s\n' "$*"; }
 fail() { printf '\nCONTRACT CHECK FAILED: %s\n' "$*" >&2; exit 1; }
 
 step "contract: build and tools"
-[ -x "$bin" ] || cargo build --locked -p api --bin callbot
+[ -x "$bin" ] || cargo build --locked -p callbot --bin callbot
 venv="$target_dir/contract-venv"
 if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     python3 -m venv "$venv"

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod csv_upload;
 pub mod error;
 pub mod files;
-pub mod preflight;
 pub mod rate_limit;
 pub mod routes;
 pub mod signed_url;

@@ -13,7 +13,6 @@ use secrecy::SecretString;
 
 use crate::auth::AuthState;
 use crate::files::FileServices;
-use crate::preflight::Preflight;
 use crate::rate_limit::RateLimiter;
 use crate::routes::twilio::TwilioLink;
 
@@ -44,8 +43,8 @@ pub struct AppState {
     pub bridge: Option<Arc<media_bridge::bridge::Bridge>>,
     /// Recording and report files and their signed links.
     pub files: Arc<FileServices>,
-    /// Checks against the provider accounts (caller ids, balances).
-    pub preflight: Option<Arc<Preflight>>,
+    /// Checks a new caller id against the provider account (`None`: no provider configured).
+    pub caller_ids: Option<Arc<dyn commands::services::settings::CallerIdCheck>>,
     /// The campaign and call application services' dependencies.
     pub services: commands::services::ServiceContext,
 }

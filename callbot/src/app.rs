@@ -111,7 +111,7 @@ impl Application {
             twilio: Some(providers.twilio.clone()),
             bridge: Some(providers.bridge.clone()),
             files,
-            preflight: Some(providers.preflight.clone()),
+            caller_ids: Some(providers.preflight.clone()),
             services,
         };
         let workers_stop = CancellationToken::new();
@@ -238,17 +238,29 @@ impl Application {
     /// workers at their next checkpoint.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.supervisor.run(self.workers_stop.clone()));
-        if self.config.runs(Role::Api) {
-            axum::serve(
+        let router = if self.config.runs(Role::Api) {
+            Some(self.router)
+        } else if self.config.runs(Role::Bridge) {
+            self.state.bridge.clone().map(|bridge| {
+                media_bridge::router(bridge).route(
+                    "/healthz",
+                    axum::routing::get(|| async {
+                        axum::Json(serde_json::json!({ "status": "ok" }))
+                    }),
+                )
+            })
+        } else {
+            None
+        };
+        match router {
+            Some(router) => axum::serve(
                 self.listener,
-                self.router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
+                router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
-            .context("serving HTTP")?;
-        } else {
-            shutdown.cancelled().await;
+            .context("serving HTTP")?,
+            None => shutdown.cancelled().await,
         }
         self.workers_stop.cancel();
         match tokio::time::timeout(Duration::from_secs(10), workers).await {

@@ -25,6 +25,9 @@ pub enum Role {
     Projector,
     /// The dialer (one active per cluster; others stand by).
     Dialer,
+    /// Only the Twilio media socket (`/twilio/media`) and `/healthz`: a bridge process that
+    /// holds conversations without serving the REST API.
+    Bridge,
 }
 
 /// NanumGothic from Debian's `fonts-nanum`, the default PDF report font.

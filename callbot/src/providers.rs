@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use api::preflight::Preflight;
 use api::routes::twilio::TwilioLink;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
+use media_bridge::provider_accounts::Preflight;
 use media_bridge::store_port::StorePort;
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
 use secrecy::ExposeSecret;

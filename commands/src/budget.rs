@@ -7,11 +7,14 @@ use chrono::{DateTime, Utc};
 use crate::accounts::AccountSettings;
 use crate::store::{EventStore, timestamp};
 
-/// The Asia/Seoul day of `at`, `YYYY-MM-DD` (the cost ledger's day).
+/// The Asia/Seoul day of `at` (the cost ledger's day).
+pub fn seoul_date(at: DateTime<Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&chrono_tz::Asia::Seoul).date_naive()
+}
+
+/// The Asia/Seoul day of `at`, `YYYY-MM-DD`.
 fn seoul_day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Seoul)
-        .format("%Y-%m-%d")
-        .to_string()
+    seoul_date(at).format("%Y-%m-%d").to_string()
 }
 
 /// The first day of the Asia/Seoul month of `now`, `YYYY-MM-01`, and the month, `YYYY-MM`.

@@ -30,14 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 impl AppState {
     /// The settings use cases; a new caller id is checked with the provider accounts.
     pub fn settings_service(&self) -> SettingsService {
-        let caller_ids = self
-            .preflight
-            .clone()
-            .map(|preflight| preflight as Arc<dyn CallerIdCheck>);
         SettingsService::new(
             self.store.db().pool().clone(),
             self.clock.clone(),
-            caller_ids,
+            self.caller_ids.clone(),
         )
     }
 

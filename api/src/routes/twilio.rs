@@ -19,15 +19,11 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use commands::cqrs::load;
-use commands::{CommandContext, CommandError};
-use domain::call::{AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand};
-use domain::campaign::Campaign;
-use domain::policy::VoicemailAction;
+use commands::services::provider_callbacks::{self as callbacks, CallbackError, VoiceAnswer};
 use media_bridge::token::stream_token;
 use media_bridge::twilio::TwilioClient;
 use protocols::twilio::{
-    self as wire, AmdCallback, CallStatus, FormError, RecordingCallback, StatusCallback, Verb,
+    self as wire, AmdCallback, FormError, RecordingCallback, StatusCallback, Verb,
 };
 use secrecy::{ExposeSecret, SecretString};
 use utoipa_axum::router::OpenApiRouter;
@@ -112,6 +108,15 @@ enum WebhookError {
     Internal(String),
 }
 
+impl From<CallbackError> for WebhookError {
+    fn from(err: CallbackError) -> Self {
+        match err {
+            CallbackError::UnknownCall => Self::UnknownCall,
+            CallbackError::Store(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl IntoResponse for WebhookError {
     fn into_response(self) -> Response {
         match self {
@@ -148,30 +153,6 @@ fn verified_form(
     Ok((link, form))
 }
 
-async fn load_call(state: &AppState, call_id: Uuid) -> Result<Call, WebhookError> {
-    load::<Call>(&state.store, &call_id.to_string())
-        .await
-        .map_err(|e| WebhookError::Internal(e.to_string()))?
-        .ok_or(WebhookError::UnknownCall)
-}
-
-/// Runs a call command; refusals are expected for late or repeated webhooks and only logged.
-async fn run(state: &AppState, call_id: Uuid, command: CallCommand) -> Result<(), WebhookError> {
-    let context = CommandContext::new("twilio");
-    match state
-        .calls
-        .execute(&call_id.to_string(), command, &context)
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(CommandError::Rejected(error)) => {
-            tracing::debug!(%call_id, %error, "webhook had no effect on the call");
-            Ok(())
-        }
-        Err(other) => Err(WebhookError::Internal(other.to_string())),
-    }
-}
-
 /// `?attempt=N` on our webhook URLs (signed with the rest of the URL).
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -179,34 +160,6 @@ struct AttemptQuery {
     /// The attempt the URL was made for.
     #[param(minimum = 1)]
     attempt: Option<u32>,
-}
-
-/// Whether `call_sid` is the call's current attempt. A callback that overtakes the create
-/// response finds no sid recorded yet; the attempt number in its URL then identifies it, and
-/// the sid is recorded first.
-async fn is_current_attempt(
-    state: &AppState,
-    call_id: Uuid,
-    call: &Call,
-    call_sid: &str,
-    attempt: Option<u32>,
-) -> Result<bool, WebhookError> {
-    if let Some(recorded) = call.provider_call_sid() {
-        return Ok(recorded == call_sid);
-    }
-    let live = matches!(
-        call.status(),
-        Some(DomainStatus::Calling | DomainStatus::InProgress)
-    );
-    if !live || attempt != Some(call.attempts()) {
-        return Ok(false);
-    }
-    let command = CallCommand::RecordProviderCall {
-        provider_call_sid: call_sid.to_owned(),
-        at: state.clock.now(),
-    };
-    run(state, call_id, command).await?;
-    Ok(true)
 }
 
 fn twiml(xml: String) -> Response {
@@ -275,13 +228,8 @@ async fn voice(
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::BadForm(FormError::Missing("CallSid")))?;
-    let call = load_call(&state, call_id).await?;
-    let live = matches!(
-        call.status(),
-        Some(DomainStatus::Calling | DomainStatus::InProgress)
-    );
-    if !live || !is_current_attempt(&state, call_id, &call, &call_sid, query.attempt).await? {
-        tracing::info!(%call_id, "voice request for a call that is not live; hanging up");
+    let answer = callbacks::voice(&state.services, call_id, &call_sid, query.attempt).await?;
+    if answer == VoiceAnswer::HangUp {
         return Ok(twiml(wire::render_twiml(&[Verb::Hangup])));
     }
     let token = stream_token(
@@ -291,31 +239,6 @@ async fn voice(
     );
     let url = stream_url(&link.client.config().public_base_url);
     Ok(twiml(consent_twiml(&url, &call_id.to_string(), &token)))
-}
-
-/// How a terminal `CallStatus` ends the attempt.
-fn attempt_end(callback: &StatusCallback) -> Option<AttemptEnd> {
-    Some(match callback.call_status {
-        CallStatus::Completed => AttemptEnd::Completed,
-        CallStatus::NoAnswer => AttemptEnd::NoAnswer,
-        CallStatus::Busy => AttemptEnd::Busy,
-        CallStatus::Canceled => AttemptEnd::Canceled,
-        CallStatus::Failed => {
-            let code = callback
-                .error_code
-                .clone()
-                .or_else(|| callback.sip_response_code.map(|c| format!("sip-{c}")));
-            // A number that does not exist will not start existing; anything else may pass.
-            let retryable = !matches!(callback.sip_response_code, Some(404 | 484 | 604));
-            AttemptEnd::Failed { code, retryable }
-        }
-        CallStatus::Queued
-        | CallStatus::Initiated
-        | CallStatus::Ringing
-        | CallStatus::InProgress => {
-            return None;
-        }
-    })
 }
 
 /// Call progress (`initiated`, `ringing`, `answered`, `completed`…); idempotent, order-independent.
@@ -342,26 +265,10 @@ async fn status(
 ) -> Result<StatusCode, WebhookError> {
     let (link, form) = verified_form(&state, &uri, &headers, &body)?;
     let callback = StatusCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    let call = load_call(&state, call_id).await?;
-    if !is_current_attempt(&state, call_id, &call, &callback.call_sid, query.attempt).await? {
-        tracing::info!(%call_id, status = callback.call_status.as_str(), "callback for another attempt ignored");
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    if link.is_stale(&callback) {
-        tracing::debug!(%call_id, "stale status callback ignored");
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let at = state.clock.now();
-    if callback.call_status == CallStatus::InProgress {
-        run(&state, call_id, CallCommand::RecordAnswered { at }).await?;
-    } else if let Some(end) = attempt_end(&callback) {
-        let command = CallCommand::RecordAttemptEnded {
-            end,
-            duration_secs: callback.call_duration.unwrap_or(0),
-            at,
-        };
-        run(&state, call_id, command).await?;
-    }
+    callbacks::status(&state.services, call_id, &callback, query.attempt, |c| {
+        link.is_stale(c)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -389,40 +296,7 @@ async fn amd(
 ) -> Result<StatusCode, WebhookError> {
     let (_, form) = verified_form(&state, &uri, &headers, &body)?;
     let verdict = AmdCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    let call = load_call(&state, call_id).await?;
-    if !verdict.is_machine()
-        || !is_current_attempt(&state, call_id, &call, &verdict.call_sid, query.attempt).await?
-    {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let live = matches!(
-        call.status(),
-        Some(DomainStatus::Calling | DomainStatus::InProgress)
-    );
-    if !live {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let campaign = load::<Campaign>(&state.store, &call.campaign_id().to_string())
-        .await
-        .map_err(|e| WebhookError::Internal(e.to_string()))?
-        .ok_or(WebhookError::UnknownCall)?;
-    let policy = campaign.settings().voicemail.clone();
-    let at = state.clock.now();
-    // The verdict can overtake the answered callback; a machine picked up either way.
-    run(&state, call_id, CallCommand::RecordAnswered { at }).await?;
-    let leave = policy.action == VoicemailAction::LeaveMessage;
-    let note = format!(
-        "answered by {}; {}",
-        verdict.answered_by,
-        if leave { "message left" } else { "hung up" }
-    );
-    // `retry_on_voicemail`: the attempt then ends like an unanswered one (SPEC §4).
-    let report = CallCommand::RecordVoicemail {
-        retry: policy.retry,
-        note: Some(note),
-        at,
-    };
-    run(&state, call_id, report).await?;
+    callbacks::answering_machine(&state.services, call_id, &verdict, query.attempt).await?;
     // The voicemail worker (`workers::voicemail`) carries the policy out at Twilio.
     Ok(StatusCode::NO_CONTENT)
 }
@@ -451,24 +325,6 @@ async fn recording(
 ) -> Result<StatusCode, WebhookError> {
     let (_, form) = verified_form(&state, &uri, &headers, &body)?;
     let report = RecordingCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    let call = load_call(&state, call_id).await?;
-    if !is_current_attempt(&state, call_id, &call, &report.call_sid, query.attempt).await? {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    tracing::info!(
-        %call_id,
-        recording = %report.recording_sid,
-        status = %report.recording_status,
-        duration = report.recording_duration,
-        "recording status"
-    );
-    if report.recording_status == "completed" {
-        let command = CallCommand::Recording(RecordingCommand::RecordAvailable {
-            recording_sid: report.recording_sid,
-            duration_secs: report.recording_duration,
-            at: state.clock.now(),
-        });
-        run(&state, call_id, command).await?;
-    }
+    callbacks::recording(&state.services, call_id, &report, query.attempt).await?;
     Ok(StatusCode::NO_CONTENT)
 }

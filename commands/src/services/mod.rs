@@ -24,6 +24,7 @@ pub mod campaigns_answers;
 pub mod campaigns_status;
 pub mod campaigns_view;
 pub mod preflight;
+pub mod provider_callbacks;
 pub mod scripts;
 pub mod settings;
 pub mod suppressions;

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
@@ -14,8 +14,6 @@ use crate::accounts::AccountSettings;
 
 /// The longest range one request may ask for, in days.
 pub const MAX_DAYS: i64 = 366;
-/// Costs are counted in Korean days.
-const SEOUL_OFFSET_SECS: i32 = 9 * 3600;
 
 /// Why a report was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -184,14 +182,6 @@ fn date(value: Option<&str>, field: &str) -> Result<Option<NaiveDate>, UsageErro
     }
 }
 
-/// The Asia/Seoul day of `at`.
-// The same rule as `projections::call_results::seoul_day`, which this crate cannot reach (the
-// read side depends on the write side); `commands::budget` is to hold the one copy.
-fn seoul_day(at: DateTime<Utc>) -> NaiveDate {
-    let seoul = FixedOffset::east_opt(SEOUL_OFFSET_SECS).expect("a valid offset");
-    at.with_timezone(&seoul).date_naive()
-}
-
 fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
@@ -212,7 +202,7 @@ impl UsageService {
     /// Costs by day, campaign and provider, with the budget caps and the alert threshold.
     pub async fn report(&self, account_id: Uuid, period: UsagePeriod) -> Result<Usage, UsageError> {
         let now = self.clock.now();
-        let today = seoul_day(now);
+        let today = crate::budget::seoul_date(now);
         let month_start = today.with_day(1).unwrap_or(today);
         let from = date(period.from.as_deref(), "from")?.unwrap_or(month_start);
         let to = date(period.to.as_deref(), "to")?.unwrap_or(today);
@@ -314,16 +304,8 @@ impl UsageService {
     }
 
     /// Spend of an account from `from_day` on (Asia/Seoul days), in micro-dollars.
-    // The budget worker's `spend_from_day` asks the same; `commands::budget` is to hold one.
     async fn spend_from_day(&self, owner: &str, from_day: NaiveDate) -> Result<i64, UsageError> {
-        let spend: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND day >= $2",
-        )
-        .bind(owner)
-        .bind(day_text(from_day))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(spend.unwrap_or(0))
+        Ok(crate::budget::spend_from_day(&self.pool, owner, &day_text(from_day)).await?)
     }
 }
 

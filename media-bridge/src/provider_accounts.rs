@@ -10,12 +10,12 @@
 //! their difference. A provider that cannot be asked refuses the start (503) rather than
 //! letting a campaign run blind.
 
+use crate::bridge::ElevenLabsConfig;
+use crate::elevenlabs_account::{ElevenLabsAccount, ElevenLabsError};
+use crate::twilio::TwilioClient;
+use crate::twilio::client::TwilioError;
 use async_trait::async_trait;
 use commands::services::preflight::{CreditShortfall, PreflightError, ProviderAccounts};
-use media_bridge::bridge::ElevenLabsConfig;
-use media_bridge::elevenlabs_account::{ElevenLabsAccount, ElevenLabsError};
-use media_bridge::twilio::TwilioClient;
-use media_bridge::twilio::client::TwilioError;
 
 /// Twilio balance needed per call still to be made, in micro-dollars.
 pub const TWILIO_MICROS_PER_CALL: i64 = 100_000;
