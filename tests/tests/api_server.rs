@@ -1,6 +1,6 @@
 //! The server started in-process: health, readiness and metrics.
 
-use callbot_tests::{AppOptions, free_port, spawn_app_with};
+use callbot_tests::{AppOptions, Role, free_port, spawn_app_with};
 
 #[tokio::test]
 async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
@@ -59,5 +59,21 @@ async fn readiness_fails_while_the_bus_is_unreachable() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["bus"]["status"], "unreachable");
     assert_eq!(body["database"]["status"], "ok");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_bridge_process_serves_the_media_socket_and_nothing_of_the_api() {
+    let app = spawn_app_with(AppOptions::default().roles(vec![Role::Bridge]).signed_out()).await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.origin)).send();
+
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    // A plain GET is no WebSocket handshake: the route is there, the upgrade is refused.
+    let media = get("/twilio/media").await.unwrap().status();
+    assert_ne!(media, 404, "the media socket is served");
+    assert!(media.is_client_error(), "{media}");
+    for path in ["/api/v1/me", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(get(path).await.unwrap().status(), 404, "{path}");
+    }
     app.shut_down().await;
 }

@@ -1,13 +1,11 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
-use std::sync::Arc;
-
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use commands::accounts::{AccountSettings, Suppression};
-use commands::services::settings::{CallerIdCheck, SettingsService};
+use commands::services::settings::SettingsService;
 use commands::services::suppressions::{self, SuppressionAdded, SuppressionService};
 use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;

@@ -69,7 +69,7 @@ impl ImportedContact {
 pub struct RejectedRow {
     /// Line of the file the row starts on.
     pub line: usize,
-    /// The phone cell as written (cut to [`MAX_REPORTED_VALUE_CHARS`] characters).
+    /// The phone cell as written (cut to 64 characters).
     pub value: String,
     /// Why, as a sentence.
     pub reason: String,

@@ -1,6 +1,6 @@
 //! The report's period rules, on an empty account.
 
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::ManualClock;
