@@ -38,6 +38,18 @@ async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
         ),
         "{text}"
     );
+    let id = health.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "a generated request id: {id}"
+    );
+    let traced = client
+        .get(format!("{}/healthz", app.origin))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "trace-me-42");
     assert!(app.data_dir().join("callbot.db").exists());
     assert!(app.data_dir().join("secrets/JWT_SECRET").exists());
 

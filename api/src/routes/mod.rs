@@ -5,17 +5,19 @@
 //! router and the document come from the same list and cannot drift apart.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use commands::SystemClock;
-use tracing::Instrument;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
-use uuid::Uuid;
 
 use crate::auth;
 use crate::error::{self, ApiError};
@@ -62,6 +64,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        // A request that has no answer (headers) within this is cut off with 408; streams
+        // (SSE, downloads) are answered at once and are not limited by it.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        // Outermost: every request gets an id (kept from `x-request-id` when the caller sent
+        // one) that is on every log line of its work and comes back in `x-request-id`.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
@@ -105,8 +118,25 @@ fn documented(
     all
 }
 
-/// Gives every request an id (in the logs of everything it does and in `x-request-id`) and
-/// counts it by method, route template (never the raw path, which holds ids) and status.
+/// How long a request may take to be answered.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The span of one request: its id, method and route template (never the raw path, which
+/// holds ids).
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", %id, method = %request.method(), %route)
+}
+
+/// Counts every request by method, route template and status.
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let route = request
@@ -114,14 +144,9 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let request_id = Uuid::now_v7().to_string();
-    let span = tracing::info_span!("request", id = %request_id, %method, %route);
-    let mut response = next.run(request).instrument(span).await;
+    let response = next.run(request).await;
     state
         .metrics
         .http_request(&method, &route, response.status().as_u16());
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
     response
 }
