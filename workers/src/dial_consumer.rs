@@ -74,21 +74,12 @@ impl Worker for StoreDialQueue {
 
     async fn run_once(&self) -> Result<Progress, WorkerError> {
         let placements = self.drain().await?;
-        Ok(if placements.is_empty() {
-            Progress::Idle
-        } else {
-            Progress::Worked
-        })
+        Ok(Progress::worked_if(!placements.is_empty()))
     }
 
     /// After every append, and every 200 ms for appends by other processes.
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        let mut head = self.head.lock().await;
-        tokio::select! {
-            _ = head.changed() => {}
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_append(&self.head, Duration::from_millis(200), stop).await;
     }
 }
 

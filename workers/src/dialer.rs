@@ -328,11 +328,7 @@ impl Worker for Dialer {
 
     async fn run_once(&self) -> Result<Progress, WorkerError> {
         let report = self.tick().await?;
-        Ok(if report.is_empty() {
-            Progress::Idle
-        } else {
-            Progress::Worked
-        })
+        Ok(Progress::worked_if(!report.is_empty()))
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {

@@ -15,8 +15,11 @@ pub mod relay;
 pub mod supervisor;
 pub mod voicemail;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use commands::CancellationToken;
+use tokio::sync::{Mutex, watch};
 
 pub use supervisor::{Backoff, Supervisor, run_supervised};
 
@@ -27,6 +30,32 @@ pub enum Progress {
     Worked,
     /// There was nothing to do.
     Idle,
+}
+
+impl Progress {
+    /// `Worked` when the unit did something, else `Idle`.
+    pub fn worked_if(did_something: bool) -> Self {
+        if did_something {
+            Self::Worked
+        } else {
+            Self::Idle
+        }
+    }
+}
+
+/// Waits for the next append to the store (`head` moves), at most `poll` (appends by other
+/// processes show only in the store), or `stop`.
+pub(crate) async fn wait_for_append(
+    head: &Mutex<watch::Receiver<i64>>,
+    poll: Duration,
+    stop: &CancellationToken,
+) {
+    let mut head = head.lock().await;
+    tokio::select! {
+        _ = head.changed() => {}
+        _ = tokio::time::sleep(poll) => {}
+        _ = stop.cancelled() => {}
+    }
 }
 
 /// Why a unit of work failed (the supervisor logs it and restarts the worker after a pause).

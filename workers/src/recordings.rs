@@ -285,11 +285,7 @@ impl Worker for RecordingsWorker {
         if pass != Pass::default() {
             tracing::info!(?pass, "recordings pass");
         }
-        Ok(if pass.stored + pass.discarded > 0 {
-            Progress::Worked
-        } else {
-            Progress::Idle
-        })
+        Ok(Progress::worked_if(pass.stored + pass.discarded > 0))
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
@@ -383,11 +379,7 @@ impl Worker for RetentionWorker {
         if let Err(error) = self.reports.purge_expired(self.clock.now()).await {
             tracing::warn!(%error, "report cleanup failed; retrying next pass");
         }
-        Ok(if purged > 0 {
-            Progress::Worked
-        } else {
-            Progress::Idle
-        })
+        Ok(Progress::worked_if(purged > 0))
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {

@@ -88,12 +88,7 @@ impl Worker for RelayWorker {
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        let mut head = self.head.lock().await;
-        tokio::select! {
-            _ = head.changed() => {}
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_append(&self.head, POLL_INTERVAL, stop).await;
     }
 }
 
