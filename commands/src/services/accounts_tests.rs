@@ -92,14 +92,7 @@ async fn an_unknown_email_answers_like_a_locked_account_once_locked() {
 #[tokio::test]
 async fn a_session_slides_with_use_and_ends_a_day_after_the_last_request() {
     let (_dir, service, clock) = service().await;
-    service
-        .register(credentials("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("registered");
-    let session = service
-        .login(login("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("signed in");
+    let session = signed_in(&service).await;
     assert_eq!(session.expires_at, session.at + SESSION_IDLE);
     clock.advance(SESSION_IDLE - Duration::minutes(1));
     service
@@ -123,14 +116,7 @@ async fn a_session_slides_with_use_and_ends_a_day_after_the_last_request() {
 #[tokio::test]
 async fn a_token_for_another_accounts_session_is_refused() {
     let (_dir, service, _clock) = service().await;
-    service
-        .register(credentials("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("registered");
-    let session = service
-        .login(login("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("signed in");
+    let session = signed_in(&service).await;
     let forged = CurrentUser {
         account_id: Uuid::now_v7(),
         session_id: session.user.session_id,
@@ -142,14 +128,7 @@ async fn a_token_for_another_accounts_session_is_refused() {
 #[tokio::test]
 async fn ending_a_session_id_that_is_not_a_uuid_or_already_ended_is_not_found() {
     let (_dir, service, _clock) = service().await;
-    service
-        .register(credentials("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("registered");
-    let session = service
-        .login(login("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("signed in");
+    let session = signed_in(&service).await;
     let err = service.end_session(session.user, "not-a-uuid").await;
     assert!(matches!(err, Err(AccountsError::NotFound)), "{err:?}");
     service.logout(session.user).await.expect("logged out");
@@ -161,14 +140,7 @@ async fn ending_a_session_id_that_is_not_a_uuid_or_already_ended_is_not_found() 
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing() {
     let (_dir, service, _clock) = service().await;
-    service
-        .register(credentials("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("registered");
-    let session = service
-        .login(login("owner@clinic.example", "s3cret-pass"))
-        .await
-        .expect("signed in");
+    let session = signed_in(&service).await;
     let change = PasswordChange {
         current_password: "wrong-pass1".to_owned(),
         new_password: "n3w-s3cret-pass".to_owned(),
@@ -182,4 +154,16 @@ async fn a_wrong_current_password_changes_nothing() {
         .authenticate(session.user)
         .await
         .expect("the session goes on");
+}
+
+/// The owner registered and signed in once.
+async fn signed_in(service: &AccountService) -> LoggedIn {
+    service
+        .register(credentials("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("registered");
+    service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await
+        .expect("signed in")
 }
