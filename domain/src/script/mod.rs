@@ -11,6 +11,7 @@ mod preview;
 #[cfg(test)]
 mod tests;
 mod validate;
+pub mod variables;
 
 pub use aggregate::{MAX_NAME_CHARS, Script};
 pub use commands::ScriptCommand;
