@@ -8,6 +8,7 @@ mod errors;
 mod events;
 mod language;
 mod preview;
+pub mod prompt;
 #[cfg(test)]
 mod tests;
 mod validate;
