@@ -11,6 +11,7 @@ pub mod account;
 pub mod call;
 pub mod campaign;
 pub mod credentials;
+pub mod labels;
 pub mod phone;
 pub mod policy;
 pub mod script;

@@ -68,6 +68,12 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// The form people write: `010-5550-0101` for a Korean number, the international form
+    /// (`+1 415-555-0100`) for others.
+    pub fn display(&self) -> String {
+        display_number(&self.0)
+    }
+
     /// A form safe for logs: country code and prefix, then stars, then the last four digits.
     pub fn masked(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
@@ -78,6 +84,21 @@ impl PhoneNumber {
         out.extend(chars.iter().skip(head + hidden));
         out
     }
+}
+
+/// A stored E.164 number as people write it (see [`PhoneNumber::display`]); text that is not a
+/// number comes back as it is.
+pub fn display_number(e164: &str) -> String {
+    use phonenumber::Mode;
+    let Ok(parsed) = phonenumber::parse(None, e164) else {
+        return e164.to_owned();
+    };
+    let mode = if parsed.country().id() == Some(country::Id::KR) {
+        Mode::National
+    } else {
+        Mode::International
+    };
+    parsed.format().mode(mode).to_string()
 }
 
 impl fmt::Display for PhoneNumber {
@@ -169,6 +190,23 @@ mod tests {
 
     fn kr(input: &str) -> Result<String, PhoneError> {
         PhoneNumber::parse_kr(input).map(|p| p.as_str().to_owned())
+    }
+
+    #[test]
+    fn numbers_are_displayed_as_people_write_them() {
+        let cases = [
+            ("+821055500101", "010-5550-0101"),
+            ("+8223123456", "02-312-3456"),
+            ("+14155550100", "+1 415-555-0100"),
+            ("not a number", "not a number"),
+        ];
+        for (stored, shown) in cases {
+            assert_eq!(display_number(stored), shown, "{stored}");
+        }
+        assert_eq!(
+            PhoneNumber::parse_kr("01055500101").unwrap().display(),
+            "010-5550-0101"
+        );
     }
 
     #[test]
