@@ -63,7 +63,7 @@ pub enum ApiError {
     RecordingUnreadable(String),
     /// The font PDF reports need is not installed.
     #[error(
-        "the PDF report font is missing at {path}; install fonts-nanum or set REPORT_FONT_PATH"
+        "the PDF report font is missing at {path}; fix REPORT_FONT_PATH or unset it to use the built-in font"
     )]
     ReportFontMissing { path: String },
     /// A provider account cannot pay for what was asked (402 `INSUFFICIENT_CREDITS`, with the

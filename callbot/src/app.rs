@@ -278,7 +278,7 @@ fn file_services(config: &Config) -> Result<FileServices, commands::recordings::
     let cipher = RecordingCipher::from_base64(config.recording_key.expose_secret())?;
     Ok(FileServices {
         recordings: RecordingFiles::new(&config.data_dir, cipher),
-        reports: ReportFiles::new(&config.data_dir, config.report_font_path.clone()),
+        reports: ReportFiles::new(&config.data_dir, config.report_font.clone()),
         signer: UrlSigner::new(config.jwt_secret.expose_secret().as_bytes()),
         public_base_url: config.public_base_url.clone(),
     })

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use commands::NatsConfig;
+use projections::reports::ReportFont;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use workers::post_call::Rates;
@@ -29,9 +30,6 @@ pub enum Role {
     /// holds conversations without serving the REST API.
     Bridge,
 }
-
-/// NanumGothic from Debian's `fonts-nanum`, the default PDF report font.
-pub const DEFAULT_REPORT_FONT_PATH: &str = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf";
 
 /// What went wrong reading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +66,9 @@ pub struct Config {
     pub elevenlabs: Option<ElevenLabsSettings>,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
-    /// `REPORT_FONT_PATH`: the Korean TrueType font PDF reports are set in.
-    pub report_font_path: PathBuf,
+    /// `REPORT_FONT_PATH`: a TrueType font file PDF reports are set in instead of the built-in
+    /// Korean font.
+    pub report_font: ReportFont,
     /// Provider rates for costs the providers do not report (ElevenLabs minutes, LLM tokens).
     pub rates: Rates,
     /// `RATE_LIMIT_SCALE`: every rate limit times this (default 1; tests and contract runs raise it).
@@ -287,9 +286,7 @@ impl Config {
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
             .to_owned();
-        let report_font_path = var("REPORT_FONT_PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_FONT_PATH));
+        let report_font = ReportFont::from_path(var("REPORT_FONT_PATH").map(PathBuf::from));
         Ok(Self {
             bind,
             data_dir,
@@ -303,7 +300,7 @@ impl Config {
             twilio,
             elevenlabs,
             sandbox_speed,
-            report_font_path,
+            report_font,
             rates,
             rate_limit_scale,
         })

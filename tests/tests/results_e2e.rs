@@ -18,7 +18,11 @@ use commands::cqrs::load;
 use commands::recordings::RecordingCipher;
 use commands::{Clock, ManualClock};
 use domain::call::{Call, RecordingStage};
-use projections::reports::{Report, ReportError, ReportFiles, ReportFormat, ReportOptions};
+use domain::labels::label_code;
+use domain::script::Language;
+use projections::reports::{
+    Report, ReportError, ReportFiles, ReportFont, ReportFormat, ReportOptions,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use workers::recordings::RetentionWorker;
@@ -353,18 +357,38 @@ async fn recordings_and_reports(backend: Backend) {
     let mut reader = csv::Reader::from_reader(&csv[3..]);
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "이름");
-    assert_eq!(headers.iter().next_back(), Some("통화 전문"));
+    let machine: Vec<&str> = headers.iter().skip(headers.len() - 4).collect();
+    assert_eq!(
+        machine,
+        ["통화 전문", "전화번호(E.164)", "상태 코드", "결과 코드"]
+    );
+    let e164_column = headers.len() - 3;
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), CONTACTS.len());
     for (nn, name) in CONTACTS {
         let call = call_of(nn);
         let record = records
             .iter()
-            .find(|r| &r[1] == e164(nn).as_str())
+            .find(|r| &r[e164_column] == e164(nn).as_str())
             .unwrap_or_else(|| panic!("no CSV row for {nn:02}"));
         assert_eq!(&record[0], name);
-        assert_eq!(&record[2], call["status"].as_str().unwrap());
-        assert_eq!(&record[3], call["result"].as_str().unwrap_or(""));
+        // People's columns first (010-5550-01nn, Korean words), the codes at the end.
+        assert_eq!(&record[1], format!("010-5550-01{nn:02}"));
+        let status = call["status"].as_str().unwrap();
+        let result = call["result"].as_str().unwrap_or("");
+        assert_eq!(&record[2], label_code(status, Language::Ko));
+        assert_eq!(
+            &record[3],
+            if result.is_empty() {
+                String::new()
+            } else {
+                label_code(result, Language::Ko)
+            }
+        );
+        assert_eq!(
+            (&record[e164_column + 1], &record[e164_column + 2]),
+            (status, result)
+        );
         assert_eq!(&record[4], call["attempts"].to_string().as_str());
         // Started, in Seoul time: `YYYY-MM-DD HH:MM:SS`.
         let started = chrono::NaiveDateTime::parse_from_str(&record[6], "%Y-%m-%d %H:%M:%S")
@@ -402,7 +426,7 @@ async fn recordings_and_reports(backend: Backend) {
     for total in [
         format!("전체 통화: {}건", CONTACTS.len()),
         format!("성공률: {rate}%"),
-        format!("무응답: {no_answer}건"),
+        format!("부재중: {no_answer}건"),
         format!("실패: {failed}건"),
         "총 비용: $".to_owned(),
         "총 통화 시간:".to_owned(),
@@ -443,8 +467,11 @@ async fn recordings_and_reports(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    // Without the font, PDF rendering says what is missing.
-    let fontless = ReportFiles::new(app.data_dir(), "/nonexistent/NanumGothic.ttf".into());
+    // An operator's font file that is not there: PDF rendering says what is missing.
+    let fontless = ReportFiles::new(
+        app.data_dir(),
+        ReportFont::File("/nonexistent/NanumGothic.ttf".into()),
+    );
     let report = Report::new(
         "x",
         Utc::now(),

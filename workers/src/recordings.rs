@@ -338,6 +338,18 @@ impl RetentionWorker {
             let Ok(call_id) = row.call_id.parse::<Uuid>() else {
                 continue;
             };
+            // The read model can lag behind a purge of the previous pass: ask the call itself.
+            let call = load::<Call>(&self.store, &call_id.to_string())
+                .await
+                .map_err(|e| RecordingError::Store(e.to_string()))?;
+            if call.is_some_and(|call| {
+                matches!(
+                    call.recording().recording(),
+                    Some((_, RecordingStage::Purged))
+                )
+            }) {
+                continue;
+            }
             self.files.remove(&call_id).await?;
             match self
                 .run_command(call_id, RecordingCommand::Purge { at: now })

@@ -98,7 +98,12 @@ pub fn agent_prompt(content: &ScriptContent) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(out, "{}\n", words.role);
-    let _ = writeln!(out, "{}\n{}\n", words.purpose, dynamic(content.purpose.trim()));
+    let _ = writeln!(
+        out,
+        "{}\n{}\n",
+        words.purpose,
+        dynamic(content.purpose.trim())
+    );
     let _ = writeln!(out, "{}", words.flow);
     for step in &content.main_flow {
         let _ = writeln!(out, "{}. {}", step.step, dynamic(step.action.trim()));
@@ -112,7 +117,12 @@ pub fn agent_prompt(content: &ScriptContent) -> String {
         }
         let _ = writeln!(out, "   → {}", branches(step.next_step, words));
     }
-    let _ = writeln!(out, "\n{}\n{}\n", words.closing, dynamic(content.closing.trim()));
+    let _ = writeln!(
+        out,
+        "\n{}\n{}\n",
+        words.closing,
+        dynamic(content.closing.trim())
+    );
     let _ = writeln!(out, "{}", words.tools);
     for line in words.tool_lines {
         let _ = writeln!(out, "{line}");
@@ -194,7 +204,10 @@ mod tests {
             assert!(prompt.contains(expected), "{expected:?} not in\n{prompt}");
         }
         let single = prompt.replace("{{", "").replace("}}", "");
-        assert!(!single.contains('{'), "a single-brace placeholder is left:\n{prompt}");
+        assert!(
+            !single.contains('{'),
+            "a single-brace placeholder is left:\n{prompt}"
+        );
     }
 
     #[test]
@@ -208,6 +221,9 @@ mod tests {
         content.main_flow[0].expected_responses = vec!["Yes".into()];
         let prompt = agent_prompt(&content);
         assert!(prompt.contains("on behalf of {{businessName}}"), "{prompt}");
-        assert!(prompt.contains("→ if yes closing, if no step 2"), "{prompt}");
+        assert!(
+            prompt.contains("→ if yes closing, if no step 2"),
+            "{prompt}"
+        );
     }
 }

@@ -71,7 +71,10 @@ impl Sources<'_> {
     }
 
     /// Every value `content` needs, or the names without one (in reading order).
-    pub fn resolve(&self, content: &ScriptContent) -> Result<BTreeMap<String, String>, Vec<String>> {
+    pub fn resolve(
+        &self,
+        content: &ScriptContent,
+    ) -> Result<BTreeMap<String, String>, Vec<String>> {
         let mut values = BTreeMap::new();
         let mut missing = Vec::new();
         for name in required(content) {

@@ -91,8 +91,14 @@ fn resolving_names_every_missing_value_and_rendering_fills_every_text() {
     sources.campaign = &campaign;
     let values = sources.resolve(&script()).expect("every value is there");
     let filled = render(&script(), &values);
-    assert_eq!(filled.greeting, "안녕하세요, 행복치과입니다. 홍길동님 맞으신가요?");
-    assert_eq!(filled.main_flow[0].expected_responses, ["3시, 4시 괜찮아요"]);
+    assert_eq!(
+        filled.greeting,
+        "안녕하세요, 행복치과입니다. 홍길동님 맞으신가요?"
+    );
+    assert_eq!(
+        filled.main_flow[0].expected_responses,
+        ["3시, 4시 괜찮아요"]
+    );
     assert!(
         filled.texts().all(|(_, text)| !text.contains('{')),
         "{filled:?}"

@@ -1,6 +1,7 @@
 //! The CSV report: UTF-8 with a byte-order mark (so Excel shows Hangul), a header row, one row
-//! per call. Columns: 이름, 전화번호, 상태, 결과, 시도 횟수, 통화 시간(초), 시작 시각(KST),
-//! 비용(USD), then 요약 (with summaries) and 통화 전문 (with transcripts).
+//! per call. Columns as people read them: 이름, 전화번호 (010-5550-0101), 상태, 결과 (in Korean),
+//! 시도 횟수, 통화 시간(초), 시작 시각(KST), 비용(USD), then 요약 (with summaries) and 통화 전문
+//! (with transcripts); last the columns for machines: 전화번호(E.164), 상태 코드, 결과 코드.
 
 use super::Report;
 
@@ -25,6 +26,7 @@ pub fn header(report: &Report) -> Vec<&'static str> {
     if report.options.include_transcripts {
         header.push("통화 전문");
     }
+    header.extend(["전화번호(E.164)", "상태 코드", "결과 코드"]);
     header
 }
 
@@ -52,6 +54,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             if report.options.include_transcripts {
                 record.push(row.transcript.clone().unwrap_or_default());
             }
+            record.extend(row.machine_cells());
             write(&mut writer, record);
         }
         writer.flush().expect("flushing CSV to memory cannot fail");
@@ -87,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn the_file_has_a_bom_seoul_times_and_quotes_what_needs_it() {
+    fn the_file_has_a_bom_korean_labels_seoul_times_and_machine_columns_last() {
         let options = ReportOptions {
             include_summaries: true,
             include_transcripts: true,
@@ -96,11 +99,17 @@ mod tests {
         assert!(bytes.starts_with(BOM));
         let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
         let headers = reader.headers().unwrap().clone();
-        assert_eq!(headers.len(), 10);
+        assert_eq!(headers.len(), 13);
         assert_eq!(&headers[9], "통화 전문");
+        assert_eq!(&headers[10], "전화번호(E.164)");
         let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0][0], "김민수, \"VIP\"");
+        assert_eq!(&rows[0][1], "010-5550-0101");
+        assert_eq!(&rows[0][2], "완료");
+        assert_eq!(&rows[0][3], "성공");
+        let machine: Vec<&str> = rows[0].iter().skip(10).collect();
+        assert_eq!(machine, ["+821055500101", "COMPLETED", "SUCCESS"]);
         // 05:30 UTC is 14:30 in Seoul.
         assert_eq!(&rows[0][6], "2026-03-01 14:30:00");
         assert_eq!(&rows[0][7], "0.0135");
@@ -115,6 +124,6 @@ mod tests {
         };
         let bytes = render(&report(options));
         let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
-        assert_eq!(reader.headers().unwrap().len(), 8);
+        assert_eq!(reader.headers().unwrap().len(), 11);
     }
 }

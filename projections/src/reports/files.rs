@@ -10,7 +10,7 @@ use commands::store::{parse_timestamp, timestamp};
 use serde::Deserialize;
 use sqlx::{AnyPool, Row};
 
-use super::{Report, ReportError, csv, pdf};
+use super::{Report, ReportError, ReportFont, csv, pdf};
 
 /// How long a report link works.
 pub const LINK_TTL_HOURS: i64 = 24;
@@ -66,7 +66,7 @@ pub struct StoredReport {
 #[derive(Clone)]
 pub struct ReportFiles {
     dir: PathBuf,
-    font_path: PathBuf,
+    font_source: ReportFont,
     font: Arc<Mutex<Option<Arc<Vec<u8>>>>>,
 }
 
@@ -74,17 +74,17 @@ impl std::fmt::Debug for ReportFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReportFiles")
             .field("dir", &self.dir)
-            .field("font_path", &self.font_path)
+            .field("font", &self.font_source)
             .finish_non_exhaustive()
     }
 }
 
 impl ReportFiles {
-    /// Reports under `<data_dir>/reports/`, PDFs set in the font at `font_path`.
-    pub fn new(data_dir: &Path, font_path: PathBuf) -> Self {
+    /// Reports under `<data_dir>/reports/`, PDFs set in `font`.
+    pub fn new(data_dir: &Path, font: ReportFont) -> Self {
         Self {
             dir: data_dir.join("reports"),
-            font_path,
+            font_source: font,
             font: Arc::default(),
         }
     }
@@ -95,13 +95,7 @@ impl ReportFiles {
         if let Some(font) = cached.as_ref() {
             return Ok(font.clone());
         }
-        let bytes = match std::fs::read(&self.font_path) {
-            Ok(bytes) => Arc::new(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ReportError::FontMissing(self.font_path.clone()));
-            }
-            Err(_) => return Err(ReportError::FontUnreadable(self.font_path.clone())),
-        };
+        let bytes = self.font_source.load()?;
         *cached = Some(bytes.clone());
         Ok(bytes)
     }
@@ -110,7 +104,7 @@ impl ReportFiles {
     pub fn render(&self, report: &Report, format: ReportFormat) -> Result<Vec<u8>, ReportError> {
         match format {
             ReportFormat::Csv => Ok(csv::render(report)),
-            ReportFormat::Pdf => pdf::render(report, self.font()?, &self.font_path),
+            ReportFormat::Pdf => pdf::render(report, self.font()?, &self.font_source.describe()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Campaign reports, built from the call list read model: CSV (UTF-8 with BOM, one row per call,
-//! times in Asia/Seoul) and PDF (A4, NanumGothic, title, totals, one table row per call).
+//! times in Asia/Seoul) and PDF (A4, in the built-in Korean font, title, outcome chart, totals, one table row per call).
 //!
 //! [`query`] gathers a campaign's report from the read models, [`csv`] and [`pdf`] render it,
 //! and [`files`] keeps the rendered files under `<data dir>/reports/<report id>.<csv|pdf>`, with
@@ -8,12 +8,14 @@
 
 pub mod csv;
 pub mod files;
+pub mod font;
 pub mod pdf;
 pub mod query;
 
 use std::path::PathBuf;
 
 pub use files::{LINK_TTL_HOURS, ReportFiles, ReportFormat, StoredReport};
+pub use font::ReportFont;
 pub use query::{Report, ReportOptions, ReportRow, Totals, call_texts};
 
 /// Why a report could not be produced.

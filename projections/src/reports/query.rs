@@ -4,6 +4,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Seoul;
 use commands::store::parse_timestamp;
+use domain::labels::label_code;
+use domain::phone::display_number;
+use domain::script::Language;
 use sqlx::AnyPool;
 
 use super::ReportError;
@@ -64,14 +67,18 @@ impl ReportRow {
         }
     }
 
-    /// The fixed columns as text, in the order both formats show them: name, phone, status,
-    /// result, attempts, duration (s), start (KST), cost (USD).
+    /// The fixed columns as people read them, in the order both formats show them: name, phone
+    /// (`010-5550-0101`), status and result in Korean, attempts, duration (s), start (KST), cost
+    /// (USD).
     pub fn cells(&self) -> [String; 8] {
         [
             self.name.clone().unwrap_or_default(),
-            self.phone.clone(),
-            self.status.clone(),
-            self.result.clone().unwrap_or_default(),
+            display_number(&self.phone),
+            label_code(&self.status, Language::Ko),
+            self.result
+                .as_deref()
+                .map(|code| label_code(code, Language::Ko))
+                .unwrap_or_default(),
             self.attempts.to_string(),
             self.duration_secs
                 .map(|d| d.to_string())
@@ -79,6 +86,21 @@ impl ReportRow {
             self.started_kst(),
             self.cost_usd(),
         ]
+    }
+
+    /// The columns for machines, kept at the end of the CSV: the E.164 number, the status code
+    /// and the result code.
+    pub fn machine_cells(&self) -> [String; 3] {
+        [
+            self.phone.clone(),
+            self.status.clone(),
+            self.result.clone().unwrap_or_default(),
+        ]
+    }
+
+    /// How the call ended in one word: its result, else its status (부재중, 실패, 대기 …).
+    pub fn outcome(&self) -> String {
+        label_code(self.result.as_deref().unwrap_or(&self.status), Language::Ko)
     }
 
     /// When the call started, in Korean time (`2026-03-01 14:05:09`), or empty.
@@ -127,6 +149,23 @@ impl Totals {
             cost_micros: rows.iter().map(|r| r.cost_micros).sum(),
             talk_secs: rows.iter().filter_map(|r| r.duration_secs).sum(),
         }
+    }
+
+    /// How many calls ended each way, most first (ties in label order), as [`ReportRow::outcome`]
+    /// names them.
+    pub fn outcomes(rows: &[ReportRow]) -> Vec<(String, usize)> {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for row in rows {
+            *counts.entry(row.outcome()).or_default() += 1;
+        }
+        let mut outcomes: Vec<(String, usize)> = counts.into_iter().collect();
+        outcomes.sort_by(|a, b| b.1.cmp(&a.1));
+        outcomes
+    }
+
+    /// The mean cost of one call in US dollars (`0.0000` without calls).
+    pub fn cost_per_call_usd(&self) -> String {
+        usd(self.cost_micros / i64::try_from(self.calls.max(1)).unwrap_or(i64::MAX))
     }
 
     /// Successful calls as a percentage of all calls, one decimal (`0.0` without calls).

@@ -5,11 +5,10 @@
 
 use std::time::Instant;
 
-use callbot::config::DEFAULT_REPORT_FONT_PATH;
 use chrono::{Duration, TimeZone, Utc};
 use domain::call::{Speaker, TranscriptLine};
 use projections::call_list::CallRow;
-use projections::reports::{Report, ReportFiles, ReportFormat, ReportOptions};
+use projections::reports::{Report, ReportFiles, ReportFont, ReportFormat, ReportOptions};
 
 const NAMES: [&str; 8] = [
     "김민수",
@@ -83,9 +82,8 @@ fn main() {
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let font =
-        std::env::var("REPORT_FONT_PATH").unwrap_or_else(|_| DEFAULT_REPORT_FONT_PATH.into());
-    let files = ReportFiles::new(dir.path(), font.into());
+    let font = ReportFont::from_path(std::env::var_os("REPORT_FONT_PATH").map(Into::into));
+    let files = ReportFiles::new(dir.path(), font);
     let rows = calls(count);
     let options = ReportOptions {
         include_summaries: true,
