@@ -159,7 +159,7 @@ impl Totals {
             *counts.entry(row.outcome()).or_default() += 1;
         }
         let mut outcomes: Vec<(String, usize)> = counts.into_iter().collect();
-        outcomes.sort_by(|a, b| b.1.cmp(&a.1));
+        outcomes.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         outcomes
     }
 
