@@ -43,7 +43,9 @@ async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Resp
 
 /// The value of `attribute="…"` after `marker` in a page.
 fn attribute_after(html: &str, marker: &str, attribute: &str) -> String {
-    let start = html.find(marker).unwrap_or_else(|| panic!("{marker} on the page"));
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} on the page"));
     let rest = &html[start..];
     let key = format!("{attribute}=\"");
     let at = rest.find(&key).expect("the attribute") + key.len();
@@ -85,7 +87,12 @@ async fn signed_out_pages_send_to_the_sign_in_page() {
             .await
             .expect("an answer");
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(response.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            response.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         let html = response.text().await.unwrap();
         for name in names {
             assert!(html.contains(name), "{path} shows {name}");
@@ -100,7 +107,11 @@ async fn signed_in_pages_show_their_korean_names() {
         ("/campaigns", vec!["새 캠페인 만들기", "로그아웃"]),
         (
             "/campaigns/new",
-            vec!["어떤 전화를 해드릴까요?", "스크립트 생성", "결제 리마인더 보내줘"],
+            vec![
+                "어떤 전화를 해드릴까요?",
+                "스크립트 생성",
+                "결제 리마인더 보내줘",
+            ],
         ),
         ("/scripts", vec!["저장된 스크립트"]),
         ("/settings", vec!["설정", "발신 번호", "일일 예산"]),
@@ -134,12 +145,19 @@ async fn a_form_post_needs_the_sessions_csrf_token() {
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let (_, html) = get(&app, "/suppressions").await;
-    assert!(!html.contains("010-5550-0111"), "nothing was added without the token");
+    assert!(
+        !html.contains("010-5550-0111"),
+        "nothing was added without the token"
+    );
 
     let with = post(
         &app,
         "/suppressions",
-        &[("_csrf", &token), ("phone", "010-5550-0111"), ("reason", "요청")],
+        &[
+            ("_csrf", &token),
+            ("phone", "010-5550-0111"),
+            ("reason", "요청"),
+        ],
     )
     .await;
     assert_eq!(with.status(), StatusCode::SEE_OTHER);
@@ -170,7 +188,11 @@ async fn sign_up_through_the_form_shows_password_rules_at_the_field() {
             client()
                 .post(format!("{origin}/signup"))
                 .header(COOKIE, cookie)
-                .form(&[("_csrf", token.as_str()), ("email", "kim@clinic.kr"), ("password", password)])
+                .form(&[
+                    ("_csrf", token.as_str()),
+                    ("email", "kim@clinic.kr"),
+                    ("password", password),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -181,12 +203,20 @@ async fn sign_up_through_the_form_shows_password_rules_at_the_field() {
     let html = weak.text().await.unwrap();
     assert!(html.contains("id=\"password-error\"") && html.contains("8자 이상"));
 
-    assert_eq!(signup("password123", String::new()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        signup("password123", String::new()).await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     let done = signup("password123", token).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert_eq!(done.headers()[LOCATION], "/campaigns/new");
-    assert!(done.headers()[SET_COOKIE].to_str().unwrap().starts_with("callbot_session="));
+    assert!(
+        done.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("callbot_session=")
+    );
 }
 
 #[tokio::test]
@@ -194,15 +224,32 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
     let (_, html) = get(&app, "/campaigns/new").await;
     let token = csrf_of(&html);
-    let request = "내일 오후 2시 예약 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 시간 제안해줘.";
-    let generated = post(&app, "/campaigns/new", &[("_csrf", &token), ("natural_input", request)]).await;
+    let request =
+        "내일 오후 2시 예약 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 시간 제안해줘.";
+    let generated = post(
+        &app,
+        "/campaigns/new",
+        &[("_csrf", &token), ("natural_input", request)],
+    )
+    .await;
     assert_eq!(generated.status(), StatusCode::SEE_OTHER);
     let setup = generated.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(setup.starts_with("/campaigns/setup?script="));
 
     let (status, html) = get(&app, &setup).await;
     assert_eq!(status, StatusCode::OK);
-    for name in ["인사", "목적", "흐름", "마무리", ">수정<", ">재생성<", "연락처 추가", "CSV 업로드", "캠페인 이름", "캠페인 시작"] {
+    for name in [
+        "인사",
+        "목적",
+        "흐름",
+        "마무리",
+        ">수정<",
+        ">재생성<",
+        "연락처 추가",
+        "CSV 업로드",
+        "캠페인 이름",
+        "캠페인 시작",
+    ] {
         assert!(html.contains(name), "screen 2 shows {name}");
     }
     let script_id = setup.rsplit('=').next().unwrap();
@@ -232,6 +279,9 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
         .map(|(at, m)| format!("var_{}", html[at + m.len()..].split('"').next().unwrap()))
         .collect();
     let col_names: Vec<String> = cols.iter().map(|c| format!("row_ctx_{c}")).collect();
+    for col in &cols {
+        form.push(("col", col.as_str()));
+    }
     for name in &col_names {
         form.push((name.as_str(), "14:00"));
         form.push((name.as_str(), ""));
@@ -242,7 +292,17 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     let refused = post(&app, "/campaigns/setup", &form).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let html = refused.text().await.unwrap();
-    assert!(html.contains("id=\"row-1-error\""), "the bad number is shown at its row");
+    let summary = html
+        .split("error-summary")
+        .nth(1)
+        .unwrap_or("")
+        .split("</ul>")
+        .next()
+        .unwrap_or("");
+    assert!(
+        html.contains("id=\"row-1-error\""),
+        "the bad number is shown at its row: {summary}"
+    );
     assert!(html.contains("value=\"김철수\""), "what was typed is kept");
 
     form.retain(|(_, value)| !(*value == "잘못" || *value == "12345"));
@@ -252,7 +312,16 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     assert!(!dashboard.contains("error="), "{dashboard}");
     let (status, html) = get(&app, &dashboard).await;
     assert_eq!(status, StatusCode::OK);
-    for name in ["진행 현황", "완료", "진행중", "대기", "실패", "통화 목록", "리포트 다운로드", "010-5550-0101"] {
+    for name in [
+        "진행 현황",
+        "완료",
+        "진행중",
+        "대기",
+        "실패",
+        "통화 목록",
+        "리포트 다운로드",
+        "010-5550-0101",
+    ] {
         assert!(html.contains(name), "the dashboard shows {name}");
     }
     assert!(html.contains(">일시정지<") || html.contains("badge st-COMPLETED"));

@@ -120,7 +120,8 @@ pub async fn save_settings(
             None
         }
     };
-    let (Some(daily), Some(monthly), Some(alert), Some(defaults)) = (daily, monthly, alert, defaults)
+    let (Some(daily), Some(monthly), Some(alert), Some(defaults)) =
+        (daily, monthly, alert, defaults)
     else {
         return render_with(StatusCode::BAD_REQUEST, &page);
     };
@@ -143,7 +144,8 @@ pub async fn save_settings(
             render_with(StatusCode::BAD_REQUEST, &page)
         }
         Err(SettingsError::CallerId(CallerIdError::NotVerified { number })) => {
-            page.summary.push(("caller_id".into(), format!("{number}: not verified")));
+            page.summary
+                .push(("caller_id".into(), format!("{number}: not verified")));
             render_with(StatusCode::BAD_REQUEST, &page)
         }
         Err(error) => error_page(page.c.lang, error),
@@ -186,7 +188,10 @@ pub async fn usage(
 ) -> Response {
     let c = Ctx::new(&state, &user, &headers, "usage").at("/usage");
     let service = UsageService::new(state.store.db().pool().clone(), state.clock.clone());
-    let u = match service.report(user.account_id, UsagePeriod::default()).await {
+    let u = match service
+        .report(user.account_id, UsagePeriod::default())
+        .await
+    {
         Ok(u) => u,
         Err(error) => return error_page(c.lang, error),
     };
@@ -290,7 +295,11 @@ pub async fn add_suppression(
         phone_number: form.get("phone").to_owned(),
         reason: Some(form.get("reason").to_owned()).filter(|reason| !reason.is_empty()),
     };
-    match state.suppression_service().add(user.account_id, input).await {
+    match state
+        .suppression_service()
+        .add(user.account_id, input)
+        .await
+    {
         Ok(_) => see_other("/suppressions"),
         Err(SuppressionsError::InvalidPhone { value, reason }) => {
             let problem = format!("{value}: {reason}");

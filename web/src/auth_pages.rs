@@ -199,9 +199,11 @@ fn refused(lang: Lang, signup: bool, email: &str, error: AccountsError) -> Respo
     let page = match error {
         AccountsError::InvalidEmail(_) => page.email_problem(m.email_invalid),
         AccountsError::EmailTaken => page.email_problem(m.email_taken),
-        AccountsError::WeakPassword(weak) => {
-            page.password_problem(format!("{} {}", m.password_needs, missing(m, &weak.missing)))
-        }
+        AccountsError::WeakPassword(weak) => page.password_problem(format!(
+            "{} {}",
+            m.password_needs,
+            missing(m, &weak.missing)
+        )),
         AccountsError::Unauthorized => page.email_problem(m.wrong_login),
         AccountsError::Locked { until } => {
             page.email_problem(&format!("{} {}", m.locked_until, view::seoul_time(until)))

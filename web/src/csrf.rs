@@ -38,8 +38,7 @@ pub fn token(state: &AppState, user: &CurrentUser) -> String {
 
 /// Whether `given` is the session's token (compared in constant time).
 pub fn verify(state: &AppState, user: &CurrentUser, given: &str) -> bool {
-    hex::decode(given.trim())
-        .is_ok_and(|bytes| mac(state, user).verify_slice(&bytes).is_ok())
+    hex::decode(given.trim()).is_ok_and(|bytes| mac(state, user).verify_slice(&bytes).is_ok())
 }
 
 /// Middleware: a request that changes something (any method but GET and HEAD) needs the
@@ -74,7 +73,8 @@ pub async fn require(State(state): State<AppState>, request: Request, next: Next
         .unwrap_or("");
     let given = field_of(content_type, &bytes).await;
     if given.is_some_and(|given| verify(&state, &user, &given)) {
-        next.run(Request::from_parts(parts, Body::from(bytes))).await
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
     } else {
         refuse()
     }

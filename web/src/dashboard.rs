@@ -120,7 +120,11 @@ pub async fn page(
         percent,
         failed: p.failed + p.no_answer,
         eta,
-        calls: page.items.iter().map(|call| CallRow::new(lang, call)).collect(),
+        calls: page
+            .items
+            .iter()
+            .map(|call| CallRow::new(lang, call))
+            .collect(),
         error,
         labels: lang.labels_json(),
         d,

@@ -21,6 +21,7 @@ use api::AppState;
 use api::auth::CurrentUser;
 use api::error::ApiError;
 
+mod account_pages;
 mod assets;
 mod auth_pages;
 mod campaign_pages;
@@ -28,7 +29,6 @@ pub mod csrf;
 mod dashboard;
 mod forms;
 pub mod i18n;
-mod account_pages;
 mod setup;
 mod setup_form;
 mod view;
@@ -70,8 +70,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(to_login));
     Router::new()
-        .route("/login", get(auth_pages::login_page).post(auth_pages::login))
-        .route("/signup", get(auth_pages::signup_page).post(auth_pages::signup))
+        .route(
+            "/login",
+            get(auth_pages::login_page).post(auth_pages::login),
+        )
+        .route(
+            "/signup",
+            get(auth_pages::signup_page).post(auth_pages::signup),
+        )
         .route("/static/{file}", get(assets::serve))
         .merge(signed_in)
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -94,7 +100,9 @@ async fn to_login(request: Request, next: Next) -> Response {
             );
             redirect
         }
-        StatusCode::TOO_MANY_REQUESTS => message_page(lang, StatusCode::TOO_MANY_REQUESTS, lang.msgs().too_many),
+        StatusCode::TOO_MANY_REQUESTS => {
+            message_page(lang, StatusCode::TOO_MANY_REQUESTS, lang.msgs().too_many)
+        }
         _ => response,
     }
 }
@@ -110,7 +118,11 @@ async fn remember_lang(mut request: Request, next: Next) -> Response {
         return next.run(request).await;
     };
     let cookie = format!("{}={chosen}", i18n::COOKIE);
-    let merged = match request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()) {
+    let merged = match request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(existing) => format!("{cookie}; {existing}"),
         None => cookie.clone(),
     };
@@ -171,7 +183,12 @@ pub struct Ctx {
 
 impl Ctx {
     /// The context of a signed-in page.
-    pub fn new(state: &AppState, user: &CurrentUser, headers: &HeaderMap, nav: &'static str) -> Self {
+    pub fn new(
+        state: &AppState,
+        user: &CurrentUser,
+        headers: &HeaderMap,
+        nav: &'static str,
+    ) -> Self {
         let lang = Lang::of(None, headers);
         Self {
             lang,
@@ -257,7 +274,9 @@ pub fn error_page(lang: Lang, error: impl Into<ApiError>) -> Response {
     let m = lang.msgs();
     match error {
         ApiError::NotFound => message_page(lang, StatusCode::NOT_FOUND, m.not_found),
-        ApiError::RateLimited { .. } => message_page(lang, StatusCode::TOO_MANY_REQUESTS, m.too_many),
+        ApiError::RateLimited { .. } => {
+            message_page(lang, StatusCode::TOO_MANY_REQUESTS, m.too_many)
+        }
         ApiError::Unauthorized => Redirect::to("/login").into_response(),
         other => {
             tracing::error!(error = %other, "a page failed");

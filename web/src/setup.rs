@@ -59,7 +59,11 @@ pub async fn generate(
         business_type: None,
         language: Some(c.lang.code().to_owned()),
     };
-    match state.script_service().generate(user.account_id, input).await {
+    match state
+        .script_service()
+        .generate(user.account_id, input)
+        .await
+    {
         Ok(generated) => see_other(&format!("/campaigns/setup?script={}", generated.script_id)),
         Err(error) => {
             let message = match &error {
@@ -202,7 +206,8 @@ pub async fn submit(
             };
             match scripts.update(user.account_id, &script_id, edit).await {
                 Ok(saved) => {
-                    page.s.set_script(saved.id.to_string(), saved.generated_script);
+                    page.s
+                        .set_script(saved.id.to_string(), saved.generated_script);
                     page.notice = m.script_saved.to_owned();
                 }
                 Err(ScriptsError::Invalid { errors, .. }) => {
@@ -334,7 +339,9 @@ fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> 
     match error {
         CampaignServiceError::InvalidPhone { contacts } => {
             for rejected in contacts {
-                if let Some(row) = rows.get(rejected.index).and_then(|i| page.s.rows.get_mut(*i))
+                if let Some(row) = rows
+                    .get(rejected.index)
+                    .and_then(|i| page.s.rows.get_mut(*i))
                 {
                     let Row { error, .. } = row;
                     *error = format!("{}: {}", rejected.value, rejected.reason);

@@ -159,7 +159,11 @@ impl SetupState {
             values: Vec::new(),
             settings,
         };
-        state.cols = state.variables().into_iter().filter(|key| key.ends_with("Time")).collect();
+        state.cols = state
+            .variables()
+            .into_iter()
+            .filter(|key| key.ends_with("Time"))
+            .collect();
         state.rows.push(state.empty_row());
         state.refresh_values(&BTreeMap::new());
         state
@@ -220,7 +224,11 @@ impl SetupState {
     pub fn variables(&self) -> Vec<String> {
         let mut seen = Vec::new();
         for variable in &self.script.variables {
-            let key = variable.trim().trim_start_matches('{').trim_end_matches('}').trim();
+            let key = variable
+                .trim()
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .trim();
             if !key.is_empty() && !seen.iter().any(|k| k == key) {
                 seen.push(key.to_owned());
             }
@@ -406,9 +414,7 @@ pub fn script_field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
             }
             None => path.to_owned(),
         };
-        by_field
-            .entry(id)
-            .or_insert_with(|| error.message.clone());
+        by_field.entry(id).or_insert_with(|| error.message.clone());
     }
     by_field
 }

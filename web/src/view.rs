@@ -6,7 +6,9 @@ use serde::Serialize;
 
 /// A moment as Korean wall-clock time, `2026-02-05 14:00`.
 pub fn seoul_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Seoul).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&Seoul)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// An RFC 3339 time as Korean wall-clock time; as given when it does not parse.
