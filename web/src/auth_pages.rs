@@ -102,24 +102,24 @@ pub async fn signup_page(Query(query): Query<LangQuery>, headers: HeaderMap) -> 
 }
 
 /// The posted form, if its token matches the cookie; else the 403 page.
-fn checked_form(headers: &HeaderMap, form: &FormData, lang: Lang) -> Result<(), Response> {
+fn checked_form(headers: &HeaderMap, form: &FormData, lang: Lang) -> Result<(), Box<Response>> {
     let expected = crate::cookie(headers, FORM_COOKIE).unwrap_or_default();
     if expected.is_empty() || form.get(crate::csrf::FIELD) != expected {
-        return Err(crate::message_page(
+        return Err(Box::new(crate::message_page(
             lang,
             StatusCode::FORBIDDEN,
             lang.msgs().csrf_failed,
-        ));
+        )));
     }
     Ok(())
 }
 
 /// The sign-in limit per client address the JSON sign-in has too.
-fn limit(state: &AppState, peer: &SocketAddr, lang: Lang) -> Result<(), Response> {
+fn limit(state: &AppState, peer: &SocketAddr, lang: Lang) -> Result<(), Box<Response>> {
     state
         .limiter
         .check(rate_limit::AUTH_PER_IP, &peer.ip().to_string())
-        .map_err(|error| error_page(lang, error))
+        .map_err(|error| Box::new(error_page(lang, error)))
 }
 
 /// `POST /login`: a session cookie and the campaign list, or the form with what is wrong.
@@ -131,7 +131,7 @@ pub async fn login(
 ) -> Response {
     let lang = Lang::of(None, &headers);
     if let Err(refused) = checked_form(&headers, &form, lang).and(limit(&state, &peer, lang)) {
-        return refused;
+        return *refused;
     }
     sign_in(&state, &headers, &form, lang, false, "/campaigns").await
 }
@@ -145,7 +145,7 @@ pub async fn signup(
 ) -> Response {
     let lang = Lang::of(None, &headers);
     if let Err(refused) = checked_form(&headers, &form, lang).and(limit(&state, &peer, lang)) {
-        return refused;
+        return *refused;
     }
     let credentials = Credentials {
         email: form.get("email").to_owned(),
