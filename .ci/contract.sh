@@ -112,5 +112,9 @@ step "contract: /docs in headless Chromium, offline"
 screenshot="${DOCS_SCREENSHOT:-$target_dir/docs-page.png}"
 node tests/browser/docs.mjs "$base" "$screenshot" || fail "the docs page did not render offline"
 
+step "web app: the owner's whole path in headless Chromium, desktop and 390x844 (tests/browser/webapp.mjs)"
+artifacts="${BROWSER_ARTIFACTS:-$target_dir/browser-artifacts}"
+node tests/browser/webapp.mjs "$base" "$artifacts" || fail "the web app flow failed (screenshots in $artifacts)"
+
 stop_server
 step "contract: passed"

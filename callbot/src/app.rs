@@ -194,7 +194,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let router = api::routes::router(state.clone());
+        let router = api::routes::router(state.clone()).merge(web::router(state.clone()));
         providers.bound(listener.local_addr().context("reading the bound address")?);
         Ok(Self {
             providers: Arc::new(providers),

@@ -175,7 +175,7 @@ struct EditBody {
 
 impl AppState {
     /// The script use cases over this process's history, script list and writer.
-    fn script_service(&self) -> ScriptService {
+    pub fn script_service(&self) -> ScriptService {
         let catalog = ScriptListCatalog::new(self.store.clone(), self.script_list.clone());
         ScriptService::new(
             self.scripts.clone(),

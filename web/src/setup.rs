@@ -1,0 +1,364 @@
+//! Screen 1 (새 캠페인 만들기: the request in words → 스크립트 생성) and screen 2 (the script
+//! to check and edit, the contacts, the campaign's name and settings → 캠페인 시작).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use commands::contacts_import::{ImportLimits, parse_contacts_csv};
+use commands::services::campaigns::{self as campaigns, ALLOWED_REGIONS, CampaignServiceError};
+use commands::services::scripts::{EditInput, GenerateInput, SaveInput, ScriptState, ScriptsError};
+use domain::campaign::CampaignError;
+use serde::Deserialize;
+
+use api::AppState;
+use api::auth::CurrentUser;
+
+use crate::forms::FormData;
+use crate::i18n::Lang;
+use crate::setup_form::{self, Row, SettingsFields, SetupState};
+use crate::{Ctx, error_page, render, render_with, see_other};
+
+#[derive(Template)]
+#[template(path = "new.html")]
+struct NewPage {
+    c: Ctx,
+    natural_input: String,
+    error: String,
+    summary: Vec<(String, String)>,
+}
+
+/// `GET /campaigns/new`: screen 1.
+pub async fn new_page(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
+) -> Response {
+    let c = Ctx::new(&state, &user, &headers, "campaigns").at("/campaigns/new");
+    render(&NewPage {
+        c,
+        natural_input: String::new(),
+        error: String::new(),
+        summary: Vec::new(),
+    })
+}
+
+/// `POST /campaigns/new`: writes the script and opens screen 2 with it.
+pub async fn generate(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    let c = Ctx::new(&state, &user, &headers, "campaigns").at("/campaigns/new");
+    let input = GenerateInput {
+        natural_input: form.get("natural_input").to_owned(),
+        business_type: None,
+        language: Some(c.lang.code().to_owned()),
+    };
+    match state
+        .script_service()
+        .generate(user.account_id, input)
+        .await
+    {
+        Ok(generated) => see_other(&format!("/campaigns/setup?script={}", generated.script_id)),
+        Err(error) => {
+            let message = match &error {
+                ScriptsError::Invalid { .. } => c.m.too_short,
+                ScriptsError::GenerationFailed { .. } => c.m.generation_failed,
+                _ => return error_page(c.lang, error),
+            };
+            let page = NewPage {
+                natural_input: form.get("natural_input").to_owned(),
+                error: message.to_owned(),
+                summary: vec![("natural_input".into(), message.to_owned())],
+                c,
+            };
+            render_with(StatusCode::BAD_REQUEST, &page)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    c: Ctx,
+    s: SetupState,
+    editing: bool,
+    notice: String,
+    errors: BTreeMap<String, String>,
+    csv_error: String,
+    csv_rejected: Vec<(usize, String, String)>,
+    summary: Vec<(String, String)>,
+}
+
+impl SetupPage {
+    fn new(c: Ctx, s: SetupState) -> Self {
+        Self {
+            c,
+            s,
+            editing: false,
+            notice: String::new(),
+            errors: BTreeMap::new(),
+            csv_error: String::new(),
+            csv_rejected: Vec::new(),
+            summary: Vec::new(),
+        }
+    }
+
+    /// The error of a field, `""` when none.
+    fn err(&self, id: &str) -> &str {
+        self.errors.get(id).map_or("", String::as_str)
+    }
+
+    fn step_err(&self, index: &usize, part: &str) -> &str {
+        self.err(&format!("step-{index}-{part}"))
+    }
+
+    fn var_err(&self, key: &str) -> &str {
+        self.err(&format!("var_{key}"))
+    }
+
+    fn col_label(&self, key: &str) -> String {
+        crate::view::column_label(self.c.lang, key)
+    }
+
+    fn problem(&mut self, id: &str, text: impl Into<String>) {
+        let text = text.into();
+        self.summary.push((id.to_owned(), text.clone()));
+        self.errors.insert(id.to_owned(), text);
+    }
+
+    fn respond(&self) -> Response {
+        let status = if self.summary.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        render_with(status, self)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ScriptQuery {
+    script: String,
+}
+
+/// `GET /campaigns/setup?script=…`: screen 2 for a script just written or saved earlier.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
+    Query(query): Query<ScriptQuery>,
+) -> Response {
+    let lang = Lang::of(None, &headers);
+    let script = match state
+        .script_service()
+        .get(user.account_id, &query.script, None)
+        .await
+    {
+        Ok(script) => script,
+        Err(error) => return error_page(lang, error),
+    };
+    let account = match state.settings_service().get(user.account_id).await {
+        Ok(account) => account,
+        Err(error) => return error_page(lang, error),
+    };
+    let s = SetupState::new(
+        script.id.to_string(),
+        script.natural_input,
+        script.generated_script,
+        SettingsFields::from_defaults(&account),
+    );
+    let c = Ctx::new(&state, &user, &headers, "campaigns")
+        .at(format!("/campaigns/setup?script={}", query.script));
+    render(&SetupPage::new(c, s))
+}
+
+/// `POST /campaigns/setup`: one of the screen's buttons (`intent`).
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Response {
+    let lang = Lang::of(None, &headers);
+    let scripts = state.script_service();
+    let script_id = form.get("script_id").to_owned();
+    let script = match scripts.get(user.account_id, &script_id, None).await {
+        Ok(script) => script,
+        Err(error) => return error_page(lang, error),
+    };
+    let c = Ctx::new(&state, &user, &headers, "campaigns")
+        .at(format!("/campaigns/setup?script={script_id}"));
+    let mut page = SetupPage::new(c, SetupState::from_form(&form, script.generated_script));
+    let m = page.c.m;
+    match form.get("intent") {
+        "edit" => page.editing = true,
+        "save_script" => {
+            let content = setup_form::script_from_form(&form, page.s.script.variables.clone());
+            let edit = EditInput {
+                name: None,
+                content: content.clone(),
+            };
+            match scripts.update(user.account_id, &script_id, edit).await {
+                Ok(saved) => {
+                    page.s
+                        .set_script(saved.id.to_string(), saved.generated_script);
+                    page.notice = m.script_saved.to_owned();
+                }
+                Err(ScriptsError::Invalid { errors, .. }) => {
+                    page.s.script = content;
+                    page.editing = true;
+                    for (id, text) in setup_form::script_field_errors(&errors) {
+                        page.problem(&id, text);
+                    }
+                }
+                Err(error) => return error_page(lang, error),
+            }
+        }
+        "regenerate" => {
+            let input = GenerateInput {
+                natural_input: page.s.natural_input.clone(),
+                business_type: None,
+                language: Some(lang.code().to_owned()),
+            };
+            match scripts.generate(user.account_id, input).await {
+                Ok(generated) => page
+                    .s
+                    .set_script(generated.script_id.to_string(), generated.generated_script),
+                Err(ScriptsError::GenerationFailed { .. } | ScriptsError::Invalid { .. }) => {
+                    page.problem("script", m.generation_failed);
+                }
+                Err(error) => return error_page(lang, error),
+            }
+        }
+        "add_row" => page.s.add_row(),
+        "upload" => upload(&mut page, &form),
+        "start" => return start(&state, user, page, &script.status).await,
+        _ => {}
+    }
+    page.respond()
+}
+
+/// Reads the chosen CSV file into the table; rows that cannot be read are reported by line.
+fn upload(page: &mut SetupPage, form: &FormData) {
+    let Some(file) = &form.file else {
+        page.problem("csv", page.c.m.csv_hint);
+        return;
+    };
+    match parse_contacts_csv(file, ALLOWED_REGIONS, &ImportLimits::default()) {
+        Ok(parsed) => {
+            page.csv_rejected = setup_form::rejected_lines(&parsed.rejected);
+            page.notice = format!("{} {}", parsed.contacts.len(), page.c.m.csv_loaded);
+            page.s.add_import(parsed);
+        }
+        Err(error) => {
+            page.csv_error = error.to_string();
+            page.summary.push(("csv".into(), error.to_string()));
+        }
+    }
+}
+
+/// Creates the campaign with the typed contacts and starts it; the screen again with each
+/// problem at its field when the campaign cannot be made.
+async fn start(
+    state: &AppState,
+    user: CurrentUser,
+    mut page: SetupPage,
+    script_state: &ScriptState,
+) -> Response {
+    let m = page.c.m;
+    let (contacts, rows) = page.s.contacts();
+    if contacts.is_empty() {
+        page.problem("contacts", m.no_contacts);
+    }
+    let missing: Vec<String> = page
+        .s
+        .values
+        .iter()
+        .filter(|value| value.value.trim().is_empty())
+        .map(|value| value.key.clone())
+        .collect();
+    for key in missing {
+        page.problem(&format!("var_{key}"), format!("{key}: {}", m.missing_value));
+    }
+    let overlay = match page.s.settings.overlay() {
+        Ok(overlay) => Some(overlay),
+        Err((field, example)) => {
+            page.problem(field, format!("{} ({example})", m.missing_value));
+            None
+        }
+    };
+    if !page.summary.is_empty() {
+        return page.respond();
+    }
+    let input = campaigns::CreateCampaign {
+        owner_id: user.account_id,
+        name: page.s.name.clone(),
+        script_id: page.s.script_id.clone(),
+        contacts,
+        settings: overlay,
+    };
+    let created = match campaigns::create(&state.services, input).await {
+        Ok(created) => created,
+        Err(error) => return refused(page, &rows, error),
+    };
+    if *script_state == ScriptState::Draft {
+        let save = SaveInput {
+            name: page.s.name.clone(),
+            natural_input: page.s.natural_input.clone(),
+            content: page.s.script.clone(),
+            script_id: Some(page.s.script_id.clone()),
+        };
+        // The campaign already speaks this version; keeping the draft for reuse is a bonus.
+        if let Err(error) = state.script_service().save(user.account_id, save).await {
+            tracing::warn!(%error, "the campaign's draft script was not kept as saved");
+        }
+    }
+    let id = created.id.to_string();
+    let campaign = campaigns::CampaignRef {
+        owner_id: user.account_id,
+        campaign_id: &id,
+    };
+    match campaigns::start(&state.services, campaign, None).await {
+        Ok(_) => see_other(&format!("/campaigns/{id}")),
+        Err(error) => {
+            let code = crate::dashboard::error_code(error);
+            see_other(&format!("/campaigns/{id}?error={code}"))
+        }
+    }
+}
+
+/// The screen with the campaign service's refusal at its fields.
+fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> Response {
+    let m = page.c.m;
+    match error {
+        CampaignServiceError::InvalidPhone { contacts } => {
+            for rejected in contacts {
+                if let Some(row) = rows
+                    .get(rejected.index)
+                    .and_then(|i| page.s.rows.get_mut(*i))
+                {
+                    let Row { error, .. } = row;
+                    *error = format!("{}: {}", rejected.value, rejected.reason);
+                    let text = error.clone();
+                    page.summary
+                        .push((format!("row-{}-phone", rows[rejected.index]), text));
+                }
+            }
+        }
+        CampaignServiceError::Rejected(CampaignError::InvalidName) => {
+            page.problem("name", m.name_required);
+        }
+        CampaignServiceError::InvalidSettings(text) => page.problem("settings", text),
+        CampaignServiceError::Rejected(CampaignError::InvalidSettings(error)) => {
+            page.problem("settings", error.to_string());
+        }
+        other => return error_page(page.c.lang, other),
+    }
+    page.respond()
+}
