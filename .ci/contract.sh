@@ -41,6 +41,11 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 [ -x /usr/bin/chromium ] || fail "chromium did not install"
+# Hangul in the browser's screenshots needs a Korean system font (the pages use the visitor's own).
+if ! fc-list :lang=ko 2>/dev/null | grep -q .; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum >/dev/null
+fi
+fc-list :lang=ko | grep -q . || fail "no Korean font for the browser"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 work="$(mktemp -d)"
