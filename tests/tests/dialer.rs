@@ -386,7 +386,7 @@ async fn crossing_the_budget_pauses_a_running_campaign() {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(summary.pause_reason.as_deref(), Some("BUDGET_EXCEEDED"));
+    assert_eq!(summary.pause_reason, Some(PauseReason::BudgetExceeded));
 }
 
 #[tokio::test]
