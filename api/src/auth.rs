@@ -3,14 +3,12 @@
 //! per account) are `commands::services::accounts`; signing tokens stays here because a token
 //! is how HTTP carries a session, and other front doors (web pages) use the same cookie.
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
-use commands::services::accounts::{AccountService, UnknownEmailLockouts};
+use commands::services::accounts::AccountService;
 pub use commands::services::accounts::{
     CurrentUser, LOCK_AFTER, LOCK_FOR, MAX_SESSIONS, SESSION_IDLE, hash_password, verify_password,
 };
@@ -130,21 +128,6 @@ pub async fn require_user(
         .check(rate_limit::API, &user.account_id.to_string())?;
     request.extensions_mut().insert(user);
     Ok(next.run(request).await)
-}
-
-/// Shared pieces the auth routes need.
-pub struct AuthState {
-    /// Lockouts of emails without an account, shared by every request of the process.
-    pub unknown_emails: Arc<UnknownEmailLockouts>,
-}
-
-impl AuthState {
-    /// Fresh state.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            unknown_emails: Arc::default(),
-        })
-    }
 }
 
 impl AppState {

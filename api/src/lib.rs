@@ -5,7 +5,6 @@ pub mod audit;
 pub mod auth;
 pub mod csv_upload;
 pub mod error;
-pub mod files;
 pub mod rate_limit;
 pub mod routes;
 pub mod signed_url;

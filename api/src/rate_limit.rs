@@ -16,8 +16,8 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
 
-use crate::auth::CurrentUser;
 use crate::error::ApiError;
+use commands::services::accounts::CurrentUser;
 
 /// A limit: so many requests a minute, with bursts up to the same number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,26 +26,20 @@ pub struct Limit {
     pub per_minute: u32,
 }
 
+impl Limit {
+    const fn new(name: &'static str, per_minute: u32) -> Self {
+        Self { name, per_minute }
+    }
+}
+
 /// Every request of a signed-in user.
-pub const API: Limit = Limit {
-    name: "api",
-    per_minute: 100,
-};
+pub const API: Limit = Limit::new("api", 100);
 /// `POST scripts/generate`.
-pub const GENERATE: Limit = Limit {
-    name: "scripts.generate",
-    per_minute: 10,
-};
+pub const GENERATE: Limit = Limit::new("scripts.generate", 10);
 /// `POST campaigns/{id}/start`.
-pub const START: Limit = Limit {
-    name: "campaigns.start",
-    per_minute: 5,
-};
+pub const START: Limit = Limit::new("campaigns.start", 5);
 /// Sign-up and login per client IP, against credential stuffing.
-pub const AUTH_PER_IP: Limit = Limit {
-    name: "auth.ip",
-    per_minute: 30,
-};
+pub const AUTH_PER_IP: Limit = Limit::new("auth.ip", 30);
 
 /// Above this many keys in one limit, keys whose bucket is full again are forgotten.
 const FORGET_ABOVE_KEYS: usize = 10_000;

@@ -1,20 +1,26 @@
-//! What request handlers share. The composition root (`callbot`) builds it.
+//! What request handlers share, and the small pieces it is made of. The composition root
+//! (`callbot`) builds it. It names no route, handler or extractor: of this crate only the rate
+//! limiter and the URL signer, which never name it back.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use commands::recordings::RecordingFiles;
 use commands::script_writer::ScriptWriter;
+use commands::services::accounts::UnknownEmailLockouts;
 use commands::{Clock, Commands, EventBus, EventStore, Metrics};
 use domain::account::Account;
 use domain::call::Call;
 use domain::campaign::Campaign;
 use domain::script::Script;
+use media_bridge::twilio::TwilioClient;
 use projections::ProjectionHandle;
+use projections::reports::ReportFiles;
+use protocols::twilio::StatusCallback;
 use secrecy::SecretString;
 
-use crate::auth::AuthState;
-use crate::files::FileServices;
 use crate::rate_limit::RateLimiter;
-use crate::routes::twilio::TwilioLink;
+use crate::signed_url::UrlSigner;
 
 /// What request handlers share.
 #[derive(Clone)]
@@ -47,4 +53,80 @@ pub struct AppState {
     pub caller_ids: Option<Arc<dyn commands::services::settings::CallerIdCheck>>,
     /// The campaign and call application services' dependencies.
     pub services: commands::services::ServiceContext,
+}
+
+/// Shared pieces the auth routes need.
+pub struct AuthState {
+    /// Lockouts of emails without an account, shared by every request of the process.
+    pub unknown_emails: Arc<UnknownEmailLockouts>,
+}
+
+impl AuthState {
+    /// Fresh state.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            unknown_emails: Arc::default(),
+        })
+    }
+}
+
+/// Recording and report storage and links (built by the composition root from its config).
+#[derive(Debug, Clone)]
+pub struct FileServices {
+    pub recordings: RecordingFiles,
+    pub reports: ReportFiles,
+    pub signer: UrlSigner,
+    /// `PUBLIC_BASE_URL`, the origin of download links.
+    pub public_base_url: String,
+}
+
+impl FileServices {
+    /// The absolute URL of a signed path.
+    pub fn absolute(&self, signed_path: &str) -> String {
+        format!("{}{signed_path}", self.public_base_url)
+    }
+}
+
+/// What the webhooks need of Twilio: the adapter (for hang-ups and TwiML updates), the token
+/// that signs its requests, and the secret for per-call stream tokens.
+#[derive(Clone)]
+pub struct TwilioLink {
+    pub client: TwilioClient,
+    pub auth_token: SecretString,
+    pub stream_secret: SecretString,
+    /// The highest `SequenceNumber` seen per `CallSid` (stale progress is dropped).
+    sequences: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl TwilioLink {
+    /// A link over `client`, checking signatures with `auth_token`.
+    pub fn new(
+        client: TwilioClient,
+        auth_token: SecretString,
+        stream_secret: SecretString,
+    ) -> Self {
+        Self {
+            client,
+            auth_token,
+            stream_secret,
+            sequences: Arc::default(),
+        }
+    }
+
+    /// Whether this callback is older than one already handled for its call (terminal
+    /// callbacks always pass: handling them twice is harmless).
+    pub(crate) fn is_stale(&self, callback: &StatusCallback) -> bool {
+        let Some(sequence) = callback.sequence_number else {
+            return false;
+        };
+        let mut seen = self.sequences.lock().expect("sequence map poisoned");
+        let highest = seen.entry(callback.call_sid.clone()).or_insert(sequence);
+        let stale = sequence < *highest && !callback.call_status.is_terminal();
+        *highest = (*highest).max(sequence);
+        if callback.call_status.is_terminal() {
+            // Nothing follows a terminal event; keep the map small.
+            seen.remove(&callback.call_sid);
+        }
+        stale
+    }
 }

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use api::AppState;
-use api::auth::AuthState;
-use api::files::FileServices;
 use api::rate_limit::RateLimiter;
 use api::signed_url::UrlSigner;
+use api::state::{AuthState, FileServices};
 use axum::Router;
 use commands::dial_queue::{DIAL_CHECKPOINT, DialPlacer};
 use commands::dialer::{InMemoryTelephony, Telephony};

@@ -179,39 +179,16 @@ impl Config {
         }
         let openai = match var("OPENAI_API_KEY") {
             None => None,
-            Some(key) => {
-                let base_url = var("OPENAI_BASE_URL")
-                    .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_owned())
-                    .trim()
-                    .trim_end_matches('/')
-                    .to_owned();
-                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                    return Err(ConfigError::Invalid {
-                        name: "OPENAI_BASE_URL",
-                        reason: "must be an http:// or https:// URL".into(),
-                    });
-                }
-                Some(OpenAiSettings {
-                    api_key: SecretString::from(key.trim()),
-                    base_url,
-                    model: var("OPENAI_MODEL")
-                        .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
-                })
-            }
+            Some(key) => Some(OpenAiSettings {
+                api_key: SecretString::from(key.trim()),
+                base_url: http_base(&var, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
+                model: var("OPENAI_MODEL")
+                    .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
+            }),
         };
         let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
             (Some(account_sid), Some(auth_token)) => {
-                let api_base = var("TWILIO_API_BASE")
-                    .unwrap_or_else(|| DEFAULT_TWILIO_API_BASE.to_owned())
-                    .trim()
-                    .trim_end_matches('/')
-                    .to_owned();
-                if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-                    return Err(ConfigError::Invalid {
-                        name: "TWILIO_API_BASE",
-                        reason: "must be an http:// or https:// URL".into(),
-                    });
-                }
+                let api_base = http_base(&var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?;
                 let phone_number = var("TWILIO_PHONE_NUMBER").ok_or(ConfigError::Invalid {
                     name: "TWILIO_PHONE_NUMBER",
                     reason: "is required with TWILIO_ACCOUNT_SID (the caller id)".into(),
@@ -234,17 +211,7 @@ impl Config {
         let elevenlabs = match var("ELEVENLABS_API_KEY") {
             None => None,
             Some(key) => {
-                let api_base = var("ELEVENLABS_API_BASE")
-                    .unwrap_or_else(|| DEFAULT_ELEVENLABS_API_BASE.to_owned())
-                    .trim()
-                    .trim_end_matches('/')
-                    .to_owned();
-                if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-                    return Err(ConfigError::Invalid {
-                        name: "ELEVENLABS_API_BASE",
-                        reason: "must be an http:// or https:// URL".into(),
-                    });
-                }
+                let api_base = http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?;
                 let agent_id = var("ELEVENLABS_AGENT_ID").ok_or(ConfigError::Invalid {
                     name: "ELEVENLABS_AGENT_ID",
                     reason: "is required with ELEVENLABS_API_KEY".into(),
@@ -257,31 +224,17 @@ impl Config {
                 })
             }
         };
-        let sandbox_speed = match var("SANDBOX_SPEED") {
-            None => 1.0,
-            Some(value) => match value.trim().parse::<f64>() {
-                Ok(speed) if speed.is_finite() && speed > 0.0 => speed,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SANDBOX_SPEED",
-                        reason: "must be a positive number (1 = real time)".into(),
-                    });
-                }
-            },
-        };
+        let sandbox_speed = positive(
+            &var,
+            "SANDBOX_SPEED",
+            "must be a positive number (1 = real time)",
+        )?;
         let rates = rates_from_lookup(&var)?;
-        let rate_limit_scale = match var("RATE_LIMIT_SCALE") {
-            None => 1.0,
-            Some(value) => match value.trim().parse::<f64>() {
-                Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "RATE_LIMIT_SCALE",
-                        reason: "must be a positive number (1 = the documented limits)".into(),
-                    });
-                }
-            },
-        };
+        let rate_limit_scale = positive(
+            &var,
+            "RATE_LIMIT_SCALE",
+            "must be a positive number (1 = the documented limits)",
+        )?;
         let public_base_url = var("PUBLIC_BASE_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -337,6 +290,45 @@ pub fn rates_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Rates, 
         openai_input_per_million: rate("OPENAI_INPUT_RATE", defaults.openai_input_per_million)?,
         openai_output_per_million: rate("OPENAI_OUTPUT_RATE", defaults.openai_output_per_million)?,
     })
+}
+
+/// `name`'s URL (`default` when unset), trimmed and without a trailing slash; only http(s).
+fn http_base(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let base = var(name)
+        .unwrap_or_else(|| default.to_owned())
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    if base.starts_with("http://") || base.starts_with("https://") {
+        Ok(base)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "must be an http:// or https:// URL".into(),
+        })
+    }
+}
+
+/// `name` as a positive, finite number; 1 when unset.
+fn positive(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    reason: &str,
+) -> Result<f64, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(1.0);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: reason.into(),
+        }),
+    }
 }
 
 fn sqlite_url(data_dir: &Path) -> String {

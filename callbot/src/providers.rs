@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use api::routes::twilio::TwilioLink;
+use api::state::TwilioLink;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
 use media_bridge::provider_accounts::Preflight;

@@ -3,7 +3,8 @@
 //! which the dialer creates when it first dials (or skips) the contact.
 
 use commands::StoredEvent;
-use commands::store::{parse_timestamp, timestamp};
+use commands::services::campaigns_view::{CallFilter, CallRecord, ConversationEndRecord};
+use commands::store::timestamp;
 use domain::call::{CallEvent, CallStatus};
 use domain::campaign::CampaignEvent;
 use serde::Serialize;
@@ -13,97 +14,21 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use crate::rows;
 use crate::runner::ProjectionError;
 
-/// One row of the call list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallRow {
-    pub id: String,
-    pub campaign_id: String,
-    pub owner_id: String,
-    /// The contact's place in the campaign (dialing order).
-    pub seq: i64,
-    pub phone_number: String,
-    pub name: Option<String>,
-    pub context: serde_json::Value,
-    pub status: String,
-    pub result: Option<String>,
-    pub status_reason: Option<String>,
-    pub attempts: i64,
-    pub retry_at: Option<String>,
-    /// When the current (or last) attempt was requested.
-    pub attempt_at: Option<String>,
-    pub provider_sid: Option<String>,
-    /// Whether the contact's Call aggregate exists yet.
-    pub has_aggregate: bool,
-    /// Whether the campaign has counted this call as finished.
-    pub reported: bool,
-    pub duration_secs: Option<i64>,
-    pub cost_micros: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Results after the call (see [`crate::call_results`]): the latest attempt's transcript,
-    /// its source (`BRIDGE`/`PROVIDER`) and conversation id.
-    pub transcript: Option<Vec<domain::call::TranscriptLine>>,
-    pub transcript_source: Option<String>,
-    pub conversation_id: Option<String>,
-    /// The Korean summary, the outcome it suggests (never the call's result), whether someone
-    /// should follow up, and who wrote it (`LLM`/`OFFLINE`).
-    pub summary: Option<String>,
-    pub suggested_result: Option<String>,
-    pub follow_up_needed: Option<bool>,
-    pub summary_source: Option<String>,
-    /// `cost_micros` split by component.
-    pub cost_telephony_micros: i64,
-    pub cost_voice_micros: i64,
-    pub cost_llm_micros: i64,
-}
-
-impl CallRow {
-    /// The time a waiting retry is due, if any.
-    pub fn retry_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.retry_at.as_deref().and_then(parse_timestamp)
-    }
-
-    /// True for the final statuses.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "COMPLETED" | "FAILED" | "NO_ANSWER" | "CANCELLED"
-        )
-    }
-}
-
 const COLUMNS: &str = "call_id, campaign_id, owner_id, seq, phone, name, context, status, result, \
      status_reason, attempts, retry_at, attempt_at, provider_sid, has_aggregate, finished, duration_secs, \
      cost_micros, created_at, updated_at, transcript, transcript_source, conversation_id, summary, \
      suggested_result, follow_up_needed, summary_source, cost_telephony_micros, cost_voice_micros, \
      cost_llm_micros";
 
-/// Queries on `call_list`.
+/// Queries on `call_list`; its rows are the campaign services' [`CallRecord`]s.
 pub struct CallList;
-
-/// Optional filters of a campaign's call list.
-#[derive(Debug, Default, Clone)]
-pub struct CallFilter {
-    pub status: Option<String>,
-    pub result: Option<String>,
-}
-
-/// How a call's last conversation with the voice agent ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConversationEnd {
-    pub reason: String,
-    pub close_code: Option<i64>,
-    pub detail: Option<String>,
-}
 
 impl CallList {
     /// How the call's last conversation ended, once the bridge has said so.
     pub async fn conversation_end(
         pool: &AnyPool,
         call_id: &str,
-    ) -> Result<Option<ConversationEnd>, sqlx::Error> {
+    ) -> Result<Option<ConversationEndRecord>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT end_reason, end_close_code, end_detail FROM call_list \
              WHERE call_id = $1 AND end_reason IS NOT NULL",
@@ -112,7 +37,7 @@ impl CallList {
         .fetch_optional(pool)
         .await?;
         row.map(|row| {
-            Ok(ConversationEnd {
+            Ok(ConversationEndRecord {
                 reason: row.try_get("end_reason")?,
                 close_code: row.try_get("end_close_code")?,
                 detail: row.try_get("end_detail")?,
@@ -125,7 +50,7 @@ impl CallList {
     pub async fn for_campaign(
         pool: &AnyPool,
         campaign_id: &str,
-    ) -> Result<Vec<CallRow>, sqlx::Error> {
+    ) -> Result<Vec<CallRecord>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 ORDER BY seq");
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(campaign_id);
         rows::all(pool, query, call_row).await
@@ -139,7 +64,7 @@ impl CallList {
         pool: &AnyPool,
         campaign_id: &str,
         fresh: i64,
-    ) -> Result<Vec<CallRow>, sqlx::Error> {
+    ) -> Result<Vec<CallRecord>, sqlx::Error> {
         let sql = format!(
             "SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 AND has_aggregate = 1 AND \
              (status IN ('CALLING', 'IN_PROGRESS', 'PENDING') OR finished = 0) \
@@ -152,7 +77,7 @@ impl CallList {
             .bind(fresh)
             .fetch_all(pool)
             .await?;
-        let mut calls: Vec<CallRow> = rows.iter().map(call_row).collect::<Result<_, _>>()?;
+        let mut calls: Vec<CallRecord> = rows.iter().map(call_row).collect::<Result<_, _>>()?;
         calls.sort_by_key(|call| call.seq);
         Ok(calls)
     }
@@ -164,7 +89,7 @@ impl CallList {
         filter: &CallFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<CallRow>, i64), sqlx::Error> {
+    ) -> Result<(Vec<CallRecord>, i64), sqlx::Error> {
         let clause =
             "WHERE campaign_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR result = $3)";
         let status = filter.status.clone().unwrap_or_default();
@@ -194,7 +119,7 @@ impl CallList {
         pool: &AnyPool,
         owner_id: &str,
         call_id: &str,
-    ) -> Result<Option<CallRow>, sqlx::Error> {
+    ) -> Result<Option<CallRecord>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM call_list WHERE call_id = $1 AND owner_id = $2");
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(call_id)
@@ -229,9 +154,9 @@ impl CallList {
     }
 }
 
-fn call_row(row: &AnyRow) -> Result<CallRow, sqlx::Error> {
+fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
     let context: String = row.try_get("context")?;
-    Ok(CallRow {
+    Ok(CallRecord {
         id: row.try_get("call_id")?,
         campaign_id: row.try_get("campaign_id")?,
         owner_id: row.try_get("owner_id")?,
@@ -239,8 +164,8 @@ fn call_row(row: &AnyRow) -> Result<CallRow, sqlx::Error> {
         phone_number: row.try_get("phone")?,
         name: row.try_get("name")?,
         context: serde_json::from_str(&context).unwrap_or_default(),
-        status: row.try_get("status")?,
-        result: row.try_get("result")?,
+        status: rows::wire(row, "status")?,
+        result: rows::wire_opt(row, "result")?,
         status_reason: row.try_get("status_reason")?,
         attempts: row.try_get("attempts")?,
         retry_at: row.try_get("retry_at")?,

@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use commands::StoredEvent;
+use commands::services::campaigns_view::CampaignRecord;
 use commands::store::timestamp;
 use cqrs_es::Aggregate;
 use domain::call::Call;
 use domain::campaign::{Campaign, CampaignEvent};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
@@ -18,36 +18,16 @@ pub const CAMPAIGNS: &str = "campaigns";
 use crate::rows;
 use crate::runner::{Projection, ProjectionError};
 
-/// Builds `campaign_list` and `call_list`.
+/// Builds `campaign_list` and `call_list`; `campaign_list`'s rows are the campaign services'
+/// [`CampaignRecord`]s.
 pub struct CampaignList;
-
-/// One row of the campaign list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignSummary {
-    pub id: String,
-    pub owner_id: String,
-    pub name: String,
-    pub status: String,
-    pub script_id: String,
-    pub total_calls: i64,
-    pub finished_calls: i64,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub completed_at: Option<String>,
-    pub cancelled_at: Option<String>,
-    pub scheduled_at: Option<String>,
-    pub pause_reason: Option<String>,
-    #[serde(skip)]
-    pub settings: Option<String>,
-}
 
 impl CampaignList {
     /// An owner's campaigns, newest first.
     pub async fn for_owner(
         pool: &AnyPool,
         owner_id: &str,
-    ) -> Result<Vec<CampaignSummary>, sqlx::Error> {
+    ) -> Result<Vec<CampaignRecord>, sqlx::Error> {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 \
              ORDER BY created_at DESC, campaign_id"
@@ -61,7 +41,7 @@ impl CampaignList {
         pool: &AnyPool,
         owner_id: &str,
         campaign_id: &str,
-    ) -> Result<Option<CampaignSummary>, sqlx::Error> {
+    ) -> Result<Option<CampaignRecord>, sqlx::Error> {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE owner_id = $1 AND campaign_id = $2"
         );
@@ -77,7 +57,7 @@ impl CampaignList {
     pub async fn with_status(
         pool: &AnyPool,
         statuses: &[&str],
-    ) -> Result<Vec<CampaignSummary>, sqlx::Error> {
+    ) -> Result<Vec<CampaignRecord>, sqlx::Error> {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM campaign_list WHERE status IN ('{}') \
              AND (status <> 'CANCELLED' OR EXISTS (SELECT 1 FROM call_list c \
@@ -95,12 +75,12 @@ impl CampaignList {
 const SUMMARY_COLUMNS: &str = "campaign_id, owner_id, name, status, script_id, total_calls, \
      finished_calls, created_at, started_at, completed_at, cancelled_at, scheduled_at, pause_reason, settings";
 
-fn summary(row: &AnyRow) -> Result<CampaignSummary, sqlx::Error> {
-    Ok(CampaignSummary {
+fn summary(row: &AnyRow) -> Result<CampaignRecord, sqlx::Error> {
+    Ok(CampaignRecord {
         id: row.try_get("campaign_id")?,
         owner_id: row.try_get("owner_id")?,
         name: row.try_get("name")?,
-        status: row.try_get("status")?,
+        status: rows::wire(row, "status")?,
         script_id: row.try_get("script_id")?,
         total_calls: row.try_get("total_calls")?,
         finished_calls: row.try_get("finished_calls")?,
@@ -109,8 +89,14 @@ fn summary(row: &AnyRow) -> Result<CampaignSummary, sqlx::Error> {
         completed_at: row.try_get("completed_at")?,
         cancelled_at: row.try_get("cancelled_at")?,
         scheduled_at: row.try_get("scheduled_at")?,
-        pause_reason: row.try_get("pause_reason")?,
-        settings: row.try_get("settings")?,
+        pause_reason: rows::wire_opt(row, "pause_reason")?,
+        settings: match row.try_get::<Option<String>, _>("settings")? {
+            None => Default::default(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "settings".to_owned(),
+                source: Box::new(e),
+            })?,
+        },
     })
 }
 

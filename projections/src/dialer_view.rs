@@ -35,13 +35,6 @@ fn view_error(err: impl ToString) -> DialerError {
     DialerError::View(err.to_string())
 }
 
-fn status_text(status: CampaignStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[async_trait]
 impl DialerView for ReadModelView {
     async fn caught_up(&self) {
@@ -59,23 +52,15 @@ impl DialerView for ReadModelView {
         &self,
         statuses: &[CampaignStatus],
     ) -> Result<Vec<CampaignView>, DialerError> {
-        let statuses: Vec<String> = statuses.iter().map(|s| status_text(*s)).collect();
-        let statuses: Vec<&str> = statuses.iter().map(String::as_str).collect();
+        let statuses: Vec<&str> = statuses.iter().map(|status| status.as_str()).collect();
         let rows = CampaignList::with_status(self.store.db().pool(), &statuses).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(CampaignView {
                     id: row.id.parse().map_err(view_error)?,
                     owner_id: row.owner_id.parse().map_err(view_error)?,
-                    status: serde_json::from_value(serde_json::Value::String(row.status))
-                        .map_err(view_error)?,
-                    settings: row
-                        .settings
-                        .as_deref()
-                        .map(serde_json::from_str)
-                        .transpose()
-                        .map_err(view_error)?
-                        .unwrap_or_default(),
+                    status: row.status,
+                    settings: row.settings,
                     scheduled_at: row.scheduled_at.as_deref().and_then(parse_timestamp),
                 })
             })
@@ -95,7 +80,7 @@ impl DialerView for ReadModelView {
                     phone: row.phone_number,
                     name: row.name,
                     context: row.context.as_object().cloned().unwrap_or_default(),
-                    status: row.status,
+                    status: row.status.as_str().to_owned(),
                     attempts: u32::try_from(row.attempts).unwrap_or(0),
                     provider_sid: row.provider_sid,
                     has_aggregate: row.has_aggregate,

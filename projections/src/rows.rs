@@ -1,8 +1,9 @@
 //! Reading a read model: run one query, read each row it finds.
 
-use sqlx::AnyPool;
+use serde::de::DeserializeOwned;
 use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::query::Query;
+use sqlx::{AnyPool, Row};
 
 /// A query on the read models with its arguments bound.
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
@@ -28,4 +29,29 @@ pub(crate) async fn one<T>(
         .as_ref()
         .map(read)
         .transpose()
+}
+
+/// A text column holding a wire name (`"RUNNING"`) as the enum it names; a name the enum does
+/// not know is a decode error naming the column.
+pub(crate) fn wire<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    parse_wire(column, text)
+}
+
+/// Like [`wire`], for a nullable column.
+pub(crate) fn wire_opt<T: DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| parse_wire(column, text)).transpose()
+}
+
+fn parse_wire<T: DeserializeOwned>(column: &str, text: String) -> Result<T, sqlx::Error> {
+    serde_json::from_value(serde_json::Value::String(text.clone())).map_err(|e| {
+        sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("{text:?}: {e}").into(),
+        }
+    })
 }

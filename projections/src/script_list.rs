@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::StoredEvent;
+use commands::services::scripts::{ScriptRecord, ScriptState, ScriptVersionRecord};
 use commands::store::{parse_timestamp, timestamp};
 use cqrs_es::Aggregate;
 use domain::script::{Script, ScriptContent, ScriptEvent};
@@ -15,63 +16,11 @@ use uuid::Uuid;
 use crate::rows;
 use crate::runner::{Projection, ProjectionError};
 
-/// Builds `scripts` and `script_versions`.
+/// Builds `scripts` and `script_versions`; their rows are the script service's
+/// [`ScriptRecord`]s and [`ScriptVersionRecord`]s.
 pub struct ScriptList;
 
-/// Whether a script was saved by its owner or is a generated draft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScriptStatus {
-    /// Generated and kept, not saved under a name yet (hidden from the default list).
-    Draft,
-    /// Saved by the owner.
-    Saved,
-}
-
-impl ScriptStatus {
-    /// The wire and column name: `DRAFT` or `SAVED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::Saved => "SAVED",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "DRAFT" => Some(Self::Draft),
-            "SAVED" => Some(Self::Saved),
-            _ => None,
-        }
-    }
-}
-
-/// One live script at its current version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptRow {
-    pub id: Uuid,
-    pub owner_id: Uuid,
-    pub name: String,
-    pub status: ScriptStatus,
-    pub version: u32,
-    pub content: ScriptContent,
-    pub natural_input: String,
-    /// The writer that generated it (`openai`, `offline`); `None` when saved without generating.
-    pub writer: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The content of one version of a script.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptVersion {
-    pub script_id: Uuid,
-    pub owner_id: Uuid,
-    pub version: u32,
-    pub content: ScriptContent,
-    pub recorded_at: DateTime<Utc>,
-}
-
-const COLUMNS: &str = "script_id, owner_id, name, status, version, natural_input, content, writer, \
+const COLUMNS: &str = "script_id, name, status, version, natural_input, content, writer, \
                        created_at, updated_at";
 
 impl ScriptList {
@@ -81,7 +30,7 @@ impl ScriptList {
         pool: &AnyPool,
         owner_id: Uuid,
         script_id: Uuid,
-    ) -> Result<Option<ScriptRow>, sqlx::Error> {
+    ) -> Result<Option<ScriptRecord>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM scripts WHERE script_id = $1 AND owner_id = $2");
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(script_id.to_string())
@@ -94,7 +43,7 @@ impl ScriptList {
         pool: &AnyPool,
         owner_id: Uuid,
         include_drafts: bool,
-    ) -> Result<Vec<ScriptRow>, sqlx::Error> {
+    ) -> Result<Vec<ScriptRecord>, sqlx::Error> {
         let filter = if include_drafts {
             ""
         } else {
@@ -115,9 +64,9 @@ impl ScriptList {
         owner_id: Uuid,
         script_id: Uuid,
         version: u32,
-    ) -> Result<Option<ScriptVersion>, sqlx::Error> {
+    ) -> Result<Option<ScriptVersionRecord>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT script_id, owner_id, version, content, recorded_at FROM script_versions \
+            "SELECT version, content, recorded_at FROM script_versions \
              WHERE script_id = $1 AND owner_id = $2 AND version = $3",
         )
         .bind(script_id.to_string())
@@ -126,9 +75,7 @@ impl ScriptList {
         .fetch_optional(pool)
         .await?;
         row.map(|row| {
-            Ok(ScriptVersion {
-                script_id: uuid(&row, "script_id")?,
-                owner_id: uuid(&row, "owner_id")?,
+            Ok(ScriptVersionRecord {
                 version: version_of(&row)?,
                 content: content(&row)?,
                 recorded_at: time(&row, "recorded_at")?,
@@ -162,13 +109,12 @@ fn content(row: &AnyRow) -> Result<ScriptContent, sqlx::Error> {
     serde_json::from_str(&text).map_err(|e| decode("content", e))
 }
 
-fn script_row(row: &AnyRow) -> Result<ScriptRow, sqlx::Error> {
+fn script_row(row: &AnyRow) -> Result<ScriptRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
-    Ok(ScriptRow {
+    Ok(ScriptRecord {
         id: uuid(row, "script_id")?,
-        owner_id: uuid(row, "owner_id")?,
         name: row.try_get("name")?,
-        status: ScriptStatus::parse(&status).ok_or_else(|| decode("status", &status))?,
+        status: ScriptState::parse(&status).ok_or_else(|| decode("status", &status))?,
         version: version_of(row)?,
         content: content(row)?,
         natural_input: row.try_get("natural_input")?,
@@ -183,7 +129,7 @@ struct NewScript<'a> {
     id: &'a str,
     owner_id: Uuid,
     name: String,
-    status: ScriptStatus,
+    status: ScriptState,
     version: u32,
     natural_input: String,
     content: String,
@@ -245,7 +191,7 @@ struct Change<'a> {
     natural_input: Option<String>,
     content: String,
     version: u32,
-    status: ScriptStatus,
+    status: ScriptState,
     at: DateTime<Utc>,
 }
 
@@ -306,7 +252,7 @@ impl Projection for ScriptList {
                     id,
                     owner_id,
                     name,
-                    status: ScriptStatus::Saved,
+                    status: ScriptState::Saved,
                     version,
                     natural_input,
                     content: json(&content)?,
@@ -328,7 +274,7 @@ impl Projection for ScriptList {
                     id,
                     owner_id,
                     name,
-                    status: ScriptStatus::Draft,
+                    status: ScriptState::Draft,
                     version,
                     natural_input,
                     content: json(&content)?,
@@ -350,7 +296,7 @@ impl Projection for ScriptList {
                     natural_input: Some(natural_input),
                     content: json(&content)?,
                     version,
-                    status: ScriptStatus::Saved,
+                    status: ScriptState::Saved,
                     at: saved_at,
                 };
                 change(conn, saved, position).await?;
@@ -369,8 +315,8 @@ impl Projection for ScriptList {
                         .await?;
                 let status = status
                     .as_deref()
-                    .and_then(ScriptStatus::parse)
-                    .unwrap_or(ScriptStatus::Saved);
+                    .and_then(ScriptState::parse)
+                    .unwrap_or(ScriptState::Saved);
                 let edited = Change {
                     id,
                     name,

@@ -9,6 +9,7 @@ mod history;
 
 use std::sync::Arc;
 
+use commands::services::campaigns_view::CallFilter;
 use commands::{Db, EventMetadata, EventStore};
 use cqrs_es::persist::SerializedEvent;
 use domain::account::AccountEvent;
@@ -16,7 +17,7 @@ use domain::call::CallEvent;
 use domain::campaign::CampaignEvent;
 use domain::script::ScriptEvent;
 use history::{AGGREGATES, Fixture, in_declaration_order, variant_names};
-use projections::call_list::{CallFilter, CallList};
+use projections::call_list::CallList;
 use projections::post_call_work::PostCallWork;
 use projections::recordings::Recordings;
 use projections::replay::{read_models, rebuild};

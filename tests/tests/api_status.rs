@@ -65,7 +65,7 @@ async fn drive_to_completion(app: &TestApp, campaign: &str) {
                 return;
             }
             let at = app.manual_clock().now();
-            for row in rows.iter().filter(|row| row.status == "CALLING") {
+            for row in rows.iter().filter(|row| row.status.as_str() == "CALLING") {
                 if !handled.insert(row.id.clone()) {
                     continue;
                 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
+use commands::services::campaigns_view::CampaignRecord;
 use commands::store::checkpoint;
 use commands::{
     CancellationToken, CommandContext, Commands, EventBus, EventStore, NatsConfig, Relay,
@@ -13,7 +14,6 @@ use commands::{
 use domain::PhoneNumber;
 use domain::campaign::{Campaign, CampaignCommand, Contact};
 use domain::policy::CampaignSettings;
-use projections::campaign_list::CampaignSummary;
 use projections::{CampaignList, ProjectionRunner};
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ impl Fixture {
         handle
     }
 
-    async fn list(&self, owner: Uuid) -> Vec<CampaignSummary> {
+    async fn list(&self, owner: Uuid) -> Vec<CampaignRecord> {
         CampaignList::for_owner(self.store.db().pool(), &owner.to_string())
             .await
             .unwrap()
@@ -133,7 +133,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
     let row = &live[0];
     assert_eq!(row.id, first.to_string());
     assert_eq!(row.name, "2월 5일 예약 확인");
-    assert_eq!(row.status, "COMPLETED");
+    assert_eq!(row.status.as_str(), "COMPLETED");
     assert_eq!((row.total_calls, row.finished_calls), (2, 2));
     assert!(row.started_at.is_some() && row.completed_at.is_some());
     let pool = &fixture.store.db().pool().clone();

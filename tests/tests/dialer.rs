@@ -9,6 +9,7 @@ use chrono::{TimeZone, Utc};
 use commands::accounts::{AccountSettings, Suppressions};
 use commands::dial_queue::{DialPlacer, Placement};
 use commands::dialer::{InMemoryTelephony, TelephonyError};
+use commands::services::campaigns_view::CallRecord;
 use commands::{
     CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
 };
@@ -16,7 +17,7 @@ use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CostComponent};
 use domain::campaign::{Campaign, CampaignCommand, Contact, PauseReason};
 use domain::policy::{CampaignSettings, RetryPolicy};
-use projections::call_list::{CallList, CallRow};
+use projections::call_list::CallList;
 use projections::campaign_list::CampaignList as Campaigns;
 use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
@@ -172,7 +173,7 @@ impl Fixture {
         report
     }
 
-    async fn rows(&self, campaign: Uuid) -> Vec<CallRow> {
+    async fn rows(&self, campaign: Uuid) -> Vec<CallRecord> {
         self.settle().await;
         CallList::for_campaign(self.store.db().pool(), &campaign.to_string())
             .await
@@ -190,6 +191,7 @@ impl Fixture {
         .unwrap()
         .unwrap()
         .status
+        .to_string()
     }
 
     /// The callee answers, says yes, hangs up.
@@ -384,7 +386,7 @@ async fn crossing_the_budget_pauses_a_running_campaign() {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(summary.pause_reason.as_deref(), Some("BUDGET_EXCEEDED"));
+    assert_eq!(summary.pause_reason, Some(PauseReason::BudgetExceeded));
 }
 
 #[tokio::test]
@@ -521,7 +523,7 @@ async fn a_number_the_provider_rejects_fails_without_retry_and_an_outage_retries
     let (campaign, _) = f.running(&[10, 6], concurrency(5)).await;
     f.tick().await;
     let rows = f.rows(campaign).await;
-    assert_eq!(rows[0].status, "FAILED");
+    assert_eq!(rows[0].status.as_str(), "FAILED");
     assert!(rows[0].status_reason.as_deref().unwrap().contains("21211"));
     assert_eq!((rows[1].status.as_str(), rows[1].attempts), ("PENDING", 1));
     assert!(rows[1].retry_at.is_some());

@@ -7,10 +7,11 @@ use std::time::Duration;
 use callbot_tests::TestDb;
 use chrono::{TimeZone, Utc};
 use commands::script_writer::{OfflineWriter, ScriptRequest};
+use commands::services::scripts::{ScriptRecord, ScriptState};
 use commands::{CancellationToken, CommandContext, Commands, EventBus, EventStore};
 use domain::script::{Language, Script, ScriptCommand, ScriptContent};
 use projections::ProjectionRunner;
-use projections::script_list::{ScriptList, ScriptRow, ScriptStatus};
+use projections::script_list::ScriptList;
 use uuid::Uuid;
 
 fn content(input: &str) -> ScriptContent {
@@ -28,7 +29,7 @@ async fn project_to_head(store: &EventStore, bus: &EventBus, stop: &Cancellation
     );
 }
 
-async fn all_rows(store: &EventStore, owner: Uuid) -> Vec<ScriptRow> {
+async fn all_rows(store: &EventStore, owner: Uuid) -> Vec<ScriptRecord> {
     ScriptList::for_owner(store.db().pool(), owner, true)
         .await
         .unwrap()
@@ -115,7 +116,7 @@ async fn the_script_list_follows_commands_and_rebuilds_identically(store: EventS
     let row = &live[0];
     assert_eq!(row.id, drafted);
     assert_eq!(row.name, "2월 5일 예약 확인");
-    assert_eq!(row.status, ScriptStatus::Saved);
+    assert_eq!(row.status, ScriptState::Saved);
     assert_eq!(row.version, 3, "draft 1, saved with changes 2, edited 3");
     assert_eq!(row.content, generated);
     assert_eq!(row.writer.as_deref(), Some("offline"));

@@ -12,26 +12,24 @@
 //!   available (`RecordingAvailable`) and answered at once — the recordings worker fetches,
 //!   encrypts and stores it, or discards it without consent.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use commands::services::provider_callbacks::{self as callbacks, CallbackError, VoiceAnswer};
 use media_bridge::token::stream_token;
-use media_bridge::twilio::TwilioClient;
 use protocols::twilio::{
     self as wire, AmdCallback, FormError, RecordingCallback, StatusCallback, Verb,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::twilio_doc::{AmdForm, RecordingForm, StatusForm, VoiceForm};
-use crate::state::AppState;
+use super::twilio_doc::{AmdForm, RecordingForm, StatusForm, VoiceForm, WebhookRefusals};
+use crate::state::{AppState, TwilioLink};
 
 /// The consent notice with the AI disclosure, played before anything is recorded.
 pub const CONSENT_NOTICE: &str = "이 통화는 서비스 품질 향상을 위해 녹음될 수 있습니다. \
@@ -41,50 +39,6 @@ pub const CONSENT_VOICE: &str = "Polly.Seoyeon-Neural";
 /// What is left on an answering machine when the campaign sets no message.
 pub const DEFAULT_VOICEMAIL_MESSAGE: &str =
     "안녕하세요, AI 상담원입니다. 확인 전화를 드렸습니다. 편하실 때 다시 연락 부탁드립니다.";
-
-/// What the webhooks need of Twilio: the adapter (for hang-ups and TwiML updates), the token
-/// that signs its requests, and the secret for per-call stream tokens.
-#[derive(Clone)]
-pub struct TwilioLink {
-    pub client: TwilioClient,
-    pub auth_token: SecretString,
-    pub stream_secret: SecretString,
-    /// The highest `SequenceNumber` seen per `CallSid` (stale progress is dropped).
-    sequences: Arc<Mutex<HashMap<String, u32>>>,
-}
-
-impl TwilioLink {
-    /// A link over `client`, checking signatures with `auth_token`.
-    pub fn new(
-        client: TwilioClient,
-        auth_token: SecretString,
-        stream_secret: SecretString,
-    ) -> Self {
-        Self {
-            client,
-            auth_token,
-            stream_secret,
-            sequences: Arc::default(),
-        }
-    }
-
-    /// Whether this callback is older than one already handled for its call (terminal
-    /// callbacks always pass: handling them twice is harmless).
-    fn is_stale(&self, callback: &StatusCallback) -> bool {
-        let Some(sequence) = callback.sequence_number else {
-            return false;
-        };
-        let mut seen = self.sequences.lock().expect("sequence map poisoned");
-        let highest = seen.entry(callback.call_sid.clone()).or_insert(sequence);
-        let stale = sequence < *highest && !callback.call_status.is_terminal();
-        *highest = (*highest).max(sequence);
-        if callback.call_status.is_terminal() {
-            // Nothing follows a terminal event; keep the map small.
-            seen.remove(&callback.call_sid);
-        }
-        stale
-    }
-}
 
 /// The webhook routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -131,26 +85,52 @@ impl IntoResponse for WebhookError {
     }
 }
 
-/// Checks the signature over the public URL Twilio requested and returns the form.
-fn verified_form(
-    state: &AppState,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(TwilioLink, wire::Form), WebhookError> {
-    let link = state.twilio.clone().ok_or(WebhookError::Forbidden)?;
-    let signature = headers
-        .get(wire::SIGNATURE_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(WebhookError::Forbidden)?;
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let url = format!("{}{path}", link.client.config().public_base_url);
-    let form = wire::parse_form(body);
-    if !wire::validate_signature(link.auth_token.expose_secret(), &url, &form, signature) {
-        tracing::warn!(%path, "Twilio webhook with an invalid signature refused");
-        return Err(WebhookError::Forbidden);
+/// A webhook request whose `X-Twilio-Signature` checks out over the public URL Twilio
+/// requested: our call id and attempt from the URL, the Twilio link and the form.
+struct SignedWebhook {
+    call_id: Uuid,
+    attempt: Option<u32>,
+    link: TwilioLink,
+    form: wire::Form,
+}
+
+impl FromRequest<AppState> for SignedWebhook {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(call_id) = Path::<Uuid>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<AttemptQuery>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(&mut parts, state).await;
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let signature = parts
+            .headers
+            .get(wire::SIGNATURE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let forbidden = || WebhookError::Forbidden.into_response();
+        let link = state.twilio.clone().ok_or_else(forbidden)?;
+        let signature = signature.ok_or_else(forbidden)?;
+        let url = format!("{}{path}", link.client.config().public_base_url);
+        let form = wire::parse_form(&body);
+        if !wire::validate_signature(link.auth_token.expose_secret(), &url, &form, &signature) {
+            tracing::warn!(%path, "Twilio webhook with an invalid signature refused");
+            return Err(forbidden());
+        }
+        Ok(Self {
+            call_id,
+            attempt: query.attempt,
+            link,
+            form,
+        })
     }
-    Ok((link, form))
 }
 
 /// `?attempt=N` on our webhook URLs (signed with the rest of the URL).
@@ -203,32 +183,27 @@ pub fn stream_url(public_base_url: &str) -> String {
     post, path = "/twilio/voice/{call_id}", tag = openapi::tags::TWILIO,
     params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
     request_body(content = VoiceForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 200, description = "TwiML: the notice and `<Connect><Stream>`, or `<Hangup/>` for a call that is not live",
-            content_type = "text/xml", body = String, example = json!(super::twilio_doc::VOICE_TWIML)),
-        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
-        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
-        (status = 404, description = "No such call", content_type = "text/plain", body = String),
-        (status = 500, description = "The store failed (Twilio retries)"),
-    ),
+    responses((status = 200, description = "TwiML: the notice and `<Connect><Stream>`, or `<Hangup/>` for a call that is not live",
+            content_type = "text/xml", body = String, example = json!(super::twilio_doc::VOICE_TWIML)), WebhookRefusals),
 )]
-#[tracing::instrument(skip_all, fields(%call_id))]
+#[tracing::instrument(skip_all, fields(call_id = %webhook.call_id))]
 async fn voice(
     State(state): State<AppState>,
-    Path(call_id): Path<Uuid>,
-    Query(query): Query<AttemptQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    webhook: SignedWebhook,
 ) -> Result<Response, WebhookError> {
-    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
+    let SignedWebhook {
+        call_id,
+        attempt,
+        link,
+        form,
+    } = webhook;
     let call_sid = form
         .iter()
         .find(|(k, _)| k == "CallSid")
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::BadForm(FormError::Missing("CallSid")))?;
-    let answer = callbacks::voice(&state.services, call_id, &call_sid, query.attempt).await?;
+    let answer = callbacks::voice(&state.services, call_id, &call_sid, attempt).await?;
     if answer == VoiceAnswer::HangUp {
         return Ok(twiml(wire::render_twiml(&[Verb::Hangup])));
     }
@@ -246,27 +221,17 @@ async fn voice(
     post, path = "/twilio/status/{call_id}", tag = openapi::tags::TWILIO,
     params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
     request_body(content = StatusForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 204, description = "Handled (or ignored as stale or for another attempt)"),
-        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
-        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
-        (status = 404, description = "No such call", content_type = "text/plain", body = String),
-        (status = 500, description = "The store failed (Twilio retries)"),
-    ),
+    responses((status = 204, description = "Handled (or ignored as stale or for another attempt)"), WebhookRefusals),
 )]
-#[tracing::instrument(skip_all, fields(%call_id))]
+#[tracing::instrument(skip_all, fields(call_id = %webhook.call_id))]
 async fn status(
     State(state): State<AppState>,
-    Path(call_id): Path<Uuid>,
-    Query(query): Query<AttemptQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    webhook: SignedWebhook,
 ) -> Result<StatusCode, WebhookError> {
-    let (link, form) = verified_form(&state, &uri, &headers, &body)?;
-    let callback = StatusCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    callbacks::status(&state.services, call_id, &callback, query.attempt, |c| {
-        link.is_stale(c)
+    let callback = StatusCallback::from_form(&webhook.form).map_err(WebhookError::BadForm)?;
+    let (call_id, attempt) = (webhook.call_id, webhook.attempt);
+    callbacks::status(&state.services, call_id, &callback, attempt, |c| {
+        webhook.link.is_stale(c)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -277,26 +242,16 @@ async fn status(
     post, path = "/twilio/amd/{call_id}", tag = openapi::tags::TWILIO,
     params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
     request_body(content = AmdForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 204, description = "Handled"),
-        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
-        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
-        (status = 404, description = "No such call", content_type = "text/plain", body = String),
-        (status = 500, description = "The store failed (Twilio retries)"),
-    ),
+    responses((status = 204, description = "Handled"), WebhookRefusals),
 )]
-#[tracing::instrument(skip_all, fields(%call_id))]
+#[tracing::instrument(skip_all, fields(call_id = %webhook.call_id))]
 async fn amd(
     State(state): State<AppState>,
-    Path(call_id): Path<Uuid>,
-    Query(query): Query<AttemptQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    webhook: SignedWebhook,
 ) -> Result<StatusCode, WebhookError> {
-    let (_, form) = verified_form(&state, &uri, &headers, &body)?;
-    let verdict = AmdCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    callbacks::answering_machine(&state.services, call_id, &verdict, query.attempt).await?;
+    let verdict = AmdCallback::from_form(&webhook.form).map_err(WebhookError::BadForm)?;
+    let (call_id, attempt) = (webhook.call_id, webhook.attempt);
+    callbacks::answering_machine(&state.services, call_id, &verdict, attempt).await?;
     // The voicemail worker (`workers::voicemail`) carries the policy out at Twilio.
     Ok(StatusCode::NO_CONTENT)
 }
@@ -306,25 +261,15 @@ async fn amd(
     post, path = "/twilio/recording/{call_id}", tag = openapi::tags::TWILIO,
     params(("call_id" = Uuid, Path, description = "Our call id"), AttemptQuery, super::twilio_doc::Signature),
     request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 204, description = "Handled"),
-        (status = 400, description = super::twilio_doc::BAD_FORM, content_type = "text/plain", body = String),
-        (status = 403, description = super::twilio_doc::FORBIDDEN, content_type = "text/plain", body = String),
-        (status = 404, description = "No such call", content_type = "text/plain", body = String),
-        (status = 500, description = "The store failed (Twilio retries)"),
-    ),
+    responses((status = 204, description = "Handled"), WebhookRefusals),
 )]
-#[tracing::instrument(skip_all, fields(%call_id))]
+#[tracing::instrument(skip_all, fields(call_id = %webhook.call_id))]
 async fn recording(
     State(state): State<AppState>,
-    Path(call_id): Path<Uuid>,
-    Query(query): Query<AttemptQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    webhook: SignedWebhook,
 ) -> Result<StatusCode, WebhookError> {
-    let (_, form) = verified_form(&state, &uri, &headers, &body)?;
-    let report = RecordingCallback::from_form(&form).map_err(WebhookError::BadForm)?;
-    callbacks::recording(&state.services, call_id, &report, query.attempt).await?;
+    let report = RecordingCallback::from_form(&webhook.form).map_err(WebhookError::BadForm)?;
+    let (call_id, attempt) = (webhook.call_id, webhook.attempt);
+    callbacks::recording(&state.services, call_id, &report, attempt).await?;
     Ok(StatusCode::NO_CONTENT)
 }

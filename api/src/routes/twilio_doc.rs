@@ -33,6 +33,23 @@ pub struct Signature {
     x_twilio_signature: String,
 }
 
+/// What every webhook may answer besides its own success.
+#[derive(utoipa::IntoResponses)]
+pub enum WebhookRefusals {
+    #[response(status = 400, description = BAD_FORM, content_type = "text/plain")]
+    BadForm(String),
+    #[response(status = 403, description = FORBIDDEN, content_type = "text/plain")]
+    Forbidden(String),
+    #[response(
+        status = 404,
+        description = "No such call",
+        content_type = "text/plain"
+    )]
+    UnknownCall(String),
+    #[response(status = 500, description = "The store failed (Twilio retries)")]
+    Internal,
+}
+
 /// The voice request (fields we read; Twilio sends more, all accepted).
 #[derive(ToSchema)]
 #[serde(rename_all = "PascalCase")]

@@ -34,6 +34,9 @@ pub struct CampaignRecord {
 pub struct CallRecord {
     pub id: String,
     pub campaign_id: String,
+    pub owner_id: String,
+    /// The contact's place in the campaign (dialing order).
+    pub seq: i64,
     pub phone_number: String,
     pub name: Option<String>,
     pub context: Value,
@@ -42,18 +45,29 @@ pub struct CallRecord {
     pub status_reason: Option<String>,
     pub attempts: i64,
     pub retry_at: Option<String>,
+    /// When the current (or last) attempt was requested.
+    pub attempt_at: Option<String>,
+    pub provider_sid: Option<String>,
     /// Whether the contact's Call aggregate exists yet.
     pub has_aggregate: bool,
+    /// Whether the campaign has counted this call as finished.
+    pub reported: bool,
     pub duration_secs: Option<i64>,
     pub cost_micros: i64,
+    pub created_at: String,
     pub updated_at: String,
+    /// Results after the call: the latest attempt's transcript, its source
+    /// (`BRIDGE`/`PROVIDER`) and conversation id.
     pub transcript: Option<Vec<TranscriptLine>>,
     pub transcript_source: Option<String>,
     pub conversation_id: Option<String>,
+    /// The Korean summary, the outcome it suggests (never the call's result), whether someone
+    /// should follow up, and who wrote it (`LLM`/`OFFLINE`).
     pub summary: Option<String>,
     pub suggested_result: Option<String>,
     pub follow_up_needed: Option<bool>,
     pub summary_source: Option<String>,
+    /// `cost_micros` split by component.
     pub cost_telephony_micros: i64,
     pub cost_voice_micros: i64,
     pub cost_llm_micros: i64,
@@ -63,6 +77,13 @@ impl CallRecord {
     /// True for the final statuses.
     pub fn is_final(&self) -> bool {
         self.status.is_final()
+    }
+
+    /// The time a waiting retry is due, if any.
+    pub fn retry_due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.retry_at
+            .as_deref()
+            .and_then(crate::store::parse_timestamp)
     }
 }
 

@@ -150,8 +150,29 @@ impl ScriptFilter {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ScriptState {
+    /// Generated and kept, not saved under a name yet (hidden from the default list).
     Draft,
+    /// Saved by the owner.
     Saved,
+}
+
+impl ScriptState {
+    /// The wire and column name: `DRAFT` or `SAVED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Saved => "SAVED",
+        }
+    }
+
+    /// The state named `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "DRAFT" => Some(Self::Draft),
+            "SAVED" => Some(Self::Saved),
+            _ => None,
+        }
+    }
 }
 
 /// A script written from natural language, kept as a draft.

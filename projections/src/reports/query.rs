@@ -10,7 +10,9 @@ use domain::script::Language;
 use sqlx::AnyPool;
 
 use super::ReportError;
-use crate::call_list::{CallList, CallRow};
+use commands::services::campaigns_view::CallRecord;
+
+use crate::call_list::CallList;
 use crate::campaign_list::CampaignList;
 
 /// What a report includes beyond the fixed columns.
@@ -38,7 +40,7 @@ pub struct ReportRow {
 
 /// The AI summary and the transcript of a call (one `agent: …` / `user: …` line per turn), for
 /// reports and the recording endpoint.
-pub fn call_texts(call: &CallRow) -> (Option<String>, Option<String>) {
+pub fn call_texts(call: &CallRecord) -> (Option<String>, Option<String>) {
     let transcript = call.transcript.as_ref().map(|lines| {
         lines
             .iter()
@@ -51,13 +53,13 @@ pub fn call_texts(call: &CallRow) -> (Option<String>, Option<String>) {
 
 impl ReportRow {
     /// The report row for one call of the call list.
-    pub fn from_call(call: &CallRow) -> Self {
+    pub fn from_call(call: &CallRecord) -> Self {
         let (summary, transcript) = call_texts(call);
         Self {
             name: call.name.clone(),
             phone: call.phone_number.clone(),
-            status: call.status.clone(),
-            result: call.result.clone(),
+            status: call.status.as_str().to_owned(),
+            result: call.result.map(|result| result.as_str().to_owned()),
             attempts: call.attempts,
             duration_secs: call.duration_secs,
             started_at: call.attempt_at.as_deref().and_then(parse_timestamp),
@@ -201,7 +203,7 @@ impl Report {
     pub fn new(
         campaign_name: impl Into<String>,
         generated_at: DateTime<Utc>,
-        calls: &[CallRow],
+        calls: &[CallRecord],
         options: ReportOptions,
     ) -> Self {
         Self {

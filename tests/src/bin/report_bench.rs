@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
-use domain::call::{Speaker, TranscriptLine};
-use projections::call_list::CallRow;
+use commands::services::campaigns_view::CallRecord;
+use domain::call::{CallResult, CallStatus, Speaker, TranscriptLine};
 use projections::reports::{Report, ReportFiles, ReportFont, ReportFormat, ReportOptions};
 
 const NAMES: [&str; 8] = [
@@ -20,22 +20,22 @@ const NAMES: [&str; 8] = [
     "오세훈",
     "윤아름",
 ];
-const OUTCOMES: [(&str, Option<&str>); 6] = [
-    ("COMPLETED", Some("SUCCESS")),
-    ("COMPLETED", Some("RESCHEDULED")),
-    ("COMPLETED", Some("DECLINED")),
-    ("NO_ANSWER", None),
-    ("FAILED", None),
-    ("COMPLETED", Some("VOICEMAIL")),
+const OUTCOMES: [(CallStatus, Option<CallResult>); 6] = [
+    (CallStatus::Completed, Some(CallResult::Success)),
+    (CallStatus::Completed, Some(CallResult::Rescheduled)),
+    (CallStatus::Completed, Some(CallResult::Declined)),
+    (CallStatus::NoAnswer, None),
+    (CallStatus::Failed, None),
+    (CallStatus::Completed, Some(CallResult::Voicemail)),
 ];
 
-fn calls(count: usize) -> Vec<CallRow> {
+fn calls(count: usize) -> Vec<CallRecord> {
     let start = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
     (0..count)
         .map(|i| {
             let (status, result) = OUTCOMES[i % OUTCOMES.len()];
             let at = start + Duration::seconds(i as i64 * 37);
-            CallRow {
+            CallRecord {
                 id: format!("{i:08}"),
                 campaign_id: "bench".into(),
                 owner_id: "bench".into(),
@@ -43,8 +43,8 @@ fn calls(count: usize) -> Vec<CallRow> {
                 phone_number: format!("+8210{:08}", 55_500_000 + i),
                 name: Some(format!("{}{}", NAMES[i % NAMES.len()], i)),
                 context: serde_json::json!({}),
-                status: status.into(),
-                result: result.map(str::to_owned),
+                status,
+                result,
                 status_reason: None,
                 attempts: 1 + (i % 3) as i64,
                 retry_at: None,
@@ -66,7 +66,7 @@ fn calls(count: usize) -> Vec<CallRow> {
                 transcript_source: Some("PROVIDER".into()),
                 conversation_id: Some(format!("conv_{i:020}")),
                 summary: Some("고객이 내일 오후 2시 예약을 확인했습니다.".into()),
-                suggested_result: result.map(str::to_owned),
+                suggested_result: result.map(|result| result.as_str().to_owned()),
                 follow_up_needed: Some(false),
                 summary_source: Some("LLM".into()),
                 cost_telephony_micros: 13_500,
