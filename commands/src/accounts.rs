@@ -3,17 +3,31 @@
 
 use chrono::{DateTime, Utc};
 use domain::PhoneNumber;
+use domain::phone::display_number;
+use domain::script::variables::BusinessProfile;
 use domain::policy::CampaignSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 
 use crate::store::timestamp;
 
-/// An account's defaults and limits.
+/// The longest business name.
+pub const MAX_BUSINESS_NAME_CHARS: usize = 100;
+/// The longest business hours text.
+pub const MAX_BUSINESS_HOURS_CHARS: usize = 200;
+
+/// An account's business profile, defaults and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AccountSettings {
+    /// The business the calls are made for, as the agent introduces it (`{businessName}`);
+    /// required before a campaign can start.
+    pub business_name: Option<String>,
+    /// The callback number the agent may give (`{businessPhone}`), stored in E.164.
+    pub business_phone: Option<String>,
+    /// When the business answers calls, in the owner's words (`{businessHours}`).
+    pub business_hours: Option<String>,
     /// Caller id for new campaigns (E.164), unless a campaign sets its own.
     pub caller_id: Option<String>,
     /// Spend cap per day (Asia/Seoul days), in US dollars; none = no cap.
@@ -29,6 +43,9 @@ pub struct AccountSettings {
 impl Default for AccountSettings {
     fn default() -> Self {
         Self {
+            business_name: None,
+            business_phone: None,
+            business_hours: None,
             caller_id: None,
             daily_budget_usd: None,
             monthly_budget_usd: None,
@@ -61,13 +78,54 @@ impl AccountSettings {
                 return Err(invalid(field, "must be a non-negative number"));
             }
         }
-        if let Some(caller_id) = &self.caller_id {
-            PhoneNumber::parse(caller_id, &["KR", "US"])
-                .map_err(|e| invalid("callerId", &e.to_string()))?;
+        for (field, value, max) in [
+            ("businessName", &self.business_name, MAX_BUSINESS_NAME_CHARS),
+            ("businessHours", &self.business_hours, MAX_BUSINESS_HOURS_CHARS),
+        ] {
+            if let Some(value) = value {
+                let chars = value.trim().chars().count();
+                if chars == 0 || chars > max {
+                    return Err(invalid(field, &format!("must be 1 to {max} characters")));
+                }
+                if value.contains(['{', '}']) {
+                    return Err(invalid(field, "must not contain { or }"));
+                }
+            }
+        }
+        for (field, value) in [
+            ("businessPhone", &self.business_phone),
+            ("callerId", &self.caller_id),
+        ] {
+            if let Some(number) = value {
+                PhoneNumber::parse(number, &["KR", "US"])
+                    .map_err(|e| invalid(field, &e.to_string()))?;
+            }
         }
         self.campaign_defaults
             .validate()
             .map_err(|e| invalid("campaignDefaults", &e.to_string()))
+    }
+
+    /// Trims the business profile's texts and writes its numbers in E.164, however they were typed
+    /// (after [`AccountSettings::validate`]).
+    pub fn normalize(&mut self) {
+        for text in [&mut self.business_name, &mut self.business_hours] {
+            *text = text.take().map(|t| t.trim().to_owned());
+        }
+        for number in [&mut self.business_phone, &mut self.caller_id] {
+            *number = number.take().map(|n| {
+                PhoneNumber::parse(&n, &["KR", "US"]).map_or(n, |p| p.as_str().to_owned())
+            });
+        }
+    }
+
+    /// The business profile scripts are filled from, its number as people write it.
+    pub fn business_profile(&self) -> BusinessProfile {
+        BusinessProfile {
+            name: self.business_name.clone(),
+            phone: self.business_phone.as_deref().map(display_number),
+            hours: self.business_hours.clone(),
+        }
     }
 
     /// Reads an account's settings (defaults when never saved).

@@ -6,7 +6,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use commands::accounts::{AccountSettings, Suppression};
+use commands::accounts::{AccountSettings, AccountSettingsError, Suppression};
 use commands::services::campaigns::overlay_settings;
 use commands::services::settings::{CallerIdError, SettingsError};
 use commands::services::suppressions::{NewSuppression, SuppressionsError};
@@ -23,6 +23,9 @@ use crate::{Ctx, error_page, render, render_with, see_other, view};
 #[template(path = "settings.html")]
 struct SettingsPage {
     c: Ctx,
+    business_name: String,
+    business_phone: String,
+    business_hours: String,
     caller_id: String,
     daily: String,
     monthly: String,
@@ -37,6 +40,13 @@ impl SettingsPage {
         let money = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
         Self {
             c,
+            business_name: account.business_name.clone().unwrap_or_default(),
+            business_phone: account
+                .business_phone
+                .as_deref()
+                .map(domain::phone::display_number)
+                .unwrap_or_default(),
+            business_hours: account.business_hours.clone().unwrap_or_default(),
             caller_id: account.caller_id.clone().unwrap_or_default(),
             daily: money(account.daily_budget_usd),
             monthly: money(account.monthly_budget_usd),
@@ -82,6 +92,9 @@ pub async fn save_settings(
         Err(error) => return error_page(c.lang, error),
     };
     let mut page = SettingsPage::new(c, &current);
+    page.business_name = form.get("business_name").to_owned();
+    page.business_phone = form.get("business_phone").to_owned();
+    page.business_hours = form.get("business_hours").to_owned();
     page.caller_id = form.get("caller_id").to_owned();
     page.daily = form.get("daily").to_owned();
     page.monthly = form.get("monthly").to_owned();
@@ -125,9 +138,15 @@ pub async fn save_settings(
     else {
         return render_with(StatusCode::BAD_REQUEST, &page);
     };
-    let caller_id = form.get("caller_id");
+    let given = |id: &str| {
+        let text = form.get(id).trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    };
     let settings = AccountSettings {
-        caller_id: (!caller_id.is_empty()).then(|| caller_id.to_owned()),
+        business_name: given("business_name"),
+        business_phone: given("business_phone"),
+        business_hours: given("business_hours"),
+        caller_id: given("caller_id"),
         daily_budget_usd: daily,
         monthly_budget_usd: monthly,
         alert_threshold_usd: alert.unwrap_or(current.alert_threshold_usd),
@@ -140,7 +159,16 @@ pub async fn save_settings(
             render(&page)
         }
         Err(SettingsError::Invalid(invalid)) => {
-            page.summary.push(("settings".into(), invalid.to_string()));
+            let field = match &invalid {
+                AccountSettingsError::Invalid { field, .. } => match *field {
+                    "businessName" => "business_name",
+                    "businessPhone" => "business_phone",
+                    "businessHours" => "business_hours",
+                    "callerId" => "caller_id",
+                    _ => "settings",
+                },
+            };
+            page.summary.push((field.into(), invalid.to_string()));
             render_with(StatusCode::BAD_REQUEST, &page)
         }
         Err(SettingsError::CallerId(CallerIdError::NotVerified { number })) => {

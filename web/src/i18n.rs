@@ -193,6 +193,10 @@ messages! {
     vm_leave: "메시지 남기기", "Leave a message";
     vm_hang_up: "끊기", "Hang up";
     caller_id: "발신 번호", "Caller id";
+    business_name: "상호", "Business name";
+    business_name_hint: "상담원이 \"안녕하세요, ○○입니다\"라고 소개할 이름입니다. 캠페인을 시작하려면 필요합니다.", "The name the agent introduces itself with. Needed before a campaign can start.";
+    business_phone: "회신 번호", "Callback number";
+    business_hours: "영업시간", "Business hours";
     start: "캠페인 시작", "캠페인 시작";
     back: "뒤로", "Back";
     name_required: "캠페인 이름을 1~200자로 입력하세요.", "Enter a campaign name of 1 to 200 characters.";

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::PhoneNumber;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -79,10 +78,8 @@ impl SettingsService {
         mut settings: AccountSettings,
     ) -> Result<AccountSettings, SettingsError> {
         settings.validate()?;
-        // Stored (and asked of the provider) in E.164, however it was typed.
-        settings.caller_id = settings.caller_id.map(|id| {
-            PhoneNumber::parse(&id, &["KR", "US"]).map_or(id, |number| number.as_str().to_owned())
-        });
+        // Numbers stored (and asked of the provider) in E.164, however they were typed.
+        settings.normalize();
         let account = account_id.to_string();
         if let (Some(caller_id), Some(check)) = (&settings.caller_id, &self.caller_ids) {
             let current = AccountSettings::load(&self.pool, &account).await?;
