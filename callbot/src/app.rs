@@ -19,6 +19,7 @@ use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptW
 use commands::{
     CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
 };
+use media_bridge::conversation_details::DetailsClient;
 use projections::campaign_reads::CampaignReadModels;
 use projections::dialer_view::ReadModelView;
 use projections::post_call_work::PostCallWork;
@@ -34,7 +35,7 @@ use workers::relay::RelayWorker;
 use workers::voicemail::{VOICEMAIL_CHECKPOINT, VoicemailWorker};
 use workers::{Supervisor, Worker};
 
-use crate::adapters::{ReportRetention, TwilioCallControl};
+use crate::adapters::{ElevenLabsConversations, ReportRetention, TwilioPorts};
 use crate::config::{Config, Role};
 use crate::providers::Providers;
 
@@ -49,6 +50,8 @@ pub struct Application {
     state: AppState,
     config: Config,
     supervisor: Supervisor,
+    /// The projection runners this process runs (also under the supervisor).
+    projections: Vec<Arc<ProjectionRunner>>,
     /// Stops the workers (after the server has stopped taking requests).
     workers_stop: CancellationToken,
 }
@@ -71,9 +74,16 @@ impl Application {
             Some(nats) => EventBus::nats(nats.clone()).await?,
             None => EventBus::in_process(),
         };
-        let campaign_runner =
-            ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
-        let script_runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
+        let campaign_runner = Arc::new(ProjectionRunner::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(CampaignList),
+        ));
+        let script_runner = Arc::new(ProjectionRunner::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(ScriptList),
+        ));
         let providers = Providers::start(&config, store.clone(), clock.clone()).await?;
         let files = Arc::new(file_services(&config).context("reading RECORDING_KEY")?);
         let campaigns = Arc::new(Commands::new(store.clone(), ()));
@@ -115,18 +125,17 @@ impl Application {
         };
         let workers_stop = CancellationToken::new();
         let mut supervisor = Supervisor::new(metrics);
+        let mut projections = Vec::new();
         let db = store.db().clone();
         if config.runs(Role::Projector) {
             let relay =
                 RelayWorker::new(Relay::new(store.clone(), bus.clone()), workers_stop.clone());
             supervisor.add_single_active(Arc::new(relay), db.clone(), RELAY_CHECKPOINT);
-            let stop = workers_stop.clone();
-            supervisor.add_task("script_list", script_runner.run(stop.clone()));
-            supervisor.add_task("campaign_list", campaign_runner.run(stop));
+            projections.extend([script_runner, campaign_runner]);
             // Stores or discards recordings; purges old ones and expired reports.
             let recordings = RecordingsWorker::new(
                 store.clone(),
-                providers.twilio.client.clone(),
+                Arc::new(TwilioPorts(providers.twilio.client.clone())),
                 state.files.recordings.clone(),
                 state.clock.clone(),
                 RECORDINGS_POLL,
@@ -171,24 +180,31 @@ impl Application {
                 ),
             }
             // The post-call queue is a projection of its own, fed beside the worker.
-            let feeder = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(PostCallWork));
-            supervisor.add_task("post_call_work", feeder.run(workers_stop.clone()));
+            projections.push(Arc::new(ProjectionRunner::new(
+                store.clone(),
+                bus.clone(),
+                Arc::new(PostCallWork),
+            )));
             let post_call = PostCallWorker::new(
                 store.clone(),
                 state.clock.clone(),
-                providers.twilio.client.clone(),
-                media_bridge::conversation_details::DetailsClient::new(
+                Arc::new(TwilioPorts(providers.twilio.client.clone())),
+                Arc::new(ElevenLabsConversations(DetailsClient::new(
                     providers.elevenlabs.clone(),
-                ),
+                ))),
                 summarizer(&config)?,
                 config.rates,
                 WorkerTiming::default(),
             );
             supervisor.add_single_active(Arc::new(post_call), db.clone(), POST_CALL_LOCK);
-            let control = TwilioCallControl(providers.twilio.client.clone());
+            let control = TwilioPorts(providers.twilio.client.clone());
             let voicemail =
                 VoicemailWorker::new(store.clone(), Arc::new(control), state.clock.clone());
-            supervisor.add_single_active(Arc::new(voicemail), db, VOICEMAIL_CHECKPOINT);
+            supervisor.add_single_active(Arc::new(voicemail), db.clone(), VOICEMAIL_CHECKPOINT);
+        }
+        // Each projection holds its name as its lock, as its checkpoint is its own.
+        for runner in &projections {
+            supervisor.add_single_active(runner.clone(), db.clone(), runner.name());
         }
         let listener = TcpListener::bind(config.bind)
             .await
@@ -202,6 +218,7 @@ impl Application {
             state,
             config,
             supervisor,
+            projections,
             workers_stop,
         })
     }
@@ -228,9 +245,22 @@ impl Application {
         &self.state
     }
 
-    /// The workers this process runs (tests drive them to idle with `run_once`).
-    pub fn workers(&self) -> Vec<Arc<dyn Worker>> {
-        self.supervisor.workers()
+    /// Takes every worker but the projections out of the supervisor: from now on only the
+    /// caller runs them (tests drain them with `run_once`, so nothing races a test and no
+    /// background dialing, placing or post-call work happens behind its back). The projections
+    /// stay supervised, since every read waits for them; see [`Application::projections`].
+    pub fn take_workers(&mut self) -> Vec<Arc<dyn Worker>> {
+        let projections: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
+        self.supervisor.take(|name| !projections.contains(&name))
+    }
+
+    /// The projection runners this process runs. Driving one while the supervisor runs it is
+    /// safe: each batch moves the checkpoint from where it was read, so it is applied once.
+    pub fn projections(&self) -> Vec<Arc<dyn Worker>> {
+        self.projections
+            .iter()
+            .map(|runner| runner.clone() as Arc<dyn Worker>)
+            .collect()
     }
 
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish and stops the

@@ -1,19 +1,23 @@
-//! Runs one projection: catch up from the store, then follow the bus live.
+//! Runs one projection: each unit applies the next batch of events after its checkpoint.
 //!
-//! Each batch of events is applied in one transaction together with the projection's
-//! checkpoint, so a crash never applies an event twice or loses one. The bus only makes it fast:
-//! whenever the next message is not the next position (a lagged channel, a NATS outage, events
-//! appended by another process) the runner reads the gap from the store, and a slow timer does
-//! the same in case a wake-up was lost.
+//! Each batch is applied in one transaction together with the projection's checkpoint, which
+//! moves only from the position the batch was read after (compare-and-set), so a crash never
+//! applies an event twice or loses one, and two runners racing (a test draining while the
+//! supervisor runs it, or two processes) never apply a batch twice. Between batches the runner
+//! waits for a store append in this process, a bus message (appends by other processes), or a
+//! slow timer in case a wake-up was lost. The supervisor in `workers` runs it as a worker and
+//! restarts it after a failure; [`ProjectionRunner::run`] runs it alone (tests, benchmarks).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use commands::store::{self, StoreError};
-use commands::{BusMessage, CancellationToken, EventBus, EventStore, StoredEvent, leader};
+use commands::{
+    BusMessage, BusSubscription, CancellationToken, EventBus, EventStore, StoredEvent, leader,
+};
 use sqlx::AnyConnection;
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 
 const BATCH_SIZE: i64 = 500;
 const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -87,17 +91,31 @@ pub struct ProjectionRunner {
     bus: EventBus,
     projection: Arc<dyn Projection>,
     position: watch::Sender<i64>,
+    /// Applied up to here; `None` until read from the checkpoint (at the first unit, and again
+    /// after a failure or a lost race).
+    applied: Mutex<Option<i64>>,
+    head: Mutex<watch::Receiver<i64>>,
+    /// Wakes the runner for appends by other processes; opened on the first wait.
+    subscription: Mutex<Option<BusSubscription>>,
 }
 
 impl ProjectionRunner {
     /// A runner for `projection`.
     pub fn new(store: EventStore, bus: EventBus, projection: Arc<dyn Projection>) -> Self {
         Self {
+            head: Mutex::new(store.watch_head()),
             store,
             bus,
             projection,
             position: watch::channel(0).0,
+            applied: Mutex::new(None),
+            subscription: Mutex::new(None),
         }
+    }
+
+    /// The projection's name (its checkpoint and lock).
+    pub fn name(&self) -> &'static str {
+        self.projection.name()
     }
 
     /// A handle to wait on this runner's progress.
@@ -107,84 +125,114 @@ impl ProjectionRunner {
         }
     }
 
-    /// Catches up, then follows the bus until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
-        let name = self.projection.name();
-        let Some(_lease) = leader::acquire(self.store.db(), name, &shutdown).await else {
-            return Ok(());
+    /// Applies the next batch after the checkpoint; false when there was none (caught up).
+    pub async fn apply_next_batch(&self) -> Result<bool, ProjectionError> {
+        let mut applied = self.applied.lock().await;
+        let after = match *applied {
+            Some(position) => position,
+            None => {
+                let position = self.store.checkpoint(self.name()).await?;
+                self.publish_position(position);
+                position
+            }
         };
-        // Subscribe before catching up so nothing published meanwhile is missed.
-        let mut subscription = self.bus.subscribe().await.ok();
-        let mut position = self.store.checkpoint(name).await?;
-        self.publish_position(position);
-        let mut poll = tokio::time::interval(SAFETY_POLL);
-        loop {
-            position = match self.catch_up(position).await {
-                Ok(position) => position,
-                Err(err) => {
-                    tracing::error!(projection = name, error = %err, "projection is stuck; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        _ = shutdown.cancelled() => return Ok(()),
-                    }
+        // Forgotten on failure: the next unit reads the checkpoint.
+        *applied = None;
+        let events = self.store.read_after(after, BATCH_SIZE).await?;
+        let Some(last) = events.last().map(|event| event.position) else {
+            *applied = Some(after);
+            return Ok(false);
+        };
+        if self.apply_batch(after, &events).await? {
+            *applied = Some(last);
+            self.publish_position(last);
+        }
+        // Applied here, or by another runner first: either way there was work.
+        Ok(true)
+    }
+
+    /// Waits for a store append in this process, a bus message, [`SAFETY_POLL`], or `stop`.
+    pub async fn wait_for_events(&self, stop: &CancellationToken) {
+        let mut subscription = self.subscription.lock().await;
+        if subscription.is_none() {
+            *subscription = self.bus.subscribe().await.ok();
+        }
+        let mut head = self.head.lock().await;
+        tokio::select! {
+            _ = head.changed() => {}
+            message = next_message(&mut subscription) => {
+                if message.is_none() {
+                    *subscription = None;
                 }
-            };
-            // Follow the bus for as long as messages arrive in order.
-            loop {
-                let message = tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = poll.tick() => {
-                        if subscription.is_none() {
-                            subscription = self.bus.subscribe().await.ok();
-                        }
+            }
+            _ = tokio::time::sleep(SAFETY_POLL) => {}
+            _ = stop.cancelled() => {}
+        }
+        // The store has every event: messages already here only said "look again".
+        if let Some(open) = subscription.as_mut() {
+            for _ in 0..BATCH_SIZE {
+                match tokio::time::timeout(Duration::ZERO, open.next()).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        *subscription = None;
                         break;
                     }
-                    message = next_message(&mut subscription) => message,
-                };
-                match message {
-                    Some(BusMessage::Event(event)) if event.position <= position => {}
-                    Some(BusMessage::Event(event)) if event.position == position + 1 => {
-                        match self.apply_batch(&[&*event]).await {
-                            Ok(()) => position = event.position,
-                            Err(_) => break,
-                        }
-                    }
-                    Some(_) => break,
-                    None => {
-                        subscription = self.bus.subscribe().await.ok();
-                        break;
-                    }
+                    Err(_) => break,
                 }
             }
         }
     }
 
-    /// Applies everything after `position` from the store and returns the new position.
-    async fn catch_up(&self, mut position: i64) -> Result<i64, ProjectionError> {
-        loop {
-            let events = self.store.read_after(position, BATCH_SIZE).await?;
-            let Some(last) = events.last() else {
-                return Ok(position);
-            };
-            let last = last.position;
-            self.apply_batch(&events.iter().collect::<Vec<_>>()).await?;
-            position = last;
-        }
-    }
-
-    async fn apply_batch(&self, events: &[&StoredEvent]) -> Result<(), ProjectionError> {
-        let Some(last) = events.last().map(|event| event.position) else {
+    /// Follows the store until `shutdown`, holding the projection's single-active lease and
+    /// retrying after a pause when a batch fails: for tests and benchmarks that run a
+    /// projection outside the server's supervisor.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
+        let Some(_lease) = leader::acquire(self.store.db(), self.name(), &shutdown).await else {
             return Ok(());
         };
-        let name = self.projection.name();
+        while !shutdown.is_cancelled() {
+            match self.apply_next_batch().await {
+                Ok(true) => {}
+                Ok(false) => self.wait_for_events(&shutdown).await,
+                Err(error) => {
+                    tracing::error!(projection = self.name(), %error, "projection failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(SAFETY_POLL) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `events` (read after `after`) and moves the checkpoint from `after` to the last
+    /// of them, in one transaction; false (nothing kept) when another runner moved it first.
+    /// The checkpoint moves first: its row lock makes a racing runner wait for this commit and
+    /// then find the checkpoint moved, before it applies anything.
+    async fn apply_batch(
+        &self,
+        after: i64,
+        events: &[StoredEvent],
+    ) -> Result<bool, ProjectionError> {
+        let Some(last) = events.last().map(|event| event.position) else {
+            return Ok(true);
+        };
         let mut tx = self.store.db().pool().begin().await?;
+        if !move_checkpoint(&mut tx, self.name(), after, last).await? {
+            tx.rollback().await?;
+            tracing::debug!(
+                projection = self.name(),
+                after,
+                "another runner applied this batch first"
+            );
+            return Ok(false);
+        }
         for event in events {
             self.projection.apply(&mut tx, event).await?;
         }
-        store::save_checkpoint(&mut tx, name, last).await?;
         tx.commit().await?;
-        self.publish_position(last);
-        Ok(())
+        Ok(true)
     }
 
     fn publish_position(&self, position: i64) {
@@ -195,7 +243,42 @@ impl ProjectionRunner {
     }
 }
 
-async fn next_message(subscription: &mut Option<commands::BusSubscription>) -> Option<BusMessage> {
+/// Moves checkpoint `name` from `from` to `to`; false when it is no longer at `from`.
+async fn move_checkpoint(
+    conn: &mut AnyConnection,
+    name: &str,
+    from: i64,
+    to: i64,
+) -> Result<bool, sqlx::Error> {
+    let now = store::timestamp(chrono::Utc::now());
+    let moved = sqlx::query(
+        "UPDATE checkpoints SET position = $1, updated_at = $2 WHERE name = $3 AND position = $4",
+    )
+    .bind(to)
+    .bind(&now)
+    .bind(name)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved > 0 || from > 0 {
+        return Ok(moved > 0);
+    }
+    // The first batch: no checkpoint row yet.
+    let inserted = sqlx::query(
+        "INSERT INTO checkpoints (name, position, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(to)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
+}
+
+async fn next_message(subscription: &mut Option<BusSubscription>) -> Option<BusMessage> {
     match subscription {
         Some(subscription) => subscription.next().await,
         None => std::future::pending().await,

@@ -14,11 +14,17 @@ use callbot::{Application, Config};
 use chrono::{DateTime, Utc};
 use commands::{CancellationToken, Clock, ManualClock, SystemClock};
 use uuid::Uuid;
+use workers::Worker;
 
 use crate::{TestDb, TestNats};
 
 /// The public base URL of the sandbox campaigns (the sandboxes reach the app on its port).
 pub const PUBLIC_URL: &str = "https://callbot.example";
+
+/// Rounds of [`TestApp::drain_workers`] before the workers count as never settling.
+const DRAIN_ROUNDS: usize = 100;
+/// Units of work one worker may do in one round.
+const UNITS_PER_ROUND: usize = 1_000;
 
 /// The account every app signs up at start unless told otherwise.
 pub const OWNER: &str = "owner@clinic.kr";
@@ -46,6 +52,7 @@ pub struct AppOptions {
     vars: Vec<(String, String)>,
     signed_out: bool,
     twilio_sandbox: bool,
+    manual_workers: bool,
 }
 
 impl AppOptions {
@@ -126,6 +133,15 @@ impl AppOptions {
         self
     }
 
+    /// The background workers (relay, dialer, dial consumer, post-call, voicemail, recordings,
+    /// retention) do not run by themselves: the test drives them with
+    /// [`TestApp::drain_workers`]. The projections keep running, since every read waits for
+    /// them.
+    pub fn manual_workers(mut self) -> Self {
+        self.manual_workers = true;
+        self
+    }
+
     /// Nobody signed up: [`TestApp::token`] is empty and [`TestApp::account`] nil.
     pub fn signed_out(mut self) -> Self {
         self.signed_out = true;
@@ -153,6 +169,10 @@ pub struct TestApp {
     /// The owner's account id (nil when signed out).
     pub account: Uuid,
     manual_clock: Option<Arc<ManualClock>>,
+    /// The workers taken from the supervisor ([`AppOptions::manual_workers`]).
+    manual_workers: Option<Vec<Arc<dyn Worker>>>,
+    /// The projection runners (also supervised).
+    projections: Vec<Arc<dyn Worker>>,
     twilio: Option<sandbox::twilio::TwilioSandbox>,
     lookup: Vec<(String, String)>,
     stop: CancellationToken,
@@ -189,9 +209,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let roles = options.roles.unwrap_or_else(|| vec![Role::All]);
     let config = config(dir.path(), roles, &vars);
     let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
-    let app = Application::build_with_clock(config, clock)
+    let mut app = Application::build_with_clock(config, clock)
         .await
         .expect("the app builds");
+    let manual_workers = options.manual_workers.then(|| app.take_workers());
+    let projections = app.projections();
     let origin = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let providers = app.providers();
@@ -206,6 +228,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         token: String::new(),
         account: Uuid::nil(),
         manual_clock: options.manual_clock,
+        manual_workers,
+        projections,
         twilio,
         lookup: vars,
         stop,
@@ -302,6 +326,32 @@ impl TestApp {
             .await
             .expect("the second process builds");
         tokio::spawn(app.run_until_stopped(self.stop.clone()));
+    }
+
+    /// Drives the projections, then every worker taken by [`AppOptions::manual_workers`], with
+    /// `run_once` until idle, round after round, until a whole round does nothing and the
+    /// store head has not moved; returns the head then (every projection has applied it). Work
+    /// that is not due yet (a retry later by the app's clock) stays for a later drain. Panics
+    /// when a worker fails or the workers never settle.
+    pub async fn drain_workers(&self) -> i64 {
+        let manual = self
+            .manual_workers
+            .as_ref()
+            .expect("the app was spawned with AppOptions::manual_workers");
+        let store = &self.state.store;
+        for _ in 0..DRAIN_ROUNDS {
+            let head = store.head().await.expect("the store head");
+            let mut worked = 0;
+            for worker in self.projections.iter().chain(manual) {
+                worked += workers::drive_to_idle(worker.as_ref(), UNITS_PER_ROUND)
+                    .await
+                    .unwrap_or_else(|error| panic!("worker {} failed: {error}", worker.name()));
+            }
+            if worked == 0 && store.head().await.expect("the store head") == head {
+                return head;
+            }
+        }
+        panic!("the workers still had work after {DRAIN_ROUNDS} rounds");
     }
 
     /// Stops the server and waits for it to finish; panics if it ended with an error.

@@ -44,41 +44,16 @@ where
     }
 }
 
-/// What the post-call work queue must look like for the workers to count as done.
-#[derive(Clone, Copy)]
-enum PostCall {
-    /// Every attempt's work is finished (or given up).
-    Finished,
-    /// Nothing is due at the app's clock (a clock that stands still never brings a retry).
-    NothingDue,
-}
-
 impl TestApp {
     /// Waits until the post-call worker has finished every dial attempt (prices, provider
     /// transcripts and voice costs, summaries and token costs), no recording waits at the
     /// provider, and the read models have applied every event. Returns the store head then:
-    /// nothing appends after it until the test acts again.
+    /// nothing appends after it until the test acts again. For apps whose workers run by
+    /// themselves while sandbox calls play out; an app with [`crate::AppOptions::manual_workers`]
+    /// drains them instead ([`TestApp::drain_workers`]).
     pub async fn wait_for_workers_finished(&self) -> i64 {
-        self.wait_for_workers(PostCall::Finished).await
-    }
-
-    /// Like [`TestApp::wait_for_workers_finished`] for an app on a manual clock: every
-    /// attempt the post-call worker could work on at the app's time has been worked on.
-    pub async fn wait_for_workers_idle(&self) -> i64 {
-        self.wait_for_workers(PostCall::NothingDue).await
-    }
-
-    async fn wait_for_workers(&self, post_call: PostCall) -> i64 {
-        let what = match post_call {
-            PostCall::Finished => {
-                "the post-call worker to finish every attempt, the recordings worker to settle \
-                 every recording and the read models to reach the store head"
-            }
-            PostCall::NothingDue => {
-                "the post-call worker to have nothing due, the recordings worker to settle \
-                 every recording and the read models to reach the store head"
-            }
-        };
+        let what = "the post-call worker to finish every attempt, the recordings worker to \
+                    settle every recording and the read models to reach the store head";
         eventually(what, WORKERS_DEADLINE, || async move {
             let store = &self.state.store;
             let head = store.head().await.expect("the store head");
@@ -88,7 +63,7 @@ impl TestApp {
                 .expect("the post-call checkpoint");
             let settled = fed >= head
                 && self.state.campaign_list.position() >= head
-                && self.post_call_work_left(post_call).await == 0
+                && self.post_call_work_left().await == 0
                 && Recordings::waiting(store.db().pool(), 1)
                     .await
                     .expect("the waiting recordings")
@@ -101,26 +76,11 @@ impl TestApp {
     }
 
     /// Attempts on the post-call queue still to be worked on.
-    async fn post_call_work_left(&self, post_call: PostCall) -> i64 {
-        let pool = self.state.store.db().pool();
-        let row = match post_call {
-            PostCall::Finished => {
-                sqlx::query("SELECT COUNT(*) AS n FROM post_call_work WHERE done = 0")
-                    .fetch_one(pool)
-                    .await
-            }
-            PostCall::NothingDue => {
-                let now = commands::store::timestamp(self.state.clock.now());
-                sqlx::query(
-                    "SELECT COUNT(*) AS n FROM post_call_work WHERE done = 0 \
-                     AND (due_at IS NULL OR due_at <= $1)",
-                )
-                .bind(now)
-                .fetch_one(pool)
-                .await
-            }
-        };
-        row.expect("the post-call queue")
+    async fn post_call_work_left(&self) -> i64 {
+        sqlx::query("SELECT COUNT(*) AS n FROM post_call_work WHERE done = 0")
+            .fetch_one(self.state.store.db().pool())
+            .await
+            .expect("the post-call queue")
             .try_get("n")
             .expect("a count")
     }

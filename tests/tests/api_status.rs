@@ -2,9 +2,7 @@
 //! resume with `Last-Event-ID`, many subscribers, a slow subscriber.
 //!
 //! Calls are driven with domain commands on the Call aggregate (what the Twilio webhooks will
-//! send); the app's own dialer dials them.
-
-use std::time::Duration;
+//! send); the app's own dialer dials them, drained by the test between its moves.
 
 use callbot_tests::fixtures::{script, seoul};
 use callbot_tests::sse::Frame;
@@ -15,11 +13,18 @@ use projections::call_list::CallList;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const DEADLINE: Duration = Duration::from_secs(60);
+/// Rounds of dialing and answering a campaign may take (one call a round at least).
+const MAX_ROUNDS: usize = 100;
 
-/// At 10:00 in Seoul: inside the default call window, so the app's dialer dials.
+/// At 10:00 in Seoul: inside the default call window, so the app's dialer dials — when the
+/// test drains the workers.
 async fn spawn() -> TestApp {
-    spawn_app_with(AppOptions::default().manual_clock(seoul(10, 0))).await
+    spawn_app_with(
+        AppOptions::default()
+            .manual_clock(seoul(10, 0))
+            .manual_workers(),
+    )
+    .await
 }
 
 /// A draft campaign of `count` contacts; no retries, so a missed call is final at once.
@@ -52,53 +57,44 @@ async fn call_command(app: &TestApp, call: &str, command: CallCommand) {
 }
 
 /// Answers every call the dialer places (every third one goes unanswered instead) until
-/// every call is final.
+/// every call is final: drains the workers (the dialer dials, the consumer places, the relay
+/// publishes), answers or misses what is ringing, and again.
 async fn drive_to_completion(app: &TestApp, campaign: &str) {
-    let mut head = app.state.store.watch_head();
     let pool = app.state.store.db().pool().clone();
-    // The read model may still show a call as ringing after it was answered.
-    let mut handled = std::collections::HashSet::new();
-    tokio::time::timeout(DEADLINE, async {
-        loop {
-            let rows = CallList::for_campaign(&pool, campaign).await.unwrap();
-            if rows.iter().all(|row| row.is_final()) {
-                return;
-            }
-            let at = app.manual_clock().now();
-            for row in rows.iter().filter(|row| row.status.as_str() == "CALLING") {
-                if !handled.insert(row.id.clone()) {
-                    continue;
-                }
-                if row.seq % 3 == 0 {
-                    let end = CallCommand::RecordAttemptEnded {
-                        end: AttemptEnd::NoAnswer,
-                        duration_secs: 0,
-                        at,
-                    };
-                    call_command(app, &row.id, end).await;
-                    continue;
-                }
-                call_command(app, &row.id, CallCommand::RecordAnswered { at }).await;
-                let outcome = CallCommand::ReportOutcome {
-                    result: CallResult::Success,
-                    note: None,
-                    proposed_time: None,
-                    at,
-                };
-                call_command(app, &row.id, outcome).await;
+    for _ in 0..MAX_ROUNDS {
+        app.drain_workers().await;
+        let rows = CallList::for_campaign(&pool, campaign).await.unwrap();
+        if rows.iter().all(|row| row.is_final()) {
+            return;
+        }
+        let at = app.manual_clock().now();
+        for row in rows.iter().filter(|row| row.status.as_str() == "CALLING") {
+            if row.seq % 3 == 0 {
                 let end = CallCommand::RecordAttemptEnded {
-                    end: AttemptEnd::Completed,
-                    duration_secs: 45,
+                    end: AttemptEnd::NoAnswer,
+                    duration_secs: 0,
                     at,
                 };
                 call_command(app, &row.id, end).await;
+                continue;
             }
-            // Wait for the dialer or the projection to move before looking again.
-            let _ = tokio::time::timeout(Duration::from_millis(200), head.changed()).await;
+            call_command(app, &row.id, CallCommand::RecordAnswered { at }).await;
+            let outcome = CallCommand::ReportOutcome {
+                result: CallResult::Success,
+                note: None,
+                proposed_time: None,
+                at,
+            };
+            call_command(app, &row.id, outcome).await;
+            let end = CallCommand::RecordAttemptEnded {
+                end: AttemptEnd::Completed,
+                duration_secs: 45,
+                at,
+            };
+            call_command(app, &row.id, end).await;
         }
-    })
-    .await
-    .expect("every call final within the deadline");
+    }
+    panic!("the campaign's calls were not all final after {MAX_ROUNDS} rounds");
 }
 
 #[tokio::test]
@@ -312,7 +308,7 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
     stream.until_completed().await;
     // The post-call worker (summaries, costs) goes on after `completed`; once it and the
     // projections are done, the rebuilt tables equal the live ones.
-    app.wait_for_workers_idle().await;
+    app.drain_workers().await;
     let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
@@ -348,7 +344,7 @@ async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
     app.start_campaign_ok(&campaign).await;
     drive_to_completion(&app, &campaign).await;
     stream.until_completed().await;
-    app.wait_for_workers_idle().await;
+    app.drain_workers().await;
 
     let mut all = Vec::new();
     let mut after = 0;

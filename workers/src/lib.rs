@@ -9,7 +9,9 @@
 
 pub mod dial_consumer;
 pub mod dialer;
+pub mod ports;
 pub mod post_call;
+pub mod projection;
 pub mod recordings;
 pub mod relay;
 pub mod supervisor;
@@ -71,6 +73,8 @@ pub enum WorkerError {
     Placement(#[from] commands::dial_queue::PlacementError),
     #[error(transparent)]
     Relay(#[from] commands::relay::RelayError),
+    #[error("projection: {0}")]
+    Projection(#[from] projections::ProjectionError),
     #[error("NATS: {0}")]
     Nats(String),
     #[error(transparent)]

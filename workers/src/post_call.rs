@@ -22,12 +22,11 @@ use commands::store::timestamp;
 use commands::summarizer::{OfflineSummarizer, Summarizer, SummaryRequest};
 use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
 use domain::call::{Call, CallCommand, CallStatus, CostComponent, SummarySource, TranscriptSource};
-use media_bridge::conversation_details::{DetailsClient, TranscriptLines};
-use media_bridge::twilio::TwilioClient;
 use sqlx::Row;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::ports::{CallPrices, Conversations};
 use crate::{Progress as Unit, Worker, WorkerError};
 
 /// The lock that keeps the post-call worker single-active.
@@ -98,8 +97,8 @@ pub struct PostCallWorker {
     store: EventStore,
     calls: Commands<Call>,
     clock: Arc<dyn Clock>,
-    twilio: TwilioClient,
-    details: DetailsClient,
+    prices: Arc<dyn CallPrices>,
+    conversations: Arc<dyn Conversations>,
     summarizer: Option<Arc<dyn Summarizer>>,
     rates: Rates,
     timing: WorkerTiming,
@@ -136,8 +135,8 @@ impl PostCallWorker {
     pub fn new(
         store: EventStore,
         clock: Arc<dyn Clock>,
-        twilio: TwilioClient,
-        details: DetailsClient,
+        prices: Arc<dyn CallPrices>,
+        conversations: Arc<dyn Conversations>,
         summarizer: Option<Arc<dyn Summarizer>>,
         rates: Rates,
         timing: WorkerTiming,
@@ -146,8 +145,8 @@ impl PostCallWorker {
             calls: Commands::new(store.clone(), ()),
             store,
             clock,
-            twilio,
-            details,
+            prices,
+            conversations,
             summarizer,
             rates,
             timing,
@@ -282,7 +281,7 @@ impl PostCallWorker {
                 Some(_) if attempt.costs.contains(&CostComponent::Telephony) => {
                     progress.telephony_done = true;
                 }
-                Some(sid) => match self.twilio.fetch_price(sid, 1, Duration::ZERO).await {
+                Some(sid) => match self.prices.call_price(sid).await {
                     Ok(Some(0)) => progress.telephony_done = true,
                     Ok(Some(micros)) => {
                         let command = CallCommand::RecordAttemptCost {
@@ -312,9 +311,13 @@ impl PostCallWorker {
         if !progress.details_done {
             match &attempt.conversation_id {
                 None => progress.details_done = true,
-                Some(conversation_id) => match self.details.fetch(conversation_id).await {
-                    Ok(details) if details.is_final() => {
-                        let lines = details.lines();
+                Some(conversation_id) => match self
+                    .conversations
+                    .conversation(conversation_id, self.rates.elevenlabs_per_minute)
+                    .await
+                {
+                    Ok(details) if details.finished => {
+                        let lines = details.lines;
                         let mut ok = true;
                         if !lines.is_empty() {
                             let command = CallCommand::RecordTranscript {
@@ -333,8 +336,7 @@ impl PostCallWorker {
                             let command = CallCommand::RecordAttemptCost {
                                 attempt: n,
                                 component: CostComponent::Voice,
-                                amount_micros: details
-                                    .cost_micros(self.rates.elevenlabs_per_minute),
+                                amount_micros: details.cost_micros,
                                 at: now,
                             };
                             match self.command(&work.call_id, command).await {

@@ -18,10 +18,10 @@ use commands::recordings::{RETENTION_DAYS, RecordingFiles};
 use commands::store::timestamp;
 use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
 use domain::call::{Call, CallCommand, CallError, DiscardReason, RecordingCommand, RecordingStage};
-use media_bridge::twilio::TwilioClient;
 use projections::recordings::{RecordingRow, Recordings};
 use uuid::Uuid;
 
+use crate::ports::{ProviderError, ProviderRecordings};
 use crate::{Progress, Worker};
 
 /// The lock that keeps the recordings worker single-active.
@@ -55,8 +55,8 @@ pub struct Pass {
 /// Why handling one recording failed (it is retried with backoff).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
-    #[error("Twilio: {0}")]
-    Twilio(#[from] media_bridge::twilio::client::TwilioError),
+    #[error("phone provider: {0}")]
+    Provider(#[from] ProviderError),
     #[error("storage: {0}")]
     Io(#[from] std::io::Error),
     #[error("event store: {0}")]
@@ -69,7 +69,7 @@ pub enum RecordingError {
 pub struct RecordingsWorker {
     store: EventStore,
     calls: Commands<Call>,
-    twilio: TwilioClient,
+    provider: Arc<dyn ProviderRecordings>,
     files: RecordingFiles,
     clock: Arc<dyn Clock>,
     poll: Duration,
@@ -81,7 +81,7 @@ impl RecordingsWorker {
     /// A worker polling the call list every `poll`.
     pub fn new(
         store: EventStore,
-        twilio: TwilioClient,
+        provider: Arc<dyn ProviderRecordings>,
         files: RecordingFiles,
         clock: Arc<dyn Clock>,
         poll: Duration,
@@ -89,7 +89,7 @@ impl RecordingsWorker {
         Self {
             calls: Commands::new(store.clone(), ()),
             store,
-            twilio,
+            provider,
             files,
             clock,
             poll,
@@ -189,11 +189,11 @@ impl RecordingsWorker {
         let bytes = match self.files.stored_size(&call_id).await {
             Some(bytes) => bytes,
             None => {
-                let wav = self.twilio.fetch_recording_wav(&sid).await?;
+                let wav = self.provider.fetch_wav(&sid).await?;
                 self.files.write(&call_id, wav).await?
             }
         };
-        self.twilio.delete_recording(&sid).await?;
+        self.provider.delete(&sid).await?;
         let at = self.clock.now();
         let stored = RecordingCommand::RecordStored {
             recording_sid: sid.clone(),
@@ -226,7 +226,7 @@ impl RecordingsWorker {
         sid: &str,
         reason: DiscardReason,
     ) -> Result<Handled, RecordingError> {
-        self.twilio.delete_recording(sid).await?;
+        self.provider.delete(sid).await?;
         self.files.remove(&call_id).await?;
         let command = RecordingCommand::Discard {
             recording_sid: sid.to_owned(),

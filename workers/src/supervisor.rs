@@ -2,12 +2,10 @@
 //! must run once per cluster, and restarts a failed worker after an exponentially growing pause.
 //! States, restarts and the last error go to [`Metrics`], which `/readyz` and `/metrics` show.
 
-use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
 
 use commands::{CancellationToken, Db, Metrics, WorkerState, leader};
-use futures::future::BoxFuture;
 use tokio::task::JoinSet;
 
 use crate::{Progress, Worker, WorkerError};
@@ -40,17 +38,10 @@ impl Backoff {
     }
 }
 
-enum Entry {
-    Worker {
-        worker: Arc<dyn Worker>,
-        /// The database and lock name of a single-active worker.
-        lease: Option<(Db, &'static str)>,
-    },
-    /// A loop that supervises itself (the projection runners): run once, its end reported.
-    Task {
-        name: &'static str,
-        work: BoxFuture<'static, Result<(), String>>,
-    },
+struct Entry {
+    worker: Arc<dyn Worker>,
+    /// The database and lock name of a single-active worker.
+    lease: Option<(Db, &'static str)>,
 }
 
 /// Runs workers until stopped.
@@ -80,7 +71,7 @@ impl Supervisor {
     pub fn add(&mut self, worker: Arc<dyn Worker>) {
         self.metrics
             .worker_state(worker.name(), WorkerState::Stopped);
-        self.entries.push(Entry::Worker {
+        self.entries.push(Entry {
             worker,
             lease: None,
         });
@@ -91,65 +82,44 @@ impl Supervisor {
     pub fn add_single_active(&mut self, worker: Arc<dyn Worker>, db: Db, lock: &'static str) {
         self.metrics
             .worker_state(worker.name(), WorkerState::Stopped);
-        self.entries.push(Entry::Worker {
+        self.entries.push(Entry {
             worker,
             lease: Some((db, lock)),
         });
     }
 
-    /// Adds a loop that handles its own errors and leases (a projection runner): it is started
-    /// once and its end is reported, not restarted.
-    pub fn add_task<E: Display>(
-        &mut self,
-        name: &'static str,
-        work: impl Future<Output = Result<(), E>> + Send + 'static,
-    ) {
-        self.metrics.worker_state(name, WorkerState::Stopped);
-        self.entries.push(Entry::Task {
-            name,
-            work: Box::pin(async move { work.await.map_err(|e| e.to_string()) }),
-        });
-    }
-
-    /// Every worker added with [`Supervisor::add`] or [`Supervisor::add_single_active`] (tests
-    /// drive them to idle).
+    /// Every worker added.
     pub fn workers(&self) -> Vec<Arc<dyn Worker>> {
         self.entries
             .iter()
-            .filter_map(|entry| match entry {
-                Entry::Worker { worker, .. } => Some(worker.clone()),
-                Entry::Task { .. } => None,
-            })
+            .map(|entry| entry.worker.clone())
             .collect()
+    }
+
+    /// Takes the workers `choose` picks (by name) out of the supervisor: it will not run them,
+    /// and their caller drives them (a test drains them with [`crate::drive_to_idle`], so
+    /// nothing races it and no lease is taken).
+    pub fn take(&mut self, choose: impl Fn(&str) -> bool) -> Vec<Arc<dyn Worker>> {
+        let (taken, kept) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|entry| choose(entry.worker.name()));
+        self.entries = kept;
+        taken.into_iter().map(|entry: Entry| entry.worker).collect()
     }
 
     /// Runs everything until `stop`; returns once every worker has stopped (each finishes the
     /// unit of work it is in).
     pub async fn run(self, stop: CancellationToken) {
         let mut running = JoinSet::new();
-        for entry in self.entries {
+        for Entry { worker, lease } in self.entries {
             let metrics = self.metrics.clone();
-            let stop = stop.clone();
-            match entry {
-                Entry::Worker { worker, lease } => {
-                    running.spawn(supervise(worker, lease, metrics, self.backoff, stop));
-                }
-                Entry::Task { name, work } => {
-                    running.spawn(async move {
-                        metrics.worker_state(name, WorkerState::Running);
-                        match work.await {
-                            Ok(()) => {
-                                tracing::info!(worker = name, "stopped");
-                                metrics.worker_state(name, WorkerState::Stopped);
-                            }
-                            Err(error) => {
-                                tracing::error!(worker = name, %error, "stopped with an error");
-                                metrics.worker_failed(name, error, false);
-                            }
-                        }
-                    });
-                }
-            }
+            running.spawn(supervise(
+                worker,
+                lease,
+                metrics,
+                self.backoff,
+                stop.clone(),
+            ));
         }
         while let Some(joined) = running.join_next().await {
             if let Err(error) = joined {
