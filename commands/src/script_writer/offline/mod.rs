@@ -104,4 +104,6 @@ impl ScriptWriter for OfflineWriter {
 }
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;
