@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::OfflineWriter;
 use crate::script_writer::ScriptRequest;
 
-/// The share of the corpus that must pass.
-const PASS_RATE_FLOOR: f64 = 0.95;
+/// The share of the corpus that must pass: what the writer achieves (48 of 48; main's writer
+/// before the general path passed 9), so a rule change that loses a topic fails here.
+const PASS_RATE_FLOOR: f64 = 1.0;
 
 /// One request and what its script must show.
 #[derive(Debug, Deserialize)]
@@ -82,7 +83,9 @@ fn problems(entry: &Entry, content: &ScriptContent) -> Vec<String> {
         .collect();
     for name in &used {
         if !allowed.contains(name.as_str()) {
-            problems.push(format!("{{{name}}} is no value of a contact or the business"));
+            problems.push(format!(
+                "{{{name}}} is no value of a contact or the business"
+            ));
         }
     }
     let offers_other_times = used.contains("availableTimes");
@@ -102,7 +105,10 @@ fn the_corpus_is_wide_enough() {
     let korean = corpus.iter().filter(|e| e.language == "ko").count();
     let english = corpus.iter().filter(|e| e.language == "en").count();
     assert!(corpus.len() >= 40, "{} requests", corpus.len());
-    assert!(korean >= 25 && english >= 12, "{korean} Korean, {english} English");
+    assert!(
+        korean >= 25 && english >= 12,
+        "{korean} Korean, {english} English"
+    );
     assert!(corpus.iter().all(|e| !e.keywords.is_empty()));
 }
 
@@ -156,6 +162,12 @@ fn a_generic_script_fails_the_check() {
     generic.main_flow[0].action = "{noticeDetails} 궁금하신 점 있으실까요?".to_owned();
     generic.variables.push("{noticeDetails}".to_owned());
     let problems = problems(&entry, &generic);
-    assert!(problems.iter().any(|p| p.contains("purpose names none")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("{noticeDetails}")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("purpose names none")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("{noticeDetails}")),
+        "{problems:?}"
+    );
 }

@@ -186,7 +186,10 @@ pub fn event(analysis: &Analysis) -> Draft {
         .event_name
         .as_ref()
         .filter(|_| analysis.same_language(Language::En))
-        .map_or_else(|| "our upcoming event".to_owned(), |name| format!("the {name}"));
+        .map_or_else(
+            || "our upcoming event".to_owned(),
+            |name| format!("the {name}"),
+        );
     let when = match (analysis.day, analysis.clock) {
         (Some(day), Some(clock)) => format!(" {} at {}", day_en(day), clock_en(clock)),
         (Some(day), None) => format!(" {}", day_en(day)),

@@ -200,10 +200,15 @@ pub fn analyse(input: &str, business_type: Option<&str>) -> Analysis {
 /// "25일", "15th": a day of the month in the request.
 fn has_date_words(lower: &str) -> bool {
     let chars: Vec<char> = lower.chars().collect();
-    chars.windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1] == '일')
+    chars
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_digit() && pair[1] == '일')
         || ["st ", "nd ", "rd ", "th "].iter().any(|suffix| {
             lower.match_indices(suffix).any(|(at, _)| {
-                lower[..at].chars().last().is_some_and(|c| c.is_ascii_digit())
+                lower[..at]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_digit())
             })
         })
 }
@@ -228,7 +233,11 @@ fn intent(lower: &str) -> Intent {
     let scores = [
         (
             Intent::Appointment,
-            if confirming { count(lower, APPOINTMENT) } else { 0 },
+            if confirming {
+                count(lower, APPOINTMENT)
+            } else {
+                0
+            },
         ),
         (Intent::Payment, count(lower, PAYMENT)),
         (

@@ -20,14 +20,21 @@ pub(super) const PHRASES: Phrases = Phrases {
 const VERBS: &[(&str, Act, bool)] = &[
     ("ask", Act::Ask, true), ("check", Act::Ask, false), ("find out", Act::Ask, false), ("see", Act::Ask, false),
     ("confirm", Act::Confirm, false), ("verify", Act::Confirm, false),
-    ("remind", Act::Tell, true), ("tell", Act::Tell, true), ("let", Act::Tell, true), ("inform", Act::Tell, true),
+    ("remind", Act::Remind, true), ("tell", Act::Tell, true), ("let", Act::Tell, true), ("inform", Act::Tell, true),
     ("notify", Act::Tell, true), ("update", Act::Tell, true),
     ("request", Act::Request, false), ("offer", Act::Offer, false), ("suggest", Act::Offer, false),
     ("book", Act::Offer, false), ("schedule", Act::Offer, false), ("arrange", Act::Offer, false),
     ("invite", Act::Invite, true), ("thank", Act::Thank, true),
 ];
 /// Verbs that only say whom to call.
-const CALLS: &[&str] = &["call", "phone", "ring", "contact", "reach out to", "check on"];
+const CALLS: &[&str] = &[
+    "call",
+    "phone",
+    "ring",
+    "contact",
+    "reach out to",
+    "check on",
+];
 /// Words that end the callee's part after a verb.
 #[rustfmt::skip]
 const AFTER_CALLEE: &[&str] = &[
@@ -73,7 +80,9 @@ fn parts(sentence: &str) -> Vec<String> {
         let previous = out.last().expect("one").trim_end().to_owned();
         let cut = i > 0
             && (starts_verb
-                && (previous.ends_with(',') || previous.ends_with(" and") || previous.ends_with(", then"))
+                && (previous.ends_with(',')
+                    || previous.ends_with(" and")
+                    || previous.ends_with(", then"))
                 || previous.ends_with(',') && rest.starts_with("if "));
         if cut {
             let last = out.last_mut().expect("one");
@@ -97,11 +106,17 @@ fn parts(sentence: &str) -> Vec<String> {
 }
 
 fn verb_at(lower: &str) -> Option<(&'static str, Act, bool)> {
-    VERBS.iter().copied().find(|(verb, _, _)| starts_with_word(lower, verb))
+    VERBS
+        .iter()
+        .copied()
+        .find(|(verb, _, _)| starts_with_word(lower, verb))
 }
 
 fn call_at(lower: &str) -> Option<&'static str> {
-    CALLS.iter().copied().find(|verb| starts_with_word(lower, verb))
+    CALLS
+        .iter()
+        .copied()
+        .find(|verb| starts_with_word(lower, verb))
 }
 
 fn starts_with_word(text: &str, word: &str) -> bool {
@@ -151,7 +166,7 @@ fn clause(part: &str, about: &mut Option<String>) -> Option<Clause> {
         act = Act::Ask;
     }
     let (body, condition) = split_condition(&body);
-    (!body.is_empty()).then(|| Clause {
+    (!body.is_empty()).then_some(Clause {
         act,
         body,
         condition,
@@ -181,9 +196,11 @@ fn split_condition(body: &str) -> (String, Option<String>) {
 }
 
 fn starts_question(body: &str) -> bool {
-    ["if ", "whether ", "when ", "what ", "how ", "where ", "which ", "why ", "who "]
-        .iter()
-        .any(|w| body.starts_with(w))
+    [
+        "if ", "whether ", "when ", "what ", "how ", "where ", "which ", "why ", "who ",
+    ]
+    .iter()
+    .any(|w| body.starts_with(w))
 }
 
 /// The owner's words as said to the callee: they → you, their → your.
@@ -221,10 +238,10 @@ pub(super) fn purpose(reading: &Reading) -> String {
         .as_ref()
         .map(|about| format!("as {about}, "))
         .unwrap_or_default();
-    let reason = reading.clauses.first().map_or_else(
-        || "go over a few details with you".to_owned(),
-        |clause| reason(clause),
-    );
+    let reason = reading
+        .clauses
+        .first()
+        .map_or_else(|| "go over a few details with you".to_owned(), reason);
     format!("Hi {{customerName}}, {about}I'm calling to {reason}.")
 }
 
@@ -233,9 +250,10 @@ fn reason(clause: &Clause) -> String {
     match clause.act {
         Act::Ask => format!("ask {body}"),
         Act::Confirm => format!("confirm {body}"),
-        Act::Tell => match body.strip_prefix("of ").or_else(|| body.strip_prefix("about ")) {
+        Act::Tell => format!("let you know {body}"),
+        Act::Remind => match body.strip_prefix("of ") {
             Some(topic) => format!("remind you about {topic}"),
-            None => format!("let you know {body}"),
+            None => format!("remind you {body}"),
         },
         Act::Request => format!("ask you to {body}"),
         Act::Offer => format!("offer {body}"),
@@ -264,18 +282,20 @@ fn turn(clause: &Clause, first: bool) -> Option<Turn> {
     let asked = |action: String, responses: &'static [&'static str]| Turn { action, responses };
     Some(match clause.act {
         Act::Ask => question(body),
-        Act::Confirm => match per_contact(body, PER_CONTACT).filter(|_| body.starts_with("your ")) {
-            Some(name) => asked(
-                format!("Is {body} still {{{name}}}?"),
-                &["Yes, that's right", "No, it has changed"],
-            ),
-            None => asked(
-                format!("Does {body} still work for you?"),
-                &["Yes, that works", "Could we change it?"],
-            ),
-        },
-        Act::Tell if first => return None,
-        Act::Tell => Turn {
+        Act::Confirm => {
+            match per_contact(body, PER_CONTACT).filter(|_| body.starts_with("your ")) {
+                Some(name) => asked(
+                    format!("Is {body} still {{{name}}}?"),
+                    &["Yes, that's right", "No, it has changed"],
+                ),
+                None => asked(
+                    format!("Does {body} still work for you?"),
+                    &["Yes, that works", "Could we change it?"],
+                ),
+            }
+        }
+        Act::Tell | Act::Remind if first => return None,
+        Act::Tell | Act::Remind => Turn {
             action: format!(
                 "{}.",
                 capitalised(body.trim_start_matches("that ").trim_end_matches('.'))
@@ -345,10 +365,20 @@ fn question(body: &str) -> Turn {
             Some((_, "Do")) | None => format!("Do you {verb} {}", rest.join(" ")),
             Some((_, aux)) => format!("{aux} you {}", rest.join(" ")),
         }),
-        _ => words.iter().position(|w| AUXILIARIES[..5].iter().any(|(a, _)| a == w)).map(|at| {
-            let aux = AUXILIARIES.iter().find(|(a, _)| *a == words[at]).map_or("Will", |(_, c)| c);
-            format!("{aux} {} {}", words[..at].join(" "), words[at + 1..].join(" "))
-        }),
+        _ => words
+            .iter()
+            .position(|w| AUXILIARIES[..5].iter().any(|(a, _)| a == w))
+            .map(|at| {
+                let aux = AUXILIARIES
+                    .iter()
+                    .find(|(a, _)| *a == words[at])
+                    .map_or("Will", |(_, c)| c);
+                format!(
+                    "{aux} {} {}",
+                    words[..at].join(" "),
+                    words[at + 1..].join(" ")
+                )
+            }),
     };
     Turn {
         action: direct.map_or_else(
@@ -362,8 +392,17 @@ fn question(body: &str) -> Turn {
 /// A check after a treatment: how they are, what is wrong, a visit offered.
 pub(super) fn follow_up(input: &str) -> Vec<Turn> {
     const TREATMENTS: &[&str] = &[
-        "chemical peel", "peel", "surgery", "procedure", "laser", "injection", "filler", "extraction",
-        "implant", "facial", "treatment",
+        "chemical peel",
+        "peel",
+        "surgery",
+        "procedure",
+        "laser",
+        "injection",
+        "filler",
+        "extraction",
+        "implant",
+        "facial",
+        "treatment",
     ];
     let lower = input.to_lowercase();
     let treatment = TREATMENTS
@@ -378,9 +417,10 @@ pub(super) fn follow_up(input: &str) -> Vec<Turn> {
             responses: &["I'm fine, thanks", "It's a bit sore", "I'm not sure"],
         },
         Turn {
-            action: "I'm sorry to hear that. Could you tell me a little more about it? It would be \
+            action:
+                "I'm sorry to hear that. Could you tell me a little more about it? It would be \
                      good to have a look: shall I book you in for a visit?"
-                .to_owned(),
+                    .to_owned(),
             responses: &["Yes, please", "I'll wait a few days"],
         },
         Turn {

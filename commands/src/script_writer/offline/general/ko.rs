@@ -47,7 +47,16 @@ const PER_CONTACT: &[(&str, &str)] = &[
     ("수령 시간", "pickupTime"), ("만기일", "expiryDate"), ("만료일", "expiryDate"),
 ];
 /// Words saying a value differs per person.
-const EACH: &[&str] = &["각", "각자", "각각", "각각의", "개별", "개별로", "개인별", "개인별로"];
+const EACH: &[&str] = &[
+    "각",
+    "각자",
+    "각각",
+    "각각의",
+    "개별",
+    "개별로",
+    "개인별",
+    "개인별로",
+];
 /// Nouns that take 하다, so 주문한 → 주문하신 and 연장할 → 연장하실.
 #[rustfmt::skip]
 const VERBAL_NOUNS: &[&str] = &[
@@ -74,9 +83,9 @@ fn clauses(piece: &str) -> Vec<Vec<&str>> {
     let mut out = vec![Vec::new()];
     for word in piece.split_whitespace() {
         out.last_mut().expect("one").push(word);
-        let ends_a_clause = word
-            .strip_suffix('고')
-            .is_some_and(|stem| !stem.ends_with('다') && !stem.ends_with('라') && act(stem).is_some());
+        let ends_a_clause = word.strip_suffix('고').is_some_and(|stem| {
+            !stem.ends_with('다') && !stem.ends_with('라') && act(stem).is_some()
+        });
         if ends_a_clause {
             out.push(Vec::new());
         }
@@ -99,9 +108,16 @@ fn without_audience<'a>(words: Vec<&'a str>, about: &mut Option<String>) -> Vec<
     let mut rest: Vec<&str> = match audience {
         Some(at) => {
             let before = &words[..at];
-            let told_before = before.iter().any(|w| w.ends_with('고') || w.ends_with('면'));
+            let told_before = before
+                .iter()
+                .any(|w| w.ends_with('고') || w.ends_with('면'));
             if told_before {
-                words.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, w)| *w).collect()
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != at)
+                    .map(|(_, w)| *w)
+                    .collect()
             } else {
                 if !before.is_empty() && about.is_none() {
                     *about = Some(honorific(&before.join(" ")));
@@ -116,16 +132,30 @@ fn without_audience<'a>(words: Vec<&'a str>, about: &mut Option<String>) -> Vec<
 }
 
 fn is_audience(word: &str) -> bool {
-    let Some(stem) = ["에게", "께", "한테"].iter().find_map(|p| word.strip_suffix(p)) else {
+    let Some(stem) = ["에게", "께", "한테"]
+        .iter()
+        .find_map(|p| word.strip_suffix(p))
+    else {
         return false;
     };
     let stem = stem.trim_end_matches('들');
     let bare = stem.trim_end_matches('님');
-    stem.ends_with('분') || [stem, bare].iter().any(|s| PEOPLE.iter().any(|p| s.ends_with(p)))
+    stem.ends_with('분')
+        || [stem, bare]
+            .iter()
+            .any(|s| PEOPLE.iter().any(|p| s.ends_with(p)))
 }
 
 fn is_call_word(word: &str) -> bool {
-    ["전화해서", "연락해서", "전화드려서", "연락드려서", "걸어서", "전화로"].contains(&word)
+    [
+        "전화해서",
+        "연락해서",
+        "전화드려서",
+        "연락드려서",
+        "걸어서",
+        "전화로",
+    ]
+    .contains(&word)
 }
 
 /// One clause: its act from the last word, the rest as the body.
@@ -134,11 +164,11 @@ fn clause(words: &[&str]) -> Option<Clause> {
     let mut act = act(verb)?;
     let mut body = body.to_vec();
     // "안내 전화해줘", "확인 전화": the act is the word before 전화.
-    if verb.starts_with("전화") || verb.starts_with("연락") {
-        if let Some(previous) = body.last().and_then(|w| act_of_noun(w)) {
-            act = previous;
-            body.pop();
-        }
+    if (verb.starts_with("전화") || verb.starts_with("연락"))
+        && let Some(previous) = body.last().and_then(|w| act_of_noun(w))
+    {
+        act = previous;
+        body.pop();
     }
     let mut text = honorific(&body.join(" "));
     if verb.starts_with("잡아") {
@@ -248,7 +278,7 @@ fn reason(clause: &Clause) -> String {
     let body = clause.body.as_str();
     match clause.act {
         Act::Ask | Act::Confirm => format!("{} 여쭤보려고 연락드렸습니다", object(body)),
-        Act::Tell => match body.strip_suffix('고').filter(|_| is_reported(body)) {
+        Act::Tell | Act::Remind => match body.strip_suffix('고').filter(|_| is_reported(body)) {
             Some(reported) => format!("{reported}고 안내드리려고 연락드렸습니다"),
             None if body.contains("감사") => "감사 인사 드리려고 연락드렸습니다".to_owned(),
             None => format!("{} 안내드리려고 연락드렸습니다", topic(body)),
@@ -314,7 +344,10 @@ fn turn(clause: &Clause, first: bool) -> Option<Turn> {
                 action: format!("등록된 {}이 {{{name}}} 맞으실까요?", topic(body)),
                 responses: &["네, 맞아요", "아니요, 바뀌었어요"],
             },
-            None if ["의사", "여부", "의향"].iter().any(|w| without_particle(body).ends_with(w)) => {
+            None if ["의사", "여부", "의향"]
+                .iter()
+                .any(|w| without_particle(body).ends_with(w)) =>
+            {
                 question(body)
             }
             None => Turn {
@@ -322,14 +355,14 @@ fn turn(clause: &Clause, first: bool) -> Option<Turn> {
                 responses: &["네, 맞아요", "조금 바꾸고 싶어요"],
             },
         },
-        Act::Tell if is_reported(body) => {
+        Act::Tell | Act::Remind if is_reported(body) => {
             if first {
                 return None;
             }
             let reported = body.strip_suffix('고').unwrap_or(body);
             told(polite(reported).map_or_else(|| format!("{reported}."), |s| format!("{s}.")))
         }
-        Act::Tell => match per_contact(body, PER_CONTACT).filter(|_| is_each(body)) {
+        Act::Tell | Act::Remind => match per_contact(body, PER_CONTACT).filter(|_| is_each(body)) {
             Some(name) => told(format!(
                 "{{customerName}}님의 {}은 {{{name}}}입니다.",
                 topic(body)
@@ -353,7 +386,10 @@ fn turn(clause: &Clause, first: bool) -> Option<Turn> {
             responses: &["네, 부탁드려요", "괜찮아요, 다음에 할게요"],
         },
         Act::Invite => Turn {
-            action: format!("{condition}{}에 와 주실 수 있으실까요?", without_particle(body)),
+            action: format!(
+                "{condition}{}에 와 주실 수 있으실까요?",
+                without_particle(body)
+            ),
             responses: &["네, 갈게요", "이번에는 어려울 것 같아요"],
         },
         Act::Thank => told("진심으로 감사드립니다.".to_owned()),
@@ -367,7 +403,11 @@ fn question(body: &str) -> Turn {
         action,
         responses: YES_NO,
     };
-    for (ending, asked) in [("시는지", "실까요?"), ("신지", "실까요?"), ("셨는지", "셨을까요?")] {
+    for (ending, asked) in [
+        ("시는지", "실까요?"),
+        ("신지", "실까요?"),
+        ("셨는지", "셨을까요?"),
+    ] {
         if let Some(stem) = body.strip_suffix(ending) {
             return yes_no(format!("{stem}{asked}"));
         }
@@ -382,7 +422,9 @@ fn question(body: &str) -> Turn {
     if body.ends_with('지') {
         return yes_no(format!("{body} 여쭤봐도 될까요?"));
     }
-    let when = ["날짜", "시간", "일정", "언제", "요일"].iter().any(|w| body.contains(w));
+    let when = ["날짜", "시간", "일정", "언제", "요일"]
+        .iter()
+        .any(|w| body.contains(w));
     Turn {
         action: format!("{} 말씀해 주시겠어요?", object(body)),
         responses: if when {
@@ -396,7 +438,17 @@ fn question(body: &str) -> Turn {
 /// A check after a treatment: how they are, what is wrong, a visit offered.
 pub(super) fn follow_up(input: &str, analysis: &Analysis) -> Vec<Turn> {
     const TREATMENTS: &[&str] = &[
-        "시술", "수술", "임플란트", "레이저", "치료", "발치", "주사", "교정", "관리", "진료", "검사",
+        "시술",
+        "수술",
+        "임플란트",
+        "레이저",
+        "치료",
+        "발치",
+        "주사",
+        "교정",
+        "관리",
+        "진료",
+        "검사",
     ];
     let treatment = TREATMENTS
         .iter()

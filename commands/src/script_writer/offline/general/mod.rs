@@ -26,6 +26,8 @@ enum Act {
     Confirm,
     /// Pass something on ("…라고 안내해", "let them know that …").
     Tell,
+    /// Pass on what the callee knew ("remind them that …"); Korean says it as [`Act::Tell`].
+    Remind,
     /// Ask the callee to do something ("반납해 달라고 요청해", "ask them to return …").
     Request,
     /// Offer a service ("일정 잡아", "offer a second viewing").
@@ -114,7 +116,13 @@ fn assemble(purpose: String, turns: Vec<Turn>, phrases: &Phrases, follow_up: boo
             .enumerate()
             .map(|(i, turn)| {
                 let (positive, negative) = FOLLOW_UP_BRANCHES[i];
-                step(i as u32 + 1, &turn.action, turn.responses, positive, negative)
+                step(
+                    i as u32 + 1,
+                    &turn.action,
+                    turn.responses,
+                    positive,
+                    negative,
+                )
             })
             .collect()
     } else {
@@ -163,8 +171,12 @@ fn assemble(purpose: String, turns: Vec<Turn>, phrases: &Phrases, follow_up: boo
 
 /// A follow-up's four turns: how are you (fine → 3, not → 2); what is wrong and a visit offered
 /// (yes → 4, no → 3); glad, call any time; the visit arranged.
-const FOLLOW_UP_BRANCHES: [(Option<u32>, Option<u32>); 4] =
-    [(Some(3), Some(2)), (Some(4), Some(3)), (None, None), (None, None)];
+const FOLLOW_UP_BRANCHES: [(Option<u32>, Option<u32>); 4] = [
+    (Some(3), Some(2)),
+    (Some(4), Some(3)),
+    (None, None),
+    (None, None),
+];
 
 fn join(first: &str, second: &str) -> String {
     match (first.is_empty(), second.is_empty()) {
