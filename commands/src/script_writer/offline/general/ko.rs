@@ -315,18 +315,8 @@ fn is_each(text: &str) -> bool {
         .any(|w| EACH.contains(&w) || w.ends_with('별') || w.contains("마다"))
 }
 
-/// The steps: each clause that needs an answer a question, what is told said before it. The
-/// first clause's news is already in the purpose.
-pub(super) fn turns(reading: &Reading) -> Vec<Turn> {
-    reading
-        .clauses
-        .iter()
-        .enumerate()
-        .filter_map(|(i, clause)| turn(clause, i == 0))
-        .collect()
-}
-
-fn turn(clause: &Clause, first: bool) -> Option<Turn> {
+/// The step a clause gives (`None` when the first clause's news is already in the purpose).
+pub(super) fn turn(clause: &Clause, first: bool) -> Option<Turn> {
     let body = clause.body.as_str();
     let condition = clause
         .condition

@@ -90,7 +90,7 @@ pub fn write(input: &str, analysis: &Analysis, language: Language) -> Draft {
             let (purpose, turns) = if analysis.follow_up {
                 (ko::purpose(&reading), ko::follow_up(input, analysis))
             } else {
-                (ko::purpose(&reading), ko::turns(&reading))
+                (ko::purpose(&reading), turns(&reading, ko::turn))
             };
             (purpose, turns, &ko::PHRASES)
         }
@@ -99,12 +99,22 @@ pub fn write(input: &str, analysis: &Analysis, language: Language) -> Draft {
             let turns = if analysis.follow_up {
                 en::follow_up(input)
             } else {
-                en::turns(&reading)
+                turns(&reading, en::turn)
             };
             (en::purpose(&reading), turns, &en::PHRASES)
         }
     };
     assemble(purpose, turns, phrases, analysis.follow_up)
+}
+
+/// The steps: each clause that needs an answer a question, what is told said before it.
+fn turns(reading: &Reading, turn: fn(&Clause, bool) -> Option<Turn>) -> Vec<Turn> {
+    reading
+        .clauses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, clause)| turn(clause, i == 0))
+        .collect()
 }
 
 /// Numbers the turns, each leading to the next, then the closing question and the hand-over of
