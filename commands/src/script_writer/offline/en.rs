@@ -181,21 +181,25 @@ pub fn payment(analysis: &Analysis) -> Draft {
 }
 
 pub fn event(analysis: &Analysis) -> Draft {
+    // An unnamed or undated event is "our upcoming event", never a placeholder.
     let name = analysis
         .event_name
         .as_ref()
         .filter(|_| analysis.same_language(Language::En))
-        .map_or_else(|| "{eventName}".to_owned(), |name| format!("the {name}"));
+        .map_or_else(
+            || "our upcoming event".to_owned(),
+            |name| format!("the {name}"),
+        );
     let when = match (analysis.day, analysis.clock) {
-        (Some(day), Some(clock)) => format!("{} at {}", day_en(day), clock_en(clock)),
-        (Some(day), None) => day_en(day),
-        (None, Some(clock)) => format!("at {}", clock_en(clock)),
-        (None, None) => "on {eventDate}".to_owned(),
+        (Some(day), Some(clock)) => format!(" {} at {}", day_en(day), clock_en(clock)),
+        (Some(day), None) => format!(" {}", day_en(day)),
+        (None, Some(clock)) => format!(" at {}", clock_en(clock)),
+        (None, None) => String::new(),
     };
     Draft {
         greeting: GREETING.to_owned(),
         purpose: format!(
-            "Hi {{customerName}}, I'm calling to see if you'll be joining us for {name} {when}."
+            "Hi {{customerName}}, I'm calling to see if you'll be joining us for {name}{when}."
         ),
         main_flow: vec![
             step(
@@ -225,36 +229,5 @@ pub fn event(analysis: &Analysis) -> Draft {
             ),
         ],
         closing: "Thanks so much for your time. Have a great day!".to_owned(),
-    }
-}
-
-pub fn notice(analysis: &Analysis) -> Draft {
-    let same = analysis.same_language(Language::En);
-    let announcement = match &analysis.notice {
-        Some(sentence) if same => sentence.clone(),
-        _ => "{noticeDetails}".to_owned(),
-    };
-    Draft {
-        greeting: GREETING.to_owned(),
-        purpose: "Hi {customerName}, I'm calling with a quick update from {businessName}."
-            .to_owned(),
-        main_flow: vec![
-            step(
-                1,
-                &format!("{announcement} Do you have any questions about this?"),
-                &["Yes, one question", "No, that's all"],
-                Some(2),
-                None,
-            ),
-            step(
-                2,
-                "Of course, go ahead. If I can't answer it right away, someone from our team \
-                 will call you back.",
-                &["When does this start?", "Can you text me the details?"],
-                None,
-                None,
-            ),
-        ],
-        closing: CLOSING.to_owned(),
     }
 }

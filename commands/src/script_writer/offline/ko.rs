@@ -191,21 +191,22 @@ pub fn payment(analysis: &Analysis) -> Draft {
 }
 
 pub fn event(analysis: &Analysis) -> Draft {
+    // An unnamed or undated event is "이번 행사", never a placeholder no contact carries.
     let name = analysis
         .event_name
         .clone()
         .filter(|_| analysis.same_language(Language::Ko))
-        .unwrap_or_else(|| "{eventName}".to_owned());
+        .unwrap_or_else(|| "행사".to_owned());
     let when = match (analysis.day, analysis.clock) {
-        (Some(day), Some(clock)) => format!("{} {}에", day_ko(day), clock_ko(clock)),
-        (Some(day), None) => day_ko(day),
-        (None, Some(clock)) => format!("{}에", clock_ko(clock)),
-        (None, None) => "{eventDate}에".to_owned(),
+        (Some(day), Some(clock)) => format!("{} {}에 열리는", day_ko(day), clock_ko(clock)),
+        (Some(day), None) => format!("{} 열리는", day_ko(day)),
+        (None, Some(clock)) => format!("{}에 열리는", clock_ko(clock)),
+        (None, None) => "이번".to_owned(),
     };
     Draft {
         greeting: GREETING.to_owned(),
         purpose: format!(
-            "{{customerName}}님, {when} 열리는 {name} 참석 여부를 여쭤보려고 연락드렸습니다."
+            "{{customerName}}님, {when} {name} 참석 여부를 여쭤보려고 연락드렸습니다."
         ),
         main_flow: vec![
             step(
@@ -238,40 +239,5 @@ pub fn event(analysis: &Analysis) -> Draft {
         closing: "시간 내주셔서 감사합니다. 궁금하신 점 있으시면 언제든 연락 주세요. 좋은 하루 \
                   보내세요."
             .to_owned(),
-    }
-}
-
-pub fn notice(analysis: &Analysis) -> Draft {
-    let same = analysis.same_language(Language::Ko);
-    let announcement = match (&analysis.notice, &analysis.notice_topic) {
-        (Some(sentence), _) if same => sentence.clone(),
-        (None, Some(topic)) if same => format!("{topic} 관련해서 알려드립니다."),
-        _ => "{noticeDetails}".to_owned(),
-    };
-    Draft {
-        greeting: GREETING.to_owned(),
-        purpose: "{customerName}님, {businessName}에서 안내드릴 내용이 있어 연락드렸습니다."
-            .to_owned(),
-        main_flow: vec![
-            step(
-                1,
-                &format!("{announcement} 혹시 궁금하신 점 있으실까요?"),
-                &["네, 하나 여쭤볼게요", "아니요, 괜찮아요"],
-                Some(2),
-                None,
-            ),
-            step(
-                2,
-                "네, 말씀해 주세요. 바로 답변드리기 어려운 내용은 담당자가 확인해서 다시 \
-                 연락드리겠습니다.",
-                &[
-                    "언제부터 적용되나요?",
-                    "자세한 내용을 문자로 받을 수 있을까요?",
-                ],
-                None,
-                None,
-            ),
-        ],
-        closing: CLOSING.to_owned(),
     }
 }

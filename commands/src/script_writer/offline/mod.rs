@@ -1,9 +1,12 @@
 //! The offline writer: reads the request with keyword rules (Korean and English) and writes the
-//! script a receptionist would, for the common calls — appointment confirmation (with other
-//! times offered on a change and the reason asked on a cancellation when the owner wants it),
-//! payment reminders with their due date, event attendance, and general notices. Deterministic:
-//! the same request always gives the same script. Used when no OpenAI key is configured, and by
-//! the sandbox to answer as a model would.
+//! script a receptionist would. Three common calls have templates — appointment confirmation
+//! (other times offered on a change, the reason asked on a cancellation when the owner wants
+//! it), payment reminders with their amount and due date, and event attendance — used only when
+//! the template keeps every fact the request gives. Any other request (a parcel redelivery, a
+//! check after a treatment, a notice…) goes the [`general`] way: the owner's instruction turned
+//! into what the agent says, in the owner's words. Deterministic: the same request always gives
+//! the same script. Used when no OpenAI key is configured, and by the sandbox to answer as a
+//! model would. `corpus.json` holds the requests the pass rate is measured on.
 
 use async_trait::async_trait;
 use domain::script::{FlowStep, Language, NextStep, ScriptContent, placeholders, validate};
@@ -12,10 +15,11 @@ use super::{ScriptRequest, ScriptWriter, WriterError, WrittenScript, describe};
 
 pub mod analysis;
 mod en;
+mod general;
 mod hangul;
 mod ko;
 
-use analysis::{Intent, analyse};
+use analysis::{Analysis, Intent, analyse};
 
 /// A script before its variables are listed (they are read off the texts).
 struct Draft {
@@ -72,17 +76,27 @@ impl OfflineWriter {
     /// Writes the script for `request` (the synchronous core of [`ScriptWriter::write`]).
     pub fn compose(request: &ScriptRequest) -> ScriptContent {
         let analysis = analyse(&request.natural_input, request.business_type.as_deref());
-        let draft = match (analysis.intent, request.language) {
+        let draft = match (template(&analysis), request.language) {
             (Intent::Appointment, Language::Ko) => ko::appointment(&analysis),
             (Intent::Payment, Language::Ko) => ko::payment(&analysis),
             (Intent::Event, Language::Ko) => ko::event(&analysis),
-            (Intent::Notice, Language::Ko) => ko::notice(&analysis),
             (Intent::Appointment, Language::En) => en::appointment(&analysis),
             (Intent::Payment, Language::En) => en::payment(&analysis),
             (Intent::Event, Language::En) => en::event(&analysis),
-            (Intent::Notice, Language::En) => en::notice(&analysis),
+            (Intent::General, language) => {
+                general::write(&request.natural_input, &analysis, language)
+            }
         };
         draft.finish()
+    }
+}
+
+/// The template for the call, when it keeps the request's facts: a payment reminder or an event
+/// call must not drop a date the day reader cannot read ("이번 달 25일").
+fn template(analysis: &Analysis) -> Intent {
+    match analysis.intent {
+        Intent::Payment | Intent::Event if analysis.unread_date => Intent::General,
+        intent => intent,
     }
 }
 
@@ -103,5 +117,7 @@ impl ScriptWriter for OfflineWriter {
     }
 }
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod tests;

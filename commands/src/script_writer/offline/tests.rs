@@ -167,13 +167,19 @@ fn event_calls_ask_for_attendance_and_companions() {
         "{}",
         content.purpose
     );
+    // Unnamed and undated (here: named only in Korean) is said plainly, not left as a
+    // placeholder no contact carries.
     let content = write("행사 참석 확인", None, Language::En);
     assert_eq!(
         content.purpose,
-        "Hi {customerName}, I'm calling to see if you'll be joining us for {eventName} on \
-         {eventDate}."
+        "Hi {customerName}, I'm calling to see if you'll be joining us for our upcoming event."
     );
-    assert!(content.variables.contains(&"{eventName}".to_owned()));
+    assert_eq!(content.variables, ["{businessName}", "{customerName}"]);
+    let content = write("행사 참석 확인", None, Language::Ko);
+    assert_eq!(
+        content.purpose,
+        "{customerName}님, 이번 행사 참석 여부를 여쭤보려고 연락드렸습니다."
+    );
 }
 
 #[test]
@@ -184,27 +190,30 @@ fn notices_are_passed_on_in_the_agents_words() {
         Language::Ko,
     );
     assert_eq!(
-        content.main_flow[0].action,
-        "다음 주 월요일은 휴진입니다. 혹시 궁금하신 점 있으실까요?"
+        content.purpose,
+        "{customerName}님, 다음 주 월요일은 휴진이라고 안내드리려고 연락드렸습니다."
     );
+    assert_eq!(content.main_flow[0].action, "혹시 궁금하신 점 있으실까요?");
     let content = write("다음 주 월요일 휴진 안내해줘", None, Language::Ko);
-    assert!(
-        content.main_flow[0]
-            .action
-            .starts_with("다음 주 월요일 휴진 관련해서 알려드립니다."),
-        "{}",
-        content.main_flow[0].action
+    assert_eq!(
+        content.purpose,
+        "{customerName}님, 다음 주 월요일 휴진 안내드리려고 연락드렸습니다."
     );
+    // Nothing to pass on: still no content-free {noticeDetails}.
     let content = write("전화 좀 돌려줘요 부탁합니다", None, Language::Ko);
-    assert!(content.variables.contains(&"{noticeDetails}".to_owned()));
+    assert_eq!(content.variables, ["{businessName}", "{customerName}"]);
     let content = write(
         "Let everyone know that we are closed next Monday.",
         None,
         Language::En,
     );
     assert_eq!(
+        content.purpose,
+        "Hi {customerName}, I'm calling to let you know that we are closed next Monday."
+    );
+    assert_eq!(
         content.main_flow[0].action,
-        "We are closed next Monday. Do you have any questions about this?"
+        "Do you have any questions about this?"
     );
 }
 

@@ -1,10 +1,11 @@
-//! Reading the owner's request: what kind of call, for what kind of business, when, how much,
-//! and what to announce. Korean and English keywords; everything found is language-neutral so
-//! either language can be written from it.
+//! Reading the owner's request for the templates: what kind of call, for what kind of business,
+//! when and how much. Korean and English keywords; everything found is language-neutral so
+//! either language can be written from it. A call that fits no template is read clause by
+//! clause by [`super::general`].
 //!
 //! This module holds what is found and how the kind of call and business are told apart;
-//! [`when`] reads days, times and deadlines, [`money`] amounts, [`names`] event names and
-//! notices, and [`phrasing`] says what was found in either language.
+//! [`when`] reads days, times and deadlines, [`money`] amounts, [`names`] event names, and
+//! [`phrasing`] says what was found in either language.
 
 mod money;
 mod names;
@@ -14,7 +15,7 @@ mod when;
 use domain::script::Language;
 
 use money::amount;
-use names::{event_name, notice, notice_topic};
+use names::event_name;
 pub use phrasing::{amount_text, clock_en, clock_ko, day_en, day_ko};
 use when::{clock, day, deadline};
 
@@ -27,8 +28,8 @@ pub enum Intent {
     Payment,
     /// Ask whether the callee attends an event.
     Event,
-    /// Pass on a notice and take questions.
-    Notice,
+    /// Anything else: written from the request's own clauses.
+    General,
 }
 
 /// The kind of business, for the words it uses (진료 예약, 수강료, reservation…).
@@ -105,27 +106,51 @@ pub struct Analysis {
     pub amount: Option<Amount>,
     /// The event's name in the owner's words ("학부모 설명회", "open house").
     pub event_name: Option<String>,
-    /// The notice as the agent says it, in the owner's language.
-    pub notice: Option<String>,
-    /// A noun phrase of what the notice is about, when no full sentence was found.
-    pub notice_topic: Option<String>,
+    /// A check on the callee after a treatment: how they are, any discomfort.
+    pub follow_up: bool,
+    /// The request names a date the day reader does not ("이번 달 25일"), so a template that
+    /// says the day would lose it.
+    pub unread_date: bool,
 }
 
 #[rustfmt::skip]
 const PAYMENT: &[&str] = &[
-    "결제", "납부", "미납", "입금", "수납", "청구", "납입", "회비", "수강료", "요금", "잔금", "예약금", "연체", "payment",
-    "pay ", "invoice", "bill", "overdue", "balance", "tuition", "dues", "deposit",
+    "결제", "납부", "미납", "입금", "수납", "청구", "납입", "회비", "수강료", "요금", "잔금", "예약금", "연체료", "payment",
+    "pay ", "invoice", "bill", "balance", "tuition", "dues", "deposit", "late fee",
 ];
 #[rustfmt::skip]
 const EVENT: &[&str] = &[
-    "행사", "참석", "참가", "세미나", "설명회", "워크숍", "워크샵", "간담회", "모임", "파티", "발표회", "시사회", "축제", "특강", "강연",
-    "초대", "초청", "바자회", "개업식", "오픈 하우스", "event", "attend", "rsvp", "seminar", "workshop", "party",
-    "webinar", "open house", "conference", "gala", "info session", "orientation", "celebration",
+    "행사", "세미나", "설명회", "워크숍", "워크샵", "간담회", "모임", "파티", "발표회", "시사회", "축제", "특강", "강연", "운동회",
+    "음악회", "공연", "체육대회", "바자회", "개업식", "오픈 하우스", "event", "seminar", "workshop", "party",
+    "webinar", "open house", "conference", "gala", "info session", "orientation", "celebration", "concert",
+];
+/// Asking whether the callee comes, not thanking those who came.
+#[rustfmt::skip]
+const ATTENDANCE: &[&str] = &[
+    "참석 여부", "참석여부", "참석 확인", "참가 확인", "참가 여부", "참여 여부", "참석 가능", "참석하실", "참석할", "참석하는지", "참가하실", "참가할",
+    "참여하실", "참여할", "오실 수", "올 수", "attend", "rsvp", "join us", "coming",
 ];
 #[rustfmt::skip]
 const APPOINTMENT: &[&str] = &[
-    "예약", "진료", "내원", "방문 예정", "시술", "상담 일정", "일정 확인", "appointment", "booking", "reservation",
-    "reserved", "booked", "check-up", "checkup", "visit",
+    "예약", "진료", "내원", "방문 예정", "상담 일정", "일정 확인", "appointment", "booking", "reservation",
+    "reserved", "booked", "check-up", "checkup",
+];
+/// An appointment call confirms, reminds of, moves or cancels the booking.
+#[rustfmt::skip]
+const CONFIRMING: &[&str] = &[
+    "확인", "리마인드", "변경", "취소", "confirm", "remind", "reschedule", "cancel",
+];
+/// How the callee is after a treatment…
+#[rustfmt::skip]
+const HOW_ARE_YOU: &[&str] = &[
+    "불편", "괜찮은지", "통증", "붓기", "부작용", "경과", "컨디션", "아프", "discomfort", "redness", "pain",
+    "swelling", "side effect", "how they're feeling", "how they are feeling", "how they're doing", "recovering",
+];
+/// …they had.
+#[rustfmt::skip]
+const TREATMENT: &[&str] = &[
+    "시술", "수술", "치료", "레이저", "주사", "필러", "보톡스", "교정", "발치", "임플란트", "진료", "treatment", "peel",
+    "surgery", "procedure", "laser", "injection", "filler", "extraction", "implant", "facial",
 ];
 #[rustfmt::skip]
 const BOOKING_CHANGES: &[&str] = &[
@@ -139,7 +164,12 @@ const CANCEL_REASON: &[&str] = &["사유", "이유", "왜 ", "reason", "why"];
 pub fn analyse(input: &str, business_type: Option<&str>) -> Analysis {
     let lower = input.to_lowercase();
     let input_language = Language::detect(input);
-    let intent = intent(&lower);
+    let follow_up = count(&lower, HOW_ARE_YOU) > 0 && count(&lower, TREATMENT) > 0;
+    let intent = if follow_up {
+        Intent::General
+    } else {
+        intent(&lower)
+    };
     let business = business_type
         .map(business_of)
         .filter(|business| *business != Business::Other)
@@ -162,15 +192,25 @@ pub fn analyse(input: &str, business_type: Option<&str>) -> Analysis {
             .then(|| event_name(&lower, input_language))
             .flatten()
             .and_then(spoken),
-        notice: (intent == Intent::Notice)
-            .then(|| notice(input))
-            .flatten()
-            .and_then(spoken),
-        notice_topic: (intent == Intent::Notice)
-            .then(|| notice_topic(input))
-            .flatten()
-            .and_then(spoken),
+        follow_up,
+        unread_date: day.is_none() && has_date_words(&lower),
     }
+}
+
+/// "25일", "15th": a day of the month in the request.
+fn has_date_words(lower: &str) -> bool {
+    let chars: Vec<char> = lower.chars().collect();
+    chars
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_digit() && pair[1] == '일')
+        || ["st ", "nd ", "rd ", "th "].iter().any(|suffix| {
+            lower.match_indices(suffix).any(|(at, _)| {
+                lower[..at]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_digit())
+            })
+        })
 }
 
 /// Owner's words fit to be spoken: braces (which would read as placeholders) and surrounding
@@ -185,12 +225,25 @@ fn count(text: &str, words: &[&str]) -> usize {
     words.iter().filter(|word| text.contains(*word)).count()
 }
 
-/// The intent with the most keywords; ties go to appointment, then payment, then event.
+/// The template with the most keywords; ties go to appointment, then payment, then event. An
+/// appointment call must confirm, remind, move or cancel; an event call must ask who comes.
 fn intent(lower: &str) -> Intent {
+    let confirming = count(lower, CONFIRMING) > 0;
+    let attending = count(lower, ATTENDANCE) > 0;
     let scores = [
-        (Intent::Appointment, count(lower, APPOINTMENT)),
+        (
+            Intent::Appointment,
+            if confirming {
+                count(lower, APPOINTMENT)
+            } else {
+                0
+            },
+        ),
         (Intent::Payment, count(lower, PAYMENT)),
-        (Intent::Event, count(lower, EVENT)),
+        (
+            Intent::Event,
+            if attending { count(lower, EVENT) } else { 0 },
+        ),
     ];
     scores
         .iter()
@@ -209,7 +262,7 @@ fn intent(lower: &str) -> Intent {
                 if count(lower, BOOKING_CHANGES) > 0 && count(lower, CONFIRM) > 0 {
                     Intent::Appointment
                 } else {
-                    Intent::Notice
+                    Intent::General
                 }
             },
             |(intent, _)| intent,

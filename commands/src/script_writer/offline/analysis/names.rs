@@ -1,18 +1,16 @@
-//! Event names and notices, in the owner's own words.
+//! Event names, in the owner's own words.
 
 use domain::script::Language;
-
-use super::super::hangul;
 
 /// Event words, longest first so "오픈 하우스" wins over "하우스".
 #[rustfmt::skip]
 pub(super) const EVENT_NAMES_KO: &[&str] = &[
-    "오픈 하우스", "설명회", "세미나", "워크숍", "워크샵", "간담회", "발표회", "시사회", "바자회", "개업식", "기념식", "시상식", "동창회",
+    "오픈 하우스", "설명회", "세미나", "워크숍", "워크샵", "간담회", "발표회", "시사회", "바자회", "개업식", "기념식", "시상식", "동창회", "운동회", "음악회", "체육대회",
     "특강", "강연", "축제", "파티", "모임", "행사",
 ];
 #[rustfmt::skip]
 pub(super) const EVENT_NAMES_EN: &[&str] = &[
-    "open house", "info session", "orientation", "conference", "celebration", "seminar", "workshop",
+    "open house", "info session", "orientation", "conference", "celebration", "seminar", "workshop", "concert",
     "webinar", "party", "gala", "fair", "meeting", "event",
 ];
 
@@ -114,83 +112,4 @@ pub(super) fn event_name(lower: &str, language: Language) -> Option<String> {
             Some(words.join(" "))
         }
     }
-}
-
-/// Verbs that carry a notice: "…라고 안내해줘", "…다고 알려줘".
-#[rustfmt::skip]
-pub(super) const TELL_KO: &[&str] = &[
-    "안내", "알려", "알리", "전해", "전달", "말해", "말씀", "공지", "얘기", "이야기",
-];
-/// Where the notice clause starts: after the instruction to call.
-#[rustfmt::skip]
-pub(super) const CLAUSE_STARTS_KO: &[&str] = &[
-    ",", ".", "!", "?", "\n", "전화해서 ", "전화해 ", "연락해서 ", "연락해 ", "전화 걸어서 ", "에게 ", "한테 ", "께 ",
-];
-
-/// The notice, when the owner reported it ("…휴진이라고 안내해줘", "tell them that …").
-pub(super) fn notice(input: &str) -> Option<String> {
-    korean_notice(input).or_else(|| english_notice(input))
-}
-
-pub(super) fn korean_notice(input: &str) -> Option<String> {
-    for (at, _) in input.match_indices('고') {
-        let after = input[at + '고'.len_utf8()..].trim_start();
-        if !TELL_KO.iter().any(|verb| after.starts_with(verb)) {
-            continue;
-        }
-        let before = &input[..at];
-        let start = CLAUSE_STARTS_KO
-            .iter()
-            .filter_map(|boundary| before.rfind(boundary).map(|i| i + boundary.len()))
-            .max()
-            .unwrap_or(0);
-        let clause = before[start..].trim();
-        if clause.chars().count() < 2 {
-            continue;
-        }
-        if let Some(sentence) = hangul::polite(clause) {
-            return Some(format!("{sentence}."));
-        }
-    }
-    None
-}
-
-pub(super) fn english_notice(input: &str) -> Option<String> {
-    let lower = input.to_lowercase();
-    let at = lower.find(" that ")?;
-    let before = &lower[..at];
-    if ![
-        "tell", "let", "inform", "remind", "notify", "know", "announce",
-    ]
-    .iter()
-    .any(|verb| before.contains(verb))
-    {
-        return None;
-    }
-    let rest = input[at + " that ".len()..].trim();
-    let end = rest.find(['.', '!', '?', '\n']).unwrap_or(rest.len());
-    let sentence = rest[..end].trim();
-    let mut chars = sentence.chars();
-    let first = chars.next()?;
-    Some(format!("{}{}.", first.to_uppercase(), chars.as_str()))
-}
-
-/// What a notice is about, when the owner only named it ("다음 주 월요일 휴진 안내해줘").
-pub(super) fn notice_topic(input: &str) -> Option<String> {
-    for verb in ["안내", "공지", "알림"] {
-        let Some(at) = input.find(verb) else { continue };
-        let before = &input[..at];
-        let start = CLAUSE_STARTS_KO
-            .iter()
-            .filter_map(|boundary| before.rfind(boundary).map(|i| i + boundary.len()))
-            .max()
-            .unwrap_or(0);
-        let topic = before[start..]
-            .trim()
-            .trim_end_matches(['을', '를', '에', ' ']);
-        if topic.chars().count() >= 2 && !topic.ends_with('고') {
-            return Some(topic.to_owned());
-        }
-    }
-    None
 }

@@ -30,7 +30,7 @@ fn intents_follow_the_keywords() {
         ),
         ("결제 리마인더 보내줘. 기한이 내일까지야", Intent::Payment),
         ("내일 행사 참석 여부 확인해줘", Intent::Event),
-        ("다음 주 월요일은 휴진이라고 안내해줘", Intent::Notice),
+        ("다음 주 월요일은 휴진이라고 안내해줘", Intent::General),
         ("예약금 입금 안내 전화 부탁해", Intent::Payment),
         (
             "Call tomorrow's patients to confirm their appointment",
@@ -46,7 +46,7 @@ fn intents_follow_the_keywords() {
         ),
         (
             "Let everyone know that we are closed next Monday",
-            Intent::Notice,
+            Intent::General,
         ),
     ] {
         assert_eq!(analyse(input, None).intent, intent, "{input}");
@@ -180,23 +180,24 @@ fn event_names_keep_the_owners_words() {
 }
 
 #[test]
-fn reported_notices_become_sentences_and_topics_are_kept() {
-    let notice = |input: &str| analyse(input, None).notice;
-    assert_eq!(
-        notice("고객들에게 전화해서 다음 주 월요일은 휴진이라고 안내해줘").as_deref(),
-        Some("다음 주 월요일은 휴진입니다.")
+fn follow_ups_and_non_appointments_are_told_apart() {
+    let check = analyse(
+        "어제 레이저 토닝 시술 받은 고객들한테 전화해서 불편한 데 없는지 확인해줘",
+        None,
     );
-    assert_eq!(
-        notice("영업시간이 오후 9시까지로 변경된다고 알려줘").as_deref(),
-        Some("영업시간이 오후 9시까지로 변경됩니다.")
-    );
-    assert_eq!(
-        notice("Let everyone know that we are closed next Monday.").as_deref(),
-        Some("We are closed next Monday.")
-    );
-    let topic = analyse("고객들에게 다음 주 월요일 휴진 안내해줘", None);
-    assert_eq!(topic.notice, None);
-    assert_eq!(topic.notice_topic.as_deref(), Some("다음 주 월요일 휴진"));
+    assert!(check.follow_up);
+    assert_eq!(check.intent, Intent::General, "not an appointment");
+    for input in [
+        "스케일링 받은 지 1년 지난 환자분들께 정기 검진 예약 권유해줘",
+        "연체 도서가 있는 회원들에게 반납해 달라고 요청해줘",
+        "헌혈 행사에 참여하신 분들께 감사 인사 전해줘",
+    ] {
+        let analysis = analyse(input, None);
+        assert_eq!(analysis.intent, Intent::General, "{input}");
+        assert!(!analysis.follow_up, "{input}");
+    }
+    assert!(analyse("관리비를 이번 달 25일까지 납부해 달라고 안내해줘", None).unread_date);
+    assert!(!analyse("관리비를 3월 25일까지 납부", None).unread_date);
 }
 
 #[test]
