@@ -26,6 +26,9 @@ pub enum ApiError {
     WeakPassword { missing: Vec<&'static str> },
     #[error("{message}")]
     InvalidPhone { message: String, details: Value },
+    /// The script needs values some contacts lack (details list them per variable).
+    #[error("{message}")]
+    MissingVariables { message: String, details: Value },
     #[error("authentication required")]
     Unauthorized,
     #[error("{0}")]
@@ -98,6 +101,7 @@ impl ApiError {
             | Self::WeakPassword { .. }
             | Self::InvalidPhone { .. }
             | Self::InvalidState(_)
+            | Self::MissingVariables { .. }
             | Self::NoContacts
             | Self::GenerationFailed { .. } => StatusCode::BAD_REQUEST,
             Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
@@ -125,6 +129,7 @@ impl ApiError {
             Self::InvalidInput { .. } | Self::MethodNotAllowed => "INVALID_INPUT",
             Self::WeakPassword { .. } => "WEAK_PASSWORD",
             Self::InvalidPhone { .. } => "INVALID_PHONE",
+            Self::MissingVariables { .. } => "MISSING_VARIABLES",
             Self::InvalidState(_) => "INVALID_STATE",
             Self::NoContacts => "NO_CONTACTS",
             Self::InsufficientCredits(_) | Self::ProviderCreditsLow { .. } => {
@@ -149,7 +154,9 @@ impl ApiError {
     fn details(&self) -> Option<Value> {
         match self {
             Self::InvalidInput { details, .. } => details.clone(),
-            Self::InvalidPhone { details, .. } => Some(details.clone()),
+            Self::InvalidPhone { details, .. } | Self::MissingVariables { details, .. } => {
+                Some(details.clone())
+            }
             Self::WeakPassword { missing } => Some(json!({ "missing": missing })),
             Self::AccountLocked { until } => Some(json!({ "lockedUntil": timestamp(*until) })),
             Self::RateLimited { retry_after_secs } => {
@@ -452,9 +459,22 @@ impl From<commands::services::campaigns::CampaignServiceError> for ApiError {
         use commands::services::campaigns::CampaignServiceError as E;
         match err {
             E::NotFound => Self::NotFound,
-            E::UnknownScript | E::SettingsNotObject | E::InvalidSettings(_) | E::InvalidLimit => {
-                Self::invalid(err.to_string())
-            }
+            E::UnknownScript
+            | E::SettingsNotObject
+            | E::InvalidSettings(_)
+            | E::InvalidLimit
+            | E::InvalidVariables(_) => Self::invalid(err.to_string()),
+            E::MissingVariables { missing } => Self::MissingVariables {
+                message: format!(
+                    "the script needs values the campaign does not have: {}",
+                    missing
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                details: json!({ "variables": missing }),
+            },
             E::Import(import) => import.into(),
             E::NothingToImport { rejected } => Self::InvalidInput {
                 message: "the file has no importable rows".into(),

@@ -182,6 +182,10 @@ fn the_error_codes_are_those_the_server_answers_with() {
         ApiError::RangeNotSatisfiable { length: 1 },
         ApiError::RecordingUnreadable("x".into()),
         ApiError::ReportFontMissing { path: "x".into() },
+        ApiError::MissingVariables {
+            message: "x".into(),
+            details: serde_json::Value::Null,
+        },
     ];
     let answered: BTreeSet<&str> = errors.iter().map(ApiError::code).collect();
     let documented: BTreeSet<&str> = openapi::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();

@@ -66,7 +66,7 @@ pub struct Session {
     pub prompt: String,
     /// The greeting.
     pub first_message: String,
-    /// Contact context for `{{var}}` placeholders.
+    /// The values of the `{{var}}` placeholders in the prompt and the first message.
     pub dynamic_variables: BTreeMap<String, Value>,
     /// Whether the campaign records (recording starts now that the notice has played).
     pub recording: bool,
@@ -120,6 +120,10 @@ pub enum PortError {
     ScriptNotReady,
     #[error("the call has no number")]
     NoNumber,
+    /// The script needs values this call has from no source (checked at start, so only a
+    /// business profile emptied since could cause it).
+    #[error("the script needs values the call does not have: {}", .0.join(", "))]
+    MissingValues(Vec<String>),
     /// The call refused the command, or the store failed while running it.
     #[error(transparent)]
     Command(#[from] commands::CommandError<domain::call::CallError>),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use commands::accounts::Suppressions;
+use commands::accounts::{AccountSettings, Suppressions};
 use commands::cqrs::load;
 use commands::{Clock, CommandContext, Commands, EventStore};
 use domain::call::{
@@ -14,6 +14,8 @@ use domain::call::{
     TranscriptSource,
 };
 use domain::campaign::Campaign;
+use domain::script::prompt::{agent_prompt, dynamic};
+use domain::script::variables::{BUSINESS_NAME, Sources};
 use projections::ScriptList;
 use serde_json::Value;
 use uuid::Uuid;
@@ -115,19 +117,6 @@ impl StorePort {
     }
 }
 
-/// Fills `{name}` placeholders from the contact's context.
-fn fill(text: &str, variables: &BTreeMap<String, Value>) -> String {
-    let mut out = text.to_owned();
-    for (name, value) in variables {
-        let value = match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out = out.replace(&format!("{{{name}}}"), &value);
-    }
-    out
-}
-
 #[async_trait]
 impl CallPort for StorePort {
     async fn session(&self, call_id: Uuid, call_sid: &str) -> Result<Session, PortError> {
@@ -161,28 +150,34 @@ impl CallPort for StorePort {
                 .await
                 .map_err(store_error)?
                 .ok_or(PortError::ScriptNotReady)?;
-        let mut variables: BTreeMap<String, Value> = call
-            .context()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+        // One resolver for every value: the contact, its context, the campaign's values, the
+        // business profile. The texts keep `{{name}}` and the values travel beside them.
+        let account = AccountSettings::load(self.store.db().pool(), &call.owner_id().to_string())
+            .await
+            .map_err(store_error)?;
+        let business = account.business_profile();
+        let sources = Sources {
+            contact_name: call.contact_name(),
+            contact_context: call.context(),
+            campaign: campaign.variables(),
+            business: &business,
+        };
+        let mut values = sources
+            .resolve(&script.content)
+            .map_err(PortError::MissingValues)?;
+        let business_name = sources
+            .value(BUSINESS_NAME)
+            .ok_or_else(|| PortError::MissingValues(vec![BUSINESS_NAME.to_owned()]))?;
+        values.insert(BUSINESS_NAME.to_owned(), business_name);
+        let mut dynamic_variables: BTreeMap<String, Value> = values
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
             .collect();
-        if let Some(name) = call.contact_name() {
-            variables.insert("customerName".into(), Value::String(name.to_owned()));
-            variables.insert("customer_name".into(), Value::String(name.to_owned()));
-        }
-        variables.insert("call_id".into(), Value::String(call_id.to_string()));
-        let content = serde_json::to_string_pretty(&script.content).map_err(store_error)?;
-        let prompt = format!(
-            "당신은 {business}의 AI 전화 상담원입니다. 한국어로 정중하게 말하고, 아래 스크립트를 따르세요. \
-             통화 결과는 report_outcome 도구로 알리고(result: SUCCESS, DECLINED, RESCHEDULED, \
-             CALLBACK_REQUESTED, OTHER; 다른 시간을 원하면 proposedTime), 다시 전화하지 말라고 하면 \
-             opt_out, 녹음을 원하지 않으면 revoke_recording_consent 를 호출하세요.\n\n스크립트:\n{content}",
-            business = campaign.name(),
-        );
+        dynamic_variables.insert("call_id".into(), Value::String(call_id.to_string()));
         Ok(Session {
-            prompt: fill(&prompt, &variables),
-            first_message: fill(&script.content.greeting, &variables),
-            dynamic_variables: variables,
+            prompt: agent_prompt(&script.content),
+            first_message: dynamic(script.content.greeting.trim()),
+            dynamic_variables,
             recording: campaign.settings().recording,
         })
     }

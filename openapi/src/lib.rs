@@ -116,13 +116,15 @@ pub enum ErrorCode {
     RangeNotSatisfiable,
     /// A stored recording does not decrypt with the configured key.
     RecordingUnreadable,
-    /// The font PDF reports are set in is not installed.
+    /// The font file `REPORT_FONT_PATH` names is not there.
     ReportFontMissing,
+    /// The script needs values some contacts have from no source (`details.variables`).
+    MissingVariables,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the SPEC.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::InvalidInput,
         Self::WeakPassword,
         Self::InvalidPhone,
@@ -142,6 +144,7 @@ impl ErrorCode {
         Self::RangeNotSatisfiable,
         Self::RecordingUnreadable,
         Self::ReportFontMissing,
+        Self::MissingVariables,
     ];
 
     /// The code as it appears on the wire.
@@ -150,6 +153,7 @@ impl ErrorCode {
             Self::InvalidInput => "INVALID_INPUT",
             Self::WeakPassword => "WEAK_PASSWORD",
             Self::InvalidPhone => "INVALID_PHONE",
+            Self::MissingVariables => "MISSING_VARIABLES",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AccountLocked => "ACCOUNT_LOCKED",
             Self::NotFound => "NOT_FOUND",

@@ -14,10 +14,12 @@ use commands::services::campaigns_view::{
     CallFilter, CallRecord, CampaignReads, CampaignRecord, ConversationEndRecord, ReadModelError,
 };
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use crate::ProjectionHandle;
 use crate::call_list::CallList;
 use crate::campaign_list::{CAMPAIGNS, CampaignList};
+use crate::script_list::ScriptList;
 
 /// How often the stored checkpoint is read while waiting.
 pub const CHECKPOINT_POLL: Duration = Duration::from_millis(20);
@@ -80,6 +82,18 @@ fn query(err: sqlx::Error) -> ReadModelError {
 
 #[async_trait]
 impl CampaignReads for CampaignReadModels {
+    async fn script_version(
+        &self,
+        owner_id: Uuid,
+        script_id: Uuid,
+        version: u32,
+    ) -> Result<Option<domain::script::ScriptContent>, ReadModelError> {
+        let found = ScriptList::find_version(self.store.db().pool(), owner_id, script_id, version)
+            .await
+            .map_err(query)?;
+        Ok(found.map(|record| record.content))
+    }
+
     async fn campaign(
         &self,
         owner_id: &str,

@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 mod account;
+pub mod placeholders;
 
 /// The API key the sandbox accepts.
 pub const API_KEY: &str = "sandbox-elevenlabs-key";
@@ -493,10 +494,22 @@ impl Agent {
                         .await;
                     return;
                 }
-                self.log.prompt = agent.prompt.prompt;
-                self.log.first_message = agent.first_message;
-                self.log.language = agent.language;
                 self.log.dynamic_variables = dynamic_variables.into_iter().collect();
+                self.log.language = agent.language;
+                // The agent speaks the first message with its variables filled; a placeholder
+                // left in either text would be read out, so the conversation is refused.
+                let variables = &self.log.dynamic_variables;
+                let checked = placeholders::fill(&agent.prompt.prompt, variables)
+                    .and_then(|_| placeholders::fill(&agent.first_message, variables));
+                self.log.prompt = agent.prompt.prompt;
+                match checked {
+                    Ok(first_message) => self.log.first_message = first_message,
+                    Err(reason) => {
+                        self.log.first_message = agent.first_message;
+                        self.close(CLOSE_POLICY, &reason).await;
+                        return;
+                    }
+                }
             }
             _ => {
                 self.close(

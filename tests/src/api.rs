@@ -17,6 +17,9 @@ use crate::app::{PASSWORD, PUBLIC_URL};
 use crate::sse::Subscriber;
 use crate::wait::poll_api;
 
+/// The business profile every signed-up test account has.
+pub const BUSINESS_NAME: &str = "행복치과";
+
 /// How long a sandbox campaign may take to reach a status.
 const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(150);
 
@@ -121,6 +124,12 @@ impl TestApp {
     pub async fn sign_up(&self, email: &str) -> (String, Uuid) {
         self.register_ok(email).await;
         let token = self.token(email).await;
+        // Every test business has a profile: campaigns cannot start without its name.
+        let profile = json!({ "businessName": BUSINESS_NAME, "businessPhone": "02-555-0100" });
+        let (status, body) = self
+            .call_as(&token, "PUT", "/settings", Some(profile))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         let (_, me) = self.me(&token).await;
         let account = me["data"]["id"].as_str().expect("an account id");
         (token, account.parse().expect("a uuid"))

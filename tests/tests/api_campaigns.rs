@@ -42,7 +42,7 @@ async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
 async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_duplicates() {
     let app = spawn().await;
     let script = app.save_script(content()).await;
-    let body = json!({
+    let mut body = json!({
         "name": "2월 5일 예약 확인",
         "scriptId": script,
         "contacts": [
@@ -52,6 +52,20 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
         ],
         "settings": { "maxConcurrency": 2, "retry": { "intervalsSeconds": [60] }, "callWindow": { "start": "10:00", "end": "24:00" } }
     });
+    // 이영희 has no appointment time: nothing is created, and the answer says who lacks what.
+    let (status, refused) = app.create_campaign(body.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"]["code"], "MISSING_VARIABLES");
+    let missing = &refused["error"]["details"]["variables"][0];
+    assert_eq!(missing["name"], "appointmentTime", "{refused}");
+    assert_eq!(
+        missing["contacts"][0], "이영희 (010-8765-4321)",
+        "{refused}"
+    );
+    let (_, list) = app.call("GET", "/campaigns", None).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+    // A value given once for the campaign fills what a contact lacks.
+    body["variables"] = json!({ "appointmentTime": "내일 오후 2시" });
     let (status, created) = app.create_campaign(body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let data = &created["data"];
@@ -257,6 +271,30 @@ async fn the_lifecycle_follows_the_prd_codes() {
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "INVALID_INPUT")
     );
+}
+
+#[tokio::test]
+async fn a_start_without_the_business_name_is_refused_with_missing_variables() {
+    let app = spawn().await;
+    let id = campaign(&app, &["010-5550-0101"]).await;
+    // The owner empties the business profile after creating the campaign.
+    let (status, body) = app.call("PUT", "/settings", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.start_campaign(&id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "MISSING_VARIABLES");
+    assert_eq!(
+        body["error"]["details"]["variables"][0]["name"],
+        "businessName"
+    );
+    let (_, detail) = app.get_campaign(&id).await;
+    assert_eq!(detail["data"]["status"], "DRAFT", "{detail}");
+    // With the name back, it starts.
+    let profile = json!({ "businessName": "행복치과" });
+    let (status, _) = app.call("PUT", "/settings", Some(profile)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app.start_campaign(&id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

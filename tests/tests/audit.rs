@@ -355,6 +355,7 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
                 script_version: 1,
                 settings: Default::default(),
                 contacts: contacts.clone(),
+                variables: Default::default(),
                 at: now,
             },
             &context,

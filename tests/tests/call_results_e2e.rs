@@ -42,6 +42,7 @@ async fn start_campaign_expecting_refusal(app: &TestApp) -> (StatusCode, Value) 
         "name": "두 번째",
         "scriptId": script,
         "contacts": [{ "phoneNumber": number(40), "name": "고객40" }],
+        "variables": { "appointmentTime": "내일 오후 2시" },
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
     });
     let id = app.create_campaign_ok(body).await;
@@ -268,7 +269,8 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
 async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_start() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
     // One answered call costs more than a cent (Twilio alone is $0.0135).
-    let settings = json!({ "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
+    let settings =
+        json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
     let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let numbers: Vec<u32> = (21..=32).collect();

@@ -175,6 +175,7 @@ async fn an_agent_closing_with_1002_fails_the_call_with_the_reason_and_hangs_up(
         "name": "에이전트 오류",
         "scriptId": script,
         "contacts": [{ "phoneNumber": "010-5550-0199", "name": "오류" }],
+        "variables": { "appointmentTime": "내일 오후 2시" },
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
     });
     let id = app.create_campaign_ok(body).await;
@@ -283,7 +284,11 @@ async fn a_campaign_starts_only_when_twilio_and_elevenlabs_can_pay_for_it() {
     let body = json!({
         "name": "잔액 확인",
         "scriptId": script,
-        "contacts": [{ "phoneNumber": number(1) }, { "phoneNumber": number(2) }],
+        "contacts": [
+            { "phoneNumber": number(1), "name": "고객01" },
+            { "phoneNumber": number(2), "name": "고객02" }
+        ],
+        "variables": { "appointmentTime": "내일 오후 2시" },
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
     });
     let id = app.create_campaign_ok(body).await;
@@ -329,6 +334,7 @@ async fn with_retry_on_voicemail_a_voicemail_is_dialed_again() {
         "name": "음성사서함 재시도",
         "scriptId": script,
         "contacts": [{ "phoneNumber": number(7), "name": "고객07" }],
+        "variables": { "appointmentTime": "내일 오후 2시" },
         "settings": {
             "retry": { "maxRetries": 1, "intervalsSeconds": [1] },
             "callWindow": { "start": "00:00", "end": "24:00" },
@@ -386,9 +392,10 @@ async fn a_status_stream_counts_once_against_the_rate_limit_however_many_frames_
     let app = spawn_app_with(AppOptions::sandbox_calls().manual_clock(Utc::now())).await;
     let script = app.save_script(clinic_script()).await;
     let contacts: Vec<Value> = (0..70)
-        .map(|i| json!({ "phoneNumber": format!("010-7000-{i:04}") }))
+        .map(|i| json!({ "phoneNumber": format!("010-7000-{i:04}"), "name": format!("고객{i}") }))
         .collect();
-    let body = json!({ "name": "많은 프레임", "scriptId": script, "contacts": contacts });
+    let variables = json!({ "appointmentTime": "내일 오후 2시" });
+    let body = json!({ "name": "많은 프레임", "scriptId": script, "contacts": contacts, "variables": variables });
     let id = app.create_campaign_ok(body).await;
     let (_, calls) = app.list_calls(&id, "?pageSize=100").await;
     let mut frames = app.subscribe(&id, None).await.into_channel();

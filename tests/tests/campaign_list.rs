@@ -74,6 +74,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
         script_version: 1,
         settings: CampaignSettings::default(),
         contacts,
+        variables: Default::default(),
         at: Utc::now(),
     };
     fixture.start_relay();

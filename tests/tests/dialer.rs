@@ -144,6 +144,7 @@ impl Fixture {
             script_version: 1,
             settings,
             contacts,
+            variables: Default::default(),
             at: self.clock.now(),
         };
         self.campaign(id, create).await;

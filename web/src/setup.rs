@@ -302,6 +302,7 @@ async fn start(
         script_id: page.s.script_id.clone(),
         contacts,
         settings: overlay,
+        variables: page.s.campaign_variables(),
     };
     let created = match campaigns::create(&state.services, input).await {
         Ok(created) => created,
@@ -355,6 +356,17 @@ fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> 
             page.problem("name", m.name_required);
         }
         CampaignServiceError::InvalidSettings(text) => page.problem("settings", text),
+        CampaignServiceError::MissingVariables { missing } => {
+            for variable in missing {
+                let who = variable.contacts.join(", ");
+                let text = if variable.name == domain::script::variables::BUSINESS_NAME {
+                    m.business_name_missing.to_owned()
+                } else {
+                    format!("{}: {} {who}", variable.name, m.missing_value)
+                };
+                page.problem(&format!("var_{}", variable.name), text);
+            }
+        }
         CampaignServiceError::Rejected(CampaignError::InvalidSettings(error)) => {
             page.problem("settings", error.to_string());
         }

@@ -236,12 +236,23 @@ impl SetupState {
         seen
     }
 
-    /// The campaign values: every placeholder that neither the name nor a column fills.
+    /// The values given once for the campaign, by name.
+    pub fn campaign_variables(&self) -> BTreeMap<String, String> {
+        self.values
+            .iter()
+            .map(|value| (value.key.clone(), value.value.trim().to_owned()))
+            .collect()
+    }
+
+    /// The campaign values: every placeholder that neither the name, a column nor the business
+    /// profile (in Settings) fills.
     fn refresh_values(&mut self, typed: &BTreeMap<String, String>) {
+        use domain::script::variables::{BUSINESS_HOURS, BUSINESS_NAME, BUSINESS_PHONE};
         self.values = self
             .variables()
             .into_iter()
             .filter(|key| !NAME_KEYS.contains(&key.as_str()) && !self.cols.contains(key))
+            .filter(|key| ![BUSINESS_NAME, BUSINESS_PHONE, BUSINESS_HOURS].contains(&key.as_str()))
             .map(|key| CampaignValue {
                 value: typed.get(&key).cloned().unwrap_or_default(),
                 key,
@@ -303,9 +314,6 @@ impl SetupState {
                 continue;
             }
             let mut context = Map::new();
-            for value in &self.values {
-                context.insert(value.key.clone(), Value::from(value.value.trim()));
-            }
             for (key, value) in self.cols.iter().zip(&row.ctx) {
                 if !value.trim().is_empty() {
                     context.insert(key.clone(), Value::from(value.trim()));

@@ -2,6 +2,8 @@
 //! progress and ETA, add contacts, start (budget and provider credits checked first), pause,
 //! resume, cancel, delete, and the audit trail of a campaign.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use domain::PhoneNumber;
 use domain::call::{CallCommand, CallStatus, CancelReason};
@@ -10,10 +12,12 @@ use domain::campaign::{
 };
 use domain::policy::CampaignSettings;
 use domain::script::Script;
+use domain::script::variables::MissingVariable;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::campaign_values::{refuse_missing, valid_variables, values_at_start};
 pub use super::campaigns_answers::{
     AuditEntry, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
     CampaignStarted, CampaignTransition, ContactsAdded, ContactsImported, Eta, EventPage, Progress,
@@ -50,6 +54,13 @@ pub enum CampaignServiceError {
     /// No such campaign for this account (or the id is not one).
     #[error("not found")]
     NotFound,
+    /// The campaign's `variables` are not names with short texts.
+    #[error("variables: {0}")]
+    InvalidVariables(String),
+    /// The script needs values some contacts have from no source (their own fields, the
+    /// campaign's values, the business profile); nothing was created or started.
+    #[error("the script needs values that {} variable(s) lack", .missing.len())]
+    MissingVariables { missing: Vec<MissingVariable> },
     /// The script is not a saved script of this account.
     #[error("scriptId: no such script")]
     UnknownScript,
@@ -111,7 +122,7 @@ impl From<CommandError<CampaignError>> for CampaignServiceError {
     }
 }
 
-type Result<T, E = CampaignServiceError> = std::result::Result<T, E>;
+pub(super) type Result<T, E = CampaignServiceError> = std::result::Result<T, E>;
 
 // ----- inputs --------------------------------------------------------------------------------
 
@@ -134,6 +145,8 @@ pub struct CreateCampaign {
     pub contacts: Vec<ContactInput>,
     /// Overrides of the account's campaign defaults, merged key by key.
     pub settings: Option<Value>,
+    /// Script values given once for every call (`availableTimes` of the day, say).
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Which campaign, of whom.
@@ -162,6 +175,8 @@ pub async fn create(ctx: &ServiceContext, input: CreateCampaign) -> Result<Campa
     let account = AccountSettings::load(ctx.store.db().pool(), &input.owner_id.to_string()).await?;
     let settings = overlay_settings(&account, input.settings)?;
     let contacts = parse_contacts(input.contacts)?;
+    let variables = valid_variables(input.variables)?;
+    refuse_missing(script.content(), &contacts, &variables, &account)?;
     let id = Uuid::now_v7();
     let command = CampaignCommand::CreateCampaign {
         owner_id: input.owner_id,
@@ -170,6 +185,7 @@ pub async fn create(ctx: &ServiceContext, input: CreateCampaign) -> Result<Campa
         script_version: script.version(),
         settings,
         contacts,
+        variables,
         at: ctx.clock.now(),
     };
     execute(ctx, input.owner_id, id, command).await?;
@@ -414,6 +430,7 @@ pub async fn start(
     let record = owned(ctx, campaign.owner_id, campaign.campaign_id).await?;
     let id = parse_id(&record.id)?;
     let now = ctx.clock.now();
+    values_at_start(ctx, campaign.owner_id, &record.id).await?;
     if over_budget(
         ctx.store.db().pool(),
         ctx.dialer_view.as_ref(),

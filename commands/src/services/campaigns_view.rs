@@ -8,6 +8,7 @@ use domain::call::{CallResult, CallStatus, TranscriptLine};
 use domain::campaign::{CampaignStatus, PauseReason};
 use domain::policy::CampaignSettings;
 use serde_json::Value;
+use uuid::Uuid;
 
 /// One campaign as its read model shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,4 +148,11 @@ pub trait CampaignReads: Send + Sync + 'static {
     ) -> Result<Option<ConversationEndRecord>, ReadModelError>;
     /// Waits until the campaigns projection has applied `position`; false after `timeout`.
     async fn caught_up(&self, position: i64, timeout: Duration) -> bool;
+    /// The content of one saved version of an owner's script.
+    async fn script_version(
+        &self,
+        owner_id: Uuid,
+        script_id: Uuid,
+        version: u32,
+    ) -> Result<Option<domain::script::ScriptContent>, ReadModelError>;
 }

@@ -19,6 +19,7 @@ use crate::{Clock, Commands, EventBus, EventStore, StoreError};
 
 pub mod accounts;
 pub mod calls;
+mod campaign_values;
 pub mod campaigns;
 pub mod campaigns_answers;
 pub mod campaigns_status;

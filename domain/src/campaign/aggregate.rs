@@ -1,6 +1,6 @@
 //! The [`Campaign`] aggregate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::{Decided, Sink, display_name};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ pub struct Campaign {
     script_version: u32,
     settings: CampaignSettings,
     contacts: Vec<Contact>,
+    variables: BTreeMap<String, String>,
     finished_calls: BTreeSet<Uuid>,
 }
 
@@ -43,6 +44,11 @@ impl Campaign {
     /// The current status, or `None` before creation.
     pub fn status(&self) -> Option<CampaignStatus> {
         self.status
+    }
+
+    /// The script values given once for every call.
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
     }
 
     /// Whether the campaign was deleted.
@@ -157,6 +163,7 @@ impl Campaign {
                 script_version,
                 settings,
                 contacts,
+                variables,
                 at,
             } => {
                 if self.deleted {
@@ -176,6 +183,7 @@ impl Campaign {
                         script_id,
                         script_version,
                         settings,
+                        variables,
                         created_at: at,
                     },
                     self,
@@ -286,6 +294,7 @@ impl Campaign {
                 script_id,
                 script_version,
                 settings,
+                variables,
                 ..
             } => {
                 self.status = Some(CampaignStatus::Draft);
@@ -294,6 +303,7 @@ impl Campaign {
                 self.script_id = script_id;
                 self.script_version = script_version;
                 self.settings = settings;
+                self.variables = variables;
             }
             CampaignEvent::ContactsAdded { contacts, .. } => self.contacts.extend(contacts),
             CampaignEvent::CampaignScheduled { .. } => {

@@ -1,5 +1,7 @@
 //! Commands accepted by [`Campaign`](super::Campaign).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -23,6 +25,8 @@ pub enum CampaignCommand {
         settings: CampaignSettings,
         /// Initial contacts (may be empty).
         contacts: Vec<Contact>,
+        /// Script values given once for every call (`availableTimes` of the day, say).
+        variables: BTreeMap<String, String>,
         /// When the request arrived.
         at: DateTime<Utc>,
     },

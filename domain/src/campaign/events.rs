@@ -1,5 +1,7 @@
 //! Events recorded by [`Campaign`](super::Campaign).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -23,6 +25,10 @@ pub enum CampaignEvent {
         script_version: u32,
         /// Its policies.
         settings: CampaignSettings,
+        /// Script values given once for every call; absent in history written before they
+        /// existed, and left out of the stored form when there are none.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        variables: BTreeMap<String, String>,
         /// When it was created.
         created_at: DateTime<Utc>,
     },

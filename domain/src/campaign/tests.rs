@@ -44,6 +44,7 @@ fn create(contacts: Vec<Contact>) -> CampaignCommand {
         script_version: 2,
         settings: CampaignSettings::default(),
         contacts,
+        variables: Default::default(),
         at: t(0),
     }
 }
@@ -55,6 +56,7 @@ fn created() -> CampaignEvent {
         script_id: SCRIPT,
         script_version: 2,
         settings: CampaignSettings::default(),
+        variables: Default::default(),
         created_at: t(0),
     }
 }

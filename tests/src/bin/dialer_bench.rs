@@ -75,6 +75,7 @@ async fn main() {
         script_version: 1,
         settings: CampaignSettings::default(),
         contacts,
+        variables: Default::default(),
         at: Utc::now(),
     };
     campaigns

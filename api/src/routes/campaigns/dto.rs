@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use commands::services::calls::ListCalls;
 use commands::services::campaigns as service;
 use domain::policy::CampaignSettings;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -64,6 +66,11 @@ pub(super) struct CreateCampaign {
     #[serde(default)]
     #[schema(value_type = Option<CampaignSettings>)]
     settings: Option<Value>,
+    /// Script values given once for every call, e.g. `{"availableTimes": "오후 3시, 4시"}`
+    /// (at most 50, each at most 500 characters). A contact's own value wins; the business
+    /// profile fills what neither has.
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
 }
 
 impl CreateCampaign {
@@ -74,6 +81,7 @@ impl CreateCampaign {
             script_id: self.script_id,
             contacts: contacts(self.contacts),
             settings: self.settings,
+            variables: self.variables,
         }
     }
 }

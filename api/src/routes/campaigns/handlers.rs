@@ -22,7 +22,7 @@ use crate::state::AppState;
     request_body = CreateCampaign,
     responses(
         (status = 201, description = "Created", body = Success<CampaignCreated>),
-        (status = 400, description = "`INVALID_INPUT` (name, scriptId, settings), `INVALID_PHONE` (each bad contact in `details.contacts`)", body = ErrorBody),
+        (status = 400, description = "`INVALID_INPUT` (name, scriptId, settings, variables), `INVALID_PHONE` (each bad contact in `details.contacts`), `MISSING_VARIABLES` (each value the script needs that some contacts lack, with those contacts, in `details.variables`)", body = ErrorBody),
     ),
 )]
 pub(super) async fn create(
@@ -94,7 +94,7 @@ pub(super) async fn add_contacts(
     request_body(content = Option<StartCampaign>, description = "Optional; empty starts now"),
     responses(
         (status = 200, description = "Running or scheduled", body = Success<CampaignStarted>),
-        (status = 400, description = "`INVALID_STATE` (already running or over), `NO_CONTACTS`, `INVALID_INPUT` (scheduledAt)", body = ErrorBody),
+        (status = 400, description = "`INVALID_STATE` (already running or over), `NO_CONTACTS`, `INVALID_INPUT` (scheduledAt), `MISSING_VARIABLES` (as at creation: the business profile or contacts changed)", body = ErrorBody),
         (status = 402, description = "`INSUFFICIENT_CREDITS`: the daily or monthly budget is spent, or the Twilio balance or ElevenLabs quota is too low for the calls left (`details.provider`)", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
         (status = 503, description = "`PROVIDER_UNAVAILABLE`: Twilio or ElevenLabs could not be asked for the balance", body = ErrorBody),
