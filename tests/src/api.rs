@@ -156,8 +156,27 @@ impl TestApp {
             "naturalInput": input,
             "context": { "businessType": "clinic", "language": language }
         });
-        self.call_as(token, "POST", "/scripts/generate", Some(body))
-            .await
+        self.generate_script_from(token, body).await
+    }
+
+    /// `POST /scripts/generate` with any body.
+    pub async fn generate_script_from(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post("/scripts/generate", token, body).await
+    }
+
+    /// `POST /scripts`: saves a script (or a generated draft, with `scriptId`).
+    pub async fn create_script(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post("/scripts", token, body).await
+    }
+
+    /// `PUT /scripts/{id}`: a new version.
+    pub async fn edit_script(&self, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+        self.put(&format!("/scripts/{id}"), token, body).await
+    }
+
+    /// `GET /scripts/{id}` with `query` (`""` or `?version=1`).
+    pub async fn get_script(&self, token: &str, id: &str, query: &str) -> (StatusCode, Value) {
+        self.get(&format!("/scripts/{id}{query}"), token).await
     }
 
     /// A saved script of the owner, created through its aggregate (no writer involved).

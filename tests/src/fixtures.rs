@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use domain::script::{FlowStep, NextStep, ScriptContent};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 /// A one-step script.
@@ -52,9 +53,23 @@ pub fn seoul(hour: u32, minute: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// A JSON string's text; panics naming the value when it is not a string.
+#[track_caller]
+pub fn text(value: &Value) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+}
+
 /// The error code of an error answer (empty when there is none).
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
+}
+
+/// Asserts that an answer is an error with `expected` status and error code `expected_code`.
+#[track_caller]
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, expected_code: &str) {
+    assert_eq!((status, code(body)), (expected, expected_code), "{body}");
 }
 
 /// The error code and details of an error answer.

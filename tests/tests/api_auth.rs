@@ -1,6 +1,6 @@
 //! Accounts and the security policies, through the HTTP API.
 
-use callbot_tests::fixtures::code;
+use callbot_tests::fixtures::{assert_error, code};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -21,23 +21,17 @@ async fn registration_validates_and_normalizes_input() {
     assert!(body["meta"]["timestamp"].is_string());
 
     let (status, body) = app.register("kim@clinic.kr", "password123").await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
+    assert_error(status, &body, StatusCode::CONFLICT, "CONFLICT");
 
     let (status, body) = app.register("lee@clinic.kr", "short").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "WEAK_PASSWORD");
     assert_eq!(
         body["error"]["details"]["missing"],
         json!(["at least 8 characters", "a digit"])
     );
 
     let (status, body) = app.register("not-an-email", "password123").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 
     let (status, body) = app
         .send(
@@ -47,10 +41,7 @@ async fn registration_validates_and_normalizes_input() {
             Some(json!({ "email": "a@b.kr", "password": "password123", "admin": true })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("admin"),
         "{body}"
@@ -70,9 +61,11 @@ async fn registration_validates_and_normalizes_input() {
 
     let huge = "x".repeat(2 * 1024 * 1024);
     let (status, body) = app.register(&huge, "password123").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
     );
 }
 
@@ -187,15 +180,9 @@ async fn a_password_change_ends_every_session_at_once() {
         app.token("kim@clinic.kr").await,
     );
     let (status, body) = app.change_password(&this, "wrong-one1", "newpass456").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let (status, body) = app.change_password(&this, "password123", "weak").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "WEAK_PASSWORD");
     let (status, body) = app
         .change_password(&this, "password123", "newpass456")
         .await;
@@ -372,7 +359,7 @@ async fn one_account_cannot_see_or_end_another_accounts_sessions() {
     assert_eq!(own.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.me(&kim).await.0, StatusCode::UNAUTHORIZED);
     let (status, body) = app.call_as(&lee, "GET", "/nothing-here", None).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
 }
 
 fn base64_url_encode(bytes: &[u8]) -> String {

@@ -1,6 +1,6 @@
 //! Campaigns, contacts, import, lifecycle, settings and the do-not-call list through the API.
 
-use callbot_tests::fixtures::{code, script, seoul};
+use callbot_tests::fixtures::{assert_error, code, script, seoul};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use domain::script::ScriptContent;
 use reqwest::StatusCode;
@@ -109,10 +109,7 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
         ]
     });
     let (status, body) = app.create_campaign(body).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_PHONE");
     let errors = body["error"]["details"]["contacts"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
     assert_eq!(
@@ -129,23 +126,14 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
 
     let bad_script = json!({ "name": "x", "scriptId": Uuid::new_v4(), "contacts": [] });
     let (status, body) = app.create_campaign(bad_script).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let bad_settings =
         json!({ "name": "x", "scriptId": script, "settings": { "maxConcurrency": 0 } });
     let (status, body) = app.create_campaign(bad_settings).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let unknown = json!({ "name": "x", "scriptId": script, "settings": { "speed": 3 } });
     let (status, body) = app.create_campaign(unknown).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert!(body["error"]["message"].as_str().unwrap().contains("speed"));
 }
 
@@ -162,10 +150,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
         .await;
     let empty = empty["data"]["id"].as_str().unwrap().to_owned();
     let (status, body) = app.start_campaign(&empty).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "NO_CONTACTS")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "NO_CONTACTS");
     let (status, added) = app
         .call(
             "POST",
@@ -183,10 +168,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
     assert_eq!(started["data"]["status"], "RUNNING");
     assert!(started["data"]["startedAt"].is_string());
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
     let (status, body) = app
         .call(
             "POST",
@@ -194,20 +176,14 @@ async fn the_lifecycle_follows_the_prd_codes() {
             Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0104" }] })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
     let (_, detail) = app.get_campaign(&id).await;
     assert!(
         detail["data"]["eta"]["etaSeconds"].as_i64().unwrap() > 0,
         "{detail}"
     );
     let (status, body) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
 
     let (_, paused) = app
         .call("POST", &format!("/campaigns/{id}/pause"), None)
@@ -253,10 +229,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
             Some(json!({ "scheduledAt": past })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 }
 
 #[tokio::test]
@@ -271,17 +244,16 @@ async fn a_start_over_budget_is_refused_with_402() {
     assert_eq!(status, StatusCode::OK);
     let id = campaign(&app, &["010-5550-0101"]).await;
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS")
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYMENT_REQUIRED,
+        "INSUFFICIENT_CREDITS",
     );
 
     settings["dailyBudgetUsd"] = json!(-1);
     let (status, body) = app.call("PUT", "/settings", Some(settings.clone())).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     settings["surprise"] = json!(true);
     let (status, _) = app.call("PUT", "/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -316,10 +288,7 @@ async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
             Some(json!({ "phoneNumber": "nope" })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_PHONE");
     let (status, _) = app
         .call("DELETE", "/suppressions/+821055500111", None)
         .await;
@@ -366,10 +335,7 @@ async fn starting_is_limited_to_five_a_minute() {
         app.start_campaign(&id).await;
     }
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
-    );
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
 }
 
 #[tokio::test]
