@@ -1,10 +1,23 @@
-//! Test data the suites share: scripts, the SPEC §9 test numbers, times in Seoul, and readers of
-//! the API's answers.
+//! Test data the suites share: scripts, calls and stored events, the SPEC §9 test numbers, times
+//! in Seoul, and readers of the API's answers; and the dialer's rig without the app around it.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use commands::dial_queue::DialPlacer;
+use commands::dialer::InMemoryTelephony;
+use commands::{CancellationToken, EventBus, EventStore, ManualClock, Relay};
+use cqrs_es::persist::SerializedEvent;
+use domain::PhoneNumber;
+use domain::call::CallCommand;
 use domain::script::{FlowStep, NextStep, ScriptContent};
+use projections::dialer_view::ReadModelView;
+use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use workers::dial_consumer::StoreDialQueue;
+use workers::dialer::Dialer;
 
 /// A one-step script.
 pub fn script(greeting: &str, purpose: &str, action: &str, variables: &[&str]) -> ScriptContent {
@@ -32,6 +45,50 @@ pub fn clinic_script() -> ScriptContent {
         "내일 오후 2시 예약 확인",
         "{appointmentTime} 예약이 맞는지 확인합니다.",
         &["customerName", "appointmentTime"],
+    )
+}
+
+/// A call of `campaign_id` to `phone` with no name, no context and the default retry policy.
+pub fn create_call(
+    campaign_id: Uuid,
+    owner_id: Uuid,
+    phone: PhoneNumber,
+    at: DateTime<Utc>,
+) -> CallCommand {
+    CallCommand::CreateCall {
+        campaign_id,
+        owner_id,
+        phone,
+        contact_name: None,
+        context: Default::default(),
+        retry: Default::default(),
+        at,
+    }
+}
+
+/// A stored `CallAnswered` of call `aggregate_id` at `sequence`, as the store's suites append it.
+pub fn call_answered(aggregate_id: &str, sequence: usize) -> SerializedEvent {
+    SerializedEvent::new(
+        aggregate_id.to_owned(),
+        sequence,
+        "call".to_owned(),
+        "CallAnswered".to_owned(),
+        "1.0".to_owned(),
+        json!({ "CallAnswered": { "attempt": sequence, "answered_at": "2026-11-21T05:00:00Z" } }),
+        json!({ "actor": "twilio", "correlation_id": "c-1" }),
+    )
+}
+
+/// A stored `Added` of the test-only `tally` aggregate: one more, `sequence` in all.
+pub fn tally_added(aggregate_id: &str, sequence: usize) -> SerializedEvent {
+    SerializedEvent::new(
+        aggregate_id.to_owned(),
+        sequence,
+        "tally".to_owned(),
+        "Added".to_owned(),
+        "1.0".to_owned(),
+        json!({ "Added": { "amount": 1, "total": sequence } }),
+        json!({ "actor": "test" }),
     )
 }
 
@@ -84,4 +141,36 @@ pub fn micros(value: &Value) -> i64 {
         .unwrap_or_else(|| panic!("not a number: {value}"))
         * 1_000_000.0)
         .round() as i64
+}
+
+/// The campaign list kept up to date from `store` through an in-process bus and the relay until
+/// `stop`: the projection's handle.
+pub fn project_campaign_list(store: &EventStore, stop: &CancellationToken) -> ProjectionHandle {
+    let bus = EventBus::in_process();
+    let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
+    let handle = runner.handle();
+    tokio::spawn(runner.run(stop.clone()));
+    tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ));
+    handle
+}
+
+/// The dialer deciding from the read models behind `handle`.
+pub fn dialer(store: &EventStore, handle: &ProjectionHandle, clock: &Arc<ManualClock>) -> Dialer {
+    let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
+    Dialer::new(store.clone(), view, clock.clone())
+}
+
+/// The dial consumer placing requested calls through `telephony` (drained by hand).
+pub fn dial_queue(
+    store: &EventStore,
+    telephony: Arc<InMemoryTelephony>,
+    clock: &Arc<ManualClock>,
+) -> StoreDialQueue {
+    StoreDialQueue::new(
+        DialPlacer::new(store.clone(), telephony, clock.clone()),
+        store.clone(),
+    )
 }

@@ -3,36 +3,27 @@
 //! SQL, the way someone with database access would.
 
 use callbot_tests::TestDb;
+use callbot_tests::fixtures::call_answered;
 use commands::EventStore;
 use commands::store::{ChainFields, ChainProblem, GENESIS_HASH, chain_hash};
-use cqrs_es::persist::SerializedEvent;
-use serde_json::json;
 use sqlx::Row;
-
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "call".to_owned(),
-        "CallAnswered".to_owned(),
-        "1.0".to_owned(),
-        json!({ "CallAnswered": { "attempt": sequence, "answered_at": "2026-11-21T05:00:00Z" } }),
-        json!({ "actor": "twilio", "correlation_id": "c-1" }),
-    )
-}
 
 /// Ten events (one batch of three among them), positions 1..=10.
 async fn ten_events(db: &TestDb) -> EventStore {
     let store = db.store().await;
     for sequence in 1..=4 {
-        store.append(&[event("a", sequence)]).await.unwrap();
+        store.append(&[call_answered("a", sequence)]).await.unwrap();
     }
     store
-        .append(&[event("b", 1), event("b", 2), event("b", 3)])
+        .append(&[
+            call_answered("b", 1),
+            call_answered("b", 2),
+            call_answered("b", 3),
+        ])
         .await
         .unwrap();
     for sequence in 5..=7 {
-        store.append(&[event("a", sequence)]).await.unwrap();
+        store.append(&[call_answered("a", sequence)]).await.unwrap();
     }
     assert_eq!(store.head().await.unwrap(), 10);
     store

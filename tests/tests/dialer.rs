@@ -5,21 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callbot_tests::TestDb;
-use chrono::{TimeZone, Utc};
+use callbot_tests::fixtures::{dial_queue, dialer, project_campaign_list, seoul};
+use chrono::Utc;
 use commands::accounts::{AccountSettings, Suppressions};
-use commands::dial_queue::{DialPlacer, Placement};
+use commands::dial_queue::Placement;
 use commands::dialer::{InMemoryTelephony, TelephonyError};
-use commands::{
-    CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
-};
+use commands::{CancellationToken, Clock, CommandContext, Commands, EventStore, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CostComponent};
 use domain::campaign::{Campaign, CampaignCommand, Contact, PauseReason};
 use domain::policy::{CampaignSettings, RetryPolicy};
+use projections::ProjectionHandle;
 use projections::call_list::{CallList, CallRow};
 use projections::campaign_list::CampaignList as Campaigns;
-use projections::dialer_view::ReadModelView;
-use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use uuid::Uuid;
 use workers::dial_consumer::StoreDialQueue;
 use workers::dialer::{Dialer, TickReport};
@@ -39,14 +37,6 @@ struct Fixture {
     stop: CancellationToken,
 }
 
-/// 2026-11-23 10:00 in Seoul: inside the default window.
-fn seoul(hour: u32, minute: u32) -> chrono::DateTime<Utc> {
-    chrono_tz::Asia::Seoul
-        .with_ymd_and_hms(2026, 11, 23, hour, minute, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn system() -> CommandContext {
     CommandContext::new("system")
 }
@@ -58,22 +48,12 @@ impl Fixture {
 
     async fn on(db: TestDb) -> Self {
         let store = db.store().await;
-        let bus = EventBus::in_process();
         let stop = CancellationToken::new();
-        let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
-        let handle = runner.handle();
-        tokio::spawn(runner.run(stop.clone()));
-        tokio::spawn(workers::relay::run(
-            commands::Relay::new(store.clone(), bus),
-            stop.clone(),
-        ));
+        let handle = project_campaign_list(&store, &stop);
         let clock = Arc::new(ManualClock::new(seoul(10, 0)));
         let telephony = Arc::new(InMemoryTelephony::default());
-        let dialer = Self::dialer(&store, &handle, &clock);
-        let queue = StoreDialQueue::new(
-            DialPlacer::new(store.clone(), telephony.clone(), clock.clone()),
-            store.clone(),
-        );
+        let dialer = dialer(&store, &handle, &clock);
+        let queue = dial_queue(&store, telephony.clone(), &clock);
         Self {
             queue,
             campaigns: Commands::new(store.clone(), ()),
@@ -87,11 +67,6 @@ impl Fixture {
             owner: Uuid::new_v4(),
             stop,
         }
-    }
-
-    fn dialer(store: &EventStore, handle: &ProjectionHandle, clock: &Arc<ManualClock>) -> Dialer {
-        let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
-        Dialer::new(store.clone(), view, clock.clone())
     }
 
     /// Lets the dial consumer place every call requested so far.
@@ -436,7 +411,7 @@ async fn a_restarted_dialer_never_dials_a_call_twice() {
     let (_, calls) = f.running(&[1, 2, 3], concurrency(2)).await;
     assert_eq!(f.tick().await.dialed.len(), 2);
     // A new dialer process, same store: it sees the two calls in flight and leaves them alone.
-    let restarted = Fixture::dialer(&f.store, &f.handle, &f.clock);
+    let restarted = dialer(&f.store, &f.handle, &f.clock);
     assert!(restarted.tick().await.unwrap().dialed.is_empty());
     assert_eq!(f.telephony.orders().len(), 2);
 

@@ -3,30 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use callbot_tests::fixtures::tally_added;
 use callbot_tests::{TestDb, TestNats, eventually, stream_contents};
 use commands::bus::NatsBus;
 use commands::relay::RELAY_CHECKPOINT;
 use commands::{BusMessage, CancellationToken, EventBus, EventStore, NatsConfig, Relay};
-use cqrs_es::persist::SerializedEvent;
 use futures::StreamExt;
-use serde_json::json;
-
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "tally".to_owned(),
-        "Added".to_owned(),
-        "1.0".to_owned(),
-        json!({ "Added": { "amount": 1 } }),
-        json!({ "actor": "test" }),
-    )
-}
 
 async fn append_many(store: &EventStore, aggregate_id: &str, from: usize, to: usize) {
     for sequence in from..=to {
         store
-            .append(&[event(aggregate_id, sequence)])
+            .append(&[tally_added(aggregate_id, sequence)])
             .await
             .unwrap();
     }

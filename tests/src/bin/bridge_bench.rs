@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
+use callbot_tests::fixtures::create_call;
 use chrono::Utc;
 use commands::{CancellationToken, CommandContext, Commands};
 use domain::PhoneNumber;
@@ -179,15 +180,7 @@ async fn main() -> anyhow::Result<()> {
             let context = CommandContext::new("bench");
             let phone = PhoneNumber::parse(&number, &["KR"]).map_err(|e| e.to_string())?;
             for command in [
-                CallCommand::CreateCall {
-                    campaign_id,
-                    owner_id: owner,
-                    phone: phone.clone(),
-                    contact_name: None,
-                    context: Default::default(),
-                    retry: Default::default(),
-                    at: Utc::now(),
-                },
+                create_call(campaign_id, owner, phone.clone(), Utc::now()),
                 CallCommand::RequestDial { at: Utc::now() },
             ] {
                 calls

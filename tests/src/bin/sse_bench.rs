@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
+use callbot_tests::fixtures::create_call;
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::{CommandContext, Commands};
@@ -200,15 +201,12 @@ async fn run(
         let sid = format!("CA{:032x}", i + 1);
         let phone = PhoneNumber::parse_kr(&row.phone_number).expect("a stored number");
         for command in [
-            CallCommand::CreateCall {
-                campaign_id: campaign.parse().expect("a uuid"),
-                owner_id: account,
+            create_call(
+                campaign.parse().expect("a uuid"),
+                account,
                 phone,
-                contact_name: None,
-                context: Default::default(),
-                retry: Default::default(),
-                at: Utc::now(),
-            },
+                Utc::now(),
+            ),
             CallCommand::RequestDial { at: Utc::now() },
             CallCommand::RecordProviderCall {
                 provider_call_sid: sid.clone(),
