@@ -3,8 +3,8 @@
 
 use domain::script::Language;
 
-use super::analysis::{Analysis, Business, Deadline, amount_text, clock_ko, day_ko};
-use super::{Draft, step};
+use super::analysis::{Analysis, Business, day_ko};
+use super::{APPOINTMENT, Draft, NOTICE, YES_OR_NO, flow, line};
 
 const GREETING: &str = "안녕하세요, {businessName}입니다.";
 const CLOSING: &str = "바쁘신데 시간 내주셔서 감사합니다. 궁금하신 점 있으시면 언제든 편하게 \
@@ -20,42 +20,19 @@ struct Words {
 }
 
 fn words(business: Business) -> Words {
-    match business {
-        Business::Clinic => Words {
-            booking: "진료 예약",
-            visit: "내원",
-            bill: "진료비",
-        },
-        Business::Dental => Words {
-            booking: "치료 예약",
-            visit: "내원",
-            bill: "치료비",
-        },
-        Business::Salon => Words {
-            booking: "시술 예약",
-            visit: "방문",
-            bill: "시술 비용",
-        },
-        Business::Academy => Words {
-            booking: "상담 예약",
-            visit: "방문",
-            bill: "이번 달 수강료",
-        },
-        Business::Restaurant => Words {
-            booking: "예약",
-            visit: "방문",
-            bill: "예약금",
-        },
-        Business::Fitness => Words {
-            booking: "수업 예약",
-            visit: "방문",
-            bill: "이번 달 회비",
-        },
-        Business::Other => Words {
-            booking: "예약",
-            visit: "방문",
-            bill: "결제 금액",
-        },
+    let (booking, visit, bill) = match business {
+        Business::Clinic => ("진료 예약", "내원", "진료비"),
+        Business::Dental => ("치료 예약", "내원", "치료비"),
+        Business::Salon => ("시술 예약", "방문", "시술 비용"),
+        Business::Academy => ("상담 예약", "방문", "이번 달 수강료"),
+        Business::Restaurant => ("예약", "방문", "예약금"),
+        Business::Fitness => ("수업 예약", "방문", "이번 달 회비"),
+        Business::Other => ("예약", "방문", "결제 금액"),
+    };
+    Words {
+        booking,
+        visit,
+        bill,
     }
 }
 
@@ -66,8 +43,7 @@ pub fn appointment(analysis: &Analysis) -> Draft {
         None => "{appointmentTime}".to_owned(),
     };
     let cancel = if analysis.ask_cancel_reason {
-        step(
-            4,
+        line(
             "네, 예약은 취소해 드리겠습니다. 혹시 취소하시는 이유를 여쭤봐도 될까요? 더 나은 \
              서비스를 위해 참고하겠습니다.",
             &[
@@ -75,16 +51,11 @@ pub fn appointment(analysis: &Analysis) -> Draft {
                 "몸이 괜찮아져서요",
                 "말씀드리기 곤란해요",
             ],
-            None,
-            None,
         )
     } else {
-        step(
-            4,
+        line(
             "네, 예약은 취소해 드리겠습니다. 나중에 다시 예약이 필요하시면 언제든 연락 주세요.",
             &["네, 알겠습니다", "감사합니다"],
-            None,
-            None,
         )
     };
     Draft {
@@ -93,97 +64,73 @@ pub fn appointment(analysis: &Analysis) -> Draft {
             "{{customerName}}님, {when}에 {}이 있으셔서 확인차 연락드렸습니다.",
             words.booking
         ),
-        main_flow: vec![
-            step(
-                1,
-                &format!("예정대로 {} 가능하실까요?", words.visit),
-                &["네, 갈게요", "시간을 좀 바꾸고 싶어요", "취소할게요"],
-                None,
-                Some(2),
-            ),
-            step(
-                2,
-                "네, 알겠습니다. 다른 시간으로 옮겨 드릴까요, 아니면 이번 예약은 취소해 드릴까요?",
-                &["다른 시간으로 바꿔 주세요", "그냥 취소해 주세요"],
-                Some(3),
-                Some(4),
-            ),
-            step(
-                3,
-                "지금 예약 가능한 시간은 {availableTimes}입니다. 이 중에 편하신 시간이 있으실까요?",
-                &["두 번째 시간이 좋아요", "그 시간은 다 어려워요"],
-                Some(5),
-                Some(6),
-            ),
-            cancel,
-            step(
-                5,
-                "네, 그럼 말씀하신 시간으로 예약을 변경해 두겠습니다. 변경된 내용은 문자로 한 번 \
-                 더 보내 드릴게요.",
-                &["네, 감사합니다"],
-                None,
-                None,
-            ),
-            step(
-                6,
-                "그러시면 편하신 날짜와 시간을 말씀해 주세요. 확인해서 가능한 시간으로 다시 \
-                 연락드리겠습니다.",
-                &[
-                    "다음 주 화요일 오전이 좋아요",
-                    "제가 나중에 다시 전화할게요",
-                ],
-                None,
-                None,
-            ),
-        ],
+        main_flow: flow(
+            APPOINTMENT,
+            [
+                line(
+                    format!("예정대로 {} 가능하실까요?", words.visit),
+                    &["네, 갈게요", "시간을 좀 바꾸고 싶어요", "취소할게요"],
+                ),
+                line(
+                    "네, 알겠습니다. 다른 시간으로 옮겨 드릴까요, 아니면 이번 예약은 취소해 드릴까요?",
+                    &["다른 시간으로 바꿔 주세요", "그냥 취소해 주세요"],
+                ),
+                line(
+                    "지금 예약 가능한 시간은 {availableTimes}입니다. 이 중에 편하신 시간이 있으실까요?",
+                    &["두 번째 시간이 좋아요", "그 시간은 다 어려워요"],
+                ),
+                cancel,
+                line(
+                    "네, 그럼 말씀하신 시간으로 예약을 변경해 두겠습니다. 변경된 내용은 문자로 한 번 \
+                     더 보내 드릴게요.",
+                    &["네, 감사합니다"],
+                ),
+                line(
+                    "그러시면 편하신 날짜와 시간을 말씀해 주세요. 확인해서 가능한 시간으로 다시 \
+                     연락드리겠습니다.",
+                    &[
+                        "다음 주 화요일 오전이 좋아요",
+                        "제가 나중에 다시 전화할게요",
+                    ],
+                ),
+            ],
+        ),
         closing: CLOSING.to_owned(),
     }
 }
 
 pub fn payment(analysis: &Analysis) -> Draft {
-    let words = words(analysis.business);
-    let amount = analysis
-        .amount
-        .as_ref()
-        .map_or_else(|| "{amount}".to_owned(), |a| amount_text(a, Language::Ko));
-    let due = match analysis.deadline {
-        Some(Deadline::Day(day)) => day_ko(day),
-        Some(Deadline::EndOfWeek) => "이번 주".to_owned(),
-        Some(Deadline::EndOfMonth) => "이번 달 말".to_owned(),
-        None => "{dueDate}".to_owned(),
-    };
-    let amount_phrase = format!("{} {amount}", words.bill);
+    let amount_phrase = format!(
+        "{} {}",
+        words(analysis.business).bill,
+        analysis.amount_in(Language::Ko)
+    );
+    let due = analysis.due_in(Language::Ko);
     Draft {
         greeting: GREETING.to_owned(),
         purpose: format!(
             "{{customerName}}님, {amount_phrase}의 납부 기한이 {due}까지라서 미리 안내드리려고 \
              연락드렸습니다."
         ),
-        main_flow: vec![
-            step(
-                1,
-                "기한 안에 납부 가능하실까요?",
-                &["네, 낼게요", "이미 냈어요", "조금 늦어질 것 같아요"],
-                Some(2),
-                Some(3),
-            ),
-            step(
-                2,
-                "확인해 주셔서 감사합니다. 혹시 이미 납부하셨다면 이 안내는 신경 쓰지 않으셔도 \
-                 됩니다.",
-                &["네, 알겠습니다"],
-                None,
-                None,
-            ),
-            step(
-                3,
-                "괜찮습니다. 혹시 언제쯤 납부가 가능하실지 여쭤봐도 될까요? 말씀해 주시면 \
-                 담당자에게 전달해 두겠습니다.",
-                &["다음 주 월요일에 낼게요", "월급날 이후에 가능해요"],
-                None,
-                None,
-            ),
-        ],
+        main_flow: flow(
+            YES_OR_NO,
+            [
+                line(
+                    "기한 안에 납부 가능하실까요?",
+                    &["네, 낼게요", "이미 냈어요", "조금 늦어질 것 같아요"],
+                ),
+                line(
+                    "확인해 주셔서 감사합니다. 혹시 이미 납부하셨다면 이 안내는 신경 쓰지 않으셔도 \
+                     됩니다.",
+                    &["네, 알겠습니다"],
+                ),
+                line(
+                    "괜찮습니다. 혹시 언제쯤 납부가 가능하실지 여쭤봐도 될까요? 말씀해 주시면 \
+                     담당자에게 전달해 두겠습니다.",
+                    &["다음 주 월요일에 낼게요", "월급날 이후에 가능해요"],
+                ),
+            ],
+        ),
         closing: "바쁘신데 통화 감사합니다. 납부 관련해서 궁금하신 점 있으시면 언제든 연락 \
                   주세요. 좋은 하루 보내세요."
             .to_owned(),
@@ -192,49 +139,36 @@ pub fn payment(analysis: &Analysis) -> Draft {
 
 pub fn event(analysis: &Analysis) -> Draft {
     let name = analysis
-        .event_name
-        .clone()
-        .filter(|_| analysis.same_language(Language::Ko))
-        .unwrap_or_else(|| "{eventName}".to_owned());
-    let when = match (analysis.day, analysis.clock) {
-        (Some(day), Some(clock)) => format!("{} {}에", day_ko(day), clock_ko(clock)),
-        (Some(day), None) => day_ko(day),
-        (None, Some(clock)) => format!("{}에", clock_ko(clock)),
-        (None, None) => "{eventDate}에".to_owned(),
-    };
+        .event_name_in(Language::Ko)
+        .unwrap_or("{eventName}");
+    let when = analysis.event_when_in(Language::Ko);
     Draft {
         greeting: GREETING.to_owned(),
         purpose: format!(
             "{{customerName}}님, {when} 열리는 {name} 참석 여부를 여쭤보려고 연락드렸습니다."
         ),
-        main_flow: vec![
-            step(
-                1,
-                "참석 가능하실까요?",
-                &[
-                    "네, 갈게요",
-                    "이번에는 어려울 것 같아요",
-                    "아직 잘 모르겠어요",
-                ],
-                Some(2),
-                Some(3),
-            ),
-            step(
-                2,
-                "감사합니다. 혹시 함께 오시는 분이 있으시면 몇 분인지 알려주시겠어요? 준비하는 데 \
-                 참고하겠습니다.",
-                &["저 혼자 가요", "두 명이서 갈게요"],
-                None,
-                None,
-            ),
-            step(
-                3,
-                "아쉽네요. 다음에 비슷한 자리가 있으면 또 안내드려도 괜찮을까요?",
-                &["네, 알려주세요", "아니요, 괜찮아요"],
-                None,
-                None,
-            ),
-        ],
+        main_flow: flow(
+            YES_OR_NO,
+            [
+                line(
+                    "참석 가능하실까요?",
+                    &[
+                        "네, 갈게요",
+                        "이번에는 어려울 것 같아요",
+                        "아직 잘 모르겠어요",
+                    ],
+                ),
+                line(
+                    "감사합니다. 혹시 함께 오시는 분이 있으시면 몇 분인지 알려주시겠어요? 준비하는 데 \
+                     참고하겠습니다.",
+                    &["저 혼자 가요", "두 명이서 갈게요"],
+                ),
+                line(
+                    "아쉽네요. 다음에 비슷한 자리가 있으면 또 안내드려도 괜찮을까요?",
+                    &["네, 알려주세요", "아니요, 괜찮아요"],
+                ),
+            ],
+        ),
         closing: "시간 내주셔서 감사합니다. 궁금하신 점 있으시면 언제든 연락 주세요. 좋은 하루 \
                   보내세요."
             .to_owned(),
@@ -252,26 +186,23 @@ pub fn notice(analysis: &Analysis) -> Draft {
         greeting: GREETING.to_owned(),
         purpose: "{customerName}님, {businessName}에서 안내드릴 내용이 있어 연락드렸습니다."
             .to_owned(),
-        main_flow: vec![
-            step(
-                1,
-                &format!("{announcement} 혹시 궁금하신 점 있으실까요?"),
-                &["네, 하나 여쭤볼게요", "아니요, 괜찮아요"],
-                Some(2),
-                None,
-            ),
-            step(
-                2,
-                "네, 말씀해 주세요. 바로 답변드리기 어려운 내용은 담당자가 확인해서 다시 \
-                 연락드리겠습니다.",
-                &[
-                    "언제부터 적용되나요?",
-                    "자세한 내용을 문자로 받을 수 있을까요?",
-                ],
-                None,
-                None,
-            ),
-        ],
+        main_flow: flow(
+            NOTICE,
+            [
+                line(
+                    format!("{announcement} 혹시 궁금하신 점 있으실까요?"),
+                    &["네, 하나 여쭤볼게요", "아니요, 괜찮아요"],
+                ),
+                line(
+                    "네, 말씀해 주세요. 바로 답변드리기 어려운 내용은 담당자가 확인해서 다시 \
+                     연락드리겠습니다.",
+                    &[
+                        "언제부터 적용되나요?",
+                        "자세한 내용을 문자로 받을 수 있을까요?",
+                    ],
+                ),
+            ],
+        ),
         closing: CLOSING.to_owned(),
     }
 }

@@ -25,19 +25,53 @@ struct Draft {
     closing: String,
 }
 
-fn step(
-    n: u32,
-    action: &str,
-    expected: &[&str],
-    positive: Option<u32>,
-    negative: Option<u32>,
-) -> FlowStep {
-    FlowStep {
-        step: n,
-        action: action.to_owned(),
-        expected_responses: expected.iter().map(|s| (*s).to_owned()).collect(),
-        next_step: NextStep { positive, negative },
+/// One step's words in one language: what the agent says and the answers it expects.
+struct Line {
+    action: String,
+    expected: &'static [&'static str],
+}
+
+fn line(action: impl Into<String>, expected: &'static [&'static str]) -> Line {
+    Line {
+        action: action.into(),
+        expected,
     }
+}
+
+/// Where a step leads (`positive`, `negative`; `None` goes to the closing). The shape of a call
+/// is the same in every language; only the words differ.
+type Branch = (Option<u32>, Option<u32>);
+
+/// Appointment confirmation: 1 confirm (a no → 2); 2 change or cancel (→ 3 / → 4); 3 other
+/// times (one fits → 5, none → 6); 4 the cancellation; 5 moved; 6 ask for a time that suits.
+const APPOINTMENT: [Branch; 6] = [
+    (None, Some(2)),
+    (Some(3), Some(4)),
+    (Some(5), Some(6)),
+    (None, None),
+    (None, None),
+    (None, None),
+];
+
+/// A yes-or-no question (payment, attendance): 1 ask (yes → 2, no → 3); 2 and 3 end.
+const YES_OR_NO: [Branch; 3] = [(Some(2), Some(3)), (None, None), (None, None)];
+
+/// A notice: 1 the announcement (a question → 2); 2 take the question.
+const NOTICE: [Branch; 2] = [(Some(2), None), (None, None)];
+
+/// The steps of a flow shaped by `branches`, numbered from 1, with `lines` as their words.
+fn flow<const N: usize>(branches: [Branch; N], lines: [Line; N]) -> Vec<FlowStep> {
+    lines
+        .into_iter()
+        .zip(branches)
+        .zip(1..)
+        .map(|((line, (positive, negative)), n)| FlowStep {
+            step: n,
+            action: line.action,
+            expected_responses: line.expected.iter().map(|s| (*s).to_owned()).collect(),
+            next_step: NextStep { positive, negative },
+        })
+        .collect()
 }
 
 impl Draft {

@@ -308,6 +308,13 @@ impl Analysis {
     pub fn same_language(&self, language: Language) -> bool {
         self.input_language == language
     }
+
+    /// The event's name in the owner's words, when it can be said in `language`.
+    pub fn event_name_in(&self, language: Language) -> Option<&str> {
+        self.event_name
+            .as_deref()
+            .filter(|_| self.same_language(language))
+    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,15 @@ pub(super) const CLAUSE_STARTS_KO: &[&str] = &[
     ",", ".", "!", "?", "\n", "전화해서 ", "전화해 ", "연락해서 ", "연락해 ", "전화 걸어서 ", "에게 ", "한테 ", "께 ",
 ];
 
+/// Where the last clause of `before` starts (after its last clause boundary).
+fn clause_start(before: &str) -> usize {
+    CLAUSE_STARTS_KO
+        .iter()
+        .filter_map(|boundary| before.rfind(boundary).map(|i| i + boundary.len()))
+        .max()
+        .unwrap_or(0)
+}
+
 /// The notice, when the owner reported it ("…휴진이라고 안내해줘", "tell them that …").
 pub(super) fn notice(input: &str) -> Option<String> {
     korean_notice(input).or_else(|| english_notice(input))
@@ -139,11 +148,7 @@ pub(super) fn korean_notice(input: &str) -> Option<String> {
             continue;
         }
         let before = &input[..at];
-        let start = CLAUSE_STARTS_KO
-            .iter()
-            .filter_map(|boundary| before.rfind(boundary).map(|i| i + boundary.len()))
-            .max()
-            .unwrap_or(0);
+        let start = clause_start(before);
         let clause = before[start..].trim();
         if clause.chars().count() < 2 {
             continue;
@@ -180,11 +185,7 @@ pub(super) fn notice_topic(input: &str) -> Option<String> {
     for verb in ["안내", "공지", "알림"] {
         let Some(at) = input.find(verb) else { continue };
         let before = &input[..at];
-        let start = CLAUSE_STARTS_KO
-            .iter()
-            .filter_map(|boundary| before.rfind(boundary).map(|i| i + boundary.len()))
-            .max()
-            .unwrap_or(0);
+        let start = clause_start(before);
         let topic = before[start..]
             .trim()
             .trim_end_matches(['을', '를', '에', ' ']);

@@ -3,7 +3,61 @@
 use domain::script::Language;
 
 use super::when::WEEKDAYS_KO;
-use super::{Amount, Clock, Day, Week};
+use super::{Amount, Analysis, Clock, Day, Deadline, Week};
+
+impl Analysis {
+    /// The amount as the script says it in `language`; `{amount}` when none was found.
+    pub fn amount_in(&self, language: Language) -> String {
+        self.amount
+            .as_ref()
+            .map_or_else(|| "{amount}".to_owned(), |a| amount_text(a, language))
+    }
+
+    /// When a payment is due, in `language`: 이번 주 / by the end of this week…; `{dueDate}`
+    /// when no deadline was found.
+    pub fn due_in(&self, language: Language) -> String {
+        let (end_of_week, end_of_month, unknown) = match language {
+            Language::Ko => ("이번 주", "이번 달 말", "{dueDate}"),
+            Language::En => (
+                "by the end of this week",
+                "by the end of the month",
+                "on {dueDate}",
+            ),
+        };
+        match self.deadline {
+            Some(Deadline::Day(day)) => day_in(day, language),
+            Some(Deadline::EndOfWeek) => end_of_week.to_owned(),
+            Some(Deadline::EndOfMonth) => end_of_month.to_owned(),
+            None => unknown.to_owned(),
+        }
+    }
+
+    /// When an event is, in `language`: 내일 오후 2시에 / tomorrow at 2 PM; `{eventDate}` when
+    /// neither day nor time was found.
+    pub fn event_when_in(&self, language: Language) -> String {
+        let at = |clock| match language {
+            Language::Ko => format!("{}에", clock_ko(clock)),
+            Language::En => format!("at {}", clock_en(clock)),
+        };
+        match (self.day, self.clock) {
+            (Some(day), Some(clock)) => format!("{} {}", day_in(day, language), at(clock)),
+            (Some(day), None) => day_in(day, language),
+            (None, Some(clock)) => at(clock),
+            (None, None) => match language {
+                Language::Ko => "{eventDate}에".to_owned(),
+                Language::En => "on {eventDate}".to_owned(),
+            },
+        }
+    }
+}
+
+/// The day as said in `language`.
+pub fn day_in(day: Day, language: Language) -> String {
+    match language {
+        Language::Ko => day_ko(day),
+        Language::En => day_en(day),
+    }
+}
 
 /// The day, as said in Korean: 내일, 다음 주 금요일, 3월 5일.
 pub fn day_ko(day: Day) -> String {

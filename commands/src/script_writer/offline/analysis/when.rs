@@ -22,41 +22,12 @@ pub(super) fn day(lower: &str) -> Option<Day> {
     if let Some(date) = korean_date(lower).or_else(|| english_date(lower)) {
         return Some(date);
     }
-    for (index, name) in WEEKDAYS_KO.iter().enumerate() {
-        let word = format!("{name}요일");
+    let korean = WEEKDAYS_KO.iter().map(|name| format!("{name}요일"));
+    let english = WEEKDAYS_EN.iter().map(|name| (*name).to_owned());
+    for (index, word) in korean.enumerate().chain(english.enumerate()) {
         if let Some(at) = lower.find(&word) {
-            let before = lower[..at].trim_end();
-            let week = if before.ends_with("다음 주")
-                || before.ends_with("다음주")
-                || before.ends_with("담주")
-            {
-                Week::Next
-            } else if before.ends_with("이번 주")
-                || before.ends_with("이번주")
-                || before.ends_with("금주")
-            {
-                Week::This
-            } else {
-                Week::Unsaid
-            };
             return Some(Day::Weekday {
-                week,
-                weekday: index as u8,
-            });
-        }
-    }
-    for (index, name) in WEEKDAYS_EN.iter().enumerate() {
-        if let Some(at) = lower.find(name) {
-            let before = lower[..at].trim_end();
-            let week = if before.ends_with("next") {
-                Week::Next
-            } else if before.ends_with("this") {
-                Week::This
-            } else {
-                Week::Unsaid
-            };
-            return Some(Day::Weekday {
-                week,
+                week: week_before(&lower[..at]),
                 weekday: index as u8,
             });
         }
@@ -71,6 +42,20 @@ pub(super) fn day(lower: &str) -> Option<Day> {
         return Some(Day::Today);
     }
     None
+}
+
+/// The week said just before a weekday's name (다음 주 금요일, this Friday).
+fn week_before(before: &str) -> Week {
+    const NEXT: &[&str] = &["다음 주", "다음주", "담주", "next"];
+    const THIS: &[&str] = &["이번 주", "이번주", "금주", "this"];
+    let before = before.trim_end();
+    if NEXT.iter().any(|word| before.ends_with(word)) {
+        Week::Next
+    } else if THIS.iter().any(|word| before.ends_with(word)) {
+        Week::This
+    } else {
+        Week::Unsaid
+    }
 }
 
 /// Digits at the start of `text` and what follows them.
@@ -237,32 +222,17 @@ pub(super) fn colon_clock(lower: &str) -> Option<Clock> {
     None
 }
 
+/// The words that set a deadline other than a day, the month's end first.
+#[rustfmt::skip]
+const DEADLINE_WORDS: &[(Deadline, &[&str])] = &[
+    (Deadline::EndOfMonth, &["월말", "달 말", "이달 말", "end of the month", "end of month", "month-end"]),
+    (Deadline::EndOfWeek, &["이번 주까지", "이번주까지", "주말까지", "end of the week", "end of this week", "this week"]),
+];
+
 pub(super) fn deadline(lower: &str, day: Option<Day>) -> Option<Deadline> {
-    if [
-        "월말",
-        "달 말",
-        "이달 말",
-        "end of the month",
-        "end of month",
-        "month-end",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(Deadline::EndOfMonth);
-    }
-    if [
-        "이번 주까지",
-        "이번주까지",
-        "주말까지",
-        "end of the week",
-        "end of this week",
-        "this week",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(Deadline::EndOfWeek);
-    }
-    day.map(Deadline::Day)
+    DEADLINE_WORDS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| lower.contains(w)))
+        .map(|(deadline, _)| *deadline)
+        .or(day.map(Deadline::Day))
 }
