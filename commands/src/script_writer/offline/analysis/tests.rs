@@ -160,40 +160,45 @@ fn amounts_and_deadlines_are_found() {
 
 #[test]
 fn event_names_keep_the_owners_words() {
-    let name = |input: &str| analyse(input, None).event_name;
-    assert_eq!(
-        name("내일 행사 참석 여부 확인해줘").as_deref(),
-        Some("행사")
-    );
-    assert_eq!(
-        name("토요일 학부모 설명회 참석 여부 물어봐줘").as_deref(),
-        Some("학부모 설명회")
-    );
-    assert_eq!(
-        name("다음 주 열리는 세미나에 참석하는지").as_deref(),
-        Some("세미나")
-    );
-    assert_eq!(
-        name("Ask if they will attend our spring open house").as_deref(),
-        Some("spring open house")
-    );
+    for (input, name) in [
+        ("내일 행사 참석 여부 확인해줘", "행사"),
+        ("토요일 학부모 설명회 참석 여부 물어봐줘", "학부모 설명회"),
+        ("다음 주 열리는 세미나에 참석하는지", "세미나"),
+        (
+            "Ask if they will attend our spring open house",
+            "spring open house",
+        ),
+    ] {
+        assert_eq!(
+            analyse(input, None).event_name.as_deref(),
+            Some(name),
+            "{input}"
+        );
+    }
 }
 
 #[test]
 fn reported_notices_become_sentences_and_topics_are_kept() {
-    let notice = |input: &str| analyse(input, None).notice;
-    assert_eq!(
-        notice("고객들에게 전화해서 다음 주 월요일은 휴진이라고 안내해줘").as_deref(),
-        Some("다음 주 월요일은 휴진입니다.")
-    );
-    assert_eq!(
-        notice("영업시간이 오후 9시까지로 변경된다고 알려줘").as_deref(),
-        Some("영업시간이 오후 9시까지로 변경됩니다.")
-    );
-    assert_eq!(
-        notice("Let everyone know that we are closed next Monday.").as_deref(),
-        Some("We are closed next Monday.")
-    );
+    for (input, sentence) in [
+        (
+            "고객들에게 전화해서 다음 주 월요일은 휴진이라고 안내해줘",
+            "다음 주 월요일은 휴진입니다.",
+        ),
+        (
+            "영업시간이 오후 9시까지로 변경된다고 알려줘",
+            "영업시간이 오후 9시까지로 변경됩니다.",
+        ),
+        (
+            "Let everyone know that we are closed next Monday.",
+            "We are closed next Monday.",
+        ),
+    ] {
+        assert_eq!(
+            analyse(input, None).notice.as_deref(),
+            Some(sentence),
+            "{input}"
+        );
+    }
     let topic = analyse("고객들에게 다음 주 월요일 휴진 안내해줘", None);
     assert_eq!(topic.notice, None);
     assert_eq!(topic.notice_topic.as_deref(), Some("다음 주 월요일 휴진"));
@@ -201,20 +206,16 @@ fn reported_notices_become_sentences_and_topics_are_kept() {
 
 #[test]
 fn the_business_comes_from_the_context_or_the_request() {
-    assert_eq!(
-        analyse("예약 확인", Some("salon")).business,
-        Business::Salon
-    );
-    assert_eq!(
-        analyse("치과 예약 확인 전화", None).business,
-        Business::Dental
-    );
-    assert_eq!(
-        analyse("학원 상담 예약 확인", Some("other")).business,
-        Business::Academy
-    );
-    assert_eq!(
-        analyse("Confirm the reservation", Some("restaurant")).business,
-        Business::Restaurant
-    );
+    for (input, context, business) in [
+        ("예약 확인", Some("salon"), Business::Salon),
+        ("치과 예약 확인 전화", None, Business::Dental),
+        ("학원 상담 예약 확인", Some("other"), Business::Academy),
+        (
+            "Confirm the reservation",
+            Some("restaurant"),
+            Business::Restaurant,
+        ),
+    ] {
+        assert_eq!(analyse(input, context).business, business, "{input}");
+    }
 }
