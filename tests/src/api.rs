@@ -21,14 +21,15 @@ use crate::wait::poll_api;
 const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(150);
 
 impl TestApp {
-    /// Any request under `/api/v1`, with `token` as the bearer when given.
-    pub async fn send(
+    /// Any request under `/api/v1`, with `token` as the bearer when given: the whole response,
+    /// for tests that read its headers.
+    pub async fn respond(
         &self,
         method: &str,
         path: &str,
         token: Option<&str>,
         body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    ) -> reqwest::Response {
         let method: Method = method.parse().expect("an HTTP method");
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token.filter(|t| !t.is_empty()) {
@@ -37,7 +38,18 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("the app answers");
+        request.send().await.expect("the app answers")
+    }
+
+    /// Any request under `/api/v1`, with `token` as the bearer when given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.respond(method, path, token, body).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -269,6 +281,17 @@ impl TestApp {
         .await
     }
 
+    /// `GET /campaigns/{id}/events` with `query` as the holder of `token`.
+    pub async fn campaign_events(
+        &self,
+        token: &str,
+        campaign: &str,
+        query: &str,
+    ) -> (StatusCode, Value) {
+        self.get(&format!("/campaigns/{campaign}/events{query}"), token)
+            .await
+    }
+
     // --- Calls
 
     /// `GET /calls/{id}`.
@@ -339,7 +362,8 @@ impl TestApp {
 
     // --- The status stream
 
-    /// `GET /campaigns/{id}/status` as the holder of `token`, resuming after `last`.
+    /// `GET /campaigns/{id}/status` as the holder of `token` (none when empty), resuming after
+    /// `last`.
     pub async fn subscribe_as(
         &self,
         token: &str,
@@ -348,8 +372,10 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut request = self
             .client
-            .get(format!("{}/campaigns/{campaign}/status", self.base))
-            .bearer_auth(token);
+            .get(format!("{}/campaigns/{campaign}/status", self.base));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
         if let Some(last) = last {
             request = request.header("Last-Event-ID", last.to_string());
         }

@@ -264,14 +264,10 @@ async fn the_eleventh_generate_in_a_minute_is_rate_limited() {
         let (status, body) = app.generate_script(&token, SEED, "ko").await;
         assert_eq!(status, StatusCode::OK, "generate #{n}: {body}");
     }
+    let seed = json!({ "naturalInput": SEED });
     let response = app
-        .client
-        .post(format!("{}/scripts/generate", app.base))
-        .bearer_auth(&token)
-        .json(&json!({ "naturalInput": SEED }))
-        .send()
-        .await
-        .unwrap();
+        .respond("POST", "/scripts/generate", Some(&token), Some(seed))
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "6");
     let body: Value = response.json().await.unwrap();

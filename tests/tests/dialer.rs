@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use callbot_tests::TestDb;
 use callbot_tests::fixtures::{dial_queue, dialer, project_campaign_list, seoul};
-use chrono::Utc;
 use commands::accounts::{AccountSettings, Suppressions};
 use commands::dial_queue::Placement;
 use commands::dialer::{InMemoryTelephony, TelephonyError};
