@@ -229,10 +229,21 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `POST /campaigns/{id}/{action}` (`start`, `pause`, `resume`, `cancel`, `contacts`) as the
+    /// owner, with `body` when given.
+    pub async fn campaign_action(
+        &self,
+        id: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call("POST", &format!("/campaigns/{id}/{action}"), body)
+            .await
+    }
+
     /// `POST /campaigns/{id}/start` now.
     pub async fn start_campaign(&self, id: &str) -> (StatusCode, Value) {
-        self.call("POST", &format!("/campaigns/{id}/start"), None)
-            .await
+        self.campaign_action(id, "start", None).await
     }
 
     /// `POST /campaigns/{id}/start`, expecting 200; the campaign.
@@ -266,6 +277,11 @@ impl TestApp {
             .expect("the app answers");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /suppressions`: puts a number on the do-not-call list.
+    pub async fn suppress(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/suppressions", Some(body)).await
     }
 
     /// Waits until the campaign has `status`; its data then.

@@ -26,6 +26,19 @@ fn content() -> ScriptContent {
     )
 }
 
+/// The app with a saved script: the app and the script's id.
+async fn spawn_with_script() -> (TestApp, Uuid) {
+    let app = spawn().await;
+    let script = app.save_script(content()).await;
+    (app, script)
+}
+
+/// `POST /campaigns/{id}/contacts` with one number.
+async fn add_contact(app: &TestApp, id: &str, phone: &str) -> (StatusCode, Value) {
+    let body = json!({ "contacts": [{ "phoneNumber": phone }] });
+    app.campaign_action(id, "contacts", Some(body)).await
+}
+
 /// A draft campaign over `numbers`, each with an appointment time.
 async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
     let script = app.save_script(content()).await;
@@ -40,8 +53,7 @@ async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
 
 #[tokio::test]
 async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_duplicates() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
+    let (app, script) = spawn_with_script().await;
     let body = json!({
         "name": "2월 5일 예약 확인",
         "scriptId": script,
@@ -97,8 +109,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
 
 #[tokio::test]
 async fn invalid_contacts_reject_the_whole_request_with_a_list() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
+    let (app, script) = spawn_with_script().await;
     let body = json!({
         "name": "x",
         "scriptId": script,
@@ -139,25 +150,13 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
 
 #[tokio::test]
 async fn the_lifecycle_follows_the_prd_codes() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
-    let (_, empty) = app
-        .call(
-            "POST",
-            "/campaigns",
-            Some(json!({ "name": "빈", "scriptId": script })),
-        )
+    let (app, script) = spawn_with_script().await;
+    let empty = app
+        .create_campaign_ok(json!({ "name": "빈", "scriptId": script }))
         .await;
-    let empty = empty["data"]["id"].as_str().unwrap().to_owned();
     let (status, body) = app.start_campaign(&empty).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "NO_CONTACTS");
-    let (status, added) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{empty}/contacts"),
-            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0101" }] })),
-        )
-        .await;
+    let (status, added) = add_contact(&app, &empty, "010-5550-0101").await;
     assert_eq!(
         (status, added["data"]["added"].clone()),
         (StatusCode::OK, json!(1))
@@ -169,13 +168,7 @@ async fn the_lifecycle_follows_the_prd_codes() {
     assert!(started["data"]["startedAt"].is_string());
     let (status, body) = app.start_campaign(&id).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{id}/contacts"),
-            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0104" }] })),
-        )
-        .await;
+    let (status, body) = add_contact(&app, &id, "010-5550-0104").await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
     let (_, detail) = app.get_campaign(&id).await;
     assert!(
@@ -185,17 +178,11 @@ async fn the_lifecycle_follows_the_prd_codes() {
     let (status, body) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
 
-    let (_, paused) = app
-        .call("POST", &format!("/campaigns/{id}/pause"), None)
-        .await;
+    let (_, paused) = app.campaign_action(&id, "pause", None).await;
     assert_eq!(paused["data"]["status"], "PAUSED");
-    let (_, resumed) = app
-        .call("POST", &format!("/campaigns/{id}/resume"), None)
-        .await;
+    let (_, resumed) = app.campaign_action(&id, "resume", None).await;
     assert_eq!(resumed["data"]["status"], "RUNNING");
-    let (status, cancelled) = app
-        .call("POST", &format!("/campaigns/{id}/cancel"), None)
-        .await;
+    let (status, cancelled) = app.campaign_action(&id, "cancel", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["data"]["status"], "CANCELLED");
     assert_eq!(
@@ -212,22 +199,14 @@ async fn the_lifecycle_follows_the_prd_codes() {
     let later = campaign(&app, &["010-5550-0105"]).await;
     let at = (evening() + chrono::Duration::days(1)).to_rfc3339();
     let (status, scheduled) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{later}/start"),
-            Some(json!({ "scheduledAt": at })),
-        )
+        .campaign_action(&later, "start", Some(json!({ "scheduledAt": at })))
         .await;
     assert_eq!(status, StatusCode::OK, "{scheduled}");
     assert_eq!(scheduled["data"]["status"], "SCHEDULED");
     let past = (evening() - chrono::Duration::hours(1)).to_rfc3339();
     let other = campaign(&app, &["010-5550-0106"]).await;
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{other}/start"),
-            Some(json!({ "scheduledAt": past })),
-        )
+        .campaign_action(&other, "start", Some(json!({ "scheduledAt": past })))
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 }
@@ -263,31 +242,15 @@ async fn a_start_over_budget_is_refused_with_402() {
 async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
     let app = spawn().await;
     let (status, body) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "010-5550-0111", "reason": "asked on the phone" })),
-        )
+        .suppress(json!({ "phoneNumber": "010-5550-0111", "reason": "asked on the phone" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["phoneNumber"], "+821055500111");
-    let (status, _) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "01055500111" })),
-        )
-        .await;
+    let (status, _) = app.suppress(json!({ "phoneNumber": "01055500111" })).await;
     assert_eq!(status, StatusCode::OK, "already listed");
     let (_, list) = app.call("GET", "/suppressions", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    let (status, body) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "nope" })),
-        )
-        .await;
+    let (status, body) = app.suppress(json!({ "phoneNumber": "nope" })).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_PHONE");
     let (status, _) = app
         .call("DELETE", "/suppressions/+821055500111", None)
