@@ -1,7 +1,9 @@
 //! Test data the suites share: scripts, calls and stored events, the SPEC §9 test numbers, times
-//! in Seoul, and readers of the API's answers; and the dialer's rig without the app around it.
+//! in Seoul, and readers of the API's answers; projections run, rebuilt and replayed by hand; and
+//! the dialer's rig without the app around it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use commands::dial_queue::DialPlacer;
@@ -10,9 +12,11 @@ use commands::{CancellationToken, EventBus, EventStore, ManualClock, Relay};
 use cqrs_es::persist::SerializedEvent;
 use domain::PhoneNumber;
 use domain::call::CallCommand;
+use domain::campaign::{CampaignCommand, Contact};
+use domain::policy::CampaignSettings;
 use domain::script::{FlowStep, NextStep, ScriptContent};
 use projections::dialer_view::ReadModelView;
-use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
+use projections::{CampaignList, Projection, ProjectionHandle, ProjectionRunner};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -46,6 +50,35 @@ pub fn clinic_script() -> ScriptContent {
         "{appointmentTime} 예약이 맞는지 확인합니다.",
         &["customerName", "appointmentTime"],
     )
+}
+
+/// A contact at `number` (as a user types it) called `name`, with a fresh call id.
+pub fn contact(number: &str, name: &str) -> Contact {
+    Contact {
+        call_id: Uuid::new_v4(),
+        phone: PhoneNumber::parse_kr(number).expect("a valid number"),
+        name: Some(name.to_owned()),
+        context: Default::default(),
+    }
+}
+
+/// A campaign of `owner_id` called `name` over `contacts`, on a fresh script's first version.
+pub fn create_campaign(
+    owner_id: Uuid,
+    name: &str,
+    settings: CampaignSettings,
+    contacts: Vec<Contact>,
+    at: DateTime<Utc>,
+) -> CampaignCommand {
+    CampaignCommand::CreateCampaign {
+        owner_id,
+        name: name.to_owned(),
+        script_id: Uuid::new_v4(),
+        script_version: 1,
+        settings,
+        contacts,
+        at,
+    }
 }
 
 /// A call of `campaign_id` to `phone` with no name, no context and the default retry policy.
@@ -141,6 +174,59 @@ pub fn micros(value: &Value) -> i64 {
         .unwrap_or_else(|| panic!("not a number: {value}"))
         * 1_000_000.0)
         .round() as i64
+}
+
+/// Runs `projection` from `store` through `bus` until `stop`, and waits until it has applied
+/// everything in the store: its handle.
+pub async fn project_to_head(
+    store: &EventStore,
+    bus: &EventBus,
+    projection: Arc<dyn Projection>,
+    stop: &CancellationToken,
+) -> ProjectionHandle {
+    let runner = ProjectionRunner::new(store.clone(), bus.clone(), projection);
+    let handle = runner.handle();
+    tokio::spawn(runner.run(stop.clone()));
+    wait_for_head(store, &handle).await;
+    handle
+}
+
+/// Waits until the projection behind `handle` has applied everything in `store`; the head.
+pub async fn wait_for_head(store: &EventStore, handle: &ProjectionHandle) -> i64 {
+    let head = store.head().await.expect("the store's head");
+    assert!(
+        handle.wait_for(head, Duration::from_secs(30)).await,
+        "projection stalled"
+    );
+    head
+}
+
+/// Forgets a projection's `tables` and its `checkpoint`, so its next run rebuilds them from the
+/// history.
+pub async fn forget_projection(store: &EventStore, tables: &[&str], checkpoint: &str) {
+    let pool = store.db().pool();
+    for table in tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(pool)
+            .await
+            .expect("the rows are deleted");
+    }
+    sqlx::query("DELETE FROM checkpoints WHERE name = $1")
+        .bind(checkpoint)
+        .execute(pool)
+        .await
+        .expect("the checkpoint is deleted");
+}
+
+/// Moves a projection's `checkpoint` back to `position`, as a crash before it was saved would:
+/// its next run applies those events again.
+pub async fn rewind_projection(store: &EventStore, checkpoint: &str, position: i64) {
+    sqlx::query("UPDATE checkpoints SET position = $1 WHERE name = $2")
+        .bind(position)
+        .bind(checkpoint)
+        .execute(store.db().pool())
+        .await
+        .expect("the checkpoint is moved");
 }
 
 /// The campaign list kept up to date from `store` through an in-process bus and the relay until

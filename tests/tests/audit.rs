@@ -3,7 +3,7 @@
 //! SQL, the way someone with database access would.
 
 use callbot_tests::TestDb;
-use callbot_tests::fixtures::call_answered;
+use callbot_tests::fixtures::{call_answered, contact, create_campaign};
 use commands::EventStore;
 use commands::store::{ChainFields, ChainProblem, GENESIS_HASH, chain_hash};
 use sqlx::Row;
@@ -302,7 +302,6 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     use std::time::Duration;
 
     use commands::{CancellationToken, CommandContext, Commands, EventBus};
-    use domain::PhoneNumber;
     use domain::call::{Call, CallCommand};
     use domain::campaign::{Campaign, CampaignCommand, Contact};
     use projections::{CampaignList, ProjectionRunner, ScriptList};
@@ -326,12 +325,7 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     let owner = uuid::Uuid::new_v4();
     let campaign = uuid::Uuid::new_v4();
     let contacts: Vec<Contact> = (1..=3)
-        .map(|n| Contact {
-            call_id: uuid::Uuid::new_v4(),
-            phone: PhoneNumber::parse_kr(&format!("010-5550-{:04}", 100 + n)).unwrap(),
-            name: Some(format!("고객{n}")),
-            context: Default::default(),
-        })
+        .map(|n| contact(&format!("010-5550-{:04}", 100 + n), &format!("고객{n}")))
         .collect();
     let context = CommandContext::new("system");
     let now = chrono::Utc::now();
@@ -339,15 +333,13 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     campaigns
         .execute(
             &campaign.to_string(),
-            CampaignCommand::CreateCampaign {
-                owner_id: owner,
-                name: "예약 확인".into(),
-                script_id: uuid::Uuid::new_v4(),
-                script_version: 1,
-                settings: Default::default(),
-                contacts: contacts.clone(),
-                at: now,
-            },
+            create_campaign(
+                owner,
+                "예약 확인",
+                Default::default(),
+                contacts.clone(),
+                now,
+            ),
             &context,
         )
         .await

@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callbot_tests::TestDb;
-use callbot_tests::fixtures::{dial_queue, dialer, project_campaign_list, seoul};
+use callbot_tests::fixtures::{
+    contact, create_campaign, dial_queue, dialer, project_campaign_list, seoul,
+};
 use commands::accounts::{AccountSettings, Suppressions};
 use commands::dial_queue::Placement;
 use commands::dialer::{InMemoryTelephony, TelephonyError};
 use commands::{CancellationToken, Clock, CommandContext, Commands, EventStore, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CostComponent};
-use domain::campaign::{Campaign, CampaignCommand, Contact, PauseReason};
+use domain::campaign::{Campaign, CampaignCommand, PauseReason};
 use domain::policy::{CampaignSettings, RetryPolicy};
 use projections::ProjectionHandle;
 use projections::call_list::{CallList, CallRow};
@@ -103,22 +105,15 @@ impl Fixture {
         let id = Uuid::new_v4();
         let contacts = numbers
             .iter()
-            .map(|n| Contact {
-                call_id: Uuid::new_v4(),
-                phone: PhoneNumber::parse_kr(&format!("010-5550-{:04}", 100 + n)).unwrap(),
-                name: Some(format!("고객{n}")),
-                context: Default::default(),
-            })
+            .map(|n| contact(&format!("010-5550-{:04}", 100 + n), &format!("고객{n}")))
             .collect();
-        let create = CampaignCommand::CreateCampaign {
-            owner_id: self.owner,
-            name: "예약 확인".into(),
-            script_id: Uuid::new_v4(),
-            script_version: 1,
+        let create = create_campaign(
+            self.owner,
+            "예약 확인",
             settings,
             contacts,
-            at: self.clock.now(),
-        };
+            self.clock.now(),
+        );
         self.campaign(id, create).await;
         id
     }

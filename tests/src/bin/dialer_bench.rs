@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbot_tests::TestDb;
-use callbot_tests::fixtures::{dial_queue, dialer, project_campaign_list, seoul};
+use callbot_tests::fixtures::{
+    contact, create_campaign, dial_queue, dialer, project_campaign_list, seoul,
+};
 use chrono::Utc;
 use commands::dialer::InMemoryTelephony;
 use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
-use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand};
 use domain::campaign::{Campaign, CampaignCommand, Contact};
 use domain::policy::CampaignSettings;
@@ -33,29 +34,15 @@ async fn main() {
 
     let id = Uuid::new_v4();
     let contacts: Vec<Contact> = (0..contacts)
-        .map(|i| Contact {
-            call_id: Uuid::new_v4(),
-            phone: PhoneNumber::parse_kr(&format!(
-                "010-{:04}-{:04}",
-                2000 + i / 10_000,
-                i % 10_000
-            ))
-            .expect("valid"),
-            name: Some(format!("고객{i}")),
-            context: Default::default(),
+        .map(|i| {
+            let number = format!("010-{:04}-{:04}", 2000 + i / 10_000, i % 10_000);
+            contact(&number, &format!("고객{i}"))
         })
         .collect();
     let count = contacts.len();
     let started = Instant::now();
-    let create = CampaignCommand::CreateCampaign {
-        owner_id: Uuid::new_v4(),
-        name: "bench".into(),
-        script_id: Uuid::new_v4(),
-        script_version: 1,
-        settings: CampaignSettings::default(),
-        contacts,
-        at: Utc::now(),
-    };
+    let settings = CampaignSettings::default();
+    let create = create_campaign(Uuid::new_v4(), "bench", settings, contacts, Utc::now());
     campaigns
         .execute(&id.to_string(), create, &system)
         .await
