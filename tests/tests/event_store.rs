@@ -76,18 +76,10 @@ async fn appended_events_come_back_in_global_order_with_metadata(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("user-1").caused_by("event-0");
-    tallies
-        .execute("a", TallyCommand::Add(2), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("b", TallyCommand::Add(3), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("a", TallyCommand::Add(4), &context)
-        .await
-        .unwrap();
+    for (id, amount) in [("a", 2), ("b", 3), ("a", 4)] {
+        let add = TallyCommand::Add(amount);
+        tallies.execute(id, add, &context).await.unwrap();
+    }
 
     let all = store.read_after(0, 100).await.unwrap();
     let positions: Vec<i64> = all.iter().map(|e| e.position).collect();
@@ -131,14 +123,10 @@ async fn commands_rebuild_state_and_report_business_errors(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("system");
-    tallies
-        .execute("t", TallyCommand::Add(5), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("t", TallyCommand::Add(7), &context)
-        .await
-        .unwrap();
+    for amount in [5, 7] {
+        let add = TallyCommand::Add(amount);
+        tallies.execute("t", add, &context).await.unwrap();
+    }
     let err = tallies
         .execute("t", TallyCommand::Add(0), &context)
         .await
