@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use commands::{CommandContext, Commands};
-use domain::script::{Script, ScriptCommand, ScriptContent};
+use domain::script::ScriptContent;
 use protocols::twilio as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::TestApp;
 use crate::app::{PASSWORD, PUBLIC_URL};
 use crate::sse::Subscriber;
 use crate::wait::poll_api;
+use crate::{TestApp, fixtures};
 
 /// How long a sandbox campaign may take to reach a status.
 const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(150);
@@ -193,23 +191,7 @@ impl TestApp {
 
     /// A saved script of the owner, created through its aggregate (no writer involved).
     pub async fn save_script(&self, content: ScriptContent) -> Uuid {
-        let id = Uuid::new_v4();
-        let create = ScriptCommand::CreateScript {
-            owner_id: self.account,
-            name: "예약 확인".into(),
-            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
-            content,
-            at: Utc::now(),
-        };
-        Commands::<Script>::new(self.state.store.clone(), ())
-            .execute(
-                &id.to_string(),
-                create,
-                &CommandContext::new(self.account.to_string()),
-            )
-            .await
-            .expect("the script is saved");
-        id
+        fixtures::save_script(&self.state.store, self.account, content).await
     }
 
     // --- Campaigns

@@ -8,13 +8,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use commands::dial_queue::DialPlacer;
 use commands::dialer::InMemoryTelephony;
-use commands::{CancellationToken, EventBus, EventStore, ManualClock, Relay};
+use commands::{
+    CancellationToken, CommandContext, Commands, EventBus, EventStore, ManualClock, Relay,
+};
 use cqrs_es::persist::SerializedEvent;
 use domain::PhoneNumber;
 use domain::call::CallCommand;
 use domain::campaign::{CampaignCommand, Contact};
 use domain::policy::CampaignSettings;
-use domain::script::{FlowStep, NextStep, ScriptContent};
+use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
 use projections::dialer_view::ReadModelView;
 use projections::{CampaignList, Projection, ProjectionHandle, ProjectionRunner};
 use reqwest::StatusCode;
@@ -40,6 +42,27 @@ pub fn script(greeting: &str, purpose: &str, action: &str, variables: &[&str]) -
         closing: "감사합니다.".into(),
         variables: variables.iter().map(|v| (*v).to_owned()).collect(),
     }
+}
+
+/// Saves `content` as a script of `owner` through its aggregate (no writer involved): its id.
+pub async fn save_script(store: &EventStore, owner: Uuid, content: ScriptContent) -> Uuid {
+    let id = Uuid::new_v4();
+    let create = ScriptCommand::CreateScript {
+        owner_id: owner,
+        name: "예약 확인".into(),
+        natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
+        content,
+        at: Utc::now(),
+    };
+    Commands::<Script>::new(store.clone(), ())
+        .execute(
+            &id.to_string(),
+            create,
+            &CommandContext::new(owner.to_string()),
+        )
+        .await
+        .expect("the script is saved");
+    id
 }
 
 /// The dental clinic's appointment check the sandbox campaigns run.
@@ -259,4 +282,40 @@ pub fn dial_queue(
         DialPlacer::new(store.clone(), telephony, clock.clone()),
         store.clone(),
     )
+}
+
+/// Signs `email` up with the harness password on a server running at `base` (`…/api/v1`): the
+/// token and the account id. For the load binaries, which run the real application.
+pub async fn sign_up_at(client: &reqwest::Client, base: &str, email: &str) -> (String, Uuid) {
+    let credentials = json!({ "email": email, "password": crate::PASSWORD });
+    post_json(client, &format!("{base}/auth/register"), None, &credentials).await;
+    let login = post_json(client, &format!("{base}/auth/login"), None, &credentials).await;
+    let token = text(&login["data"]["accessToken"]).to_owned();
+    let me: Value = client
+        .get(format!("{base}/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("the app answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let account = text(&me["data"]["id"]).parse().expect("a uuid");
+    (token, account)
+}
+
+/// `POST` of `body` as JSON to `url`, with `token` as the bearer when given: the JSON answer
+/// (`null` when there is none).
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> Value {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("the app answers");
+    response.json().await.unwrap_or(Value::Null)
 }
