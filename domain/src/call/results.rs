@@ -173,10 +173,10 @@ impl CallResults {
                 }
             }
             CallEvent::SummaryGenerated { .. } => entry.summarized = true,
-            CallEvent::AttemptCostRecorded { component, .. } => {
-                if !entry.costs.contains(component) {
-                    entry.costs.push(*component);
-                }
+            CallEvent::AttemptCostRecorded { component, .. }
+                if !entry.costs.contains(component) =>
+            {
+                entry.costs.push(*component);
             }
             _ => {}
         }

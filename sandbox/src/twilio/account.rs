@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
 
 use super::{PHONE_NUMBER, Shared, unavailable};
@@ -62,11 +62,20 @@ impl super::TwilioSandbox {
     }
 }
 
-/// What the account holds now, or the 503 of an outage drill.
-fn holdings(shared: &Shared) -> Result<AccountState, Response> {
+/// An outage drill is running: the account endpoints answer 503.
+pub(super) struct Unavailable;
+
+impl IntoResponse for Unavailable {
+    fn into_response(self) -> Response {
+        unavailable()
+    }
+}
+
+/// What the account holds now, unless an outage drill runs.
+fn holdings(shared: &Shared) -> Result<AccountState, Unavailable> {
     let account = shared.account.lock().expect("sandbox lock");
     if account.unavailable {
-        return Err(unavailable());
+        return Err(Unavailable);
     }
     Ok(account.clone())
 }
@@ -93,7 +102,7 @@ fn listed(
 pub(super) async fn incoming_phone_numbers(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<IncomingPhoneNumbers>, Response> {
+) -> Result<Json<IncomingPhoneNumbers>, Unavailable> {
     let owned = holdings(&shared)?.owned;
     let incoming_phone_numbers = listed(&shared, &owned, "PN", query.get("PhoneNumber"));
     let paging = Paging::only(50);
@@ -106,7 +115,7 @@ pub(super) async fn incoming_phone_numbers(
 pub(super) async fn outgoing_caller_ids(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<OutgoingCallerIds>, Response> {
+) -> Result<Json<OutgoingCallerIds>, Unavailable> {
     let verified = holdings(&shared)?.verified;
     let outgoing_caller_ids = listed(&shared, &verified, "PV", query.get("PhoneNumber"));
     let paging = Paging::only(50);
@@ -116,7 +125,9 @@ pub(super) async fn outgoing_caller_ids(
     }))
 }
 
-pub(super) async fn balance(State(shared): State<Arc<Shared>>) -> Result<Json<Balance>, Response> {
+pub(super) async fn balance(
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<Balance>, Unavailable> {
     Ok(Json(Balance {
         account_sid: shared.account_sid.clone(),
         balance: holdings(&shared)?.balance,
