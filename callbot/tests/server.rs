@@ -1,7 +1,7 @@
 //! The `callbot` binary, started for real.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use callbot::{Config, Role};
@@ -33,6 +33,25 @@ fn callbot() -> Command {
         command.env_remove(var);
     }
     command
+}
+
+/// Runs `callbot <args> --data-dir <dir>` to its end.
+fn run_on(dir: &Path, args: &[&str]) -> Output {
+    callbot()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -67,27 +86,15 @@ fn callbot_events_prints_an_aggregates_history_with_metadata() {
         );
         store.append(&[event]).await.unwrap();
     });
-    let output = callbot()
-        .args(["events", "campaign-1", "--json", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = run_on(dir.path(), &["events", "campaign-1", "--json"]);
+    assert_succeeded(&output);
     let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(line["event_type"], "CampaignStarted");
     assert_eq!(line["metadata"]["actor"], "user-7");
     assert_eq!(line["metadata"]["correlation_id"], "corr-1");
     assert_eq!(line["position"], 1);
 
-    let missing = callbot()
-        .args(["events", "nope", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let missing = run_on(dir.path(), &["events", "nope"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no events for aggregate nope"));
 }
@@ -136,15 +143,6 @@ fn callbot_serve_starts_answers_and_stops_gracefully_on_sigterm() {
 #[test]
 fn callbot_migrate_creates_the_embedded_database() {
     let dir = tempfile::tempdir().unwrap();
-    let output = callbot()
-        .args(["migrate", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&run_on(dir.path(), &["migrate"]));
     assert!(dir.path().join("callbot.db").exists());
 }

@@ -210,39 +210,32 @@ mod tests {
     }
 
     #[test]
-    fn a_dashed_mobile_number_becomes_e164() {
-        assert_eq!(kr("010-1234-5678").unwrap(), "+821012345678");
-    }
-
-    #[test]
-    fn an_undashed_mobile_number_becomes_e164() {
-        assert_eq!(kr("01012345678").unwrap(), "+821012345678");
-    }
-
-    #[test]
-    fn a_seoul_landline_becomes_e164() {
-        assert_eq!(kr("02-312-3456").unwrap(), "+8223123456");
-    }
-
-    #[test]
-    fn an_international_form_with_spaces_is_accepted() {
-        assert_eq!(kr("+82 10 1234 5678").unwrap(), "+821012345678");
-    }
-
-    #[test]
-    fn spaces_and_parentheses_are_accepted() {
-        assert_eq!(kr(" (02) 312 3456 ").unwrap(), "+8223123456");
-        assert_eq!(kr("010 1234 5678").unwrap(), "+821012345678");
-    }
-
-    #[test]
-    fn full_width_digits_and_dashes_are_accepted() {
-        assert_eq!(kr("０１０－１２３４－５６７８").unwrap(), "+821012345678");
-        assert_eq!(kr("010‐1234—5678").unwrap(), "+821012345678");
-        assert_eq!(
-            kr("＋８２　１０　１２３４　５６７８").unwrap(),
-            "+821012345678"
-        );
+    fn the_ways_people_write_a_number_become_e164() {
+        for (form, input, e164) in [
+            ("a dashed mobile number", "010-1234-5678", "+821012345678"),
+            ("an undashed mobile number", "01012345678", "+821012345678"),
+            ("a Seoul landline", "02-312-3456", "+8223123456"),
+            (
+                "the international form with spaces",
+                "+82 10 1234 5678",
+                "+821012345678",
+            ),
+            ("spaces and parentheses", " (02) 312 3456 ", "+8223123456"),
+            ("spaces", "010 1234 5678", "+821012345678"),
+            (
+                "full-width digits and dashes",
+                "０１０－１２３４－５６７８",
+                "+821012345678",
+            ),
+            ("other dashes", "010‐1234—5678", "+821012345678"),
+            (
+                "full-width international",
+                "＋８２　１０　１２３４　５６７８",
+                "+821012345678",
+            ),
+        ] {
+            assert_eq!(kr(input), Ok(e164.to_owned()), "{form}: {input:?}");
+        }
     }
 
     #[test]

@@ -38,8 +38,8 @@ use protocols::elevenlabs::{
     SignedUrl, UserTranscriptionEvent, parse_client,
 };
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use crate::loopback::{self, Served};
 
 mod account;
 pub mod placeholders;
@@ -103,15 +103,14 @@ struct Shared {
 
 /// A running ElevenLabs sandbox; stops when dropped.
 pub struct ElevenLabsSandbox {
-    addr: SocketAddr,
+    server: Served,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl ElevenLabsSandbox {
     /// The base URL to configure as `ELEVENLABS_API_BASE`.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The key it accepts.
@@ -128,20 +127,10 @@ impl ElevenLabsSandbox {
     }
 }
 
-impl Drop for ElevenLabsSandbox {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Starts an ElevenLabs sandbox on `127.0.0.1` with a free port; `speed` scales its pauses.
 pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding a loopback port for the ElevenLabs sandbox");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let bound = loopback::bind("ElevenLabs").await;
+    let addr = bound.addr;
     let shared = Arc::new(Shared {
         api_key: API_KEY.to_owned(),
         speed: speed.max(0.001),
@@ -161,12 +150,8 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
         )
         .route("/v1/user/subscription", get(account::subscription))
         .with_state(shared.clone());
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::error!(error = %err, "the ElevenLabs sandbox stopped");
-        }
-    });
-    ElevenLabsSandbox { addr, shared, task }
+    let server = bound.serve(router, "ElevenLabs");
+    ElevenLabsSandbox { server, shared }
 }
 
 fn detail(status: StatusCode, message: &str) -> Response {

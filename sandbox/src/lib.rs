@@ -6,6 +6,7 @@
 //! - [`twilio`]: Twilio REST and a simulated callee that sends signed callbacks.
 
 pub mod elevenlabs;
+mod loopback;
 pub mod openai;
 pub mod probe;
 pub mod twilio;

@@ -27,7 +27,6 @@
 //! (what the offline summarizer reads from it), with the same failures by model name.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,8 +43,8 @@ use protocols::openai::summary::{self as summary_wire, SummaryAnswer, SummaryBri
 use protocols::openai::{
     AssistantMessage, ChatCompletion, ChatRequest, Choice, ErrorBody, Usage, check_strict_format,
 };
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use crate::loopback::{self, Served};
 
 /// The key the sandbox accepts unless told otherwise.
 pub const API_KEY: &str = "sk-sandbox-openai";
@@ -104,15 +103,14 @@ struct Shared {
 
 /// A running sandbox; stops when dropped.
 pub struct SandboxServer {
-    addr: SocketAddr,
+    server: Served,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl SandboxServer {
     /// The base URL to configure as `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:41234/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr)
     }
 
     /// The key it accepts.
@@ -131,12 +129,6 @@ impl SandboxServer {
     }
 }
 
-impl Drop for SandboxServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Starts a sandbox on `127.0.0.1` with a free port, accepting [`API_KEY`], answering with
 /// `author`'s words.
 pub async fn spawn(author: Arc<dyn Author>) -> SandboxServer {
@@ -145,12 +137,7 @@ pub async fn spawn(author: Arc<dyn Author>) -> SandboxServer {
 
 /// Starts a sandbox that accepts `api_key`.
 pub async fn spawn_with_key(api_key: &str, author: Arc<dyn Author>) -> SandboxServer {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding a loopback port for the OpenAI sandbox");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let bound = loopback::bind("OpenAI").await;
     let shared = Arc::new(Shared {
         api_key: api_key.to_owned(),
         requests: AtomicUsize::new(0),
@@ -161,12 +148,8 @@ pub async fn spawn_with_key(api_key: &str, author: Arc<dyn Author>) -> SandboxSe
     let router = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .with_state(shared.clone());
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::error!(error = %err, "the OpenAI sandbox stopped");
-        }
-    });
-    SandboxServer { addr, shared, task }
+    let server = bound.serve(router, "OpenAI");
+    SandboxServer { server, shared }
 }
 
 fn error(
@@ -249,24 +232,12 @@ async fn chat_completions(
     };
     // A conversation that already holds an assistant answer is a repair attempt.
     let repairing = request.messages.iter().any(|m| m.role == "assistant");
-    if summary_wire::is_summary_request(&request) {
-        let content = user.content.clone();
-        return summary_completion(
-            shared.author.as_ref(),
-            number,
-            &request,
-            behaviour,
-            calls_for_model,
-            repairing,
-            &content,
-        )
-        .await;
-    }
-    let script = shared
-        .author
-        .write_script(&ScriptBrief::from_message(&user.content));
-    let valid = serde_json::to_string(&script).expect("a script serializes");
-    let answer = |content: Option<String>, refusal: Option<String>, finish: &str| {
+    let outcomes = if summary_wire::is_summary_request(&request) {
+        summary_outcomes(shared.author.as_ref(), &user.content)
+    } else {
+        script_outcomes(shared.author.as_ref(), &user.content)
+    };
+    let reply = |content: Option<String>, refusal: Option<String>, finish: &str| {
         completion(number, &request, content, refusal, finish).into_response()
     };
     match behaviour {
@@ -277,79 +248,15 @@ async fn chat_completions(
                 "requests",
                 Some("rate_limit_exceeded"),
             );
-            let (seconds, millis) = if once { ("1", "100") } else { ("30", "30000") };
+            let (seconds, millis) = (outcomes.wait)(once);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
-            response
-                .headers_mut()
-                .insert("retry-after-ms", HeaderValue::from_static(millis));
-            response
-        }
-        Behaviour::ServerError if calls_for_model == 1 => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server had an error while processing your request. Sorry about that!",
-            "server_error",
-            None,
-        ),
-        Behaviour::Slow => {
-            tokio::time::sleep(SLOW_FOR).await;
-            answer(Some(valid), None, "stop")
-        }
-        Behaviour::Refuse { once } if !once || !repairing => answer(
-            None,
-            Some("I'm sorry, but I can't help with that request.".into()),
-            "stop",
-        ),
-        Behaviour::Truncate { once } if !once || !repairing => {
-            let cut: String = valid.chars().take(valid.chars().count() / 2).collect();
-            answer(Some(cut), None, "length")
-        }
-        Behaviour::BreakRules { once } if !once || !repairing => {
-            let mut broken = script.clone();
-            if let Some(first) = broken.main_flow.first_mut() {
-                first.next_step.negative = Some(99);
+            if let Some(millis) = millis {
+                response
+                    .headers_mut()
+                    .insert("retry-after-ms", HeaderValue::from_static(millis));
             }
-            broken.variables.pop();
-            let text = serde_json::to_string(&broken).expect("a script serializes");
-            answer(Some(text), None, "stop")
-        }
-        Behaviour::Garbage => answer(
-            Some("Sure! Here is your script: greeting first, then…".into()),
-            None,
-            "stop",
-        ),
-        _ => answer(Some(valid), None, "stop"),
-    }
-}
-
-/// Answers a `call_summary` request: a summary of the transcript in the user message (what the
-/// offline summarizer reads from it), with the same model-named failures as scripts.
-async fn summary_completion(
-    author: &dyn Author,
-    number: usize,
-    request: &ChatRequest,
-    behaviour: Behaviour,
-    calls_for_model: usize,
-    repairing: bool,
-    user_message: &str,
-) -> Response {
-    let answer = author.summarize(&SummaryBrief::from_message(user_message));
-    let valid = serde_json::to_string(&answer).expect("a summary serializes");
-    let reply = |content: Option<String>, refusal: Option<String>, finish: &str| {
-        completion(number, request, content, refusal, finish).into_response()
-    };
-    match behaviour {
-        Behaviour::RateLimit { once } if !once || calls_for_model == 1 => {
-            let mut response = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Rate limit reached for requests. Please try again shortly.",
-                "requests",
-                Some("rate_limit_exceeded"),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
         Behaviour::ServerError if calls_for_model == 1 => error(
@@ -360,7 +267,7 @@ async fn summary_completion(
         ),
         Behaviour::Slow => {
             tokio::time::sleep(SLOW_FOR).await;
-            reply(Some(valid), None, "stop")
+            reply(Some(outcomes.valid), None, "stop")
         }
         Behaviour::Refuse { once } if !once || !repairing => reply(
             None,
@@ -368,20 +275,63 @@ async fn summary_completion(
             "stop",
         ),
         Behaviour::Truncate { once } if !once || !repairing => {
+            let valid = &outcomes.valid;
             let cut: String = valid.chars().take(valid.chars().count() / 2).collect();
             reply(Some(cut), None, "length")
         }
         Behaviour::BreakRules { once } if !once || !repairing => {
-            let broken =
-                serde_json::json!({"summary": "", "outcome": "MAYBE", "followUpNeeded": false});
-            reply(Some(broken.to_string()), None, "stop")
+            reply(Some(outcomes.broken), None, "stop")
         }
-        Behaviour::Garbage => reply(
-            Some("Sure! The customer seemed happy, I think.".into()),
-            None,
-            "stop",
-        ),
-        _ => reply(Some(valid), None, "stop"),
+        Behaviour::Garbage => reply(Some(outcomes.garbage.into()), None, "stop"),
+        _ => reply(Some(outcomes.valid), None, "stop"),
+    }
+}
+
+/// What the model-named behaviours answer for one kind of request (a script or a call summary).
+struct Outcomes {
+    /// The author's answer, as JSON.
+    valid: String,
+    /// JSON of the right shape that breaks the kind's rules.
+    broken: String,
+    /// Chatty prose instead of JSON.
+    garbage: &'static str,
+    /// `Retry-After` seconds and `retry-after-ms` of a rate limit, once or always.
+    wait: fn(bool) -> (&'static str, Option<&'static str>),
+}
+
+/// A script for the brief in the user message; the broken one points at a missing step and
+/// drops a variable.
+fn script_outcomes(author: &dyn Author, user_message: &str) -> Outcomes {
+    let script = author.write_script(&ScriptBrief::from_message(user_message));
+    let mut broken = script.clone();
+    if let Some(first) = broken.main_flow.first_mut() {
+        first.next_step.negative = Some(99);
+    }
+    broken.variables.pop();
+    Outcomes {
+        valid: serde_json::to_string(&script).expect("a script serializes"),
+        broken: serde_json::to_string(&broken).expect("a script serializes"),
+        garbage: "Sure! Here is your script: greeting first, then…",
+        wait: |once| {
+            if once {
+                ("1", Some("100"))
+            } else {
+                ("30", Some("30000"))
+            }
+        },
+    }
+}
+
+/// A summary of the transcript in the user message (what the offline summarizer reads from it);
+/// a rate limit always asks for one second, so post-call work retries soon.
+fn summary_outcomes(author: &dyn Author, user_message: &str) -> Outcomes {
+    let answer = author.summarize(&SummaryBrief::from_message(user_message));
+    Outcomes {
+        valid: serde_json::to_string(&answer).expect("a summary serializes"),
+        broken: serde_json::json!({"summary": "", "outcome": "MAYBE", "followUpNeeded": false})
+            .to_string(),
+        garbage: "Sure! The customer seemed happy, I think.",
+        wait: |_| ("1", None),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use commands::script_writer::{
     OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptRequest, ScriptWriter, WriterError,
+    WrittenScript,
 };
 use domain::script::{Language, validate};
 use protocols::openai::script::{SCHEMA_NAME, SYSTEM_PROMPT, ScriptBrief};
@@ -53,18 +54,46 @@ fn writer(sandbox: &SandboxServer, model: &str) -> OpenAiWriter {
     .unwrap()
 }
 
-fn failure_reason(result: Result<commands::script_writer::WrittenScript, WriterError>) -> String {
-    match result {
-        Err(WriterError::GenerationFailed { reason }) => reason,
-        other => panic!("expected GenerationFailed, got {other:?}"),
+/// The seed written through a fresh sandbox answering as `model`: the sandbox and the outcome.
+async fn write_seed(model: &str) -> (SandboxServer, Result<WrittenScript, WriterError>) {
+    let sandbox = spawn().await;
+    let result = writer(&sandbox, model).write(&seed()).await;
+    (sandbox, result)
+}
+
+/// The seed written as `model`, which must succeed: the sandbox and the script.
+async fn written_seed(model: &str) -> (SandboxServer, WrittenScript) {
+    let (sandbox, result) = write_seed(model).await;
+    (sandbox, result.expect("the writer succeeds"))
+}
+
+/// The seed written as `model`, which must fail to generate: the sandbox and the reason.
+async fn failed_seed(model: &str) -> (SandboxServer, String) {
+    match write_seed(model).await {
+        (sandbox, Err(WriterError::GenerationFailed { reason })) => (sandbox, reason),
+        (_, other) => panic!("expected GenerationFailed, got {other:?}"),
     }
+}
+
+/// As `model` the writer fails after one repair, saying `why`: the sandbox.
+async fn assert_fails_after_one_repair(model: &str, why: &str) -> SandboxServer {
+    let (sandbox, reason) = failed_seed(model).await;
+    assert!(reason.contains(why), "{reason}");
+    assert_eq!(sandbox.request_count(), 2, "one repair, no more");
+    sandbox
+}
+
+/// As `model` the writer gets a valid script with its second request: the sandbox and the script.
+async fn assert_written_on_the_second_request(model: &str) -> (SandboxServer, WrittenScript) {
+    let (sandbox, written) = written_seed(model).await;
+    assert_eq!(validate(&written.content), Ok(()));
+    assert_eq!(sandbox.request_count(), 2);
+    (sandbox, written)
 }
 
 #[tokio::test]
 async fn a_script_comes_back_from_one_strict_json_schema_request() {
-    let sandbox = spawn().await;
-    let writer = writer(&sandbox, "gpt-4o-mini");
-    let written = writer.write(&seed()).await.unwrap();
+    let (sandbox, written) = written_seed("gpt-4o-mini").await;
 
     assert_eq!(validate(&written.content), Ok(()));
     assert_eq!(written.content, OfflineWriter::compose(&seed()));
@@ -84,7 +113,7 @@ async fn a_script_comes_back_from_one_strict_json_schema_request() {
         (format.name.as_str(), format.strict),
         (SCHEMA_NAME, Some(true))
     );
-    assert_eq!(writer.name(), "openai");
+    assert_eq!(writer(&sandbox, "gpt-4o-mini").name(), "openai");
 }
 
 #[tokio::test]
@@ -105,10 +134,7 @@ async fn an_english_request_gets_an_english_script() {
 
 #[tokio::test]
 async fn a_refusal_gets_one_repair_attempt_then_fails() {
-    let sandbox = spawn().await;
-    let reason = failure_reason(writer(&sandbox, "sandbox-refusal").write(&seed()).await);
-    assert!(reason.contains("refused"), "{reason}");
-    assert_eq!(sandbox.request_count(), 2, "one repair, no more");
+    let sandbox = assert_fails_after_one_repair("sandbox-refusal", "refused").await;
     let repair = &sandbox.requests()[1];
     assert_eq!(repair.messages.len(), 4);
     assert_eq!(repair.messages[2].role, "assistant");
@@ -122,19 +148,9 @@ async fn a_refusal_gets_one_repair_attempt_then_fails() {
 
 #[tokio::test]
 async fn a_refusal_that_the_repair_overcomes_gives_the_script_and_counts_both_calls() {
-    let sandbox = spawn().await;
-    let written = writer(&sandbox, "sandbox-refusal-once")
-        .write(&seed())
-        .await
-        .unwrap();
+    let (_, written) = assert_written_on_the_second_request("sandbox-refusal-once").await;
     assert_eq!(written.content, OfflineWriter::compose(&seed()));
-    assert_eq!(sandbox.request_count(), 2);
-    let single = writer(&spawn().await, "gpt-4o-mini")
-        .write(&seed())
-        .await
-        .unwrap()
-        .usage
-        .unwrap();
+    let single = written_seed("gpt-4o-mini").await.1.usage.unwrap();
     let both = written.usage.unwrap();
     assert!(
         both.prompt_tokens > single.prompt_tokens,
@@ -144,17 +160,9 @@ async fn a_refusal_that_the_repair_overcomes_gives_the_script_and_counts_both_ca
 
 #[tokio::test]
 async fn truncated_json_is_repaired_once_or_fails() {
-    let sandbox = spawn().await;
-    let reason = failure_reason(writer(&sandbox, "sandbox-truncated").write(&seed()).await);
-    assert!(reason.contains("cut off"), "{reason}");
-    assert_eq!(sandbox.request_count(), 2);
+    assert_fails_after_one_repair("sandbox-truncated", "cut off").await;
 
-    let sandbox = spawn().await;
-    let written = writer(&sandbox, "sandbox-truncated-once")
-        .write(&seed())
-        .await
-        .unwrap();
-    assert_eq!(validate(&written.content), Ok(()));
+    let (sandbox, _) = assert_written_on_the_second_request("sandbox-truncated-once").await;
     assert!(
         sandbox.requests()[1].messages[3]
             .content
@@ -164,45 +172,28 @@ async fn truncated_json_is_repaired_once_or_fails() {
 
 #[tokio::test]
 async fn a_script_that_breaks_the_rules_is_sent_back_with_the_fields_to_fix() {
-    let sandbox = spawn().await;
-    let written = writer(&sandbox, "sandbox-invalid-once")
-        .write(&seed())
-        .await
-        .unwrap();
+    let (sandbox, written) = assert_written_on_the_second_request("sandbox-invalid-once").await;
     assert_eq!(written.content, OfflineWriter::compose(&seed()));
     let repair = &sandbox.requests()[1].messages[3].content;
     assert!(repair.contains("mainFlow[0].nextStep.negative"), "{repair}");
     assert!(repair.contains("not declared in variables"), "{repair}");
 
-    let sandbox = spawn().await;
-    let reason = failure_reason(writer(&sandbox, "sandbox-invalid").write(&seed()).await);
-    assert!(reason.contains("breaks these rules"), "{reason}");
-    assert_eq!(sandbox.request_count(), 2);
+    assert_fails_after_one_repair("sandbox-invalid", "breaks these rules").await;
 }
 
 #[tokio::test]
 async fn an_answer_that_is_not_json_fails_after_the_repair() {
-    let sandbox = spawn().await;
-    let reason = failure_reason(writer(&sandbox, "sandbox-garbage").write(&seed()).await);
-    assert!(reason.contains("not JSON of the schema"), "{reason}");
-    assert_eq!(sandbox.request_count(), 2);
+    assert_fails_after_one_repair("sandbox-garbage", "not JSON of the schema").await;
 }
 
 #[tokio::test]
 async fn a_rate_limit_is_waited_out_when_it_fits_the_budget() {
-    let sandbox = spawn().await;
-    let written = writer(&sandbox, "sandbox-429-once")
-        .write(&seed())
-        .await
-        .unwrap();
-    assert_eq!(validate(&written.content), Ok(()));
-    assert_eq!(sandbox.request_count(), 2);
+    assert_written_on_the_second_request("sandbox-429-once").await;
 }
 
 #[tokio::test]
 async fn a_rate_limit_asking_for_too_long_a_wait_fails_at_once() {
-    let sandbox = spawn().await;
-    let result = writer(&sandbox, "sandbox-429").write(&seed()).await;
+    let (sandbox, result) = write_seed("sandbox-429").await;
     assert!(
         matches!(result, Err(WriterError::Provider { status: 429, .. })),
         "{result:?}"
@@ -216,13 +207,7 @@ async fn a_rate_limit_asking_for_too_long_a_wait_fails_at_once() {
 
 #[tokio::test]
 async fn a_server_error_is_retried() {
-    let sandbox = spawn().await;
-    let written = writer(&sandbox, "sandbox-500-once")
-        .write(&seed())
-        .await
-        .unwrap();
-    assert_eq!(validate(&written.content), Ok(()));
-    assert_eq!(sandbox.request_count(), 2);
+    assert_written_on_the_second_request("sandbox-500-once").await;
 }
 
 #[tokio::test]

@@ -33,6 +33,17 @@ fn client(sandbox: &twilio::TwilioSandbox, token: &str) -> TwilioClient {
     TwilioClient::new(config).unwrap()
 }
 
+/// Places a first attempt to `number` with `token`: the adapter and what it answered.
+async fn place(
+    sandbox: &twilio::TwilioSandbox,
+    token: &str,
+    number: &str,
+) -> (TwilioClient, Result<String, TelephonyError>) {
+    let adapter = client(sandbox, token);
+    let placed = adapter.place_call(&order(number, 1)).await;
+    (adapter, placed)
+}
+
 async fn sandbox() -> twilio::TwilioSandbox {
     // Fast enough that the simulated callee does not hold the test up.
     let sandbox = twilio::spawn(TwilioSandboxOptions {
@@ -88,11 +99,8 @@ async fn a_call_is_created_with_every_callback_and_the_async_amd_settings() {
 #[tokio::test]
 async fn an_unreachable_number_is_rejected_with_twilios_code() {
     let sandbox = sandbox().await;
-    let adapter = client(&sandbox, twilio::AUTH_TOKEN);
-    let error = adapter
-        .place_call(&order("010-5550-0110", 1))
-        .await
-        .unwrap_err();
+    let (_, error) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0110").await;
+    let error = error.unwrap_err();
     let TelephonyError::Rejected { code, .. } = error else {
         panic!("expected a rejection, got {error:?}");
     };
@@ -103,11 +111,8 @@ async fn an_unreachable_number_is_rejected_with_twilios_code() {
 #[tokio::test]
 async fn wrong_credentials_are_a_rejection_not_a_retry() {
     let sandbox = sandbox().await;
-    let adapter = client(&sandbox, "wrong-token");
-    let error = adapter
-        .place_call(&order("010-5550-0101", 1))
-        .await
-        .unwrap_err();
+    let (_, error) = place(&sandbox, "wrong-token", "010-5550-0101").await;
+    let error = error.unwrap_err();
     assert!(
         matches!(&error, TelephonyError::Rejected { code, .. } if code == "20003"),
         "{error:?}"
@@ -118,11 +123,8 @@ async fn wrong_credentials_are_a_rejection_not_a_retry() {
 async fn an_outage_is_retried_with_backoff_and_then_succeeds() {
     let sandbox = sandbox().await;
     sandbox.fail_next_creates(2);
-    let adapter = client(&sandbox, twilio::AUTH_TOKEN);
-    let sid = adapter
-        .place_call(&order("010-5550-0101", 1))
-        .await
-        .unwrap();
+    let (_, sid) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0101").await;
+    let sid = sid.unwrap();
     assert_eq!(sandbox.calls().len(), 1);
     assert_eq!(sandbox.calls()[0].sid, sid);
 }
@@ -131,11 +133,8 @@ async fn an_outage_is_retried_with_backoff_and_then_succeeds() {
 async fn a_lasting_outage_is_unavailable_so_the_attempt_retries_later() {
     let sandbox = sandbox().await;
     sandbox.fail_next_creates(10);
-    let adapter = client(&sandbox, twilio::AUTH_TOKEN);
-    let error = adapter
-        .place_call(&order("010-5550-0101", 1))
-        .await
-        .unwrap_err();
+    let (_, error) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0101").await;
+    let error = error.unwrap_err();
     assert!(matches!(error, TelephonyError::Unavailable(_)), "{error:?}");
     assert!(sandbox.calls().is_empty());
 }
@@ -143,12 +142,9 @@ async fn a_lasting_outage_is_unavailable_so_the_attempt_retries_later() {
 #[tokio::test]
 async fn hanging_up_a_finished_call_counts_as_done() {
     let sandbox = sandbox().await;
-    let adapter = client(&sandbox, twilio::AUTH_TOKEN);
     // Busy ends at once (10 ms at this speed).
-    let sid = adapter
-        .place_call(&order("010-5550-0106", 1))
-        .await
-        .unwrap();
+    let (adapter, sid) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0106").await;
+    let sid = sid.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sandbox.calls()[0].status != "busy" {
         assert!(tokio::time::Instant::now() < deadline);
@@ -165,11 +161,8 @@ async fn hanging_up_a_finished_call_counts_as_done() {
 #[tokio::test]
 async fn the_price_appears_after_the_end_and_is_polled_for() {
     let sandbox = sandbox().await;
-    let adapter = client(&sandbox, twilio::AUTH_TOKEN);
-    let sid = adapter
-        .place_call(&order("010-5550-0108", 1))
-        .await
-        .unwrap();
+    let (adapter, sid) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0108").await;
+    let sid = sid.unwrap();
     // Answered, then hung up during the notice: priced once over.
     let price = adapter
         .fetch_price(&sid, 12, Duration::from_millis(20))

@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use commands::{CommandContext, Commands};
-use domain::script::{Script, ScriptCommand, ScriptContent};
+use domain::script::ScriptContent;
 use protocols::twilio as wire;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::TestApp;
 use crate::app::{PASSWORD, PUBLIC_URL};
 use crate::sse::Subscriber;
 use crate::wait::poll_api;
+use crate::{TestApp, fixtures};
 
 /// The business profile every signed-up test account has.
 pub const BUSINESS_NAME: &str = "행복치과";
@@ -24,14 +22,15 @@ pub const BUSINESS_NAME: &str = "행복치과";
 const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(150);
 
 impl TestApp {
-    /// Any request under `/api/v1`, with `token` as the bearer when given.
-    pub async fn send(
+    /// Any request under `/api/v1`, with `token` as the bearer when given: the whole response,
+    /// for tests that read its headers.
+    pub async fn respond(
         &self,
         method: &str,
         path: &str,
         token: Option<&str>,
         body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    ) -> reqwest::Response {
         let method: Method = method.parse().expect("an HTTP method");
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token.filter(|t| !t.is_empty()) {
@@ -40,7 +39,18 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("the app answers");
+        request.send().await.expect("the app answers")
+    }
+
+    /// Any request under `/api/v1`, with `token` as the bearer when given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.respond(method, path, token, body).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -165,29 +175,32 @@ impl TestApp {
             "naturalInput": input,
             "context": { "businessType": "clinic", "language": language }
         });
-        self.call_as(token, "POST", "/scripts/generate", Some(body))
-            .await
+        self.generate_script_from(token, body).await
+    }
+
+    /// `POST /scripts/generate` with any body.
+    pub async fn generate_script_from(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post("/scripts/generate", token, body).await
+    }
+
+    /// `POST /scripts`: saves a script (or a generated draft, with `scriptId`).
+    pub async fn create_script(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post("/scripts", token, body).await
+    }
+
+    /// `PUT /scripts/{id}`: a new version.
+    pub async fn edit_script(&self, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+        self.put(&format!("/scripts/{id}"), token, body).await
+    }
+
+    /// `GET /scripts/{id}` with `query` (`""` or `?version=1`).
+    pub async fn get_script(&self, token: &str, id: &str, query: &str) -> (StatusCode, Value) {
+        self.get(&format!("/scripts/{id}{query}"), token).await
     }
 
     /// A saved script of the owner, created through its aggregate (no writer involved).
     pub async fn save_script(&self, content: ScriptContent) -> Uuid {
-        let id = Uuid::new_v4();
-        let create = ScriptCommand::CreateScript {
-            owner_id: self.account,
-            name: "예약 확인".into(),
-            natural_input: "내일 오후 2시 예약 고객에게 확인 전화".into(),
-            content,
-            at: Utc::now(),
-        };
-        Commands::<Script>::new(self.state.store.clone(), ())
-            .execute(
-                &id.to_string(),
-                create,
-                &CommandContext::new(self.account.to_string()),
-            )
-            .await
-            .expect("the script is saved");
-        id
+        fixtures::save_script(&self.state.store, self.account, content).await
     }
 
     // --- Campaigns
@@ -207,10 +220,21 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `POST /campaigns/{id}/{action}` (`start`, `pause`, `resume`, `cancel`, `contacts`) as the
+    /// owner, with `body` when given.
+    pub async fn campaign_action(
+        &self,
+        id: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call("POST", &format!("/campaigns/{id}/{action}"), body)
+            .await
+    }
+
     /// `POST /campaigns/{id}/start` now.
     pub async fn start_campaign(&self, id: &str) -> (StatusCode, Value) {
-        self.call("POST", &format!("/campaigns/{id}/start"), None)
-            .await
+        self.campaign_action(id, "start", None).await
     }
 
     /// `POST /campaigns/{id}/start`, expecting 200; the campaign.
@@ -246,6 +270,11 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /suppressions`: puts a number on the do-not-call list.
+    pub async fn suppress(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/suppressions", Some(body)).await
+    }
+
     /// Waits until the campaign has `status`; its data then.
     pub async fn wait_for_campaign(&self, id: &str, status: &str) -> Value {
         poll_api(
@@ -257,6 +286,17 @@ impl TestApp {
             },
         )
         .await
+    }
+
+    /// `GET /campaigns/{id}/events` with `query` as the holder of `token`.
+    pub async fn campaign_events(
+        &self,
+        token: &str,
+        campaign: &str,
+        query: &str,
+    ) -> (StatusCode, Value) {
+        self.get(&format!("/campaigns/{campaign}/events{query}"), token)
+            .await
     }
 
     // --- Calls
@@ -329,7 +369,8 @@ impl TestApp {
 
     // --- The status stream
 
-    /// `GET /campaigns/{id}/status` as the holder of `token`, resuming after `last`.
+    /// `GET /campaigns/{id}/status` as the holder of `token` (none when empty), resuming after
+    /// `last`.
     pub async fn subscribe_as(
         &self,
         token: &str,
@@ -338,8 +379,10 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut request = self
             .client
-            .get(format!("{}/campaigns/{campaign}/status", self.base))
-            .bearer_auth(token);
+            .get(format!("{}/campaigns/{campaign}/status", self.base));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
         if let Some(last) = last {
             request = request.header("Last-Event-ID", last.to_string());
         }

@@ -1,6 +1,6 @@
 //! Accounts and the security policies, through the HTTP API.
 
-use callbot_tests::fixtures::code;
+use callbot_tests::fixtures::{assert_error, code};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -9,6 +9,28 @@ use serde_json::{Value, json};
 /// Nobody signed up (the auth limits count every request), on a clock the test moves.
 async fn spawn() -> TestApp {
     spawn_app_with(AppOptions::default().manual_clock(Utc::now()).signed_out()).await
+}
+
+/// Kim and Lee registered and logged in once (no other request made with their tokens): the
+/// app and their tokens.
+async fn kim_and_lee() -> (TestApp, String, String) {
+    let app = kim_registered().await;
+    app.register_ok("lee@clinic.kr").await;
+    let kim = app.token("kim@clinic.kr").await;
+    let lee = app.token("lee@clinic.kr").await;
+    (app, kim, lee)
+}
+
+/// The status of Kim logging in with `password`.
+async fn kim_logs_in(app: &TestApp, password: &str) -> StatusCode {
+    app.login("kim@clinic.kr", password).await.0
+}
+
+/// Kim registered: the app.
+async fn kim_registered() -> TestApp {
+    let app = spawn().await;
+    app.register_ok("kim@clinic.kr").await;
+    app
 }
 
 #[tokio::test]
@@ -21,23 +43,17 @@ async fn registration_validates_and_normalizes_input() {
     assert!(body["meta"]["timestamp"].is_string());
 
     let (status, body) = app.register("kim@clinic.kr", "password123").await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
+    assert_error(status, &body, StatusCode::CONFLICT, "CONFLICT");
 
     let (status, body) = app.register("lee@clinic.kr", "short").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "WEAK_PASSWORD");
     assert_eq!(
         body["error"]["details"]["missing"],
         json!(["at least 8 characters", "a digit"])
     );
 
     let (status, body) = app.register("not-an-email", "password123").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 
     let (status, body) = app
         .send(
@@ -47,10 +63,7 @@ async fn registration_validates_and_normalizes_input() {
             Some(json!({ "email": "a@b.kr", "password": "password123", "admin": true })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("admin"),
         "{body}"
@@ -70,23 +83,21 @@ async fn registration_validates_and_normalizes_input() {
 
     let huge = "x".repeat(2 * 1024 * 1024);
     let (status, body) = app.register(&huge, "password123").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
     );
 }
 
 #[tokio::test]
 async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
+    let credentials = json!({ "email": "KIM@clinic.kr", "password": "password123" });
     let response = app
-        .client
-        .post(format!("{}/auth/login", app.base))
-        .json(&json!({ "email": "KIM@clinic.kr", "password": "password123" }))
-        .send()
-        .await
-        .unwrap();
+        .respond("POST", "/auth/login", None, Some(credentials))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -114,12 +125,7 @@ async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session
         .unwrap();
     assert_eq!(by_cookie.status(), StatusCode::OK);
 
-    let no_token = app
-        .client
-        .get(format!("{}/me", app.base))
-        .send()
-        .await
-        .unwrap();
+    let no_token = app.respond("GET", "/me", None, None).await;
     assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
     let body: Value = no_token.json().await.unwrap();
     assert_eq!(code(&body), "UNAUTHORIZED");
@@ -127,8 +133,7 @@ async fn login_gives_a_bearer_token_and_an_http_only_cookie_for_the_same_session
 
 #[tokio::test]
 async fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     let token = app.token("kim@clinic.kr").await;
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let claims: Value = serde_json::from_slice(&base64_url_decode(&parts[1])).unwrap();
@@ -161,8 +166,7 @@ async fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
 
 #[tokio::test]
 async fn a_fourth_login_ends_the_oldest_session() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     let mut tokens = Vec::new();
     for _ in 0..4 {
         tokens.push(app.token("kim@clinic.kr").await);
@@ -180,22 +184,15 @@ async fn a_fourth_login_ends_the_oldest_session() {
 
 #[tokio::test]
 async fn a_password_change_ends_every_session_at_once() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     let (this, other) = (
         app.token("kim@clinic.kr").await,
         app.token("kim@clinic.kr").await,
     );
     let (status, body) = app.change_password(&this, "wrong-one1", "newpass456").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let (status, body) = app.change_password(&this, "password123", "weak").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "WEAK_PASSWORD")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "WEAK_PASSWORD");
     let (status, body) = app
         .change_password(&this, "password123", "newpass456")
         .await;
@@ -204,19 +201,15 @@ async fn a_password_change_ends_every_session_at_once() {
     assert_eq!(app.me(&other).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.me(&this).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.login("kim@clinic.kr", "password123").await.0,
+        kim_logs_in(&app, "password123").await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.login("kim@clinic.kr", "newpass456").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(kim_logs_in(&app, "newpass456").await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn five_failures_lock_the_account_for_fifteen_minutes_and_unknown_emails_answer_alike() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     for email in ["kim@clinic.kr", "nobody@clinic.kr"] {
         for _ in 0..5 {
             let (status, body) = app.login(email, "wrong-password1").await;
@@ -235,21 +228,14 @@ async fn five_failures_lock_the_account_for_fifteen_minutes_and_unknown_emails_a
         assert!(body["error"]["details"]["lockedUntil"].is_string());
     }
     app.manual_clock().advance(Duration::minutes(14));
-    assert_eq!(
-        app.login("kim@clinic.kr", "password123").await.0,
-        StatusCode::LOCKED
-    );
+    assert_eq!(kim_logs_in(&app, "password123").await, StatusCode::LOCKED);
     app.manual_clock().advance(Duration::minutes(2));
-    assert_eq!(
-        app.login("kim@clinic.kr", "password123").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(kim_logs_in(&app, "password123").await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn sessions_expire_a_day_after_the_last_request_and_activity_extends_them() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     let token = app.token("kim@clinic.kr").await;
     app.manual_clock().advance(Duration::hours(23));
     assert_eq!(app.me(&token).await.0, StatusCode::OK);
@@ -266,8 +252,7 @@ async fn sessions_expire_a_day_after_the_last_request_and_activity_extends_them(
 
 #[tokio::test]
 async fn logout_ends_the_session() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
+    let app = kim_registered().await;
     let token = app.token("kim@clinic.kr").await;
     let (status, _) = app
         .call_as(&token, "POST", "/auth/logout", Some(json!({})))
@@ -278,23 +263,11 @@ async fn logout_ends_the_session() {
 
 #[tokio::test]
 async fn the_api_limits_each_user_to_100_requests_a_minute_with_retry_after() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
-    app.register_ok("lee@clinic.kr").await;
-    let (kim, lee) = (
-        app.token("kim@clinic.kr").await,
-        app.token("lee@clinic.kr").await,
-    );
+    let (app, kim, lee) = kim_and_lee().await;
     for _ in 0..100 {
         assert_eq!(app.me(&kim).await.0, StatusCode::OK);
     }
-    let response = app
-        .client
-        .get(format!("{}/me", app.base))
-        .bearer_auth(&kim)
-        .send()
-        .await
-        .unwrap();
+    let response = app.respond("GET", "/me", Some(&kim), None).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -323,56 +296,34 @@ async fn auth_endpoints_are_limited_per_client_ip() {
             4
         );
     }
+    let credentials = json!({ "email": "x@y.kr", "password": "whatever1" });
     let response = app
-        .client
-        .post(format!("{}/auth/login", app.base))
-        .json(&json!({ "email": "x@y.kr", "password": "whatever1" }))
-        .send()
-        .await
-        .unwrap();
+        .respond("POST", "/auth/login", None, Some(credentials))
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
 }
 
 #[tokio::test]
 async fn one_account_cannot_see_or_end_another_accounts_sessions() {
-    let app = spawn().await;
-    app.register_ok("kim@clinic.kr").await;
-    app.register_ok("lee@clinic.kr").await;
-    let (kim, lee) = (
-        app.token("kim@clinic.kr").await,
-        app.token("lee@clinic.kr").await,
-    );
+    let (app, kim, lee) = kim_and_lee().await;
     let (_, kim_sessions) = app.call_as(&kim, "GET", "/auth/sessions", None).await;
     let kim_session = kim_sessions["data"][0]["id"].as_str().unwrap().to_owned();
     let (_, lee_sessions) = app.call_as(&lee, "GET", "/auth/sessions", None).await;
     assert!(!lee_sessions.to_string().contains(&kim_session));
 
-    let response = app
-        .client
-        .delete(format!("{}/auth/sessions/{kim_session}", app.base))
-        .bearer_auth(&lee)
-        .send()
-        .await
-        .unwrap();
+    let session = format!("/auth/sessions/{kim_session}");
     assert_eq!(
-        response.status(),
+        app.delete(&session, &lee).await,
         StatusCode::NOT_FOUND,
         "never 403: the resource does not exist for lee"
     );
     assert_eq!(app.me(&kim).await.0, StatusCode::OK);
 
-    let own = app
-        .client
-        .delete(format!("{}/auth/sessions/{kim_session}", app.base))
-        .bearer_auth(&kim)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&session, &kim).await, StatusCode::NO_CONTENT);
     assert_eq!(app.me(&kim).await.0, StatusCode::UNAUTHORIZED);
     let (status, body) = app.call_as(&lee, "GET", "/nothing-here", None).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
 }
 
 fn base64_url_encode(bytes: &[u8]) -> String {

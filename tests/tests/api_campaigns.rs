@@ -1,6 +1,6 @@
 //! Campaigns, contacts, import, lifecycle, settings and the do-not-call list through the API.
 
-use callbot_tests::fixtures::{code, script, seoul};
+use callbot_tests::fixtures::{assert_error, code, script, seoul};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use domain::script::ScriptContent;
 use reqwest::StatusCode;
@@ -26,6 +26,19 @@ fn content() -> ScriptContent {
     )
 }
 
+/// The app with a saved script: the app and the script's id.
+async fn spawn_with_script() -> (TestApp, Uuid) {
+    let app = spawn().await;
+    let script = app.save_script(content()).await;
+    (app, script)
+}
+
+/// `POST /campaigns/{id}/contacts` with one number.
+async fn add_contact(app: &TestApp, id: &str, phone: &str) -> (StatusCode, Value) {
+    let body = json!({ "contacts": [{ "phoneNumber": phone }] });
+    app.campaign_action(id, "contacts", Some(body)).await
+}
+
 /// A draft campaign over `numbers`, each with an appointment time.
 async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
     let script = app.save_script(content()).await;
@@ -40,8 +53,7 @@ async fn campaign(app: &TestApp, numbers: &[&str]) -> String {
 
 #[tokio::test]
 async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_duplicates() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
+    let (app, script) = spawn_with_script().await;
     let mut body = json!({
         "name": "2월 5일 예약 확인",
         "scriptId": script,
@@ -111,8 +123,7 @@ async fn creating_a_campaign_in_the_prd_shape_normalizes_numbers_and_reports_dup
 
 #[tokio::test]
 async fn invalid_contacts_reject_the_whole_request_with_a_list() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
+    let (app, script) = spawn_with_script().await;
     let body = json!({
         "name": "x",
         "scriptId": script,
@@ -123,10 +134,7 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
         ]
     });
     let (status, body) = app.create_campaign(body).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_PHONE");
     let errors = body["error"]["details"]["contacts"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
     assert_eq!(
@@ -143,50 +151,26 @@ async fn invalid_contacts_reject_the_whole_request_with_a_list() {
 
     let bad_script = json!({ "name": "x", "scriptId": Uuid::new_v4(), "contacts": [] });
     let (status, body) = app.create_campaign(bad_script).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let bad_settings =
         json!({ "name": "x", "scriptId": script, "settings": { "maxConcurrency": 0 } });
     let (status, body) = app.create_campaign(bad_settings).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let unknown = json!({ "name": "x", "scriptId": script, "settings": { "speed": 3 } });
     let (status, body) = app.create_campaign(unknown).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert!(body["error"]["message"].as_str().unwrap().contains("speed"));
 }
 
 #[tokio::test]
 async fn the_lifecycle_follows_the_prd_codes() {
-    let app = spawn().await;
-    let script = app.save_script(content()).await;
-    let (_, empty) = app
-        .call(
-            "POST",
-            "/campaigns",
-            Some(json!({ "name": "빈", "scriptId": script })),
-        )
+    let (app, script) = spawn_with_script().await;
+    let empty = app
+        .create_campaign_ok(json!({ "name": "빈", "scriptId": script }))
         .await;
-    let empty = empty["data"]["id"].as_str().unwrap().to_owned();
     let (status, body) = app.start_campaign(&empty).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "NO_CONTACTS")
-    );
-    let (status, added) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{empty}/contacts"),
-            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0101" }] })),
-        )
-        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "NO_CONTACTS");
+    let (status, added) = add_contact(&app, &empty, "010-5550-0101").await;
     assert_eq!(
         (status, added["data"]["added"].clone()),
         (StatusCode::OK, json!(1))
@@ -197,43 +181,22 @@ async fn the_lifecycle_follows_the_prd_codes() {
     assert_eq!(started["data"]["status"], "RUNNING");
     assert!(started["data"]["startedAt"].is_string());
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{id}/contacts"),
-            Some(json!({ "contacts": [{ "phoneNumber": "010-5550-0104" }] })),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
+    let (status, body) = add_contact(&app, &id, "010-5550-0104").await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
     let (_, detail) = app.get_campaign(&id).await;
     assert!(
         detail["data"]["eta"]["etaSeconds"].as_i64().unwrap() > 0,
         "{detail}"
     );
     let (status, body) = app.call("DELETE", &format!("/campaigns/{id}"), None).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_STATE")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_STATE");
 
-    let (_, paused) = app
-        .call("POST", &format!("/campaigns/{id}/pause"), None)
-        .await;
+    let (_, paused) = app.campaign_action(&id, "pause", None).await;
     assert_eq!(paused["data"]["status"], "PAUSED");
-    let (_, resumed) = app
-        .call("POST", &format!("/campaigns/{id}/resume"), None)
-        .await;
+    let (_, resumed) = app.campaign_action(&id, "resume", None).await;
     assert_eq!(resumed["data"]["status"], "RUNNING");
-    let (status, cancelled) = app
-        .call("POST", &format!("/campaigns/{id}/cancel"), None)
-        .await;
+    let (status, cancelled) = app.campaign_action(&id, "cancel", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["data"]["status"], "CANCELLED");
     assert_eq!(
@@ -250,27 +213,16 @@ async fn the_lifecycle_follows_the_prd_codes() {
     let later = campaign(&app, &["010-5550-0105"]).await;
     let at = (evening() + chrono::Duration::days(1)).to_rfc3339();
     let (status, scheduled) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{later}/start"),
-            Some(json!({ "scheduledAt": at })),
-        )
+        .campaign_action(&later, "start", Some(json!({ "scheduledAt": at })))
         .await;
     assert_eq!(status, StatusCode::OK, "{scheduled}");
     assert_eq!(scheduled["data"]["status"], "SCHEDULED");
     let past = (evening() - chrono::Duration::hours(1)).to_rfc3339();
     let other = campaign(&app, &["010-5550-0106"]).await;
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{other}/start"),
-            Some(json!({ "scheduledAt": past })),
-        )
+        .campaign_action(&other, "start", Some(json!({ "scheduledAt": past })))
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 }
 
 #[tokio::test]
@@ -309,17 +261,16 @@ async fn a_start_over_budget_is_refused_with_402() {
     assert_eq!(status, StatusCode::OK);
     let id = campaign(&app, &["010-5550-0101"]).await;
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS")
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYMENT_REQUIRED,
+        "INSUFFICIENT_CREDITS",
     );
 
     settings["dailyBudgetUsd"] = json!(-1);
     let (status, body) = app.call("PUT", "/settings", Some(settings.clone())).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     settings["surprise"] = json!(true);
     let (status, _) = app.call("PUT", "/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -329,35 +280,16 @@ async fn a_start_over_budget_is_refused_with_402() {
 async fn the_do_not_call_list_can_be_listed_added_to_and_removed_from() {
     let app = spawn().await;
     let (status, body) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "010-5550-0111", "reason": "asked on the phone" })),
-        )
+        .suppress(json!({ "phoneNumber": "010-5550-0111", "reason": "asked on the phone" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["phoneNumber"], "+821055500111");
-    let (status, _) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "01055500111" })),
-        )
-        .await;
+    let (status, _) = app.suppress(json!({ "phoneNumber": "01055500111" })).await;
     assert_eq!(status, StatusCode::OK, "already listed");
     let (_, list) = app.call("GET", "/suppressions", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    let (status, body) = app
-        .call(
-            "POST",
-            "/suppressions",
-            Some(json!({ "phoneNumber": "nope" })),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_PHONE")
-    );
+    let (status, body) = app.suppress(json!({ "phoneNumber": "nope" })).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_PHONE");
     let (status, _) = app
         .call("DELETE", "/suppressions/+821055500111", None)
         .await;
@@ -404,10 +336,7 @@ async fn starting_is_limited_to_five_a_minute() {
         app.start_campaign(&id).await;
     }
     let (status, body) = app.start_campaign(&id).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
-    );
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
 }
 
 #[tokio::test]

@@ -11,39 +11,20 @@ fn generated() -> Value {
 #[tokio::test]
 async fn the_server_serves_the_document_and_the_swagger_ui_from_its_own_files() {
     let app = spawn_app_with(AppOptions::default().signed_out()).await;
-    let (base, client) = (&app.origin, &app.client);
-
-    let served: Value = client
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served: Value = app.get_raw("/openapi.json").await.json().await.unwrap();
     assert_eq!(served, generated());
     assert_eq!(served["info"]["title"], "Auto CallBot API");
 
-    let page = client.get(format!("{base}/docs/")).send().await.unwrap();
+    let page = app.get_raw("/docs/").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
     // The page loads its script and the document from this server only.
-    let config = client
-        .get(format!("{base}/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let initializer = app.get_raw("/docs/swagger-initializer.js").await;
+    let config = initializer.text().await.unwrap();
     assert!(config.contains("/openapi.json"), "{config}");
     for asset in ["swagger-ui-bundle.js", "swagger-ui.css"] {
-        let response = client
-            .get(format!("{base}/docs/{asset}"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_raw(&format!("/docs/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
         assert!(response.bytes().await.unwrap().len() > 10_000, "{asset}");
     }
@@ -58,7 +39,6 @@ async fn the_server_serves_the_document_and_the_swagger_ui_from_its_own_files() 
 #[tokio::test]
 async fn an_extractor_rejection_comes_in_the_error_envelope() {
     let app = spawn_app_with(AppOptions::default().signed_out()).await;
-    let (base, client) = (&app.base, &app.client);
     let (token, _) = app.sign_up("doc@example.com").await;
 
     // A query that does not parse, and a path segment that is not UTF-8.
@@ -67,12 +47,7 @@ async fn an_extractor_rejection_comes_in_the_error_envelope() {
         "/campaigns/0193a4c2-7b1e-7c3a-9f00-5b2d1e4c8a10/calls?page=first",
         "/scripts/%FF%FE",
     ] {
-        let response = client
-            .get(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let response = app.respond("GET", path, Some(&token), None).await;
         assert_eq!(response.status(), 400, "{path}");
         assert!(
             response.headers()["content-type"]

@@ -2,7 +2,7 @@
 //! and the OpenAI adapter talking to the sandbox over HTTP), saving drafts, CRUD with versions,
 //! field-level validation, other accounts, and the generate rate limit.
 
-use callbot_tests::fixtures::code;
+use callbot_tests::fixtures::{assert_error, code, text};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -12,10 +12,12 @@ use serde_json::{Value, json};
 const SEED: &str = "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 \
                     시간 제안해줘. 취소하면 취소 사유도 물어봐줘.";
 
-/// The embedded default (no OpenAI key, the offline writer); nobody signed up, on a clock the
-/// test moves.
-async fn spawn() -> TestApp {
-    spawn_app_with(AppOptions::default().manual_clock(Utc::now()).signed_out()).await
+/// The embedded default (no OpenAI key, the offline writer) on a clock the test moves, with
+/// owner@clinic.kr signed up: the app and the owner's token.
+async fn spawn_owner() -> (TestApp, String) {
+    let app = spawn_app_with(AppOptions::default().manual_clock(Utc::now()).signed_out()).await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    (app, token)
 }
 
 /// With `OPENAI_*` pointing at the sandbox, asking for `model`; nobody signed up.
@@ -25,6 +27,16 @@ async fn spawn_with_openai(sandbox: &SandboxServer, model: &str) -> TestApp {
         .openai(sandbox, model)
         .signed_out();
     spawn_app_with(options).await
+}
+
+/// The seed generated through the OpenAI writer against a fresh sandbox answering as `model`:
+/// the sandbox, the app, the owner's token and the answer.
+async fn generate_with_openai(model: &str) -> (SandboxServer, TestApp, String, StatusCode, Value) {
+    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
+    let app = spawn_with_openai(&sandbox, model).await;
+    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (status, body) = app.generate_script(&token, SEED, "ko").await;
+    (sandbox, app, token, status, body)
 }
 
 fn fields(body: &Value) -> Vec<String> {
@@ -70,7 +82,7 @@ fn assert_the_seed_scenario(data: &Value) {
     );
     let confirm = &script["mainFlow"][0];
     assert_eq!(confirm["step"], 1);
-    assert!(confirm["action"].as_str().unwrap().contains("가능하실까요"));
+    assert!(text(&confirm["action"]).contains("가능하실까요"));
     assert!(
         confirm["nextStep"]["positive"].is_null(),
         "a confirmation goes to the closing"
@@ -88,7 +100,7 @@ fn assert_the_seed_scenario(data: &Value) {
         cancel_text.contains("취소") && cancel_text.contains("이유"),
         "the reason is asked: {cancel_text}"
     );
-    assert!(script["closing"].as_str().unwrap().contains("감사합니다"));
+    assert!(text(&script["closing"]).contains("감사합니다"));
     for variable in ["{customerName}", "{appointmentTime}", "{businessName}"] {
         assert!(
             script["variables"]
@@ -112,8 +124,7 @@ fn assert_the_seed_scenario(data: &Value) {
 
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_offline_writer() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
 
     let (status, body) = app.generate_script(&token, SEED, "ko").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -140,11 +151,7 @@ async fn the_prd_scenario_passes_with_the_offline_writer() {
 
 #[tokio::test]
 async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
-    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
-    let app = spawn_with_openai(&sandbox, "gpt-4o-mini").await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
-
-    let (status, body) = app.generate_script(&token, SEED, "ko").await;
+    let (sandbox, app, token, status, body) = generate_with_openai("gpt-4o-mini").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_the_seed_scenario(&body["data"]);
     assert_eq!(sandbox.request_count(), 1, "one chat completion");
@@ -159,10 +166,7 @@ async fn the_prd_scenario_passes_with_the_openai_writer_against_the_sandbox() {
 
 #[tokio::test]
 async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
-    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
-    let app = spawn_with_openai(&sandbox, "sandbox-invalid-once").await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
-    let (status, body) = app.generate_script(&token, SEED, "ko").await;
+    let (sandbox, _app, _, status, body) = generate_with_openai("sandbox-invalid-once").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_the_seed_scenario(&body["data"]);
     assert_eq!(sandbox.request_count(), 2, "the answer and its repair");
@@ -170,50 +174,29 @@ async fn the_openai_writer_repairs_an_invalid_answer_behind_the_api() {
 
 #[tokio::test]
 async fn a_writer_failure_is_generation_failed_and_keeps_nothing() {
-    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
-    let app = spawn_with_openai(&sandbox, "sandbox-refusal").await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
-    let (status, body) = app.generate_script(&token, SEED, "ko").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "GENERATION_FAILED"),
-        "{body}"
-    );
+    let (_sandbox, app, token, status, body) = generate_with_openai("sandbox-refusal").await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "GENERATION_FAILED");
     assert_eq!(body["error"]["message"], "Failed to generate script");
     assert!(
-        body["error"]["details"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("refused"),
+        text(&body["error"]["details"]["reason"]).contains("refused"),
         "{body}"
     );
     let (_, all) = app.get("/scripts?status=all", &token).await;
     assert_eq!(all["data"], json!([]));
 
-    let sandbox = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
-    let app = spawn_with_openai(&sandbox, "sandbox-429").await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
-    let (status, body) = app.generate_script(&token, SEED, "ko").await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "GENERATION_FAILED")
-    );
+    let (_sandbox, _app, _, status, body) = generate_with_openai("sandbox-429").await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "GENERATION_FAILED");
     assert!(
-        body["error"]["details"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("HTTP 429"),
+        text(&body["error"]["details"]["reason"]).contains("HTTP 429"),
         "{body}"
     );
 }
 
 #[tokio::test]
 async fn an_english_request_gets_an_english_script_and_preview() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
     let (status, body) = app
-        .post(
-            "/scripts/generate",
+        .generate_script_from(
             &token,
             json!({
                 "naturalInput": "Remind members that their payment of $120 is due Friday",
@@ -224,10 +207,7 @@ async fn an_english_request_gets_an_english_script_and_preview() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
     assert!(
-        data["generatedScript"]["purpose"]
-            .as_str()
-            .unwrap()
-            .contains("$120 is due on Friday"),
+        text(&data["generatedScript"]["purpose"]).contains("$120 is due on Friday"),
         "{data}"
     );
     let preview = data["preview"].as_str().unwrap();
@@ -237,39 +217,23 @@ async fn an_english_request_gets_an_english_script_and_preview() {
 
 #[tokio::test]
 async fn generate_refuses_bad_input_with_clear_codes() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
 
     let (status, body) = app
-        .post(
-            "/scripts/generate",
-            &token,
-            json!({ "naturalInput": "예약 확인해줘" }),
-        )
+        .generate_script_from(&token, json!({ "naturalInput": "예약 확인해줘" }))
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert_eq!(body["error"]["message"], "Natural input too short");
     assert_eq!(fields(&body), ["naturalInput"]);
 
     let (status, body) = app
-        .post(
-            "/scripts/generate",
-            &token,
-            json!({ "naturalInput": SEED, "context": { "language": "ja", "businessType": "x".repeat(51) } }),
-        )
+        .generate_script_from(&token, json!({ "naturalInput": SEED, "context": { "language": "ja", "businessType": "x".repeat(51) } }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(fields(&body), ["context.language", "context.businessType"]);
 
     let (status, body) = app
-        .post(
-            "/scripts/generate",
-            &token,
-            json!({ "naturalInput": "가".repeat(2_001) }),
-        )
+        .generate_script_from(&token, json!({ "naturalInput": "가".repeat(2_001) }))
         .await;
     assert_eq!(
         (status, fields(&body)),
@@ -277,17 +241,10 @@ async fn generate_refuses_bad_input_with_clear_codes() {
     );
 
     let (status, body) = app
-        .post(
-            "/scripts/generate",
-            &token,
-            json!({ "naturalInput": SEED, "tone": "friendly" }),
-        )
+        .generate_script_from(&token, json!({ "naturalInput": SEED, "tone": "friendly" }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("tone"),
-        "{body}"
-    );
+    assert!(text(&body["error"]["message"]).contains("tone"), "{body}");
 
     let (status, body) = app
         .send(
@@ -297,28 +254,20 @@ async fn generate_refuses_bad_input_with_clear_codes() {
             Some(json!({ "naturalInput": SEED })),
         )
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
-    );
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }
 
 #[tokio::test]
 async fn the_eleventh_generate_in_a_minute_is_rate_limited() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
     for n in 1..=10 {
         let (status, body) = app.generate_script(&token, SEED, "ko").await;
         assert_eq!(status, StatusCode::OK, "generate #{n}: {body}");
     }
+    let seed = json!({ "naturalInput": SEED });
     let response = app
-        .client
-        .post(format!("{}/scripts/generate", app.base))
-        .bearer_auth(&token)
-        .json(&json!({ "naturalInput": SEED }))
-        .send()
-        .await
-        .unwrap();
+        .respond("POST", "/scripts/generate", Some(&token), Some(seed))
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "6");
     let body: Value = response.json().await.unwrap();
@@ -366,20 +315,28 @@ fn script(greeting: &str) -> Value {
     })
 }
 
+/// The body of `POST /scripts` for a new script.
+fn new_script(name: &str, natural_input: &str, generated: Value) -> Value {
+    json!({ "name": name, "naturalInput": natural_input, "generatedScript": generated })
+}
+
+/// The body of `POST /scripts` that saves the draft `draft` generated from the seed.
+fn saved_draft(draft: &str, name: &str, generated: Value) -> Value {
+    json!({ "scriptId": draft, "name": name, "naturalInput": SEED, "generatedScript": generated })
+}
+
 #[tokio::test]
 async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
 
     let (status, body) = app
-        .post(
-            "/scripts",
+        .create_script(
             &token,
-            json!({
-                "name": " 2월 5일 예약 확인 ",
-                "naturalInput": "내일 예약 확인해줘, 변경이면 다른 시간",
-                "generatedScript": script("안녕하세요, {businessName}입니다.")
-            }),
+            new_script(
+                " 2월 5일 예약 확인 ",
+                "내일 예약 확인해줘, 변경이면 다른 시간",
+                script("안녕하세요, {businessName}입니다."),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -391,15 +348,7 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
 
     app.manual_clock().advance(Duration::seconds(1));
     let (status, body) = app
-        .post(
-            "/scripts",
-            &token,
-            json!({
-                "name": "두 번째",
-                "naturalInput": "",
-                "generatedScript": script("안녕하세요")
-            }),
-        )
+        .create_script(&token, new_script("두 번째", "", script("안녕하세요")))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let second = body["data"]["id"].as_str().unwrap().to_owned();
@@ -413,21 +362,16 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
     assert_eq!(ids, [second.as_str(), id.as_str()], "newest first");
 
     let (status, body) = app
-        .put(
-            &format!("/scripts/{id}"),
+        .edit_script(
             &token,
+            &id,
             json!({ "generatedScript": script("반갑습니다, {businessName}입니다.") }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["version"], 2);
     assert_eq!(body["data"]["name"], "2월 5일 예약 확인");
-    assert!(
-        body["data"]["preview"]
-            .as_str()
-            .unwrap()
-            .starts_with("인사: \"반갑습니다")
-    );
+    assert!(text(&body["data"]["preview"]).starts_with("인사: \"반갑습니다"));
 
     let (_, read) = app.get(&format!("/scripts/{id}"), &token).await;
     assert_eq!(read["data"]["version"], 2);
@@ -449,9 +393,9 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
     );
 
     let (status, body) = app
-        .put(
-            &format!("/scripts/{id}"),
+        .edit_script(
             &token,
+            &id,
             json!({ "name": "예약 확인 (최종)", "generatedScript": script("안녕하세요") }),
         )
         .await;
@@ -480,33 +424,18 @@ async fn scripts_are_saved_listed_read_edited_with_versions_and_deleted() {
         StatusCode::NOT_FOUND
     );
     let (status, body) = app.get("/scripts?status=archived", &token).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
 }
 
 #[tokio::test]
 async fn a_generated_draft_is_saved_under_its_id() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
     let (_, generated) = app.generate_script(&token, SEED, "ko").await;
     let draft = generated["data"]["scriptId"].as_str().unwrap().to_owned();
-    let save = |script: Value| {
-        json!({
-            "scriptId": draft,
-            "name": "2월 5일 예약 확인",
-            "naturalInput": SEED,
-            "generatedScript": script
-        })
-    };
+    let save = |script: Value| saved_draft(&draft, "2월 5일 예약 확인", script);
 
     let (status, body) = app
-        .post(
-            "/scripts",
-            &token,
-            save(generated["data"]["generatedScript"].clone()),
-        )
+        .create_script(&token, save(generated["data"]["generatedScript"].clone()))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["id"], draft.as_str());
@@ -520,28 +449,18 @@ async fn a_generated_draft_is_saved_under_its_id() {
     assert_eq!(list["data"][0]["name"], "2월 5일 예약 확인");
 
     let (status, body) = app
-        .post(
-            "/scripts",
-            &token,
-            save(generated["data"]["generatedScript"].clone()),
-        )
+        .create_script(&token, save(generated["data"]["generatedScript"].clone()))
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
+    assert_error(status, &body, StatusCode::CONFLICT, "CONFLICT");
 
     // A draft saved with the owner's changes becomes version 2.
     let (_, generated) = app.generate_script(&token, SEED, "ko").await;
     let mut edited = generated["data"]["generatedScript"].clone();
     edited["closing"] = json!("감사합니다. 내일 뵙겠습니다.");
     let (status, body) = app
-        .post(
-            "/scripts",
+        .create_script(
             &token,
-            json!({
-                "scriptId": generated["data"]["scriptId"],
-                "name": "수정본",
-                "naturalInput": SEED,
-                "generatedScript": edited
-            }),
+            saved_draft(text(&generated["data"]["scriptId"]), "수정본", edited),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -550,25 +469,16 @@ async fn a_generated_draft_is_saved_under_its_id() {
 
 #[tokio::test]
 async fn invalid_scripts_are_refused_with_every_field_named() {
-    let app = spawn().await;
-    let token = app.sign_up("owner@clinic.kr").await.0;
+    let (app, token) = spawn_owner().await;
     let mut broken = script("안녕하세요, {businessName}입니다.");
     broken["mainFlow"][0]["nextStep"]["negative"] = json!(9);
     broken["mainFlow"][1]["step"] = json!(3);
     broken["closing"] = json!("  ");
     broken["variables"] = json!(["{businessName}", "{customerName}", "{availableTimes}"]);
     let (status, body) = app
-        .post(
-            "/scripts",
-            &token,
-            json!({ "name": "", "naturalInput": "예약 확인", "generatedScript": broken }),
-        )
+        .create_script(&token, new_script("", "예약 확인", broken))
         .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
-        "{body}"
-    );
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert_eq!(
         fields(&body),
         [
@@ -581,43 +491,28 @@ async fn invalid_scripts_are_refused_with_every_field_named() {
     );
     let details = &body["error"]["details"];
     assert!(
-        details[4]["message"]
-            .as_str()
-            .unwrap()
-            .contains("{appointmentTime}"),
+        text(&details[4]["message"]).contains("{appointmentTime}"),
         "{details}"
     );
 
     let (_, created) = app
-        .post(
-            "/scripts",
+        .create_script(
             &token,
-            json!({ "name": "예약", "naturalInput": "예약 확인", "generatedScript": script("안녕하세요") }),
+            new_script("예약", "예약 확인", script("안녕하세요")),
         )
         .await;
     let id = created["data"]["id"].as_str().unwrap().to_owned();
     let mut unknown = script("안녕하세요");
     unknown["mainFlow"][0]["tone"] = json!("warm");
     let (status, body) = app
-        .put(
-            &format!("/scripts/{id}"),
-            &token,
-            json!({ "generatedScript": unknown }),
-        )
+        .edit_script(&token, &id, json!({ "generatedScript": unknown }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("tone"),
-        "{body}"
-    );
+    assert!(text(&body["error"]["message"]).contains("tone"), "{body}");
     let mut no_steps = script("안녕하세요");
     no_steps["mainFlow"] = json!([]);
     let (status, body) = app
-        .put(
-            &format!("/scripts/{id}"),
-            &token,
-            json!({ "generatedScript": no_steps }),
-        )
+        .edit_script(&token, &id, json!({ "generatedScript": no_steps }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(fields(&body).contains(&"generatedScript.mainFlow".to_owned()));
@@ -627,8 +522,7 @@ async fn invalid_scripts_are_refused_with_every_field_named() {
 
 #[tokio::test]
 async fn another_accounts_script_is_not_found() {
-    let app = spawn().await;
-    let owner = app.sign_up("owner@clinic.kr").await.0;
+    let (app, owner) = spawn_owner().await;
     let stranger = app.sign_up("stranger@salon.kr").await.0;
     let (_, generated) = app.generate_script(&owner, SEED, "ko").await;
     let draft = generated["data"]["scriptId"].as_str().unwrap().to_owned();
@@ -636,24 +530,22 @@ async fn another_accounts_script_is_not_found() {
 
     assert_eq!(app.get(&path, &stranger).await.0, StatusCode::NOT_FOUND);
     let (status, body) = app
-        .put(
-            &path,
+        .edit_script(
             &stranger,
+            &draft,
             json!({ "generatedScript": script("탈취") }),
         )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
     assert_eq!(app.delete(&path, &stranger).await, StatusCode::NOT_FOUND);
     let (status, _) = app
-        .post(
-            "/scripts",
+        .create_script(
             &stranger,
-            json!({
-                "scriptId": draft,
-                "name": "가져가기",
-                "naturalInput": SEED,
-                "generatedScript": generated["data"]["generatedScript"]
-            }),
+            saved_draft(
+                &draft,
+                "가져가기",
+                generated["data"]["generatedScript"].clone(),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

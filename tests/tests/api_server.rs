@@ -5,29 +5,16 @@ use callbot_tests::{AppOptions, Role, free_port, spawn_app_with};
 #[tokio::test]
 async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
     let app = spawn_app_with(AppOptions::default().signed_out()).await;
-    let client = &app.client;
 
-    let health = client
-        .get(format!("{}/healthz", app.origin))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get_raw("/healthz").await;
     assert_eq!(health.status(), 200);
-    let ready = client
-        .get(format!("{}/readyz", app.origin))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_raw("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"]["backend"], "sqlite");
     assert_eq!(body["bus"]["kind"], "in-process");
 
-    let metrics = client
-        .get(format!("{}/metrics", app.origin))
-        .send()
-        .await
-        .unwrap();
+    let metrics = app.get_raw("/metrics").await;
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(text.contains("callbot_event_store_head 0"), "{text}");
@@ -43,7 +30,8 @@ async fn the_embedded_server_is_healthy_ready_and_reports_metrics() {
         uuid::Uuid::parse_str(id).is_ok(),
         "a generated request id: {id}"
     );
-    let traced = client
+    let traced = app
+        .client
         .get(format!("{}/healthz", app.origin))
         .header("x-request-id", "trace-me-42")
         .send()

@@ -5,7 +5,7 @@
 //! send); the app's own dialer dials them, drained by the test between its moves.
 
 use callbot_tests::fixtures::{script, seoul};
-use callbot_tests::sse::Frame;
+use callbot_tests::sse::{Frame, Subscriber};
 use callbot_tests::{AppOptions, TestApp, spawn_app_with};
 use commands::{Clock, CommandContext};
 use domain::call::{AttemptEnd, CallCommand, CallResult};
@@ -16,19 +16,16 @@ use serde_json::{Value, json};
 /// Rounds of dialing and answering a campaign may take (one call a round at least).
 const MAX_ROUNDS: usize = 100;
 
-/// At 10:00 in Seoul: inside the default call window, so the app's dialer dials — when the
-/// test drains the workers.
-async fn spawn() -> TestApp {
-    spawn_app_with(
+/// The app at 10:00 in Seoul (inside the default call window, so its dialer dials) with a draft
+/// campaign of `count` contacts and no retries, so a missed call is final at once: the app and
+/// the campaign id.
+async fn spawn_with_campaign(count: usize) -> (TestApp, String) {
+    let app = spawn_app_with(
         AppOptions::default()
             .manual_clock(seoul(10, 0))
             .manual_workers(),
     )
-    .await
-}
-
-/// A draft campaign of `count` contacts; no retries, so a missed call is final at once.
-async fn campaign(app: &TestApp, count: usize) -> String {
+    .await;
     let content = script(
         "안녕하세요, {businessName}입니다.",
         "예약 확인",
@@ -45,7 +42,27 @@ async fn campaign(app: &TestApp, count: usize) -> String {
         "contacts": contacts,
         "settings": { "retry": { "maxRetries": 0, "intervalsSeconds": [60] } }
     });
-    app.create_campaign_ok(body).await
+    let campaign = app.create_campaign_ok(body).await;
+    (app, campaign)
+}
+
+/// A subscriber to `campaign` that has read its first frame: the subscriber and that frame.
+async fn subscribed(app: &TestApp, campaign: &str) -> (Subscriber, Frame) {
+    let mut subscriber = app.subscribe(campaign, None).await;
+    let first = subscriber.next().await.expect("a first frame");
+    (subscriber, first)
+}
+
+/// A campaign of `count` contacts run to completed, with its post-call work done: the app and
+/// the campaign id.
+async fn completed_campaign(count: usize) -> (TestApp, String) {
+    let (app, campaign) = spawn_with_campaign(count).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    app.start_campaign_ok(&campaign).await;
+    drive_to_completion(&app, &campaign).await;
+    stream.until_completed().await;
+    app.drain_workers().await;
+    (app, campaign)
 }
 
 async fn call_command(app: &TestApp, call: &str, command: CallCommand) {
@@ -99,10 +116,8 @@ async fn drive_to_completion(app: &TestApp, campaign: &str) {
 
 #[tokio::test]
 async fn a_new_subscriber_gets_a_status_snapshot_that_matches_the_campaign_read_model() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 3).await;
-    let mut stream = app.subscribe(&campaign, None).await;
-    let first = stream.next().await.unwrap();
+    let (app, campaign) = spawn_with_campaign(3).await;
+    let (_stream, first) = subscribed(&app, &campaign).await;
     assert_eq!(first.event, "status");
     assert_eq!(first.data["campaignId"], campaign.as_str());
     assert_eq!(first.data["status"], "DRAFT");
@@ -117,10 +132,8 @@ async fn a_new_subscriber_gets_a_status_snapshot_that_matches_the_campaign_read_
 
 #[tokio::test]
 async fn the_stream_follows_a_campaign_to_completed_with_the_prd_shapes() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 6).await;
-    let mut stream = app.subscribe(&campaign, None).await;
-    let snapshot = stream.next().await.unwrap();
+    let (app, campaign) = spawn_with_campaign(6).await;
+    let (mut stream, snapshot) = subscribed(&app, &campaign).await;
     app.start_campaign_ok(&campaign).await;
     drive_to_completion(&app, &campaign).await;
     let frames = stream.until_completed().await;
@@ -178,12 +191,9 @@ async fn the_stream_follows_a_campaign_to_completed_with_the_prd_shapes() {
 
 #[tokio::test]
 async fn a_client_that_reconnects_with_last_event_id_gets_exactly_the_missed_frames() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 9).await;
-    let mut watcher = app.subscribe(&campaign, None).await;
-    let mut leaver = app.subscribe(&campaign, None).await;
-    watcher.next().await.unwrap();
-    leaver.next().await.unwrap();
+    let (app, campaign) = spawn_with_campaign(9).await;
+    let (mut watcher, _) = subscribed(&app, &campaign).await;
+    let (mut leaver, _) = subscribed(&app, &campaign).await;
     app.start_campaign_ok(&campaign).await;
     let driving = async { drive_to_completion(&app, &campaign).await };
     // The leaver reads until the first call is done (a group ends with its status frame), then
@@ -228,8 +238,7 @@ async fn a_client_that_reconnects_with_last_event_id_gets_exactly_the_missed_fra
 
 #[tokio::test]
 async fn fifty_subscribers_all_see_the_same_frames_through_completed() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 10).await;
+    let (app, campaign) = spawn_with_campaign(10).await;
     let mut subscribers = Vec::new();
     for _ in 0..50 {
         let mut subscriber = app.subscribe(&campaign, None).await;
@@ -255,12 +264,10 @@ async fn fifty_subscribers_all_see_the_same_frames_through_completed() {
 
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_delays_nobody_and_still_gets_everything() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 40).await;
+    let (app, campaign) = spawn_with_campaign(40).await;
     // Connected, then never read until the end.
     let mut slow = app.subscribe(&campaign, None).await;
-    let mut fast = app.subscribe(&campaign, None).await;
-    fast.next().await.unwrap();
+    let (mut fast, _) = subscribed(&app, &campaign).await;
     app.start_campaign_ok(&campaign).await;
     let reader = tokio::spawn(async move { fast.until_completed().await });
     drive_to_completion(&app, &campaign).await;
@@ -275,17 +282,11 @@ async fn a_subscriber_that_does_not_read_delays_nobody_and_still_gets_everything
 
 #[tokio::test]
 async fn another_account_cannot_subscribe_and_a_bad_last_event_id_is_refused() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 1).await;
+    let (app, campaign) = spawn_with_campaign(1).await;
     let (stranger, _) = app.sign_up("other@clinic.kr").await;
     let response = app.subscribe_as(&stranger, &campaign, None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = app
-        .client
-        .get(format!("{}/campaigns/{campaign}/status", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = app.subscribe_as("", &campaign, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let response = app
         .client
@@ -300,15 +301,9 @@ async fn another_account_cannot_subscribe_and_a_bad_last_event_id_is_refused() {
 
 #[tokio::test]
 async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drifted_row() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 8).await;
-    let mut stream = app.subscribe(&campaign, None).await;
-    app.start_campaign_ok(&campaign).await;
-    drive_to_completion(&app, &campaign).await;
-    stream.until_completed().await;
     // The post-call worker (summaries, costs) goes on after `completed`; once it and the
     // projections are done, the rebuilt tables equal the live ones.
-    app.drain_workers().await;
+    let (app, campaign) = completed_campaign(8).await;
     let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
         .await
         .unwrap();
@@ -338,24 +333,13 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
 
 #[tokio::test]
 async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
-    let app = spawn().await;
-    let campaign = campaign(&app, 3).await;
-    let mut stream = app.subscribe(&campaign, None).await;
-    app.start_campaign_ok(&campaign).await;
-    drive_to_completion(&app, &campaign).await;
-    stream.until_completed().await;
-    app.drain_workers().await;
+    let (app, campaign) = completed_campaign(3).await;
 
     let mut all = Vec::new();
     let mut after = 0;
     loop {
-        let (status, body) = app
-            .call(
-                "GET",
-                &format!("/campaigns/{campaign}/events?after={after}&limit=4"),
-                None,
-            )
-            .await;
+        let query = format!("?after={after}&limit=4");
+        let (status, body) = app.campaign_events(&app.token, &campaign, &query).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let page = body["data"]["events"].as_array().unwrap().clone();
         assert!(page.len() <= 4);
@@ -390,21 +374,8 @@ async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
     assert_eq!(answered["aggregateType"], "call");
 
     let (stranger, _) = app.sign_up("auditor@elsewhere.kr").await;
-    let (status, _) = app
-        .send(
-            "GET",
-            &format!("/campaigns/{campaign}/events"),
-            Some(&stranger),
-            None,
-        )
-        .await;
+    let (status, _) = app.campaign_events(&stranger, &campaign, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .call(
-            "GET",
-            &format!("/campaigns/{campaign}/events?limit=0"),
-            None,
-        )
-        .await;
+    let (status, _) = app.campaign_events(&app.token, &campaign, "?limit=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -24,6 +24,13 @@ async fn spawn() -> TestApp {
     spawn_app_with(options).await
 }
 
+/// The app with a call ringing under provider call `sid`: the app and the call's id.
+async fn spawn_with_ringing_call(sid: &str) -> (TestApp, Uuid) {
+    let app = spawn().await;
+    let id = ringing_call(&app, sid).await;
+    (app, id)
+}
+
 /// A call that is ringing under provider call `sid`.
 async fn ringing_call(app: &TestApp, sid: &str) -> Uuid {
     let id = Uuid::now_v7();
@@ -63,6 +70,11 @@ async fn load_call(app: &TestApp, id: Uuid) -> Call {
         .unwrap()
 }
 
+/// Asserts the stored call's status.
+async fn assert_call_status(app: &TestApp, id: Uuid, expected: DomainStatus) {
+    assert_eq!(load_call(app, id).await.status(), Some(expected));
+}
+
 fn status(sid: &str, status: CallStatus, sequence: u32, duration: Option<u32>) -> wire::Form {
     StatusCallback {
         call_sid: sid.to_owned(),
@@ -81,9 +93,8 @@ const TOKEN: &str = sandbox::twilio::AUTH_TOKEN;
 
 #[tokio::test]
 async fn a_forged_callback_is_refused_and_records_nothing() {
-    let app = spawn().await;
     let sid = "CA00000000000000000000000000000001";
-    let id = ringing_call(&app, sid).await;
+    let (app, id) = spawn_with_ringing_call(sid).await;
     let before = app.event_types(id).await;
     let path = format!("/twilio/status/{id}");
     let form = status(sid, CallStatus::InProgress, 2, None);
@@ -108,42 +119,31 @@ async fn a_forged_callback_is_refused_and_records_nothing() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
     assert_eq!(app.event_types(id).await, before);
-    assert_eq!(
-        load_call(&app, id).await.status(),
-        Some(DomainStatus::Calling)
-    );
+    assert_call_status(&app, id, DomainStatus::Calling).await;
 
     // The same callback, signed, is accepted and recorded.
     let genuine = app.post_twilio_signed(&path, &form, TOKEN).await;
     assert_eq!(genuine.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        load_call(&app, id).await.status(),
-        Some(DomainStatus::InProgress)
-    );
+    assert_call_status(&app, id, DomainStatus::InProgress).await;
 }
 
 #[tokio::test]
 async fn the_signature_is_accepted_with_or_without_the_default_port() {
-    let app = spawn().await;
     let sid = "CA00000000000000000000000000000002";
-    let id = ringing_call(&app, sid).await;
+    let (app, id) = spawn_with_ringing_call(sid).await;
     let path = format!("/twilio/status/{id}");
     let form = status(sid, CallStatus::InProgress, 2, None);
     let with_port =
         wire::compute_signature(TOKEN, &format!("https://callbot.example:443{path}"), &form);
     let response = app.post_twilio(&path, &form, Some(&with_port)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        load_call(&app, id).await.status(),
-        Some(DomainStatus::InProgress)
-    );
+    assert_call_status(&app, id, DomainStatus::InProgress).await;
 }
 
 #[tokio::test]
 async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream() {
-    let app = spawn().await;
     let sid = "CA00000000000000000000000000000003";
-    let id = ringing_call(&app, sid).await;
+    let (app, id) = spawn_with_ringing_call(sid).await;
     let form = status(sid, CallStatus::InProgress, 0, None);
     let response = app
         .post_twilio_signed(&format!("/twilio/voice/{id}"), &form, TOKEN)
@@ -184,9 +184,8 @@ async fn the_voice_answer_plays_the_consent_notice_before_connecting_the_stream(
 
 #[tokio::test]
 async fn a_voice_request_for_a_finished_call_hangs_up() {
-    let app = spawn().await;
     let sid = "CA00000000000000000000000000000004";
-    let id = ringing_call(&app, sid).await;
+    let (app, id) = spawn_with_ringing_call(sid).await;
     let ended = app
         .post_twilio_signed(
             &format!("/twilio/status/{id}"),
@@ -208,9 +207,8 @@ async fn a_voice_request_for_a_finished_call_hangs_up() {
 
 #[tokio::test]
 async fn a_malformed_callback_is_a_clear_400_and_records_nothing() {
-    let app = spawn().await;
     let sid = "CA00000000000000000000000000000005";
-    let id = ringing_call(&app, sid).await;
+    let (app, id) = spawn_with_ringing_call(sid).await;
     let before = app.event_types(id).await;
     let mut form = status(sid, CallStatus::InProgress, 2, None);
     form.retain(|(k, _)| k != "CallStatus");

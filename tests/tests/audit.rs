@@ -3,36 +3,27 @@
 //! SQL, the way someone with database access would.
 
 use callbot_tests::TestDb;
+use callbot_tests::fixtures::{call_answered, contact, create_campaign};
 use commands::EventStore;
 use commands::store::{ChainFields, ChainProblem, GENESIS_HASH, chain_hash};
-use cqrs_es::persist::SerializedEvent;
-use serde_json::json;
 use sqlx::Row;
-
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "call".to_owned(),
-        "CallAnswered".to_owned(),
-        "1.0".to_owned(),
-        json!({ "CallAnswered": { "attempt": sequence, "answered_at": "2026-11-21T05:00:00Z" } }),
-        json!({ "actor": "twilio", "correlation_id": "c-1" }),
-    )
-}
 
 /// Ten events (one batch of three among them), positions 1..=10.
 async fn ten_events(db: &TestDb) -> EventStore {
     let store = db.store().await;
     for sequence in 1..=4 {
-        store.append(&[event("a", sequence)]).await.unwrap();
+        store.append(&[call_answered("a", sequence)]).await.unwrap();
     }
     store
-        .append(&[event("b", 1), event("b", 2), event("b", 3)])
+        .append(&[
+            call_answered("b", 1),
+            call_answered("b", 2),
+            call_answered("b", 3),
+        ])
         .await
         .unwrap();
     for sequence in 5..=7 {
-        store.append(&[event("a", sequence)]).await.unwrap();
+        store.append(&[call_answered("a", sequence)]).await.unwrap();
     }
     assert_eq!(store.head().await.unwrap(), 10);
     store
@@ -311,7 +302,6 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     use std::time::Duration;
 
     use commands::{CancellationToken, CommandContext, Commands, EventBus};
-    use domain::PhoneNumber;
     use domain::call::{Call, CallCommand};
     use domain::campaign::{Campaign, CampaignCommand, Contact};
     use projections::{CampaignList, ProjectionRunner, ScriptList};
@@ -335,12 +325,7 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     let owner = uuid::Uuid::new_v4();
     let campaign = uuid::Uuid::new_v4();
     let contacts: Vec<Contact> = (1..=3)
-        .map(|n| Contact {
-            call_id: uuid::Uuid::new_v4(),
-            phone: PhoneNumber::parse_kr(&format!("010-5550-{:04}", 100 + n)).unwrap(),
-            name: Some(format!("고객{n}")),
-            context: Default::default(),
-        })
+        .map(|n| contact(&format!("010-5550-{:04}", 100 + n), &format!("고객{n}")))
         .collect();
     let context = CommandContext::new("system");
     let now = chrono::Utc::now();
@@ -348,16 +333,13 @@ async fn postgres_replay_rebuilds_identical_read_models_and_spots_drift() {
     campaigns
         .execute(
             &campaign.to_string(),
-            CampaignCommand::CreateCampaign {
-                owner_id: owner,
-                name: "예약 확인".into(),
-                script_id: uuid::Uuid::new_v4(),
-                script_version: 1,
-                settings: Default::default(),
-                contacts: contacts.clone(),
-                variables: Default::default(),
-                at: now,
-            },
+            create_campaign(
+                owner,
+                "예약 확인",
+                Default::default(),
+                contacts.clone(),
+                now,
+            ),
             &context,
         )
         .await

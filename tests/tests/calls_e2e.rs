@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use callbot_tests::fixtures::{clinic_script, error_of, number, script};
+use callbot_tests::fixtures::{clinic_script, create_call, error_of, number, script};
 use callbot_tests::{AppOptions, AppState, Backend, PUBLIC_URL, Role, poll_api, spawn_app_with};
 use chrono::Utc;
 use commands::{Clock, CommandContext};
@@ -362,15 +362,7 @@ async fn dial_and_fail(state: &AppState, owner: Uuid, campaign: &str, calls: &Va
         let id = item["id"].as_str().unwrap();
         let phone = PhoneNumber::parse_kr(item["phoneNumber"].as_str().unwrap()).unwrap();
         for command in [
-            CallCommand::CreateCall {
-                campaign_id: campaign.parse().unwrap(),
-                owner_id: owner,
-                phone,
-                contact_name: None,
-                context: Default::default(),
-                retry: Default::default(),
-                at: Utc::now(),
-            },
+            create_call(campaign.parse().unwrap(), owner, phone, Utc::now()),
             CallCommand::RequestDial { at: Utc::now() },
             CallCommand::RecordAttemptEnded {
                 end: AttemptEnd::Failed {

@@ -2,8 +2,10 @@
 //! campaign list read model, on SQLite with the in-process bus and on Postgres with NATS.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use callbot_tests::fixtures::{
+    self, create_campaign, forget_projection, project_to_head, rewind_projection, wait_for_head,
+};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::services::campaigns_view::CampaignRecord;
@@ -11,19 +13,13 @@ use commands::store::checkpoint;
 use commands::{
     CancellationToken, CommandContext, Commands, EventBus, EventStore, NatsConfig, Relay,
 };
-use domain::PhoneNumber;
 use domain::campaign::{Campaign, CampaignCommand, Contact};
 use domain::policy::CampaignSettings;
-use projections::{CampaignList, ProjectionRunner};
+use projections::CampaignList;
 use uuid::Uuid;
 
 fn contact(number: &str) -> Contact {
-    Contact {
-        call_id: Uuid::new_v4(),
-        phone: PhoneNumber::parse_kr(number).unwrap(),
-        name: Some("김철수".to_owned()),
-        context: Default::default(),
-    }
+    fixtures::contact(number, "김철수")
 }
 
 struct Fixture {
@@ -42,16 +38,7 @@ impl Fixture {
 
     /// Runs the projection until it has applied everything in the store.
     async fn project_to_head(&self) -> projections::ProjectionHandle {
-        let runner =
-            ProjectionRunner::new(self.store.clone(), self.bus.clone(), Arc::new(CampaignList));
-        let handle = runner.handle();
-        tokio::spawn(runner.run(self.stop.clone()));
-        let head = self.store.head().await.unwrap();
-        assert!(
-            handle.wait_for(head, Duration::from_secs(30)).await,
-            "projection stalled"
-        );
-        handle
+        project_to_head(&self.store, &self.bus, Arc::new(CampaignList), &self.stop).await
     }
 
     async fn list(&self, owner: Uuid) -> Vec<CampaignRecord> {
@@ -67,15 +54,14 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
     let context = CommandContext::new(owner.to_string());
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     let calls = [contact("010-5550-0101"), contact("010-5550-0102")];
-    let create = |name: &str, contacts: Vec<Contact>| CampaignCommand::CreateCampaign {
-        owner_id: owner,
-        name: name.to_owned(),
-        script_id: Uuid::new_v4(),
-        script_version: 1,
-        settings: CampaignSettings::default(),
-        contacts,
-        variables: Default::default(),
-        at: Utc::now(),
+    let create = |name: &str, contacts: Vec<Contact>| {
+        create_campaign(
+            owner,
+            name,
+            CampaignSettings::default(),
+            contacts,
+            Utc::now(),
+        )
     };
     fixture.start_relay();
     let handle = fixture.project_to_head().await;
@@ -124,11 +110,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
         .unwrap();
 
     // Live path: the projection follows the bus.
-    let head = fixture.store.head().await.unwrap();
-    assert!(
-        handle.wait_for(head, Duration::from_secs(30)).await,
-        "projection stalled"
-    );
+    let head = wait_for_head(&fixture.store, &handle).await;
     let live = fixture.list(owner).await;
     assert_eq!(live.len(), 1, "the deleted campaign is gone: {live:?}");
     let row = &live[0];
@@ -142,14 +124,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
 
     // Rebuild: forget the checkpoint and the rows, replay everything, get the same table.
     fixture.stop.cancel();
-    sqlx::query("DELETE FROM campaign_list")
-        .execute(pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM checkpoints WHERE name = 'campaigns'")
-        .execute(pool)
-        .await
-        .unwrap();
+    forget_projection(&fixture.store, &["campaign_list"], "campaigns").await;
     let rebuilt = Fixture {
         stop: CancellationToken::new(),
         ..fixture
@@ -159,10 +134,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
 
     // Replaying events already applied (a crash before the checkpoint) changes nothing.
     rebuilt.stop.cancel();
-    sqlx::query("UPDATE checkpoints SET position = 1 WHERE name = 'campaigns'")
-        .execute(pool)
-        .await
-        .unwrap();
+    rewind_projection(&rebuilt.store, "campaigns", 1).await;
     let again = Fixture {
         stop: CancellationToken::new(),
         ..rebuilt

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use callbot_tests::fixtures::create_call;
 use callbot_tests::{TestDb, TestNats, eventually};
 use chrono::Utc;
 use commands::bus::NatsBus;
@@ -19,7 +20,6 @@ use commands::{
 };
 use domain::PhoneNumber;
 use domain::call::{Call, CallCommand, CallStatus};
-use domain::policy::RetryPolicy;
 use uuid::Uuid;
 use workers::dial_consumer::{DialQueueConfig, NatsDialQueue};
 
@@ -69,15 +69,8 @@ async fn requested_calls(store: &EventStore, clock: &ManualClock, n: usize) -> V
     let mut ids = Vec::new();
     for i in 0..n {
         let id = Uuid::new_v4();
-        let create = CallCommand::CreateCall {
-            campaign_id: Uuid::new_v4(),
-            owner_id: Uuid::new_v4(),
-            phone: PhoneNumber::parse_kr(&format!("010-5550-{:04}", 1000 + i)).unwrap(),
-            contact_name: None,
-            context: Default::default(),
-            retry: RetryPolicy::default(),
-            at: clock.now(),
-        };
+        let phone = PhoneNumber::parse_kr(&format!("010-5550-{:04}", 1000 + i)).unwrap();
+        let create = create_call(Uuid::new_v4(), Uuid::new_v4(), phone, clock.now());
         calls
             .execute(&id.to_string(), create, &system)
             .await

@@ -5,22 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callbot_tests::TestDb;
-use chrono::{TimeZone, Utc};
+use callbot_tests::fixtures::{
+    contact, create_campaign, dial_queue, dialer, project_campaign_list, seoul,
+};
 use commands::accounts::{AccountSettings, Suppressions};
-use commands::dial_queue::{DialPlacer, Placement};
+use commands::dial_queue::Placement;
 use commands::dialer::{InMemoryTelephony, TelephonyError};
 use commands::services::campaigns_view::CallRecord;
-use commands::{
-    CancellationToken, Clock, CommandContext, Commands, EventBus, EventStore, ManualClock,
-};
+use commands::{CancellationToken, Clock, CommandContext, Commands, EventStore, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CostComponent};
-use domain::campaign::{Campaign, CampaignCommand, Contact, PauseReason};
+use domain::campaign::{Campaign, CampaignCommand, PauseReason};
 use domain::policy::{CampaignSettings, RetryPolicy};
+use projections::ProjectionHandle;
 use projections::call_list::CallList;
 use projections::campaign_list::CampaignList as Campaigns;
-use projections::dialer_view::ReadModelView;
-use projections::{CampaignList, ProjectionHandle, ProjectionRunner};
 use uuid::Uuid;
 use workers::dial_consumer::StoreDialQueue;
 use workers::dialer::{Dialer, TickReport};
@@ -40,14 +39,6 @@ struct Fixture {
     stop: CancellationToken,
 }
 
-/// 2026-11-23 10:00 in Seoul: inside the default window.
-fn seoul(hour: u32, minute: u32) -> chrono::DateTime<Utc> {
-    chrono_tz::Asia::Seoul
-        .with_ymd_and_hms(2026, 11, 23, hour, minute, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn system() -> CommandContext {
     CommandContext::new("system")
 }
@@ -59,22 +50,12 @@ impl Fixture {
 
     async fn on(db: TestDb) -> Self {
         let store = db.store().await;
-        let bus = EventBus::in_process();
         let stop = CancellationToken::new();
-        let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
-        let handle = runner.handle();
-        tokio::spawn(runner.run(stop.clone()));
-        tokio::spawn(workers::relay::run(
-            commands::Relay::new(store.clone(), bus),
-            stop.clone(),
-        ));
+        let handle = project_campaign_list(&store, &stop);
         let clock = Arc::new(ManualClock::new(seoul(10, 0)));
         let telephony = Arc::new(InMemoryTelephony::default());
-        let dialer = Self::dialer(&store, &handle, &clock);
-        let queue = StoreDialQueue::new(
-            DialPlacer::new(store.clone(), telephony.clone(), clock.clone()),
-            store.clone(),
-        );
+        let dialer = dialer(&store, &handle, &clock);
+        let queue = dial_queue(&store, telephony.clone(), &clock);
         Self {
             queue,
             campaigns: Commands::new(store.clone(), ()),
@@ -88,11 +69,6 @@ impl Fixture {
             owner: Uuid::new_v4(),
             stop,
         }
-    }
-
-    fn dialer(store: &EventStore, handle: &ProjectionHandle, clock: &Arc<ManualClock>) -> Dialer {
-        let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
-        Dialer::new(store.clone(), view, clock.clone())
     }
 
     /// Lets the dial consumer place every call requested so far.
@@ -130,23 +106,15 @@ impl Fixture {
         let id = Uuid::new_v4();
         let contacts = numbers
             .iter()
-            .map(|n| Contact {
-                call_id: Uuid::new_v4(),
-                phone: PhoneNumber::parse_kr(&format!("010-5550-{:04}", 100 + n)).unwrap(),
-                name: Some(format!("고객{n}")),
-                context: Default::default(),
-            })
+            .map(|n| contact(&format!("010-5550-{:04}", 100 + n), &format!("고객{n}")))
             .collect();
-        let create = CampaignCommand::CreateCampaign {
-            owner_id: self.owner,
-            name: "예약 확인".into(),
-            script_id: Uuid::new_v4(),
-            script_version: 1,
+        let create = create_campaign(
+            self.owner,
+            "예약 확인",
             settings,
             contacts,
-            variables: Default::default(),
-            at: self.clock.now(),
-        };
+            self.clock.now(),
+        );
         self.campaign(id, create).await;
         id
     }
@@ -439,7 +407,7 @@ async fn a_restarted_dialer_never_dials_a_call_twice() {
     let (_, calls) = f.running(&[1, 2, 3], concurrency(2)).await;
     assert_eq!(f.tick().await.dialed.len(), 2);
     // A new dialer process, same store: it sees the two calls in flight and leaves them alone.
-    let restarted = Fixture::dialer(&f.store, &f.handle, &f.clock);
+    let restarted = dialer(&f.store, &f.handle, &f.clock);
     assert!(restarted.tick().await.unwrap().dialed.is_empty());
     assert_eq!(f.telephony.orders().len(), 2);
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callbot_tests::TestDb;
+use callbot_tests::fixtures::tally_added;
 use commands::{CommandContext, CommandError, Commands, EventStore, StoreError};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::SerializedEvent;
@@ -71,34 +72,14 @@ impl Aggregate for Tally {
     }
 }
 
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "tally".to_owned(),
-        "Added".to_owned(),
-        "1.0".to_owned(),
-        json!({ "Added": { "amount": 1, "total": sequence } }),
-        json!({ "actor": "test" }),
-    )
-}
-
 async fn appended_events_come_back_in_global_order_with_metadata(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("user-1").caused_by("event-0");
-    tallies
-        .execute("a", TallyCommand::Add(2), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("b", TallyCommand::Add(3), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("a", TallyCommand::Add(4), &context)
-        .await
-        .unwrap();
+    for (id, amount) in [("a", 2), ("b", 3), ("a", 4)] {
+        let add = TallyCommand::Add(amount);
+        tallies.execute(id, add, &context).await.unwrap();
+    }
 
     let all = store.read_after(0, 100).await.unwrap();
     let positions: Vec<i64> = all.iter().map(|e| e.position).collect();
@@ -125,31 +106,27 @@ async fn appended_events_come_back_in_global_order_with_metadata(db: TestDb) {
 
 async fn a_taken_sequence_is_a_typed_conflict_and_nothing_is_half_written(db: TestDb) {
     let store = db.store().await;
-    store.append(&[event("a", 1)]).await.unwrap();
+    store.append(&[tally_added("a", 1)]).await.unwrap();
     // A batch whose second event collides must leave no trace of the first.
     let err = store
-        .append(&[event("b", 1), event("a", 1)])
+        .append(&[tally_added("b", 1), tally_added("a", 1)])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "got {err:?}");
     assert_eq!(store.head().await.unwrap(), 1);
     assert!(store.read_aggregate("b").await.unwrap().is_empty());
     // The position given back by the rollback is reused: no gap.
-    assert_eq!(store.append(&[event("b", 1)]).await.unwrap(), vec![2]);
+    assert_eq!(store.append(&[tally_added("b", 1)]).await.unwrap(), vec![2]);
 }
 
 async fn commands_rebuild_state_and_report_business_errors(db: TestDb) {
     let store = db.store().await;
     let tallies = Commands::<Tally>::new(store.clone(), ());
     let context = CommandContext::new("system");
-    tallies
-        .execute("t", TallyCommand::Add(5), &context)
-        .await
-        .unwrap();
-    tallies
-        .execute("t", TallyCommand::Add(7), &context)
-        .await
-        .unwrap();
+    for amount in [5, 7] {
+        let add = TallyCommand::Add(amount);
+        tallies.execute("t", add, &context).await.unwrap();
+    }
     let err = tallies
         .execute("t", TallyCommand::Add(0), &context)
         .await
@@ -223,9 +200,9 @@ async fn a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order(
             while sequence <= EVENTS_PER_WRITER {
                 let id = format!("writer-{writer}");
                 let batch: Vec<SerializedEvent> = if writer % 2 == 0 {
-                    vec![event(&id, sequence), event(&id, sequence + 1)]
+                    vec![tally_added(&id, sequence), tally_added(&id, sequence + 1)]
                 } else {
-                    vec![event(&id, sequence)]
+                    vec![tally_added(&id, sequence)]
                 };
                 sequence += batch.len();
                 store.append(&batch).await.unwrap();
@@ -269,12 +246,18 @@ async fn checkpoints_start_at_zero_and_remember_positions(db: TestDb) {
 
 async fn reopening_the_store_keeps_history_and_head(db: TestDb) {
     let store = db.store().await;
-    store.append(&[event("a", 1), event("a", 2)]).await.unwrap();
+    store
+        .append(&[tally_added("a", 1), tally_added("a", 2)])
+        .await
+        .unwrap();
     drop(store);
     let reopened = db.store().await;
     assert_eq!(reopened.head().await.unwrap(), 2);
     assert_eq!(*reopened.watch_head().borrow(), 2);
-    assert_eq!(reopened.append(&[event("a", 3)]).await.unwrap(), vec![3]);
+    assert_eq!(
+        reopened.append(&[tally_added("a", 3)]).await.unwrap(),
+        vec![3]
+    );
 }
 
 macro_rules! contract {

@@ -3,51 +3,57 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use callbot_tests::fixtures::tally_added;
 use callbot_tests::{TestDb, TestNats, eventually, stream_contents};
 use commands::bus::NatsBus;
 use commands::relay::RELAY_CHECKPOINT;
 use commands::{BusMessage, CancellationToken, EventBus, EventStore, NatsConfig, Relay};
-use cqrs_es::persist::SerializedEvent;
 use futures::StreamExt;
-use serde_json::json;
-
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "tally".to_owned(),
-        "Added".to_owned(),
-        "1.0".to_owned(),
-        json!({ "Added": { "amount": 1 } }),
-        json!({ "actor": "test" }),
-    )
-}
 
 async fn append_many(store: &EventStore, aggregate_id: &str, from: usize, to: usize) {
     for sequence in from..=to {
         store
-            .append(&[event(aggregate_id, sequence)])
+            .append(&[tally_added(aggregate_id, sequence)])
             .await
             .unwrap();
     }
 }
 
-fn nats_config(nats: &TestNats) -> NatsConfig {
+/// A bus on a stream of its own on `nats`, the stream created: its config, the bus, and the
+/// JetStream side of it.
+async fn nats_bus(nats: &TestNats) -> (NatsConfig, EventBus, Arc<NatsBus>) {
     let unique = uuid::Uuid::new_v4().simple().to_string();
-    NatsConfig {
+    let config = NatsConfig {
         url: nats.url(),
         stream: format!("TEST_{unique}"),
         subject_prefix: format!("test.{unique}"),
-    }
-}
-
-async fn nats_bus(config: &NatsConfig) -> (EventBus, Arc<NatsBus>) {
+    };
     let bus = EventBus::nats(config.clone()).await.unwrap();
-    let EventBus::Nats(nats) = bus.clone() else {
+    let EventBus::Nats(jetstream) = bus.clone() else {
         unreachable!()
     };
-    nats.ensure_stream().await.unwrap();
-    (bus, nats)
+    jetstream.ensure_stream().await.unwrap();
+    (config, bus, jetstream)
+}
+
+/// A SQLite store holding events 1..=`count` of aggregate `a`.
+async fn sqlite_store_with(count: usize) -> (TestDb, EventStore) {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    append_many(&store, "a", 1, count).await;
+    (db, store)
+}
+
+/// Runs the relay from `store` to `bus` until `stop`.
+fn spawn_relay(
+    store: &EventStore,
+    bus: EventBus,
+    stop: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(workers::relay::run(
+        Relay::new(store.clone(), bus),
+        stop.clone(),
+    ))
 }
 
 async fn wait_for_stream(nats: &NatsBus, count: usize) -> Vec<(String, commands::StoredEvent)> {
@@ -62,17 +68,11 @@ async fn wait_for_stream(nats: &NatsBus, count: usize) -> Vec<(String, commands:
 #[tokio::test]
 async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
     let nats = TestNats::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let config = nats_config(&nats);
-    let (bus, jetstream) = nats_bus(&config).await;
-    append_many(&store, "a", 1, 12).await;
+    let (_db, store) = sqlite_store_with(12).await;
+    let (config, bus, jetstream) = nats_bus(&nats).await;
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(workers::relay::run(
-        Relay::new(store.clone(), bus),
-        stop.clone(),
-    ));
+    let relay = spawn_relay(&store, bus, &stop);
     let contents = wait_for_stream(&jetstream, 12).await;
 
     let stored = store.read_after(0, 100).await.unwrap();
@@ -96,11 +96,8 @@ async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
 #[tokio::test]
 async fn a_relay_killed_between_commit_and_publish_publishes_the_missing_events_exactly_once() {
     let nats = TestNats::start();
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let config = nats_config(&nats);
-    let (bus, jetstream) = nats_bus(&config).await;
-    append_many(&store, "a", 1, 10).await;
+    let (_db, store) = sqlite_store_with(10).await;
+    let (config, bus, jetstream) = nats_bus(&nats).await;
 
     // The first relay publishes four events and dies before saving its checkpoint; six more
     // were committed and never published.
@@ -115,10 +112,7 @@ async fn a_relay_killed_between_commit_and_publish_publishes_the_missing_events_
     append_many(&store, "a", 11, 15).await;
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(workers::relay::run(
-        Relay::new(store.clone(), bus),
-        stop.clone(),
-    ));
+    let relay = spawn_relay(&store, bus, &stop);
     eventually("the relay to catch up", Duration::from_secs(30), || async {
         (store.checkpoint(RELAY_CHECKPOINT).await.unwrap() == 15).then_some(())
     })
@@ -140,8 +134,7 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
     let mut nats = TestNats::start();
     let db = TestDb::postgres().await;
     let store = db.store().await;
-    let config = nats_config(&nats);
-    let (bus, jetstream) = nats_bus(&config).await;
+    let (config, bus, jetstream) = nats_bus(&nats).await;
 
     // A durable consumer, as a downstream service would have.
     let consumer: async_nats::jetstream::consumer::PullConsumer = jetstream
@@ -160,10 +153,7 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
         .unwrap();
 
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(workers::relay::run(
-        Relay::new(store.clone(), bus),
-        stop.clone(),
-    ));
+    let relay = spawn_relay(&store, bus, &stop);
     append_many(&store, "a", 1, 10).await;
     wait_for_stream(&jetstream, 10).await;
 
@@ -209,10 +199,7 @@ async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
     let mut first = bus.subscribe().await.unwrap();
     let mut second = bus.subscribe().await.unwrap();
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(workers::relay::run(
-        Relay::new(store.clone(), bus),
-        stop.clone(),
-    ));
+    let relay = spawn_relay(&store, bus, &stop);
     append_many(&store, "a", 1, 5).await;
     for subscription in [&mut first, &mut second] {
         let mut positions = Vec::new();

@@ -2,15 +2,14 @@
 //! followed live, then rebuilt from the history into the same rows — on SQLite and Postgres.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use callbot_tests::TestDb;
+use callbot_tests::fixtures::{self, forget_projection, rewind_projection};
 use chrono::{TimeZone, Utc};
 use commands::script_writer::{OfflineWriter, ScriptRequest};
 use commands::services::scripts::{ScriptRecord, ScriptState};
 use commands::{CancellationToken, CommandContext, Commands, EventBus, EventStore};
 use domain::script::{Language, Script, ScriptCommand, ScriptContent};
-use projections::ProjectionRunner;
 use projections::script_list::ScriptList;
 use uuid::Uuid;
 
@@ -19,14 +18,7 @@ fn content(input: &str) -> ScriptContent {
 }
 
 async fn project_to_head(store: &EventStore, bus: &EventBus, stop: &CancellationToken) {
-    let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
-    let handle = runner.handle();
-    tokio::spawn(runner.run(stop.clone()));
-    let head = store.head().await.unwrap();
-    assert!(
-        handle.wait_for(head, Duration::from_secs(30)).await,
-        "projection stalled"
-    );
+    fixtures::project_to_head(store, bus, Arc::new(ScriptList), stop).await;
 }
 
 async fn all_rows(store: &EventStore, owner: Uuid) -> Vec<ScriptRecord> {
@@ -103,13 +95,9 @@ async fn the_script_list_follows_commands_and_rebuilds_identically(store: EventS
     run(created, ScriptCommand::DeleteScript { at: at(4) }).await;
 
     // Live: the runner follows the bus.
-    let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(ScriptList));
-    let handle = runner.handle();
     stop.cancel();
     let stop = CancellationToken::new();
-    tokio::spawn(runner.run(stop.clone()));
-    let head = store.head().await.unwrap();
-    assert!(handle.wait_for(head, Duration::from_secs(30)).await);
+    project_to_head(&store, &bus, &stop).await;
     let pool = store.db().pool();
     let live = all_rows(&store, owner).await;
     assert_eq!(live.len(), 1, "the deleted script is gone: {live:?}");
@@ -167,24 +155,12 @@ async fn the_script_list_follows_commands_and_rebuilds_identically(store: EventS
 
     // Rebuild from nothing, then replay from the middle: same rows both times.
     stop.cancel();
-    for table in ["scripts", "script_versions"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
-    sqlx::query("DELETE FROM checkpoints WHERE name = 'script_list'")
-        .execute(pool)
-        .await
-        .unwrap();
+    forget_projection(&store, &["scripts", "script_versions"], "script_list").await;
     let stop = CancellationToken::new();
     project_to_head(&store, &bus, &stop).await;
     assert_eq!(all_rows(&store, owner).await, live);
     stop.cancel();
-    sqlx::query("UPDATE checkpoints SET position = 2 WHERE name = 'script_list'")
-        .execute(pool)
-        .await
-        .unwrap();
+    rewind_projection(&store, "script_list", 2).await;
     let stop = CancellationToken::new();
     project_to_head(&store, &bus, &stop).await;
     assert_eq!(all_rows(&store, owner).await, live);

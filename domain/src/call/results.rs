@@ -133,69 +133,71 @@ impl CallResults {
 
     /// Follows the call's events.
     pub(crate) fn apply(&mut self, event: &CallEvent) {
-        let current = self.current;
         match event {
             CallEvent::DialRequested { attempt, .. } => {
                 self.current = *attempt;
                 self.reported = None;
-                self.attempts.entry(*attempt).or_default();
-            }
-            CallEvent::ProviderCallCreated {
-                attempt,
-                provider_call_sid,
-                ..
-            } => {
-                self.attempts.entry(*attempt).or_default().provider_call_sid =
-                    Some(provider_call_sid.clone());
-            }
-            CallEvent::CallAnswered { attempt, .. } => {
-                self.attempts.entry(*attempt).or_default().answered = true;
             }
             CallEvent::OutcomeReported { result, .. } => self.reported = Some(*result),
-            CallEvent::AttemptEnded { attempt, end, .. } => {
-                let entry = self.attempts.entry(*attempt).or_default();
+            _ => {}
+        }
+        let Some(attempt) = self.attempt_of(event) else {
+            return;
+        };
+        let entry = self.attempts.entry(attempt).or_default();
+        match event {
+            CallEvent::ProviderCallCreated {
+                provider_call_sid, ..
+            } => entry.provider_call_sid = Some(provider_call_sid.clone()),
+            CallEvent::CallAnswered { .. } => entry.answered = true,
+            CallEvent::AttemptEnded { end, .. } => {
                 entry.ended = true;
                 if *end == super::AttemptEnd::Completed {
                     entry.answered = true;
                 }
             }
-            CallEvent::CallFailed { .. } | CallEvent::CallCompleted { .. } if current > 0 => {
-                self.attempts.entry(current).or_default().ended = true;
-            }
+            CallEvent::CallFailed { .. } | CallEvent::CallCompleted { .. } => entry.ended = true,
             CallEvent::ConversationStarted {
-                attempt,
-                conversation_id,
-                ..
-            } => {
-                self.attempts.entry(*attempt).or_default().conversation_id =
-                    Some(conversation_id.clone());
-            }
+                conversation_id, ..
+            } => entry.conversation_id = Some(conversation_id.clone()),
             CallEvent::TranscriptRecorded {
-                attempt,
                 lines,
                 source,
                 conversation_id,
                 ..
             } => {
-                let entry = self.attempts.entry(*attempt).or_default();
                 entry.transcript = Some(lines.clone());
                 entry.transcript_source = Some(*source);
                 if conversation_id.is_some() {
                     entry.conversation_id.clone_from(conversation_id);
                 }
             }
-            CallEvent::SummaryGenerated { attempt, .. } => {
-                self.attempts.entry(*attempt).or_default().summarized = true;
-            }
-            CallEvent::AttemptCostRecorded {
-                attempt, component, ..
-            } => {
-                let entry = self.attempts.entry(*attempt).or_default();
-                if !entry.costs.contains(component) {
-                    entry.costs.push(*component);
-                }
+            CallEvent::SummaryGenerated { .. } => entry.summarized = true,
+            CallEvent::AttemptCostRecorded { component, .. }
+                if !entry.costs.contains(component) =>
+            {
+                entry.costs.push(*component);
             }
             _ => {}
+        }
+    }
+
+    /// The attempt an event leaves something behind for: the one it names, or for the call's
+    /// end the current one (none before the first dial).
+    fn attempt_of(&self, event: &CallEvent) -> Option<u32> {
+        match event {
+            CallEvent::DialRequested { attempt, .. }
+            | CallEvent::ProviderCallCreated { attempt, .. }
+            | CallEvent::CallAnswered { attempt, .. }
+            | CallEvent::AttemptEnded { attempt, .. }
+            | CallEvent::ConversationStarted { attempt, .. }
+            | CallEvent::TranscriptRecorded { attempt, .. }
+            | CallEvent::SummaryGenerated { attempt, .. }
+            | CallEvent::AttemptCostRecorded { attempt, .. } => Some(*attempt),
+            CallEvent::CallFailed { .. } | CallEvent::CallCompleted { .. } => {
+                (self.current > 0).then_some(self.current)
+            }
+            _ => None,
         }
     }
 }

@@ -22,6 +22,26 @@ pub struct ChatMessage {
     pub content: String,
 }
 
+impl ChatRequest {
+    /// A request whose answer must be JSON of `format` (Structured Outputs).
+    pub fn structured(
+        model: &str,
+        messages: Vec<ChatMessage>,
+        max_tokens: u32,
+        format: JsonSchemaFormat,
+    ) -> Self {
+        Self {
+            model: model.to_owned(),
+            messages,
+            response_format: ResponseFormat {
+                kind: "json_schema".to_owned(),
+                json_schema: Some(format),
+            },
+            max_completion_tokens: Some(max_tokens),
+        }
+    }
+}
+
 impl ChatMessage {
     pub fn system(content: impl Into<String>) -> Self {
         Self::new("system", content)
@@ -61,6 +81,18 @@ pub struct JsonSchemaFormat {
     #[serde(default)]
     pub strict: Option<bool>,
     pub schema: Value,
+}
+
+impl JsonSchemaFormat {
+    /// `schema` named `name`, which the answer must match exactly (`strict`).
+    pub fn strict(name: &str, description: &str, schema: Value) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            strict: Some(true),
+            schema,
+        }
+    }
 }
 
 /// A `chat.completion` response.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::chat::{ChatMessage, ChatRequest, JsonSchemaFormat, ResponseFormat};
+use super::chat::{ChatMessage, ChatRequest, JsonSchemaFormat};
 
 /// `response_format.json_schema.name` of the script schema.
 pub const SCHEMA_NAME: &str = "call_script";
@@ -172,20 +172,9 @@ pub fn repair_message(problem: &str) -> String {
 
 /// The request body for a conversation.
 pub fn chat_request(model: &str, messages: Vec<ChatMessage>, max_tokens: u32) -> ChatRequest {
-    ChatRequest {
-        model: model.to_owned(),
-        messages,
-        response_format: ResponseFormat {
-            kind: "json_schema".to_owned(),
-            json_schema: Some(JsonSchemaFormat {
-                name: SCHEMA_NAME.to_owned(),
-                description: Some("A structured phone-call script.".to_owned()),
-                strict: Some(true),
-                schema: script_schema(),
-            }),
-        },
-        max_completion_tokens: Some(max_tokens),
-    }
+    let description = "A structured phone-call script.";
+    let format = JsonSchemaFormat::strict(SCHEMA_NAME, description, script_schema());
+    ChatRequest::structured(model, messages, max_tokens, format)
 }
 
 #[cfg(test)]

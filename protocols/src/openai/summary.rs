@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::chat::{ChatMessage, ChatRequest, JsonSchemaFormat, ResponseFormat};
+use super::chat::{ChatMessage, ChatRequest, JsonSchemaFormat};
 
 /// `response_format.json_schema.name` of the summary schema.
 pub const SCHEMA_NAME: &str = "call_summary";
@@ -142,20 +142,9 @@ pub fn is_summary_request(request: &ChatRequest) -> bool {
 
 /// The request body for a conversation.
 pub fn chat_request(model: &str, messages: Vec<ChatMessage>, max_tokens: u32) -> ChatRequest {
-    ChatRequest {
-        model: model.to_owned(),
-        messages,
-        response_format: ResponseFormat {
-            kind: "json_schema".to_owned(),
-            json_schema: Some(JsonSchemaFormat {
-                name: SCHEMA_NAME.to_owned(),
-                description: Some("A summary of one phone call.".to_owned()),
-                strict: Some(true),
-                schema: summary_schema(),
-            }),
-        },
-        max_completion_tokens: Some(max_tokens),
-    }
+    let description = "A summary of one phone call.";
+    let format = JsonSchemaFormat::strict(SCHEMA_NAME, description, summary_schema());
+    ChatRequest::structured(model, messages, max_tokens, format)
 }
 
 #[cfg(test)]

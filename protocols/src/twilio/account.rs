@@ -13,10 +13,9 @@ pub struct AccountNumber {
     pub account_sid: Option<String>,
 }
 
-/// `GET …/IncomingPhoneNumbers.json` (filtered with `?PhoneNumber=`), one page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IncomingPhoneNumbers {
-    pub incoming_phone_numbers: Vec<AccountNumber>,
+/// The paging fields of every Twilio list answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Paging {
     #[serde(default)]
     pub page: u32,
     #[serde(default)]
@@ -25,16 +24,31 @@ pub struct IncomingPhoneNumbers {
     pub next_page_uri: Option<String>,
 }
 
+impl Paging {
+    /// The first page of `page_size`, with nothing after it.
+    pub fn only(page_size: u32) -> Self {
+        Self {
+            page: 0,
+            page_size,
+            next_page_uri: None,
+        }
+    }
+}
+
+/// `GET …/IncomingPhoneNumbers.json` (filtered with `?PhoneNumber=`), one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingPhoneNumbers {
+    pub incoming_phone_numbers: Vec<AccountNumber>,
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
 /// `GET …/OutgoingCallerIds.json` (filtered with `?PhoneNumber=`), one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingCallerIds {
     pub outgoing_caller_ids: Vec<AccountNumber>,
-    #[serde(default)]
-    pub page: u32,
-    #[serde(default)]
-    pub page_size: u32,
-    #[serde(default)]
-    pub next_page_uri: Option<String>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 /// `GET …/Balance.json`: the balance is a decimal string in `currency`.

@@ -27,7 +27,8 @@ pub enum FormError {
     Invalid { field: &'static str, value: String },
 }
 
-pub(crate) fn first<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first non-empty value of field `name`.
+pub fn first<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())

@@ -10,7 +10,7 @@ pub mod recordings;
 pub mod signature;
 pub mod twiml;
 
-pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
+pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
 pub use callbacks::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 pub use calls::{
     CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_INVALID_TO, ERROR_NOT_FOUND,

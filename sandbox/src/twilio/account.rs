@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::Json;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
+use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
 
-use super::{PHONE_NUMBER, Shared, authorized, denied, error};
-use axum::http::StatusCode;
+use super::{PHONE_NUMBER, Shared, unavailable};
 
 /// What the sandbox account holds.
+#[derive(Clone)]
 pub(super) struct AccountState {
     owned: Vec<String>,
     verified: Vec<String>,
@@ -62,6 +62,24 @@ impl super::TwilioSandbox {
     }
 }
 
+/// An outage drill is running: the account endpoints answer 503.
+pub(super) struct Unavailable;
+
+impl IntoResponse for Unavailable {
+    fn into_response(self) -> Response {
+        unavailable()
+    }
+}
+
+/// What the account holds now, unless an outage drill runs.
+fn holdings(shared: &Shared) -> Result<AccountState, Unavailable> {
+    let account = shared.account.lock().expect("sandbox lock");
+    if account.unavailable {
+        return Err(Unavailable);
+    }
+    Ok(account.clone())
+}
+
 fn listed(
     shared: &Shared,
     numbers: &[String],
@@ -83,83 +101,36 @@ fn listed(
 
 pub(super) async fn incoming_phone_numbers(
     State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
-    if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            20500,
-            "Service unavailable",
-        );
-    }
-    let owned = shared.account.lock().expect("sandbox lock").owned.clone();
-    let numbers = listed(&shared, &owned, "PN", query.get("PhoneNumber"));
-    axum::Json(IncomingPhoneNumbers {
-        page: 0,
-        page_size: 50,
-        next_page_uri: None,
-        incoming_phone_numbers: numbers,
-    })
-    .into_response()
+) -> Result<Json<IncomingPhoneNumbers>, Unavailable> {
+    let owned = holdings(&shared)?.owned;
+    let incoming_phone_numbers = listed(&shared, &owned, "PN", query.get("PhoneNumber"));
+    let paging = Paging::only(50);
+    Ok(Json(IncomingPhoneNumbers {
+        incoming_phone_numbers,
+        paging,
+    }))
 }
 
 pub(super) async fn outgoing_caller_ids(
     State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
-    if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            20500,
-            "Service unavailable",
-        );
-    }
-    let verified = shared
-        .account
-        .lock()
-        .expect("sandbox lock")
-        .verified
-        .clone();
-    let numbers = listed(&shared, &verified, "PV", query.get("PhoneNumber"));
-    axum::Json(OutgoingCallerIds {
-        page: 0,
-        page_size: 50,
-        next_page_uri: None,
-        outgoing_caller_ids: numbers,
-    })
-    .into_response()
+) -> Result<Json<OutgoingCallerIds>, Unavailable> {
+    let verified = holdings(&shared)?.verified;
+    let outgoing_caller_ids = listed(&shared, &verified, "PV", query.get("PhoneNumber"));
+    let paging = Paging::only(50);
+    Ok(Json(OutgoingCallerIds {
+        outgoing_caller_ids,
+        paging,
+    }))
 }
 
 pub(super) async fn balance(
     State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
-    if shared.account.lock().expect("sandbox lock").unavailable {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            20500,
-            "Service unavailable",
-        );
-    }
-    let balance = shared.account.lock().expect("sandbox lock").balance.clone();
-    axum::Json(Balance {
+) -> Result<Json<Balance>, Unavailable> {
+    Ok(Json(Balance {
         account_sid: shared.account_sid.clone(),
-        balance,
+        balance: holdings(&shared)?.balance,
         currency: "USD".to_owned(),
-    })
-    .into_response()
+    }))
 }

@@ -6,23 +6,15 @@ use super::*;
 
 pub(super) async fn create_call(
     State(shared): State<Arc<Shared>>,
-    Path(account): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     if shared
         .fail_creates
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
     {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            20500,
-            "Service unavailable",
-        );
+        return unavailable();
     }
     if !is_form(&headers) {
         return error(
@@ -142,41 +134,25 @@ pub(super) fn call_sid_of(path_segment: &str) -> &str {
 
 pub(super) async fn fetch_call(
     State(shared): State<Arc<Shared>>,
-    Path((account, call)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, call)): Path<(String, String)>,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     let calls = shared.calls.lock().expect("sandbox lock");
     match calls.get(call_sid_of(&call)) {
         Some(live) => axum::Json(live.resource.clone()).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "The requested resource was not found",
-        ),
+        None => not_found(),
     }
 }
 
 pub(super) async fn update_call(
     State(shared): State<Arc<Shared>>,
-    Path((account, call)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, call)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     let form = wire::parse_form(&body);
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let field = |name: &str| wire::form::first(&form, name).map(str::to_owned);
     let mut calls = shared.calls.lock().expect("sandbox lock");
     let Some(live) = calls.get_mut(call_sid_of(&call)) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "The requested resource was not found",
-        );
+        return not_found();
     };
     let ended = live
         .resource

@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -39,6 +40,8 @@ use protocols::twilio::{
 };
 use rand::seq::SliceRandom;
 
+use crate::loopback::{self, Served};
+
 mod account;
 mod callee;
 mod calls;
@@ -46,9 +49,7 @@ mod recordings;
 
 pub use callee::check_consent_twiml;
 pub use recordings::{MAX_RECORDING_SECS, recording_form, recording_wav};
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 /// The account the sandbox accepts unless told otherwise.
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -181,15 +182,14 @@ struct Shared {
 
 /// A running Twilio sandbox; stops when dropped.
 pub struct TwilioSandbox {
-    addr: SocketAddr,
+    server: Served,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl TwilioSandbox {
     /// The base URL to configure as `TWILIO_API_BASE`.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The account SID it accepts.
@@ -221,20 +221,10 @@ impl TwilioSandbox {
     }
 }
 
-impl Drop for TwilioSandbox {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Starts a Twilio sandbox on `127.0.0.1` with a free port.
 pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding a loopback port for the Twilio sandbox");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let bound = loopback::bind("Twilio").await;
+    let addr = bound.addr;
     let shared = Arc::new(Shared {
         api_base: format!("http://{addr}"),
         recordings: Mutex::default(),
@@ -282,13 +272,13 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
             "/2010-04-01/Accounts/{account}/Balance.json",
             get(account::balance),
         )
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            require_basic_auth,
+        ))
         .with_state(shared.clone());
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::error!(error = %err, "the Twilio sandbox stopped");
-        }
-    });
-    TwilioSandbox { addr, shared, task }
+    let server = bound.serve(router, "Twilio");
+    TwilioSandbox { server, shared }
 }
 
 fn error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -297,6 +287,38 @@ fn error(status: StatusCode, code: i64, message: &str) -> Response {
         axum::Json(ErrorBody::new(status.as_u16(), code, message)),
     )
         .into_response()
+}
+
+/// The Twilio 404 for a call or recording the sandbox does not have.
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        ERROR_NOT_FOUND,
+        "The requested resource was not found",
+    )
+}
+
+/// The Twilio 503 of an outage drill.
+fn unavailable() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        20500,
+        "Service unavailable",
+    )
+}
+
+/// Every REST route answers 401 unless [`authorized`] for the account in its path.
+async fn require_basic_auth(
+    State(shared): State<Arc<Shared>>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let account = params.get("account").map_or("", String::as_str);
+    if !authorized(&shared, request.headers(), account) {
+        return denied();
+    }
+    next.run(request).await
 }
 
 /// Basic auth with the account's SID and token, for the account in the path.

@@ -5,25 +5,14 @@ use super::*;
 
 pub(super) async fn create_recording(
     State(shared): State<Arc<Shared>>,
-    Path((account, call)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, call)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     let form = wire::parse_form(&body);
-    let callback = form
-        .iter()
-        .find(|(k, _)| k == "RecordingStatusCallback")
-        .map(|(_, v)| v.clone());
+    let callback = wire::form::first(&form, "RecordingStatusCallback").map(str::to_owned);
     let mut calls = shared.calls.lock().expect("sandbox lock");
     let Some(live) = calls.get_mut(&call) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "The requested resource was not found",
-        );
+        return not_found();
     };
     if live.resource.status != "in-progress" {
         return error(
@@ -56,18 +45,11 @@ pub(super) async fn create_recording(
 /// `POST …/Recordings/{Sid|Twilio.CURRENT}.json` with `Status=stopped|paused|in-progress`.
 pub(super) async fn update_recording(
     State(shared): State<Arc<Shared>>,
-    Path((account, call, recording)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Path((_, call, recording)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     let form = wire::parse_form(&body);
-    let status = form
-        .iter()
-        .find(|(k, _)| k == "Status")
-        .map(|(_, v)| v.clone());
+    let status = wire::form::first(&form, "Status").map(str::to_owned);
     if !matches!(
         status.as_deref(),
         Some("stopped" | "paused" | "in-progress")
@@ -82,11 +64,7 @@ pub(super) async fn update_recording(
     let live = calls.get_mut(&call);
     let recording = recording.trim_end_matches(".json");
     let Some(live) = live else {
-        return error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "The requested resource was not found",
-        );
+        return not_found();
     };
     let sid = if recording == "Twilio.CURRENT" {
         live.log.recordings.last().cloned()
@@ -160,19 +138,8 @@ pub fn recording_wav(recording_sid: &str, duration_secs: u32) -> Vec<u8> {
 /// `GET …/Recordings/{Sid}.wav`: the media of a completed recording.
 pub(super) async fn recording_media(
     State(shared): State<Arc<Shared>>,
-    Path((account, file)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, file)): Path<(String, String)>,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
-    let not_found = || {
-        error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "The requested resource was not found",
-        )
-    };
     let Some(sid) = file.strip_suffix(".wav") else {
         return not_found();
     };
@@ -204,12 +171,8 @@ pub(super) async fn recording_media(
 /// `DELETE …/Recordings/{Sid}.json`: 204, and the media is gone.
 pub(super) async fn delete_recording(
     State(shared): State<Arc<Shared>>,
-    Path((account, file)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, file)): Path<(String, String)>,
 ) -> Response {
-    if !authorized(&shared, &headers, &account) {
-        return denied();
-    }
     let sid = file.trim_end_matches(".json");
     let call_sid = {
         let mut recordings = shared.recordings.lock().expect("sandbox lock");
@@ -219,11 +182,7 @@ pub(super) async fn delete_recording(
                 r.call_sid.clone()
             }
             _ => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    ERROR_NOT_FOUND,
-                    "The requested resource was not found",
-                );
+                return not_found();
             }
         }
     };

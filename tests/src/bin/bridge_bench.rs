@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
+use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at};
 use chrono::Utc;
 use commands::{CancellationToken, CommandContext, Commands};
 use domain::PhoneNumber;
 use domain::call::{Call, CallCommand};
-use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -88,58 +89,9 @@ async fn main() -> anyhow::Result<()> {
 
     // An account, a script and a campaign whose contacts all confirm.
     let http = reqwest::Client::new();
-    let credentials = json!({ "email": "bench@clinic.kr", "password": "password123" });
-    http.post(format!("{base}/auth/register"))
-        .json(&credentials)
-        .send()
-        .await?;
-    let login: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&credentials)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["data"]["accessToken"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let me: Value = http
-        .get(format!("{base}/me"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let owner: Uuid = me["data"]["id"].as_str().unwrap_or_default().parse()?;
-    let script_id = Uuid::new_v4();
-    Commands::<Script>::new(state.store.clone(), ())
-        .execute(
-            &script_id.to_string(),
-            ScriptCommand::CreateScript {
-                owner_id: owner,
-                name: "bench".into(),
-                natural_input: "예약 확인".into(),
-                content: ScriptContent {
-                    greeting: "안녕하세요.".into(),
-                    purpose: "예약 확인".into(),
-                    main_flow: vec![FlowStep {
-                        step: 1,
-                        action: "예약 확인".into(),
-                        expected_responses: vec![],
-                        next_step: NextStep {
-                            positive: None,
-                            negative: None,
-                        },
-                    }],
-                    closing: "감사합니다.".into(),
-                    variables: vec![],
-                },
-                at: Utc::now(),
-            },
-            &CommandContext::new(owner.to_string()),
-        )
-        .await?;
+    let (token, owner) = sign_up_at(&http, &base, "bench@clinic.kr").await;
+    let content = script("안녕하세요.", "예약 확인", "예약 확인", &[]);
+    let script_id = save_script(&state.store, owner, content).await;
     let numbers: Vec<String> = (0..calls)
         .map(|i| format!("010-7{:03}-{:04}", i / 1000, i % 1000))
         .collect();
@@ -147,14 +99,8 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|n| json!({ "phoneNumber": n }))
         .collect();
-    let created: Value = http
-        .post(format!("{base}/campaigns"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "bench", "scriptId": script_id, "contacts": contacts }))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let body = json!({ "name": "bench", "scriptId": script_id, "contacts": contacts });
+    let created = post_json(&http, &format!("{base}/campaigns"), Some(&token), &body).await;
     let campaign_id: Uuid = created["data"]["id"].as_str().unwrap_or_default().parse()?;
     // The bridge reads the script from the read model.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -179,15 +125,7 @@ async fn main() -> anyhow::Result<()> {
             let context = CommandContext::new("bench");
             let phone = PhoneNumber::parse(&number, &["KR"]).map_err(|e| e.to_string())?;
             for command in [
-                CallCommand::CreateCall {
-                    campaign_id,
-                    owner_id: owner,
-                    phone: phone.clone(),
-                    contact_name: None,
-                    context: Default::default(),
-                    retry: Default::default(),
-                    at: Utc::now(),
-                },
+                create_call(campaign_id, owner, phone.clone(), Utc::now()),
                 CallCommand::RequestDial { at: Utc::now() },
             ] {
                 calls

@@ -5,19 +5,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbot_tests::TestDb;
-use chrono::{TimeZone, Utc};
-use commands::dial_queue::DialPlacer;
+use callbot_tests::fixtures::{
+    contact, create_campaign, dial_queue, dialer, project_campaign_list, seoul,
+};
+use chrono::Utc;
 use commands::dialer::InMemoryTelephony;
-use commands::{CancellationToken, Clock, CommandContext, Commands, EventBus, ManualClock, Relay};
-use domain::PhoneNumber;
+use commands::{CancellationToken, Clock, CommandContext, Commands, ManualClock};
 use domain::call::{AttemptEnd, Call, CallCommand};
 use domain::campaign::{Campaign, CampaignCommand, Contact};
 use domain::policy::CampaignSettings;
-use projections::dialer_view::ReadModelView;
-use projections::{CampaignList, ProjectionRunner};
 use uuid::Uuid;
-use workers::dial_consumer::StoreDialQueue;
-use workers::dialer::Dialer;
 
 #[tokio::main]
 async fn main() {
@@ -26,58 +23,26 @@ async fn main() {
         .map_or(10_000, |n| n.parse().expect("a number"));
     let db = TestDb::sqlite();
     let store = db.store().await;
-    let bus = EventBus::in_process();
     let stop = CancellationToken::new();
-    let runner = ProjectionRunner::new(store.clone(), bus.clone(), Arc::new(CampaignList));
-    let handle = runner.handle();
-    tokio::spawn(runner.run(stop.clone()));
-    tokio::spawn(workers::relay::run(
-        Relay::new(store.clone(), bus),
-        stop.clone(),
-    ));
-    let clock = Arc::new(ManualClock::new(
-        chrono_tz::Asia::Seoul
-            .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc),
-    ));
-    let telephony = Arc::new(InMemoryTelephony::default());
-    let view = Arc::new(ReadModelView::new(store.clone(), handle.clone()));
-    let dialer = Dialer::new(store.clone(), view, clock.clone());
-    let queue = StoreDialQueue::new(
-        DialPlacer::new(store.clone(), telephony, clock.clone()),
-        store.clone(),
-    );
+    let handle = project_campaign_list(&store, &stop);
+    let clock = Arc::new(ManualClock::new(seoul(10, 0)));
+    let dialer = dialer(&store, &handle, &clock);
+    let queue = dial_queue(&store, Arc::new(InMemoryTelephony::default()), &clock);
     let campaigns = Commands::<Campaign>::new(store.clone(), ());
     let calls = Commands::<Call>::new(store.clone(), ());
     let system = CommandContext::new("system");
 
     let id = Uuid::new_v4();
     let contacts: Vec<Contact> = (0..contacts)
-        .map(|i| Contact {
-            call_id: Uuid::new_v4(),
-            phone: PhoneNumber::parse_kr(&format!(
-                "010-{:04}-{:04}",
-                2000 + i / 10_000,
-                i % 10_000
-            ))
-            .expect("valid"),
-            name: Some(format!("고객{i}")),
-            context: Default::default(),
+        .map(|i| {
+            let number = format!("010-{:04}-{:04}", 2000 + i / 10_000, i % 10_000);
+            contact(&number, &format!("고객{i}"))
         })
         .collect();
     let count = contacts.len();
     let started = Instant::now();
-    let create = CampaignCommand::CreateCampaign {
-        owner_id: Uuid::new_v4(),
-        name: "bench".into(),
-        script_id: Uuid::new_v4(),
-        script_version: 1,
-        settings: CampaignSettings::default(),
-        contacts,
-        variables: Default::default(),
-        at: Utc::now(),
-    };
+    let settings = CampaignSettings::default();
+    let create = create_campaign(Uuid::new_v4(), "bench", settings, contacts, Utc::now());
     campaigns
         .execute(&id.to_string(), create, &system)
         .await

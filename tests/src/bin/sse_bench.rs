@@ -15,17 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
+use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at, text};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
-use commands::{CommandContext, Commands};
+use commands::CommandContext;
 use domain::PhoneNumber;
 use domain::call::CallCommand;
-use domain::script::{FlowStep, NextStep, Script, ScriptCommand, ScriptContent};
+
 use projections::call_list::CallList;
 use protocols::twilio::{self as wire, CallStatus as TwilioStatus, StatusCallback};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
-use uuid::Uuid;
 
 /// Where the signed webhook URLs point (the benchmark posts to the bound port, as a proxy would).
 const PUBLIC_BASE_URL: &str = "https://callbot.example";
@@ -70,71 +70,9 @@ async fn run(
     tokio::spawn(app.run_until_stopped(stop.clone()));
     let client = reqwest::Client::new();
 
-    let credentials = json!({ "email": "bench@clinic.kr", "password": "password123" });
-    client
-        .post(format!("{base}/auth/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("register");
-    let login: Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["data"]["accessToken"]
-        .as_str()
-        .expect("a token")
-        .to_owned();
-    let me: Value = client
-        .get(format!("{base}/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("me body");
-    let account: Uuid = me["data"]["id"]
-        .as_str()
-        .expect("an id")
-        .parse()
-        .expect("a uuid");
-
-    let script = Uuid::new_v4();
-    let content = ScriptContent {
-        greeting: "안녕하세요.".into(),
-        purpose: "예약 확인".into(),
-        main_flow: vec![FlowStep {
-            step: 1,
-            action: "예약 확인 부탁드립니다.".into(),
-            expected_responses: vec!["네".into()],
-            next_step: NextStep {
-                positive: None,
-                negative: None,
-            },
-        }],
-        closing: "감사합니다.".into(),
-        variables: vec![],
-    };
-    Commands::<Script>::new(state.store.clone(), ())
-        .execute(
-            &script.to_string(),
-            ScriptCommand::CreateScript {
-                owner_id: account,
-                name: "bench".into(),
-                natural_input: "bench".into(),
-                content,
-                at: Utc::now(),
-            },
-            &CommandContext::new(account.to_string()),
-        )
-        .await
-        .expect("a script");
+    let (token, account) = sign_up_at(&client, &base, "bench@clinic.kr").await;
+    let content = script("안녕하세요.", "예약 확인", "예약 확인 부탁드립니다.", &[]);
+    let script = save_script(&state.store, account, content).await;
     let contacts: Vec<Value> = (0..calls)
         .map(|i| json!({ "phoneNumber": format!("010-6{:03}-{:04}", i / 10000, i % 10000) }))
         .collect();
@@ -144,20 +82,8 @@ async fn run(
         "contacts": contacts,
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } },
     });
-    let created: Value = client
-        .post(format!("{base}/campaigns"))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .expect("campaign")
-        .json()
-        .await
-        .expect("campaign body");
-    let campaign = created["data"]["id"]
-        .as_str()
-        .expect("a campaign id")
-        .to_owned();
+    let created = post_json(&client, &format!("{base}/campaigns"), Some(&token), &body).await;
+    let campaign = text(&created["data"]["id"]).to_owned();
 
     let started: Started = Arc::default();
     let samples = Arc::new(Samples {
@@ -200,15 +126,12 @@ async fn run(
         let sid = format!("CA{:032x}", i + 1);
         let phone = PhoneNumber::parse_kr(&row.phone_number).expect("a stored number");
         for command in [
-            CallCommand::CreateCall {
-                campaign_id: campaign.parse().expect("a uuid"),
-                owner_id: account,
+            create_call(
+                campaign.parse().expect("a uuid"),
+                account,
                 phone,
-                contact_name: None,
-                context: Default::default(),
-                retry: Default::default(),
-                at: Utc::now(),
-            },
+                Utc::now(),
+            ),
             CallCommand::RequestDial { at: Utc::now() },
             CallCommand::RecordProviderCall {
                 provider_call_sid: sid.clone(),

@@ -8,22 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use callbot_tests::fixtures::call_answered;
 use callbot_tests::{TestDb, TestNats};
 use commands::{CancellationToken, EventBus, EventStore, NatsConfig, Relay};
-use cqrs_es::persist::SerializedEvent;
-use serde_json::json;
-
-fn event(aggregate_id: &str, sequence: usize) -> SerializedEvent {
-    SerializedEvent::new(
-        aggregate_id.to_owned(),
-        sequence,
-        "call".to_owned(),
-        "CallAnswered".to_owned(),
-        "1.0".to_owned(),
-        json!({ "CallAnswered": { "attempt": 1, "answered_at": "2026-11-21T05:00:00Z" } }),
-        json!({ "actor": "twilio", "correlation_id": "0193-bench" }),
-    )
-}
 
 async fn appends(store: &EventStore, writers: usize, total: usize, batch: usize) -> f64 {
     let per_writer = total / writers;
@@ -36,7 +23,7 @@ async fn appends(store: &EventStore, writers: usize, total: usize, batch: usize)
             let mut sequence = 1;
             while sequence <= per_writer {
                 let events: Vec<_> = (sequence..sequence + batch)
-                    .map(|s| event(&id, s))
+                    .map(|s| call_answered(&id, s))
                     .collect();
                 store.append(&events).await.expect("append");
                 sequence += batch;

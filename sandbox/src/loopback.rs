@@ -1,0 +1,52 @@
+//! Where every sandbox runs: a free port on `127.0.0.1`, served until its handle is dropped.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A bound loopback port, known before anything is served on it (a sandbox's state may need
+/// its own address).
+pub(crate) struct Bound {
+    listener: TcpListener,
+    pub(crate) addr: SocketAddr,
+}
+
+/// Binds a free loopback port for the sandbox called `name`.
+pub(crate) async fn bind(name: &str) -> Bound {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|err| panic!("binding a loopback port for the {name} sandbox: {err}"));
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    Bound { listener, addr }
+}
+
+/// A router served on a loopback port; the serving stops when this is dropped.
+pub(crate) struct Served {
+    pub(crate) addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Bound {
+    /// Serves `router` until the answer is dropped.
+    pub(crate) fn serve(self, router: Router, name: &'static str) -> Served {
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(self.listener, router).await {
+                tracing::error!(error = %err, "the {name} sandbox stopped");
+            }
+        });
+        Served {
+            addr: self.addr,
+            task,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
