@@ -111,6 +111,7 @@ async function flow(label, viewport) {
   if (phones.filter(Boolean).length !== 13) throw new Error(`13 contacts expected, got ${JSON.stringify(phones)}`);
 
   await page.getByLabel("캠페인 이름").fill("2월 5일 예약 확인");
+  await page.getByLabel("상호").fill("행복치과");
   for (const input of await page.locator('input[name^="var_"]').all()) await input.fill("행복치과");
   await page.locator("details.settings summary").click();
   await page.getByLabel("통화 시작 시각").fill("00:00");

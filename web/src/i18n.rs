@@ -196,7 +196,7 @@ messages! {
     business_name: "상호", "Business name";
     business_name_hint: "상담원이 \"안녕하세요, ○○입니다\"라고 소개할 이름입니다. 캠페인을 시작하려면 필요합니다.", "The name the agent introduces itself with. Needed before a campaign can start.";
     business_phone: "회신 번호", "Callback number";
-    business_name_missing: "설정에서 상호를 먼저 입력하세요. 상담원이 통화를 시작할 때 소개하는 이름입니다.", "Enter the business name in Settings first: the agent introduces itself with it.";
+    business_name_missing: "상호를 입력하세요. 상담원이 통화를 시작할 때 소개하는 이름입니다.", "Enter the business name: the agent introduces itself with it.";
     business_hours: "영업시간", "Business hours";
     start: "캠페인 시작", "캠페인 시작";
     back: "뒤로", "Back";

@@ -167,12 +167,13 @@ pub async fn page(
         Ok(account) => account,
         Err(error) => return error_page(lang, error),
     };
-    let s = SetupState::new(
+    let mut s = SetupState::new(
         script.id.to_string(),
         script.natural_input,
         script.generated_script,
         SettingsFields::from_defaults(&account),
     );
+    s.needs_business_name = account.business_name.is_none();
     let c = Ctx::new(&state, &user, &headers, "campaigns")
         .at(format!("/campaigns/setup?script={}", query.script));
     render(&SetupPage::new(c, s))
@@ -293,7 +294,16 @@ async fn start(
             None
         }
     };
+    if page.s.needs_business_name && page.s.business_name.trim().is_empty() {
+        page.problem("business_name", m.business_name_missing);
+    }
     if !page.summary.is_empty() {
+        return page.respond();
+    }
+    if page.s.needs_business_name
+        && let Err(problem) = save_business_name(state, &user, page.s.business_name.trim()).await
+    {
+        page.problem("business_name", problem);
         return page.respond();
     }
     let input = campaigns::CreateCampaign {
@@ -334,6 +344,26 @@ async fn start(
     }
 }
 
+/// Keeps the business name asked on this screen in the account's settings, so the agent can
+/// introduce itself; what was wrong with it otherwise.
+async fn save_business_name(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+) -> Result<(), String> {
+    let service = state.settings_service();
+    let mut settings = service
+        .get(user.account_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    settings.business_name = Some(name.to_owned());
+    service
+        .update(user.account_id, settings)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The screen with the campaign service's refusal at its fields.
 fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> Response {
     let m = page.c.m;
@@ -359,12 +389,12 @@ fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> 
         CampaignServiceError::MissingVariables { missing } => {
             for variable in missing {
                 let who = variable.contacts.join(", ");
-                let text = if variable.name == domain::script::variables::BUSINESS_NAME {
-                    m.business_name_missing.to_owned()
+                if variable.name == domain::script::variables::BUSINESS_NAME {
+                    page.problem("business_name", m.business_name_missing);
                 } else {
-                    format!("{}: {} {who}", variable.name, m.missing_value)
-                };
-                page.problem(&format!("var_{}", variable.name), text);
+                    let text = format!("{}: {} {who}", variable.name, m.missing_value);
+                    page.problem(&format!("var_{}", variable.name), text);
+                }
             }
         }
         CampaignServiceError::Rejected(CampaignError::InvalidSettings(error)) => {

@@ -136,6 +136,9 @@ pub struct SetupState {
     pub rows: Vec<Row>,
     pub values: Vec<CampaignValue>,
     pub settings: SettingsFields,
+    /// The account has no business name yet: the screen asks for it once (kept in Settings).
+    pub needs_business_name: bool,
+    pub business_name: String,
 }
 
 /// Placeholders filled from the contact's name column.
@@ -158,6 +161,8 @@ impl SetupState {
             rows: Vec::new(),
             values: Vec::new(),
             settings,
+            needs_business_name: false,
+            business_name: String::new(),
         };
         state.cols = state
             .variables()
@@ -203,6 +208,8 @@ impl SetupState {
             rows,
             values: Vec::new(),
             settings: SettingsFields::from_form(form),
+            needs_business_name: form.get("needs_business_name") == "1",
+            business_name: form.get("business_name").to_owned(),
         };
         state.refresh_values(&typed);
         state
