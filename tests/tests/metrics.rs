@@ -119,5 +119,7 @@ async fn a_sandbox_call_is_timed_at_placement_in_the_bridge_and_on_the_status_st
             .count(),
         1
     );
+    // An open status stream would hold the graceful shutdown.
+    drop(stream);
     app.shut_down().await;
 }
