@@ -14,6 +14,7 @@ use domain::call::Call;
 use domain::campaign::Campaign;
 use domain::script::Script;
 use media_bridge::twilio::TwilioClient;
+use metrics_exporter_prometheus::PrometheusHandle;
 use projections::ProjectionHandle;
 use projections::reports::ReportFiles;
 use protocols::twilio::StatusCallback;
@@ -27,8 +28,10 @@ use crate::signed_url::UrlSigner;
 pub struct AppState {
     pub store: EventStore,
     pub bus: EventBus,
-    /// Counters, gauges and the workers' states (`/metrics`, `/readyz`).
+    /// The workers' states and the positions behind the lag gauges (`/readyz`, `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// The process's Prometheus recorder: every counter, gauge and histogram (`/metrics`).
+    pub prometheus: PrometheusHandle,
     pub campaign_list: ProjectionHandle,
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<RateLimiter>,

@@ -105,6 +105,7 @@ impl Application {
             store: store.clone(),
             bus: bus.clone(),
             metrics: metrics.clone(),
+            prometheus: crate::telemetry::prometheus(),
             campaign_list: campaign_runner.handle(),
             limiter: Arc::new(RateLimiter::scaled(clock.clone(), config.rate_limit_scale)),
             clock,

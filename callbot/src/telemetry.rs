@@ -1,9 +1,20 @@
 //! Logs: human-readable lines (coloured only on a terminal) or, with `LOG_FORMAT=json`, one JSON
 //! object per line for log collectors. `RUST_LOG` filters; the default is `info,sqlx=warn`.
+//!
+//! Metrics: one Prometheus recorder per process behind the `metrics` facade ([`prometheus`]);
+//! `/metrics` renders it.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::Duration;
 
+use commands::metrics::{HISTOGRAM_BUCKETS, describe};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
+
+/// How often recorded histogram samples are folded into their buckets between scrapes (they
+/// wait in a queue until then).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// The filter when `RUST_LOG` is not set.
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn";
@@ -42,6 +53,44 @@ pub fn init() {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text { ansi } => builder.with_ansi(ansi).init(),
     }
+}
+
+/// The process's Prometheus recorder, installed as the `metrics` facade's global recorder on
+/// first use. Every application built in this process (tests build many) shares it.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(install_prometheus).clone()
+}
+
+fn install_prometheus() -> PrometheusHandle {
+    let mut builder = PrometheusBuilder::new();
+    for (name, buckets) in HISTOGRAM_BUCKETS {
+        builder = builder
+            .set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)
+            .expect("bucket lists are not empty");
+    }
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    if let Err(error) = metrics::set_global_recorder(recorder) {
+        // Someone else's recorder gets the measurements; `/metrics` shows only the lag gauges.
+        tracing::error!(%error, "a metrics recorder was already installed");
+        return handle;
+    }
+    describe();
+    let upkeep = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                upkeep.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        // Then samples are folded at each scrape only.
+        tracing::error!(%error, "cannot start the metrics upkeep thread");
+    }
+    handle
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! provider call yet and requested less than [`PLACEMENT_TIMEOUT`] ago, is dialed.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -30,6 +31,7 @@ use crate::Clock;
 use crate::accounts::AccountSettings;
 use crate::cqrs::{self, CommandContext, CommandError, Commands};
 use crate::dialer::{DialOrder, PLACEMENT_TIMEOUT, Telephony, TelephonyError};
+use crate::metrics::names;
 use crate::store::{EventStore, StoreError, StoredEvent};
 
 /// The checkpoint (and worker lock) of the embedded dial consumer.
@@ -105,7 +107,33 @@ impl DialPlacer {
 
     /// Places attempt `attempt` of call `call_id` unless the aggregate shows it was already
     /// placed, superseded or given up, and records the outcome.
+    ///
+    /// A call it dials is timed (`callbot_dial_placement_seconds`, by outcome) from taking the
+    /// request to the outcome being in the store: loading the call and its settings, Twilio's
+    /// answer to the create request, recording the answer. Skipped requests are not timed.
     pub async fn place(
+        &self,
+        call_id: Uuid,
+        attempt: u32,
+        requested_at: DateTime<Utc>,
+        context: &CommandContext,
+    ) -> Result<Placement, PlacementError> {
+        let started = Instant::now();
+        let placement = self
+            .place_untimed(call_id, attempt, requested_at, context)
+            .await?;
+        let outcome = match placement {
+            Placement::Placed { .. } => "placed",
+            Placement::Rejected => "rejected",
+            Placement::Unavailable => "unavailable",
+            Placement::Skipped => return Ok(placement),
+        };
+        metrics::histogram!(names::DIAL_PLACEMENT, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        Ok(placement)
+    }
+
+    async fn place_untimed(
         &self,
         call_id: Uuid,
         attempt: u32,

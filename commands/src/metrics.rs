@@ -1,20 +1,108 @@
-//! Counters and gauges the process exposes at `/metrics` in the Prometheus text format.
+//! What the process measures, and the state `/readyz` and `/metrics` read.
 //!
-//! A handful of atomics is all this needs; a metrics framework would add more than it saves.
+//! Counters, gauges and histograms go through the `metrics` facade (`counter!`, `gauge!`,
+//! `histogram!`): the composition root installs one Prometheus recorder per process and
+//! `/metrics` renders it. Without a recorder (tools, unit tests) the facade does nothing.
+//!
+//! [`Metrics`] keeps only what is state rather than a series: each worker's status (the
+//! `/readyz` list), and where the relay and the projections have got to, from which the lags are
+//! computed at scrape time against the store's head ([`Metrics::render_lags`]) — the head is a
+//! fact of this process's store, read when scraped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Process-wide metrics, shared by the store, the relay, the projections and the HTTP layer.
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
+
+/// The names of the series, as Prometheus shows them.
+pub mod names {
+    pub const EVENTS_APPENDED: &str = "callbot_events_appended_total";
+    pub const RELAY_PUBLISHED: &str = "callbot_relay_published_total";
+    pub const HTTP_REQUESTS: &str = "callbot_http_requests_total";
+    pub const HTTP_REQUEST_DURATION: &str = "callbot_http_request_duration_seconds";
+    pub const WORKER_STATE: &str = "callbot_worker_state";
+    pub const WORKER_RESTARTS: &str = "callbot_worker_restarts_total";
+    pub const DIAL_PLACEMENT: &str = "callbot_dial_placement_seconds";
+    pub const WEBHOOK_TO_SSE: &str = "callbot_webhook_to_sse_seconds";
+    pub const BRIDGE_FRAME_LATENCY: &str = "callbot_bridge_frame_latency_seconds";
+}
+
+/// Each histogram's bucket upper bounds, in seconds.
+pub const HISTOGRAM_BUCKETS: [(&str, &[f64]); 4] = [
+    (
+        names::HTTP_REQUEST_DURATION,
+        &[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ],
+    ),
+    // The Twilio client gives up after 15 s.
+    (
+        names::DIAL_PLACEMENT,
+        &[
+            0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0,
+        ],
+    ),
+    // A frame may wait up to 2 s for the campaigns projection.
+    (
+        names::WEBHOOK_TO_SSE,
+        &[
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0,
+        ],
+    ),
+    // One 20 ms audio frame; anything near that is a stall the caller hears.
+    (
+        names::BRIDGE_FRAME_LATENCY,
+        &[
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25,
+        ],
+    ),
+];
+
+/// Gives every series its `# HELP` text (call once the recorder is installed).
+pub fn describe() {
+    describe_counter!(names::EVENTS_APPENDED, "Events appended by this process.");
+    describe_counter!(
+        names::RELAY_PUBLISHED,
+        "Events the outbox relay has published."
+    );
+    describe_counter!(names::HTTP_REQUESTS, "HTTP requests answered.");
+    describe_histogram!(
+        names::HTTP_REQUEST_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request (to its headers), by method, route template and status."
+    );
+    describe_gauge!(
+        names::WORKER_STATE,
+        "Whether a background worker is in a state (1) or not (0)."
+    );
+    describe_counter!(
+        names::WORKER_RESTARTS,
+        "Restarts of a background worker after an error."
+    );
+    describe_histogram!(
+        names::DIAL_PLACEMENT,
+        Unit::Seconds,
+        "Time to place one call: loading it, Twilio's answer to the create request, recording the outcome."
+    );
+    describe_histogram!(
+        names::WEBHOOK_TO_SSE,
+        Unit::Seconds,
+        "From a Twilio webhook's event being committed to the status stream handing its frames to a subscriber."
+    );
+    describe_histogram!(
+        names::BRIDGE_FRAME_LATENCY,
+        Unit::Seconds,
+        "Time an audio frame spends in the media bridge, by direction."
+    );
+}
+
+/// Per-process state behind `/readyz` and the lag gauges of `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    events_appended: AtomicU64,
-    relay_published: AtomicU64,
     relay_position: AtomicI64,
     projection_positions: Mutex<BTreeMap<String, i64>>,
-    http_requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     workers: Mutex<BTreeMap<&'static str, WorkerStatus>>,
 }
 
@@ -61,15 +149,37 @@ pub struct WorkerStatus {
     pub last_error: Option<String>,
 }
 
+impl WorkerStatus {
+    fn new(name: &'static str, state: WorkerState) -> Self {
+        // Registers the counter, so a worker that never failed shows 0.
+        counter!(names::WORKER_RESTARTS, "worker" => name).increment(0);
+        Self {
+            name,
+            state,
+            restarts: 0,
+            last_error: None,
+        }
+    }
+
+    /// Sets the state and its one-of-four gauges.
+    fn set(&mut self, state: WorkerState) {
+        self.state = state;
+        for each in WorkerState::ALL {
+            gauge!(names::WORKER_STATE, "worker" => self.name, "state" => each.as_str())
+                .set(f64::from(u8::from(each == state)));
+        }
+    }
+}
+
 impl Metrics {
     /// Counts events committed by this process.
     pub fn events_appended(&self, count: u64) {
-        self.events_appended.fetch_add(count, Ordering::Relaxed);
+        counter!(names::EVENTS_APPENDED).increment(count);
     }
 
     /// Records that the relay has published everything up to `position`.
     pub fn relay_published(&self, count: u64, position: i64) {
-        self.relay_published.fetch_add(count, Ordering::Relaxed);
+        counter!(names::RELAY_PUBLISHED).increment(count);
         self.relay_position.store(position, Ordering::Relaxed);
     }
 
@@ -79,42 +189,27 @@ impl Metrics {
         positions.insert(name.to_owned(), position);
     }
 
-    /// Counts one answered HTTP request.
-    pub fn http_request(&self, method: &str, route: &str, status: u16) {
-        let mut requests = self.http_requests.lock().expect("metrics lock");
-        *requests
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default() += 1;
-    }
-
     /// Records a worker's state (the supervisor calls this).
     pub fn worker_state(&self, name: &'static str, state: WorkerState) {
         let mut workers = self.workers.lock().expect("metrics lock");
         workers
             .entry(name)
-            .or_insert_with(|| WorkerStatus {
-                name,
-                state,
-                restarts: 0,
-                last_error: None,
-            })
-            .state = state;
+            .or_insert_with(|| WorkerStatus::new(name, state))
+            .set(state);
     }
 
     /// Records that a worker failed with `error`; `restarting` counts a restart.
     pub fn worker_failed(&self, name: &'static str, error: String, restarting: bool) {
         let mut workers = self.workers.lock().expect("metrics lock");
-        let status = workers.entry(name).or_insert_with(|| WorkerStatus {
-            name,
-            state: WorkerState::BackingOff,
-            restarts: 0,
-            last_error: None,
-        });
+        let status = workers
+            .entry(name)
+            .or_insert_with(|| WorkerStatus::new(name, WorkerState::BackingOff));
         if restarting {
-            status.state = WorkerState::BackingOff;
+            status.set(WorkerState::BackingOff);
             status.restarts += 1;
+            counter!(names::WORKER_RESTARTS, "worker" => name).increment(1);
         } else {
-            status.state = WorkerState::Stopped;
+            status.set(WorkerState::Stopped);
         }
         status.last_error = Some(error);
     }
@@ -129,33 +224,22 @@ impl Metrics {
             .collect()
     }
 
-    /// Renders everything in the Prometheus text exposition format; `head` is the store's
-    /// highest committed position, from which the lags are computed.
-    pub fn render(&self, head: i64) -> String {
+    /// The store's head and the relay's and projections' lags behind it, in the Prometheus
+    /// text format; `head` is the store's highest committed position.
+    pub fn render_lags(&self, head: i64) -> String {
         let mut out = String::new();
         let relay_position = self.relay_position.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
-            "# HELP callbot_events_appended_total Events appended by this process.\n\
-             # TYPE callbot_events_appended_total counter\n\
-             callbot_events_appended_total {}\n\
-             # HELP callbot_event_store_head Highest committed global position.\n\
+            "# HELP callbot_event_store_head Highest committed global position.\n\
              # TYPE callbot_event_store_head gauge\n\
              callbot_event_store_head {head}\n\
-             # HELP callbot_relay_published_total Events the outbox relay has published.\n\
-             # TYPE callbot_relay_published_total counter\n\
-             callbot_relay_published_total {}\n\
              # HELP callbot_relay_lag_events Committed events not yet published by this process's relay.\n\
              # TYPE callbot_relay_lag_events gauge\n\
-             callbot_relay_lag_events {}",
-            self.events_appended.load(Ordering::Relaxed),
-            self.relay_published.load(Ordering::Relaxed),
+             callbot_relay_lag_events {}\n\
+             # HELP callbot_projection_lag_events Committed events a projection has not applied yet.\n\
+             # TYPE callbot_projection_lag_events gauge",
             (head - relay_position).max(0),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP callbot_projection_lag_events Committed events a projection has not applied yet.\n\
-             # TYPE callbot_projection_lag_events gauge"
         );
         for (name, position) in self
             .projection_positions
@@ -167,48 +251,6 @@ impl Metrics {
                 out,
                 "callbot_projection_lag_events{{projection=\"{name}\"}} {}",
                 (head - position).max(0)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP callbot_http_requests_total HTTP requests answered.\n\
-             # TYPE callbot_http_requests_total counter"
-        );
-        for ((method, route, status), count) in
-            self.http_requests.lock().expect("metrics lock").iter()
-        {
-            let _ = writeln!(
-                out,
-                "callbot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
-            );
-        }
-        let workers = self.workers();
-        let _ = writeln!(
-            out,
-            "# HELP callbot_worker_state Whether a background worker is in a state (1) or not (0).\n\
-             # TYPE callbot_worker_state gauge"
-        );
-        for worker in &workers {
-            for state in WorkerState::ALL {
-                let _ = writeln!(
-                    out,
-                    "callbot_worker_state{{worker=\"{}\",state=\"{}\"}} {}",
-                    worker.name,
-                    state.as_str(),
-                    u8::from(worker.state == state)
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP callbot_worker_restarts_total Restarts of a background worker after an error.\n\
-             # TYPE callbot_worker_restarts_total counter"
-        );
-        for worker in &workers {
-            let _ = writeln!(
-                out,
-                "callbot_worker_restarts_total{{worker=\"{}\"}} {}",
-                worker.name, worker.restarts
             );
         }
         out

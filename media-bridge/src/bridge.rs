@@ -666,6 +666,6 @@ async fn close_twilio(twilio: &mut WebSocket) {
 
 /// How long a frame spent in the bridge, from its arrival to its forwarding.
 fn record_frame_latency(received: Instant, direction: &'static str) {
-    metrics::histogram!("bridge_frame_latency_seconds", "direction" => direction)
+    metrics::histogram!(commands::metrics::names::BRIDGE_FRAME_LATENCY, "direction" => direction)
         .record(received.elapsed().as_secs_f64());
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod db;
 pub mod fixtures;
+pub mod metrics;
 pub mod nats;
 pub mod sse;
 pub mod wait;

@@ -5,14 +5,15 @@
 //! router and the document come from the same list and cannot drift apart.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use commands::SystemClock;
+use commands::metrics::names;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -60,10 +61,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
+        .layer(middleware::from_fn(measure_requests))
         // A request that has no answer (headers) within this is cut off with 408; streams
         // (SSE, downloads) are answered at once and are not limited by it.
         .layer(TimeoutLayer::with_status_code(
@@ -136,17 +134,25 @@ fn request_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", %id, method = %request.method(), %route)
 }
 
-/// Counts every request by method, route template and status.
-async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+/// Counts and times every request by method, route template (never the raw path, which holds
+/// ids; `unmatched` when no route matched) and status. The time runs to the response's headers:
+/// a stream's body is not waited for.
+async fn measure_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
     let response = next.run(request).await;
-    state
-        .metrics
-        .http_request(&method, &route, response.status().as_u16());
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(names::HTTP_REQUEST_DURATION, &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }

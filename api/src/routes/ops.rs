@@ -63,16 +63,18 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text format.
 #[utoipa::path(
     get, path = "/metrics", tag = openapi::tags::OPS,
-    responses((status = 200, description = "Counters and gauges", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+    responses((status = 200, description = "Counters, gauges and latency histograms", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
 )]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let head = state.store.head().await.unwrap_or(-1);
+    let mut text = state.prometheus.render();
+    text.push_str(&state.metrics.render_lags(head));
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(head),
+        text,
     )
 }
 

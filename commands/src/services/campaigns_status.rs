@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::ServiceContext;
 use super::campaigns::{Progress, call_ids};
+use crate::metrics::names;
 use crate::{BusMessage, BusSubscription, StoreError, StoredEvent};
 
 /// Events read from the store per batch when catching up.
@@ -396,10 +397,12 @@ pub async fn follow(
         out: &out,
         // Frames of events at or before this position were already delivered.
         delivered: resume.unwrap_or(head),
+        live: false,
     };
     for event in campaign_history(&ctx, &campaign_id, head).await? {
         stream.deliver(&mut dashboard, &event).await?;
     }
+    stream.live = true;
     if resume.is_none() {
         stream.wait_for_read_model(head).await;
         stream.send(dashboard.snapshot()).await?;
@@ -444,6 +447,8 @@ struct Subscriber<'a> {
     ctx: &'a ServiceContext,
     out: &'a mpsc::Sender<Vec<Frame>>,
     delivered: i64,
+    /// Past the history read at subscription: what it sends now is news.
+    live: bool,
 }
 
 impl Subscriber<'_> {
@@ -459,7 +464,30 @@ impl Subscriber<'_> {
         }
         self.wait_for_read_model(event.position).await;
         self.delivered = event.position;
-        self.send(frames).await
+        self.send(frames).await?;
+        self.measure_webhook_latency(event);
+        Ok(())
+    }
+
+    /// `callbot_webhook_to_sse_seconds`: from the commit of an event a Twilio webhook caused
+    /// (its `recorded_at`, stamped by the store's wall clock when the webhook handler appends
+    /// it, a few milliseconds after the request arrived) to its frames being handed to this
+    /// subscriber's connection. That spans the bus hop, the wait for the campaigns projection
+    /// (frames never run ahead of `GET campaigns/{id}`) and room in the subscriber's buffer —
+    /// everything between a call changing and a dashboard seeing it that this server controls.
+    /// The stored time is used rather than a timestamp of the request because the status
+    /// stream may run in another process than the webhook; only live frames count (the history
+    /// replayed to a resuming client would measure how long it was away).
+    fn measure_webhook_latency(&self, event: &StoredEvent) {
+        // Webhook handlers act as `twilio` (see `provider_callbacks`).
+        if !self.live || event.metadata.actor != "twilio" {
+            return;
+        }
+        let elapsed = (chrono::Utc::now() - event.recorded_at).to_std();
+        // A clock stepped back between the two stamps: nothing true to record.
+        if let Ok(elapsed) = elapsed {
+            metrics::histogram!(names::WEBHOOK_TO_SSE).record(elapsed.as_secs_f64());
+        }
     }
 
     /// A frame never shows a state that `GET campaigns/{id}` would not show yet.

@@ -66,6 +66,10 @@ fn status(metrics: &Metrics, name: &str) -> commands::WorkerStatus {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_worker_is_restarted_with_growing_pauses_and_its_restarts_are_visible() {
+    // This thread's own recorder: the runtime is single-threaded, so every task reports to it.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let exported = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
     let metrics = Arc::new(Metrics::default());
     let worker = Flaky::new(2);
     let backoff = Backoff {
@@ -87,7 +91,7 @@ async fn a_failing_worker_is_restarted_with_growing_pauses_and_its_restarts_are_
     assert_eq!(reported.last_error.as_deref(), Some("NATS: failure 2"));
     tokio::task::yield_now().await;
     assert_eq!(status(&metrics, "flaky").state, WorkerState::Running);
-    let rendered = metrics.render(0);
+    let rendered = exported.render();
     assert!(rendered.contains("callbot_worker_restarts_total{worker=\"flaky\"} 2"));
     assert!(rendered.contains("callbot_worker_state{worker=\"flaky\",state=\"running\"} 1"));
 
