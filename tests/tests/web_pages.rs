@@ -304,6 +304,16 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
         "the bad number is shown at its row: {summary}"
     );
     assert!(html.contains("value=\"김철수\""), "what was typed is kept");
+    // The preview is filled for the first contact by the resolver the calls use: the business
+    // profile's name and the contact's name, no placeholder left.
+    let preview = html
+        .split("class=\"filled\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_default();
+    assert!(preview.contains("행복치과"), "{preview}");
+    assert!(preview.contains("김철수"), "{preview}");
+    assert!(!preview.contains('{'), "{preview}");
 
     form.retain(|(_, value)| !(*value == "잘못" || *value == "12345"));
     let started = post(&app, "/campaigns/setup", &form).await;

@@ -174,6 +174,7 @@ pub async fn page(
         SettingsFields::from_defaults(&account),
     );
     s.needs_business_name = account.business_name.is_none();
+    s.business = account.business_profile();
     let c = Ctx::new(&state, &user, &headers, "campaigns")
         .at(format!("/campaigns/setup?script={}", query.script));
     render(&SetupPage::new(c, s))
@@ -195,7 +196,11 @@ pub async fn submit(
     };
     let c = Ctx::new(&state, &user, &headers, "campaigns")
         .at(format!("/campaigns/setup?script={script_id}"));
-    let mut page = SetupPage::new(c, SetupState::from_form(&form, script.generated_script));
+    let mut s = SetupState::from_form(&form, script.generated_script);
+    if let Ok(account) = state.settings_service().get(user.account_id).await {
+        s.business = account.business_profile();
+    }
+    let mut page = SetupPage::new(c, s);
     let m = page.c.m;
     match form.get("intent") {
         "edit" => page.editing = true,

@@ -8,6 +8,7 @@ use commands::accounts::AccountSettings;
 use commands::contacts_import::{ParsedImport, RejectedRow};
 use commands::services::campaigns::ContactInput;
 use domain::policy::VoicemailAction;
+use domain::script::variables::{BusinessProfile, Sources};
 use domain::script::{FieldError, FlowStep, NextStep, ScriptContent};
 use serde_json::{Map, Value, json};
 
@@ -139,6 +140,8 @@ pub struct SetupState {
     /// The account has no business name yet: the screen asks for it once (kept in Settings).
     pub needs_business_name: bool,
     pub business_name: String,
+    /// The account's business profile, for the filled preview.
+    pub business: BusinessProfile,
 }
 
 /// Placeholders filled from the contact's name column.
@@ -163,6 +166,7 @@ impl SetupState {
             settings,
             needs_business_name: false,
             business_name: String::new(),
+            business: BusinessProfile::default(),
         };
         state.cols = state
             .variables()
@@ -210,6 +214,7 @@ impl SetupState {
             settings: SettingsFields::from_form(form),
             needs_business_name: form.get("needs_business_name") == "1",
             business_name: form.get("business_name").to_owned(),
+            business: BusinessProfile::default(),
         };
         state.refresh_values(&typed);
         state
@@ -337,28 +342,34 @@ impl SetupState {
         (contacts, rows)
     }
 
-    /// The script's texts filled in for the first contact (placeholders without a value stay).
+    /// The script's texts filled in for the first contact by the same resolver the calls use
+    /// (placeholders without a value stay, so the owner sees what is missing).
     pub fn filled(&self, text: &str) -> String {
-        let first = self.rows.iter().find(|row| !row.is_empty());
-        let mut out = text.to_owned();
-        for value in &self.values {
-            if !value.value.is_empty() {
-                out = out.replace(&format!("{{{}}}", value.key), &value.value);
-            }
+        let row = self.rows.iter().find(|row| !row.is_empty());
+        let context: Map<String, Value> = row
+            .map(|row| {
+                self.cols
+                    .iter()
+                    .zip(&row.ctx)
+                    .filter(|(_, value)| !value.trim().is_empty())
+                    .map(|(key, value)| (key.clone(), Value::from(value.trim())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut business = self.business.clone();
+        if business.name.is_none() && !self.business_name.trim().is_empty() {
+            business.name = Some(self.business_name.trim().to_owned());
         }
-        if let Some(row) = first {
-            for key in NAME_KEYS {
-                if !row.name.is_empty() {
-                    out = out.replace(&format!("{{{key}}}"), &row.name);
-                }
-            }
-            for (key, value) in self.cols.iter().zip(&row.ctx) {
-                if !value.is_empty() {
-                    out = out.replace(&format!("{{{key}}}"), value);
-                }
-            }
-        }
-        out
+        let campaign = self.campaign_variables();
+        let sources = Sources {
+            contact_name: row
+                .map(|row| row.name.trim())
+                .filter(|name| !name.is_empty()),
+            contact_context: &context,
+            campaign: &campaign,
+            business: &business,
+        };
+        domain::script::fill(text, |name| sources.value(name))
     }
 }
 
