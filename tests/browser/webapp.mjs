@@ -36,6 +36,8 @@ const browser = await chromium.launch({
 
 const results = {};
 let failed = false;
+// The page of the flow under way, so a failure leaves a screenshot and the page's own errors.
+let current = null;
 try {
   for (const [label, viewport] of [["desktop", { width: 1280, height: 900 }], ["mobile", { width: 390, height: 844 }]]) {
     results[label] = await flow(label, viewport);
@@ -43,6 +45,11 @@ try {
 } catch (error) {
   console.error(error);
   failed = true;
+  if (current) {
+    await current.page.screenshot({ path: join(artifacts, `${current.label}-failure.png`), fullPage: true }).catch(() => {});
+    const shown = await current.page.locator(".error-summary, .field-error").allInnerTexts().catch(() => []);
+    console.error(`${current.label}: failed at ${current.page.url()}; the page says: ${JSON.stringify(shown)}`);
+  }
 } finally {
   await browser.close();
 }
@@ -53,6 +60,7 @@ process.exit(failed ? 1 : 0);
 async function flow(label, viewport) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, locale: "ko-KR" });
   const page = await context.newPage();
+  current = { label, page };
   const measured = {};
   // Bytes of every response of the page's own origin, by page.
   let bytes = 0;
@@ -103,6 +111,9 @@ async function flow(label, viewport) {
   await page.getByRole("button", { name: "연락처 추가", exact: true }).click();
   await page.getByLabel("이름 2").fill(typed[1][0]);
   await page.getByLabel("전화번호 2").fill(typed[1][1]);
+  // Each typed contact's own value of the script (the CSV carries its column).
+  await page.getByLabel("예약 시간 1").fill("2026-02-06 14:00");
+  await page.getByLabel("예약 시간 2").fill("2026-02-06 14:30");
   bytes = 0;
   await page.getByLabel("CSV 업로드").setInputFiles({ name: "contacts.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
   await page.getByText("가져오지 못한 행").waitFor();
@@ -112,7 +123,7 @@ async function flow(label, viewport) {
 
   await page.getByLabel("캠페인 이름").fill("2월 5일 예약 확인");
   await page.getByLabel("상호").fill("행복치과");
-  for (const input of await page.locator('input[name^="var_"]').all()) await input.fill("행복치과");
+  for (const input of await page.locator('input[name^="var_"]').all()) await input.fill("오후 3시, 오후 4시");
   await page.locator("details.settings summary").click();
   await page.getByLabel("통화 시작 시각").fill("00:00");
   await page.getByLabel("통화 종료 시각").fill("24:00");
