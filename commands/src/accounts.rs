@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use domain::PhoneNumber;
 use domain::phone::display_number;
-use domain::script::variables::BusinessProfile;
 use domain::policy::CampaignSettings;
+use domain::script::variables::BusinessProfile;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 
@@ -80,7 +80,11 @@ impl AccountSettings {
         }
         for (field, value, max) in [
             ("businessName", &self.business_name, MAX_BUSINESS_NAME_CHARS),
-            ("businessHours", &self.business_hours, MAX_BUSINESS_HOURS_CHARS),
+            (
+                "businessHours",
+                &self.business_hours,
+                MAX_BUSINESS_HOURS_CHARS,
+            ),
         ] {
             if let Some(value) = value {
                 let chars = value.trim().chars().count();
