@@ -37,6 +37,12 @@ struct Claims {
 #[error("signing a session token: {0}")]
 pub struct TokenError(#[from] jsonwebtoken::errors::Error);
 
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        Self::internal(err)
+    }
+}
+
 /// Signs a token for a session.
 pub fn issue_token(
     secret: &str,
@@ -127,6 +133,20 @@ pub async fn require_user(
         .limiter
         .check(rate_limit::API, &user.account_id.to_string())?;
     request.extensions_mut().insert(user);
+    Ok(next.run(request).await)
+}
+
+/// Middleware for a route that has its own per-user limit (after authentication).
+pub async fn per_user(
+    State((limiter, limit)): State<(std::sync::Arc<rate_limit::RateLimiter>, rate_limit::Limit)>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let user = request
+        .extensions()
+        .get::<CurrentUser>()
+        .ok_or(ApiError::Unauthorized)?;
+    limiter.check(limit, &user.account_id.to_string())?;
     Ok(next.run(request).await)
 }
 

@@ -29,7 +29,7 @@ use crate::state::AppState;
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let generate_limit = middleware::from_fn_with_state(
         (limiter.clone(), rate_limit::GENERATE),
-        rate_limit::per_user,
+        crate::auth::per_user,
     );
     OpenApiRouter::new()
         .routes(routes!(generate).map(|route| route.route_layer(generate_limit)))

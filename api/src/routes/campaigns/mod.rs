@@ -23,7 +23,7 @@ mod import;
 /// Signed-in campaign routes.
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let start_limit =
-        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), rate_limit::per_user);
+        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), crate::auth::per_user);
     OpenApiRouter::new()
         .routes(routes!(handlers::create, handlers::list))
         .routes(routes!(handlers::read, handlers::delete))
