@@ -11,7 +11,6 @@
 //! The whole file is decrypted in memory before a range is cut from it: AES-GCM only vouches for
 //! a file as a whole, and recordings are a few megabytes.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiQuery, ok, timestamp};
 use crate::signed_url::LinkError;
 use crate::state::AppState;
@@ -84,8 +83,7 @@ pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(),
 #[tracing::instrument(skip_all, fields(call_id = %id))]
 async fn recording(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
 ) -> Result<Response, ApiError> {
     let call_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
     let pool = state.store.db().pool();

@@ -6,7 +6,6 @@
 //! `GET /api/v1/downloads/reports/{id}?exp=…&sig=…` (no Bearer): the file. A forged link is 404
 //! `NOT_FOUND`, an expired one 410 `LINK_EXPIRED`.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +22,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::recordings::{LinkQuery, check_link};
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
 use crate::state::AppState;
 
@@ -87,8 +86,7 @@ impl From<ReportError> for ApiError {
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
 async fn create(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     ApiJson(body): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
     let format_name = body.format.trim().to_ascii_lowercase();
