@@ -3,8 +3,7 @@
 //! the callback's `RecordingUrl`, so the Basic credentials only ever go to the configured host.
 
 use super::{TwilioClient, TwilioError};
-use protocols::twilio::{self as wire, ERROR_NOT_FOUND, ErrorBody};
-use secrecy::ExposeSecret;
+use protocols::twilio::{self as wire, ERROR_NOT_FOUND};
 
 impl TwilioClient {
     fn recording_url(&self, recording_sid: &str, suffix: &str) -> Result<String, TwilioError> {
@@ -43,59 +42,5 @@ impl TwilioClient {
             }) => Ok(false),
             Err(other) => Err(other),
         }
-    }
-
-    /// One request returning the raw body, retried with backoff on 429, 5xx and transport
-    /// failures like every other Twilio request.
-    async fn raw(&self, method: reqwest::Method, url: &str) -> Result<Vec<u8>, TwilioError> {
-        let mut delay = self.config.backoff;
-        let mut attempt = 1;
-        loop {
-            match self.raw_once(method.clone(), url).await {
-                Err(error) if error.is_retryable() && attempt < self.config.max_attempts => {
-                    tracing::warn!(%error, attempt, "Twilio recording request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn raw_once(&self, method: reqwest::Method, url: &str) -> Result<Vec<u8>, TwilioError> {
-        let response = self
-            .http
-            .request(method, url)
-            .basic_auth(
-                &self.config.account_sid,
-                Some(self.config.auth_token.expose_secret()),
-            )
-            .send()
-            .await
-            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
-        if status.is_success() {
-            return Ok(body.to_vec());
-        }
-        Err(match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(error) => TwilioError::Api {
-                status: status.as_u16(),
-                code: error.code,
-                message: error.message,
-            },
-            Err(_) => TwilioError::Api {
-                status: status.as_u16(),
-                code: i64::from(status.as_u16()),
-                message: status
-                    .canonical_reason()
-                    .unwrap_or("error without a body")
-                    .to_owned(),
-            },
-        })
     }
 }
