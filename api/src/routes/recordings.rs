@@ -53,8 +53,21 @@ pub struct LinkQuery {
     pub sig: Option<String>,
 }
 
+/// The id in a download link whose signature and expiry check out: a forged, altered or
+/// malformed link is not found, an authentic old one has expired.
+pub fn linked_id(
+    state: &AppState,
+    id: &str,
+    query: &LinkQuery,
+    download_path: fn(&Uuid) -> String,
+) -> Result<Uuid, ApiError> {
+    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    check_link(state, &download_path(&id), query)?;
+    Ok(id)
+}
+
 /// Checks a link, mapping its failures to the API's answers.
-pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(), ApiError> {
+fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(), ApiError> {
     state
         .files
         .signer
@@ -143,8 +156,7 @@ async fn download(
     ApiQuery(query): ApiQuery<LinkQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let call_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    check_link(&state, &download_path(&call_id), &query)?;
+    let call_id = linked_id(&state, &id, &query, download_path)?;
     let audio = match state.files.recordings.read(&call_id).await {
         Ok(audio) => audio,
         Err(ReadError::Missing) => return Err(ApiError::NotFound),

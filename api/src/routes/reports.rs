@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::recordings::{LinkQuery, check_link};
+use super::recordings::{LinkQuery, linked_id};
 use crate::auth::UserPath;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
 use crate::state::AppState;
@@ -156,8 +156,7 @@ async fn download(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LinkQuery>,
 ) -> Result<Response, ApiError> {
-    let report_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    check_link(&state, &download_path(&report_id), &query)?;
+    linked_id(&state, &id, &query, download_path)?;
     let pool = state.store.db().pool();
     let report = state
         .files
