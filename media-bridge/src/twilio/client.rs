@@ -106,6 +106,20 @@ impl From<TwilioError> for TelephonyError {
     }
 }
 
+/// Whether the resource was still there: Twilio's not-found (404 / 20404) means it is gone
+/// already, which is what a hang-up or a delete wanted.
+fn still_there<T>(result: Result<T, TwilioError>) -> Result<bool, TwilioError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(TwilioError::Api { status: 404, .. })
+        | Err(TwilioError::Api {
+            code: ERROR_NOT_FOUND,
+            ..
+        }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// The adapter.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
@@ -197,18 +211,10 @@ impl TwilioClient {
     pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
         let url = self.account_url(&format!("Calls/{call_sid}.json"));
         let form = vec![("Status".to_owned(), "completed".to_owned())];
-        match self
-            .send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(TwilioError::Api { status: 404, .. })
-            | Err(TwilioError::Api {
-                code: ERROR_NOT_FOUND,
-                ..
-            }) => Ok(false),
-            Err(other) => Err(other),
-        }
+        still_there(
+            self.send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
+                .await,
+        )
     }
 
     /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).

@@ -2,8 +2,8 @@
 //! stored (or discarded). Both by `RecordingSid` under our own API base and account, never by
 //! the callback's `RecordingUrl`, so the Basic credentials only ever go to the configured host.
 
-use super::{TwilioClient, TwilioError};
-use protocols::twilio::{self as wire, ERROR_NOT_FOUND};
+use super::{TwilioClient, TwilioError, still_there};
+use protocols::twilio as wire;
 
 impl TwilioClient {
     fn recording_url(&self, recording_sid: &str, suffix: &str) -> Result<String, TwilioError> {
@@ -33,14 +33,6 @@ impl TwilioClient {
     #[tracing::instrument(skip(self))]
     pub async fn delete_recording(&self, recording_sid: &str) -> Result<bool, TwilioError> {
         let url = self.recording_url(recording_sid, ".json")?;
-        match self.raw(reqwest::Method::DELETE, &url).await {
-            Ok(_) => Ok(true),
-            Err(TwilioError::Api { status: 404, .. })
-            | Err(TwilioError::Api {
-                code: ERROR_NOT_FOUND,
-                ..
-            }) => Ok(false),
-            Err(other) => Err(other),
-        }
+        still_there(self.raw(reqwest::Method::DELETE, &url).await)
     }
 }
