@@ -3,15 +3,18 @@
 //! per account) are `commands::services::accounts`; signing tokens stays here because a token
 //! is how HTTP carries a session, and other front doors (web pages) use the same cookie.
 
-use axum::extract::{Request, State};
+use axum::Extension;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use commands::services::accounts::AccountService;
 pub use commands::services::accounts::{
     CurrentUser, LOCK_AFTER, LOCK_FOR, MAX_SESSIONS, SESSION_IDLE, hash_password, verify_password,
 };
+use commands::services::campaigns::CampaignRef;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +39,12 @@ struct Claims {
 #[derive(Debug, thiserror::Error)]
 #[error("signing a session token: {0}")]
 pub struct TokenError(#[from] jsonwebtoken::errors::Error);
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        Self::internal(err)
+    }
+}
 
 /// Signs a token for a session.
 pub fn issue_token(
@@ -130,6 +139,20 @@ pub async fn require_user(
     Ok(next.run(request).await)
 }
 
+/// Middleware for a route that has its own per-user limit (after authentication).
+pub async fn per_user(
+    State((limiter, limit)): State<(std::sync::Arc<rate_limit::RateLimiter>, rate_limit::Limit)>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let user = request
+        .extensions()
+        .get::<CurrentUser>()
+        .ok_or(ApiError::Unauthorized)?;
+    limiter.check(limit, &user.account_id.to_string())?;
+    Ok(next.run(request).await)
+}
+
 impl AppState {
     /// The account use cases over this process's database, history and clock.
     pub fn account_service(&self) -> AccountService {
@@ -139,5 +162,37 @@ impl AppState {
             self.clock.clone(),
             self.auth.unknown_emails.clone(),
         )
+    }
+}
+
+/// The signed-in user and the one id in the path: what most resource handlers start from.
+/// An id that is not a UUID is simply not found by the service it goes to.
+pub struct UserPath {
+    pub user: CurrentUser,
+    pub id: String,
+}
+
+impl UserPath {
+    /// The user's campaign named in the path.
+    pub fn campaign(&self) -> CampaignRef<'_> {
+        CampaignRef {
+            owner_id: self.user.account_id,
+            campaign_id: &self.id,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPath {
+    /// The parts' own rejections (plain text, put into the envelope by the API's middleware).
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { user, id })
     }
 }

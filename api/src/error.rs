@@ -90,6 +90,18 @@ impl ApiError {
         }
     }
 
+    /// A caller id the provider account neither owns nor has verified.
+    fn caller_id_not_verified(message: String, number: String) -> Self {
+        Self::InvalidInput {
+            message,
+            details: Some(json!({
+                "field": "callerId",
+                "value": number,
+                "reason": "CALLER_ID_NOT_VERIFIED",
+            })),
+        }
+    }
+
     /// Wraps an unexpected failure.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::Internal(err.to_string())
@@ -343,9 +355,11 @@ impl From<commands::services::accounts::AccountsError> for ApiError {
     }
 }
 
-impl From<crate::auth::TokenError> for ApiError {
-    fn from(err: crate::auth::TokenError) -> Self {
-        Self::internal(err)
+impl From<crate::rate_limit::RateLimited> for ApiError {
+    fn from(limited: crate::rate_limit::RateLimited) -> Self {
+        Self::RateLimited {
+            retry_after_secs: limited.retry_after_secs,
+        }
     }
 }
 
@@ -354,15 +368,10 @@ impl From<commands::services::settings::SettingsError> for ApiError {
         use commands::services::settings::{CallerIdError, SettingsError as E};
         match err {
             E::Invalid(invalid) => Self::invalid(invalid.to_string()),
-            E::CallerId(CallerIdError::NotVerified { number }) => Self::InvalidInput {
-                message: "callerId: the Twilio account neither owns nor has verified this number"
-                    .to_owned(),
-                details: Some(json!({
-                    "field": "callerId",
-                    "value": number,
-                    "reason": "CALLER_ID_NOT_VERIFIED",
-                })),
-            },
+            E::CallerId(CallerIdError::NotVerified { number }) => Self::caller_id_not_verified(
+                "callerId: the Twilio account neither owns nor has verified this number".into(),
+                number,
+            ),
             E::CallerId(CallerIdError::Unavailable { provider, message }) => {
                 Self::ProviderUnavailable { provider, message }
             }
@@ -418,14 +427,9 @@ impl From<commands::services::preflight::PreflightError> for ApiError {
         use commands::services::preflight::PreflightError;
         let message = err.to_string();
         match err {
-            PreflightError::CallerIdNotVerified { number } => Self::InvalidInput {
-                message,
-                details: Some(json!({
-                    "field": "callerId",
-                    "value": number,
-                    "reason": "CALLER_ID_NOT_VERIFIED",
-                })),
-            },
+            PreflightError::CallerIdNotVerified { number } => {
+                Self::caller_id_not_verified(message, number)
+            }
             PreflightError::CreditsLow { message, shortfall } => Self::ProviderCreditsLow {
                 message,
                 details: serde_json::to_value(shortfall).unwrap_or_default(),

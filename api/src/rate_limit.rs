@@ -1,23 +1,18 @@
 //! Rate limits: governor's GCRA (a token bucket without a timer) per (limit, key), shared by
-//! every endpoint. An endpoint declares its limit with [`per_user`]; the whole-API and per-IP
-//! limits are applied by the auth layers.
+//! every endpoint. An endpoint declares its limit with [`crate::auth::per_user`]; the whole-API
+//! and per-IP limits are applied by the auth layers. It names nothing else of this crate, so the
+//! shared state can hold it without an import loop.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use commands::Clock;
 use governor::Quota;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
-
-use crate::error::ApiError;
-use commands::services::accounts::CurrentUser;
 
 /// A limit: so many requests a minute, with bursts up to the same number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +35,14 @@ pub const GENERATE: Limit = Limit::new("scripts.generate", 10);
 pub const START: Limit = Limit::new("campaigns.start", 5);
 /// Sign-up and login per client IP, against credential stuffing.
 pub const AUTH_PER_IP: Limit = Limit::new("auth.ip", 30);
+
+/// A request over its limit, and how long until the next one passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("rate limited; retry after {retry_after_secs} s")]
+pub struct RateLimited {
+    /// Whole seconds, rounded up and never 0 (`Retry-After`).
+    pub retry_after_secs: u64,
+}
 
 /// Above this many keys in one limit, keys whose bucket is full again are forgotten.
 const FORGET_ABOVE_KEYS: usize = 10_000;
@@ -86,14 +89,14 @@ impl RateLimiter {
     }
 
     /// Takes one request from `key`'s bucket of `limit`, or says how long to wait.
-    pub fn check(&self, limit: Limit, key: &str) -> Result<(), ApiError> {
+    pub fn check(&self, limit: Limit, key: &str) -> Result<(), RateLimited> {
         let limiter = self.limiter(limit);
         if limiter.len() > FORGET_ABOVE_KEYS {
             limiter.retain_recent();
         }
         limiter.check_key(&key.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
-            ApiError::RateLimited {
+            RateLimited {
                 retry_after_secs: whole_seconds_up(wait),
             }
         })
@@ -131,20 +134,6 @@ fn whole_seconds_up(wait: Duration) -> u64 {
     secs.max(1)
 }
 
-/// Middleware for a route that has its own per-user limit (after authentication).
-pub async fn per_user(
-    State((limiter, limit)): State<(Arc<RateLimiter>, Limit)>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let user = request
-        .extensions()
-        .get::<CurrentUser>()
-        .ok_or(ApiError::Unauthorized)?;
-    limiter.check(limit, &user.account_id.to_string())?;
-    Ok(next.run(request).await)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +147,7 @@ mod tests {
         for _ in 0..5 {
             limiter.check(START, "u1").unwrap();
         }
-        let Err(ApiError::RateLimited { retry_after_secs }) = limiter.check(START, "u1") else {
+        let Err(RateLimited { retry_after_secs }) = limiter.check(START, "u1") else {
             panic!("the sixth start in a minute must be limited");
         };
         assert_eq!(retry_after_secs, 12, "5 a minute refill one every 12 s");
@@ -177,7 +166,7 @@ mod tests {
         for _ in 0..50 {
             limiter.check(START, "u1").unwrap();
         }
-        let Err(ApiError::RateLimited { retry_after_secs }) = limiter.check(START, "u1") else {
+        let Err(RateLimited { retry_after_secs }) = limiter.check(START, "u1") else {
             panic!("the 51st start in a minute must be limited at 10 × 5");
         };
         assert_eq!(retry_after_secs, 2, "50 a minute refill one every 1.2 s");

@@ -1,6 +1,7 @@
 //! What request handlers share, and the small pieces it is made of. The composition root
-//! (`callbot`) builds it. It names no route, handler or extractor: of this crate only the rate
-//! limiter and the URL signer, which never name it back.
+//! (`callbot`) builds it. It names no route, handler, extractor or error: of this crate only the
+//! rate limiter and the URL signer, which name nothing else of the crate (a leaf, so no import
+//! loop runs through it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

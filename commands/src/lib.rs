@@ -12,6 +12,7 @@ pub mod dial_queue;
 pub mod dialer;
 pub mod leader;
 pub mod metrics;
+pub mod openai_chat;
 pub mod recordings;
 pub mod relay;
 pub mod script_writer;

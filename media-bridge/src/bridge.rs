@@ -59,6 +59,33 @@ impl std::fmt::Debug for ElevenLabsConfig {
     }
 }
 
+impl ElevenLabsConfig {
+    /// The HTTP client for ElevenLabs' REST calls (10 s per request).
+    pub(crate) fn http_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// `GET {api_base}{path_and_query}` with the account's key; a transport failure comes back
+    /// as its text without the URL.
+    pub(crate) async fn get(
+        &self,
+        http: &reqwest::Client,
+        path_and_query: &str,
+    ) -> Result<reqwest::Response, String> {
+        http.get(format!(
+            "{}{path_and_query}",
+            self.api_base.trim_end_matches('/')
+        ))
+        .header("xi-api-key", self.api_key.expose_secret())
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())
+    }
+}
+
 /// What the conversation of one call needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -254,10 +281,7 @@ impl Bridge {
             twilio,
             port,
             stream_secret,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: ElevenLabsConfig::http_client(),
         }
     }
 
@@ -364,18 +388,15 @@ impl Bridge {
             .port
             .session(started.call_id, &started.call_sid)
             .await?;
-        let url = format!(
-            "{}/v1/convai/conversation/get-signed-url?{}",
-            self.elevenlabs.api_base.trim_end_matches('/'),
+        let path = format!(
+            "/v1/convai/conversation/get-signed-url?{}",
             protocols::twilio::encode_form(&[("agent_id", self.elevenlabs.agent_id.as_str())])
         );
         let response = self
-            .http
-            .get(url)
-            .header("xi-api-key", self.elevenlabs.api_key.expose_secret())
-            .send()
+            .elevenlabs
+            .get(&self.http, &path)
             .await
-            .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
+            .map_err(SetupError::SignedUrl)?;
         if !response.status().is_success() {
             return Err(SetupError::SignedUrl(format!("HTTP {}", response.status())));
         }

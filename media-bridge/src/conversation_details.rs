@@ -1,11 +1,7 @@
 //! ElevenLabs conversation details (PROTOCOLS §E): `GET {base}/v1/convai/conversations/{id}`
 //! with `xi-api-key`, read after the call for the provider's transcript and cost.
 
-use std::time::Duration;
-
 use domain::call::{Speaker, TranscriptLine};
-
-use secrecy::ExposeSecret;
 
 use crate::bridge::ElevenLabsConfig;
 
@@ -77,10 +73,7 @@ impl DetailsClient {
     /// A client for the agent in `config`.
     pub fn new(config: ElevenLabsConfig) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: ElevenLabsConfig::http_client(),
             config,
         }
     }
@@ -88,17 +81,11 @@ impl DetailsClient {
     /// One fetch of a conversation's details.
     pub async fn fetch(&self, conversation_id: &str) -> Result<ConversationDetails, DetailsError> {
         let id: String = form_urlencoded::byte_serialize(conversation_id.as_bytes()).collect();
-        let url = format!(
-            "{}/v1/convai/conversations/{id}",
-            self.config.api_base.trim_end_matches('/')
-        );
         let response = self
-            .http
-            .get(url)
-            .header("xi-api-key", self.config.api_key.expose_secret())
-            .send()
+            .config
+            .get(&self.http, &format!("/v1/convai/conversations/{id}"))
             .await
-            .map_err(|e| DetailsError::Unreachable(e.without_url().to_string()))?;
+            .map_err(DetailsError::Unreachable)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(DetailsError::NotFound(conversation_id.to_owned()));

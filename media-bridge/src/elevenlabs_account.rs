@@ -1,9 +1,5 @@
 //! The ElevenLabs account: the subscription's credits, checked before a campaign starts.
 
-use std::time::Duration;
-
-use secrecy::ExposeSecret;
-
 use crate::bridge::ElevenLabsConfig;
 use protocols::elevenlabs::Subscription;
 
@@ -29,27 +25,18 @@ impl ElevenLabsAccount {
     /// The account of `config`'s key.
     pub fn new(config: ElevenLabsConfig) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: ElevenLabsConfig::http_client(),
             config,
         }
     }
 
     /// `GET /v1/user/subscription`.
     pub async fn subscription(&self) -> Result<Subscription, ElevenLabsError> {
-        let url = format!(
-            "{}/v1/user/subscription",
-            self.config.api_base.trim_end_matches('/')
-        );
         let response = self
-            .http
-            .get(url)
-            .header("xi-api-key", self.config.api_key.expose_secret())
-            .send()
+            .config
+            .get(&self.http, "/v1/user/subscription")
             .await
-            .map_err(|e| ElevenLabsError::Unavailable(e.without_url().to_string()))?;
+            .map_err(ElevenLabsError::Unavailable)?;
         let status = response.status();
         if !status.is_success() {
             return Err(ElevenLabsError::Api {

@@ -122,6 +122,18 @@ fn limit(state: &AppState, peer: &SocketAddr, lang: Lang) -> Result<(), Box<Resp
         .map_err(|error| Box::new(error_page(lang, error)))
 }
 
+/// The page's language, once the form's CSRF token and the sign-in limit per address pass.
+fn admit(
+    state: &AppState,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    form: &FormData,
+) -> Result<Lang, Box<Response>> {
+    let lang = Lang::of(None, headers);
+    checked_form(headers, form, lang).and(limit(state, peer, lang))?;
+    Ok(lang)
+}
+
 /// `POST /login`: a session cookie and the campaign list, or the form with what is wrong.
 pub async fn login(
     State(state): State<AppState>,
@@ -129,10 +141,10 @@ pub async fn login(
     headers: HeaderMap,
     form: FormData,
 ) -> Response {
-    let lang = Lang::of(None, &headers);
-    if let Err(refused) = checked_form(&headers, &form, lang).and(limit(&state, &peer, lang)) {
-        return *refused;
-    }
+    let lang = match admit(&state, &peer, &headers, &form) {
+        Ok(lang) => lang,
+        Err(refused) => return *refused,
+    };
     sign_in(&state, &headers, &form, lang, false, "/campaigns").await
 }
 
@@ -143,10 +155,10 @@ pub async fn signup(
     headers: HeaderMap,
     form: FormData,
 ) -> Response {
-    let lang = Lang::of(None, &headers);
-    if let Err(refused) = checked_form(&headers, &form, lang).and(limit(&state, &peer, lang)) {
-        return *refused;
-    }
+    let lang = match admit(&state, &peer, &headers, &form) {
+        Ok(lang) => lang,
+        Err(refused) => return *refused,
+    };
     let credentials = Credentials {
         email: form.get("email").to_owned(),
         password: form.get("password").to_owned(),

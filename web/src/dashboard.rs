@@ -11,7 +11,7 @@ use commands::services::campaigns::{self, CampaignDetail, CampaignRef};
 use serde::Deserialize;
 
 use api::AppState;
-use api::auth::CurrentUser;
+use api::auth::{CurrentUser, UserPath};
 use api::error::ApiError;
 
 use crate::i18n::{Lang, Msgs};
@@ -75,17 +75,14 @@ pub struct DashboardQuery {
 /// `GET /campaigns/{id}`.
 pub async fn page(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: UserPath,
     Query(query): Query<DashboardQuery>,
 ) -> Response {
-    let c = Ctx::new(&state, &user, &headers, "campaigns").at(format!("/campaigns/{id}"));
+    let c =
+        Ctx::new(&state, &path.user, &headers, "campaigns").at(format!("/campaigns/{}", path.id));
     let lang = c.lang;
-    let campaign = CampaignRef {
-        owner_id: user.account_id,
-        campaign_id: &id,
-    };
+    let campaign = path.campaign();
     let d = match campaigns::detail(&state.services, campaign).await {
         Ok(detail) => detail,
         Err(error) => return error_page(lang, error),
@@ -207,9 +204,8 @@ pub struct CallQuery {
 /// `GET /calls/{id}`: the call in full; `?panel=1` only the panel (the dashboard's dialog).
 pub async fn call(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     Query(query): Query<CallQuery>,
 ) -> Response {
     let c = Ctx::new(&state, &user, &headers, "campaigns").at(format!("/calls/{id}"));

@@ -118,6 +118,11 @@ impl SetupPage {
         self.err(&format!("step-{index}-{part}"))
     }
 
+    /// A step's next-step number as the field shows it (`""` when the call ends there).
+    fn step_number(&self, next: &Option<u32>) -> String {
+        next.map(|n| n.to_string()).unwrap_or_default()
+    }
+
     fn var_err(&self, key: &str) -> &str {
         self.err(&format!("var_{key}"))
     }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{self, CurrentUser};
+use crate::auth::{self, CurrentUser, UserPath};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
@@ -220,8 +220,7 @@ async fn list_sessions(
 )]
 async fn end_session(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
 ) -> Result<StatusCode, ApiError> {
     state.account_service().end_session(user, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,15 +1,14 @@
 //! `GET /api/v1/campaigns/{id}/events`: the auditor's view of a campaign, paged by position.
 
-use axum::Extension;
-use axum::extract::{Path, State};
-use commands::services::campaigns::{self, CampaignRef, EventPage};
+use axum::extract::State;
+use commands::services::campaigns::{self, EventPage};
 use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiQuery, Envelope, ok};
 use crate::state::AppState;
 
@@ -42,17 +41,13 @@ struct Page {
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
     ),
 )]
-#[tracing::instrument(skip(state, user, page), fields(campaign_id = %id))]
+#[tracing::instrument(skip_all, fields(campaign_id = %path.id))]
 async fn events(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Envelope<EventPage>, ApiError> {
-    let campaign = CampaignRef {
-        owner_id: user.account_id,
-        campaign_id: &id,
-    };
+    let campaign = path.campaign();
     Ok(ok(campaigns::events(
         &state.services,
         campaign,

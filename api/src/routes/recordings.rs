@@ -11,7 +11,6 @@
 //! The whole file is decrypted in memory before a range is cut from it: AES-GCM only vouches for
 //! a file as a whole, and recordings are a few megabytes.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiQuery, ok, timestamp};
 use crate::signed_url::LinkError;
 use crate::state::AppState;
@@ -54,8 +53,21 @@ pub struct LinkQuery {
     pub sig: Option<String>,
 }
 
+/// The id in a download link whose signature and expiry check out: a forged, altered or
+/// malformed link is not found, an authentic old one has expired.
+pub fn linked_id(
+    state: &AppState,
+    id: &str,
+    query: &LinkQuery,
+    download_path: fn(&Uuid) -> String,
+) -> Result<Uuid, ApiError> {
+    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
+    check_link(state, &download_path(&id), query)?;
+    Ok(id)
+}
+
 /// Checks a link, mapping its failures to the API's answers.
-pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(), ApiError> {
+fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(), ApiError> {
     state
         .files
         .signer
@@ -84,8 +96,7 @@ pub fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(),
 #[tracing::instrument(skip_all, fields(call_id = %id))]
 async fn recording(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
 ) -> Result<Response, ApiError> {
     let call_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
     let pool = state.store.db().pool();
@@ -145,8 +156,7 @@ async fn download(
     ApiQuery(query): ApiQuery<LinkQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let call_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    check_link(&state, &download_path(&call_id), &query)?;
+    let call_id = linked_id(&state, &id, &query, download_path)?;
     let audio = match state.files.recordings.read(&call_id).await {
         Ok(audio) => audio,
         Err(ReadError::Missing) => return Err(ApiError::NotFound),

@@ -6,7 +6,6 @@
 //! `GET /api/v1/downloads/reports/{id}?exp=…&sig=…` (no Bearer): the file. A forged link is 404
 //! `NOT_FOUND`, an expired one 410 `LINK_EXPIRED`.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::recordings::{LinkQuery, check_link};
-use crate::auth::CurrentUser;
+use super::recordings::{LinkQuery, linked_id};
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
 use crate::state::AppState;
 
@@ -87,8 +86,7 @@ impl From<ReportError> for ApiError {
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
 async fn create(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     ApiJson(body): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
     let format_name = body.format.trim().to_ascii_lowercase();
@@ -158,8 +156,7 @@ async fn download(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LinkQuery>,
 ) -> Result<Response, ApiError> {
-    let report_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    check_link(&state, &download_path(&report_id), &query)?;
+    linked_id(&state, &id, &query, download_path)?;
     let pool = state.store.db().pool();
     let report = state
         .files

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, middleware};
 use commands::services::scripts::{
@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, UserPath};
 use crate::error::{ApiError, ApiJson, ApiQuery, Envelope, created, ok};
 use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
@@ -29,7 +29,7 @@ use crate::state::AppState;
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let generate_limit = middleware::from_fn_with_state(
         (limiter.clone(), rate_limit::GENERATE),
-        rate_limit::per_user,
+        crate::auth::per_user,
     );
     OpenApiRouter::new()
         .routes(routes!(generate).map(|route| route.route_layer(generate_limit)))
@@ -299,8 +299,7 @@ async fn list(
 )]
 async fn read(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Envelope<ScriptDetail>, ApiError> {
     known_params(&query, "version", "is not a parameter here")?;
@@ -339,8 +338,7 @@ async fn read(
 #[tracing::instrument(skip_all, fields(account = %user.account_id, script = %id))]
 async fn edit(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     ApiJson(body): ApiJson<EditBody>,
 ) -> Result<Envelope<ScriptDetail>, ApiError> {
     let input = EditInput {
@@ -365,8 +363,7 @@ async fn edit(
 #[tracing::instrument(skip_all, fields(account = %user.account_id, script = %id))]
 async fn remove(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
 ) -> Result<StatusCode, ApiError> {
     state.script_service().delete(user.account_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)

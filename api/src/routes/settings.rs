@@ -1,7 +1,7 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use commands::accounts::{AccountSettings, Suppression};
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, UserPath};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
 use crate::state::AppState;
 
@@ -149,8 +149,7 @@ async fn add_suppression(
 )]
 async fn remove_suppression(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(input): Path<String>,
+    UserPath { user, id: input }: UserPath,
 ) -> Result<StatusCode, ApiError> {
     state
         .suppression_service()

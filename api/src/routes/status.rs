@@ -15,8 +15,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +25,7 @@ use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -71,8 +70,7 @@ fn encode(frame: &Frame, with_id: bool) -> Event {
 #[tracing::instrument(skip(state, user, headers), fields(campaign_id = %id))]
 async fn status(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    UserPath { user, id }: UserPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let campaign = CampaignRef {

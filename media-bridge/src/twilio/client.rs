@@ -106,6 +106,20 @@ impl From<TwilioError> for TelephonyError {
     }
 }
 
+/// Whether the resource was still there: Twilio's not-found (404 / 20404) means it is gone
+/// already, which is what a hang-up or a delete wanted.
+fn still_there<T>(result: Result<T, TwilioError>) -> Result<bool, TwilioError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(TwilioError::Api { status: 404, .. })
+        | Err(TwilioError::Api {
+            code: ERROR_NOT_FOUND,
+            ..
+        }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// The adapter.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
@@ -197,18 +211,10 @@ impl TwilioClient {
     pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
         let url = self.account_url(&format!("Calls/{call_sid}.json"));
         let form = vec![("Status".to_owned(), "completed".to_owned())];
-        match self
-            .send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(TwilioError::Api { status: 404, .. })
-            | Err(TwilioError::Api {
-                code: ERROR_NOT_FOUND,
-                ..
-            }) => Ok(false),
-            Err(other) => Err(other),
-        }
+        still_there(
+            self.send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
+                .await,
+        )
     }
 
     /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).
@@ -289,20 +295,41 @@ impl TwilioClient {
         Ok(None)
     }
 
-    /// One request, retried with exponential backoff and jitter on 429, 5xx and transport
-    /// failures; any other answer (a 4xx) is final.
+    /// One request answering JSON, retried with exponential backoff and jitter on 429, 5xx and
+    /// transport failures (an unreadable answer counts as one); any other answer (a 4xx) is
+    /// final.
     async fn send<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         url: &str,
         form: Option<&wire::Form>,
     ) -> Result<T, TwilioError> {
+        self.retrying(|| async {
+            let body = self.send_once(method.clone(), url, form).await?;
+            serde_json::from_slice(&body)
+                .map_err(|e| TwilioError::Unavailable(format!("unreadable Twilio response: {e}")))
+        })
+        .await
+    }
+
+    /// One request returning the raw body, retried like every other Twilio request.
+    async fn raw(&self, method: reqwest::Method, url: &str) -> Result<Vec<u8>, TwilioError> {
+        self.retrying(|| self.send_once(method.clone(), url, None))
+            .await
+    }
+
+    /// `attempt` until it succeeds, fails for good, or the attempts run out.
+    async fn retrying<T, F, Fut>(&self, attempt: F) -> Result<T, TwilioError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, TwilioError>>,
+    {
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.config.backoff)
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(self.config.max_attempts.saturating_sub(1) as usize);
-        (|| self.send_once(method.clone(), url, form))
+        attempt
             .retry(policy)
             .when(TwilioError::is_retryable)
             .notify(|error, delay| {
@@ -311,12 +338,13 @@ impl TwilioClient {
             .await
     }
 
-    async fn send_once<T: DeserializeOwned>(
+    /// One attempt: the body of a 2xx answer, else Twilio's error.
+    async fn send_once(
         &self,
         method: reqwest::Method,
         url: &str,
         form: Option<&wire::Form>,
-    ) -> Result<T, TwilioError> {
+    ) -> Result<Vec<u8>, TwilioError> {
         let mut request = self.http.request(method, url).basic_auth(
             &self.config.account_sid,
             Some(self.config.auth_token.expose_secret()),
@@ -339,8 +367,7 @@ impl TwilioClient {
             .await
             .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|e| TwilioError::Unavailable(format!("unreadable Twilio response: {e}")));
+            return Ok(body.to_vec());
         }
         Err(match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(error) => TwilioError::Api {

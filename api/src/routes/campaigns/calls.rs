@@ -1,13 +1,11 @@
 //! A campaign's calls, and one call.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use commands::services::calls::{self as service, CallDetail, CallPage};
 use openapi::{ErrorBody, Success, tags};
 
-use super::campaign;
 use super::dto::CallsQuery;
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::error::{ApiError, ApiQuery, Envelope, ok};
 use crate::state::AppState;
 
@@ -23,11 +21,10 @@ use crate::state::AppState;
 )]
 pub(super) async fn calls(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
     ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> Result<Envelope<CallPage>, ApiError> {
-    let page = service::list(&state.services, campaign(&user, &id), query.into()).await?;
+    let page = service::list(&state.services, path.campaign(), query.into()).await?;
     Ok(ok(page))
 }
 
@@ -42,10 +39,12 @@ pub(super) async fn calls(
 )]
 pub(super) async fn call(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<Envelope<CallDetail>, ApiError> {
-    Ok(ok(
-        service::detail(&state.services, user.account_id, &id).await?
-    ))
+    Ok(ok(service::detail(
+        &state.services,
+        path.user.account_id,
+        &path.id,
+    )
+    .await?))
 }

@@ -2,7 +2,7 @@
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use commands::services::campaigns::{
     self as service, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
@@ -10,9 +10,8 @@ use commands::services::campaigns::{
 };
 use openapi::{ErrorBody, Success, tags};
 
-use super::campaign;
 use super::dto::{self, AddContacts, CreateCampaign, StartCampaign};
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, UserPath};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
 use crate::state::AppState;
 
@@ -57,12 +56,9 @@ pub(super) async fn list(
 )]
 pub(super) async fn read(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<Envelope<CampaignDetail>, ApiError> {
-    Ok(ok(
-        service::detail(&state.services, campaign(&user, &id)).await?
-    ))
+    Ok(ok(service::detail(&state.services, path.campaign()).await?))
 }
 
 /// Adds contacts (a number already in the campaign is skipped and reported once).
@@ -78,12 +74,11 @@ pub(super) async fn read(
 )]
 pub(super) async fn add_contacts(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
     ApiJson(body): ApiJson<AddContacts>,
 ) -> Result<Envelope<ContactsAdded>, ApiError> {
     let contacts = dto::contacts(body.contacts);
-    let added = service::add_contacts(&state.services, campaign(&user, &id), contacts).await?;
+    let added = service::add_contacts(&state.services, path.campaign(), contacts).await?;
     Ok(ok(added))
 }
 
@@ -102,11 +97,10 @@ pub(super) async fn add_contacts(
 )]
 pub(super) async fn start(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
     body: Bytes,
 ) -> Result<Envelope<CampaignStarted>, ApiError> {
-    let campaign = campaign(&user, &id);
+    let campaign = path.campaign();
     // A campaign that is not the user's is not found, whatever the body says.
     service::owned_id(&state.services, campaign).await?;
     // The body is optional: nothing or `null` (start now), or {"scheduledAt": …}.
@@ -133,12 +127,9 @@ pub(super) async fn start(
 )]
 pub(super) async fn pause(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<Envelope<CampaignTransition>, ApiError> {
-    Ok(ok(
-        service::pause(&state.services, campaign(&user, &id)).await?
-    ))
+    Ok(ok(service::pause(&state.services, path.campaign()).await?))
 }
 
 /// Resumes a paused campaign.
@@ -153,12 +144,9 @@ pub(super) async fn pause(
 )]
 pub(super) async fn resume(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<Envelope<CampaignTransition>, ApiError> {
-    Ok(ok(
-        service::resume(&state.services, campaign(&user, &id)).await?
-    ))
+    Ok(ok(service::resume(&state.services, path.campaign()).await?))
 }
 
 /// Cancels the campaign: calls in progress finish, waiting calls are cancelled.
@@ -173,12 +161,9 @@ pub(super) async fn resume(
 )]
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<Envelope<CampaignCancelled>, ApiError> {
-    Ok(ok(
-        service::cancel(&state.services, campaign(&user, &id)).await?
-    ))
+    Ok(ok(service::cancel(&state.services, path.campaign()).await?))
 }
 
 /// Deletes a campaign in `DRAFT`, `COMPLETED` or `CANCELLED`; its contacts' data becomes
@@ -194,9 +179,8 @@ pub(super) async fn cancel(
 )]
 pub(super) async fn delete(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state.services, campaign(&user, &id)).await?;
+    service::delete(&state.services, path.campaign()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

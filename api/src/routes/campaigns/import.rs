@@ -1,16 +1,14 @@
 //! `POST /campaigns/{id}/contacts/import`: contacts from a CSV file (the file format is
 //! `commands::contacts_import`; this handler only takes the upload and answers).
 
-use axum::Extension;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use commands::contacts_import::ImportLimits;
 use commands::services::campaigns as service;
 use openapi::{ErrorBody, Success, tags};
 use utoipa::ToSchema;
 
-use super::campaign;
-use crate::auth::CurrentUser;
+use crate::auth::UserPath;
 use crate::csv_upload::csv_body;
 use crate::error::{ApiError, ok};
 use crate::state::AppState;
@@ -32,15 +30,14 @@ use crate::state::AppState;
 )]
 pub(super) async fn import_contacts(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    Path(id): Path<String>,
+    path: UserPath,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let id = service::owned_id(&state.services, campaign(&user, &id)).await?;
+    let id = service::owned_id(&state.services, path.campaign()).await?;
     let limits = ImportLimits::default();
     let file = csv_body(request, &limits).await?;
     let imported =
-        service::import_contacts(&state.services, user.account_id, id, &file, &limits).await?;
+        service::import_contacts(&state.services, path.user.account_id, id, &file, &limits).await?;
     Ok(ok(imported).into_response())
 }
 

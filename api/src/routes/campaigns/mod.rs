@@ -7,11 +7,9 @@
 use std::sync::Arc;
 
 use axum::middleware;
-use commands::services::campaigns::CampaignRef;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
 use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
 
@@ -23,7 +21,7 @@ mod import;
 /// Signed-in campaign routes.
 pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
     let start_limit =
-        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), rate_limit::per_user);
+        middleware::from_fn_with_state((limiter.clone(), rate_limit::START), crate::auth::per_user);
     OpenApiRouter::new()
         .routes(routes!(handlers::create, handlers::list))
         .routes(routes!(handlers::read, handlers::delete))
@@ -35,12 +33,4 @@ pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::resume))
         .routes(routes!(handlers::cancel))
         .routes(routes!(calls::call))
-}
-
-/// The user's campaign named in the path.
-fn campaign<'a>(user: &CurrentUser, id: &'a str) -> CampaignRef<'a> {
-    CampaignRef {
-        owner_id: user.account_id,
-        campaign_id: id,
-    }
 }

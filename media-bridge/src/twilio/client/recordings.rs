@@ -2,9 +2,8 @@
 //! stored (or discarded). Both by `RecordingSid` under our own API base and account, never by
 //! the callback's `RecordingUrl`, so the Basic credentials only ever go to the configured host.
 
-use super::{TwilioClient, TwilioError};
-use protocols::twilio::{self as wire, ERROR_NOT_FOUND, ErrorBody};
-use secrecy::ExposeSecret;
+use super::{TwilioClient, TwilioError, still_there};
+use protocols::twilio as wire;
 
 impl TwilioClient {
     fn recording_url(&self, recording_sid: &str, suffix: &str) -> Result<String, TwilioError> {
@@ -34,68 +33,6 @@ impl TwilioClient {
     #[tracing::instrument(skip(self))]
     pub async fn delete_recording(&self, recording_sid: &str) -> Result<bool, TwilioError> {
         let url = self.recording_url(recording_sid, ".json")?;
-        match self.raw(reqwest::Method::DELETE, &url).await {
-            Ok(_) => Ok(true),
-            Err(TwilioError::Api { status: 404, .. })
-            | Err(TwilioError::Api {
-                code: ERROR_NOT_FOUND,
-                ..
-            }) => Ok(false),
-            Err(other) => Err(other),
-        }
-    }
-
-    /// One request returning the raw body, retried with backoff on 429, 5xx and transport
-    /// failures like every other Twilio request.
-    async fn raw(&self, method: reqwest::Method, url: &str) -> Result<Vec<u8>, TwilioError> {
-        let mut delay = self.config.backoff;
-        let mut attempt = 1;
-        loop {
-            match self.raw_once(method.clone(), url).await {
-                Err(error) if error.is_retryable() && attempt < self.config.max_attempts => {
-                    tracing::warn!(%error, attempt, "Twilio recording request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn raw_once(&self, method: reqwest::Method, url: &str) -> Result<Vec<u8>, TwilioError> {
-        let response = self
-            .http
-            .request(method, url)
-            .basic_auth(
-                &self.config.account_sid,
-                Some(self.config.auth_token.expose_secret()),
-            )
-            .send()
-            .await
-            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
-        if status.is_success() {
-            return Ok(body.to_vec());
-        }
-        Err(match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(error) => TwilioError::Api {
-                status: status.as_u16(),
-                code: error.code,
-                message: error.message,
-            },
-            Err(_) => TwilioError::Api {
-                status: status.as_u16(),
-                code: i64::from(status.as_u16()),
-                message: status
-                    .canonical_reason()
-                    .unwrap_or("error without a body")
-                    .to_owned(),
-            },
-        })
+        still_there(self.raw(reqwest::Method::DELETE, &url).await)
     }
 }
