@@ -10,6 +10,10 @@ use crate::policy::CampaignSettings;
 
 /// What can be asked of a campaign.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a command lives for one request; creation carries the settings and the values"
+)]
 pub enum CampaignCommand {
     /// Create a draft campaign, optionally with its first contacts.
     CreateCampaign {
