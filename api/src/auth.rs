@@ -6,7 +6,7 @@
 use axum::Extension;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
@@ -136,6 +136,37 @@ pub async fn require_user(
         .limiter
         .check(rate_limit::API, &user.account_id.to_string())?;
     request.extensions_mut().insert(user);
+    Ok(next.run(request).await)
+}
+
+/// Middleware for the JSON API's signed-in routes (after [`require_user`]): a browser sends the
+/// session cookie by itself, so a change signed in by the cookie alone must also carry the
+/// pages' CSRF token in `x-csrf-token`, else 401. A Bearer token is never sent on its own and
+/// needs none; reading needs none.
+pub async fn cookie_changes_need_csrf(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let by_cookie = !request.headers().contains_key(header::AUTHORIZATION);
+    let changes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if by_cookie && changes {
+        let user = request
+            .extensions()
+            .get::<CurrentUser>()
+            .ok_or(ApiError::Unauthorized)?;
+        let secret = secrecy::ExposeSecret::expose_secret(&state.jwt_secret);
+        let given = request
+            .headers()
+            .get(crate::csrf::HEADER)
+            .and_then(|v| v.to_str().ok());
+        if !given.is_some_and(|given| crate::csrf::verify(secret, user, given)) {
+            return Err(ApiError::Unauthorized);
+        }
+    }
     Ok(next.run(request).await)
 }
 

@@ -336,3 +336,46 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     }
     assert!(html.contains(">일시정지<") || html.contains("badge st-COMPLETED"));
 }
+
+#[tokio::test]
+async fn a_json_change_signed_in_by_the_cookie_alone_needs_the_pages_csrf_token() {
+    let app = spawn_app().await;
+    let (_, html) = get(&app, "/campaigns").await;
+    let token = csrf_of(&html);
+    let suppress = |csrf: Option<&str>| {
+        let mut request = client()
+            .post(format!("{}/api/v1/suppressions", app.origin))
+            .header(COOKIE, session(&app))
+            .json(&serde_json::json!({ "phoneNumber": "010-5550-0150" }));
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    // A page of another site could make the browser send the cookie; without the token, no.
+    let refused = suppress(None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let forged = suppress(Some("00ff")).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let (_, list) = app.call("GET", "/suppressions", None).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+    // Our own page's script sends it.
+    let accepted = suppress(Some(&token)).await.unwrap();
+    assert!(accepted.status().is_success(), "{}", accepted.status());
+    // Reading needs no token, and a Bearer client never does.
+    let read = client()
+        .get(format!("{}/api/v1/suppressions", app.origin))
+        .header(COOKIE, session(&app))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let (status, _) = app
+        .call(
+            "POST",
+            "/suppressions",
+            Some(serde_json::json!({ "phoneNumber": "010-5550-0151" })),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+}

@@ -12,33 +12,23 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 use crate::i18n::Lang;
 
 /// The form field that carries the token.
 pub const FIELD: &str = "_csrf";
 /// The header that carries the token.
-pub const HEADER: &str = "x-csrf-token";
-
-fn mac(state: &AppState, user: &CurrentUser) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.jwt_secret.expose_secret().as_bytes())
-        .expect("HMAC takes a key of any length");
-    mac.update(b"csrf:");
-    mac.update(user.session_id.to_string().as_bytes());
-    mac
-}
+pub const HEADER: &str = api::csrf::HEADER;
 
 /// The session's token.
 pub fn token(state: &AppState, user: &CurrentUser) -> String {
-    hex::encode(mac(state, user).finalize().into_bytes())
+    api::csrf::token(state.jwt_secret.expose_secret(), user)
 }
 
 /// Whether `given` is the session's token (compared in constant time).
 pub fn verify(state: &AppState, user: &CurrentUser, given: &str) -> bool {
-    hex::decode(given.trim()).is_ok_and(|bytes| mac(state, user).verify_slice(&bytes).is_ok())
+    api::csrf::verify(state.jwt_secret.expose_secret(), user, given)
 }
 
 /// Middleware: a request that changes something (any method but GET and HEAD) needs the

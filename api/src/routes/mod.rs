@@ -46,8 +46,10 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// (its assets are compiled in, so it works offline).
 pub fn router(state: AppState) -> Router {
     let require_user = middleware::from_fn_with_state(state.clone(), auth::require_user);
+    let csrf = middleware::from_fn_with_state(state.clone(), auth::cookie_changes_need_csrf);
     let (routes, document) = documented(&state.limiter, |signed_in| {
-        signed_in.route_layer(require_user)
+        // Layers run outside in: the user first, then the cookie's CSRF rule.
+        signed_in.route_layer(csrf).route_layer(require_user)
     })
     .split_for_parts();
     Router::new()
