@@ -69,14 +69,17 @@ impl Label for CampaignStatus {
     }
 }
 
-/// The word for a stored status or result code (`"CALLBACK_REQUESTED"` → 재통화 요청); an unknown
-/// code comes back as it is, so nothing is hidden.
+/// The word for a stored status or result code (`"CALLBACK_REQUESTED"` → 재통화 요청), of a call
+/// or a campaign; an unknown code comes back as it is, so nothing is hidden.
 pub fn label_code(code: &str, language: Language) -> String {
     let quoted = serde_json::Value::String(code.to_owned());
     if let Ok(result) = serde_json::from_value::<CallResult>(quoted.clone()) {
         return result.label(language).to_owned();
     }
-    if let Ok(status) = serde_json::from_value::<CallStatus>(quoted) {
+    if let Ok(status) = serde_json::from_value::<CallStatus>(quoted.clone()) {
+        return status.label(language).to_owned();
+    }
+    if let Ok(status) = serde_json::from_value::<CampaignStatus>(quoted) {
         return status.label(language).to_owned();
     }
     code.to_owned()
@@ -98,6 +101,7 @@ mod tests {
             ("OPTED_OUT", "수신 거부"),
             ("FAILED", "실패"),
             ("COMPLETED", "완료"),
+            ("PAUSED", "일시정지"),
             ("SOMETHING_NEW", "SOMETHING_NEW"),
         ];
         for (code, word) in cases {

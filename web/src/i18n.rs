@@ -39,34 +39,14 @@ impl Lang {
         }
     }
 
-    /// The label of a status or result code (`COMPLETED`, `SUCCESS`…); the code itself when
-    /// unknown.
+    /// The label of a status or result code (`COMPLETED`, `SUCCESS`…), the same words the
+    /// reports use; the code itself when unknown.
     pub fn label(self, code: &str) -> String {
-        let pair = match code {
-            "PENDING" => ("대기", "Waiting"),
-            "CALLING" => ("발신중", "Dialing"),
-            "IN_PROGRESS" => ("통화중", "On the call"),
-            "COMPLETED" => ("완료", "Completed"),
-            "FAILED" => ("실패", "Failed"),
-            "NO_ANSWER" => ("부재중", "No answer"),
-            "CANCELLED" => ("취소됨", "Cancelled"),
-            "SUCCESS" => ("확인", "Confirmed"),
-            "VOICEMAIL" => ("음성사서함", "Voicemail"),
-            "DECLINED" => ("거절", "Declined"),
-            "RESCHEDULED" => ("변경", "Rescheduled"),
-            "CALLBACK_REQUESTED" => ("회신 요청", "Call back"),
-            "OTHER" => ("기타", "Other"),
-            "OPTED_OUT" => ("수신 거부", "Opted out"),
-            "DRAFT" => ("준비중", "Draft"),
-            "SCHEDULED" => ("예약됨", "Scheduled"),
-            "RUNNING" => ("진행중", "Running"),
-            "PAUSED" => ("일시정지됨", "Paused"),
-            _ => return code.to_owned(),
+        let language = match self {
+            Self::Ko => domain::script::Language::Ko,
+            Self::En => domain::script::Language::En,
         };
-        match self {
-            Self::Ko => pair.0.to_owned(),
-            Self::En => pair.1.to_owned(),
-        }
+        domain::labels::label_code(code, language)
     }
 
     /// Every status and result label, as JSON for the dashboard's script.
