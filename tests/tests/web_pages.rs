@@ -314,6 +314,24 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     assert!(preview.contains("행복치과"), "{preview}");
     assert!(preview.contains("김철수"), "{preview}");
     assert!(!preview.contains('{'), "{preview}");
+    // Another contact chosen for the preview: filled for that one.
+    let mut chosen = form.clone();
+    chosen.retain(|(key, _)| *key != "intent");
+    chosen.extend([("intent", "preview"), ("preview_row", "1")]);
+    chosen.retain(|(_, value)| *value != "12345");
+    chosen.push(("row_phone", "010-5550-0102"));
+    let html = post(&app, "/campaigns/setup", &chosen)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let preview = html
+        .split("class=\"filled\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_default();
+    assert!(preview.contains("잘못"), "{preview}");
+    assert!(!preview.contains("김철수님"), "{preview}");
 
     form.retain(|(_, value)| !(*value == "잘못" || *value == "12345"));
     let started = post(&app, "/campaigns/setup", &form).await;

@@ -147,7 +147,9 @@ messages! {
     step_word: "단계", "step ";
     yes_branch: "긍정", "yes";
     no_branch: "부정", "no";
-    filled_for: "첫 연락처로 채운 모습:", "Filled in for the first contact:";
+    filled_for: "연락처 한 명으로 채운 모습:", "Filled in for one contact:";
+    preview_for: "미리볼 연락처", "Preview for";
+    preview_button: "미리보기", "Preview";
     script_saved: "스크립트를 저장했습니다.", "Script saved.";
     contacts: "연락처", "연락처";
     name: "이름", "이름";

@@ -248,6 +248,8 @@ pub async fn submit(
             }
         }
         "add_row" => page.s.add_row(),
+        // The screen again, its preview filled for the chosen contact.
+        "preview" => {}
         "upload" => upload(&mut page, &form),
         "start" => return start(&state, user, page, &script.status).await,
         _ => {}

@@ -142,6 +142,8 @@ pub struct SetupState {
     pub business_name: String,
     /// The account's business profile, for the filled preview.
     pub business: BusinessProfile,
+    /// The row the preview is filled for (the first contact unless the owner chose another).
+    pub preview_row: usize,
 }
 
 /// Placeholders filled from the contact's name column.
@@ -167,6 +169,7 @@ impl SetupState {
             needs_business_name: false,
             business_name: String::new(),
             business: BusinessProfile::default(),
+            preview_row: 0,
         };
         state.cols = state
             .variables()
@@ -215,6 +218,7 @@ impl SetupState {
             needs_business_name: form.get("needs_business_name") == "1",
             business_name: form.get("business_name").to_owned(),
             business: BusinessProfile::default(),
+            preview_row: form.get("preview_row").parse().unwrap_or(0),
         };
         state.refresh_values(&typed);
         state
@@ -342,10 +346,31 @@ impl SetupState {
         (contacts, rows)
     }
 
-    /// The script's texts filled in for the first contact by the same resolver the calls use
-    /// (placeholders without a value stay, so the owner sees what is missing).
+    /// The rows the preview can be filled for: index and name (or number).
+    pub fn preview_choices(&self) -> Vec<(usize, String)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !row.is_empty())
+            .map(|(i, row)| {
+                let name = if row.name.trim().is_empty() {
+                    &row.phone
+                } else {
+                    &row.name
+                };
+                (i, name.trim().to_owned())
+            })
+            .collect()
+    }
+
+    /// The script's texts filled in for the chosen contact (else the first) by the same resolver
+    /// the calls use (placeholders without a value stay, so the owner sees what is missing).
     pub fn filled(&self, text: &str) -> String {
-        let row = self.rows.iter().find(|row| !row.is_empty());
+        let row = self
+            .rows
+            .get(self.preview_row)
+            .filter(|row| !row.is_empty())
+            .or_else(|| self.rows.iter().find(|row| !row.is_empty()));
         let context: Map<String, Value> = row
             .map(|row| {
                 self.cols
