@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use domain::campaign::{Campaign, Contact};
 use domain::script::variables::{BUSINESS_NAME, MissingVariable, Sources, missing_across};
-use domain::script::{MAX_VARIABLE_CHARS, ScriptContent};
+use domain::script::{MAX_VARIABLE_CHARS, Script, ScriptContent};
 use uuid::Uuid;
 
 use super::ServiceContext;
@@ -108,11 +108,17 @@ pub(super) async fn values_at_start(
         .await?
         .ok_or(CampaignServiceError::NotFound)?;
     let (script_id, version) = campaign.script();
-    let content = ctx
-        .reads
-        .script_version(owner_id, script_id, version)
-        .await?
-        .ok_or(CampaignServiceError::UnknownScript)?;
+    // The script itself when it is still at the pinned version (the read model may not have
+    // caught up with a save made just before); an older version from the read model.
+    let script = cqrs::load::<Script>(&ctx.store, &script_id.to_string()).await?;
+    let content = match script.filter(|script| script.version() == version) {
+        Some(script) => script.content().clone(),
+        None => ctx
+            .reads
+            .script_version(owner_id, script_id, version)
+            .await?
+            .ok_or(CampaignServiceError::UnknownScript)?,
+    };
     let account = AccountSettings::load(ctx.store.db().pool(), &owner_id.to_string()).await?;
     refuse_missing(
         &content,
