@@ -99,8 +99,11 @@ impl CallControl for TwilioPorts {
             },
             Verb::Hangup,
         ]);
-        self.0.update_twiml(provider_call_sid, &xml).await?;
-        Ok(())
+        match self.0.update_twiml(provider_call_sid, &xml).await {
+            // The callee's machine hung up first: no one is left to hear the message.
+            Err(error) if error.call_already_ended() => Ok(()),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 
     async fn hang_up(&self, provider_call_sid: &str) -> Result<(), ActionError> {

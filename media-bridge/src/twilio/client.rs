@@ -88,6 +88,18 @@ impl TwilioError {
             Self::Unavailable(_) => true,
         }
     }
+
+    /// Whether Twilio refused to update a call because it is over: 404 / 20404 (no such live
+    /// call), or real Twilio's 400 / 21220 "Call is not in-progress. Cannot redirect.".
+    pub fn call_already_ended(&self) -> bool {
+        match self {
+            Self::Api { status: 404, .. } => true,
+            Self::Api { code, .. } => {
+                *code == ERROR_NOT_FOUND || *code == wire::ERROR_CALL_NOT_IN_PROGRESS
+            }
+            Self::Unavailable(_) => false,
+        }
+    }
 }
 
 impl From<TwilioError> for TelephonyError {
@@ -205,16 +217,20 @@ impl TwilioClient {
         self.send(reqwest::Method::GET, &url, None).await
     }
 
-    /// Hangs up a live call (`Status=completed`); a call Twilio no longer knows as live
-    /// (404 / 20404) has already ended, which is what we wanted. Returns whether it was live.
+    /// Hangs up a live call (`Status=completed`); a call that is already over (see
+    /// [`TwilioError::call_already_ended`]) is what we wanted. Returns whether it was live.
     #[tracing::instrument(skip(self))]
     pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
         let url = self.account_url(&format!("Calls/{call_sid}.json"));
         let form = vec![("Status".to_owned(), "completed".to_owned())];
-        still_there(
-            self.send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
-                .await,
-        )
+        match self
+            .send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.call_already_ended() => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).

@@ -90,6 +90,10 @@ impl ErrorBody {
 
 /// Error code: the resource does not exist (a call that already ended, for hang-ups).
 pub const ERROR_NOT_FOUND: i64 = 20404;
+/// Error code: the call is in no state for this (HTTP 400). Updating a call that already ended
+/// (`Status=completed`, new `Twiml`) answers "Unable to update record: Call is not in-progress.
+/// Cannot redirect."
+pub const ERROR_CALL_NOT_IN_PROGRESS: i64 = 21220;
 /// Error code: authentication failed.
 pub const ERROR_AUTHENTICATION: i64 = 20003;
 /// Error code: too many concurrent requests (HTTP 429), always safe to retry.

@@ -13,8 +13,8 @@ pub mod twiml;
 pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
 pub use callbacks::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 pub use calls::{
-    CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_INVALID_TO, ERROR_NOT_FOUND,
-    ERROR_TOO_MANY_REQUESTS, ErrorBody, STATUS_EVENTS,
+    CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_CALL_NOT_IN_PROGRESS, ERROR_INVALID_TO,
+    ERROR_NOT_FOUND, ERROR_TOO_MANY_REQUESTS, ErrorBody, STATUS_EVENTS,
 };
 pub use form::{Form, FormError, encode_form, parse_form};
 pub use media_streams::{

@@ -160,11 +160,11 @@ pub(super) async fn update_call(
         .parse::<CallStatus>()
         .is_ok_and(CallStatus::is_terminal);
     if ended {
-        // Twilio: a call that is over cannot be modified.
+        // Twilio: a call that is over cannot be modified (HTTP 400, 21220).
         return error(
-            StatusCode::NOT_FOUND,
-            ERROR_NOT_FOUND,
-            "Call is not in-progress. Cannot redirect.",
+            StatusCode::BAD_REQUEST,
+            wire::ERROR_CALL_NOT_IN_PROGRESS,
+            "Unable to update record: Call is not in-progress. Cannot redirect.",
         );
     }
     if let Some(status) = field("Status") {
