@@ -27,6 +27,9 @@ use crate::signed_url::UrlSigner;
 /// What request handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// Cancelled when the server begins to stop: long-lived answers (the status streams) end
+    /// then, so the graceful stop can finish (their clients resume with Last-Event-ID).
+    pub stopping: commands::CancellationToken,
     pub store: EventStore,
     pub bus: EventBus,
     /// The workers' states and the positions behind the lag gauges (`/readyz`, `/metrics`).

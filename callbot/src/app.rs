@@ -102,6 +102,7 @@ impl Application {
             preflight: Some(providers.preflight.clone()),
         };
         let state = AppState {
+            stopping: CancellationToken::new(),
             store: store.clone(),
             bus: bus.clone(),
             metrics: metrics.clone(),
@@ -264,9 +265,20 @@ impl Application {
             .collect()
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish and stops the
-    /// workers at their next checkpoint.
+    /// Serves until `shutdown` is cancelled: then takes no new connections, ends the status
+    /// streams, lets in-flight requests finish for at most [`Config::shutdown_grace`], and stops
+    /// the workers at their next checkpoint within the same grace.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let grace = self.config.shutdown_grace;
+        let stopping = self.state.stopping.clone();
+        let http_stopped = shutdown.clone().cancelled_owned();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                stopping.cancel();
+            }
+        });
         let workers = tokio::spawn(self.supervisor.run(self.workers_stop.clone()));
         let router = if self.config.runs(Role::Api) {
             Some(self.router)
@@ -283,20 +295,28 @@ impl Application {
             None
         };
         match router {
-            Some(router) => axum::serve(
-                self.listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("serving HTTP")?,
+            Some(router) => {
+                let serve = axum::serve(
+                    self.listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(http_stopped);
+                tokio::select! {
+                    served = serve => served.context("serving HTTP")?,
+                    // Requests still running `grace` after the stop began are cut off.
+                    () = async {
+                        shutdown.cancelled().await;
+                        tokio::time::sleep(grace).await;
+                    } => tracing::warn!(?grace, "requests still running at the end of the grace; stopping anyway"),
+                }
+            }
             None => shutdown.cancelled().await,
         }
         self.workers_stop.cancel();
-        match tokio::time::timeout(Duration::from_secs(10), workers).await {
+        match tokio::time::timeout(grace, workers).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "the supervisor panicked"),
-            Err(_) => tracing::warn!("workers did not stop within 10 s"),
+            Err(_) => tracing::warn!(?grace, "workers did not stop within the grace"),
         }
         Ok(())
     }

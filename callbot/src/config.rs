@@ -73,6 +73,9 @@ pub struct Config {
     pub rates: Rates,
     /// `RATE_LIMIT_SCALE`: every rate limit times this (default 1; tests and contract runs raise it).
     pub rate_limit_scale: f64,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long a stopping server lets requests and workers finish
+    /// (default 10).
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// The Twilio account calls are placed with.
@@ -240,6 +243,19 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         let report_font = ReportFont::from_path(var("REPORT_FONT_PATH").map(PathBuf::from));
+        let shutdown_grace = match var("SHUTDOWN_GRACE_SECONDS") {
+            None => std::time::Duration::from_secs(10),
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|seconds| (1..=600).contains(seconds))
+                .map(std::time::Duration::from_secs)
+                .ok_or(ConfigError::Invalid {
+                    name: "SHUTDOWN_GRACE_SECONDS",
+                    reason: "must be a whole number of seconds from 1 to 600".into(),
+                })?,
+        };
         Ok(Self {
             bind,
             data_dir,
@@ -256,6 +272,7 @@ impl Config {
             report_font,
             rates,
             rate_limit_scale,
+            shutdown_grace,
         })
     }
 
@@ -489,6 +506,32 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_shutdown_grace_defaults_to_ten_seconds_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let grace = |value: &str| load(dir.path(), &[("SHUTDOWN_GRACE_SECONDS", value)]);
+        assert_eq!(
+            load(dir.path(), &[]).unwrap().shutdown_grace,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(
+            grace("3").unwrap().shutdown_grace,
+            std::time::Duration::from_secs(3)
+        );
+        for bad in ["0", "601", "soon", "-1"] {
+            assert!(
+                matches!(
+                    grace(bad),
+                    Err(ConfigError::Invalid {
+                        name: "SHUTDOWN_GRACE_SECONDS",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -379,3 +379,19 @@ async fn the_audit_view_pages_a_campaigns_and_its_calls_events_in_order() {
     let (status, _) = app.campaign_events(&app.token, &campaign, "?limit=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_stopping_server_ends_its_status_streams_and_stops() {
+    let (app, campaign) = spawn_with_campaign(2).await;
+    let mut stream = app.subscribe(&campaign, None).await;
+    assert_eq!(stream.next().await.unwrap().event, "status");
+    // Before, an open stream held the graceful stop forever.
+    tokio::time::timeout(std::time::Duration::from_secs(60), app.shut_down())
+        .await
+        .expect("the server stopped with a client still subscribed");
+    let end = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ended with the server");
+}

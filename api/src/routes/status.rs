@@ -21,6 +21,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use commands::services::campaigns::{self, CampaignRef};
 use commands::services::campaigns_status::{self, FollowError, Frame};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -89,6 +90,7 @@ async fn status(
                 .ok_or_else(|| ApiError::invalid("Last-Event-ID: not an event position"))?,
         ),
     };
+    let state_stopping = state.stopping.clone();
     let (frames, receiver) = mpsc::channel(FRAME_BUFFER);
     tokio::spawn(async move {
         match campaigns_status::follow(state.services, id, resume, frames).await {
@@ -107,6 +109,8 @@ async fn status(
             }
         },
     );
+    // A stopping server ends the stream (the client resumes with Last-Event-ID elsewhere).
+    let stream = stream.take_until(state_stopping.cancelled_owned());
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response())
