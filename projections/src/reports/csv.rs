@@ -30,6 +30,17 @@ pub fn header(report: &Report) -> Vec<&'static str> {
     header
 }
 
+/// A cell as Excel may open it safely: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return would be read as a formula (`=cmd|' /C calc'!A0`), so it is prefixed with `'`, as OWASP
+/// recommends.
+pub fn neutralize(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 /// The whole file.
 pub fn render(report: &Report) -> Vec<u8> {
     let mut out = BOM.to_vec();
@@ -47,12 +58,15 @@ pub fn render(report: &Report) -> Vec<u8> {
             header(report).into_iter().map(str::to_owned).collect(),
         );
         for row in &report.rows {
+            // The texts people typed or said are neutralized; the rest is ours (the E.164
+            // number is `+` and digits only, which Excel reads as a number).
             let mut record = row.cells().to_vec();
+            record[0] = neutralize(std::mem::take(&mut record[0]));
             if report.options.include_summaries {
-                record.push(row.summary.clone().unwrap_or_default());
+                record.push(neutralize(row.summary.clone().unwrap_or_default()));
             }
             if report.options.include_transcripts {
-                record.push(row.transcript.clone().unwrap_or_default());
+                record.push(neutralize(row.transcript.clone().unwrap_or_default()));
             }
             record.extend(row.machine_cells());
             write(&mut writer, record);
@@ -114,6 +128,31 @@ mod tests {
         assert_eq!(&rows[0][6], "2026-03-01 14:30:00");
         assert_eq!(&rows[0][7], "0.0135");
         assert_eq!(&rows[0][9], "agent: 안녕하세요\nuser: 네");
+    }
+
+    #[test]
+    fn csv_report_formula_injection_is_neutralized() {
+        let options = ReportOptions {
+            include_summaries: true,
+            include_transcripts: false,
+        };
+        for (name, expected) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+SUM(1+1)", "'+SUM(1+1)"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-2+3", "'-2+3"),
+            ("\tTAB", "'\tTAB"),
+            ("김민수", "김민수"),
+        ] {
+            let mut report = report(options);
+            report.rows[0].name = Some(name.into());
+            report.rows[0].summary = Some(name.into());
+            let bytes = render(&report);
+            let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+            let row = reader.records().next().unwrap().unwrap();
+            assert_eq!(&row[0], expected, "{name}");
+            assert_eq!(&row[8], expected, "the summary of {name}");
+        }
     }
 
     #[test]
