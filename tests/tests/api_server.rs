@@ -77,3 +77,39 @@ async fn a_bridge_process_serves_the_media_socket_and_nothing_of_the_api() {
     }
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn answers_carry_nosniff_sign_in_answers_are_not_cached_and_docs_cannot_be_framed() {
+    let app = spawn_app_with(AppOptions::default()).await;
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    let health = app.get_raw("/healthz").await;
+    assert_eq!(
+        header(&health, "x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    // Sign-in answers and /me carry a token or personal data: never cached.
+    let login = app
+        .respond(
+            "POST",
+            "/auth/login",
+            None,
+            Some(serde_json::json!({ "email": "nobody@x.kr", "password": "password123" })),
+        )
+        .await;
+    assert_eq!(header(&login, "cache-control").as_deref(), Some("no-store"));
+    let me = app.respond("GET", "/me", Some(&app.token), None).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(header(&me, "cache-control").as_deref(), Some("no-store"));
+    // The reference page: its own CSP and no framing.
+    let docs = app.get_raw("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    let csp = header(&docs, "content-security-policy").unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert_eq!(header(&docs, "x-frame-options").as_deref(), Some("DENY"));
+}

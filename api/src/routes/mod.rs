@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use commands::SystemClock;
@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(measure_requests))
         // A request that has no answer (headers) within this is cut off with 408; streams
         // (SSE, downloads) are answered at once and are not limited by it.
@@ -139,6 +140,33 @@ fn request_span(request: &Request) -> tracing::Span {
 /// Counts and times every request by method, route template (never the raw path, which holds
 /// ids; `unmatched` when no route matched) and status. The time runs to the response's headers:
 /// a stream's body is not waited for.
+/// The API reference page loads only from this server and may not be framed (Swagger UI needs
+/// inline styles and `data:` images, nothing inline to run).
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+                        frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Headers of every answer: `nosniff`; `no-store` on the sign-in answers and `/me` (tokens and
+/// personal data must not sit in a cache); the reference page's CSP and frame refusal.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    if path.starts_with("/api/v1/auth/") || path == "/api/v1/me" {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if path.starts_with("/docs") {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
 async fn measure_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
