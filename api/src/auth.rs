@@ -132,9 +132,12 @@ pub async fn require_user(
         token,
     )?;
     state.account_service().authenticate(user).await?;
-    state
-        .limiter
-        .check(rate_limit::API, &user.account_id.to_string())?;
+    // Signing out is always possible, however busy the account has been.
+    if !request.uri().path().ends_with("/auth/logout") {
+        state
+            .limiter
+            .check(rate_limit::API, &user.account_id.to_string())?;
+    }
     request.extensions_mut().insert(user);
     Ok(next.run(request).await)
 }

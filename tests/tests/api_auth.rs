@@ -1,7 +1,7 @@
 //! Accounts and the security policies, through the HTTP API.
 
 use callbot_tests::fixtures::{assert_error, code};
-use callbot_tests::{AppOptions, TestApp, spawn_app_with};
+use callbot_tests::{AppOptions, TestApp, spawn_app, spawn_app_with};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -336,4 +336,23 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .unwrap()
+}
+
+#[tokio::test]
+async fn logout_works_even_when_the_account_is_rate_limited() {
+    let app = spawn_app().await;
+    let mut limited = false;
+    for _ in 0..200 {
+        let (status, _) = app.call("GET", "/me", None).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the per-user limit applies");
+    let (status, body) = app.call("POST", "/auth/logout", None).await;
+    assert!(status.is_success(), "{status}: {body}");
+    // The session is gone: the token no longer signs in (401, not 429).
+    let (status, _) = app.call("GET", "/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
