@@ -98,12 +98,7 @@ pub fn agent_prompt(content: &ScriptContent) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(out, "{}\n", words.role);
-    let _ = writeln!(
-        out,
-        "{}\n{}\n",
-        words.purpose,
-        dynamic(content.purpose.trim())
-    );
+    section(&mut out, words.purpose, &dynamic(content.purpose.trim()));
     let _ = writeln!(out, "{}", words.flow);
     for step in &content.main_flow {
         let _ = writeln!(out, "{}. {}", step.step, dynamic(step.action.trim()));
@@ -117,12 +112,8 @@ pub fn agent_prompt(content: &ScriptContent) -> String {
         }
         let _ = writeln!(out, "   → {}", branches(step.next_step, words));
     }
-    let _ = writeln!(
-        out,
-        "\n{}\n{}\n",
-        words.closing,
-        dynamic(content.closing.trim())
-    );
+    out.push('\n');
+    section(&mut out, words.closing, &dynamic(content.closing.trim()));
     let _ = writeln!(out, "{}", words.tools);
     for line in words.tool_lines {
         let _ = writeln!(out, "{line}");
@@ -132,6 +123,12 @@ pub fn agent_prompt(content: &ScriptContent) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// A titled paragraph and a blank line.
+fn section(out: &mut String, title: &str, body: &str) {
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "{title}\n{body}\n");
 }
 
 /// Where the flow goes after one step, in words.
