@@ -89,8 +89,8 @@ impl TwilioError {
         }
     }
 
-    /// Whether Twilio refused to update a call because it is over: 404 / 20404 (no such live
-    /// call), or real Twilio's 400 / 21220 "Call is not in-progress. Cannot redirect.".
+    /// Whether Twilio refused because the call (or its recording) is over: 404 / 20404 (no such
+    /// resource), or real Twilio's 400 / 21220 "Call is not in-progress. Cannot redirect.".
     pub fn call_already_ended(&self) -> bool {
         match self {
             Self::Api { status: 404, .. } => true,
@@ -118,16 +118,12 @@ impl From<TwilioError> for TelephonyError {
     }
 }
 
-/// Whether the resource was still there: Twilio's not-found (404 / 20404) means it is gone
-/// already, which is what a hang-up or a delete wanted.
+/// Whether the resource was still there: gone already (see [`TwilioError::call_already_ended`])
+/// is what a hang-up or a delete wanted.
 fn still_there<T>(result: Result<T, TwilioError>) -> Result<bool, TwilioError> {
     match result {
         Ok(_) => Ok(true),
-        Err(TwilioError::Api { status: 404, .. })
-        | Err(TwilioError::Api {
-            code: ERROR_NOT_FOUND,
-            ..
-        }) => Ok(false),
+        Err(error) if error.call_already_ended() => Ok(false),
         Err(other) => Err(other),
     }
 }
@@ -223,14 +219,10 @@ impl TwilioClient {
     pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
         let url = self.account_url(&format!("Calls/{call_sid}.json"));
         let form = vec![("Status".to_owned(), "completed".to_owned())];
-        match self
-            .send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if error.call_already_ended() => Ok(false),
-            Err(error) => Err(error),
-        }
+        still_there(
+            self.send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
+                .await,
+        )
     }
 
     /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).
