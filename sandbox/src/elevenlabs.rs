@@ -96,6 +96,8 @@ struct Shared {
     /// Signed-URL tokens handed out and not yet used.
     tokens: Mutex<HashMap<String, String>>,
     next: AtomicU64,
+    /// Part of every conversation id, so two sandboxes never hand out the same one.
+    instance: u32,
     /// Credits used and granted this period (`/v1/user/subscription`).
     credits_used: std::sync::atomic::AtomicI64,
     credits_limit: std::sync::atomic::AtomicI64,
@@ -138,6 +140,7 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
         conversations: Mutex::default(),
         tokens: Mutex::default(),
         next: AtomicU64::new(1),
+        instance: rand::random(),
         credits_used: std::sync::atomic::AtomicI64::new(0),
         credits_limit: std::sync::atomic::AtomicI64::new(account::DEFAULT_LIMIT),
     });
@@ -184,7 +187,7 @@ async fn signed_url(
     }
     let n = shared.next.fetch_add(1, Ordering::SeqCst);
     let token = format!("sig{n:016x}");
-    let conversation_id = format!("conv_{n:020}");
+    let conversation_id = format!("conv_{:08x}{n:012}", shared.instance);
     shared
         .tokens
         .lock()

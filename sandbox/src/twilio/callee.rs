@@ -385,10 +385,7 @@ impl Driver {
                 return;
             }
         };
-        let stream_sid = format!(
-            "MZ{:032x}",
-            self.shared.next_sid.fetch_add(1, Ordering::SeqCst)
-        );
+        let stream_sid = self.shared.new_sid("MZ");
         let account_sid = self.shared.account_sid.clone();
         let text = |message: &FromTwilio| {
             Message::text(serde_json::to_string(message).expect("Media Streams messages serialize"))

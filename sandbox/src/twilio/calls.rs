@@ -64,7 +64,7 @@ pub(super) async fn create_call(
         *count += 1;
         *count
     };
-    let sid = format!("CA{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    let sid = shared.new_sid("CA");
     let resource = CallResource {
         sid: sid.clone(),
         account_sid: shared.account_sid.clone(),
@@ -177,10 +177,7 @@ pub(super) async fn list_calls(
                     .is_some_and(|created| created.date_naive() >= since)
             })
         })
-        .map(|call| {
-            let serial = u64::from_str_radix(call.sid.trim_start_matches("CA"), 16).unwrap_or(0);
-            (serial, call.clone())
-        })
+        .map(|call| (serial_of(&call.sid), call.clone()))
         .collect();
     found.sort_by_key(|(serial, _)| std::cmp::Reverse(*serial));
     let calls = found

@@ -176,6 +176,9 @@ struct Shared {
     calls: Mutex<HashMap<String, LiveCall>>,
     attempts_per_number: Mutex<HashMap<String, u32>>,
     next_sid: AtomicU64,
+    /// Part of every sid it makes, so two sandboxes (two processes) never hand out the same
+    /// sid, as Twilio's are unique everywhere.
+    instance: u32,
     /// Create requests still to fail with HTTP 503 (provider outage drills).
     fail_creates: AtomicU32,
     lose_create_answers: AtomicU32,
@@ -247,6 +250,7 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         calls: Mutex::default(),
         attempts_per_number: Mutex::default(),
         next_sid: AtomicU64::new(1),
+        instance: rand::random(),
         fail_creates: AtomicU32::new(0),
         lose_create_answers: AtomicU32::new(0),
         account: Default::default(),
@@ -291,6 +295,21 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         .with_state(shared.clone());
     let server = bound.serve(router, "Twilio");
     TwilioSandbox { server, shared }
+}
+
+impl Shared {
+    /// A new sid of kind `prefix` (`CA`, `RE`, `MZ`): 32 hex digits, this sandbox's own in
+    /// front, a counter (in creation order) behind.
+    fn new_sid(&self, prefix: &str) -> String {
+        let serial = self.next_sid.fetch_add(1, Ordering::SeqCst);
+        format!("{prefix}{:08x}{serial:024x}", self.instance)
+    }
+}
+
+/// The creation order of a sid made by [`Shared::new_sid`].
+fn serial_of(sid: &str) -> u64 {
+    let hex = sid.get(sid.len().saturating_sub(24)..).unwrap_or_default();
+    u64::from_str_radix(hex, 16).unwrap_or(0)
 }
 
 fn error(status: StatusCode, code: i64, message: &str) -> Response {

@@ -21,7 +21,7 @@ pub(super) async fn create_recording(
             "Requested resource is not eligible for recording",
         );
     }
-    let sid = format!("RE{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    let sid = shared.new_sid("RE");
     live.log.recordings.push(sid.clone());
     live.log.recording_callback = callback;
     shared.recordings.lock().expect("sandbox lock").insert(
