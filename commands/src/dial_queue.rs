@@ -16,6 +16,14 @@
 //! Either way a request can arrive twice (redelivery, a checkpoint saved late), so the placer
 //! checks the Call aggregate first: only a call still CALLING on that very attempt, with no
 //! provider call yet and requested less than [`PLACEMENT_TIMEOUT`] ago, is dialed.
+//!
+//! Placements are not fenced by a lease epoch (see [`crate::leader`]), by decision: a fence
+//! guards a write, and the write a placement makes — its outcome, through the Call aggregate — is
+//! already refused the second time by the aggregate's optimistic lock and state checks. The act
+//! that must not happen twice is the provider's call, which comes before any write a fence could
+//! refuse. On NATS the consumers are not single-active at all (JetStream hands each request to
+//! one process); the embedded consumer is kept from placing under a lost lease by the
+//! supervisor's lease check before each unit, and its checkpoint is what a fence would guard.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 
+use crate::leader::LeaseRecord;
+
 /// The names of the series, as Prometheus shows them.
 pub mod names {
     pub const EVENTS_APPENDED: &str = "callbot_events_appended_total";
@@ -24,6 +26,9 @@ pub mod names {
     pub const HTTP_REQUEST_DURATION: &str = "callbot_http_request_duration_seconds";
     pub const WORKER_STATE: &str = "callbot_worker_state";
     pub const WORKER_RESTARTS: &str = "callbot_worker_restarts_total";
+    pub const WORKER_LEASE_EPOCH: &str = "callbot_worker_lease_epoch";
+    pub const WORKER_LEASE_HELD: &str = "callbot_worker_lease_held";
+    pub const WORKER_LEASE_LOSSES: &str = "callbot_worker_lease_losses_total";
     pub const DIAL_PLACEMENT: &str = "callbot_dial_placement_seconds";
     pub const WEBHOOK_TO_SSE: &str = "callbot_webhook_to_sse_seconds";
     pub const BRIDGE_FRAME_LATENCY: &str = "callbot_bridge_frame_latency_seconds";
@@ -80,6 +85,18 @@ pub fn describe() {
     describe_counter!(
         names::WORKER_RESTARTS,
         "Restarts of a background worker after an error."
+    );
+    describe_gauge!(
+        names::WORKER_LEASE_EPOCH,
+        "The epoch of a single-active worker's lease as this process last saw it (bumped by every acquisition)."
+    );
+    describe_gauge!(
+        names::WORKER_LEASE_HELD,
+        "Whether this process holds a single-active worker's lease (1) or stands by (0)."
+    );
+    describe_counter!(
+        names::WORKER_LEASE_LOSSES,
+        "Times this process found a single-active worker's lease lost while holding it."
     );
     describe_histogram!(
         names::DIAL_PLACEMENT,
@@ -147,6 +164,22 @@ pub struct WorkerStatus {
     pub restarts: u64,
     /// The error that caused the latest restart.
     pub last_error: Option<String>,
+    /// The lease of a single-active worker (`None`: every process runs it).
+    pub lease: Option<LeaseStatus>,
+}
+
+/// A single-active worker's lease as this process last saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseStatus {
+    /// The lease's epoch, bumped by every acquisition in any process (`None`: not seen yet).
+    pub epoch: Option<i64>,
+    /// Who holds it, `host:pid` (`None`: nobody seen yet).
+    pub holder: Option<String>,
+    /// Whether this process holds it (and runs the worker).
+    pub held_here: bool,
+    /// Times this process found the lease lost while holding it.
+    pub losses: u64,
 }
 
 impl WorkerStatus {
@@ -158,7 +191,29 @@ impl WorkerStatus {
             state,
             restarts: 0,
             last_error: None,
+            lease: None,
         }
+    }
+
+    /// The lease, created (standing by, nothing seen) on first use.
+    fn lease(&mut self) -> &mut LeaseStatus {
+        if self.lease.is_none() {
+            counter!(names::WORKER_LEASE_LOSSES, "worker" => self.name).increment(0);
+        }
+        self.lease.get_or_insert_with(LeaseStatus::default)
+    }
+
+    /// Sets the lease's epoch, holder and whether it is held here, and their gauges.
+    fn set_lease(&mut self, record: Option<&LeaseRecord>, held_here: bool) {
+        let name = self.name;
+        let lease = self.lease();
+        if let Some(record) = record {
+            lease.epoch = Some(record.epoch);
+            lease.holder = Some(record.holder.clone());
+            gauge!(names::WORKER_LEASE_EPOCH, "worker" => name).set(record.epoch as f64);
+        }
+        lease.held_here = held_here;
+        gauge!(names::WORKER_LEASE_HELD, "worker" => name).set(f64::from(u8::from(held_here)));
     }
 
     /// Sets the state and its one-of-four gauges.
@@ -212,6 +267,38 @@ impl Metrics {
             status.set(WorkerState::Stopped);
         }
         status.last_error = Some(error);
+    }
+
+    /// Records that this process holds the lease of worker `name` (`record`: its epoch and this
+    /// process as the holder).
+    pub fn lease_held(&self, name: &'static str, record: &LeaseRecord) {
+        self.with_worker(name, |status| status.set_lease(Some(record), true));
+    }
+
+    /// Records that worker `name` stands by while `record` (when known) holds its lease.
+    pub fn lease_seen(&self, name: &'static str, record: Option<&LeaseRecord>) {
+        self.with_worker(name, |status| status.set_lease(record, false));
+    }
+
+    /// Records that this process found the lease of worker `name` lost while holding it.
+    pub fn lease_lost(&self, name: &'static str) {
+        self.with_worker(name, |status| {
+            status.set_lease(None, false);
+            let lease = status.lease();
+            // Unknown until the next attempt to take it again sees who holds it.
+            lease.holder = None;
+            lease.losses += 1;
+        });
+        counter!(names::WORKER_LEASE_LOSSES, "worker" => name).increment(1);
+    }
+
+    fn with_worker(&self, name: &'static str, change: impl FnOnce(&mut WorkerStatus)) {
+        let mut workers = self.workers.lock().expect("metrics lock");
+        change(
+            workers
+                .entry(name)
+                .or_insert_with(|| WorkerStatus::new(name, WorkerState::StandingBy)),
+        );
     }
 
     /// Every supervised worker, by name.

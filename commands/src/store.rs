@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::leader::{Fence, LeaseLost};
 use crate::metrics::Metrics;
 
 /// A `SELECT` of every column of `events`, followed by the given clauses.
@@ -102,6 +103,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
+    /// Work under a lease whose epoch has moved on (see [`crate::leader::Fence`]).
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
 }
 
 impl From<StoreError> for PersistenceError {
@@ -110,6 +114,7 @@ impl From<StoreError> for PersistenceError {
             StoreError::Conflict => Self::OptimisticLockError,
             StoreError::Database(e) => Self::ConnectionError(Box::new(e)),
             corrupt @ StoreError::Corrupt { .. } => Self::DeserializationError(Box::new(corrupt)),
+            StoreError::LeaseLost(lost) => Self::UnknownError(Box::new(lost)),
         }
     }
 }
@@ -426,10 +431,28 @@ impl EventStore {
         checkpoint(self.db.pool(), name).await
     }
 
-    /// Saves the position of a named follower.
+    /// Saves the position of a named follower that runs without a lease.
     pub async fn save_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        save_checkpoint(&mut conn, name, position).await
+        self.save_fenced_checkpoint(name, position, None).await
+    }
+
+    /// Saves the position of a named follower; under a lease (`fence`) only while the lease is
+    /// still at the fence's epoch, else [`StoreError::LeaseLost`] and nothing is saved.
+    pub async fn save_fenced_checkpoint(
+        &self,
+        name: &str,
+        position: i64,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
+        let Some(fence) = fence else {
+            let mut conn = self.db.pool().acquire().await?;
+            return save_checkpoint(&mut conn, name, position).await;
+        };
+        let mut tx = self.db.pool().begin().await?;
+        fence.hold(&mut tx).await?;
+        save_checkpoint(&mut tx, name, position).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn load_serialized(

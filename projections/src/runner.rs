@@ -3,7 +3,9 @@
 //! Each batch is applied in one transaction together with the projection's checkpoint, which
 //! moves only from the position the batch was read after (compare-and-set), so a crash never
 //! applies an event twice or loses one, and two runners racing (a test draining while the
-//! supervisor runs it, or two processes) never apply a batch twice. Between batches the runner
+//! supervisor runs it, or two processes) never apply a batch twice. Under a lease the same
+//! transaction holds the lease's fence, so a runner whose lease moved on to another process
+//! applies nothing ([`commands::leader::LeaseLost`]). Between batches the runner
 //! waits for a store append in this process, a bus message (appends by other processes), or a
 //! slow timer in case a wake-up was lost. The supervisor in `workers` runs it as a worker and
 //! restarts it after a failure; [`ProjectionRunner::run`] runs it alone (tests, benchmarks).
@@ -12,10 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use commands::leader::{self, Fence};
 use commands::store::{self, StoreError};
-use commands::{
-    BusMessage, BusSubscription, CancellationToken, EventBus, EventStore, StoredEvent, leader,
-};
+use commands::{BusMessage, BusSubscription, CancellationToken, EventBus, EventStore, StoredEvent};
 use sqlx::AnyConnection;
 use tokio::sync::{Mutex, watch};
 
@@ -97,6 +98,8 @@ pub struct ProjectionRunner {
     head: Mutex<watch::Receiver<i64>>,
     /// Wakes the runner for appends by other processes; opened on the first wait.
     subscription: Mutex<Option<BusSubscription>>,
+    /// The lease its batches are applied under (none when driven without one).
+    fence: std::sync::Mutex<Option<Fence>>,
 }
 
 impl ProjectionRunner {
@@ -110,7 +113,17 @@ impl ProjectionRunner {
             position: watch::channel(0).0,
             applied: Mutex::new(None),
             subscription: Mutex::new(None),
+            fence: std::sync::Mutex::new(None),
         }
+    }
+
+    /// From now on every batch is applied under `fence`: refused once its lease has moved on.
+    pub fn fence_with(&self, fence: Fence) {
+        *self.fence.lock().expect("fence lock") = Some(fence);
+    }
+
+    fn fence(&self) -> Option<Fence> {
+        self.fence.lock().expect("fence lock").clone()
     }
 
     /// The projection's name (its checkpoint and lock).
@@ -183,33 +196,44 @@ impl ProjectionRunner {
         }
     }
 
-    /// Follows the store until `shutdown`, holding the projection's single-active lease and
-    /// retrying after a pause when a batch fails: for tests and benchmarks that run a
-    /// projection outside the server's supervisor.
+    /// Follows the store until `shutdown`, holding the projection's single-active lease
+    /// (checked before every batch, taken again when lost) and retrying after a pause when a
+    /// batch fails: for tests and benchmarks that run a projection outside the server's
+    /// supervisor.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
-        let Some(_lease) = leader::acquire(self.store.db(), self.name(), &shutdown).await else {
-            return Ok(());
-        };
-        while !shutdown.is_cancelled() {
-            match self.apply_next_batch().await {
-                Ok(true) => {}
-                Ok(false) => self.wait_for_events(&shutdown).await,
-                Err(error) => {
-                    tracing::error!(projection = self.name(), %error, "projection failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(SAFETY_POLL) => {}
-                        _ = shutdown.cancelled() => {}
+        loop {
+            let Some(mut lease) = leader::acquire(self.store.db(), self.name(), &shutdown).await
+            else {
+                return Ok(());
+            };
+            self.fence_with(lease.fence().clone());
+            loop {
+                if shutdown.is_cancelled() {
+                    return Ok(());
+                }
+                if !lease.is_alive().await {
+                    break;
+                }
+                match self.apply_next_batch().await {
+                    Ok(true) => {}
+                    Ok(false) => self.wait_for_events(&shutdown).await,
+                    Err(error) => {
+                        tracing::error!(projection = self.name(), %error, "projection failed; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(SAFETY_POLL) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
                     }
                 }
             }
         }
-        Ok(())
     }
 
     /// Applies `events` (read after `after`) and moves the checkpoint from `after` to the last
     /// of them, in one transaction; false (nothing kept) when another runner moved it first.
-    /// The checkpoint moves first: its row lock makes a racing runner wait for this commit and
-    /// then find the checkpoint moved, before it applies anything.
+    /// The fence is held first (a successor's takeover waits for this commit), then the
+    /// checkpoint moves: its row lock makes a racing runner wait for this commit and then find
+    /// the checkpoint moved, before it applies anything.
     async fn apply_batch(
         &self,
         after: i64,
@@ -219,6 +243,9 @@ impl ProjectionRunner {
             return Ok(true);
         };
         let mut tx = self.store.db().pool().begin().await?;
+        if let Some(fence) = self.fence() {
+            fence.hold(&mut tx).await?;
+        }
         if !move_checkpoint(&mut tx, self.name(), after, last).await? {
             tx.rollback().await?;
             tracing::debug!(

@@ -95,6 +95,12 @@ pub trait Worker: Send + Sync + 'static {
 
     /// Waits until there may be new work (a store append, a bus message, a tick) or `stop`.
     async fn wait_for_work(&self, stop: &CancellationToken);
+
+    /// The supervisor took this single-active worker's lease: what the worker saves from now on
+    /// should carry `fence`, so it is refused once another process has taken over. By default
+    /// the worker's writes are not fenced (the supervisor still stops it before its next unit
+    /// when the lease is lost).
+    fn fenced_by(&self, _fence: commands::leader::Fence) {}
 }
 
 /// Calls `run_once` until the worker is idle (at most `limit` times); returns how many units

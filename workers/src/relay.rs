@@ -1,6 +1,7 @@
 //! The outbox relay as a worker: follows the store in global order and publishes every
 //! committed event to the bus, resuming from its checkpoint after a restart. Single-active (the
-//! supervisor holds the lock [`RELAY_CHECKPOINT`]).
+//! supervisor holds the lease [`RELAY_CHECKPOINT`]); its checkpoint carries the lease's fence, so
+//! a relay that lost its lease cannot move the checkpoint its successor keeps.
 //!
 //! Appends never wait for it. While the bus refuses events the relay retries with backoff and
 //! the backlog stays in the store; a store error ends the unit and the supervisor restarts the
@@ -10,6 +11,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use commands::leader::Fence;
 use commands::relay::{RELAY_CHECKPOINT, RelayError};
 use commands::{CancellationToken, Relay};
 use tokio::sync::{Mutex, watch};
@@ -27,7 +29,16 @@ pub struct RelayWorker {
     stop: CancellationToken,
     head: Mutex<watch::Receiver<i64>>,
     /// Published up to here; read from the checkpoint on the first unit after a (re)start.
-    position: Mutex<Option<i64>>,
+    position: Mutex<Option<Cursor>>,
+    /// The lease the supervisor holds for it (none when driven by hand).
+    fence: std::sync::Mutex<Option<Fence>>,
+}
+
+/// Where the relay got to, and under which lease epoch it read that.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    position: i64,
+    epoch: Option<i64>,
 }
 
 impl RelayWorker {
@@ -38,7 +49,12 @@ impl RelayWorker {
             relay,
             stop,
             position: Mutex::new(None),
+            fence: std::sync::Mutex::new(None),
         }
+    }
+
+    fn fence(&self) -> Option<Fence> {
+        self.fence.lock().expect("fence lock").clone()
     }
 }
 
@@ -48,16 +64,20 @@ impl Worker for RelayWorker {
         "outbox_relay"
     }
 
-    /// Publishes the next batch and saves the checkpoint.
+    /// Publishes the next batch and saves the checkpoint (refused once the lease moved on).
     async fn run_once(&self) -> Result<Progress, WorkerError> {
+        let fence = self.fence();
+        let epoch = fence.as_ref().map(Fence::epoch);
         let mut slot = self.position.lock().await;
         let store = self.relay.store();
         let position = match *slot {
-            Some(position) => position,
-            None => {
+            // A position from an earlier lease is stale: another process may have moved on.
+            Some(cursor) if cursor.epoch == epoch => cursor.position,
+            _ => {
                 let position = store.checkpoint(RELAY_CHECKPOINT).await?;
                 tracing::info!(
                     position,
+                    epoch,
                     bus = self.relay.bus().name(),
                     "outbox relay started"
                 );
@@ -76,19 +96,28 @@ impl Worker for RelayWorker {
             Err(error) => return Err(error.into()),
         };
         if published <= position {
-            *slot = Some(position);
+            *slot = Some(Cursor { position, epoch });
             return Ok(Progress::Idle);
         }
-        store.save_checkpoint(RELAY_CHECKPOINT, published).await?;
+        store
+            .save_fenced_checkpoint(RELAY_CHECKPOINT, published, fence.as_ref())
+            .await?;
         store
             .metrics()
             .relay_published((published - position) as u64, published);
-        *slot = Some(published);
+        *slot = Some(Cursor {
+            position: published,
+            epoch,
+        });
         Ok(Progress::Worked)
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
         crate::wait_for_append(&self.head, POLL_INTERVAL, stop).await;
+    }
+
+    fn fenced_by(&self, fence: Fence) {
+        *self.fence.lock().expect("fence lock") = Some(fence);
     }
 }
 

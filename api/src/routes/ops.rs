@@ -27,7 +27,8 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The store and the bus are reachable; what each background worker is doing.
+/// The store and the bus are reachable; what each background worker is doing, and who holds
+/// the lease of each single-active one.
 #[utoipa::path(
     get, path = "/readyz", tag = openapi::tags::OPS,
     responses(
@@ -36,7 +37,10 @@ async fn healthz() -> impl IntoResponse {
             "database": { "backend": "sqlite", "status": "ok" },
             "bus": { "kind": "in-process", "status": "ok" },
             "workers": [
-                { "name": "dialer", "state": "running", "restarts": 0, "lastError": null }
+                { "name": "dialer", "state": "running", "restarts": 0, "lastError": null,
+                  "lease": { "epoch": 7, "holder": "callbot-1:4242", "heldHere": true, "losses": 0 } },
+                { "name": "dial_consumer", "state": "running", "restarts": 0, "lastError": null,
+                  "lease": null }
             ]
         })),
         (status = 503, description = "The store or the bus is unreachable", body = Readiness),
@@ -113,6 +117,23 @@ struct WorkerReadiness {
     /// The error behind the latest restart.
     #[schema(rename = "lastError")]
     last_error: Option<String>,
+    /// The lease of a single-active worker; `null` for a worker every process runs.
+    lease: Option<LeaseReadiness>,
+}
+
+/// A single-active worker's lease, as this process last saw it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct LeaseReadiness {
+    /// Bumped by every acquisition in any process; `null` until seen.
+    epoch: Option<i64>,
+    /// Who holds it (`host:pid`); `null` until seen.
+    holder: Option<String>,
+    /// Whether this process holds it and runs the worker.
+    #[schema(rename = "heldHere")]
+    held_here: bool,
+    /// Times this process found the lease lost while holding it.
+    losses: u64,
 }
 
 /// The event store.
