@@ -14,6 +14,7 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use async_trait::async_trait;
 use commands::bus::NatsBus;
 use commands::dial_queue::{DIAL_CHECKPOINT, DURABLE_NAME, DialPlacer, Placement, PlacementError};
+use commands::leader::Fence;
 use commands::{CancellationToken, EventStore, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::Call;
@@ -28,6 +29,8 @@ pub struct StoreDialQueue {
     placer: DialPlacer,
     store: EventStore,
     head: Mutex<watch::Receiver<i64>>,
+    /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
+    fence: std::sync::Mutex<Option<Fence>>,
 }
 
 impl StoreDialQueue {
@@ -36,6 +39,7 @@ impl StoreDialQueue {
         Self {
             placer,
             head: Mutex::new(store.watch_head()),
+            fence: std::sync::Mutex::new(None),
             store,
         }
     }
@@ -43,6 +47,7 @@ impl StoreDialQueue {
     /// Handles every event committed so far after the checkpoint and returns what the dial
     /// requests among them became.
     pub async fn drain(&self) -> Result<Vec<Placement>, PlacementError> {
+        let fence = self.fence.lock().expect("fence lock").clone();
         let mut position = self.store.checkpoint(DIAL_CHECKPOINT).await?;
         let mut placements = Vec::new();
         loop {
@@ -54,13 +59,13 @@ impl StoreDialQueue {
                 if let Some(placement) = self.placer.handle(&event).await? {
                     placements.push(placement);
                     self.store
-                        .save_checkpoint(DIAL_CHECKPOINT, event.position)
+                        .save_fenced_checkpoint(DIAL_CHECKPOINT, event.position, fence.as_ref())
                         .await?;
                 }
                 position = event.position;
             }
             self.store
-                .save_checkpoint(DIAL_CHECKPOINT, position)
+                .save_fenced_checkpoint(DIAL_CHECKPOINT, position, fence.as_ref())
                 .await?;
         }
     }
@@ -80,6 +85,10 @@ impl Worker for StoreDialQueue {
     /// After every append, and every 200 ms for appends by other processes.
     async fn wait_for_work(&self, stop: &CancellationToken) {
         crate::wait_for_append(&self.head, Duration::from_millis(200), stop).await;
+    }
+
+    fn fenced_by(&self, fence: Fence) {
+        *self.fence.lock().expect("fence lock") = Some(fence);
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use commands::cqrs::load;
+use commands::leader::Fence;
 use commands::{CancellationToken, Clock, EventStore, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent};
@@ -58,6 +59,8 @@ pub struct VoicemailWorker {
     control: Arc<dyn CallControl>,
     clock: Arc<dyn Clock>,
     head: Mutex<watch::Receiver<i64>>,
+    /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
+    fence: std::sync::Mutex<Option<Fence>>,
 }
 
 impl VoicemailWorker {
@@ -65,6 +68,7 @@ impl VoicemailWorker {
     pub fn new(store: EventStore, control: Arc<dyn CallControl>, clock: Arc<dyn Clock>) -> Self {
         Self {
             head: Mutex::new(store.watch_head()),
+            fence: std::sync::Mutex::new(None),
             store,
             control,
             clock,
@@ -73,6 +77,7 @@ impl VoicemailWorker {
 
     /// Acts on every verdict committed after the checkpoint; returns what was done.
     pub async fn drain(&self) -> Result<Vec<Action>, WorkerError> {
+        let fence = self.fence.lock().expect("fence lock").clone();
         let mut position = self.store.checkpoint(VOICEMAIL_CHECKPOINT).await?;
         let mut actions = Vec::new();
         loop {
@@ -86,12 +91,12 @@ impl VoicemailWorker {
                     actions.push(action);
                     // Acted on: not again after a crash.
                     self.store
-                        .save_checkpoint(VOICEMAIL_CHECKPOINT, position)
+                        .save_fenced_checkpoint(VOICEMAIL_CHECKPOINT, position, fence.as_ref())
                         .await?;
                 }
             }
             self.store
-                .save_checkpoint(VOICEMAIL_CHECKPOINT, position)
+                .save_fenced_checkpoint(VOICEMAIL_CHECKPOINT, position, fence.as_ref())
                 .await?;
         }
     }
@@ -159,5 +164,9 @@ impl Worker for VoicemailWorker {
     /// After every append, and every 200 ms for appends by other processes.
     async fn wait_for_work(&self, stop: &CancellationToken) {
         crate::wait_for_append(&self.head, Duration::from_millis(200), stop).await;
+    }
+
+    fn fenced_by(&self, fence: Fence) {
+        *self.fence.lock().expect("fence lock") = Some(fence);
     }
 }
