@@ -15,9 +15,9 @@ use crate::accounts::AccountSettings;
 use crate::cqrs;
 
 /// The most campaign values one campaign carries.
-pub const MAX_CAMPAIGN_VARIABLES: usize = 50;
+pub const MAX_CAMPAIGN_VARIABLES: usize = domain::limits::CAMPAIGN_VARIABLES.max;
 /// The longest campaign value, in characters.
-pub const MAX_VARIABLE_VALUE_CHARS: usize = 500;
+pub const MAX_VARIABLE_VALUE_CHARS: usize = domain::limits::CAMPAIGN_VARIABLE_VALUE.max;
 
 /// The campaign's values, trimmed; names must be placeholder names and values short texts.
 pub(super) fn valid_variables(
