@@ -76,6 +76,11 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS`: how long a stopping server lets requests and workers finish
     /// (default 10).
     pub shutdown_grace: std::time::Duration,
+    /// `TRUSTED_PROXIES`: our reverse proxies (IPs and CIDR networks, comma-separated; default
+    /// none), whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: api::client_ip::TrustedProxies,
+    /// `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset = local requests only.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The Twilio account calls are placed with.
@@ -256,6 +261,13 @@ impl Config {
                     reason: "must be a whole number of seconds from 1 to 600".into(),
                 })?,
         };
+        let trusted_proxies =
+            api::client_ip::TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| ConfigError::Invalid {
+                    name: "TRUSTED_PROXIES",
+                    reason: e.to_string(),
+                })?;
+        let metrics_token = var("METRICS_TOKEN").map(|token| SecretString::from(token.trim()));
         Ok(Self {
             bind,
             data_dir,
@@ -273,6 +285,8 @@ impl Config {
             rates,
             rate_limit_scale,
             shutdown_grace,
+            trusted_proxies,
+            metrics_token,
         })
     }
 
