@@ -469,6 +469,35 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_the_metrics_token_are_read_and_a_bad_proxy_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), &[]).unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        assert!(config.metrics_token.is_none());
+        let config = load(
+            dir.path(),
+            &[
+                ("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+                ("METRICS_TOKEN", " scrape-me "),
+            ],
+        )
+        .unwrap();
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(
+            config.metrics_token.as_ref().map(|t| t.expose_secret()),
+            Some("scrape-me")
+        );
+        let err = load(dir.path(), &[("TRUSTED_PROXIES", "proxy.local")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "TRUSTED_PROXIES",
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn an_unknown_database_scheme_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = load(dir.path(), &[("DATABASE_URL", "mysql://x")]).unwrap_err();

@@ -136,16 +136,22 @@ impl AccountSettings {
         }
     }
 
-    /// Reads an account's settings (defaults when never saved).
+    /// Reads an account's settings (defaults when never saved). A saved row that no longer
+    /// reads (a time zone the tz database does not know, say) is an error, never the defaults:
+    /// the dialer must not quietly call in another zone or without the owner's budget caps.
     pub async fn load(pool: &AnyPool, account_id: &str) -> Result<Self, sqlx::Error> {
         let text: Option<String> =
             sqlx::query_scalar("SELECT settings FROM account_settings WHERE account_id = $1")
                 .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
-        Ok(text
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default())
+        let Some(text) = text else {
+            return Ok(Self::default());
+        };
+        serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "settings".to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Saves an account's settings.

@@ -166,3 +166,23 @@ async fn finding_5_the_campaign_defaults_caller_id_passes_the_same_check() {
         Some("+821012345678")
     );
 }
+
+#[tokio::test]
+async fn finding_6_saved_settings_with_an_unknown_time_zone_are_an_error_not_the_defaults() {
+    let (_dir, store) = test_store().await;
+    let account = Uuid::now_v7().to_string();
+    let mut saved = serde_json::to_value(AccountSettings::default()).unwrap();
+    saved["campaignDefaults"]["callWindow"]["timezone"] = "Mars/Olympus".into();
+    saved["dailyBudgetUsd"] = 5.0.into();
+    sqlx::query(
+        "INSERT INTO account_settings (account_id, settings, updated_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&account)
+    .bind(saved.to_string())
+    .bind("2026-11-30T01:00:00.000Z")
+    .execute(store.db().pool())
+    .await
+    .unwrap();
+    let loaded = AccountSettings::load(store.db().pool(), &account).await;
+    assert!(loaded.is_err(), "{loaded:?}");
+}
