@@ -240,8 +240,17 @@ impl AccountService {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: Login) -> Result<LoggedIn, AccountsError> {
         let now = self.clock.now();
-        let email = Email::normalize(&input.credentials.email);
         let password = input.credentials.password;
+        // No password over the limit was ever accepted, so none can match: refused before any
+        // lookup, so this answer says nothing about the email (and costs no hashing).
+        if domain::limits::PASSWORD.check_text(&password).is_err()
+            || domain::limits::EMAIL
+                .check_text(&input.credentials.email)
+                .is_err()
+        {
+            return Err(AccountsError::Unauthorized);
+        }
+        let email = Email::normalize(&input.credentials.email);
         let row = sqlx::query("SELECT account_id, password_hash FROM credentials WHERE email = $1")
             .bind(&email)
             .fetch_optional(&self.pool)

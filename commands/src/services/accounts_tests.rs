@@ -254,6 +254,22 @@ async fn finding_11_sign_in_finds_the_account_under_any_compatibility_form_of_it
     assert!(matches!(err, Err(AccountsError::EmailTaken)), "{err:?}");
 }
 
+#[tokio::test]
+async fn finding_10_a_sign_in_over_the_limits_is_refused_before_any_hashing() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    let before = service.verifications();
+    let long_password = "a1".repeat(50_000);
+    let err = service
+        .login(login("owner@clinic.example", &long_password))
+        .await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    let long_email = format!("{}@clinic.example", "a".repeat(300));
+    let err = service.login(login(&long_email, "s3cret-pass")).await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    assert_eq!(service.verifications(), before);
+}
+
 /// The owner registered and signed in once.
 async fn signed_in(service: &AccountService) -> LoggedIn {
     service
