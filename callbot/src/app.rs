@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use workers::dial_consumer::{DialQueueConfig, NatsDialQueue, StoreDialQueue};
 use workers::dialer::{DIALER_LOCK, Dialer};
 use workers::post_call::{POST_CALL_LOCK, PostCallWorker, WorkerTiming};
+use workers::reconciler::{RECONCILER_LOCK, ReconcileTiming, Reconciler};
 use workers::recordings::{RECORDINGS_LOCK, RETENTION_LOCK, RecordingsWorker, RetentionWorker};
 use workers::relay::RelayWorker;
 use workers::voicemail::{VOICEMAIL_CHECKPOINT, VoicemailWorker};
@@ -165,8 +166,16 @@ impl Application {
                 Some(link) => Arc::new(link.client.clone()),
                 None => Arc::new(InMemoryTelephony::default()),
             };
-            let dialer = Dialer::new(store.clone(), view, state.clock.clone());
+            let dialer = Dialer::new(store.clone(), view.clone(), state.clock.clone());
             supervisor.add_single_active(Arc::new(dialer), db.clone(), DIALER_LOCK);
+            // Asks Twilio about calls whose callbacks never came (a crash, a lost webhook).
+            let timing = ReconcileTiming {
+                max_call: config.max_call,
+                ..ReconcileTiming::default()
+            };
+            let reconciler =
+                Reconciler::new(state.services.clone(), view, telephony.clone(), timing);
+            supervisor.add_single_active(Arc::new(reconciler), db.clone(), RECONCILER_LOCK);
             let placer = DialPlacer::new(store.clone(), telephony, state.clock.clone());
             match &bus {
                 // JetStream hands each request to one process: every process consumes.

@@ -76,6 +76,9 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS`: how long a stopping server lets requests and workers finish
     /// (default 10).
     pub shutdown_grace: std::time::Duration,
+    /// `MAX_CALL_SECONDS`: the longest a call may last once connected (default 900); Twilio's
+    /// `TimeLimit`, and the reconciler hangs up a call still live past it.
+    pub max_call: std::time::Duration,
     /// `TRUSTED_PROXIES`: our reverse proxies (IPs and CIDR networks, comma-separated; default
     /// none), whose `X-Forwarded-For` names the client.
     pub trusted_proxies: api::client_ip::TrustedProxies,
@@ -248,19 +251,8 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         let report_font = ReportFont::from_path(var("REPORT_FONT_PATH").map(PathBuf::from));
-        let shutdown_grace = match var("SHUTDOWN_GRACE_SECONDS") {
-            None => std::time::Duration::from_secs(10),
-            Some(text) => text
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|seconds| (1..=600).contains(seconds))
-                .map(std::time::Duration::from_secs)
-                .ok_or(ConfigError::Invalid {
-                    name: "SHUTDOWN_GRACE_SECONDS",
-                    reason: "must be a whole number of seconds from 1 to 600".into(),
-                })?,
-        };
+        let shutdown_grace = seconds(&var, "SHUTDOWN_GRACE_SECONDS", 10, 1..=600)?;
+        let max_call = seconds(&var, "MAX_CALL_SECONDS", 900, 60..=14_400)?;
         let trusted_proxies =
             api::client_ip::TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
                 .map_err(|e| ConfigError::Invalid {
@@ -285,6 +277,7 @@ impl Config {
             rates,
             rate_limit_scale,
             shutdown_grace,
+            max_call,
             trusted_proxies,
             metrics_token,
         })
@@ -299,6 +292,31 @@ impl Config {
     pub fn is_embedded(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// A whole number of seconds within `range` from `name`, or `default` when unset.
+fn seconds(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<std::time::Duration, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(std::time::Duration::from_secs(default));
+    };
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| range.contains(seconds))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!(
+                "must be a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 /// The provider rates from the environment, defaults for those not set.
@@ -569,6 +587,32 @@ mod tests {
                     grace(bad),
                     Err(ConfigError::Invalid {
                         name: "SHUTDOWN_GRACE_SECONDS",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_maximum_call_length_defaults_to_fifteen_minutes_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let max_call = |value: &str| load(dir.path(), &[("MAX_CALL_SECONDS", value)]);
+        assert_eq!(
+            load(dir.path(), &[]).unwrap().max_call,
+            std::time::Duration::from_secs(900)
+        );
+        assert_eq!(
+            max_call("300").unwrap().max_call,
+            std::time::Duration::from_secs(300)
+        );
+        for bad in ["59", "14401", "long"] {
+            assert!(
+                matches!(
+                    max_call(bad),
+                    Err(ConfigError::Invalid {
+                        name: "MAX_CALL_SECONDS",
                         ..
                     })
                 ),

@@ -78,6 +78,9 @@ impl Providers {
                 "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required (built without the sandbox)"
             ),
         };
+        let mut twilio_settings = twilio_settings;
+        twilio_settings.max_call_secs =
+            u32::try_from(config.max_call.as_secs()).unwrap_or(u32::MAX);
         let client = TwilioClient::new(twilio_settings).context("setting up the Twilio adapter")?;
         #[cfg(feature = "sandbox")]
         let mut elevenlabs_sandbox = None;

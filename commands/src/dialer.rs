@@ -16,6 +16,7 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use domain::PhoneNumber;
 use domain::campaign::CampaignStatus;
 use domain::policy::CampaignSettings;
+pub use protocols::twilio::CallStatus as ProviderCallStatus;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -49,11 +50,29 @@ pub enum TelephonyError {
     Unavailable(String),
 }
 
+/// A call as the provider sees it (for reconciliation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderCall {
+    pub sid: String,
+    pub status: ProviderCallStatus,
+    /// Seconds, once the call has ended.
+    pub duration_secs: Option<u32>,
+}
+
 /// The port to the phone network (Twilio in production).
 #[async_trait]
 pub trait Telephony: Send + Sync + 'static {
     /// Places one attempt and returns the provider's call id.
     async fn place_call(&self, order: &DialOrder) -> Result<String, TelephonyError>;
+
+    /// What the provider knows of a call; `None` when it has no such call.
+    async fn call_state(
+        &self,
+        provider_call_sid: &str,
+    ) -> Result<Option<ProviderCall>, TelephonyError>;
+
+    /// Ends a live call; one that is over already is what was wanted.
+    async fn hang_up(&self, provider_call_sid: &str) -> Result<(), TelephonyError>;
 }
 
 /// A campaign as the dialer sees it.
@@ -181,12 +200,37 @@ pub async fn over_budget(
 pub struct InMemoryTelephony {
     orders: std::sync::Mutex<Vec<DialOrder>>,
     rejected: std::sync::Mutex<HashMap<String, TelephonyError>>,
+    /// Every call placed, by sid, as the provider would report it.
+    calls: std::sync::Mutex<HashMap<String, ProviderCall>>,
+    hung_up: std::sync::Mutex<Vec<String>>,
 }
 
 impl InMemoryTelephony {
     /// Every order placed so far.
     pub fn orders(&self) -> Vec<DialOrder> {
         self.orders.lock().expect("telephony lock").clone()
+    }
+
+    /// Sets what the provider reports for call `sid` (placed calls start `queued`).
+    pub fn set_call(&self, sid: &str, status: ProviderCallStatus, duration_secs: Option<u32>) {
+        self.calls.lock().expect("telephony lock").insert(
+            sid.to_owned(),
+            ProviderCall {
+                sid: sid.to_owned(),
+                status,
+                duration_secs,
+            },
+        );
+    }
+
+    /// Makes the provider forget call `sid` (as a restarted sandbox, or a sid it never had).
+    pub fn forget_call(&self, sid: &str) {
+        self.calls.lock().expect("telephony lock").remove(sid);
+    }
+
+    /// The sids hung up so far, in order.
+    pub fn hung_up(&self) -> Vec<String> {
+        self.hung_up.lock().expect("telephony lock").clone()
     }
 
     /// Makes every later order to `phone` fail with `error`.
@@ -211,6 +255,30 @@ impl Telephony for InMemoryTelephony {
         }
         let mut orders = self.orders.lock().expect("telephony lock");
         orders.push(order.clone());
-        Ok(format!("CA{:032x}", orders.len()))
+        let sid = format!("CA{:032x}", orders.len());
+        self.set_call(&sid, ProviderCallStatus::Queued, None);
+        Ok(sid)
+    }
+
+    async fn call_state(
+        &self,
+        provider_call_sid: &str,
+    ) -> Result<Option<ProviderCall>, TelephonyError> {
+        let calls = self.calls.lock().expect("telephony lock");
+        Ok(calls.get(provider_call_sid).cloned())
+    }
+
+    async fn hang_up(&self, provider_call_sid: &str) -> Result<(), TelephonyError> {
+        self.hung_up
+            .lock()
+            .expect("telephony lock")
+            .push(provider_call_sid.to_owned());
+        let mut calls = self.calls.lock().expect("telephony lock");
+        if let Some(call) = calls.get_mut(provider_call_sid)
+            && !call.status.is_terminal()
+        {
+            call.status = ProviderCallStatus::Completed;
+        }
+        Ok(())
     }
 }

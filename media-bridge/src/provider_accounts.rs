@@ -126,7 +126,9 @@ fn twilio_unavailable(error: TwilioError) -> PreflightError {
             TwilioError::Api { status, code, .. } => {
                 format!("Twilio refused the account request (HTTP {status}, code {code})")
             }
-            TwilioError::Unavailable(reason) => format!("Twilio cannot be reached: {reason}"),
+            TwilioError::Unavailable(reason) | TwilioError::Unreached(reason) => {
+                format!("Twilio cannot be reached: {reason}")
+            }
         },
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use commands::dialer::{DialOrder, Telephony, TelephonyError};
 use domain::PhoneNumber;
-use media_bridge::twilio::{TwilioClient, TwilioConfig};
+use media_bridge::twilio::{TwilioClient, TwilioConfig, TwilioError};
 use sandbox::twilio::{self, TwilioSandboxOptions};
 use uuid::Uuid;
 
@@ -74,17 +74,18 @@ async fn a_call_is_created_with_every_callback_and_the_async_amd_settings() {
     assert_eq!(request.from, twilio::PHONE_NUMBER);
     assert_eq!(
         request.url,
-        format!("https://callbot.example/twilio/voice/{id}?attempt=2")
+        format!("https://callbot.example/twilio/voice/{id}?attempt=2#rc=3&rp=ct,rt,5xx")
     );
     assert_eq!(
         request.status_callback,
-        format!("https://callbot.example/twilio/status/{id}?attempt=2")
+        format!("https://callbot.example/twilio/status/{id}?attempt=2#rc=3&rp=ct,rt,5xx")
     );
     assert_eq!(
         request.status_callback_events,
         ["initiated", "ringing", "answered", "completed"]
     );
     assert_eq!(request.timeout_secs, 30);
+    assert_eq!(request.time_limit_secs, Some(900));
     assert_eq!(
         request.machine_detection.as_deref(),
         Some("DetectMessageEnd")
@@ -92,7 +93,9 @@ async fn a_call_is_created_with_every_callback_and_the_async_amd_settings() {
     assert!(request.async_amd);
     assert_eq!(
         request.async_amd_status_callback.as_deref(),
-        Some(format!("https://callbot.example/twilio/amd/{id}?attempt=2").as_str())
+        Some(
+            format!("https://callbot.example/twilio/amd/{id}?attempt=2#rc=3&rp=ct,rt,5xx").as_str()
+        )
     );
 }
 
@@ -137,6 +140,62 @@ async fn a_lasting_outage_is_unavailable_so_the_attempt_retries_later() {
     let error = error.unwrap_err();
     assert!(matches!(error, TelephonyError::Unavailable(_)), "{error:?}");
     assert!(sandbox.calls().is_empty());
+}
+
+#[tokio::test]
+async fn finding_14_a_create_whose_answer_was_lost_finds_the_call_instead_of_ringing_twice() {
+    let sandbox = sandbox().await;
+    sandbox.lose_next_create_answers(1);
+    let (_, sid) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0101").await;
+    // Twilio created the call but its answer was a 500: the adapter looked before retrying.
+    let calls = sandbox.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(sid.unwrap(), calls[0].sid);
+}
+
+#[tokio::test]
+async fn finding_14_a_create_that_never_connected_is_retried_without_a_lookup() {
+    let sandbox = sandbox().await;
+    // Nothing listens there: every try fails to connect, so none can have reached Twilio.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut config = TwilioConfig::new(
+        base,
+        sandbox.account_sid(),
+        twilio::AUTH_TOKEN,
+        twilio::PHONE_NUMBER,
+        "https://callbot.example",
+    );
+    config.backoff = Duration::from_millis(1);
+    let adapter = TwilioClient::new(config).unwrap();
+    let error = adapter
+        .create_call(&order("010-5550-0101", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TwilioError::Unreached(_)), "{error:?}");
+    assert!(sandbox.calls().is_empty());
+}
+
+#[tokio::test]
+async fn calls_can_be_listed_by_number_newest_first() {
+    let sandbox = sandbox().await;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let (adapter, first) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0101").await;
+    let (_, second) = place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0101").await;
+    place(&sandbox, twilio::AUTH_TOKEN, "010-5550-0102")
+        .await
+        .1
+        .unwrap();
+    let found = adapter.find_call("+821055500101", since).await.unwrap();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_ne!(first, second);
+    assert_eq!(found.map(|c| c.sid), Some(second));
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    assert_eq!(
+        adapter.find_call("+821055500101", later).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]

@@ -24,6 +24,40 @@ async fn spawn() -> TestApp {
     spawn_app_with(options).await
 }
 
+/// The same on Postgres and NATS.
+async fn spawn_on_postgres() -> TestApp {
+    let options = AppOptions::default()
+        .manual_clock(Utc::now())
+        .roles(vec![Role::Api])
+        .twilio_sandbox()
+        .public_base_url(PUBLIC_URL)
+        .signed_out()
+        .postgres_and_nats();
+    spawn_app_with(options).await
+}
+
+/// A database blip: the store refuses the next `count` appends, through a trigger that counts on
+/// a sequence (which no rollback resets).
+async fn fail_next_appends(app: &TestApp, count: u32) {
+    let pool = app.state.store.db().pool();
+    let statements = [
+        "CREATE SEQUENCE blip".to_owned(),
+        format!(
+            "CREATE FUNCTION blip() RETURNS trigger AS $$ BEGIN \
+             IF nextval('blip') <= {count} THEN RAISE EXCEPTION 'database blip'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql"
+        ),
+        "CREATE TRIGGER blip BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION blip()"
+            .to_owned(),
+    ];
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
 /// The app with a call ringing under provider call `sid`: the app and the call's id.
 async fn spawn_with_ringing_call(sid: &str) -> (TestApp, Uuid) {
     let app = spawn().await;
@@ -329,4 +363,48 @@ async fn shuffled_and_duplicated_callbacks_give_the_same_final_state() {
             assert_eq!(shape(&events), shape(&expected_events), "round {round}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_callback_that_meets_a_database_blip_is_retried_before_answering() {
+    let app = spawn_on_postgres().await;
+    let sid = "CA00000000000000000000000000000b11";
+    let id = ringing_call(&app, sid).await;
+    fail_next_appends(&app, 2).await;
+    let response = app
+        .post_twilio_signed(
+            &format!("/twilio/status/{id}"),
+            &status(sid, CallStatus::NoAnswer, 3, Some(0)),
+            TOKEN,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.event_types(id)
+            .await
+            .contains(&"AttemptEnded".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_callback_the_store_keeps_refusing_answers_5xx_so_twilio_delivers_it_again() {
+    let app = spawn_on_postgres().await;
+    let sid = "CA00000000000000000000000000000b12";
+    let id = ringing_call(&app, sid).await;
+    let before = app.event_types(id).await;
+    // More failures than the in-process retries absorb.
+    fail_next_appends(&app, 4).await;
+    let path = format!("/twilio/status/{id}");
+    let callback = status(sid, CallStatus::NoAnswer, 3, Some(0));
+    let response = app.post_twilio_signed(&path, &callback, TOKEN).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(app.event_types(id).await, before);
+    // Twilio retries (our URLs carry `#rc=3&rp=ct,rt,5xx`); the store is back.
+    let response = app.post_twilio_signed(&path, &callback, TOKEN).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.event_types(id)
+            .await
+            .contains(&"AttemptEnded".to_owned())
+    );
 }

@@ -137,6 +137,17 @@ impl Telephony for Stuck {
         self.taken.fetch_add(1, Ordering::SeqCst);
         std::future::pending().await
     }
+
+    async fn call_state(
+        &self,
+        _sid: &str,
+    ) -> Result<Option<commands::dialer::ProviderCall>, TelephonyError> {
+        std::future::pending().await
+    }
+
+    async fn hang_up(&self, _sid: &str) -> Result<(), TelephonyError> {
+        std::future::pending().await
+    }
 }
 
 struct Harness {

@@ -8,10 +8,13 @@ use callbot_tests::TestDb;
 use callbot_tests::fixtures::{
     contact, create_campaign, dial_queue, dialer, project_campaign_list, seoul,
 };
+use commands::EventBus;
 use commands::accounts::{AccountSettings, Suppressions};
 use commands::dial_queue::Placement;
-use commands::dialer::{InMemoryTelephony, TelephonyError};
+use commands::dialer::{InMemoryTelephony, ProviderCallStatus, TelephonyError};
+use commands::services::ServiceContext;
 use commands::services::campaigns_view::CallRecord;
+use commands::services::provider_callbacks;
 use commands::{CancellationToken, Clock, CommandContext, Commands, EventStore, ManualClock};
 use domain::PhoneNumber;
 use domain::call::{AttemptEnd, Call, CallCommand, CallResult, CostComponent};
@@ -20,9 +23,13 @@ use domain::policy::{CampaignSettings, RetryPolicy};
 use projections::ProjectionHandle;
 use projections::call_list::CallList;
 use projections::campaign_list::CampaignList as Campaigns;
+use projections::campaign_reads::CampaignReadModels;
+use projections::dialer_view::ReadModelView;
+use protocols::twilio::StatusCallback;
 use uuid::Uuid;
 use workers::dial_consumer::StoreDialQueue;
 use workers::dialer::{Dialer, TickReport};
+use workers::reconciler::{ReconcileTiming, Reconciler};
 
 struct Fixture {
     _db: TestDb,
@@ -197,6 +204,40 @@ impl Fixture {
     fn ordered(&self) -> Vec<Uuid> {
         self.telephony.orders().iter().map(|o| o.call_id).collect()
     }
+
+    /// The services a webhook (and the reconciler) acts through, over this fixture's store.
+    fn services(&self) -> ServiceContext {
+        let view = Arc::new(ReadModelView::new(self.store.clone(), self.handle.clone()));
+        ServiceContext {
+            store: self.store.clone(),
+            bus: EventBus::in_process(),
+            clock: self.clock.clone(),
+            campaigns: Arc::new(Commands::new(self.store.clone(), ())),
+            calls: Arc::new(Commands::new(self.store.clone(), ())),
+            reads: Arc::new(CampaignReadModels::new(
+                self.store.clone(),
+                self.handle.clone(),
+            )),
+            dialer_view: view,
+            preflight: None,
+        }
+    }
+
+    fn reconciler(&self, timing: ReconcileTiming) -> Reconciler {
+        let view = Arc::new(ReadModelView::new(self.store.clone(), self.handle.clone()));
+        Reconciler::new(self.services(), view, self.telephony.clone(), timing)
+    }
+
+    /// The status and attempts of a call as the read model shows them.
+    async fn row(&self, campaign: Uuid, call: Uuid) -> (String, u32) {
+        let rows = self.rows(campaign).await;
+        let row = rows.iter().find(|r| r.id == call.to_string()).unwrap();
+        (row.status.to_string(), u32::try_from(row.attempts).unwrap())
+    }
+}
+
+fn sid(n: usize) -> String {
+    format!("CA{n:032x}")
 }
 
 impl Drop for Fixture {
@@ -518,4 +559,76 @@ async fn on_postgres_the_dialer_keeps_order_concurrency_and_retries() {
     assert_eq!(f.tick().await.dialed, vec![calls[0]]);
     let rows = f.rows(campaign).await;
     assert_eq!(rows[0].attempts, 2);
+}
+
+#[tokio::test]
+async fn calls_whose_callbacks_never_came_get_the_providers_outcome_and_late_callbacks_change_nothing()
+ {
+    let f = Fixture::new().await;
+    let (campaign, calls) = f.running(&[1, 2, 3, 4], concurrency(4)).await;
+    assert_eq!(f.tick().await.dialed.len(), 4);
+    // The process was down while the calls went on: Twilio knows how they went, we don't.
+    f.telephony
+        .set_call(&sid(1), ProviderCallStatus::Completed, Some(42));
+    f.telephony.forget_call(&sid(2));
+    f.telephony
+        .set_call(&sid(3), ProviderCallStatus::InProgress, None);
+    let reconciler = f.reconciler(ReconcileTiming::default());
+
+    // Its first unit after a start asks about every call in flight, overdue or not.
+    assert_eq!(workers::drive_to_idle(&reconciler, 10).await.unwrap(), 1);
+    assert_eq!(f.row(campaign, calls[0]).await.0, "COMPLETED");
+    // Unknown at the provider: a failed attempt that may be retried.
+    assert_eq!(f.row(campaign, calls[1]).await, ("PENDING".to_owned(), 1));
+    assert_eq!(f.row(campaign, calls[2]).await.0, "IN_PROGRESS");
+    assert_eq!(f.row(campaign, calls[3]).await.0, "CALLING");
+
+    // The completed callback arrives after all: nothing changes.
+    let head = f.store.head().await.unwrap();
+    let late = StatusCallback {
+        call_sid: sid(1),
+        account_sid: "AC".into(),
+        call_status: ProviderCallStatus::Completed,
+        sequence_number: Some(4),
+        call_duration: Some(42),
+        sip_response_code: None,
+        error_code: None,
+        timestamp: None,
+    };
+    provider_callbacks::status(&f.services(), calls[0], &late, Some(1), |_| false)
+        .await
+        .unwrap();
+    assert_eq!(f.store.head().await.unwrap(), head);
+    // Nothing is overdue yet, so a later unit asks nobody and changes nothing.
+    assert_eq!(workers::drive_to_idle(&reconciler, 10).await.unwrap(), 0);
+    assert_eq!(f.store.head().await.unwrap(), head);
+}
+
+#[tokio::test]
+async fn a_call_live_past_the_maximum_length_is_hung_up_and_a_ringing_one_left_alone() {
+    let f = Fixture::new().await;
+    let (campaign, calls) = f.running(&[1, 2], concurrency(2)).await;
+    assert_eq!(f.tick().await.dialed.len(), 2);
+    f.telephony
+        .set_call(&sid(1), ProviderCallStatus::InProgress, None);
+    f.telephony
+        .set_call(&sid(2), ProviderCallStatus::Ringing, None);
+    let timing = ReconcileTiming {
+        recheck: Duration::ZERO,
+        ..ReconcileTiming::default()
+    };
+    let reconciler = f.reconciler(timing);
+    // The first unit records the answer; the provider still rings the second call.
+    assert_eq!(workers::drive_to_idle(&reconciler, 10).await.unwrap(), 1);
+    assert_eq!(f.row(campaign, calls[0]).await.0, "IN_PROGRESS");
+    assert!(f.telephony.hung_up().is_empty());
+
+    let limit = timing.calling_after + timing.max_call + timing.margin;
+    f.clock.advance(chrono::Duration::from_std(limit).unwrap());
+    assert_eq!(workers::drive_to_idle(&reconciler, 1).await.unwrap(), 1);
+    assert_eq!(f.telephony.hung_up(), vec![sid(1)]);
+    // Twilio ends the call; its completed callback (or the next look) records it.
+    assert_eq!(workers::drive_to_idle(&reconciler, 10).await.unwrap(), 1);
+    assert_eq!(f.row(campaign, calls[0]).await.0, "COMPLETED");
+    assert_eq!(f.row(campaign, calls[1]).await.0, "CALLING");
 }

@@ -12,6 +12,7 @@ pub mod dialer;
 pub mod ports;
 pub mod post_call;
 pub mod projection;
+pub mod reconciler;
 pub mod recordings;
 pub mod relay;
 pub mod supervisor;
@@ -75,6 +76,8 @@ pub enum WorkerError {
     Relay(#[from] commands::relay::RelayError),
     #[error("projection: {0}")]
     Projection(#[from] projections::ProjectionError),
+    #[error("telephony: {0}")]
+    Telephony(#[from] commands::dialer::TelephonyError),
     #[error("NATS: {0}")]
     Nats(String),
     #[error(transparent)]

@@ -7,6 +7,9 @@
 //! first. Refusals by the aggregate (a repeated or settled callback) are expected and only
 //! logged.
 
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
 use domain::call::{AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand};
 use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
@@ -39,8 +42,43 @@ pub enum VoiceAnswer {
     HangUp,
 }
 
+/// Handles a callback again, a bounded number of times, when the store failed: a database blip
+/// must not cost a callback. If it still fails the webhook answers 5xx, and Twilio delivers it
+/// again (the connection overrides on our URLs); the reconciler is the last backstop. Every
+/// handler is idempotent, so running one twice is safe.
+async fn retrying<T, F, Fut>(handle: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let policy = ExponentialBuilder::default()
+        .with_min_delay(STORE_RETRY_DELAY)
+        .with_jitter()
+        .with_max_times(STORE_RETRIES);
+    handle
+        .retry(policy)
+        .when(|error| matches!(error, CallbackError::Store(_)))
+        .notify(
+            |error, delay| tracing::warn!(%error, ?delay, "callback hit a store error; retrying"),
+        )
+        .await
+}
+
+/// Retries of a callback after a store error, and the first pause (doubling, with jitter).
+const STORE_RETRIES: usize = 3;
+const STORE_RETRY_DELAY: Duration = Duration::from_millis(50);
+
 /// Twilio asks what to do with an answered call.
 pub async fn voice(
+    ctx: &ServiceContext,
+    call_id: Uuid,
+    call_sid: &str,
+    attempt: Option<u32>,
+) -> Result<VoiceAnswer> {
+    retrying(|| voice_once(ctx, call_id, call_sid, attempt)).await
+}
+
+async fn voice_once(
     ctx: &ServiceContext,
     call_id: Uuid,
     call_sid: &str,
@@ -61,7 +99,17 @@ pub async fn status(
     call_id: Uuid,
     callback: &StatusCallback,
     attempt: Option<u32>,
-    is_stale: impl FnOnce(&StatusCallback) -> bool,
+    is_stale: impl Fn(&StatusCallback) -> bool,
+) -> Result<()> {
+    retrying(|| status_once(ctx, call_id, callback, attempt, &is_stale)).await
+}
+
+async fn status_once(
+    ctx: &ServiceContext,
+    call_id: Uuid,
+    callback: &StatusCallback,
+    attempt: Option<u32>,
+    is_stale: &impl Fn(&StatusCallback) -> bool,
 ) -> Result<()> {
     let call = load_call(ctx, call_id).await?;
     if !is_current_attempt(ctx, call_id, &call, &callback.call_sid, attempt).await? {
@@ -89,6 +137,15 @@ pub async fn status(
 /// The answering-machine verdict: a machine ends the attempt as voicemail under the campaign's
 /// policy (the voicemail worker carries the policy out at Twilio).
 pub async fn answering_machine(
+    ctx: &ServiceContext,
+    call_id: Uuid,
+    verdict: &AmdCallback,
+    attempt: Option<u32>,
+) -> Result<()> {
+    retrying(|| answering_machine_once(ctx, call_id, verdict, attempt)).await
+}
+
+async fn answering_machine_once(
     ctx: &ServiceContext,
     call_id: Uuid,
     verdict: &AmdCallback,
@@ -126,6 +183,15 @@ pub async fn answering_machine(
 
 /// Recording status: a finished recording is recorded as available for the recordings worker.
 pub async fn recording(
+    ctx: &ServiceContext,
+    call_id: Uuid,
+    report: &RecordingCallback,
+    attempt: Option<u32>,
+) -> Result<()> {
+    retrying(|| recording_once(ctx, call_id, report, attempt)).await
+}
+
+async fn recording_once(
     ctx: &ServiceContext,
     call_id: Uuid,
     report: &RecordingCallback,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
-use commands::dialer::{DialOrder, Telephony, TelephonyError};
+use commands::dialer::{DialOrder, ProviderCall, Telephony, TelephonyError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
@@ -13,8 +13,8 @@ mod account;
 mod recordings;
 
 use protocols::twilio::{
-    self as wire, CallResource, CreateCall, ERROR_NOT_FOUND, ErrorBody, RecordingResource,
-    STATUS_EVENTS,
+    self as wire, CallList, CallResource, ConnectionOverrides, CreateCall, ERROR_NOT_FOUND,
+    ErrorBody, RecordingResource, STATUS_EVENTS,
 };
 
 /// Where and as whom the adapter talks to Twilio.
@@ -30,6 +30,8 @@ pub struct TwilioConfig {
     pub public_base_url: String,
     /// Attempts for one request when Twilio answers 429/5xx or cannot be reached.
     pub max_attempts: u32,
+    /// `TimeLimit` of every call: Twilio ends a call this long (seconds) after it connects.
+    pub max_call_secs: u32,
     /// The first backoff; it doubles per retry, with jitter.
     pub backoff: Duration,
 }
@@ -61,6 +63,7 @@ impl TwilioConfig {
             phone_number: phone_number.into(),
             public_base_url: public_base_url.into().trim_end_matches('/').to_owned(),
             max_attempts: 4,
+            max_call_secs: DEFAULT_MAX_CALL_SECS,
             backoff: Duration::from_millis(250),
         }
     }
@@ -79,14 +82,23 @@ pub enum TwilioError {
     /// Twilio could not be reached or answered something unreadable.
     #[error("Twilio unavailable: {0}")]
     Unavailable(String),
+    /// No connection could be made: the request surely never reached Twilio.
+    #[error("Twilio unreachable: {0}")]
+    Unreached(String),
 }
 
 impl TwilioError {
     fn is_retryable(&self) -> bool {
         match self {
             Self::Api { status, .. } => *status == 429 || *status >= 500,
-            Self::Unavailable(_) => true,
+            Self::Unavailable(_) | Self::Unreached(_) => true,
         }
+    }
+
+    /// Whether Twilio surely did not act on the request: no connection was made, or it answered
+    /// 429 ("never processed and always safe to retry", PROTOCOLS §A7).
+    fn surely_not_received(&self) -> bool {
+        matches!(self, Self::Unreached(_) | Self::Api { status: 429, .. })
     }
 
     /// Whether Twilio refused because the call (or its recording) is over: 404 / 20404 (no such
@@ -97,7 +109,7 @@ impl TwilioError {
             Self::Api { code, .. } => {
                 *code == ERROR_NOT_FOUND || *code == wire::ERROR_CALL_NOT_IN_PROGRESS
             }
-            Self::Unavailable(_) => false,
+            Self::Unavailable(_) | Self::Unreached(_) => false,
         }
     }
 }
@@ -128,6 +140,17 @@ fn still_there<T>(result: Result<T, TwilioError>) -> Result<bool, TwilioError> {
     }
 }
 
+/// A 2xx answer's JSON body.
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, TwilioError> {
+    serde_json::from_slice(body)
+        .map_err(|e| TwilioError::Unavailable(format!("unreadable Twilio response: {e}")))
+}
+
+/// How long Twilio rings before the call counts as unanswered (`Timeout`).
+pub const RING_TIMEOUT_SECS: u32 = 30;
+/// The default `TimeLimit` of a call (`MAX_CALL_SECONDS`): 15 minutes.
+pub const DEFAULT_MAX_CALL_SECS: u32 = 900;
+
 /// The adapter.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
@@ -157,13 +180,27 @@ impl TwilioClient {
         )
     }
 
-    /// Our webhook URL for `kind` (`voice`, `status`, `amd`, `recording`) of a call.
-    pub fn webhook_url(&self, kind: &str, call_id: impl std::fmt::Display) -> String {
-        format!("{}/twilio/{kind}/{call_id}", self.config.public_base_url)
+    /// Our webhook URL for `kind` (`voice`, `status`, `amd`, `recording`) of a call, with the
+    /// attempt in its (signed) query string when there is one, so a callback that overtakes the
+    /// create response can still be matched to its attempt; and with Twilio's connection
+    /// overrides as its fragment, so a callback that met a database blip (5xx), a timeout or a
+    /// refused connection is delivered again.
+    pub fn webhook_url(
+        &self,
+        kind: &str,
+        call_id: impl std::fmt::Display,
+        attempt: Option<u32>,
+    ) -> String {
+        let mut url = format!("{}/twilio/{kind}/{call_id}", self.config.public_base_url);
+        if let Some(attempt) = attempt {
+            url.push_str(&format!("?attempt={attempt}"));
+        }
+        ConnectionOverrides::retrying(&url)
     }
 
     /// What we ask Twilio for to place `order`.
     pub fn create_request(&self, order: &DialOrder) -> CreateCall {
+        let attempt = Some(order.attempt);
         CreateCall {
             to: order.to.as_str().to_owned(),
             from: order
@@ -171,40 +208,93 @@ impl TwilioClient {
                 .clone()
                 .filter(|id| !id.trim().is_empty())
                 .unwrap_or_else(|| self.config.phone_number.clone()),
-            // The attempt rides in the (signed) query string, so a callback that overtakes the
-            // create response can still be matched to its attempt.
-            url: format!(
-                "{}?attempt={}",
-                self.webhook_url("voice", order.call_id),
-                order.attempt
-            ),
-            status_callback: format!(
-                "{}?attempt={}",
-                self.webhook_url("status", order.call_id),
-                order.attempt
-            ),
+            url: self.webhook_url("voice", order.call_id, attempt),
+            status_callback: self.webhook_url("status", order.call_id, attempt),
             status_callback_events: STATUS_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
-            timeout_secs: 30,
+            timeout_secs: RING_TIMEOUT_SECS,
+            time_limit_secs: Some(self.config.max_call_secs),
             machine_detection: Some("DetectMessageEnd".into()),
             async_amd: true,
-            async_amd_status_callback: Some(format!(
-                "{}?attempt={}",
-                self.webhook_url("amd", order.call_id),
-                order.attempt
-            )),
+            async_amd_status_callback: Some(self.webhook_url("amd", order.call_id, attempt)),
         }
     }
 
-    /// `POST …/Calls.json`.
+    /// `POST …/Calls.json`, retried only when the request surely never reached Twilio (no
+    /// connection, or 429, which Twilio never processes). After an ambiguous failure (a 5xx, a
+    /// timeout, a dropped connection after sending) Twilio may have created the call, so before
+    /// trying again the adapter looks for a call to the same number created since the first
+    /// try ([`Self::find_call`]) and takes it instead of ringing the person twice.
     #[tracing::instrument(skip_all, fields(call_id = %order.call_id, attempt = order.attempt))]
     pub async fn create_call(&self, order: &DialOrder) -> Result<CallResource, TwilioError> {
         let form = self.create_request(order).to_form();
-        self.send(
-            reqwest::Method::POST,
-            &self.account_url("Calls.json"),
-            Some(&form),
-        )
-        .await
+        let url = self.account_url("Calls.json");
+        // Twilio's `StartTime` filter has a one-day resolution; created calls are compared
+        // against this (less a little clock skew, far below any retry interval) below.
+        let since = chrono::Utc::now() - chrono::Duration::seconds(10);
+        let mut failures = 0;
+        loop {
+            let error = match self
+                .retrying_when(
+                    || self.send_once(reqwest::Method::POST, &url, Some(&form)),
+                    TwilioError::surely_not_received,
+                )
+                .await
+            {
+                Ok(body) => return parse_body(&body),
+                Err(error) => error,
+            };
+            if !error.is_retryable() {
+                return Err(error);
+            }
+            failures += 1;
+            tracing::warn!(%error, failures, "creating the call failed ambiguously; looking for it at Twilio");
+            match self.find_call(order.to.as_str(), since).await {
+                Ok(Some(found)) => {
+                    tracing::info!(sid = %found.sid, "Twilio had created the call; using it");
+                    return Ok(found);
+                }
+                Ok(None) if failures < self.config.max_attempts => {
+                    tokio::time::sleep(self.config.backoff * failures).await;
+                }
+                Ok(None) => return Err(error),
+                // Not knowing whether the call exists, don't risk a second one.
+                Err(lookup) => {
+                    tracing::warn!(error = %lookup, "cannot look for the call; giving up this attempt");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The newest call to `to` created at or after `since` (`GET …/Calls.json?To=&StartTime>=`),
+    /// if Twilio has one. (Twilio's dates have a one-second resolution.)
+    pub async fn find_call(
+        &self,
+        to: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<CallResource>, TwilioError> {
+        let query = wire::encode_form(&[
+            ("To", to),
+            ("StartTime>", &since.format("%Y-%m-%d").to_string()),
+            ("PageSize", "20"),
+        ]);
+        let list: CallList = self
+            .send(
+                reqwest::Method::GET,
+                &self.account_url(&format!("Calls.json?{query}")),
+                None,
+            )
+            .await?;
+        let created = |call: &CallResource| {
+            call.date_created
+                .as_deref()
+                .and_then(|date| chrono::DateTime::parse_from_rfc2822(date).ok())
+        };
+        // Twilio lists the newest first.
+        Ok(list
+            .calls
+            .into_iter()
+            .find(|call| call.to == to && created(call).is_some_and(|at| at >= since)))
     }
 
     /// `GET …/Calls/{Sid}.json`.
@@ -250,7 +340,7 @@ impl TwilioClient {
             ("RecordingChannels".to_owned(), "dual".to_owned()),
             (
                 "RecordingStatusCallback".to_owned(),
-                self.webhook_url("recording", call_id),
+                self.webhook_url("recording", call_id, None),
             ),
             (
                 "RecordingStatusCallbackMethod".to_owned(),
@@ -314,8 +404,7 @@ impl TwilioClient {
     ) -> Result<T, TwilioError> {
         self.retrying(|| async {
             let body = self.send_once(method.clone(), url, form).await?;
-            serde_json::from_slice(&body)
-                .map_err(|e| TwilioError::Unavailable(format!("unreadable Twilio response: {e}")))
+            parse_body(&body)
         })
         .await
     }
@@ -332,6 +421,19 @@ impl TwilioClient {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, TwilioError>>,
     {
+        self.retrying_when(attempt, TwilioError::is_retryable).await
+    }
+
+    /// `attempt` until it succeeds, fails in a way `retry` refuses, or the attempts run out.
+    async fn retrying_when<T, F, Fut>(
+        &self,
+        attempt: F,
+        retry: fn(&TwilioError) -> bool,
+    ) -> Result<T, TwilioError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, TwilioError>>,
+    {
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.config.backoff)
             .with_factor(2.0)
@@ -339,7 +441,7 @@ impl TwilioClient {
             .with_max_times(self.config.max_attempts.saturating_sub(1) as usize);
         attempt
             .retry(policy)
-            .when(TwilioError::is_retryable)
+            .when(retry)
             .notify(|error, delay| {
                 tracing::warn!(%error, ?delay, "Twilio request failed; retrying");
             })
@@ -365,10 +467,13 @@ impl TwilioClient {
                 )
                 .body(wire::encode_form(form));
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| TwilioError::Unavailable(e.without_url().to_string()))?;
+        let response = request.send().await.map_err(|e| {
+            if e.is_connect() {
+                TwilioError::Unreached(e.without_url().to_string())
+            } else {
+                TwilioError::Unavailable(e.without_url().to_string())
+            }
+        })?;
         let status = response.status();
         let body = response
             .bytes()
@@ -400,5 +505,32 @@ impl Telephony for TwilioClient {
     async fn place_call(&self, order: &DialOrder) -> Result<String, TelephonyError> {
         let call = self.create_call(order).await?;
         Ok(call.sid)
+    }
+
+    async fn call_state(
+        &self,
+        provider_call_sid: &str,
+    ) -> Result<Option<ProviderCall>, TelephonyError> {
+        let call = match self.fetch_call(provider_call_sid).await {
+            Ok(call) => call,
+            Err(TwilioError::Api { status: 404, .. }) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let Ok(status) = call.status.parse::<wire::CallStatus>() else {
+            return Err(TelephonyError::Unavailable(format!(
+                "unknown call status {:?}",
+                call.status
+            )));
+        };
+        Ok(Some(ProviderCall {
+            duration_secs: call.duration.as_deref().and_then(|d| d.parse().ok()),
+            sid: call.sid,
+            status,
+        }))
+    }
+
+    async fn hang_up(&self, provider_call_sid: &str) -> Result<(), TelephonyError> {
+        TwilioClient::hang_up(self, provider_call_sid).await?;
+        Ok(())
     }
 }

@@ -2,4 +2,4 @@
 
 pub mod client;
 
-pub use client::{TwilioClient, TwilioConfig};
+pub use client::{TwilioClient, TwilioConfig, TwilioError};

@@ -66,6 +66,14 @@ impl CallResource {
     }
 }
 
+/// `GET …/Calls.json` (filtered with `?To=&StartTime>=`), one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallList {
+    pub calls: Vec<CallResource>,
+    #[serde(flatten)]
+    pub paging: super::Paging,
+}
+
 /// Twilio's error body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -110,6 +118,8 @@ pub struct CreateCall {
     pub status_callback: String,
     pub status_callback_events: Vec<String>,
     pub timeout_secs: u32,
+    /// `TimeLimit`: Twilio ends the call after this many seconds (default four hours).
+    pub time_limit_secs: Option<u32>,
     pub machine_detection: Option<String>,
     pub async_amd: bool,
     pub async_amd_status_callback: Option<String>,
@@ -130,6 +140,9 @@ impl CreateCall {
             form.push(("StatusCallbackEvent".into(), event.clone()));
         }
         form.push(("Timeout".into(), self.timeout_secs.to_string()));
+        if let Some(limit) = self.time_limit_secs {
+            form.push(("TimeLimit".into(), limit.to_string()));
+        }
         if let Some(detection) = &self.machine_detection {
             form.push(("MachineDetection".into(), detection.clone()));
         }
@@ -157,6 +170,7 @@ impl CreateCall {
                 .map(str::to_owned)
                 .collect(),
             timeout_secs: optional_number(form, "Timeout")?.unwrap_or(60),
+            time_limit_secs: optional_number(form, "TimeLimit")?,
             machine_detection: first(form, "MachineDetection").map(str::to_owned),
             async_amd: first(form, "AsyncAmd") == Some("true"),
             async_amd_status_callback: first(form, "AsyncAmdStatusCallback").map(str::to_owned),
@@ -178,6 +192,7 @@ mod tests {
             status_callback: "https://x.example/twilio/status/1".into(),
             status_callback_events: STATUS_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
             timeout_secs: 30,
+            time_limit_secs: Some(900),
             machine_detection: Some("DetectMessageEnd".into()),
             async_amd: true,
             async_amd_status_callback: Some("https://x.example/twilio/amd/1".into()),

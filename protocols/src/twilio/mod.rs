@@ -4,6 +4,7 @@
 pub mod account;
 pub mod callbacks;
 pub mod calls;
+pub mod connection_overrides;
 pub mod form;
 pub mod media_streams;
 pub mod recordings;
@@ -13,9 +14,10 @@ pub mod twiml;
 pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
 pub use callbacks::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 pub use calls::{
-    CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_CALL_NOT_IN_PROGRESS, ERROR_INVALID_TO,
-    ERROR_NOT_FOUND, ERROR_TOO_MANY_REQUESTS, ErrorBody, STATUS_EVENTS,
+    CallList, CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_CALL_NOT_IN_PROGRESS,
+    ERROR_INVALID_TO, ERROR_NOT_FOUND, ERROR_TOO_MANY_REQUESTS, ErrorBody, STATUS_EVENTS,
 };
+pub use connection_overrides::ConnectionOverrides;
 pub use form::{Form, FormError, encode_form, parse_form};
 pub use media_streams::{
     DtmfPayload, FromTwilio, MarkPayload, MediaFormat, MediaPayload, StreamStart, StreamStop,

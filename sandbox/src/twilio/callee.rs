@@ -101,35 +101,53 @@ impl Driver {
         }
     }
 
-    /// Posts a signed form to one of the backend's URLs; returns the response body.
+    /// Posts a signed form to one of the backend's URLs as Twilio does: the URL's fragment
+    /// (connection overrides, PROTOCOLS) is neither sent nor signed, and says how often a failed
+    /// delivery is retried. Returns the body of the answer that succeeded.
     async fn post(&self, url: &str, form: &wire::Form) -> Option<String> {
+        let (url, overrides) = ConnectionOverrides::split(url);
         let signature = wire::compute_signature(&self.shared.auth_token, url, form);
         let target = self.target(url);
-        let response = self
-            .shared
-            .http
-            .post(&target)
-            .header(wire::SIGNATURE_HEADER, signature)
-            .header(
-                header::CONTENT_TYPE.as_str(),
-                "application/x-www-form-urlencoded",
-            )
-            .header(header::USER_AGENT.as_str(), "TwilioProxy/1.1")
-            .body(wire::encode_form(form))
-            .send()
-            .await;
-        match response {
-            Ok(response) if response.status().is_success() => response.text().await.ok(),
-            Ok(response) => {
-                let status = response.status();
-                self.note(|log| log.refused_callbacks.push(format!("{url} → {status}")));
-                None
+        for attempt in 0..=overrides.retries {
+            if attempt > 0 {
+                self.pause(200 * u64::from(attempt)).await;
             }
-            Err(err) => {
-                self.note(|log| log.refused_callbacks.push(format!("{url} → {err}")));
-                None
+            let response = self
+                .shared
+                .http
+                .post(&target)
+                .header(wire::SIGNATURE_HEADER, &signature)
+                .header(
+                    header::CONTENT_TYPE.as_str(),
+                    "application/x-www-form-urlencoded",
+                )
+                .header(header::USER_AGENT.as_str(), "TwilioProxy/1.1")
+                .body(wire::encode_form(form))
+                .send()
+                .await;
+            let retry = match response {
+                Ok(response) if response.status().is_success() => {
+                    return response.text().await.ok();
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    self.note(|log| log.refused_callbacks.push(format!("{url} → {status}")));
+                    overrides.retries_status(status.as_u16())
+                }
+                Err(err) => {
+                    self.note(|log| log.refused_callbacks.push(format!("{url} → {err}")));
+                    if err.is_connect() {
+                        overrides.on_connect_failure
+                    } else {
+                        overrides.on_read_timeout
+                    }
+                }
+            };
+            if !retry {
+                break;
             }
         }
+        None
     }
 
     /// The URL the request really goes to: the public one, or the same path on `deliver_to`.
@@ -192,7 +210,16 @@ impl Driver {
             self.pause(1500).await;
         } else if let Some(verbs) = verbs {
             self.amd("human").await;
-            self.execute(&verbs).await;
+            // Twilio ends a call at its `TimeLimit`, whatever the TwiML is doing.
+            let limit = self.request.time_limit_secs.map_or(Duration::MAX, |secs| {
+                Duration::from_secs_f64(f64::from(secs) / self.shared.options.speed)
+            });
+            if tokio::time::timeout(limit, self.execute(&verbs))
+                .await
+                .is_err()
+            {
+                self.note(|log| log.time_limit_reached = true);
+            }
         }
         let secs = (started.elapsed().as_secs_f64() * self.shared.options.speed).round() as u32;
         self.progress(CallStatus::Completed, Some(secs.max(1)), None)

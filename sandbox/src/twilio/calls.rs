@@ -1,6 +1,9 @@
 //! The Calls resource: create (which starts a simulated callee), fetch, and update (hang-up or
 //! new TwiML).
 
+use axum::extract::Query;
+use protocols::twilio::{CallList, Paging};
+
 use super::callee::Driver;
 use super::*;
 
@@ -109,6 +112,7 @@ pub(super) async fn create_call(
                 clears: 0,
                 stream_problem: None,
                 stream_closed_by_backend: false,
+                time_limit_reached: false,
             },
             resource: resource.clone(),
             changed: changed.clone(),
@@ -125,7 +129,70 @@ pub(super) async fn create_call(
         pending: Vec::new(),
     };
     tokio::spawn(driver.run());
+    if shared
+        .lose_create_answers
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            20500,
+            "Internal Server Error",
+        );
+    }
     (StatusCode::CREATED, axum::Json(resource)).into_response()
+}
+
+/// `GET …/Calls.json`: the calls, newest first, filtered by `To`, `From`, `Status` and
+/// `StartTime>=` (a date, `YYYY-MM-DD`, read in UTC as Twilio does), one page of `PageSize`
+/// (default 50, at most 1000).
+pub(super) async fn list_calls(
+    State(shared): State<Arc<Shared>>,
+    Query(filter): Query<HashMap<String, String>>,
+) -> Response {
+    let page_size = match filter.get("PageSize").map(|v| v.parse::<u32>()) {
+        None => 50,
+        Some(Ok(size)) if (1..=1000).contains(&size) => size,
+        Some(_) => return error(StatusCode::BAD_REQUEST, 20001, "Invalid PageSize"),
+    };
+    let since = match filter.get("StartTime>") {
+        None => None,
+        Some(date) => match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => return error(StatusCode::BAD_REQUEST, 20001, "Invalid StartTime"),
+        },
+    };
+    let matches = |field: &str, value: &str| filter.get(field).is_none_or(|want| want == value);
+    let calls = shared.calls.lock().expect("sandbox lock");
+    let mut found: Vec<(u64, CallResource)> = calls
+        .values()
+        .map(|live| &live.resource)
+        .filter(|call| matches("To", &call.to) && matches("From", &call.from))
+        .filter(|call| matches("Status", &call.status))
+        .filter(|call| {
+            since.is_none_or(|since| {
+                call.date_created
+                    .as_deref()
+                    .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+                    .is_some_and(|created| created.date_naive() >= since)
+            })
+        })
+        .map(|call| {
+            let serial = u64::from_str_radix(call.sid.trim_start_matches("CA"), 16).unwrap_or(0);
+            (serial, call.clone())
+        })
+        .collect();
+    found.sort_by_key(|(serial, _)| std::cmp::Reverse(*serial));
+    let calls = found
+        .into_iter()
+        .take(page_size as usize)
+        .map(|(_, call)| call)
+        .collect();
+    axum::Json(CallList {
+        calls,
+        paging: Paging::only(page_size),
+    })
+    .into_response()
 }
 
 pub(super) fn call_sid_of(path_segment: &str) -> &str {

@@ -34,9 +34,9 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use protocols::twilio::{
-    self as wire, AmdCallback, CallResource, CallStatus, CreateCall, ERROR_AUTHENTICATION,
-    ERROR_INVALID_TO, ERROR_NOT_FOUND, ErrorBody, RecordingCallback, RecordingResource,
-    StatusCallback, Verb,
+    self as wire, AmdCallback, CallResource, CallStatus, ConnectionOverrides, CreateCall,
+    ERROR_AUTHENTICATION, ERROR_INVALID_TO, ERROR_NOT_FOUND, ErrorBody, RecordingCallback,
+    RecordingResource, StatusCallback, Verb,
 };
 use rand::seq::SliceRandom;
 
@@ -143,6 +143,8 @@ pub struct CallLog {
     /// The backend ended the media stream — closed the socket or hung up through REST —
     /// rather than the callee hanging up.
     pub stream_closed_by_backend: bool,
+    /// The call reached its `TimeLimit` and was ended by Twilio.
+    pub time_limit_reached: bool,
 }
 
 struct LiveCall {
@@ -176,6 +178,7 @@ struct Shared {
     next_sid: AtomicU64,
     /// Create requests still to fail with HTTP 503 (provider outage drills).
     fail_creates: AtomicU32,
+    lose_create_answers: AtomicU32,
     /// The account's numbers and balance.
     account: account::Account,
 }
@@ -212,6 +215,14 @@ impl TwilioSandbox {
         self.shared.fail_creates.store(count, Ordering::SeqCst);
     }
 
+    /// Makes the next `count` create requests create their call but answer 500, as when
+    /// Twilio's answer is lost on the way: the client cannot know the call exists.
+    pub fn lose_next_create_answers(&self, count: u32) {
+        self.shared
+            .lose_create_answers
+            .store(count, Ordering::SeqCst);
+    }
+
     /// Every call created so far.
     pub fn calls(&self) -> Vec<CallLog> {
         let calls = self.shared.calls.lock().expect("sandbox lock");
@@ -237,12 +248,13 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         attempts_per_number: Mutex::default(),
         next_sid: AtomicU64::new(1),
         fail_creates: AtomicU32::new(0),
+        lose_create_answers: AtomicU32::new(0),
         account: Default::default(),
     });
     let router = Router::new()
         .route(
             "/2010-04-01/Accounts/{account}/Calls.json",
-            post(calls::create_call),
+            get(calls::list_calls).post(calls::create_call),
         )
         .route(
             "/2010-04-01/Accounts/{account}/Calls/{call}",
