@@ -323,3 +323,24 @@ async fn finding_15_metrics_need_the_token_or_a_local_unforwarded_request() {
     // Health and readiness stay open.
     assert_eq!(app.get_raw("/healthz").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn finding_10_a_csv_row_over_a_limit_is_rejected_like_a_row_without_a_number() {
+    let app = spawn_app().await;
+    let body = campaign_body(&app, json!({})).await;
+    let id = app.create_campaign_ok(body).await;
+    let long_name = "가".repeat(150);
+    let csv = format!(
+        "phone,name,appointmentTime\n010-5550-0102,{long_name},14:00\n010-5550-0103,\"김\u{7}민수\",14:00\n010-5550-0104,이영희,15:00\n"
+    );
+    let (status, answer) = app.import_csv(&id, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["imported"], 1, "{answer}");
+    let rejected = answer["data"]["rejected"]
+        .as_array()
+        .expect("rejected rows");
+    let lines: Vec<&Value> = rejected.iter().map(|row| &row["line"]).collect();
+    assert_eq!(lines, [&json!(2), &json!(3)], "{answer}");
+    let reason = rejected[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("at most 100 characters"), "{answer}");
+}

@@ -276,7 +276,11 @@ fn merge(base: &mut Value, overlay: Value) {
 pub fn parse_contacts(inputs: Vec<ContactInput>) -> Result<Vec<Contact>> {
     limits::CONTACTS_PER_REQUEST.check(inputs.len())?;
     for (index, input) in inputs.iter().enumerate() {
-        check_contact(index, input.name.as_deref(), &input.context)?;
+        check_contact(
+            &format!("contacts[{index}]"),
+            input.name.as_deref(),
+            &input.context,
+        )?;
     }
     let mut contacts = Vec::with_capacity(inputs.len());
     let mut rejected = Vec::new();
@@ -306,17 +310,17 @@ pub fn parse_contacts(inputs: Vec<ContactInput>) -> Result<Vec<Contact>> {
 }
 
 /// The limits of one contact's name and context ([`domain::limits`]), and no control
-/// characters in them. `index` is its place in the request, named in the error.
-pub fn check_contact(index: usize, name: Option<&str>, context: &Map<String, Value>) -> Result<()> {
+/// characters in them. `place` names the contact in the error (`contacts[3]`).
+pub fn check_contact(place: &str, name: Option<&str>, context: &Map<String, Value>) -> Result<()> {
     let control = |field: String| CampaignServiceError::ControlCharacters { field };
     if let Some(name) = name {
-        let field = format!("contacts[{index}].name");
+        let field = format!("{place}.name");
         limits::CONTACT_NAME.check_at(&field, name.chars().count())?;
         if limits::has_control_characters(name) {
             return Err(control(field));
         }
     }
-    let field = format!("contacts[{index}].context");
+    let field = format!("{place}.context");
     limits::CONTACT_CONTEXT_KEYS.check_at(&field, context.len())?;
     for (key, value) in context {
         limits::CONTACT_CONTEXT_KEY.check_at(&format!("{field} key"), key.chars().count())?;
@@ -454,13 +458,22 @@ pub async fn import_contacts(
             rejected: parsed.rejected,
         });
     }
-    let contacts: Vec<Contact> = parsed
-        .contacts
-        .into_iter()
-        .map(|c| c.into_contact(Uuid::now_v7()))
-        .collect();
-    for (index, contact) in contacts.iter().enumerate() {
-        check_contact(index, contact.name.as_deref(), &contact.context)?;
+    // A row over a limit, or with control characters, is refused like a row without a number.
+    let mut rejected = parsed.rejected;
+    let mut contacts = Vec::with_capacity(parsed.contacts.len());
+    for row in parsed.contacts {
+        match check_contact("contact", row.name.as_deref(), &row.context) {
+            Ok(()) => contacts.push(row.into_contact(Uuid::now_v7())),
+            Err(refused) => rejected.push(crate::contacts_import::RejectedRow {
+                line: row.line,
+                value: row.phone.as_str().to_owned(),
+                reason: refused.to_string(),
+            }),
+        }
+    }
+    rejected.sort_by_key(|row| row.line);
+    if contacts.is_empty() {
+        return Err(CampaignServiceError::NothingToImport { rejected });
     }
     let added = add_parsed_contacts(ctx, owner_id, id, contacts).await?;
     Ok(ContactsImported {
@@ -468,7 +481,7 @@ pub async fn import_contacts(
         imported: added.added,
         duplicates: added.duplicates,
         total_calls: added.total_calls,
-        rejected: parsed.rejected,
+        rejected,
         encoding: parsed.encoding.to_owned(),
     })
 }
