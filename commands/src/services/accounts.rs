@@ -251,10 +251,17 @@ impl AccountService {
             return Err(AccountsError::Unauthorized);
         }
         let email = Email::normalize(&input.credentials.email);
-        let row = sqlx::query("SELECT account_id, password_hash FROM credentials WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&self.pool)
-            .await?;
+        // Accounts made before emails were NFKC-normalized are stored trimmed and lower-cased
+        // only: found by that form too, the normalized one first.
+        let legacy = input.credentials.email.trim().to_lowercase();
+        let row = sqlx::query(
+            "SELECT account_id, password_hash FROM credentials WHERE email = $1 OR email = $2 \
+             ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1",
+        )
+        .bind(&email)
+        .bind(&legacy)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             // Same work and same answers as a wrong password.
             self.verify(password, DUMMY_HASH.to_owned()).await;

@@ -270,6 +270,22 @@ async fn finding_10_a_sign_in_over_the_limits_is_refused_before_any_hashing() {
     assert_eq!(service.verifications(), before);
 }
 
+#[tokio::test]
+async fn finding_11_an_account_stored_before_normalization_still_signs_in_as_typed() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    // As an account made before NFKC was applied is stored: trimmed and lower-cased only.
+    sqlx::query("UPDATE credentials SET email = $1")
+        .bind("ｏｗｎｅｒ@clinic.example")
+        .execute(&service.pool)
+        .await
+        .unwrap();
+    service
+        .login(login("ＯＷＮＥＲ@clinic.example", "s3cret-pass"))
+        .await
+        .expect("found by its stored form");
+}
+
 /// The owner registered and signed in once.
 async fn signed_in(service: &AccountService) -> LoggedIn {
     service
