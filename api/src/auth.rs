@@ -191,7 +191,7 @@ impl AppState {
     /// The account use cases over this process's database, history and clock.
     pub fn account_service(&self) -> AccountService {
         AccountService::new(
-            self.store.db().pool().clone(),
+            self.store.clone(),
             self.accounts.clone(),
             self.clock.clone(),
             self.auth.unknown_emails.clone(),

@@ -102,6 +102,14 @@ impl ApiError {
         }
     }
 
+    /// Text with control characters where people type names and notes (`field` names which).
+    pub fn control_characters(message: String, field: &str) -> Self {
+        Self::InvalidInput {
+            message,
+            details: Some(json!({ "field": field, "reason": "CONTROL_CHARACTERS" })),
+        }
+    }
+
     /// Wraps an unexpected failure.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::Internal(err.to_string())
@@ -348,9 +356,26 @@ impl From<commands::services::accounts::AccountsError> for ApiError {
             E::Unauthorized => Self::Unauthorized,
             E::Locked { until } => Self::AccountLocked { until },
             E::NotFound => Self::NotFound,
-            E::Database(_) | E::Command(_) | E::Hashing(_) | E::CorruptRow(_) => {
+            E::Database(_) | E::Command(_) | E::Store(_) | E::Hashing(_) | E::CorruptRow(_) => {
                 Self::internal(err)
             }
+        }
+    }
+}
+
+/// A value over its entry in `domain::limits`: 400 `INVALID_INPUT` naming the field, the limit
+/// and what it counts.
+impl From<domain::limits::TooLarge> for ApiError {
+    fn from(err: domain::limits::TooLarge) -> Self {
+        Self::InvalidInput {
+            message: err.to_string(),
+            details: Some(json!({
+                "field": err.field,
+                "limit": err.max,
+                "unit": err.unit.to_string(),
+                "actual": err.actual,
+                "reason": "TOO_LARGE",
+            })),
         }
     }
 }
@@ -388,6 +413,8 @@ impl From<commands::services::suppressions::SuppressionsError> for ApiError {
                 message: format!("phoneNumber: {reason}"),
                 details: json!({ "value": value, "reason": reason.to_string() }),
             },
+            E::TooLarge(too_large) => too_large.into(),
+            E::ControlCharacters => Self::control_characters(err.to_string(), "reason"),
             E::NotListed => Self::NotFound,
             E::Database(_) => Self::internal(err),
         }
@@ -479,6 +506,10 @@ impl From<commands::services::campaigns::CampaignServiceError> for ApiError {
                 ),
                 details: json!({ "variables": missing }),
             },
+            E::TooLarge(too_large) => too_large.into(),
+            E::ControlCharacters { ref field } => {
+                Self::control_characters(err.to_string(), &field.clone())
+            }
             E::Import(import) => import.into(),
             E::NothingToImport { rejected } => Self::InvalidInput {
                 message: "the file has no importable rows".into(),

@@ -1,7 +1,7 @@
 //! What request handlers share, and the small pieces it is made of. The composition root
 //! (`callbot`) builds it. It names no route, handler, extractor or error: of this crate only the
-//! rate limiter and the URL signer, which name nothing else of the crate (a leaf, so no import
-//! loop runs through it).
+//! rate limiter, the URL signer and the trusted proxies, which name nothing else of the crate
+//! (leaves, so no import loop runs through it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,7 @@ use projections::reports::ReportFiles;
 use protocols::twilio::StatusCallback;
 use secrecy::SecretString;
 
+use crate::client_ip::TrustedProxies;
 use crate::rate_limit::RateLimiter;
 use crate::signed_url::UrlSigner;
 
@@ -66,14 +67,37 @@ pub struct AppState {
 pub struct AuthState {
     /// Lockouts of emails without an account, shared by every request of the process.
     pub unknown_emails: Arc<UnknownEmailLockouts>,
+    /// Our reverse proxies, whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`); without one, only local
+    /// requests are answered.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl AuthState {
-    /// Fresh state.
+    /// Fresh state: no trusted proxy, no metrics token.
     pub fn new() -> Arc<Self> {
+        Self::with(TrustedProxies::default(), None)
+    }
+
+    /// Fresh state with these proxies and metrics token.
+    pub fn with(trusted_proxies: TrustedProxies, metrics_token: Option<SecretString>) -> Arc<Self> {
         Arc::new(Self {
             unknown_emails: Arc::default(),
+            trusted_proxies: Arc::new(trusted_proxies),
+            metrics_token,
         })
+    }
+}
+
+impl AppState {
+    /// The client's address of a request that reached us from `peer` (see [`TrustedProxies`]).
+    pub fn client_ip(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        self.auth.trusted_proxies.client_ip(peer.ip(), headers)
     }
 }
 

@@ -117,7 +117,7 @@ impl Application {
             scripts: Arc::new(Commands::new(store.clone(), ())),
             script_list: script_runner.handle(),
             script_writer: script_writer(&config)?,
-            auth: AuthState::new(),
+            auth: AuthState::with(config.trusted_proxies.clone(), config.metrics_token.clone()),
             jwt_secret: config.jwt_secret.clone(),
             secure_cookies: config.public_base_url.starts_with("https://"),
             twilio: Some(providers.twilio.clone()),

@@ -79,6 +79,11 @@ pub struct Config {
     /// `MAX_CALL_SECONDS`: the longest a call may last once connected (default 900); Twilio's
     /// `TimeLimit`, and the reconciler hangs up a call still live past it.
     pub max_call: std::time::Duration,
+    /// `TRUSTED_PROXIES`: our reverse proxies (IPs and CIDR networks, comma-separated; default
+    /// none), whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: api::client_ip::TrustedProxies,
+    /// `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset = local requests only.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The Twilio account calls are placed with.
@@ -248,6 +253,13 @@ impl Config {
         let report_font = ReportFont::from_path(var("REPORT_FONT_PATH").map(PathBuf::from));
         let shutdown_grace = seconds(&var, "SHUTDOWN_GRACE_SECONDS", 10, 1..=600)?;
         let max_call = seconds(&var, "MAX_CALL_SECONDS", 900, 60..=14_400)?;
+        let trusted_proxies =
+            api::client_ip::TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| ConfigError::Invalid {
+                    name: "TRUSTED_PROXIES",
+                    reason: e.to_string(),
+                })?;
+        let metrics_token = var("METRICS_TOKEN").map(|token| SecretString::from(token.trim()));
         Ok(Self {
             bind,
             data_dir,
@@ -266,6 +278,8 @@ impl Config {
             rate_limit_scale,
             shutdown_grace,
             max_call,
+            trusted_proxies,
+            metrics_token,
         })
     }
 
@@ -467,6 +481,35 @@ mod tests {
             err,
             ConfigError::Invalid {
                 name: "RECORDING_KEY",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_metrics_token_are_read_and_a_bad_proxy_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), &[]).unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        assert!(config.metrics_token.is_none());
+        let config = load(
+            dir.path(),
+            &[
+                ("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+                ("METRICS_TOKEN", " scrape-me "),
+            ],
+        )
+        .unwrap();
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(
+            config.metrics_token.as_ref().map(|t| t.expose_secret()),
+            Some("scrape-me")
+        );
+        let err = load(dir.path(), &[("TRUSTED_PROXIES", "proxy.local")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "TRUSTED_PROXIES",
                 ..
             }
         ));

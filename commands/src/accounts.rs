@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::PhoneNumber;
 use domain::phone::display_number;
-use domain::policy::CampaignSettings;
+use domain::policy::{CALLER_ID_REGIONS, CampaignSettings};
 use domain::script::variables::BusinessProfile;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
@@ -12,9 +12,9 @@ use sqlx::{AnyPool, Row};
 use crate::store::timestamp;
 
 /// The longest business name.
-pub const MAX_BUSINESS_NAME_CHARS: usize = 100;
+pub const MAX_BUSINESS_NAME_CHARS: usize = domain::limits::BUSINESS_NAME.max;
 /// The longest business hours text.
-pub const MAX_BUSINESS_HOURS_CHARS: usize = 200;
+pub const MAX_BUSINESS_HOURS_CHARS: usize = domain::limits::BUSINESS_HOURS.max;
 
 /// An account's business profile, defaults and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +94,9 @@ impl AccountSettings {
                 if value.contains(['{', '}']) {
                     return Err(invalid(field, "must not contain { or }"));
                 }
+                if domain::limits::has_control_characters(value) {
+                    return Err(invalid(field, "must not contain control characters"));
+                }
             }
         }
         for (field, value) in [
@@ -101,7 +104,7 @@ impl AccountSettings {
             ("callerId", &self.caller_id),
         ] {
             if let Some(number) = value {
-                PhoneNumber::parse(number, &["KR", "US"])
+                PhoneNumber::parse(number, CALLER_ID_REGIONS)
                     .map_err(|e| invalid(field, &e.to_string()))?;
             }
         }
@@ -118,9 +121,10 @@ impl AccountSettings {
         }
         for number in [&mut self.business_phone, &mut self.caller_id] {
             *number = number.take().map(|n| {
-                PhoneNumber::parse(&n, &["KR", "US"]).map_or(n, |p| p.as_str().to_owned())
+                PhoneNumber::parse(&n, CALLER_ID_REGIONS).map_or(n, |p| p.as_str().to_owned())
             });
         }
+        self.campaign_defaults.normalize();
     }
 
     /// The business profile scripts are filled from, its number as people write it.
@@ -132,16 +136,22 @@ impl AccountSettings {
         }
     }
 
-    /// Reads an account's settings (defaults when never saved).
+    /// Reads an account's settings (defaults when never saved). A saved row that no longer
+    /// reads (a time zone the tz database does not know, say) is an error, never the defaults:
+    /// the dialer must not quietly call in another zone or without the owner's budget caps.
     pub async fn load(pool: &AnyPool, account_id: &str) -> Result<Self, sqlx::Error> {
         let text: Option<String> =
             sqlx::query_scalar("SELECT settings FROM account_settings WHERE account_id = $1")
                 .bind(account_id)
                 .fetch_optional(pool)
                 .await?;
-        Ok(text
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default())
+        let Some(text) = text else {
+            return Ok(Self::default());
+        };
+        serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "settings".to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Saves an account's settings.

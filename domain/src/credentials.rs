@@ -2,7 +2,12 @@
 
 use std::fmt;
 
-/// A trimmed, lower-cased email address of plausible shape.
+use unicode_normalization::UnicodeNormalization;
+
+use crate::limits;
+
+/// An email address of plausible shape in its one normal form (see [`Email::normalize`]), so
+/// `ｃａｓｅ@x.kr`, `caſe@x.kr` and `Case@X.kr` are one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -13,23 +18,41 @@ pub enum EmailError {
     #[error("email is required")]
     Empty,
     /// Longer than any deliverable address.
-    #[error("email is longer than 254 characters")]
+    #[error("email is longer than {max} characters", max = limits::EMAIL.max)]
     TooLong,
+    /// Control characters (NUL, line breaks…) or markup (`<`, `>`), which no address holds.
+    #[error("email must not contain control characters, < or >")]
+    ForbiddenCharacters,
     /// Not of the shape name@domain.tld.
     #[error("email must look like name@example.com")]
     Malformed,
 }
 
 impl Email {
-    /// Normalizes (trim, lowercase) and checks the shape: one `@`, a non-empty local part, a
-    /// domain with a dot, no spaces.
+    /// The one form an address is stored and looked up in: compatibility-normalized (NFKC:
+    /// full-width letters become ASCII, `ſ` becomes `s`), lower-cased and normalized again
+    /// (lower-casing can undo NFKC), trimmed. Sign-up stores it and login looks it up.
+    pub fn normalize(input: &str) -> String {
+        let folded: String = input.nfkc().collect::<String>().to_lowercase();
+        folded.nfkc().collect::<String>().trim().to_owned()
+    }
+
+    /// Normalizes ([`Email::normalize`]) and checks the shape: one `@`, a non-empty local part,
+    /// a domain with a dot, no spaces, no control characters or markup.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
-        let email = input.trim().to_lowercase();
+        // Counted before normalizing too: NFKC may expand a character, never shrink a flood.
+        if input.chars().count() > limits::EMAIL.max * 4 {
+            return Err(EmailError::TooLong);
+        }
+        let email = Self::normalize(input);
         if email.is_empty() {
             return Err(EmailError::Empty);
         }
-        if email.chars().count() > 254 {
+        if limits::EMAIL.check_text(&email).is_err() {
             return Err(EmailError::TooLong);
+        }
+        if limits::has_control_characters(&email) || email.contains(['<', '>']) {
+            return Err(EmailError::ForbiddenCharacters);
         }
         let (local, domain) = email.split_once('@').ok_or(EmailError::Malformed)?;
         let well_formed = !local.is_empty()
@@ -69,7 +92,7 @@ pub struct WeakPassword {
 }
 
 /// The longest password accepted (hashing cost grows with length; nobody types more).
-pub const MAX_PASSWORD_CHARS: usize = 128;
+pub const MAX_PASSWORD_CHARS: usize = crate::limits::PASSWORD.max;
 
 impl Password {
     /// Checks the policy and names every rule the input breaks.
@@ -117,6 +140,39 @@ mod tests {
             Email::parse("  Kim@Clinic.KR ").unwrap().as_str(),
             "kim@clinic.kr"
         );
+    }
+
+    #[test]
+    fn finding_11_compatibility_forms_and_case_are_one_address() {
+        for variant in [
+            "ｃａｓｅ@x.kr",
+            "caſe@x.kr",
+            "CASE@X.KR",
+            " Case@x.kr\u{3000}",
+        ] {
+            assert_eq!(
+                Email::parse(variant).unwrap().as_str(),
+                "case@x.kr",
+                "{variant:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn finding_11_control_characters_and_markup_are_refused_in_emails() {
+        for bad in [
+            "ca\0se@x.kr",
+            "case@x.kr\u{202E}",
+            "<script>@x.kr",
+            "a>b@x.kr",
+            "a\u{1b}@x.kr",
+        ] {
+            assert_eq!(
+                Email::parse(bad),
+                Err(EmailError::ForbiddenCharacters),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

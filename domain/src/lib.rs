@@ -12,6 +12,7 @@ pub mod call;
 pub mod campaign;
 pub mod credentials;
 pub mod labels;
+pub mod limits;
 pub mod phone;
 pub mod policy;
 pub mod script;

@@ -11,7 +11,7 @@ mod excel;
 pub use excel::{ExcelPhoneError, is_scientific_notation, restore_lost_leading_zero};
 
 /// The longest input we try to parse; anything longer is not a phone number someone typed.
-pub const MAX_INPUT_CHARS: usize = 32;
+pub const MAX_INPUT_CHARS: usize = crate::limits::PHONE_NUMBER.max;
 
 /// Regions accepted when the caller does not say otherwise (PRD §10: Korea only).
 pub const DEFAULT_ALLOWED_REGIONS: &[&str] = &["KR"];

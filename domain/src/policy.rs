@@ -9,6 +9,8 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::limits::{self, TooLarge};
+use crate::phone::PhoneNumber;
 use crate::tz::Tz;
 
 /// Highest allowed `maxConcurrency`.
@@ -17,6 +19,8 @@ pub const MAX_CONCURRENCY: u32 = 50;
 pub const MAX_RETRIES: u32 = 10;
 /// Longest allowed retry interval, one day, in seconds.
 pub const MAX_RETRY_INTERVAL_SECS: u32 = 86_400;
+/// Countries a caller id may belong to.
+pub const CALLER_ID_REGIONS: &[&str] = &["KR", "US"];
 
 /// A broken rule in [`CampaignSettings`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -42,6 +46,18 @@ pub enum SettingsError {
         /// The value given.
         value: u32,
     },
+    /// The caller id is not a phone number (it must read as E.164, or a domestic Korean form).
+    #[error("callerId: {reason}")]
+    InvalidCallerId {
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A list or a text over its limit ([`crate::limits`]).
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    /// The voicemail message holds control characters.
+    #[error("voicemail.message must not contain control characters")]
+    ControlCharacters,
     /// The call window ends before (or when) it starts.
     #[error("the call window must start before it ends ({start}–{end})")]
     EmptyCallWindow {
@@ -96,6 +112,7 @@ impl RetryPolicy {
         if self.intervals_seconds.is_empty() {
             return Err(SettingsError::NoRetryIntervals);
         }
+        limits::RETRY_INTERVALS.check(self.intervals_seconds.len())?;
         if let Some(&value) = self
             .intervals_seconds
             .iter()
@@ -267,7 +284,31 @@ impl CampaignSettings {
             });
         }
         self.retry.validate()?;
-        self.call_window.validate()
+        self.call_window.validate()?;
+        if let Some(message) = &self.voicemail.message {
+            limits::VOICEMAIL_MESSAGE.check_text(message)?;
+            if limits::has_control_characters(message.replace(['\n', '\r'], " ").as_str()) {
+                return Err(SettingsError::ControlCharacters);
+            }
+        }
+        if let Some(number) = &self.caller_id {
+            PhoneNumber::parse(number, CALLER_ID_REGIONS).map_err(|e| {
+                SettingsError::InvalidCallerId {
+                    reason: e.to_string(),
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes the caller id in E.164, however it was typed (after [`CampaignSettings::validate`]).
+    pub fn normalize(&mut self) {
+        if let Some(number) = self.caller_id.take() {
+            self.caller_id = Some(
+                PhoneNumber::parse(&number, CALLER_ID_REGIONS)
+                    .map_or(number, |p| p.as_str().to_owned()),
+            );
+        }
     }
 }
 
@@ -446,6 +487,42 @@ mod tests {
             max_concurrency: 50,
             ..CampaignSettings::default()
         };
+        assert_eq!(s.validate(), Ok(()));
+    }
+
+    #[test]
+    fn finding_5_a_caller_id_that_is_no_phone_number_is_refused() {
+        for bad in ["<script>", "hello", "+82", "1588"] {
+            let s = CampaignSettings {
+                caller_id: Some(bad.into()),
+                ..CampaignSettings::default()
+            };
+            assert!(
+                matches!(s.validate(), Err(SettingsError::InvalidCallerId { .. })),
+                "{bad:?}: {:?}",
+                s.validate()
+            );
+        }
+        let mut s = CampaignSettings {
+            caller_id: Some("02-2345-6789".into()),
+            ..CampaignSettings::default()
+        };
+        assert_eq!(s.validate(), Ok(()));
+        s.normalize();
+        assert_eq!(s.caller_id.as_deref(), Some("+82223456789"));
+    }
+
+    #[test]
+    fn finding_10_retry_intervals_and_the_voicemail_message_have_limits() {
+        let mut s = CampaignSettings::default();
+        s.retry.intervals_seconds = vec![60; 10_000];
+        assert!(matches!(s.validate(), Err(SettingsError::TooLarge(ref t)) if t.max == 10));
+        let mut s = CampaignSettings::default();
+        s.voicemail.message = Some("가".repeat(50_000));
+        assert!(matches!(s.validate(), Err(SettingsError::TooLarge(ref t)) if t.max == 500));
+        s.voicemail.message = Some("bad\0message".into());
+        assert_eq!(s.validate(), Err(SettingsError::ControlCharacters));
+        s.voicemail.message = Some("두 줄\n메시지".into());
         assert_eq!(s.validate(), Ok(()));
     }
 

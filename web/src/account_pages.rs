@@ -333,6 +333,10 @@ pub async fn add_suppression(
             let problem = format!("{value}: {reason}");
             suppressions_page(&state, &user, &headers, Some((&form, problem))).await
         }
+        Err(error @ (SuppressionsError::TooLarge(_) | SuppressionsError::ControlCharacters)) => {
+            let problem = error.to_string();
+            suppressions_page(&state, &user, &headers, Some((&form, problem))).await
+        }
         Err(error) => error_page(crate::i18n::Lang::of(None, &headers), error),
     }
 }

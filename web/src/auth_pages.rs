@@ -115,10 +115,18 @@ fn checked_form(headers: &HeaderMap, form: &FormData, lang: Lang) -> Result<(), 
 }
 
 /// The sign-in limit per client address the JSON sign-in has too.
-fn limit(state: &AppState, peer: &SocketAddr, lang: Lang) -> Result<(), Box<Response>> {
+fn limit(
+    state: &AppState,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<(), Box<Response>> {
     state
         .limiter
-        .check(rate_limit::AUTH_PER_IP, &peer.ip().to_string())
+        .check(
+            rate_limit::AUTH_PER_IP,
+            &state.client_ip(*peer, headers).to_string(),
+        )
         .map_err(|error| Box::new(error_page(lang, error)))
 }
 
@@ -130,7 +138,7 @@ fn admit(
     form: &FormData,
 ) -> Result<Lang, Box<Response>> {
     let lang = Lang::of(None, headers);
-    checked_form(headers, form, lang).and(limit(state, peer, lang))?;
+    checked_form(headers, form, lang).and(limit(state, peer, headers, lang))?;
     Ok(lang)
 }
 

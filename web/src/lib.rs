@@ -36,7 +36,7 @@ mod view;
 use i18n::{Lang, Msgs};
 
 /// Largest form the pages accept (a CSV upload is at most 5 MB; the rest of the form is small).
-const FORM_LIMIT: usize = 6 * 1024 * 1024;
+const FORM_LIMIT: usize = domain::limits::FORM_BODY.max;
 
 /// Every page and asset of the web app, ready to merge into the server's router.
 pub fn router(state: AppState) -> Router {

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use commands::contacts_import::{ImportLimits, parse_contacts_csv};
 use commands::services::campaigns::{self as campaigns, ALLOWED_REGIONS, CampaignServiceError};
+use commands::services::preflight::PreflightError;
 use commands::services::scripts::{EditInput, GenerateInput, SaveInput, ScriptState, ScriptsError};
 use domain::campaign::CampaignError;
 use serde::Deserialize;
@@ -411,6 +412,14 @@ fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> 
         }
         CampaignServiceError::Rejected(CampaignError::InvalidSettings(error)) => {
             page.problem("settings", error.to_string());
+        }
+        // Over a limit or with control characters: the field is named in the text.
+        error @ (CampaignServiceError::TooLarge(_)
+        | CampaignServiceError::ControlCharacters { .. }) => {
+            page.problem("contacts", error.to_string());
+        }
+        CampaignServiceError::Preflight(PreflightError::CallerIdNotVerified { number }) => {
+            page.problem("s_caller_id", format!("{number}: not verified"));
         }
         other => return error_page(page.c.lang, other),
     }

@@ -17,17 +17,21 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{self, CurrentUser, UserPath};
+use crate::client_ip::TrustedProxies;
 use crate::error::{ApiError, ApiJson, Envelope, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
 
-/// Routes anyone may call (limited per client IP).
-pub fn public(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
+/// Routes anyone may call (limited per client address; see [`TrustedProxies`]).
+pub fn public(
+    limiter: &Arc<RateLimiter>,
+    proxies: &Arc<TrustedProxies>,
+) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login))
         .route_layer(middleware::from_fn_with_state(
-            limiter.clone(),
+            (limiter.clone(), proxies.clone()),
             limit_per_ip,
         ))
 }
@@ -43,12 +47,13 @@ pub fn signed_in() -> OpenApiRouter<AppState> {
 }
 
 async fn limit_per_ip(
-    State(limiter): State<Arc<RateLimiter>>,
+    State((limiter, proxies)): State<(Arc<RateLimiter>, Arc<TrustedProxies>)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limiter.check(rate_limit::AUTH_PER_IP, &peer.ip().to_string())?;
+    let client = proxies.client_ip(peer.ip(), request.headers());
+    limiter.check(rate_limit::AUTH_PER_IP, &client.to_string())?;
     Ok(next.run(request).await)
 }
 
@@ -175,7 +180,8 @@ struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Changed; sign in again", body = Success<PasswordChanged>),
-        (status = 400, description = "`INVALID_INPUT` (the current password is wrong), `WEAK_PASSWORD`", body = ErrorBody),
+        (status = 400, description = "`INVALID_INPUT` (the current password is wrong; it counts toward the sign-in lockout), `WEAK_PASSWORD`", body = ErrorBody),
+        (status = 423, description = "`ACCOUNT_LOCKED`: five wrong passwords in a row (sign-ins and changes alike); `details.lockedUntil` says when it lifts", body = ErrorBody),
     ),
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]

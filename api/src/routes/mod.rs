@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth;
+use crate::client_ip::{self, TrustedProxies};
 use crate::error::{self, ApiError};
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
@@ -40,14 +43,14 @@ mod twilio_doc;
 mod usage;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub const BODY_LIMIT: usize = domain::limits::JSON_BODY.max;
 
 /// Every route of the server, with the document at `/openapi.json` and Swagger UI at `/docs`
 /// (its assets are compiled in, so it works offline).
 pub fn router(state: AppState) -> Router {
     let require_user = middleware::from_fn_with_state(state.clone(), auth::require_user);
     let csrf = middleware::from_fn_with_state(state.clone(), auth::cookie_changes_need_csrf);
-    let (routes, document) = documented(&state.limiter, |signed_in| {
+    let (routes, document) = documented(&state.limiter, &state.auth.trusted_proxies, |signed_in| {
         // Layers run outside in: the user first, then the cookie's CSRF rule.
         signed_in.route_layer(csrf).route_layer(require_user)
     })
@@ -63,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), guard_metrics))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(measure_requests))
         // A request that has no answer (headers) within this is cut off with 408; streams
@@ -82,13 +86,15 @@ pub fn router(state: AppState) -> Router {
 /// The OpenAPI document of every route: what `/openapi.json` serves and `callbot openapi` prints.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let limiter = Arc::new(RateLimiter::new(Arc::new(SystemClock)));
-    documented(&limiter, |signed_in| signed_in).into_openapi()
+    let proxies = Arc::new(TrustedProxies::default());
+    documented(&limiter, &proxies, |signed_in| signed_in).into_openapi()
 }
 
 /// The routes and their document. `guard` wraps the signed-in routes (the server passes the
 /// sign-in layer; the document alone needs none).
 fn documented(
     limiter: &Arc<RateLimiter>,
+    proxies: &Arc<TrustedProxies>,
     guard: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     let mut signed_in = auth_routes::signed_in()
@@ -101,7 +107,7 @@ fn documented(
         .merge(reports::router())
         .merge(usage::router());
     openapi::signed_in(signed_in.get_openapi_mut());
-    let mut public = auth_routes::public(limiter);
+    let mut public = auth_routes::public(limiter, proxies);
     openapi::rate_limited(public.get_openapi_mut());
     // Signed links: no sign-in, the signature is the credential.
     let downloads = recordings::downloads().merge(reports::downloads());
@@ -117,6 +123,49 @@ fn documented(
         .merge(twilio_doc::media_router());
     openapi::finish(all.get_openapi_mut());
     all
+}
+
+/// `/metrics` answers a scraper that shows `METRICS_TOKEN` as a bearer token; without a token
+/// configured, only a request made on this machine (a loopback peer, not forwarded by a proxy)
+/// is answered. Anything else is 401, as if signed out.
+async fn guard_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() != "/metrics" {
+        return next.run(request).await;
+    }
+    let allowed = match &state.auth.metrics_token {
+        Some(token) => request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                same_secret(given.trim(), secrecy::ExposeSecret::expose_secret(token))
+            }),
+        None => {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip());
+            peer.is_some_and(|ip| ip.is_loopback() || ip.to_canonical().is_loopback())
+                && !client_ip::is_forwarded(request.headers())
+        }
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        let mut response = ApiError::Unauthorized.into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+    }
+}
+
+/// Compares a presented token with ours by their SHA-256 digests, so how long the comparison
+/// takes says nothing about the token.
+fn same_secret(given: &str, ours: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(given.as_bytes()) == Sha256::digest(ours.as_bytes())
 }
 
 /// How long a request may take to be answered.

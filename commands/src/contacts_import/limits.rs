@@ -15,8 +15,8 @@ pub struct ImportLimits {
 impl Default for ImportLimits {
     fn default() -> Self {
         Self {
-            max_bytes: 5 * 1024 * 1024,
-            max_rows: 10_000,
+            max_bytes: domain::limits::CSV_FILE.max,
+            max_rows: domain::limits::CSV_ROWS.max,
         }
     }
 }

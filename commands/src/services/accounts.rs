@@ -2,11 +2,16 @@
 //! minutes, the same work for unknown emails), sessions (24 h sliding, at most three per
 //! account), log out, change the password, and the account itself.
 //!
+//! A wrong current password on a password change is a failed sign-in like any other: it counts
+//! toward the same lockout, and a locked account cannot change its password either (else a
+//! stolen session could guess the password without limit).
+//!
 //! The rules live here; the HTTP edge only carries tokens and cookies. A session is a row of
 //! `sessions` (the token only names it), so ending a row ends the token at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -19,7 +24,7 @@ use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use crate::store::{parse_timestamp, timestamp};
-use crate::{Clock, CommandContext, CommandError, Commands};
+use crate::{Clock, CommandContext, CommandError, Commands, EventStore, StoreError};
 
 /// A session ends this long after its last request.
 pub const SESSION_IDLE: Duration = Duration::hours(24);
@@ -55,6 +60,8 @@ pub enum AccountsError {
     Database(#[from] sqlx::Error),
     #[error("account history: {0}")]
     Command(#[from] CommandError<AccountError>),
+    #[error("account history: {0}")]
+    Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Hashing(String),
     #[error("unreadable session row: {0}")]
@@ -147,26 +154,43 @@ fn api_time(at: DateTime<Utc>) -> String {
 #[derive(Clone)]
 pub struct AccountService {
     pool: AnyPool,
+    store: EventStore,
     accounts: Arc<Commands<Account>>,
     clock: Arc<dyn Clock>,
     unknown_emails: Arc<UnknownEmailLockouts>,
+    /// Password verifications done by this service and its clones (every sign-in attempt
+    /// does exactly one, whether the email exists or not).
+    verifications: Arc<AtomicU64>,
 }
 
 impl AccountService {
-    /// The service over this database, account history and clock; `unknown_emails` is shared
-    /// by every request of the process.
+    /// The service over this store (its database holds the credentials), account history and
+    /// clock; `unknown_emails` is shared by every request of the process.
     pub fn new(
-        pool: AnyPool,
+        store: EventStore,
         accounts: Arc<Commands<Account>>,
         clock: Arc<dyn Clock>,
         unknown_emails: Arc<UnknownEmailLockouts>,
     ) -> Self {
         Self {
-            pool,
+            pool: store.db().pool().clone(),
+            store,
             accounts,
             clock,
             unknown_emails,
+            verifications: Arc::default(),
         }
+    }
+
+    /// How many passwords this service (and its clones) has verified.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Checks a password against a stored hash (or the dummy one), counted.
+    async fn verify(&self, password: String, hash: String) -> bool {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        verify_password(password, hash).await
     }
 
     /// Creates an account: credentials row, then the account's history.
@@ -216,15 +240,31 @@ impl AccountService {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: Login) -> Result<LoggedIn, AccountsError> {
         let now = self.clock.now();
-        let email = input.credentials.email.trim().to_lowercase();
         let password = input.credentials.password;
-        let row = sqlx::query("SELECT account_id, password_hash FROM credentials WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&self.pool)
-            .await?;
+        // No password over the limit was ever accepted, so none can match: refused before any
+        // lookup, so this answer says nothing about the email (and costs no hashing).
+        if domain::limits::PASSWORD.check_text(&password).is_err()
+            || domain::limits::EMAIL
+                .check_text(&input.credentials.email)
+                .is_err()
+        {
+            return Err(AccountsError::Unauthorized);
+        }
+        let email = Email::normalize(&input.credentials.email);
+        // Accounts made before emails were NFKC-normalized are stored trimmed and lower-cased
+        // only: found by that form too, the normalized one first.
+        let legacy = input.credentials.email.trim().to_lowercase();
+        let row = sqlx::query(
+            "SELECT account_id, password_hash FROM credentials WHERE email = $1 OR email = $2 \
+             ORDER BY CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1",
+        )
+        .bind(&email)
+        .bind(&legacy)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             // Same work and same answers as a wrong password.
-            verify_password(password, DUMMY_HASH.clone()).await;
+            self.verify(password, DUMMY_HASH.to_owned()).await;
             return Err(match self.unknown_emails.fail(&email, now) {
                 Some(until) => AccountsError::Locked { until },
                 None => AccountsError::Unauthorized,
@@ -235,16 +275,10 @@ impl AccountService {
         let account_id: Uuid = account_id
             .parse()
             .map_err(|e| AccountsError::CorruptRow(format!("account_id: {e}")))?;
-        if !verify_password(password, hash).await {
-            let command = AccountCommand::RecordLoginFailure {
-                at: now,
-                lock_after: LOCK_AFTER,
-                lock_for: LOCK_FOR,
-            };
-            return Err(match self.execute(account_id, command).await {
-                Ok(()) => AccountsError::Unauthorized,
-                Err(err) => err,
-            });
+        if !self.verify(password, hash).await {
+            return Err(self
+                .record_failure(account_id, now, AccountsError::Unauthorized)
+                .await);
         }
         let user = CurrentUser {
             account_id,
@@ -302,17 +336,26 @@ impl AccountService {
         user: CurrentUser,
         input: PasswordChange,
     ) -> Result<PasswordChanged, AccountsError> {
+        let now = self.clock.now();
+        // A locked account answers as login does, whatever password is given.
+        if let Some(account) =
+            crate::cqrs::load::<Account>(&self.store, &user.account_id.to_string()).await?
+            && let Some(until) = account.locked_at(now)
+        {
+            return Err(AccountsError::Locked { until });
+        }
         let hash: String =
             sqlx::query_scalar("SELECT password_hash FROM credentials WHERE account_id = $1")
                 .bind(user.account_id.to_string())
                 .fetch_one(&self.pool)
                 .await?;
-        if !verify_password(input.current_password, hash).await {
-            return Err(AccountsError::WrongCurrentPassword);
+        if !self.verify(input.current_password, hash).await {
+            return Err(self
+                .record_failure(user.account_id, now, AccountsError::WrongCurrentPassword)
+                .await);
         }
         let password = Password::parse(&input.new_password)?;
         let new_hash = hash_password(password.expose().to_owned()).await?;
-        let now = self.clock.now();
         sqlx::query(
             "UPDATE credentials SET password_hash = $1, updated_at = $2 WHERE account_id = $3",
         )
@@ -401,6 +444,25 @@ impl AccountService {
         Ok(ended)
     }
 
+    /// Counts a wrong password toward the lockout; answers `wrong` unless the account is (or
+    /// just became) locked, or the count could not be written.
+    async fn record_failure(
+        &self,
+        account_id: Uuid,
+        at: DateTime<Utc>,
+        wrong: AccountsError,
+    ) -> AccountsError {
+        let command = AccountCommand::RecordLoginFailure {
+            at,
+            lock_after: LOCK_AFTER,
+            lock_for: LOCK_FOR,
+        };
+        match self.execute(account_id, command).await {
+            Ok(()) => wrong,
+            Err(err) => err,
+        }
+    }
+
     /// Runs a command on the account; a lock the aggregate reports becomes [`AccountsError::Locked`].
     async fn execute(
         &self,
@@ -450,13 +512,10 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A hash to verify against when the email is unknown, so both cases take as long.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    argon2()
-        .hash_password(b"no such account 0")
-        .expect("hashing a constant")
-        .to_string()
-});
+/// A hash to verify against when the email is unknown, so both cases take as long: fixed
+/// (no first-use hashing to give the first unknown email away) and made with [`argon2`]'s very
+/// parameters (a test holds them equal; regenerate it when they change).
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bm8tc3VjaC1hY2NvdW50$TXLA7pnc3E6vEB/S6SQlAvc4Mp45PG39MNZO0JYQ8As";
 
 // ----- sessions -----------------------------------------------------------------------------
 

@@ -32,12 +32,7 @@ async fn service() -> (TempDir, AccountService, Arc<ManualClock>) {
     let (dir, store) = test_store().await;
     let clock = test_clock();
     let accounts = Arc::new(Commands::new(store.clone(), ()));
-    let service = AccountService::new(
-        store.db().pool().clone(),
-        accounts,
-        clock.clone(),
-        Arc::default(),
-    );
+    let service = AccountService::new(store.clone(), accounts, clock.clone(), Arc::default());
     (dir, service, clock)
 }
 
@@ -154,6 +149,141 @@ async fn a_wrong_current_password_changes_nothing() {
         .authenticate(session.user)
         .await
         .expect("the session goes on");
+}
+
+#[test]
+fn finding_7_the_dummy_hash_has_the_live_argon2_parameters_and_is_a_real_hash() {
+    let dummy = argon2::PasswordHash::new(DUMMY_HASH).expect("a PHC string");
+    let live = argon2();
+    let params = argon2::Params::try_from(&dummy).expect("Argon2 parameters");
+    assert_eq!(dummy.algorithm, argon2::Algorithm::Argon2id.ident());
+    assert_eq!(params.m_cost(), live.params().m_cost());
+    assert_eq!(params.t_cost(), live.params().t_cost());
+    assert_eq!(params.p_cost(), live.params().p_cost());
+    assert_eq!(
+        params.output_len(),
+        Some(
+            live.params()
+                .output_len()
+                .unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN)
+        )
+    );
+    // A real hash: verifying it does the whole work (and the password it was made of passes).
+    assert!(
+        argon2()
+            .verify_password(b"no such account 0", DUMMY_HASH)
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn finding_7_an_unknown_email_verifies_a_password_as_a_wrong_one_does() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    let before = service.verifications();
+    let err = service
+        .login(login("ghost@clinic.example", "s3cret-pass"))
+        .await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    assert_eq!(
+        service.verifications(),
+        before + 1,
+        "the unknown email verified once"
+    );
+    let err = service
+        .login(login("owner@clinic.example", "wrong-pass1"))
+        .await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    assert_eq!(
+        service.verifications(),
+        before + 2,
+        "the wrong password verified once"
+    );
+}
+
+#[tokio::test]
+async fn finding_3_wrong_current_passwords_lock_the_account_like_failed_logins() {
+    let (_dir, service, clock) = service().await;
+    let session = signed_in(&service).await;
+    let change = |current: &str| PasswordChange {
+        current_password: current.to_owned(),
+        new_password: "n3w-s3cret-pass".to_owned(),
+    };
+    for _ in 0..LOCK_AFTER {
+        let err = service
+            .change_password(session.user, change("wrong-pass1"))
+            .await;
+        assert!(
+            matches!(err, Err(AccountsError::WrongCurrentPassword)),
+            "{err:?}"
+        );
+    }
+    let until = clock.now() + LOCK_FOR;
+    // Locked: the right password neither changes it nor signs in.
+    let err = service
+        .change_password(session.user, change("s3cret-pass"))
+        .await;
+    assert!(
+        matches!(err, Err(AccountsError::Locked { until: u }) if u == until),
+        "{err:?}"
+    );
+    let err = service
+        .login(login("owner@clinic.example", "s3cret-pass"))
+        .await;
+    assert!(matches!(err, Err(AccountsError::Locked { .. })), "{err:?}");
+    clock.advance(LOCK_FOR);
+    service
+        .change_password(session.user, change("s3cret-pass"))
+        .await
+        .expect("the lock lifted");
+}
+
+#[tokio::test]
+async fn finding_11_sign_in_finds_the_account_under_any_compatibility_form_of_its_email() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    for typed in ["ＯＷＮＥＲ@clinic.example", "OWNER@Clinic.Example "] {
+        service
+            .login(login(typed, "s3cret-pass"))
+            .await
+            .unwrap_or_else(|err| panic!("{typed:?}: {err:?}"));
+    }
+    let err = service
+        .register(credentials("ｏｗｎｅｒ@clinic.example", "s3cret-pass"))
+        .await;
+    assert!(matches!(err, Err(AccountsError::EmailTaken)), "{err:?}");
+}
+
+#[tokio::test]
+async fn finding_10_a_sign_in_over_the_limits_is_refused_before_any_hashing() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    let before = service.verifications();
+    let long_password = "a1".repeat(50_000);
+    let err = service
+        .login(login("owner@clinic.example", &long_password))
+        .await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    let long_email = format!("{}@clinic.example", "a".repeat(300));
+    let err = service.login(login(&long_email, "s3cret-pass")).await;
+    assert!(matches!(err, Err(AccountsError::Unauthorized)), "{err:?}");
+    assert_eq!(service.verifications(), before);
+}
+
+#[tokio::test]
+async fn finding_11_an_account_stored_before_normalization_still_signs_in_as_typed() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    // As an account made before NFKC was applied is stored: trimmed and lower-cased only.
+    sqlx::query("UPDATE credentials SET email = $1")
+        .bind("ｏｗｎｅｒ@clinic.example")
+        .execute(&service.pool)
+        .await
+        .unwrap();
+    service
+        .login(login("ＯＷＮＥＲ@clinic.example", "s3cret-pass"))
+        .await
+        .expect("found by its stored form");
 }
 
 /// The owner registered and signed in once.

@@ -14,20 +14,14 @@ use super::campaigns::{CampaignServiceError, Result};
 use crate::accounts::AccountSettings;
 use crate::cqrs;
 
-/// The most campaign values one campaign carries.
-pub const MAX_CAMPAIGN_VARIABLES: usize = 50;
 /// The longest campaign value, in characters.
-pub const MAX_VARIABLE_VALUE_CHARS: usize = 500;
+pub const MAX_VARIABLE_VALUE_CHARS: usize = domain::limits::CAMPAIGN_VARIABLE_VALUE.max;
 
 /// The campaign's values, trimmed; names must be placeholder names and values short texts.
 pub(super) fn valid_variables(
     variables: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>> {
-    if variables.len() > MAX_CAMPAIGN_VARIABLES {
-        return Err(CampaignServiceError::InvalidVariables(format!(
-            "at most {MAX_CAMPAIGN_VARIABLES} values"
-        )));
-    }
+    domain::limits::CAMPAIGN_VARIABLES.check(variables.len())?;
     let mut valid = BTreeMap::new();
     for (name, value) in variables {
         let name = name.trim().to_owned();
@@ -41,9 +35,12 @@ pub(super) fn valid_variables(
             )));
         }
         let value = value.trim().to_owned();
-        if value.chars().count() > MAX_VARIABLE_VALUE_CHARS || value.contains(['{', '}']) {
+        domain::limits::CAMPAIGN_VARIABLE_VALUE
+            .check_at(&format!("variables.{name}"), value.chars().count())?;
+        if value.contains(['{', '}']) || domain::limits::has_control_characters(&value) {
             return Err(CampaignServiceError::InvalidVariables(format!(
-                "{name}: at most {MAX_VARIABLE_VALUE_CHARS} characters, without {{ or }}"
+                "{name}: at most {MAX_VARIABLE_VALUE_CHARS} characters, without {{, }} or \
+                 control characters"
             )));
         }
         if !value.is_empty() {

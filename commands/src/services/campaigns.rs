@@ -10,7 +10,8 @@ use domain::call::{CallCommand, CallStatus, CancelReason};
 use domain::campaign::{
     CampaignCommand, CampaignError, CampaignEvent, CampaignStatus, Contact, PauseReason,
 };
-use domain::policy::CampaignSettings;
+use domain::limits::{self, TooLarge};
+use domain::policy::{CampaignSettings, SettingsError};
 use domain::script::Script;
 use domain::script::variables::MissingVariable;
 use serde::Serialize;
@@ -70,6 +71,12 @@ pub enum CampaignServiceError {
     /// The settings (defaults with the overlay) do not read as campaign settings.
     #[error("settings: {0}")]
     InvalidSettings(String),
+    /// A list or a text over its limit ([`domain::limits`]); nothing was changed.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    /// A contact's name or context holds control characters (`field` names which).
+    #[error("{field}: must not contain control characters")]
+    ControlCharacters { field: String },
     /// Contacts whose phone numbers are refused; nothing was added.
     #[error("{} contact(s) have an invalid phone number", .contacts.len())]
     InvalidPhone { contacts: Vec<RejectedPhone> },
@@ -173,10 +180,19 @@ pub async fn create(ctx: &ServiceContext, input: CreateCampaign) -> Result<Campa
         })
         .ok_or(CampaignServiceError::UnknownScript)?;
     let account = AccountSettings::load(ctx.store.db().pool(), &input.owner_id.to_string()).await?;
-    let settings = overlay_settings(&account, input.settings)?;
+    let mut settings = overlay_settings(&account, input.settings)?;
+    settings.validate().map_err(|err| match err {
+        SettingsError::TooLarge(mut too_large) => {
+            too_large.field = format!("settings.{}", too_large.field);
+            CampaignServiceError::TooLarge(too_large)
+        }
+        other => CampaignServiceError::InvalidSettings(other.to_string()),
+    })?;
+    settings.normalize();
     let contacts = parse_contacts(input.contacts)?;
     let variables = valid_variables(input.variables)?;
     refuse_missing(script.content(), &contacts, &variables, &account)?;
+    check_caller_id(ctx, &account, &settings).await?;
     let id = Uuid::now_v7();
     let command = CampaignCommand::CreateCampaign {
         owner_id: input.owner_id,
@@ -222,6 +238,27 @@ pub fn overlay_settings(
         .map_err(|e| CampaignServiceError::InvalidSettings(e.to_string()))
 }
 
+/// Refuses a campaign caller id the telephony account neither owns nor has verified, as a
+/// saved caller id is refused. The account's own caller id and its defaults' were checked when
+/// the settings were saved, so only another number is asked about.
+async fn check_caller_id(
+    ctx: &ServiceContext,
+    account: &AccountSettings,
+    settings: &CampaignSettings,
+) -> Result<()> {
+    let (Some(number), Some(preflight)) = (&settings.caller_id, &ctx.preflight) else {
+        return Ok(());
+    };
+    let checked = [&account.caller_id, &account.campaign_defaults.caller_id];
+    if !checked
+        .iter()
+        .any(|saved| saved.as_deref() == Some(number.as_str()))
+    {
+        preflight.check_caller_id(number).await?;
+    }
+    Ok(())
+}
+
 /// Deep-merges `overlay` into `base` (objects merge key by key; anything else replaces).
 fn merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
@@ -234,8 +271,17 @@ fn merge(base: &mut Value, overlay: Value) {
     }
 }
 
-/// Turns contacts as given into domain contacts, or the full list of what is wrong.
+/// Turns contacts as given into domain contacts, or the full list of what is wrong. Sizes and
+/// characters are checked first ([`check_contact`]): one over its limit refuses the request.
 pub fn parse_contacts(inputs: Vec<ContactInput>) -> Result<Vec<Contact>> {
+    limits::CONTACTS_PER_REQUEST.check(inputs.len())?;
+    for (index, input) in inputs.iter().enumerate() {
+        check_contact(
+            &format!("contacts[{index}]"),
+            input.name.as_deref(),
+            &input.context,
+        )?;
+    }
     let mut contacts = Vec::with_capacity(inputs.len());
     let mut rejected = Vec::new();
     for (index, input) in inputs.into_iter().enumerate() {
@@ -261,6 +307,37 @@ pub fn parse_contacts(inputs: Vec<ContactInput>) -> Result<Vec<Contact>> {
     } else {
         Err(CampaignServiceError::InvalidPhone { contacts: rejected })
     }
+}
+
+/// The limits of one contact's name and context ([`domain::limits`]), and no control
+/// characters in them. `place` names the contact in the error (`contacts[3]`).
+pub fn check_contact(place: &str, name: Option<&str>, context: &Map<String, Value>) -> Result<()> {
+    let control = |field: String| CampaignServiceError::ControlCharacters { field };
+    if let Some(name) = name {
+        let field = format!("{place}.name");
+        limits::CONTACT_NAME.check_at(&field, name.chars().count())?;
+        if limits::has_control_characters(name) {
+            return Err(control(field));
+        }
+    }
+    let field = format!("{place}.context");
+    limits::CONTACT_CONTEXT_KEYS.check_at(&field, context.len())?;
+    for (key, value) in context {
+        limits::CONTACT_CONTEXT_KEY.check_at(&format!("{field} key"), key.chars().count())?;
+        let value_field = format!("{field}.{key}");
+        let chars = match value {
+            Value::String(text) => text.chars().count(),
+            other => other.to_string().chars().count(),
+        };
+        limits::CONTACT_CONTEXT_VALUE.check_at(&value_field, chars)?;
+        if limits::has_control_characters(key) {
+            return Err(control(format!("{field} key")));
+        }
+        if value.as_str().is_some_and(limits::has_control_characters) {
+            return Err(control(value_field));
+        }
+    }
+    Ok(())
 }
 
 /// The account's campaigns with their progress, newest first.
@@ -381,18 +458,30 @@ pub async fn import_contacts(
             rejected: parsed.rejected,
         });
     }
-    let contacts = parsed
-        .contacts
-        .into_iter()
-        .map(|c| c.into_contact(Uuid::now_v7()))
-        .collect();
+    // A row over a limit, or with control characters, is refused like a row without a number.
+    let mut rejected = parsed.rejected;
+    let mut contacts = Vec::with_capacity(parsed.contacts.len());
+    for row in parsed.contacts {
+        match check_contact("contact", row.name.as_deref(), &row.context) {
+            Ok(()) => contacts.push(row.into_contact(Uuid::now_v7())),
+            Err(refused) => rejected.push(crate::contacts_import::RejectedRow {
+                line: row.line,
+                value: row.phone.as_str().to_owned(),
+                reason: refused.to_string(),
+            }),
+        }
+    }
+    rejected.sort_by_key(|row| row.line);
+    if contacts.is_empty() {
+        return Err(CampaignServiceError::NothingToImport { rejected });
+    }
     let added = add_parsed_contacts(ctx, owner_id, id, contacts).await?;
     Ok(ContactsImported {
         added: added.added,
         imported: added.added,
         duplicates: added.duplicates,
         total_calls: added.total_calls,
-        rejected: parsed.rejected,
+        rejected,
         encoding: parsed.encoding.to_owned(),
     })
 }

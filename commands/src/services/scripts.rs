@@ -28,9 +28,9 @@ use crate::{Clock, CommandContext, CommandError, Commands};
 /// Shortest natural-language request, in characters (PRD).
 pub const MIN_INPUT_CHARS: usize = 10;
 /// Longest natural-language request, in characters.
-pub const MAX_INPUT_CHARS: usize = 2_000;
+pub const MAX_INPUT_CHARS: usize = domain::limits::SCRIPT_REQUEST.max;
 /// Longest business type, in characters.
-pub const MAX_BUSINESS_TYPE_CHARS: usize = 50;
+pub const MAX_BUSINESS_TYPE_CHARS: usize = domain::limits::BUSINESS_TYPE.max;
 
 // ----- the read-side port ---------------------------------------------------------------------
 

@@ -81,11 +81,22 @@ impl SettingsService {
         // Numbers stored (and asked of the provider) in E.164, however they were typed.
         settings.normalize();
         let account = account_id.to_string();
-        if let (Some(caller_id), Some(check)) = (&settings.caller_id, &self.caller_ids) {
+        if let Some(check) = &self.caller_ids {
             let current = AccountSettings::load(&self.pool, &account).await?;
-            // Only a new caller id is checked, so budgets can change while the provider is away.
-            if current.caller_id.as_deref() != Some(caller_id.as_str()) {
-                check.check_caller_id(caller_id).await?;
+            // Both caller ids (the account's and new campaigns' default) pass the same check;
+            // only a new one is asked about, so budgets can change while the provider is away.
+            for (new, saved) in [
+                (&settings.caller_id, &current.caller_id),
+                (
+                    &settings.campaign_defaults.caller_id,
+                    &current.campaign_defaults.caller_id,
+                ),
+            ] {
+                if let Some(number) = new
+                    && saved != new
+                {
+                    check.check_caller_id(number).await?;
+                }
             }
         }
         settings

@@ -125,3 +125,64 @@ async fn without_a_provider_a_well_formed_caller_id_is_trusted_and_a_bad_one_ref
     let err = service.update(account, with_caller_id("12")).await;
     assert!(matches!(err, Err(SettingsError::Invalid(_))), "{err:?}");
 }
+
+#[tokio::test]
+async fn finding_5_the_campaign_defaults_caller_id_passes_the_same_check() {
+    let (_dir, store) = test_store().await;
+    let provider = Arc::new(StubProvider::default());
+    let service = SettingsService::new(
+        store.db().pool().clone(),
+        test_clock(),
+        Some(provider.clone()),
+    );
+    let account = Uuid::now_v7();
+    let mut settings = AccountSettings::default();
+    settings.campaign_defaults.caller_id = Some("<script>".into());
+    let err = service.update(account, settings.clone()).await;
+    assert!(matches!(err, Err(SettingsError::Invalid(_))), "{err:?}");
+    assert!(
+        provider.asked().is_empty(),
+        "a malformed number is not asked about"
+    );
+
+    settings.campaign_defaults.caller_id = Some("010-1234-5678".into());
+    provider.answer(Some(CallerIdError::NotVerified {
+        number: "+821012345678".into(),
+    }));
+    let err = service.update(account, settings.clone()).await;
+    assert!(
+        matches!(
+            err,
+            Err(SettingsError::CallerId(CallerIdError::NotVerified { .. }))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(provider.asked(), ["+821012345678"]);
+
+    provider.answer(None);
+    let saved = service.update(account, settings).await.expect("verified");
+    assert_eq!(
+        saved.campaign_defaults.caller_id.as_deref(),
+        Some("+821012345678")
+    );
+}
+
+#[tokio::test]
+async fn finding_6_saved_settings_with_an_unknown_time_zone_are_an_error_not_the_defaults() {
+    let (_dir, store) = test_store().await;
+    let account = Uuid::now_v7().to_string();
+    let mut saved = serde_json::to_value(AccountSettings::default()).unwrap();
+    saved["campaignDefaults"]["callWindow"]["timezone"] = "Mars/Olympus".into();
+    saved["dailyBudgetUsd"] = 5.0.into();
+    sqlx::query(
+        "INSERT INTO account_settings (account_id, settings, updated_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&account)
+    .bind(saved.to_string())
+    .bind("2026-11-30T01:00:00.000Z")
+    .execute(store.db().pool())
+    .await
+    .unwrap();
+    let loaded = AccountSettings::load(store.db().pool(), &account).await;
+    assert!(loaded.is_err(), "{loaded:?}");
+}

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::Clock;
 use crate::accounts::{Suppression, Suppressions};
 
-/// Longest reason kept, in characters.
-pub const MAX_REASON_CHARS: usize = 200;
+/// Longest reason accepted, in characters.
+pub const MAX_REASON_CHARS: usize = domain::limits::SUPPRESSION_REASON.max;
 /// The reason recorded when none is given.
 const DEFAULT_REASON: &str = "added by the account";
 
@@ -22,6 +22,12 @@ pub enum SuppressionsError {
     /// The number does not parse (`value` as typed).
     #[error("phoneNumber: {reason}")]
     InvalidPhone { value: String, reason: PhoneError },
+    /// The reason is over its limit.
+    #[error(transparent)]
+    TooLarge(#[from] domain::limits::TooLarge),
+    /// The reason holds control characters.
+    #[error("reason: must not contain control characters")]
+    ControlCharacters,
     /// The number is not on the list.
     #[error("the number is not listed")]
     NotListed,
@@ -77,7 +83,10 @@ impl SuppressionService {
     ) -> Result<SuppressionAdded, SuppressionsError> {
         let number = phone(&input.phone_number)?;
         let reason = input.reason.unwrap_or_else(|| DEFAULT_REASON.into());
-        let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
+        domain::limits::SUPPRESSION_REASON.check_text(&reason)?;
+        if domain::limits::has_control_characters(&reason) {
+            return Err(SuppressionsError::ControlCharacters);
+        }
         let added = Suppressions::add(
             &self.pool,
             &account_id.to_string(),

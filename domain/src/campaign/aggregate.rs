@@ -11,7 +11,7 @@ use crate::PhoneNumber;
 use crate::policy::CampaignSettings;
 
 /// Longest campaign name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = crate::limits::CAMPAIGN_NAME.max;
 
 /// A batch of calls following one script version, with its contacts and progress.
 ///

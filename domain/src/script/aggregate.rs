@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{ScriptCommand, ScriptContent, ScriptError, ScriptEvent, validate};
 
 /// Longest script name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = crate::limits::SCRIPT_NAME.max;
 
 /// A versioned call script owned by one account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,17 +9,17 @@ use super::ScriptContent;
 use super::content::bare_variable;
 
 /// Most steps a flow may have.
-pub const MAX_STEPS: usize = 30;
+pub const MAX_STEPS: usize = crate::limits::SCRIPT_STEPS.max;
 /// Longest greeting, purpose, closing or step action, in characters.
-pub const MAX_TEXT_CHARS: usize = 1_000;
+pub const MAX_TEXT_CHARS: usize = crate::limits::SCRIPT_TEXT.max;
 /// Most expected responses per step.
-pub const MAX_RESPONSES: usize = 12;
+pub const MAX_RESPONSES: usize = crate::limits::SCRIPT_RESPONSES.max;
 /// Longest expected response, in characters.
-pub const MAX_RESPONSE_CHARS: usize = 200;
+pub const MAX_RESPONSE_CHARS: usize = crate::limits::SCRIPT_RESPONSE.max;
 /// Most variables a script may declare.
-pub const MAX_VARIABLES: usize = 20;
+pub const MAX_VARIABLES: usize = crate::limits::SCRIPT_VARIABLES.max;
 /// Longest variable name, in characters.
-pub const MAX_VARIABLE_CHARS: usize = 40;
+pub const MAX_VARIABLE_CHARS: usize = crate::limits::SCRIPT_VARIABLE_NAME.max;
 
 /// One broken rule: which field (a JSON path in the request's camelCase shape, arrays indexed
 /// from 0, e.g. `mainFlow[1].nextStep.positive`) and what is wrong with it.
