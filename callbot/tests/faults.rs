@@ -11,11 +11,14 @@
 //! simulated calls with it, so what the next process finds at "Twilio" is nothing — the
 //! reconciler must record those calls as failed and retryable, and the dialer try them again.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use callbot_tests::{TestDb, TestNats, free_port};
+use common::callbot;
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
 use tempfile::TempDir;
@@ -148,22 +151,6 @@ impl Deployment {
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     }
-}
-
-fn callbot() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_callbot"));
-    for var in [
-        "DATABASE_URL",
-        "NATS_URL",
-        "JWT_SECRET",
-        "RECORDING_KEY",
-        "DATA_DIR",
-        "BIND_ADDR",
-        "PUBLIC_BASE_URL",
-    ] {
-        command.env_remove(var);
-    }
-    command
 }
 
 /// One `callbot serve` process.
@@ -509,71 +496,44 @@ async fn assert_one_holder_each(nodes: &[&Node]) -> usize {
     holders.len()
 }
 
-fn report(
+/// After the fault: the campaign completes through `node`, every call is final, each lease has
+/// one holder, `node` stops in time on SIGTERM, no call was dialed twice and the history is
+/// clean. Prints the scenario's line for the closing note.
+async fn settle(
+    deployment: &Deployment,
+    owner: &Owner,
+    node: Node,
+    campaign: &str,
+    fault_at: Instant,
     scenario: &str,
-    to_completion: Duration,
-    dials: usize,
-    holders: &str,
-    shutdown: Duration,
 ) {
+    let mut node = node;
+    owner.wait_for_completion(&node, campaign, deployment).await;
+    let took = fault_at.elapsed();
+    owner.assert_all_final(&node, campaign, CONTACTS).await;
+    let (holders, pool, data_dir) = match &deployment.db {
+        Some(_) => {
+            let pool = deployment.pool().await;
+            let leases = wait_for_leases_held(&node, &pool).await;
+            (
+                format!("{leases} leases, 1 holder each"),
+                pool,
+                deployment.data_dir("offline"),
+            )
+        }
+        None => {
+            assert_one_holder_each(&[&node]).await;
+            let pool = embedded_pool(&node.data_dir).await;
+            ("1 process".to_owned(), pool, node.data_dir.clone())
+        }
+    };
+    let shutdown = node.terminate();
+    let dials = assert_no_double_dials(&pool).await;
+    assert_history_clean(deployment, &data_dir);
     println!(
         "FAULT | {scenario} | fault → COMPLETED {:.1} s | stuck calls 0 | double dials 0 ({dials} dials) | {holders} | SIGTERM → exit {:.2} s",
-        to_completion.as_secs_f64(),
+        took.as_secs_f64(),
         shutdown.as_secs_f64()
-    );
-}
-
-const CONTACTS: usize = 10;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_campaign_embedded_then_restart_completes_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let deployment = Deployment::embedded();
-    let mut node = deployment.start("embedded").await;
-    let owner = Owner::sign_up(&node).await;
-    let campaign = owner.start_campaign(&node, CONTACTS).await;
-    owner.wait_for_live_calls(&node, &campaign, 3).await;
-    node.kill();
-
-    let node = deployment.start("embedded").await;
-    let took = owner
-        .wait_for_completion(&node, &campaign, &deployment)
-        .await;
-    owner.assert_all_final(&node, &campaign, CONTACTS).await;
-    let mut node = node;
-    let shutdown = node.terminate();
-    let dials = assert_no_double_dials(&embedded_pool(&node.data_dir).await).await;
-    assert_history_clean(&deployment, &node.data_dir);
-    report("kill -9, embedded", took, dials, "1 process", shutdown);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_of_the_active_process_hands_its_calls_to_the_standby() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let deployment = Deployment::cluster().await;
-    let mut active = deployment.start("active").await;
-    let standby = deployment.start("standby").await;
-    let owner = Owner::sign_up(&active).await;
-    let campaign = owner.start_campaign(&active, CONTACTS).await;
-    owner.wait_for_live_calls(&active, &campaign, 3).await;
-    active.kill();
-
-    let took = owner
-        .wait_for_completion(&standby, &campaign, &deployment)
-        .await;
-    owner.assert_all_final(&standby, &campaign, CONTACTS).await;
-    let holders = assert_one_holder_each(&[&standby]).await;
-    let mut standby = standby;
-    let shutdown = standby.terminate();
-    let dials = assert_no_double_dials(&deployment.pool().await).await;
-    assert_history_clean(&deployment, &deployment.data_dir("offline"));
-    let holders = format!("{holders} leases, 1 holder each (the standby)");
-    report(
-        "kill -9 of the active process, Postgres + NATS",
-        took,
-        dials,
-        &holders,
-        shutdown,
     );
 }
 
@@ -590,86 +550,121 @@ async fn terminate_backends(pool: &AnyPool) -> i64 {
     row.get::<i64, _>(0)
 }
 
-/// Waits until each single-active worker of `node` holds its advisory lock again: as many
-/// granted advisory locks on the database as the process has single-active workers running.
+/// Waits until each single-active worker of `node` holds its advisory lock: as many granted
+/// advisory locks on the database as the process runs single-active workers, and none running
+/// anywhere else.
 async fn wait_for_leases_held(node: &Node, pool: &AnyPool) -> usize {
-    wait_for(
-        "every lease held again",
-        Duration::from_secs(30),
-        || async {
-            let running = assert_one_holder_each(&[node]).await;
-            let locks: i64 = sqlx::query(
-                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+    wait_for("every lease held", Duration::from_secs(30), || async {
+        let running = assert_one_holder_each(&[node]).await;
+        let locks: i64 = sqlx::query(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
              WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap()
-            .get(0);
-            (locks == running as i64).then_some(running)
-        },
-    )
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+        (locks == running as i64).then_some(running)
+    })
     .await
+}
+
+/// A deployment with one process (`name`) and an owner whose campaign is under way, with at
+/// least `live` calls in flight.
+async fn under_way(deployment: &Deployment, name: &str, live: usize) -> (Node, Owner, String) {
+    let node = deployment.start(name).await;
+    let owner = Owner::sign_up(&node).await;
+    let campaign = owner.start_campaign(&node, CONTACTS).await;
+    owner.wait_for_live_calls(&node, &campaign, live).await;
+    (node, owner, campaign)
+}
+
+const CONTACTS: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_campaign_embedded_then_restart_completes_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let deployment = Deployment::embedded();
+    let (mut node, owner, campaign) = under_way(&deployment, "embedded", 3).await;
+    node.kill();
+    let fault_at = Instant::now();
+    let node = deployment.start("embedded").await;
+    settle(
+        &deployment,
+        &owner,
+        node,
+        &campaign,
+        fault_at,
+        "kill -9, embedded",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_active_process_hands_its_calls_to_the_standby() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let deployment = Deployment::cluster().await;
+    let mut active = deployment.start("active").await;
+    let standby = deployment.start("standby").await;
+    let owner = Owner::sign_up(&active).await;
+    let campaign = owner.start_campaign(&active, CONTACTS).await;
+    owner.wait_for_live_calls(&active, &campaign, 3).await;
+    active.kill();
+    let scenario = "kill -9 of the active process (standby takes over), Postgres + NATS";
+    settle(
+        &deployment,
+        &owner,
+        standby,
+        &campaign,
+        Instant::now(),
+        scenario,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_pg_terminate_backend_loses_no_call_and_every_lease_is_taken_again() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let deployment = Deployment::cluster().await;
-    let node = deployment.start("only").await;
-    let owner = Owner::sign_up(&node).await;
-    let campaign = owner.start_campaign(&node, CONTACTS).await;
-    owner.wait_for_live_calls(&node, &campaign, 2).await;
+    let (node, owner, campaign) = under_way(&deployment, "only", 2).await;
     let pool = deployment.pool().await;
-    let started = Instant::now();
+    let fault_at = Instant::now();
     for _ in 0..5 {
         terminate_backends(&pool).await;
         // The next blow lands while the pools reconnect and the leases are taken again.
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    owner
-        .wait_for_completion(&node, &campaign, &deployment)
-        .await;
-    let took = started.elapsed();
-    owner.assert_all_final(&node, &campaign, CONTACTS).await;
-    let leases = wait_for_leases_held(&node, &pool).await;
-    let mut node = node;
-    let shutdown = node.terminate();
-    let dials = assert_no_double_dials(&pool).await;
-    assert_history_clean(&deployment, &deployment.data_dir("offline"));
-    let holders = format!("{leases} leases held again, 1 holder each");
-    report("pg_terminate_backend ×5", took, dials, &holders, shutdown);
+    settle(
+        &deployment,
+        &owner,
+        node,
+        &campaign,
+        fault_at,
+        "pg_terminate_backend ×5",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_down_for_30_seconds_mid_campaign_is_absorbed() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let mut deployment = Deployment::cluster().await;
-    let node = deployment.start("only").await;
-    let owner = Owner::sign_up(&node).await;
-    let campaign = owner.start_campaign(&node, CONTACTS).await;
-    owner.wait_for_live_calls(&node, &campaign, 2).await;
+    let (node, owner, campaign) = under_way(&deployment, "only", 2).await;
+    let fault_at = Instant::now();
     let nats = deployment.nats.as_mut().unwrap();
     nats.stop();
     // The outage itself: the length the issue measured.
     tokio::time::sleep(Duration::from_secs(30)).await;
     nats.restart();
-    let took = owner
-        .wait_for_completion(&node, &campaign, &deployment)
-        .await;
-    owner.assert_all_final(&node, &campaign, CONTACTS).await;
-    let holders = assert_one_holder_each(&[&node]).await;
-    let mut node = node;
-    let shutdown = node.terminate();
-    let dials = assert_no_double_dials(&deployment.pool().await).await;
-    assert_history_clean(&deployment, &deployment.data_dir("offline"));
-    report(
+    settle(
+        &deployment,
+        &owner,
+        node,
+        &campaign,
+        fault_at,
         "NATS down 30 s",
-        took,
-        dials,
-        &format!("{holders} leases, 1 holder each"),
-        shutdown,
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -691,41 +686,23 @@ async fn status_webhooks_failing_on_the_database_are_delivered_again() {
         sqlx::query(statement).execute(&pool).await.unwrap();
     }
     let owner = Owner::sign_up(&node).await;
-    let started = Instant::now();
+    let fault_at = Instant::now();
     let campaign = owner.start_campaign(&node, CONTACTS).await;
-    owner
-        .wait_for_completion(&node, &campaign, &deployment)
-        .await;
-    let took = started.elapsed();
-    owner.assert_all_final(&node, &campaign, CONTACTS).await;
+    let scenario = "status webhooks refused by the database (8 appends)";
+    settle(&deployment, &owner, node, &campaign, fault_at, scenario).await;
     let refused: i64 = sqlx::query("SELECT last_value FROM blip")
         .fetch_one(&pool)
         .await
         .unwrap()
         .get(0);
     assert!(refused >= 8, "the blip never happened ({refused})");
-    let holders = assert_one_holder_each(&[&node]).await;
-    let mut node = node;
-    let shutdown = node.terminate();
-    let dials = assert_no_double_dials(&pool).await;
-    assert_history_clean(&deployment, &deployment.data_dir("offline"));
-    report(
-        "status webhooks failing (8 refused appends)",
-        took,
-        dials,
-        &format!("{holders} leases, 1 holder each"),
-        shutdown,
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_status_streams_open_exits_in_time_and_the_next_process_finishes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let deployment = Deployment::embedded();
-    let mut node = deployment.start("embedded").await;
-    let owner = Owner::sign_up(&node).await;
-    let campaign = owner.start_campaign(&node, CONTACTS).await;
-    owner.wait_for_live_calls(&node, &campaign, 3).await;
+    let (mut node, owner, campaign) = under_way(&deployment, "embedded", 3).await;
     let mut streams = Vec::new();
     for _ in 0..2 {
         let stream = owner
@@ -739,26 +716,16 @@ async fn sigterm_with_status_streams_open_exits_in_time_and_the_next_process_fin
         assert_eq!(stream.status(), 200);
         streams.push(stream);
     }
-    let shutdown = node.terminate();
+    let fault_at = Instant::now();
+    let exit = node.terminate();
     // The streams ended with the process (clients resume with Last-Event-ID).
     for mut stream in streams {
         while let Ok(Some(_)) = stream.chunk().await {}
     }
-
     let node = deployment.start("embedded").await;
-    let took = owner
-        .wait_for_completion(&node, &campaign, &deployment)
-        .await;
-    owner.assert_all_final(&node, &campaign, CONTACTS).await;
-    let mut node = node;
-    node.terminate();
-    let dials = assert_no_double_dials(&embedded_pool(&node.data_dir).await).await;
-    assert_history_clean(&deployment, &node.data_dir);
-    report(
-        "SIGTERM with 2 status streams, embedded",
-        took,
-        dials,
-        "1 process",
-        shutdown,
+    let scenario = format!(
+        "SIGTERM with 2 status streams open (exit {:.2} s), embedded",
+        exit.as_secs_f64()
     );
+    settle(&deployment, &owner, node, &campaign, fault_at, &scenario).await;
 }

@@ -1,10 +1,13 @@
 //! The `callbot` binary, started for real.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use callbot::{Config, Role};
+use common::callbot;
 
 fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
     let vars: std::collections::HashMap<String, String> = vars
@@ -18,21 +21,6 @@ fn config(data_dir: &Path, vars: &[(&str, String)]) -> Config {
         |name| vars.get(name).cloned(),
     )
     .unwrap()
-}
-
-fn callbot() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_callbot"));
-    for var in [
-        "DATABASE_URL",
-        "NATS_URL",
-        "JWT_SECRET",
-        "RECORDING_KEY",
-        "DATA_DIR",
-        "BIND_ADDR",
-    ] {
-        command.env_remove(var);
-    }
-    command
 }
 
 /// Runs `callbot <args> --data-dir <dir>` to its end.

@@ -161,7 +161,15 @@ pub struct AccountService {
     /// Password verifications done by this service and its clones (every sign-in attempt
     /// does exactly one, whether the email exists or not).
     verifications: Arc<AtomicU64>,
+    /// A refused sign-in answers no sooner than this after it began (see [`REFUSAL_FLOOR`]).
+    refusal_floor: std::time::Duration,
 }
+
+/// The least time a refused sign-in takes. An unknown email and a wrong password do the same
+/// hashing, but a wrong password also records the failure in the account's history, which made
+/// it measurably slower (≈ 1–3 ms); every refusal is held until this floor — far above both
+/// paths — so the answer's timing says nothing about whether the email exists.
+pub const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl AccountService {
     /// The service over this store (its database holds the credentials), account history and
@@ -179,7 +187,14 @@ impl AccountService {
             clock,
             unknown_emails,
             verifications: Arc::default(),
+            refusal_floor: REFUSAL_FLOOR,
         }
+    }
+
+    /// The same service holding refused sign-ins until `floor` instead (tests).
+    pub fn with_refusal_floor(mut self, floor: std::time::Duration) -> Self {
+        self.refusal_floor = floor;
+        self
     }
 
     /// How many passwords this service (and its clones) has verified.
@@ -236,9 +251,22 @@ impl AccountService {
         })
     }
 
-    /// Signs in: a new session, the oldest ones ended beyond three.
+    /// Signs in: a new session, the oldest ones ended beyond three. A refusal (wrong
+    /// credentials, or locked) answers no sooner than the refusal floor.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: Login) -> Result<LoggedIn, AccountsError> {
+        let started = tokio::time::Instant::now();
+        let result = self.try_login(input).await;
+        if matches!(
+            result,
+            Err(AccountsError::Unauthorized | AccountsError::Locked { .. })
+        ) {
+            tokio::time::sleep_until(started + self.refusal_floor).await;
+        }
+        result
+    }
+
+    async fn try_login(&self, input: Login) -> Result<LoggedIn, AccountsError> {
         let now = self.clock.now();
         let password = input.credentials.password;
         // No password over the limit was ever accepted, so none can match: refused before any

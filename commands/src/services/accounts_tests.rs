@@ -177,6 +177,31 @@ fn finding_7_the_dummy_hash_has_the_live_argon2_parameters_and_is_a_real_hash() 
 }
 
 #[tokio::test]
+async fn finding_7_every_refusal_is_held_to_the_same_floor() {
+    let (_dir, service, _clock) = service().await;
+    signed_in(&service).await;
+    let floor = std::time::Duration::from_millis(300);
+    let service = service.with_refusal_floor(floor);
+    for (email, password) in [
+        ("ghost@clinic.example", "s3cret-pass"),
+        ("owner@clinic.example", "wrong-pass1"),
+    ] {
+        let started = std::time::Instant::now();
+        let refused = service.login(login(email, password)).await;
+        assert!(
+            matches!(refused, Err(AccountsError::Unauthorized)),
+            "{refused:?}"
+        );
+        // A lower bound the floor guarantees, whichever way the refusal was reached.
+        assert!(
+            started.elapsed() >= floor,
+            "{email}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
 async fn finding_7_an_unknown_email_verifies_a_password_as_a_wrong_one_does() {
     let (_dir, service, _clock) = service().await;
     signed_in(&service).await;
