@@ -150,6 +150,33 @@ impl Telephony for Stuck {
     }
 }
 
+/// A provider that takes `delay` to answer each create (a slow Twilio), then places it.
+struct Slow {
+    delay: Duration,
+    taken: AtomicUsize,
+    placed: InMemoryTelephony,
+}
+
+#[async_trait]
+impl Telephony for Slow {
+    async fn place_call(&self, order: &DialOrder) -> Result<String, TelephonyError> {
+        self.taken.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.placed.place_call(order).await
+    }
+
+    async fn call_state(
+        &self,
+        sid: &str,
+    ) -> Result<Option<commands::dialer::ProviderCall>, TelephonyError> {
+        self.placed.call_state(sid).await
+    }
+
+    async fn hang_up(&self, sid: &str) -> Result<(), TelephonyError> {
+        self.placed.hang_up(sid).await
+    }
+}
+
 struct Harness {
     db: TestDb,
     _nats: TestNats,
@@ -276,4 +303,43 @@ async fn a_redelivered_request_for_a_placed_attempt_is_not_dialed_again() {
     let placement = placer.place(late[0], 1, at, &context).await.unwrap();
     assert_eq!(placement, commands::dial_queue::Placement::Skipped);
     assert_eq!(provider.orders().len(), 3);
+}
+
+#[tokio::test]
+async fn a_placement_slower_than_the_ack_wait_keeps_its_request() {
+    let h = Harness::new().await;
+    let ack_wait = Duration::from_secs(1);
+    // Three ack waits to answer: without progress acks JetStream would hand the request to the
+    // other process meanwhile, and the callee would be rung twice.
+    let slow = Arc::new(Slow {
+        delay: ack_wait * 3,
+        taken: AtomicUsize::new(0),
+        placed: InMemoryTelephony::default(),
+    });
+    let (_a, stop_a) =
+        consumer_process(&h.db, &h.config, slow.clone(), h.clock.clone(), ack_wait).await;
+    let ids = requested_calls(&h.store, &h.clock, 1).await;
+    eventually(
+        "the slow process to take the request",
+        Duration::from_secs(30),
+        || async { (slow.taken.load(Ordering::SeqCst) > 0).then_some(()) },
+    )
+    .await;
+    // Another process is ready to take whatever JetStream hands out again.
+    let other = Arc::new(InMemoryTelephony::default());
+    let (_b, stop_b) =
+        consumer_process(&h.db, &h.config, other.clone(), h.clock.clone(), ack_wait).await;
+    queue_drained(&h.bus, &h.store).await;
+    eventually("the slow placement", Duration::from_secs(30), || async {
+        (provider_sids(&h.store, &ids).await[0].is_some()).then_some(())
+    })
+    .await;
+    assert_eq!(slow.placed.orders().len(), 1);
+    assert!(
+        other.orders().is_empty(),
+        "placed a second time: {:?}",
+        other.orders()
+    );
+    stop_a.cancel();
+    stop_b.cancel();
 }

@@ -178,6 +178,31 @@ impl NatsDialQueue {
         Ok(messages.peekable())
     }
 
+    /// Places the request while telling JetStream, every third of the ack wait, that it is still
+    /// being worked on: a placement slower than the ack wait (a slow Twilio, the lookup after an
+    /// ambiguous create) keeps its request, so no other process places it meanwhile. A process
+    /// that dies stops telling, and the request is redelivered after one ack wait.
+    async fn place_keeping(
+        &self,
+        message: &jetstream::Message,
+        event: &StoredEvent,
+    ) -> Result<Option<Placement>, PlacementError> {
+        let placing = self.placer.handle(event);
+        tokio::pin!(placing);
+        let mut keepalive = tokio::time::interval(self.config.ack_wait / 3);
+        keepalive.tick().await;
+        loop {
+            tokio::select! {
+                placed = &mut placing => return placed,
+                _ = keepalive.tick() => {
+                    if let Err(error) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(%error, "cannot extend a dial request's ack wait");
+                    }
+                }
+            }
+        }
+    }
+
     async fn handle(&self, message: jetstream::Message) {
         let Ok(event) = serde_json::from_slice::<StoredEvent>(&message.payload) else {
             // Not one of ours: nothing to place, ever.
@@ -186,7 +211,7 @@ impl NatsDialQueue {
             }
             return;
         };
-        match self.placer.handle(&event).await {
+        match self.place_keeping(&message, &event).await {
             Ok(_) => {
                 if let Err(err) = message.ack().await {
                     // Redelivered later; the aggregate check makes that harmless.
