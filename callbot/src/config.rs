@@ -182,7 +182,7 @@ impl Config {
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+        private_dir(&data_dir).map_err(|source| ConfigError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
@@ -495,11 +495,28 @@ fn persisted_secret(
     if let Ok(value) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(value.trim()));
     }
-    std::fs::create_dir_all(&dir).map_err(io_error)?;
+    private_dir(&dir).map_err(io_error)?;
     let value = generate();
     write_private(&path, &value).map_err(io_error)?;
     tracing::info!(secret = name, path = %path.display(), "generated a secret for embedded mode");
     Ok(SecretString::from(value))
+}
+
+/// Creates `dir` (and its parents) if needed and makes it accessible to its owner only (0700),
+/// whatever the umask: the data dir holds the database, the secrets, recordings and reports.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
@@ -739,6 +756,25 @@ mod tests {
         let bad = |name: &str| (name == "ELEVENLABS_RATE_PER_MINUTE").then(|| "-1".to_owned());
         let error = rates_from_lookup(&bad).unwrap_err().to_string();
         assert!(error.contains("ELEVENLABS_RATE_PER_MINUTE"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn finding_8_the_data_dir_and_the_secrets_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let parent = tempfile::tempdir().unwrap();
+        let data_dir = parent.path().join("data");
+        load(&data_dir, &[]).unwrap();
+        assert_eq!(mode(&data_dir), 0o700);
+        assert_eq!(mode(&data_dir.join("secrets")), 0o700);
+        for name in ["JWT_SECRET", "RECORDING_KEY"] {
+            assert_eq!(mode(&data_dir.join("secrets").join(name)), 0o600, "{name}");
+        }
+        // A data dir an older version left open is closed on the next start.
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        load(&data_dir, &[]).unwrap();
+        assert_eq!(mode(&data_dir), 0o700);
     }
 
     #[test]
