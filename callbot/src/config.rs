@@ -102,7 +102,8 @@ pub struct HttpLimits {
     /// an idle kept-alive connection stays open (default 10).
     pub header_timeout: std::time::Duration,
     /// `HTTP_BODY_TIMEOUT_SECONDS`: the time to send a whole request body, counted from the end
-    /// of the head (default 60; not streamed answers such as status streams or the media socket).
+    /// of the head (default 30, the API's request timeout; not streamed answers such as status
+    /// streams or the media socket).
     pub body_timeout: std::time::Duration,
     /// `HTTP_MAX_CONNECTIONS`: open connections the server accepts at once; more wait in the
     /// listen backlog (default 1000).
@@ -113,7 +114,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             header_timeout: std::time::Duration::from_secs(10),
-            body_timeout: std::time::Duration::from_secs(60),
+            body_timeout: std::time::Duration::from_secs(30),
             max_connections: 1000,
         }
     }
