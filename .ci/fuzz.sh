@@ -22,7 +22,9 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd fuzz
 # The fuzz crate has its own target dir: its flags and toolchain differ from the workspace's.
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"
-cargo "$toolchain" fuzz build --release >/dev/null
+# No sanitizer: our crates forbid `unsafe`, so what fuzzing finds is panics, failed assertions
+# and overflows (debug assertions stay on), and the build and each run are about twice as fast.
+cargo "$toolchain" fuzz build --release --sanitizer none >/dev/null
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +33,7 @@ printf '%-16s %14s %s\n' target executions result
 for target in "${targets[@]}"; do
     mkdir -p "$work/$target" "seeds/$target"
     log="$work/$target.log"
-    if cargo "$toolchain" fuzz run --release "$target" "$work/$target" "seeds/$target" -- \
+    if cargo "$toolchain" fuzz run --release --sanitizer none "$target" "$work/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 -max_len=8192 -rss_limit_mb=1024 \
         >"$log" 2>&1; then
         result="✓"
