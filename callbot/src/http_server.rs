@@ -8,7 +8,8 @@
 //!   body trickled in a byte at a time fails to read (and the connection closes), while
 //!   answers that stream for long (status streams, the media socket) are not limited.
 //! - At most `max_connections` connections are served at once; further ones wait in the
-//!   listen backlog until one closes.
+//!   listen backlog until one closes. A connection upgraded to a WebSocket leaves the count
+//!   (the media socket has its own cap on sockets whose `start` is not verified).
 //!
 //! HTTP/1.1 only: a TLS-terminating proxy speaks it upstream and Twilio's media socket is an
 //! HTTP/1.1 upgrade, while HTTP/2's connection preface would wait without any timeout.
