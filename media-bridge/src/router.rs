@@ -54,14 +54,15 @@ async fn media(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    serve_media(Some(bridge), peer, upgrade).await
+    // A bridge-only process knows no proxies: it counts per peer.
+    serve_media(Some(bridge), peer.ip(), upgrade).await
 }
 
 /// Upgrades to the media socket and hands it to the bridge; 503 when this process runs none,
-/// 429 when `peer` already holds as many unverified sockets as allowed.
+/// 429 when `client` already holds as many unverified sockets as allowed.
 pub async fn serve_media(
     bridge: Option<Arc<Bridge>>,
-    peer: SocketAddr,
+    client: IpAddr,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let Some(bridge) = bridge else {
@@ -71,8 +72,8 @@ pub async fn serve_media(
         )
             .into_response();
     };
-    let Some(permit) = bridge.unverified().admit(peer.ip()) else {
-        tracing::warn!(peer = %peer.ip(), "too many unverified media sockets from one address");
+    let Some(permit) = bridge.unverified().admit(client) else {
+        tracing::warn!(%client, "too many unverified media sockets from one address");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many media sockets waiting for their start from this address",

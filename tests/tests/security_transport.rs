@@ -11,6 +11,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 /// How long a test waits for the server to close a connection before it counts as never.
@@ -153,6 +154,31 @@ async fn finding_1_unverified_media_sockets_are_capped_per_address() {
     tokio_tungstenite::connect_async(media_url(&app))
         .await
         .expect("a place was free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_1_behind_a_trusted_proxy_sockets_count_per_forwarded_client() {
+    let app = app_with(&[
+        ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        NO_DEADLINE,
+    ])
+    .await;
+    let from = |client: &'static str| {
+        let mut request = media_url(&app).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", client.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let (_first, _) = from("198.51.100.1").await.unwrap();
+    let (_other, _) = from("198.51.100.2")
+        .await
+        .expect("another client has its own place");
+    match from("198.51.100.1").await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a second unverified socket of one client was not refused: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

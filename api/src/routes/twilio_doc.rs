@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use utoipa::{IntoParams, ToSchema};
 
@@ -125,9 +126,12 @@ pub struct RecordingForm {
 pub async fn media(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    media_bridge::router::serve_media(state.bridge.clone(), peer, upgrade).await
+    // Behind our own proxies (TRUSTED_PROXIES) sockets count per client, not per proxy.
+    let client = state.client_ip(peer, &headers);
+    media_bridge::router::serve_media(state.bridge.clone(), client, upgrade).await
 }
 
 /// The media socket route (served by `media_bridge`, documented here).
