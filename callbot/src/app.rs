@@ -280,7 +280,6 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let grace = self.config.shutdown_grace;
         let stopping = self.state.stopping.clone();
-        let http_stopped = shutdown.clone().cancelled_owned();
         tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
@@ -305,13 +304,14 @@ impl Application {
         };
         match router {
             Some(router) => {
-                let serve = axum::serve(
+                let serve = crate::http_server::serve(
                     self.listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(http_stopped);
+                    router,
+                    self.config.http,
+                    shutdown.clone(),
+                );
                 tokio::select! {
-                    served = serve => served.context("serving HTTP")?,
+                    () = serve => {}
                     // Requests still running `grace` after the stop began are cut off.
                     () = async {
                         shutdown.cancelled().await;

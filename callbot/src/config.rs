@@ -84,6 +84,40 @@ pub struct Config {
     pub trusted_proxies: api::client_ip::TrustedProxies,
     /// `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset = local requests only.
     pub metrics_token: Option<SecretString>,
+    /// How long and how many connections a client may hold (`HTTP_*`).
+    pub http: HttpLimits,
+    /// `MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS`: media sockets one client address may hold open
+    /// before their `start` is verified (default 64; verified calls are not counted).
+    pub media_unverified_per_address: usize,
+    /// `MEDIA_START_DEADLINE_SECONDS`: how long a media socket may take to send a verified
+    /// `start` (default 15).
+    pub media_start_deadline: std::time::Duration,
+}
+
+/// What one client may cost the HTTP server, so slow or half-open connections cannot pile up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HttpLimits {
+    /// `HTTP_HEADER_TIMEOUT_SECONDS`: the time to send a request's head (line and headers).
+    /// HTTP/1.1 starts it when a connection waits for its next request, so it is also how long
+    /// an idle kept-alive connection stays open (default 10).
+    pub header_timeout: std::time::Duration,
+    /// `HTTP_BODY_TIMEOUT_SECONDS`: the time to send a whole request body, counted from the end
+    /// of the head (default 30, the API's request timeout; not streamed answers such as status
+    /// streams or the media socket).
+    pub body_timeout: std::time::Duration,
+    /// `HTTP_MAX_CONNECTIONS`: open connections the server accepts at once; more wait in the
+    /// listen backlog (default 1000).
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 1000,
+        }
+    }
 }
 
 /// The Twilio account calls are placed with.
@@ -149,7 +183,7 @@ impl Config {
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+        private_dir(&data_dir).map_err(|source| ConfigError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
@@ -260,6 +294,20 @@ impl Config {
                     reason: e.to_string(),
                 })?;
         let metrics_token = var("METRICS_TOKEN").map(|token| SecretString::from(token.trim()));
+        let defaults = HttpLimits::default();
+        let http = HttpLimits {
+            header_timeout: fractional_seconds(&var, "HTTP_HEADER_TIMEOUT_SECONDS", 300.0)?
+                .unwrap_or(defaults.header_timeout),
+            body_timeout: fractional_seconds(&var, "HTTP_BODY_TIMEOUT_SECONDS", 3600.0)?
+                .unwrap_or(defaults.body_timeout),
+            max_connections: count(&var, "HTTP_MAX_CONNECTIONS", 1_000_000)?
+                .unwrap_or(defaults.max_connections),
+        };
+        let media_unverified_per_address =
+            count(&var, "MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", 100_000)?
+                .unwrap_or(media_bridge::router::DEFAULT_UNVERIFIED_PER_ADDRESS);
+        let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
+            .unwrap_or(media_bridge::bridge::START_DEADLINE);
         Ok(Self {
             bind,
             data_dir,
@@ -280,6 +328,9 @@ impl Config {
             max_call,
             trusted_proxies,
             metrics_token,
+            http,
+            media_unverified_per_address,
+            media_start_deadline,
         })
     }
 
@@ -380,6 +431,44 @@ fn positive(
     }
 }
 
+/// `name` as a duration in seconds (fractions allowed) from 0.05 to `max`; `None` when unset.
+fn fractional_seconds(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    max: f64,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(value) if (0.05..=max).contains(&value) => {
+            Ok(Some(std::time::Duration::from_secs_f64(value)))
+        }
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be a number of seconds from 0.05 to {max}"),
+        }),
+    }
+}
+
+/// `name` as a whole number from 1 to `max`; `None` when unset.
+fn count(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    max: usize,
+) -> Result<Option<usize>, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(value) if (1..=max).contains(&value) => Ok(Some(value)),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be a whole number from 1 to {max}"),
+        }),
+    }
+}
+
 fn sqlite_url(data_dir: &Path) -> String {
     let path = std::path::absolute(data_dir.join("callbot.db"))
         .unwrap_or_else(|_| data_dir.join("callbot.db"));
@@ -407,11 +496,28 @@ fn persisted_secret(
     if let Ok(value) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(value.trim()));
     }
-    std::fs::create_dir_all(&dir).map_err(io_error)?;
+    private_dir(&dir).map_err(io_error)?;
     let value = generate();
     write_private(&path, &value).map_err(io_error)?;
     tracing::info!(secret = name, path = %path.display(), "generated a secret for embedded mode");
     Ok(SecretString::from(value))
+}
+
+/// Creates `dir` (and its parents) if needed and makes it accessible to its owner only (0700),
+/// whatever the umask: the data dir holds the database, the secrets, recordings and reports.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
@@ -651,6 +757,71 @@ mod tests {
         let bad = |name: &str| (name == "ELEVENLABS_RATE_PER_MINUTE").then(|| "-1".to_owned());
         let error = rates_from_lookup(&bad).unwrap_err().to_string();
         assert!(error.contains("ELEVENLABS_RATE_PER_MINUTE"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn finding_8_the_data_dir_and_the_secrets_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let parent = tempfile::tempdir().unwrap();
+        let data_dir = parent.path().join("data");
+        load(&data_dir, &[]).unwrap();
+        assert_eq!(mode(&data_dir), 0o700);
+        assert_eq!(mode(&data_dir.join("secrets")), 0o700);
+        for name in ["JWT_SECRET", "RECORDING_KEY"] {
+            assert_eq!(mode(&data_dir.join("secrets").join(name)), 0o600, "{name}");
+        }
+        // A data dir an older version left open is closed on the next start.
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        load(&data_dir, &[]).unwrap();
+        assert_eq!(mode(&data_dir), 0o700);
+    }
+
+    #[test]
+    fn http_limits_default_and_refuse_nonsense() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), &[]).unwrap();
+        assert_eq!(config.http, HttpLimits::default());
+        assert_eq!(config.media_unverified_per_address, 64);
+        let config = load(
+            dir.path(),
+            &[
+                ("HTTP_HEADER_TIMEOUT_SECONDS", "0.5"),
+                ("HTTP_BODY_TIMEOUT_SECONDS", "2"),
+                ("HTTP_MAX_CONNECTIONS", "10"),
+                ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "3"),
+                ("MEDIA_START_DEADLINE_SECONDS", "120"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            config.http,
+            HttpLimits {
+                header_timeout: std::time::Duration::from_millis(500),
+                body_timeout: std::time::Duration::from_secs(2),
+                max_connections: 10,
+            }
+        );
+        assert_eq!(config.media_unverified_per_address, 3);
+        assert_eq!(
+            config.media_start_deadline,
+            std::time::Duration::from_secs(120)
+        );
+        for (name, bad) in [
+            ("HTTP_HEADER_TIMEOUT_SECONDS", "0"),
+            ("HTTP_HEADER_TIMEOUT_SECONDS", "301"),
+            ("HTTP_BODY_TIMEOUT_SECONDS", "soon"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+            ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "-1"),
+            ("MEDIA_START_DEADLINE_SECONDS", "601"),
+        ] {
+            let err = load(dir.path(), &[(name, bad)]).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: n, .. } if n == name),
+                "{name}={bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -116,12 +116,16 @@ impl Providers {
         let stream_secret = config.jwt_secret.clone();
         let port = Arc::new(StorePort::new(store, clock, client.clone()));
         let preflight = Arc::new(Preflight::new(client.clone(), elevenlabs.clone()));
-        let bridge = Arc::new(Bridge::new(
-            elevenlabs.clone(),
-            client.clone(),
-            port,
-            stream_secret.expose_secret().as_bytes().to_vec(),
-        ));
+        let bridge = Arc::new(
+            Bridge::new(
+                elevenlabs.clone(),
+                client.clone(),
+                port,
+                stream_secret.expose_secret().as_bytes().to_vec(),
+            )
+            .with_unverified_per_address(config.media_unverified_per_address)
+            .with_start_deadline(config.media_start_deadline),
+        );
         Ok(Self {
             twilio: TwilioLink::new(client, auth_token, stream_secret),
             bridge,

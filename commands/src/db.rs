@@ -46,6 +46,77 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot make {path} private to its owner: {source}")]
+    Permissions {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The files next to a SQLite database that hold its data too.
+const SQLITE_COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// Makes a SQLite database file readable and writable by its owner only (0600), creating it so
+/// when it does not exist yet, whatever the umask. SQLite gives its `-wal`, `-shm` and
+/// `-journal` files the database file's mode; those left by an older, laxer start are
+/// tightened too. In-memory databases have no file.
+fn private_sqlite_files(url: &str) -> Result<(), DbError> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    if url.contains("mode=memory") {
+        return Ok(());
+    }
+    let options = SqliteConnectOptions::from_str(url).map_err(DbError::Connect)?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    let failed = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| DbError::Permissions { path, source }
+    };
+    create_private(path).map_err(failed(path))?;
+    for suffix in SQLITE_COMPANIONS {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = std::path::PathBuf::from(companion);
+        if companion.exists() {
+            make_private(&companion).map_err(failed(&companion))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through `open`; the umask may have narrowed a new one.
+    make_private(path)
+}
+
+#[cfg(unix)]
+fn make_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A pool plus the knowledge of which backend it talks to.
@@ -60,6 +131,9 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            private_sqlite_files(url)?;
+        }
         let mut url = url.to_owned();
         if backend == Backend::Sqlite && !url.contains("mode=") {
             url.push_str(if url.contains('?') {
@@ -124,5 +198,56 @@ impl Db {
     /// True when a trivial query succeeds.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn finding_8_sqlite_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("callbot.db");
+        let db = Db::connect_and_migrate(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        // Written in WAL mode, so the -wal and -shm files exist beside the database.
+        sqlx::query("CREATE TABLE probe (x INTEGER)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+            let path = dir.path().join(name);
+            assert!(path.exists(), "{name} was not created");
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn finding_8_an_older_world_readable_database_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("callbot.db");
+        let url = format!("sqlite://{}", file.display());
+        drop(Db::connect_and_migrate(&url).await.unwrap());
+        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+            let path = dir.path().join(name);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        let _db = Db::connect(&url).await.unwrap();
+        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+            let path = dir.path().join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{name}");
+            }
+        }
     }
 }

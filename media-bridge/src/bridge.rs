@@ -23,6 +23,9 @@ use uuid::Uuid;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::router::{
+    DEFAULT_UNVERIFIED_PER_ADDRESS, MAX_MESSAGE_BEFORE_START, UnverifiedPermit, UnverifiedSockets,
+};
 use crate::token::verify_stream_token;
 use crate::twilio::TwilioClient;
 use crate::twilio::client::TwilioError;
@@ -38,6 +41,11 @@ pub const ASK_AGAIN_AFTER: u32 = 3;
 pub const FAIL_AFTER: u32 = 5;
 /// What the agent says when it did not understand.
 pub const ASK_AGAIN: &str = "죄송합니다, 다시 말씀해 주시겠어요?";
+/// How long a media socket may take to send a verified `start` unless configured otherwise
+/// (`MEDIA_START_DEADLINE_SECONDS`).
+pub const START_DEADLINE: Duration = Duration::from_secs(15);
+/// Messages a media socket may send before `start` (Twilio sends one: `connected`).
+pub const MESSAGES_BEFORE_START: usize = 4;
 
 /// Where the agent runs.
 #[derive(Clone)]
@@ -194,8 +202,14 @@ pub trait CallPort: Send + Sync + 'static {
 /// Why a media stream was refused before it started.
 #[derive(Debug, thiserror::Error)]
 enum StartError {
-    #[error("no start message within 15 s")]
-    Timeout,
+    #[error("no start message within {0:?}")]
+    Timeout(Duration),
+    #[error("a message of {0} bytes before start (at most {MAX_MESSAGE_BEFORE_START})")]
+    TooLarge(usize),
+    #[error("more than {MESSAGES_BEFORE_START} messages before start")]
+    TooMany,
+    #[error("a binary message before start")]
+    Binary,
     #[error("closed before start")]
     Closed,
     #[error("media socket: {0}")]
@@ -256,6 +270,8 @@ pub struct Bridge {
     port: Arc<dyn CallPort>,
     stream_secret: Vec<u8>,
     http: reqwest::Client,
+    unverified: Arc<UnverifiedSockets>,
+    start_deadline: Duration,
 }
 
 type AgentSocket =
@@ -282,16 +298,49 @@ impl Bridge {
             port,
             stream_secret,
             http: ElevenLabsConfig::http_client(),
+            unverified: UnverifiedSockets::new(DEFAULT_UNVERIFIED_PER_ADDRESS),
+            start_deadline: START_DEADLINE,
         }
     }
 
-    /// Serves one Twilio media socket until both sides are closed.
-    pub async fn serve(self: Arc<Self>, mut twilio: WebSocket) {
-        let started = match self.wait_for_start(&mut twilio).await {
+    /// How long a media socket may take to send a verified `start` (default
+    /// [`START_DEADLINE`]).
+    pub fn with_start_deadline(mut self, deadline: Duration) -> Self {
+        self.start_deadline = deadline;
+        self
+    }
+
+    /// At most `per_address` media sockets per client address before their `start` is
+    /// verified (default [`DEFAULT_UNVERIFIED_PER_ADDRESS`]).
+    pub fn with_unverified_per_address(mut self, per_address: usize) -> Self {
+        self.unverified = UnverifiedSockets::new(per_address);
+        self
+    }
+
+    /// The count of media sockets whose `start` is not verified yet.
+    pub fn unverified(&self) -> &Arc<UnverifiedSockets> {
+        &self.unverified
+    }
+
+    /// Serves one Twilio media socket until both sides are closed. `permit` holds the socket's
+    /// place among the unverified ones until its `start` is verified.
+    pub async fn serve(self: Arc<Self>, mut twilio: WebSocket, permit: UnverifiedPermit) {
+        let started = self.wait_for_start(&mut twilio).await;
+        drop(permit);
+        let started = match started {
             Ok(started) => started,
             Err(why) => {
                 tracing::warn!(%why, "media stream refused");
-                close_twilio(&mut twilio).await;
+                let close = match why {
+                    StartError::TooLarge(_) => Some(ws::CloseFrame {
+                        code: ws::close_code::SIZE,
+                        reason: "message too large before start".into(),
+                    }),
+                    _ => None,
+                };
+                if let Err(error) = twilio.send(ws::Message::Close(close)).await {
+                    tracing::debug!(%error, "the media socket was already closed");
+                }
                 return;
             }
         };
@@ -338,22 +387,34 @@ impl Bridge {
         self.port.ended(call_id, &reason, &transcript).await;
     }
 
+    /// Reads up to the `start` message and verifies its token. Until then the socket is
+    /// anyone's, so it gets little: small text messages, few of them, and a deadline.
     async fn wait_for_start(&self, twilio: &mut WebSocket) -> Result<Started, StartError> {
-        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        let deadline = tokio::time::sleep(self.start_deadline);
         tokio::pin!(deadline);
+        let mut messages = 0;
         loop {
             let message = tokio::select! {
                 message = twilio.next() => message,
-                () = &mut deadline => return Err(StartError::Timeout),
+                () = &mut deadline => return Err(StartError::Timeout(self.start_deadline)),
             };
             let text = match message {
                 Some(Ok(ws::Message::Text(text))) => text,
                 Some(Ok(ws::Message::Close(_))) | None => {
                     return Err(StartError::Closed);
                 }
+                Some(Ok(ws::Message::Binary(_))) => return Err(StartError::Binary),
+                // Pings and pongs are answered by the codec.
                 Some(Ok(_)) => continue,
                 Some(Err(error)) => return Err(error.into()),
             };
+            if text.len() > MAX_MESSAGE_BEFORE_START {
+                return Err(StartError::TooLarge(text.len()));
+            }
+            messages += 1;
+            if messages > MESSAGES_BEFORE_START {
+                return Err(StartError::TooMany);
+            }
             let message: FromTwilio = serde_json::from_str(text.as_str())?;
             match message {
                 FromTwilio::Connected { .. } => {}

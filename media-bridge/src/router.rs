@@ -1,12 +1,21 @@
 //! `GET /twilio/media`: the Media Streams WebSocket, served by the [`Bridge`]. A process that runs
 //! only media sockets serves [`router`]; the API process routes its documented handler to
 //! [`serve_media`].
+//!
+//! Anyone can open the socket; only Twilio can pass its `start` check (a token bound to the call).
+//! Until then a socket is kept cheap: messages of at most [`MAX_MESSAGE_BEFORE_START`] bytes, the
+//! start deadline, and at most [`UnverifiedSockets::per_address`] such sockets per client address.
+//! Sockets whose `start` was verified are not counted: every real call comes from Twilio's few
+//! egress addresses, so a cap on them would limit real traffic, while a Twilio socket is
+//! unverified only for the moment between its handshake and its `start`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +25,23 @@ use crate::bridge::Bridge;
 /// Where Twilio opens the media socket (the voice webhook's `<Connect><Stream url>`).
 pub const MEDIA_PATH: &str = "/twilio/media";
 
+/// The largest message a media socket accepts before its `start` is verified. Twilio's
+/// `connected` and `start` messages are well under 1 kB (the custom parameters are a call id
+/// and a token).
+pub const MAX_MESSAGE_BEFORE_START: usize = 4 * 1024;
+
+/// The largest frame or message a media socket accepts at all (checked by the WebSocket codec
+/// from the frame header, before the payload is read). Twilio's media frames carry 20 ms of
+/// µ-law audio and are under 1 kB.
+pub const MAX_MESSAGE: usize = 16 * 1024;
+
+/// The codec's read buffer per socket (its default is 128 KiB, allocated up front).
+const READ_BUFFER: usize = 8 * 1024;
+
+/// Unverified media sockets one client address may hold open unless configured otherwise
+/// (`MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS`).
+pub const DEFAULT_UNVERIFIED_PER_ADDRESS: usize = 64;
+
 /// The media socket route over `bridge`.
 pub fn router(bridge: Arc<Bridge>) -> Router {
     Router::new()
@@ -23,12 +49,22 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
         .with_state(bridge)
 }
 
-async fn media(State(bridge): State<Arc<Bridge>>, upgrade: WebSocketUpgrade) -> Response {
-    serve_media(Some(bridge), upgrade).await
+async fn media(
+    State(bridge): State<Arc<Bridge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // A bridge-only process knows no proxies: it counts per peer.
+    serve_media(Some(bridge), peer.ip(), upgrade).await
 }
 
-/// Upgrades to the media socket and hands it to the bridge; 503 when this process runs none.
-pub async fn serve_media(bridge: Option<Arc<Bridge>>, upgrade: WebSocketUpgrade) -> Response {
+/// Upgrades to the media socket and hands it to the bridge; 503 when this process runs none,
+/// 429 when `client` already holds as many unverified sockets as allowed.
+pub async fn serve_media(
+    bridge: Option<Arc<Bridge>>,
+    client: IpAddr,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let Some(bridge) = bridge else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -36,5 +72,140 @@ pub async fn serve_media(bridge: Option<Arc<Bridge>>, upgrade: WebSocketUpgrade)
         )
             .into_response();
     };
-    upgrade.on_upgrade(move |socket| bridge.serve(socket))
+    let Some(permit) = bridge.unverified().admit(client) else {
+        tracing::warn!(%client, "too many unverified media sockets from one address");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many media sockets waiting for their start from this address",
+        )
+            .into_response();
+    };
+    upgrade
+        .max_frame_size(MAX_MESSAGE)
+        .max_message_size(MAX_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| bridge.serve(socket, permit))
+}
+
+/// Counts the media sockets per client address whose `start` is not verified yet.
+#[derive(Debug)]
+pub struct UnverifiedSockets {
+    per_address: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl UnverifiedSockets {
+    /// At most `per_address` unverified sockets per client address (IPv6: per /64, the block
+    /// one subscriber usually holds).
+    pub fn new(per_address: usize) -> Arc<Self> {
+        Arc::new(Self {
+            per_address,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// How many unverified sockets one address may hold.
+    pub fn per_address(&self) -> usize {
+        self.per_address
+    }
+
+    /// How many unverified sockets are open, over all addresses.
+    pub fn open(&self) -> usize {
+        self.lock().values().sum()
+    }
+
+    /// A place for one more unverified socket from `ip`, or `None` when it holds enough.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<UnverifiedPermit> {
+        let key = address_key(ip);
+        let mut open = self.lock();
+        let count = open.entry(key).or_default();
+        if *count >= self.per_address {
+            return None;
+        }
+        *count += 1;
+        Some(UnverifiedPermit {
+            sockets: Arc::clone(self),
+            key,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // The map stays consistent whatever panicked while holding it (one counter at a time).
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One unverified socket's place; dropping it (once `start` is verified, or the socket is
+/// refused or gone) frees the place.
+#[derive(Debug)]
+pub struct UnverifiedPermit {
+    sockets: Arc<UnverifiedSockets>,
+    key: IpAddr,
+}
+
+impl Drop for UnverifiedPermit {
+    fn drop(&mut self) {
+        let mut open = self.sockets.lock();
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The address sockets are counted under: IPv4 as is (also when mapped into IPv6), IPv6 by /64.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_its_share_of_unverified_sockets() {
+        let sockets = UnverifiedSockets::new(2);
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let first = sockets.admit(ip).unwrap();
+        let _second = sockets.admit(ip).unwrap();
+        assert!(sockets.admit(ip).is_none());
+        assert!(sockets.admit("203.0.113.8".parse().unwrap()).is_some());
+        drop(first);
+        assert!(sockets.admit(ip).is_some());
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let sockets = UnverifiedSockets::new(1);
+        let _one = sockets.admit("2001:db8::1".parse().unwrap()).unwrap();
+        assert!(sockets.admit("2001:db8::ffff:2".parse().unwrap()).is_none());
+        assert!(sockets.admit("2001:db8:0:1::1".parse().unwrap()).is_some());
+        let _v4 = sockets.admit("192.0.2.1".parse().unwrap()).unwrap();
+        assert!(sockets.admit("::ffff:192.0.2.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn freed_places_leave_no_entry_behind() {
+        let sockets = UnverifiedSockets::new(4);
+        let permits: Vec<_> = (0..3)
+            .map(|_| sockets.admit("198.51.100.1".parse().unwrap()).unwrap())
+            .collect();
+        assert_eq!(sockets.open(), 3);
+        drop(permits);
+        assert_eq!(sockets.open(), 0);
+        assert!(sockets.lock().is_empty());
+    }
 }

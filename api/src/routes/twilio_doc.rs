@@ -4,8 +4,11 @@
 
 #![allow(dead_code)]
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use utoipa::{IntoParams, ToSchema};
 
@@ -116,11 +119,19 @@ pub struct RecordingForm {
         (status = 101, description = "Switched to the WebSocket protocol"),
         (status = 400, description = "Not a WebSocket handshake", content_type = "text/plain", body = String),
         (status = 426, description = "The connection cannot be upgraded", content_type = "text/plain", body = String),
+        (status = 429, description = "Too many media sockets from this address are waiting for their start", content_type = "text/plain", body = String),
         (status = 503, description = "No media bridge runs in this process", content_type = "text/plain", body = String),
     ),
 )]
-pub async fn media(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    media_bridge::router::serve_media(state.bridge.clone(), upgrade).await
+pub async fn media(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // Behind our own proxies (TRUSTED_PROXIES) sockets count per client, not per proxy.
+    let client = state.client_ip(peer, &headers);
+    media_bridge::router::serve_media(state.bridge.clone(), client, upgrade).await
 }
 
 /// The media socket route (served by `media_bridge`, documented here).
