@@ -465,7 +465,10 @@ impl Bridge {
             .json()
             .await
             .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
-        let (mut agent, _) = tokio_tungstenite::connect_async(signed.signed_url.as_str()).await?;
+        // No Nagle delay on the agent socket either: every 20 ms frame goes out at once.
+        let (mut agent, _) =
+            tokio_tungstenite::connect_async_with_config(signed.signed_url.as_str(), None, true)
+                .await?;
         let initiation = ClientMessage::ConversationInitiationClientData {
             conversation_config_override: ConversationConfigOverride {
                 agent: AgentOverride {
