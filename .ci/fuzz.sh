@@ -42,7 +42,7 @@ for target in "${targets[@]}"; do
         failed=1
         tail -n 40 "$log" >&2
     fi
-    runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)"
+    runs="$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)"
     printf '%-16s %14s %s\n' "$target" "${runs:-?}" "$result"
 done
 exit "$failed"

@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 use std::io;
 
+use std::borrow::Cow;
+
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesRef, BytesStart, BytesText, Event};
+use quick_xml::name::QName;
 use quick_xml::{Reader, Writer};
 
 /// Escapes text and attribute values for XML (`& < > " '`).
@@ -29,6 +33,20 @@ pub enum Verb {
         parameters: BTreeMap<String, String>,
     },
     Hangup,
+}
+
+/// An attribute whose value survives XML's attribute-value normalization: `& < > " '` escaped
+/// as usual, and tab, line feed and carriage return as character references — a parser reads
+/// those characters written raw as spaces (found by the `twiml` fuzz target).
+fn escaped_attribute<'a>(key: &'a str, value: &str) -> Attribute<'a> {
+    let escaped = quick_xml::escape::escape(value)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;");
+    Attribute {
+        key: QName(key.as_bytes()),
+        value: Cow::Owned(escaped.into_bytes()),
+    }
 }
 
 /// Renders a `<Response>` document.
@@ -60,8 +78,8 @@ fn write_verb(writer: &mut Writer<Vec<u8>>, verb: &Verb) -> io::Result<()> {
         } => {
             writer
                 .create_element("Say")
-                .with_attribute(("language", language.as_str()))
-                .with_attribute(("voice", voice.as_str()))
+                .with_attribute(escaped_attribute("language", language))
+                .with_attribute(escaped_attribute("voice", voice))
                 .write_text_content(BytesText::new(text))?;
         }
         Verb::Pause { length } => {
@@ -76,13 +94,13 @@ fn write_verb(writer: &mut Writer<Vec<u8>>, verb: &Verb) -> io::Result<()> {
                 .write_inner_content(|writer| {
                     writer
                         .create_element("Stream")
-                        .with_attribute(("url", url.as_str()))
+                        .with_attribute(escaped_attribute("url", url))
                         .write_inner_content(|writer| {
                             for (name, value) in parameters {
                                 writer
                                     .create_element("Parameter")
-                                    .with_attribute(("name", name.as_str()))
-                                    .with_attribute(("value", value.as_str()))
+                                    .with_attribute(escaped_attribute("name", name))
+                                    .with_attribute(escaped_attribute("value", value))
                                     .write_empty()?;
                             }
                             Ok(())
@@ -310,6 +328,29 @@ fn verbs(tokens: impl Iterator<Item = Token>) -> Result<Vec<Verb>, TwimlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_values_with_tabs_and_line_breaks_parse_back_unchanged() {
+        // From a crash of the `twiml` fuzz target: `&#10;` in a Stream url parsed to a line feed,
+        // was written back raw, and read again as a space.
+        let verbs = vec![
+            Verb::Say {
+                language: "ko\tKR".into(),
+                voice: "a\r\nb".into(),
+                text: "안녕하세요".into(),
+            },
+            Verb::ConnectStream {
+                url: "wss://x.kr/twilio/media\n<&>\"'".into(),
+                parameters: BTreeMap::from([("call\tid".to_owned(), "1\n2\r3".to_owned())]),
+            },
+        ];
+        let rendered = render_twiml(&verbs);
+        assert!(
+            rendered.contains("&#10;") && rendered.contains("&#9;"),
+            "{rendered}"
+        );
+        assert_eq!(parse_twiml(&rendered).unwrap(), verbs);
+    }
 
     #[test]
     fn twiml_renders_escaped_and_parses_back_in_order() {
