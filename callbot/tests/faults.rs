@@ -589,15 +589,8 @@ async fn kill_9_mid_campaign_embedded_then_restart_completes_it() {
     node.kill();
     let fault_at = Instant::now();
     let node = deployment.start("embedded").await;
-    settle(
-        &deployment,
-        &owner,
-        node,
-        &campaign,
-        fault_at,
-        "kill -9, embedded",
-    )
-    .await;
+    let scenario = "kill -9, embedded";
+    settle(&deployment, &owner, node, &campaign, fault_at, scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -634,15 +627,8 @@ async fn repeated_pg_terminate_backend_loses_no_call_and_every_lease_is_taken_ag
         // The next blow lands while the pools reconnect and the leases are taken again.
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    settle(
-        &deployment,
-        &owner,
-        node,
-        &campaign,
-        fault_at,
-        "pg_terminate_backend ×5",
-    )
-    .await;
+    let scenario = "pg_terminate_backend ×5";
+    settle(&deployment, &owner, node, &campaign, fault_at, scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -656,15 +642,8 @@ async fn nats_down_for_30_seconds_mid_campaign_is_absorbed() {
     // The outage itself: the length the issue measured.
     tokio::time::sleep(Duration::from_secs(30)).await;
     nats.restart();
-    settle(
-        &deployment,
-        &owner,
-        node,
-        &campaign,
-        fault_at,
-        "NATS down 30 s",
-    )
-    .await;
+    let scenario = "NATS down 30 s";
+    settle(&deployment, &owner, node, &campaign, fault_at, scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
