@@ -97,8 +97,9 @@ impl Worker for StoreDialQueue {
 pub struct DialQueueConfig {
     /// The durable consumer's name (shared by every process).
     pub durable: String,
-    /// How long a request may stay unacknowledged before JetStream hands it to another process.
-    /// Longer than the slowest placement (the Twilio client gives up after 15 s).
+    /// How long a request may go without word from the process placing it before JetStream
+    /// hands it to another process: a live placement reports progress every third of it (so
+    /// it may take longer than this), a dead process's requests are placed elsewhere after it.
     pub ack_wait: Duration,
     /// How many requests one process takes at a time.
     pub batch: usize,
@@ -108,7 +109,7 @@ impl Default for DialQueueConfig {
     fn default() -> Self {
         Self {
             durable: DURABLE_NAME.to_owned(),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
             batch: 4,
         }
     }
