@@ -48,31 +48,15 @@ fi
 fc-list :lang=ko | grep -q . || fail "no Korean font for the browser"
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
+# shellcheck source=serve.sh
+. .ci/serve.sh
 work="$(mktemp -d)"
-server=""
-stop_server() {
-    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-        kill "$server"
-        wait "$server" 2>/dev/null || true
-    fi
-    server=""
-}
 trap 'stop_server; rm -rf "$work"' EXIT
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-step "contract: server on $base"
 # The documented limits (100/min per user, 30/min per IP for sign-in) would turn most of the run
 # into 429s; the run raises them (429 itself stays documented on every operation).
-RATE_LIMIT_SCALE=1000 SANDBOX_SPEED=50 RUST_LOG=warn \
-    "$bin" serve --bind "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 120); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; fail "the server exited"; }
-    sleep 0.5
-done
-curl -fsS "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; fail "the server is not ready"; }
+serve_in "$work" RATE_LIMIT_SCALE=1000 SANDBOX_SPEED=50
+step "contract: server on $base"
 
 # A user of the run, signed in; prints the access token.
 token_for() {

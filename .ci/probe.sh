@@ -15,31 +15,14 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 bin="$target_dir/debug/callbot"
 [ -x "$bin" ] || cargo build --locked -p callbot --bin callbot
 
+# shellcheck source=serve.sh
+. .ci/serve.sh
 work="$(mktemp -d)"
-server=""
-stop_server() {
-    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-        kill "$server"
-        wait "$server" 2>/dev/null || true
-    fi
-    server=""
-}
 trap 'stop_server; rm -rf "$work"' EXIT
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
 metrics_token="probe-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+serve_in "$work" METRICS_TOKEN="$metrics_token"
 printf '=== probe: server on %s\n' "$base"
-# A umask that would leave files world-readable, as on many hosts: the server must not rely on it.
-(umask 022 && METRICS_TOKEN="$metrics_token" RUST_LOG=warn \
-    exec "$bin" serve --bind "127.0.0.1:$port" --data-dir "$work/data") >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 120); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -fsS "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; echo "the server is not ready" >&2; exit 1; }
 
 if python3 .ci/probe.py "$base" "$server" "$work/data" "$metrics_token"; then
     printf '\nPROBE PASSED\n'

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use callbot_tests::fixtures::tally_added;
 use callbot_tests::wait::{eventually, poll_api};
 use callbot_tests::{AppOptions, TestDb, spawn_app_with};
 use commands::leader::{self, Attempt, Fence, Lease, LeaseLost};
@@ -392,17 +393,7 @@ async fn ledger_rows(store: &EventStore) -> i64 {
 
 async fn append_events(store: &EventStore, aggregate_id: &str, count: usize) {
     let events: Vec<SerializedEvent> = (1..=count)
-        .map(|sequence| {
-            SerializedEvent::new(
-                aggregate_id.to_owned(),
-                sequence,
-                "tally".to_owned(),
-                "Added".to_owned(),
-                "1.0".to_owned(),
-                serde_json::json!({ "Added": { "amount": 1 } }),
-                serde_json::json!({ "actor": "test" }),
-            )
-        })
+        .map(|sequence| tally_added(aggregate_id, sequence))
         .collect();
     store.append(&events).await.unwrap();
 }

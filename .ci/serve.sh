@@ -1,0 +1,36 @@
+# Sourced by the CI scripts that check a running server (contract.sh, probe.sh): one embedded
+# `callbot serve` (SQLite, in-process bus, sandbox providers) on a free loopback port.
+#   serve_in WORK [VAR=value ...]   starts "$bin" serve with those variables, its data in
+#                                   WORK/data and its log in WORK/server.log; sets $server (the
+#                                   pid) and $base; returns once /readyz answers, exits 1 if never
+#   stop_server                     stops it (call it from the caller's EXIT trap)
+# The umask would leave files world-readable, as on many hosts: the server must not rely on it.
+
+server=""
+base=""
+
+stop_server() {
+    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+        kill "$server"
+        wait "$server" 2>/dev/null || true
+    fi
+    server=""
+}
+
+serve_in() {
+    local work="$1" port
+    shift
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    base="http://127.0.0.1:$port"
+    (umask 022 && exec env RUST_LOG=warn "$@" "$bin" serve --bind "127.0.0.1:$port" \
+        --data-dir "$work/data") >"$work/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 120); do
+        curl -fsS "$base/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.5
+    done
+    cat "$work/server.log" >&2
+    printf 'the server at %s is not ready\n' "$base" >&2
+    exit 1
+}
