@@ -18,17 +18,22 @@ stop_server() {
 }
 
 serve_in() {
-    local work="$1" port
+    local work="$1" port attempt
     shift
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    base="http://127.0.0.1:$port"
-    (umask 022 && exec env RUST_LOG=warn "$@" "$bin" serve --bind "127.0.0.1:$port" \
-        --data-dir "$work/data") >"$work/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 120); do
-        curl -fsS "$base/readyz" >/dev/null 2>&1 && return 0
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.5
+    # A free port can be taken by someone else before the server binds it: try another then.
+    for attempt in 1 2 3; do
+        port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+        base="http://127.0.0.1:$port"
+        (umask 022 && exec env RUST_LOG=warn "$@" "$bin" serve --bind "127.0.0.1:$port" \
+            --data-dir "$work/data") >"$work/server.log" 2>&1 &
+        server=$!
+        for _ in $(seq 1 120); do
+            curl -fsS "$base/readyz" >/dev/null 2>&1 && return 0
+            kill -0 "$server" 2>/dev/null || break
+            sleep 0.5
+        done
+        grep -q "Address already in use" "$work/server.log" || break
+        printf 'port %s was taken (try %s); another one\n' "$port" "$attempt" >&2
     done
     cat "$work/server.log" >&2
     printf 'the server at %s is not ready\n' "$base" >&2
