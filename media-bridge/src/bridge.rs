@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::frames::{self, FromAgentFrame, FromTwilioFrame};
 use crate::router::{
     DEFAULT_UNVERIFIED_PER_ADDRESS, MAX_MESSAGE_BEFORE_START, UnverifiedPermit, UnverifiedSockets,
 };
@@ -31,9 +32,9 @@ use crate::twilio::TwilioClient;
 use crate::twilio::client::TwilioError;
 use protocols::elevenlabs::{
     AgentOverride, CLOSE_NORMAL, ClientMessage, ClientToolCall, ConversationConfigOverride,
-    PromptOverride, ServerMessage, SignedUrl, TtsOverride, user_audio,
+    PromptOverride, ServerMessage, SignedUrl, TtsOverride,
 };
-use protocols::twilio::{FromTwilio, MediaPayload, ToTwilio};
+use protocols::twilio::{FromTwilio, ToTwilio};
 
 /// Empty recognitions in a row after which the agent is told to ask again.
 pub const ASK_AGAIN_AFTER: u32 = 3;
@@ -501,6 +502,9 @@ impl Bridge {
         let mut last_interruption = 0u64;
         let mut failures = 0u32;
         let mut last_error: Option<String> = None;
+        // Looked up once per call, not once per frame.
+        let to_agent_latency = frame_latency("to_agent");
+        let to_twilio_latency = frame_latency("to_twilio");
         loop {
             tokio::select! {
                 message = twilio.next() => {
@@ -513,21 +517,21 @@ impl Bridge {
                         }
                         Some(Ok(_)) => continue,
                     };
-                    match serde_json::from_str::<FromTwilio>(text.as_str()) {
-                        Ok(FromTwilio::Media { media, .. }) => {
-                            let frame = tungstenite::Message::text(user_audio(&media.payload));
+                    match frames::from_twilio(text.as_str()) {
+                        FromTwilioFrame::Audio(chunk) => {
+                            let frame = tungstenite::Message::text(chunk);
                             if agent.send(frame).await.is_err() {
                                 // The agent closed while we were sending: read why.
                                 return agent_close_reason(&mut agent, last_error).await;
                             }
-                            record_frame_latency(received, "to_agent");
+                            to_agent_latency.record(received.elapsed().as_secs_f64());
                         }
-                        Ok(FromTwilio::Stop { .. }) => {
+                        FromTwilioFrame::Stop => {
                             close_agent(&mut agent).await;
                             return EndReason::TwilioStopped;
                         }
-                        Ok(_) => {}
-                        Err(error) => {
+                        FromTwilioFrame::Other => {}
+                        FromTwilioFrame::Unreadable(error) => {
                             tracing::warn!(%error, "unreadable Media Streams message ignored");
                         }
                     }
@@ -542,34 +546,32 @@ impl Bridge {
                         None | Some(Err(_)) => return close_reason(None, last_error),
                         Some(Ok(_)) => continue,
                     };
-                    let message = match serde_json::from_str::<ServerMessage>(text.as_str()) {
-                        Ok(message) => message,
-                        Err(error) => {
+                    let message = match frames::from_agent(text.as_str()) {
+                        FromAgentFrame::Audio { event_id, payload } => {
+                            if event_id <= last_interruption {
+                                continue;
+                            }
+                            let sent = match frames::to_twilio_media(&started.stream_sid, payload) {
+                                Ok(out) => twilio.send(ws::Message::Text(out.into())).await.map_err(SendError::from),
+                                Err(error) => Err(error.into()),
+                            };
+                            if let Err(error) = sent {
+                                tracing::debug!(%error, "the media socket is gone");
+                                close_agent(&mut agent).await;
+                                return EndReason::TwilioStopped;
+                            }
+                            to_twilio_latency.record(received.elapsed().as_secs_f64());
+                            continue;
+                        }
+                        FromAgentFrame::Message(message) => message,
+                        FromAgentFrame::Unreadable(error) => {
                             tracing::warn!(%error, "unreadable agent message ignored");
                             continue;
                         }
                     };
                     match message {
-                        ServerMessage::Audio { audio_event } => {
-                            if audio_event.event_id <= last_interruption {
-                                continue;
-                            }
-                            let out = ToTwilio::Media {
-                                stream_sid: started.stream_sid.clone(),
-                                media: MediaPayload {
-                                    track: None,
-                                    chunk: None,
-                                    timestamp: None,
-                                    payload: audio_event.audio_base_64,
-                                },
-                            };
-                            if let Err(error) = send_twilio(twilio, &out).await {
-                                tracing::debug!(%error, "the media socket is gone");
-                                close_agent(&mut agent).await;
-                                return EndReason::TwilioStopped;
-                            }
-                            record_frame_latency(received, "to_twilio");
-                        }
+                        // Read above.
+                        ServerMessage::Audio { .. } => {}
                         ServerMessage::Interruption { interruption_event } => {
                             last_interruption = interruption_event.event_id;
                             let clear = ToTwilio::Clear {
@@ -749,8 +751,7 @@ async fn close_twilio(twilio: &mut WebSocket) {
     }
 }
 
-/// How long a frame spent in the bridge, from its arrival to its forwarding.
-fn record_frame_latency(received: Instant, direction: &'static str) {
+/// How long a frame spent in the bridge, from its arrival to its forwarding, per direction.
+fn frame_latency(direction: &'static str) -> metrics::Histogram {
     metrics::histogram!(commands::metrics::names::BRIDGE_FRAME_LATENCY, "direction" => direction)
-        .record(received.elapsed().as_secs_f64());
 }
