@@ -23,7 +23,6 @@ use uuid::Uuid;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::frames::{self, FromAgentFrame, FromTwilioFrame};
 use crate::router::{
     DEFAULT_UNVERIFIED_PER_ADDRESS, MAX_MESSAGE_BEFORE_START, UnverifiedPermit, UnverifiedSockets,
 };
@@ -34,6 +33,7 @@ use protocols::elevenlabs::{
     AgentOverride, CLOSE_NORMAL, ClientMessage, ClientToolCall, ConversationConfigOverride,
     PromptOverride, ServerMessage, SignedUrl, TtsOverride,
 };
+use protocols::frames::{self, FromAgentFrame, FromTwilioFrame};
 use protocols::twilio::{FromTwilio, ToTwilio};
 
 /// Empty recognitions in a row after which the agent is told to ask again.
@@ -551,11 +551,8 @@ impl Bridge {
                             if event_id <= last_interruption {
                                 continue;
                             }
-                            let sent = match frames::to_twilio_media(&started.stream_sid, payload) {
-                                Ok(out) => twilio.send(ws::Message::Text(out.into())).await.map_err(SendError::from),
-                                Err(error) => Err(error.into()),
-                            };
-                            if let Err(error) = sent {
+                            let out = frames::to_twilio_media(&started.stream_sid, &payload);
+                            if let Err(error) = twilio.send(ws::Message::Text(out.into())).await {
                                 tracing::debug!(%error, "the media socket is gone");
                                 close_agent(&mut agent).await;
                                 return EndReason::TwilioStopped;

@@ -6,7 +6,6 @@
 pub mod bridge;
 pub mod conversation_details;
 pub mod elevenlabs_account;
-pub mod frames;
 pub mod provider_accounts;
 pub mod router;
 pub mod store_port;

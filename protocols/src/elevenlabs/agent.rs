@@ -1,6 +1,7 @@
 //! The ElevenLabs agent WebSocket's wire format (PROTOCOLS §E), shared by the bridge and the
 //! sandbox, and the signed-URL answer.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -82,9 +83,14 @@ pub enum ClientMessage {
     },
 }
 
-/// `{"user_audio_chunk": "<base64>"}`.
+/// `{"user_audio_chunk": "<base64>"}`, written straight (one allocation per frame).
 pub fn user_audio(payload: &str) -> String {
-    serde_json::json!({ "user_audio_chunk": payload }).to_string()
+    const HEAD: &str = r#"{"user_audio_chunk":"#;
+    let mut out = String::with_capacity(HEAD.len() + payload.len() + 3);
+    out.push_str(HEAD);
+    crate::push_json_string(&mut out, payload);
+    out.push('}');
+    out
 }
 
 /// What the server may receive: a typed message or an audio chunk.
@@ -189,6 +195,41 @@ pub enum ServerMessage {
     Other,
 }
 
+/// What a bridge reads of each agent message first, borrowed from its text: the `type` and,
+/// for `audio`, the event. Other fields are skipped unread, so an audio frame is read without
+/// building a [`ServerMessage`] (whose tag makes serde buffer the whole message); any other
+/// message is read again as one.
+#[derive(Debug, Deserialize)]
+pub struct AgentFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub audio_event: Option<AudioFrameEvent<'a>>,
+}
+
+/// [`AudioEvent`], borrowed.
+#[derive(Debug, Deserialize)]
+pub struct AudioFrameEvent<'a> {
+    /// Base64 µ-law, passed on as it came.
+    #[serde(borrow)]
+    pub audio_base_64: Cow<'a, str>,
+    pub event_id: u64,
+}
+
+impl<'a> AgentFrame<'a> {
+    /// The event of an `audio` message; `None` for any other message or a text that is not
+    /// this shape.
+    pub fn audio(text: &'a str) -> Option<AudioFrameEvent<'a>> {
+        match serde_json::from_str::<AgentFrame<'a>>(text) {
+            Ok(AgentFrame {
+                kind,
+                audio_event: Some(audio),
+            }) if kind == "audio" => Some(audio),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +272,28 @@ mod tests {
             Incoming::Message(ClientMessage::Pong { event_id: 3 })
         );
         assert!(parse_client(r#"{"type":"nonsense"}"#).is_err());
+    }
+
+    #[test]
+    fn an_audio_frame_is_read_as_the_full_type_reads_it() {
+        let text = r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id":7}}"#;
+        let audio = AgentFrame::audio(text).unwrap();
+        assert!(matches!(audio.audio_base_64, Cow::Borrowed("AAEC/w==")));
+        assert_eq!(audio.event_id, 7);
+        let ServerMessage::Audio { audio_event } = serde_json::from_str(text).unwrap() else {
+            panic!("expected audio");
+        };
+        assert_eq!(audio.audio_base_64, audio_event.audio_base_64);
+        let ping = r#"{"type":"ping","ping_event":{"event_id":12,"ping_ms":84}}"#;
+        assert!(AgentFrame::audio(ping).is_none());
+        assert!(
+            AgentFrame::audio(r#"{"type":"audio","audio_event":{"audio_base_64":"AA=="}}"#)
+                .is_none()
+        );
+        assert!(AgentFrame::audio("[]").is_none());
+        for payload in ["AAEC/w==", "odd \"quote\" \\ \u{1}"] {
+            let expected = serde_json::json!({ "user_audio_chunk": payload }).to_string();
+            assert_eq!(user_audio(payload), expected);
+        }
     }
 }

@@ -7,9 +7,10 @@ pub mod conversations;
 
 pub use account::Subscription;
 pub use agent::{
-    AgentOverride, AgentResponseEvent, AudioEvent, CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_OPERATIONAL,
-    CLOSE_POLICY, ClientMessage, ClientToolCall, ConversationConfigOverride, ErrorEvent, EventId,
-    Incoming, InitiationMetadata, PingEvent, PromptOverride, ServerMessage, SignedUrl, TtsOverride,
-    UserTranscriptionEvent, parse_client, user_audio,
+    AgentFrame, AgentOverride, AgentResponseEvent, AudioEvent, AudioFrameEvent, CLOSE_INTERNAL,
+    CLOSE_NORMAL, CLOSE_OPERATIONAL, CLOSE_POLICY, ClientMessage, ClientToolCall,
+    ConversationConfigOverride, ErrorEvent, EventId, Incoming, InitiationMetadata, PingEvent,
+    PromptOverride, ServerMessage, SignedUrl, TtsOverride, UserTranscriptionEvent, parse_client,
+    user_audio,
 };
 pub use conversations::{ConversationDetails, DetailsLine, DetailsMetadata};

@@ -1,6 +1,7 @@
 //! Media Streams messages (PROTOCOLS §D): what Twilio sends on the media socket and what we
 //! send back on a bidirectional stream.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,55 @@ pub enum ToTwilio {
     Clear { stream_sid: String },
 }
 
+/// What a bridge reads of each message of a started stream, borrowed from its text: the
+/// `event` and, for `media`, the payload. Other fields are skipped unread, so a 20 ms frame is
+/// read without building a [`FromTwilio`] (whose tag makes serde buffer the whole message).
+/// Any message that is not `media` is read again as a [`FromTwilio`].
+#[derive(Debug, Deserialize)]
+pub struct MediaFrame<'a> {
+    #[serde(borrow)]
+    pub event: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub media: Option<MediaFramePayload<'a>>,
+}
+
+/// The part of a `media` payload a bridge forwards.
+#[derive(Debug, Deserialize)]
+pub struct MediaFramePayload<'a> {
+    /// Base64 µ-law at 8 kHz, passed on as it came.
+    #[serde(borrow)]
+    pub payload: Cow<'a, str>,
+}
+
+impl<'a> MediaFrame<'a> {
+    /// The payload of a `media` message; `None` for any other message or a text that is not
+    /// this shape.
+    pub fn media_payload(text: &'a str) -> Option<Cow<'a, str>> {
+        match serde_json::from_str::<MediaFrame<'a>>(text) {
+            Ok(MediaFrame {
+                event,
+                media: Some(media),
+            }) if event == "media" => Some(media.payload),
+            _ => None,
+        }
+    }
+}
+
+/// [`ToTwilio::Media`] with only a payload, written straight: the same text serde writes,
+/// in one allocation.
+pub fn media_message(stream_sid: &str, payload: &str) -> String {
+    const HEAD: &str = r#"{"event":"media","streamSid":"#;
+    const MIDDLE: &str = r#","media":{"payload":"#;
+    let mut out =
+        String::with_capacity(HEAD.len() + MIDDLE.len() + stream_sid.len() + payload.len() + 8);
+    out.push_str(HEAD);
+    crate::push_json_string(&mut out, stream_sid);
+    out.push_str(MIDDLE);
+    crate::push_json_string(&mut out, payload);
+    out.push_str("}}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +197,37 @@ mod tests {
             serde_json::from_str(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)
                 .unwrap();
         assert!(matches!(connected, FromTwilio::Connected { .. }));
+    }
+
+    #[test]
+    fn a_media_frame_is_read_and_written_as_the_full_types_do() {
+        let text = r#"{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"3","timestamp":"60","payload":"AAEC/w=="},"streamSid":"MZ1"}"#;
+        let payload = MediaFrame::media_payload(text).unwrap();
+        assert!(matches!(payload, Cow::Borrowed("AAEC/w==")));
+        let FromTwilio::Media { media, .. } = serde_json::from_str(text).unwrap() else {
+            panic!("expected media");
+        };
+        assert_eq!(payload, media.payload);
+        // An escaped slash is read as the full types read it.
+        let escaped = text.replace("AAEC/w==", r"AAEC\/w==");
+        assert_eq!(MediaFrame::media_payload(&escaped).unwrap(), "AAEC/w==");
+        let stop = r#"{"event":"stop","sequenceNumber":"5","stop":{"accountSid":"AC1","callSid":"CA1"},"streamSid":"MZ1"}"#;
+        assert!(MediaFrame::media_payload(stop).is_none());
+        assert!(MediaFrame::media_payload(r#"{"event":"media"}"#).is_none());
+        assert!(MediaFrame::media_payload("not json").is_none());
+
+        for (sid, payload) in [("MZ1", "AAEC/w=="), ("MZ\"odd", "a\nb")] {
+            let full = serde_json::to_string(&ToTwilio::Media {
+                stream_sid: sid.into(),
+                media: MediaPayload {
+                    track: None,
+                    chunk: None,
+                    timestamp: None,
+                    payload: payload.into(),
+                },
+            })
+            .unwrap();
+            assert_eq!(media_message(sid, payload), full);
+        }
     }
 }

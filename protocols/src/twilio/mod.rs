@@ -20,8 +20,8 @@ pub use calls::{
 pub use connection_overrides::ConnectionOverrides;
 pub use form::{Form, FormError, encode_form, parse_form};
 pub use media_streams::{
-    DtmfPayload, FromTwilio, MarkPayload, MediaFormat, MediaPayload, StreamStart, StreamStop,
-    ToTwilio,
+    DtmfPayload, FromTwilio, MarkPayload, MediaFormat, MediaFrame, MediaFramePayload, MediaPayload,
+    StreamStart, StreamStop, ToTwilio, media_message,
 };
 pub use recordings::{RecordingResource, WAV_CONTENT_TYPE, is_recording_sid, recording_path};
 pub use signature::{

@@ -1,12 +1,12 @@
 //! The bridge's per-frame work, alone: N Twilio `media` messages turned into agent audio chunks
 //! and N agent `audio` messages turned into Twilio `media` messages, through the bridge's own
-//! translation (`media_bridge::frames`, what every live call runs twice per 20 ms). Meant for
+//! translation (`protocols::frames`, what every live call runs twice per 20 ms). Meant for
 //! valgrind's callgrind, whose instruction counts repeat exactly from run to run:
 //!
 //! ```text
-//! cargo build --release -p callbot-tests --bin frame-bench
-//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/frame-bench 1000
-//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/frame-bench 11000
+//! cargo build --release -p protocols --example frame-bench
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/frame-bench 1000
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/frame-bench 11000
 //! ```
 //!
 //! The difference of the two totals over 10,000 is the cost of one frame each way (start-up
@@ -15,7 +15,7 @@
 use std::hint::black_box;
 
 use base64::Engine as _;
-use media_bridge::frames::{self, FromAgentFrame, FromTwilioFrame};
+use protocols::frames::{self, FromAgentFrame, FromTwilioFrame};
 
 /// 20 ms of 8 kHz µ-law, as Twilio and the agent send it.
 const FRAME_BYTES: usize = 160;
@@ -31,7 +31,8 @@ fn main() -> anyhow::Result<()> {
     let twilio = format!(
         r#"{{"event":"media","sequenceNumber":"4","media":{{"track":"inbound","chunk":"3","timestamp":"60","payload":"{payload}"}},"streamSid":"{stream_sid}"}}"#
     );
-    let agent = format!(r#"{{"type":"audio","audio_event":{{"audio_base_64":"{payload}","event_id":7}}}}"#);
+    let agent =
+        format!(r#"{{"type":"audio","audio_event":{{"audio_base_64":"{payload}","event_id":7}}}}"#);
     let to_agent = format!(r#"{{"user_audio_chunk":"{payload}"}}"#);
     let to_twilio = format!(
         r#"{{"event":"media","streamSid":"{stream_sid}","media":{{"payload":"{payload}"}}}}"#
@@ -49,7 +50,7 @@ fn main() -> anyhow::Result<()> {
         match frames::from_agent(black_box(&agent)) {
             FromAgentFrame::Audio { event_id, payload } => {
                 anyhow::ensure!(event_id == 7, "event id {event_id}");
-                let out = frames::to_twilio_media(stream_sid, payload)?;
+                let out = frames::to_twilio_media(stream_sid, &payload);
                 anyhow::ensure!(!check || out == to_twilio, "to Twilio: {out}");
                 bytes += black_box(out).len();
             }

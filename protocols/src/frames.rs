@@ -1,0 +1,114 @@
+//! What a Media Streams ↔ agent bridge does to each message of a live call, apart from the
+//! sockets: a Twilio message becomes the agent's audio chunk (or ends the call), an agent
+//! message becomes Twilio's `media` (or one of the rarer messages the bridge acts on).
+//! `media-bridge` runs these once per 20 ms frame and direction; the `frame-bench` example
+//! measures them.
+//!
+//! The audio is base64 both ways and passed through as it came, never decoded: a frame is read
+//! through a borrowed view of only the fields it needs ([`MediaFrame`], [`AgentFrame`]) and
+//! written straight into its one output string. Only messages that are not audio are read
+//! into the full types.
+
+use std::borrow::Cow;
+
+use crate::elevenlabs::{AgentFrame, ServerMessage, user_audio};
+use crate::twilio::{FromTwilio, MediaFrame, media_message};
+
+/// A Twilio message, as far as the bridge cares.
+#[derive(Debug)]
+pub enum FromTwilioFrame {
+    /// Audio for the agent: the agent message to send, ready.
+    Audio(String),
+    /// Twilio stopped the stream.
+    Stop,
+    /// Anything else (marks, DTMF, a repeated `connected`): ignored.
+    Other,
+    /// Not a Media Streams message.
+    Unreadable(serde_json::Error),
+}
+
+/// Reads one Twilio message of a started stream.
+pub fn from_twilio(text: &str) -> FromTwilioFrame {
+    if let Some(payload) = MediaFrame::media_payload(text) {
+        return FromTwilioFrame::Audio(user_audio(&payload));
+    }
+    match serde_json::from_str::<FromTwilio>(text) {
+        Ok(FromTwilio::Media { media, .. }) => FromTwilioFrame::Audio(user_audio(&media.payload)),
+        Ok(FromTwilio::Stop { .. }) => FromTwilioFrame::Stop,
+        Ok(_) => FromTwilioFrame::Other,
+        Err(error) => FromTwilioFrame::Unreadable(error),
+    }
+}
+
+/// An agent message, as far as the bridge cares.
+#[derive(Debug)]
+pub enum FromAgentFrame<'a> {
+    /// Audio for the caller, with the agent's event id (audio older than the last interruption
+    /// is dropped) and its base64 µ-law, borrowed from the message where it can be.
+    Audio {
+        event_id: u64,
+        payload: Cow<'a, str>,
+    },
+    /// Any other message.
+    Message(ServerMessage),
+    /// Not an agent message.
+    Unreadable(serde_json::Error),
+}
+
+/// Reads one agent message.
+pub fn from_agent(text: &str) -> FromAgentFrame<'_> {
+    if let Some(audio) = AgentFrame::audio(text) {
+        return FromAgentFrame::Audio {
+            event_id: audio.event_id,
+            payload: audio.audio_base_64,
+        };
+    }
+    match serde_json::from_str::<ServerMessage>(text) {
+        Ok(ServerMessage::Audio { audio_event }) => FromAgentFrame::Audio {
+            event_id: audio_event.event_id,
+            payload: Cow::Owned(audio_event.audio_base_64),
+        },
+        Ok(message) => FromAgentFrame::Message(message),
+        Err(error) => FromAgentFrame::Unreadable(error),
+    }
+}
+
+/// Twilio's `media` message carrying `payload` (base64 µ-law) on stream `stream_sid`.
+pub fn to_twilio_media(stream_sid: &str, payload: &str) -> String {
+    media_message(stream_sid, payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_passes_through_untouched_and_other_messages_are_read_whole() {
+        let media = r#"{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"3","timestamp":"60","payload":"AAEC/w=="},"streamSid":"MZ1"}"#;
+        let FromTwilioFrame::Audio(chunk) = from_twilio(media) else {
+            panic!("media is audio");
+        };
+        assert_eq!(chunk, r#"{"user_audio_chunk":"AAEC/w=="}"#);
+        let stop = r#"{"event":"stop","sequenceNumber":"5","stop":{"accountSid":"AC1","callSid":"CA1"},"streamSid":"MZ1"}"#;
+        assert!(matches!(from_twilio(stop), FromTwilioFrame::Stop));
+        let mark = r#"{"event":"mark","sequenceNumber":"6","mark":{"name":"m"},"streamSid":"MZ1"}"#;
+        assert!(matches!(from_twilio(mark), FromTwilioFrame::Other));
+        assert!(matches!(from_twilio("{"), FromTwilioFrame::Unreadable(_)));
+
+        let audio = r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id":7}}"#;
+        let FromAgentFrame::Audio { event_id, payload } = from_agent(audio) else {
+            panic!("audio is audio");
+        };
+        assert_eq!((event_id, payload.as_ref()), (7, "AAEC/w=="));
+        assert_eq!(
+            to_twilio_media("MZ1", &payload),
+            r#"{"event":"media","streamSid":"MZ1","media":{"payload":"AAEC/w=="}}"#
+        );
+        let ping = r#"{"type":"ping","ping_event":{"event_id":12}}"#;
+        assert!(matches!(
+            from_agent(ping),
+            FromAgentFrame::Message(ServerMessage::Ping { .. })
+        ));
+        assert!(matches!(from_agent("[1]"), FromAgentFrame::Unreadable(_)));
+    }
+}
