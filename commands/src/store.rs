@@ -186,7 +186,7 @@ impl EventStore {
         }
         let count = events.len() as i64;
         let recorded_at = timestamp(Utc::now());
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         // Taking the row lock first serialises appends: see the module comment.
         let row = sqlx::query(
             "UPDATE event_position SET last = last + $1 WHERE id = 1 RETURNING last, last_hash",
@@ -448,7 +448,7 @@ impl EventStore {
             let mut conn = self.db.pool().acquire().await?;
             return save_checkpoint(&mut conn, name, position).await;
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         fence.hold(&mut tx).await?;
         save_checkpoint(&mut tx, name, position).await?;
         tx.commit().await?;

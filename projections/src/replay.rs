@@ -62,7 +62,7 @@ pub async fn rebuild(
     let mut position = 0;
     while position < until {
         let events = store.read_after(position, BATCH_SIZE).await?;
-        let mut tx = scratch.pool().begin().await?;
+        let mut tx = scratch.begin_write().await?;
         let mut applied = position;
         for event in events.iter().take_while(|e| e.position <= until) {
             projection.apply(&mut tx, event).await?;

@@ -242,7 +242,7 @@ impl ProjectionRunner {
         let Some(last) = events.last().map(|event| event.position) else {
             return Ok(true);
         };
-        let mut tx = self.store.db().pool().begin().await?;
+        let mut tx = self.store.db().begin_write().await?;
         if let Some(fence) = self.fence() {
             fence.hold(&mut tx).await?;
         }
