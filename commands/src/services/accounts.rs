@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -21,6 +21,7 @@ use domain::credentials::{EmailError, WeakPassword};
 use domain::{Email, Password};
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::store::{parse_timestamp, timestamp};
@@ -517,21 +518,42 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// How many passwords are hashed or checked at once, process-wide: one per core. Each takes
+/// 19 MiB and a core for its whole run, so more at once would finish no sooner and only hold
+/// more memory (a burst of sign-ins on the blocking pool's many threads once held 40 × 19 MiB,
+/// which the allocator then kept). The others wait their turn in order.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
+
+/// Runs one Argon2 computation off the async threads, after waiting for a [`HASHING`] place.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AccountsError> {
+    // The semaphore is never closed, so acquiring only waits.
+    let _place = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AccountsError::Hashing(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AccountsError::Hashing(e.to_string()))
+}
+
 /// Hashes a password off the async threads.
 pub async fn hash_password(password: String) -> Result<String, AccountsError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         argon2()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|e| AccountsError::Hashing(e.to_string()))
     })
-    .await
-    .map_err(|e| AccountsError::Hashing(e.to_string()))?
+    .await?
 }
 
 /// Checks a password against a stored hash off the async threads.
 pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         argon2()
             .verify_password(password.as_bytes(), hash.as_str())
             .is_ok()
