@@ -292,6 +292,14 @@ async fn each_event_once_after_retries(backend: Backend) {
         .find(|b| b["type"] == "call.failed")
         .unwrap();
     assert_eq!(failed["data"]["reason"], "FAILED", "{failed}");
+
+    // `/metrics` counts the attempts by outcome and times the deliveries.
+    let scrape = app.scrape().await;
+    let deliveries = "callbot_webhook_deliveries_total";
+    assert!(scrape.sum(deliveries, &[("outcome", "delivered")]) >= log.len() as f64);
+    assert!(scrape.sum(deliveries, &[("outcome", "retrying")]) >= 2.0 * log.len() as f64);
+    let latency = "callbot_webhook_delivery_latency_seconds";
+    assert!(scrape.histogram_count(latency, &[]) >= log.len() as f64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -480,5 +488,56 @@ async fn a_worker_killed_mid_attempt_loses_nothing_and_its_successor_resends_the
     assert!(seen[1].accepted && signature_is_valid(&secret, &seen[1]));
     // Nothing more to do: the checkpoint moved past the event.
     workers::drive_to_idle(second.as_ref(), 10).await.unwrap();
+    assert_eq!(receiver.seen().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_endpoint_failing_longer_than_the_limit_is_disabled_and_shown_so() {
+    let app = spawn_app_with(
+        AppOptions::default()
+            .manual_clock(chrono::Utc::now())
+            .manual_workers()
+            .var("RECORDING_KEY", RECORDING_KEY),
+    )
+    .await;
+    let (receiver, url) = Receiver::start(Mode::RefuseAll).await;
+    let endpoint = register(&app, &url, &["campaign.started", "campaign.paused"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let campaign = run_campaign(&app, &[1]).await;
+    let worker = WebhookWorker::new(
+        app.state.store.clone(),
+        Sender::new(
+            Guard::new(true),
+            RecordingCipher::from_base64(RECORDING_KEY).unwrap(),
+        ),
+        DeliveryPolicy {
+            retry_schedule: vec![Duration::from_secs(30), Duration::from_secs(7200)],
+            disable_after: Duration::from_secs(3600),
+            allow_private: true,
+        },
+        app.state.clock.clone(),
+    );
+
+    workers::drive_to_idle(&worker, 10).await.unwrap();
+    let (_, listed) = app.call("GET", "/webhooks", None).await;
+    assert_eq!(listed["data"][0]["disabled"], false, "{listed}");
+    assert!(listed["data"][0]["failingSince"].is_string(), "{listed}");
+    assert_eq!(deliveries(&app, &id, "?status=retrying").await.len(), 1);
+
+    // The retry two hours later fails too: failing for over an hour, the endpoint is disabled
+    // and its waiting deliveries are dead.
+    app.manual_clock().advance(chrono::Duration::hours(2));
+    workers::drive_to_idle(&worker, 10).await.unwrap();
+    assert_eq!(receiver.seen().len(), 2);
+    let (_, listed) = app.call("GET", "/webhooks", None).await;
+    assert_eq!(listed["data"][0]["disabled"], true, "{listed}");
+    assert!(listed["data"][0]["disabledAt"].is_string(), "{listed}");
+    assert_eq!(deliveries(&app, &id, "?status=dead").await.len(), 1);
+
+    // Nothing more goes to it.
+    let (status, body) = app.campaign_action(&campaign, "pause", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    workers::drive_to_idle(&worker, 10).await.unwrap();
+    assert_eq!(deliveries(&app, &id, "").await.len(), 1);
     assert_eq!(receiver.seen().len(), 2);
 }
