@@ -421,6 +421,37 @@ impl From<commands::services::suppressions::SuppressionsError> for ApiError {
     }
 }
 
+impl From<commands::services::webhooks::WebhooksError> for ApiError {
+    fn from(err: commands::services::webhooks::WebhooksError) -> Self {
+        use commands::services::webhooks::WebhooksError as E;
+        match err {
+            E::Url(refused) => Self::InvalidInput {
+                message: refused.to_string(),
+                details: Some(json!({ "field": "url", "reason": url_reason(&refused) })),
+            },
+            E::TooLarge(too_large) => too_large.into(),
+            E::NoEventTypes | E::UnknownEventType(_) => Self::InvalidInput {
+                message: err.to_string(),
+                details: Some(json!({ "field": "eventTypes" })),
+            },
+            E::NotFound => Self::NotFound,
+            E::StillQueued => Self::Conflict(err.to_string()),
+            E::Database(_) => Self::internal(err),
+        }
+    }
+}
+
+/// The `details.reason` of a refused webhook URL.
+fn url_reason(refused: &commands::webhooks::guard::GuardError) -> &'static str {
+    use commands::webhooks::guard::GuardError as G;
+    match refused {
+        G::NotAUrl | G::Malformed(_) => "INVALID_URL",
+        G::NotHttps => "HTTPS_REQUIRED",
+        G::Forbidden { .. } => "PRIVATE_ADDRESS",
+        G::Unresolvable { .. } => "UNRESOLVABLE",
+    }
+}
+
 impl From<commands::services::usage::UsageError> for ApiError {
     fn from(err: commands::services::usage::UsageError) -> Self {
         use commands::services::usage::UsageError as E;

@@ -61,6 +61,8 @@ pub struct AppState {
     pub caller_ids: Option<Arc<dyn commands::services::settings::CallerIdCheck>>,
     /// The campaign and call application services' dependencies.
     pub services: commands::services::ServiceContext,
+    /// The account's outbound webhook endpoints and their delivery logs.
+    pub webhooks: commands::services::webhooks::WebhookService,
 }
 
 /// Shared pieces the auth routes need.

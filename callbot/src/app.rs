@@ -16,6 +16,9 @@ use commands::dialer::{InMemoryTelephony, Telephony};
 use commands::recordings::{RecordingCipher, RecordingFiles};
 use commands::relay::RELAY_CHECKPOINT;
 use commands::script_writer::{OfflineWriter, OpenAiConfig, OpenAiWriter, ScriptWriter};
+use commands::services::webhooks::WebhookService;
+use commands::webhooks::guard::Guard;
+use commands::webhooks::sender::Sender;
 use commands::{
     CancellationToken, Clock, Commands, Db, EventBus, EventStore, Metrics, Relay, SystemClock,
 };
@@ -34,6 +37,7 @@ use workers::reconciler::{RECONCILER_LOCK, ReconcileTiming, Reconciler};
 use workers::recordings::{RECORDINGS_LOCK, RETENTION_LOCK, RecordingsWorker, RetentionWorker};
 use workers::relay::RelayWorker;
 use workers::voicemail::{VOICEMAIL_CHECKPOINT, VoicemailWorker};
+use workers::webhooks::{WEBHOOKS_LOCK, WebhookWorker};
 use workers::{Supervisor, Worker};
 
 use crate::adapters::{ElevenLabsConversations, ReportRetention, TwilioPorts};
@@ -87,6 +91,9 @@ impl Application {
         ));
         let providers = Providers::start(&config, store.clone(), clock.clone()).await?;
         let files = Arc::new(file_services(&config).context("reading RECORDING_KEY")?);
+        // Webhook secrets are kept encrypted with the recordings' key.
+        let webhook_cipher = RecordingCipher::from_base64(config.recording_key.expose_secret())
+            .context("reading RECORDING_KEY")?;
         let campaigns = Arc::new(Commands::new(store.clone(), ()));
         let calls = Arc::new(Commands::new(store.clone(), ()));
         let services = commands::services::ServiceContext {
@@ -102,6 +109,12 @@ impl Application {
             dialer_view: Arc::new(ReadModelView::new(store.clone(), campaign_runner.handle())),
             preflight: Some(providers.preflight.clone()),
         };
+        let webhooks = WebhookService::new(
+            store.db().pool().clone(),
+            clock.clone(),
+            webhook_cipher.clone(),
+            Guard::new(config.webhooks.allow_private),
+        );
         let state = AppState {
             stopping: CancellationToken::new(),
             store: store.clone(),
@@ -125,6 +138,7 @@ impl Application {
             files,
             caller_ids: Some(providers.preflight.clone()),
             services,
+            webhooks,
         };
         let workers_stop = CancellationToken::new();
         let mut supervisor = Supervisor::new(metrics);
@@ -156,6 +170,14 @@ impl Application {
                 RECORDINGS_POLL,
             );
             supervisor.add_single_active(Arc::new(retention), db.clone(), RETENTION_LOCK);
+            // Fans events out to webhook deliveries and sends them.
+            let webhooks = WebhookWorker::new(
+                store.clone(),
+                Sender::new(Guard::new(config.webhooks.allow_private), webhook_cipher),
+                config.webhooks.clone(),
+                state.clock.clone(),
+            );
+            supervisor.add_single_active(Arc::new(webhooks), db.clone(), WEBHOOKS_LOCK);
         }
         if config.runs(Role::Dialer) {
             let view = Arc::new(ReadModelView::new(

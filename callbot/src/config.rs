@@ -92,6 +92,10 @@ pub struct Config {
     /// `MEDIA_START_DEADLINE_SECONDS`: how long a media socket may take to send a verified
     /// `start` (default 15).
     pub media_start_deadline: std::time::Duration,
+    /// Outbound webhooks: `WEBHOOK_RETRY_SCHEDULE` (pauses in seconds between attempts,
+    /// default `30,120,300,900,2400`), `WEBHOOK_DISABLE_AFTER_HOURS` (default 72); private and
+    /// loopback receivers only in sandbox mode (no `TWILIO_ACCOUNT_SID`).
+    pub webhooks: commands::webhooks::DeliveryPolicy,
 }
 
 /// What one client may cost the HTTP server, so slow or half-open connections cannot pile up.
@@ -308,6 +312,35 @@ impl Config {
                 .unwrap_or(media_bridge::router::DEFAULT_UNVERIFIED_PER_ADDRESS);
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
+        let webhooks = commands::webhooks::DeliveryPolicy {
+            retry_schedule: match var("WEBHOOK_RETRY_SCHEDULE") {
+                Some(text) => {
+                    commands::webhooks::parse_retry_schedule(&text).map_err(|reason| {
+                        ConfigError::Invalid {
+                            name: "WEBHOOK_RETRY_SCHEDULE",
+                            reason,
+                        }
+                    })?
+                }
+                None => commands::webhooks::DEFAULT_RETRY_SCHEDULE.to_vec(),
+            },
+            disable_after: match var("WEBHOOK_DISABLE_AFTER_HOURS") {
+                None => commands::webhooks::DEFAULT_DISABLE_AFTER,
+                Some(text) => match text.trim().parse::<f64>() {
+                    Ok(hours) if (0.001..=8760.0).contains(&hours) => {
+                        std::time::Duration::from_secs_f64(hours * 3600.0)
+                    }
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name: "WEBHOOK_DISABLE_AFTER_HOURS",
+                            reason: "must be a number of hours from 0.001 to 8760".into(),
+                        });
+                    }
+                },
+            },
+            // Sandbox mode: calls are simulated, so is the deployment.
+            allow_private: twilio.is_none(),
+        };
         Ok(Self {
             bind,
             data_dir,
@@ -331,6 +364,7 @@ impl Config {
             http,
             media_unverified_per_address,
             media_start_deadline,
+            webhooks,
         })
     }
 

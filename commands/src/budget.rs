@@ -1,11 +1,12 @@
 //! Spend against budgets: the Asia/Seoul month, an account's spend from the cost ledger, and
-//! the monthly alert. The post-call worker checks the alert after each cost; the usage API reads
-//! the same figures.
+//! the monthly alert. The post-call worker checks the alert after each cost (a first alert of
+//! the month queues the account's `budget.alert` webhooks); the usage API reads the same figures.
 
 use chrono::{DateTime, Utc};
 
 use crate::accounts::AccountSettings;
 use crate::store::{EventStore, timestamp};
+use crate::webhooks::events::budget_alert;
 
 /// The Asia/Seoul day of `at` (the cost ledger's day).
 pub fn seoul_date(at: DateTime<Utc>) -> chrono::NaiveDate {
@@ -54,6 +55,8 @@ pub async fn check_alert(
     if spend < threshold {
         return Ok(false);
     }
+    // The alert and its webhooks commit together: a crash leaves both or neither.
+    let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO budget_alerts (account_id, month, spend_micros, threshold_micros, alerted_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, month) DO NOTHING",
@@ -63,9 +66,16 @@ pub async fn check_alert(
     .bind(spend)
     .bind(threshold)
     .bind(timestamp(now))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    if inserted > 0
+        && let Ok(account) = owner_id.parse()
+    {
+        let alert = budget_alert(account, &month, spend, threshold, now);
+        crate::webhooks::deliveries::enqueue(&mut tx, &alert, now).await?;
+    }
+    tx.commit().await?;
     if inserted > 0 {
         tracing::warn!(
             account = owner_id,

@@ -19,6 +19,7 @@ pub mod script_writer;
 pub mod services;
 pub mod store;
 pub mod summarizer;
+pub mod webhooks;
 
 pub use bus::{BusMessage, BusSubscription, EventBus, NatsConfig};
 pub use clock::{Clock, ManualClock, SystemClock};

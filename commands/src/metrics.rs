@@ -32,10 +32,12 @@ pub mod names {
     pub const DIAL_PLACEMENT: &str = "callbot_dial_placement_seconds";
     pub const WEBHOOK_TO_SSE: &str = "callbot_webhook_to_sse_seconds";
     pub const BRIDGE_FRAME_LATENCY: &str = "callbot_bridge_frame_latency_seconds";
+    pub const WEBHOOK_DELIVERIES: &str = "callbot_webhook_deliveries_total";
+    pub const WEBHOOK_DELIVERY_LATENCY: &str = "callbot_webhook_delivery_latency_seconds";
 }
 
 /// Each histogram's bucket upper bounds, in seconds.
-pub const HISTOGRAM_BUCKETS: [(&str, &[f64]); 4] = [
+pub const HISTOGRAM_BUCKETS: [(&str, &[f64]); 5] = [
     (
         names::HTTP_REQUEST_DURATION,
         &[
@@ -61,6 +63,15 @@ pub const HISTOGRAM_BUCKETS: [(&str, &[f64]); 4] = [
         names::BRIDGE_FRAME_LATENCY,
         &[
             0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25,
+        ],
+    ),
+    // From the event's commit to a receiver's 2xx: milliseconds when the first attempt lands,
+    // up to the hour the retries span.
+    (
+        names::WEBHOOK_DELIVERY_LATENCY,
+        &[
+            0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+            3600.0,
         ],
     ),
 ];
@@ -112,6 +123,15 @@ pub fn describe() {
         names::BRIDGE_FRAME_LATENCY,
         Unit::Seconds,
         "Time an audio frame spends in the media bridge, by direction."
+    );
+    describe_counter!(
+        names::WEBHOOK_DELIVERIES,
+        "Outbound webhook delivery attempts, by outcome (delivered, retrying, dead)."
+    );
+    describe_histogram!(
+        names::WEBHOOK_DELIVERY_LATENCY,
+        Unit::Seconds,
+        "From an event's commit to the webhook receiver's 2xx, retries included."
     );
 }
 

@@ -193,6 +193,16 @@ pub const BUSINESS_HOURS: Limit = Limit::chars("businessHours", 200, "settings")
 /// Why a number is on the do-not-call list.
 pub const SUPPRESSION_REASON: Limit = Limit::chars("reason", 200, "suppressions");
 
+// ----- outbound webhooks ---------------------------------------------------------------------
+
+/// A webhook endpoint's URL.
+pub const WEBHOOK_URL: Limit = Limit::chars("url", 2_000, "webhooks");
+/// Event types one endpoint subscribes to (there are seven).
+pub const WEBHOOK_EVENT_TYPES: Limit = Limit::items("eventTypes", 7, "webhooks");
+/// Webhook endpoints of one account.
+pub const WEBHOOKS_PER_ACCOUNT: Limit =
+    Limit::items("webhook endpoints", 10, "webhooks (per account)");
+
 // ----- request bodies ------------------------------------------------------------------------
 
 /// Any JSON body of the API.
@@ -235,6 +245,9 @@ pub const ALL: &[Limit] = &[
     BUSINESS_NAME,
     BUSINESS_HOURS,
     SUPPRESSION_REASON,
+    WEBHOOK_URL,
+    WEBHOOK_EVENT_TYPES,
+    WEBHOOKS_PER_ACCOUNT,
     JSON_BODY,
     CSV_FILE,
     CSV_ROWS,

@@ -43,6 +43,7 @@ pub mod tags {
     pub const CAMPAIGNS: &str = "campaigns";
     pub const CALLS: &str = "calls";
     pub const SETTINGS: &str = "settings";
+    pub const WEBHOOKS: &str = "webhooks";
     pub const TWILIO: &str = "twilio";
     pub const OPS: &str = "ops";
 }
@@ -210,6 +211,11 @@ pub fn base() -> OpenApi {
             tag(
                 tags::SETTINGS,
                 "Account defaults, budgets and the do-not-call list",
+            ),
+            tag(
+                tags::WEBHOOKS,
+                "Outbound webhooks: signed deliveries of call, campaign, recording and budget events, \
+                 retried with backoff, with a delivery log and a dead-letter list",
             ),
             tag(
                 tags::TWILIO,

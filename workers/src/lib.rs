@@ -17,6 +17,7 @@ pub mod recordings;
 pub mod relay;
 pub mod supervisor;
 pub mod voicemail;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -41,6 +41,7 @@ mod status_doc;
 pub mod twilio;
 mod twilio_doc;
 mod usage;
+mod webhooks;
 
 /// Request bodies larger than this are refused with 413 (CSV import raises it for itself).
 pub const BODY_LIMIT: usize = domain::limits::JSON_BODY.max;
@@ -105,7 +106,8 @@ fn documented(
         .merge(scripts::router(limiter))
         .merge(recordings::router())
         .merge(reports::router())
-        .merge(usage::router());
+        .merge(usage::router())
+        .merge(webhooks::router());
     openapi::signed_in(signed_in.get_openapi_mut());
     let mut public = auth_routes::public(limiter, proxies);
     openapi::rate_limited(public.get_openapi_mut());

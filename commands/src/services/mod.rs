@@ -30,6 +30,7 @@ pub mod scripts;
 pub mod settings;
 pub mod suppressions;
 pub mod usage;
+pub mod webhooks;
 
 use campaigns_view::CampaignReads;
 use preflight::ProviderAccounts;
