@@ -58,6 +58,10 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Serve the Twilio, ElevenLabs and OpenAI stand-ins in this process until SIGTERM or
+    /// ctrl-c, after printing the environment a `callbot serve` needs to use them.
+    #[cfg(feature = "sandbox")]
+    Sandbox(crate::standalone::SandboxArgs),
     /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
     /// committed copy).
     Openapi,
@@ -106,6 +110,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = offline_config(data_dir)?;
             crate::maintenance::audit_verify(&config.database_url).await
         }
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => crate::standalone::run(args).await,
         Command::Openapi => {
             print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())
@@ -136,7 +142,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown).await
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {

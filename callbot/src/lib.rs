@@ -8,6 +8,8 @@ pub mod config;
 pub mod http_server;
 pub mod maintenance;
 pub mod providers;
+#[cfg(feature = "sandbox")]
+pub mod standalone;
 pub mod telemetry;
 
 pub use app::Application;

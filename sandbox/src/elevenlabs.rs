@@ -48,6 +48,12 @@ pub mod placeholders;
 pub const API_KEY: &str = "sandbox-elevenlabs-key";
 /// The agent it hosts.
 pub const AGENT_ID: &str = "agent_sandbox";
+/// The hosted agent's own system prompt, for conversations that do not override it.
+pub const AGENT_PROMPT: &str = "You are a polite assistant confirming appointments by phone.";
+/// The hosted agent's own first message.
+pub const AGENT_FIRST_MESSAGE: &str = "안녕하세요, 예약 확인 전화입니다.";
+/// The hosted agent's own language.
+pub const AGENT_LANGUAGE: &str = "ko";
 /// The marker a persona frame starts with.
 const MARKER: &[u8] = b"persona:";
 
@@ -73,6 +79,8 @@ fn persona_in(chunk: &[u8]) -> Option<String> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConversationLog {
     pub conversation_id: String,
+    /// When the conversation started, in Unix seconds.
+    pub started_unix_secs: i64,
     pub persona: Option<String>,
     pub prompt: String,
     pub first_message: String,
@@ -82,6 +90,8 @@ pub struct ConversationLog {
     pub pongs: u64,
     pub tool_results: Vec<(String, String, bool)>,
     pub contextual_updates: Vec<String>,
+    /// `user_activity` messages received.
+    pub user_activity: u64,
     pub transcript: Vec<(String, String)>,
     /// The close code the sandbox ended with, if it ended the conversation.
     pub closed_with: Option<u16>,
@@ -112,7 +122,7 @@ pub struct ElevenLabsSandbox {
 impl ElevenLabsSandbox {
     /// The base URL to configure as `ELEVENLABS_API_BASE`.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.server.addr)
+        format!("http://{}", loopback::reachable(self.server.addr))
     }
 
     /// The key it accepts.
@@ -131,8 +141,16 @@ impl ElevenLabsSandbox {
 
 /// Starts an ElevenLabs sandbox on `127.0.0.1` with a free port; `speed` scales its pauses.
 pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
-    let bound = loopback::bind("ElevenLabs").await;
-    let addr = bound.addr;
+    serve(loopback::bind("ElevenLabs").await, speed)
+}
+
+/// Starts an ElevenLabs sandbox on `addr` (port 0: a free one), as `callbot sandbox` does.
+pub async fn spawn_at(addr: SocketAddr, speed: f64) -> std::io::Result<ElevenLabsSandbox> {
+    Ok(serve(loopback::bind_to("ElevenLabs", addr).await?, speed))
+}
+
+fn serve(bound: loopback::Bound, speed: f64) -> ElevenLabsSandbox {
+    let addr = loopback::reachable(bound.addr);
     let shared = Arc::new(Shared {
         api_key: API_KEY.to_owned(),
         speed: speed.max(0.001),
@@ -220,6 +238,7 @@ async fn conversation(
             socket,
             log: ConversationLog {
                 conversation_id,
+                started_unix_secs: chrono::Utc::now().timestamp(),
                 status: "in-progress".into(),
                 ..Default::default()
             },
@@ -264,6 +283,7 @@ async fn conversation_details(
         "status": log.status,
         "transcript": transcript,
         "metadata": {
+            "start_time_unix_secs": log.started_unix_secs,
             "call_duration_secs": seconds,
             "cost": seconds * 10,
             "cost_fiat": seconds as f64 * 0.0015,
@@ -279,6 +299,9 @@ async fn conversation_details(
         },
         "conversation_initiation_client_data": {"dynamic_variables": log.dynamic_variables},
         "has_audio": true,
+        "has_user_audio": log.audio_chunks_received > 0,
+        "has_response_audio": true,
+        "has_auxiliary_audio": false,
     }))
     .into_response()
 }
@@ -350,6 +373,14 @@ impl Agent {
             }
             Incoming::Message(ClientMessage::ContextualUpdate { text }) => {
                 self.log.contextual_updates.push(text);
+                Ok(None)
+            }
+            Incoming::Message(ClientMessage::UserActivity {}) => {
+                self.log.user_activity += 1;
+                Ok(None)
+            }
+            Incoming::Message(ClientMessage::UserMessage { text }) => {
+                self.log.transcript.push(("user".into(), text));
                 Ok(None)
             }
             Incoming::Message(ClientMessage::ClientToolResult {
@@ -476,11 +507,16 @@ impl Agent {
                 conversation_config_override,
                 dynamic_variables,
             })) => {
-                let agent = conversation_config_override.agent;
-                if agent.prompt.prompt.trim().is_empty() || agent.first_message.trim().is_empty() {
-                    self.close(CLOSE_POLICY, "missing_fields: prompt and first_message")
-                        .await;
-                    return;
+                // What is not overridden comes from the agent's own configuration.
+                let mut agent = conversation_config_override.agent;
+                if agent.prompt.prompt.trim().is_empty() {
+                    AGENT_PROMPT.clone_into(&mut agent.prompt.prompt);
+                }
+                if agent.first_message.trim().is_empty() {
+                    AGENT_FIRST_MESSAGE.clone_into(&mut agent.first_message);
+                }
+                if agent.language.trim().is_empty() {
+                    AGENT_LANGUAGE.clone_into(&mut agent.language);
                 }
                 self.log.dynamic_variables = dynamic_variables.into_iter().collect();
                 self.log.language = agent.language;

@@ -1,6 +1,7 @@
-//! Where every sandbox runs: a free port on `127.0.0.1`, served until its handle is dropped.
+//! Where every sandbox runs: a free port on `127.0.0.1` (or the address `callbot sandbox` is
+//! told), served until its handle is dropped.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -15,13 +16,30 @@ pub(crate) struct Bound {
 
 /// Binds a free loopback port for the sandbox called `name`.
 pub(crate) async fn bind(name: &str) -> Bound {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    bind_to(name, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
-        .unwrap_or_else(|err| panic!("binding a loopback port for the {name} sandbox: {err}"));
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    Bound { listener, addr }
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// Binds `addr` (port 0: a free one) for the sandbox called `name`.
+pub(crate) async fn bind_to(name: &str, addr: SocketAddr) -> std::io::Result<Bound> {
+    let listener = TcpListener::bind(addr).await.map_err(|err| {
+        std::io::Error::new(
+            err.kind(),
+            format!("binding {addr} for the {name} sandbox: {err}"),
+        )
+    })?;
+    let addr = listener.local_addr()?;
+    Ok(Bound { listener, addr })
+}
+
+/// Where a client reaches a server bound to `addr`: loopback for a wildcard address.
+pub(crate) fn reachable(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+    } else {
+        addr
+    }
 }
 
 /// A router served on a loopback port; the serving stops when this is dropped.

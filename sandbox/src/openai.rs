@@ -110,7 +110,7 @@ pub struct SandboxServer {
 impl SandboxServer {
     /// The base URL to configure as `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:41234/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.server.addr)
+        format!("http://{}/v1", loopback::reachable(self.server.addr))
     }
 
     /// The key it accepts.
@@ -137,7 +137,23 @@ pub async fn spawn(author: Arc<dyn Author>) -> SandboxServer {
 
 /// Starts a sandbox that accepts `api_key`.
 pub async fn spawn_with_key(api_key: &str, author: Arc<dyn Author>) -> SandboxServer {
-    let bound = loopback::bind("OpenAI").await;
+    serve(loopback::bind("OpenAI").await, api_key, author)
+}
+
+/// Starts a sandbox on `addr` (port 0: a free one) accepting [`API_KEY`], as `callbot sandbox`
+/// does.
+pub async fn spawn_at(
+    addr: std::net::SocketAddr,
+    author: Arc<dyn Author>,
+) -> std::io::Result<SandboxServer> {
+    Ok(serve(
+        loopback::bind_to("OpenAI", addr).await?,
+        API_KEY,
+        author,
+    ))
+}
+
+fn serve(bound: loopback::Bound, api_key: &str, author: Arc<dyn Author>) -> SandboxServer {
     let shared = Arc::new(Shared {
         api_key: api_key.to_owned(),
         requests: AtomicUsize::new(0),

@@ -209,6 +209,7 @@ impl TwilioClient {
                 .filter(|id| !id.trim().is_empty())
                 .unwrap_or_else(|| self.config.phone_number.clone()),
             url: self.webhook_url("voice", order.call_id, attempt),
+            twiml: None,
             status_callback: self.webhook_url("status", order.call_id, attempt),
             status_callback_events: STATUS_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
             timeout_secs: RING_TIMEOUT_SECS,

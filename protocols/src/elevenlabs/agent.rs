@@ -22,23 +22,30 @@ pub struct SignedUrl {
     pub signed_url: String,
 }
 
-/// The per-call overrides of the agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The per-call overrides of the agent. Every part is optional on the wire (a client may
+/// override nothing and take the agent's own prompt, first message and language); an empty
+/// field read here means "not overridden".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentOverride {
+    #[serde(default)]
     pub prompt: PromptOverride,
+    #[serde(default)]
     pub first_message: String,
+    #[serde(default)]
     pub language: String,
 }
 
 /// The system prompt override.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PromptOverride {
+    #[serde(default)]
     pub prompt: String,
 }
 
 /// What may be overridden for one conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConversationConfigOverride {
+    #[serde(default)]
     pub agent: AgentOverride,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tts: Option<TtsOverride>,
@@ -66,6 +73,7 @@ pub struct ClientToolCall {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     ConversationInitiationClientData {
+        #[serde(default)]
         conversation_config_override: ConversationConfigOverride,
         #[serde(default)]
         dynamic_variables: BTreeMap<String, Value>,
@@ -80,6 +88,12 @@ pub enum ClientMessage {
         tool_call_id: String,
         result: String,
         is_error: bool,
+    },
+    /// The user is active (typing, say): the agent should not take the silence as a turn end.
+    UserActivity {},
+    /// A text turn from the user, as if spoken.
+    UserMessage {
+        text: String,
     },
 }
 
@@ -257,6 +271,36 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(tool, ServerMessage::ClientToolCall { .. }));
+    }
+
+    #[test]
+    fn the_official_sdks_frames_parse_without_overrides() {
+        // What elevenlabs-python's Conversation sends first (text only, nothing overridden).
+        let initiation = r#"{"type":"conversation_initiation_client_data","custom_llm_extra_body":{},
+            "conversation_config_override":{"text_only":true},"dynamic_variables":{},
+            "source_info":{"source":"python_sdk","version":"2.78.0"}}"#;
+        let Ok(Incoming::Message(ClientMessage::ConversationInitiationClientData {
+            conversation_config_override,
+            dynamic_variables,
+        })) = parse_client(initiation)
+        else {
+            panic!("the SDK's initiation did not parse");
+        };
+        assert_eq!(conversation_config_override, Default::default());
+        assert!(dynamic_variables.is_empty());
+        let bare = parse_client(r#"{"type":"conversation_initiation_client_data"}"#).unwrap();
+        assert!(matches!(
+            bare,
+            Incoming::Message(ClientMessage::ConversationInitiationClientData { .. })
+        ));
+        assert_eq!(
+            parse_client(r#"{"type":"user_activity"}"#).unwrap(),
+            Incoming::Message(ClientMessage::UserActivity {})
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"user_message","text":"네"}"#).unwrap(),
+            Incoming::Message(ClientMessage::UserMessage { text: "네".into() })
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ pub mod account;
 pub mod agent;
 pub mod conversations;
 
-pub use account::Subscription;
+pub use account::{Subscription, SubscriptionAnswer};
 pub use agent::{
     AgentFrame, AgentOverride, AgentResponseEvent, AudioEvent, AudioFrameEvent, CLOSE_INTERNAL,
     CLOSE_NORMAL, CLOSE_OPERATIONAL, CLOSE_POLICY, ClientMessage, ClientToolCall,

@@ -195,62 +195,113 @@ fn check_format(format: &JsonSchemaFormat) -> Result<(), String> {
     if format.strict != Some(true) {
         return Err("response_format.json_schema.strict must be true for this model".into());
     }
-    check_strict_schema(&format.schema, "schema")
-}
-
-fn check_strict_schema(schema: &Value, path: &str) -> Result<(), String> {
-    let Some(object) = schema.as_object() else {
-        return Err(format!("Invalid schema: {path} must be an object"));
-    };
-    let types: Vec<&str> = match object.get("type") {
-        Some(Value::String(kind)) => vec![kind.as_str()],
-        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(format!("Invalid schema: {path} has no 'type'")),
-    };
-    const ALLOWED: [&str; 7] = [
-        "object", "array", "string", "integer", "number", "boolean", "null",
-    ];
-    if let Some(bad) = types.iter().find(|kind| !ALLOWED.contains(kind)) {
-        return Err(format!(
-            "Invalid schema: {path} has unsupported type '{bad}'"
-        ));
+    let root = &format.schema;
+    if root.get("type") != Some(&Value::String("object".into())) {
+        return Err("Invalid schema: the root schema must be an object (not anyOf)".into());
     }
-    if types.contains(&"object") {
-        if object.get("additionalProperties") != Some(&Value::Bool(false)) {
-            return Err(format!(
-                "Invalid schema for response_format '{path}': In context=(), \
-                 'additionalProperties' is required to be supplied and to be false."
-            ));
-        }
-        let properties = object
-            .get("properties")
-            .and_then(Value::as_object)
-            .ok_or_else(|| format!("Invalid schema: {path} has no 'properties'"))?;
-        let required: Vec<&str> = object
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|names| names.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for name in properties.keys() {
-            if !required.contains(&name.as_str()) {
-                return Err(format!(
-                    "Invalid schema for response_format '{path}': 'required' is required to be \
-                     supplied and to be an array including every key in properties. Missing \
-                     '{name}'."
-                ));
+    let strict = Strict { root };
+    strict.check(root, "schema")?;
+    // Definitions are checked once each, where they are defined; a `$ref` only has to resolve.
+    for key in ["$defs", "definitions"] {
+        if let Some(definitions) = root.get(key).and_then(Value::as_object) {
+            for (name, definition) in definitions {
+                strict.check(definition, &format!("{key}.{name}"))?;
             }
         }
-        for (name, property) in properties {
-            check_strict_schema(property, &format!("{path}.{name}"))?;
-        }
-    }
-    if types.contains(&"array") {
-        let items = object
-            .get("items")
-            .ok_or_else(|| format!("Invalid schema: {path} is an array without 'items'"))?;
-        check_strict_schema(items, &format!("{path}[]"))?;
     }
     Ok(())
+}
+
+/// The strict-mode rules for one schema node, with the root its `$ref`s point into.
+struct Strict<'a> {
+    root: &'a Value,
+}
+
+impl Strict<'_> {
+    fn check(&self, schema: &Value, path: &str) -> Result<(), String> {
+        let Some(object) = schema.as_object() else {
+            return Err(format!("Invalid schema: {path} must be an object"));
+        };
+        if let Some(reference) = object.get("$ref") {
+            return self.resolves(reference, path);
+        }
+        if let Some(branches) = object.get("anyOf") {
+            let branches = branches
+                .as_array()
+                .filter(|branches| !branches.is_empty())
+                .ok_or_else(|| format!("Invalid schema: {path}.anyOf must be a non-empty array"))?;
+            for (i, branch) in branches.iter().enumerate() {
+                self.check(branch, &format!("{path}.anyOf[{i}]"))?;
+            }
+            return Ok(());
+        }
+        let types: Vec<&str> = match object.get("type") {
+            Some(Value::String(kind)) => vec![kind.as_str()],
+            Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
+            // A fixed value (`enum`, `const`) needs no type.
+            None if object.contains_key("enum") || object.contains_key("const") => return Ok(()),
+            _ => return Err(format!("Invalid schema: {path} has no 'type'")),
+        };
+        const ALLOWED: [&str; 7] = [
+            "object", "array", "string", "integer", "number", "boolean", "null",
+        ];
+        if let Some(bad) = types.iter().find(|kind| !ALLOWED.contains(kind)) {
+            return Err(format!(
+                "Invalid schema: {path} has unsupported type '{bad}'"
+            ));
+        }
+        if types.contains(&"object") {
+            if object.get("additionalProperties") != Some(&Value::Bool(false)) {
+                return Err(format!(
+                    "Invalid schema for response_format '{path}': In context=(), \
+                     'additionalProperties' is required to be supplied and to be false."
+                ));
+            }
+            let properties = object
+                .get("properties")
+                .and_then(Value::as_object)
+                .ok_or_else(|| format!("Invalid schema: {path} has no 'properties'"))?;
+            let required: Vec<&str> = object
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|names| names.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for name in properties.keys() {
+                if !required.contains(&name.as_str()) {
+                    return Err(format!(
+                        "Invalid schema for response_format '{path}': 'required' is required to \
+                         be supplied and to be an array including every key in properties. \
+                         Missing '{name}'."
+                    ));
+                }
+            }
+            for (name, property) in properties {
+                self.check(property, &format!("{path}.{name}"))?;
+            }
+        }
+        if types.contains(&"array") {
+            let items = object
+                .get("items")
+                .ok_or_else(|| format!("Invalid schema: {path} is an array without 'items'"))?;
+            self.check(items, &format!("{path}[]"))?;
+        }
+        Ok(())
+    }
+
+    /// A `$ref` must point into this schema: `#` (recursion) or a JSON pointer such as
+    /// `#/$defs/Step`.
+    fn resolves(&self, reference: &Value, path: &str) -> Result<(), String> {
+        let target = reference
+            .as_str()
+            .and_then(|reference| reference.strip_prefix('#'))
+            .and_then(|pointer| self.root.pointer(pointer));
+        match target {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "Invalid schema: {path} has a $ref {reference} that does not resolve in the schema"
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +331,62 @@ mod tests {
         format.name = SCHEMA_NAME.to_owned();
         format.strict = None;
         assert!(check_strict_format(&format).is_err());
+    }
+
+    /// What the official SDK's `chat.completions.parse` sends for nested Pydantic models with
+    /// optional fields (`openai.lib._pydantic.to_strict_json_schema`).
+    fn pydantic_schema() -> Value {
+        json!({
+            "$defs": {
+                "NextStep": {"properties": {
+                    "positive": {"anyOf": [{"type": "integer"}, {"type": "null"}], "title": "Positive"},
+                    "negative": {"anyOf": [{"type": "integer"}, {"type": "null"}], "title": "Negative"}},
+                    "required": ["positive", "negative"], "title": "NextStep", "type": "object",
+                    "additionalProperties": false},
+                "Step": {"properties": {
+                    "step": {"title": "Step", "type": "integer"},
+                    "action": {"title": "Action", "type": "string"},
+                    "nextStep": {"$ref": "#/$defs/NextStep"}},
+                    "required": ["step", "action", "nextStep"], "title": "Step", "type": "object",
+                    "additionalProperties": false}},
+            "properties": {
+                "greeting": {"title": "Greeting", "type": "string"},
+                "mainFlow": {"items": {"$ref": "#/$defs/Step"}, "title": "Mainflow", "type": "array"}},
+            "required": ["greeting", "mainFlow"], "title": "Script", "type": "object",
+            "additionalProperties": false
+        })
+    }
+
+    #[test]
+    fn the_strict_checker_takes_the_sdks_defs_refs_and_any_of() {
+        let mut format = JsonSchemaFormat {
+            name: "Script".to_owned(),
+            description: None,
+            strict: Some(true),
+            schema: pydantic_schema(),
+        };
+        assert_eq!(check_strict_format(&format).map_err(|e| e.0), Ok(()));
+        // A definition is held to the same rules as the root…
+        format.schema["$defs"]["NextStep"]["required"] = json!(["positive"]);
+        let error = check_strict_format(&format).unwrap_err().0;
+        assert!(
+            error.contains("$defs.NextStep") && error.contains("Missing 'negative'"),
+            "{error}"
+        );
+        // …a branch of anyOf too, and a $ref must resolve.
+        format.schema = pydantic_schema();
+        format.schema["$defs"]["NextStep"]["properties"]["positive"]["anyOf"][0] =
+            json!({"type": "date"});
+        assert!(check_strict_format(&format).is_err());
+        format.schema = pydantic_schema();
+        format.schema["properties"]["mainFlow"]["items"] = json!({"$ref": "#/$defs/Missing"});
+        let error = check_strict_format(&format).unwrap_err().0;
+        assert!(error.contains("#/$defs/Missing"), "{error}");
+        format.schema = json!({"anyOf": [pydantic_schema()]});
+        assert!(
+            check_strict_format(&format).is_err(),
+            "the root must be an object"
+        );
     }
 
     #[test]

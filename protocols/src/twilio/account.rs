@@ -68,3 +68,18 @@ impl Balance {
             .then(|| (value * 1_000_000.0).round() as i64)
     }
 }
+
+/// `GET /2010-04-01/Accounts/{Sid}.json`: the account (the fields Twilio's SDKs show, dates in
+/// RFC 2822; `type` is `Trial` or `Full`, `status` `active`, `suspended` or `closed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountResource {
+    pub sid: String,
+    pub owner_account_sid: String,
+    pub friendly_name: String,
+    pub status: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date_created: String,
+    pub date_updated: String,
+    pub uri: String,
+}

@@ -114,7 +114,10 @@ pub const ERROR_INVALID_TO: i64 = 21211;
 pub struct CreateCall {
     pub to: String,
     pub from: String,
+    /// The voice URL Twilio fetches TwiML from; empty when the TwiML comes inline in `twiml`.
     pub url: String,
+    /// `Twiml`: the instructions themselves instead of a voice URL (at most 4,000 characters).
+    pub twiml: Option<String>,
     pub status_callback: String,
     pub status_callback_events: Vec<String>,
     pub timeout_secs: u32,
@@ -131,11 +134,16 @@ impl CreateCall {
         let mut form: Form = vec![
             ("To".into(), self.to.clone()),
             ("From".into(), self.from.clone()),
-            ("Url".into(), self.url.clone()),
-            ("Method".into(), "POST".into()),
-            ("StatusCallback".into(), self.status_callback.clone()),
-            ("StatusCallbackMethod".into(), "POST".into()),
         ];
+        match &self.twiml {
+            Some(twiml) => form.push(("Twiml".into(), twiml.clone())),
+            None => {
+                form.push(("Url".into(), self.url.clone()));
+                form.push(("Method".into(), "POST".into()));
+            }
+        }
+        form.push(("StatusCallback".into(), self.status_callback.clone()));
+        form.push(("StatusCallbackMethod".into(), "POST".into()));
         for event in &self.status_callback_events {
             form.push(("StatusCallbackEvent".into(), event.clone()));
         }
@@ -156,12 +164,20 @@ impl CreateCall {
         form
     }
 
-    /// Reads a create request (the sandbox's side); `To`, `From` and `Url` are required.
+    /// Reads a create request (the sandbox's side); `To`, `From` and `Url` or `Twiml` are
+    /// required, as Twilio's create does (error 21205 without either).
     pub fn from_form(form: &[(String, String)]) -> Result<Self, FormError> {
+        let twiml = first(form, "Twiml").map(str::to_owned);
+        let url = match (first(form, "Url"), &twiml) {
+            (Some(url), _) => url.to_owned(),
+            (None, Some(_)) => String::new(),
+            (None, None) => return Err(FormError::Missing("Url")),
+        };
         Ok(Self {
             to: required(form, "To")?,
             from: required(form, "From")?,
-            url: required(form, "Url")?,
+            url,
+            twiml,
             status_callback: first(form, "StatusCallback").unwrap_or_default().to_owned(),
             status_callback_events: all(form, "StatusCallbackEvent")
                 .into_iter()
@@ -189,6 +205,7 @@ mod tests {
             to: "+821055500101".into(),
             from: "+15005550006".into(),
             url: "https://x.example/twilio/voice/1".into(),
+            twiml: None,
             status_callback: "https://x.example/twilio/status/1".into(),
             status_callback_events: STATUS_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
             timeout_secs: 30,
@@ -205,6 +222,35 @@ mod tests {
         assert_eq!(
             CreateCall::from_form(&parse_form(body.as_bytes())),
             Ok(create)
+        );
+    }
+
+    #[test]
+    fn a_create_takes_inline_twiml_instead_of_a_url_but_not_neither() {
+        let form = |pairs: &[(&str, &str)]| -> Form {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let inline = CreateCall::from_form(&form(&[
+            ("To", "+821070000001"),
+            ("From", "+15005550006"),
+            ("Twiml", "<Response><Hangup/></Response>"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            inline.twiml.as_deref(),
+            Some("<Response><Hangup/></Response>")
+        );
+        assert_eq!(inline.url, "");
+        assert_eq!(
+            CreateCall::from_form(&parse_form(encode_form(&inline.to_form()).as_bytes())),
+            Ok(inline)
+        );
+        assert_eq!(
+            CreateCall::from_form(&form(&[("To", "+821070000001"), ("From", "+15005550006")])),
+            Err(FormError::Missing("Url"))
         );
     }
 

@@ -11,7 +11,9 @@ pub mod recordings;
 pub mod signature;
 pub mod twiml;
 
-pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
+pub use account::{
+    AccountNumber, AccountResource, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging,
+};
 pub use callbacks::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 pub use calls::{
     CallList, CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_CALL_NOT_IN_PROGRESS,
@@ -23,7 +25,9 @@ pub use media_streams::{
     DtmfPayload, FromTwilio, MarkPayload, MediaFormat, MediaFrame, MediaFramePayload, MediaPayload,
     StreamStart, StreamStop, ToTwilio, media_message,
 };
-pub use recordings::{RecordingResource, WAV_CONTENT_TYPE, is_recording_sid, recording_path};
+pub use recordings::{
+    RecordingList, RecordingResource, WAV_CONTENT_TYPE, is_recording_sid, recording_path,
+};
 pub use signature::{
     SIGNATURE_HEADER, compute_signature, validate_json_signature, validate_signature,
 };

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use protocols::elevenlabs::Subscription;
+use protocols::elevenlabs::{Subscription, SubscriptionAnswer};
 
 use super::{Shared, bad_key, key_ok};
 
@@ -29,12 +29,12 @@ pub(super) async fn subscription(
     if !key_ok(&shared, &headers) {
         return bad_key();
     }
-    axum::Json(Subscription {
+    axum::Json(SubscriptionAnswer::creator(Subscription {
         tier: "creator".to_owned(),
         character_count: shared.credits_used.load(Ordering::SeqCst),
         character_limit: shared.credits_limit.load(Ordering::SeqCst),
         status: Some("active".to_owned()),
         next_character_count_reset_unix: None,
-    })
+    }))
     .into_response()
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
+use protocols::twilio::{
+    AccountNumber, AccountResource, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging,
+};
 
 use super::{PHONE_NUMBER, Shared, unavailable};
 
@@ -132,5 +134,25 @@ pub(super) async fn balance(
         account_sid: shared.account_sid.clone(),
         balance: holdings(&shared)?.balance,
         currency: "USD".to_owned(),
+    }))
+}
+
+/// When the sandbox account was opened, as Twilio dates are written.
+const OPENED: &str = "Mon, 02 Nov 2026 09:00:00 +0000";
+
+/// `GET /2010-04-01/Accounts/{Sid}.json` (the path's account is checked by the auth layer).
+pub(super) async fn fetch_account(
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<AccountResource>, Unavailable> {
+    holdings(&shared)?;
+    Ok(Json(AccountResource {
+        sid: shared.account_sid.clone(),
+        owner_account_sid: shared.account_sid.clone(),
+        friendly_name: "Auto CallBot sandbox".to_owned(),
+        status: "active".to_owned(),
+        kind: "Full".to_owned(),
+        date_created: OPENED.to_owned(),
+        date_updated: OPENED.to_owned(),
+        uri: format!("/2010-04-01/Accounts/{}.json", shared.account_sid),
     }))
 }

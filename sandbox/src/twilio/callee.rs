@@ -25,10 +25,23 @@ impl Driver {
     fn set_status(&self, status: CallStatus) {
         let mut calls = self.shared.calls.lock().expect("sandbox lock");
         if let Some(live) = calls.get_mut(&self.sid) {
+            // A call the REST API already ended stays ended: the answer to the update said so.
+            let ended = live
+                .resource
+                .status
+                .parse::<CallStatus>()
+                .is_ok_and(CallStatus::is_terminal);
+            if ended && !status.is_terminal() {
+                return;
+            }
             live.resource.status = match status {
                 CallStatus::Initiated => "queued".into(),
                 other => other.as_str().into(),
             };
+            // Twilio fills `start_time` once the call is dialed.
+            if live.resource.start_time.is_none() {
+                live.resource.start_time = Some(now_rfc2822());
+            }
             live.resource.date_updated = Some(now_rfc2822());
             live.log.status = live.resource.status.clone();
         }
@@ -44,6 +57,13 @@ impl Driver {
         calls
             .get(&self.sid)
             .is_some_and(|c| !c.log.twiml_updates.is_empty())
+    }
+
+    fn note_resource(&self, edit: impl FnOnce(&mut CallResource)) {
+        let mut calls = self.shared.calls.lock().expect("sandbox lock");
+        if let Some(live) = calls.get_mut(&self.sid) {
+            edit(&mut live.resource);
+        }
     }
 
     fn note(&self, edit: impl FnOnce(&mut CallLog)) {
@@ -230,9 +250,16 @@ impl Driver {
                 (c.log.recordings.clone(), c.log.recording_callback.clone())
             })
         };
-        if let Some(url) = callback {
-            for recording in recordings {
+        // Every recording completes with the call; its callback goes out if one was asked for.
+        let durations: Vec<(String, u32)> = recordings
+            .into_iter()
+            .map(|recording| {
                 let duration = self.complete_recording(&recording);
+                (recording, duration)
+            })
+            .collect();
+        if let Some(url) = callback {
+            for (recording, duration) in durations {
                 let form = RecordingCallback {
                     call_sid: self.sid.clone(),
                     account_sid: self.shared.account_sid.clone(),
@@ -269,27 +296,16 @@ impl Driver {
         let secs = recording.started.elapsed().as_secs_f64() * self.shared.options.speed;
         let duration = (secs.round() as u32).clamp(1, MAX_RECORDING_SECS);
         recording.duration_secs = Some(duration);
+        recording.status = "completed".into();
         duration
     }
 
-    /// Fetches the voice URL like Twilio and checks the answer; `None` if it is unusable.
+    /// Fetches the voice URL like Twilio (or takes the create's inline `Twiml`) and checks the
+    /// answer; `None` if it is unusable.
     async fn fetch_twiml(&self) -> Option<Vec<Verb>> {
-        let mut form = StatusCallback {
-            call_sid: self.sid.clone(),
-            account_sid: self.shared.account_sid.clone(),
-            call_status: CallStatus::InProgress,
-            sequence_number: None,
-            call_duration: None,
-            sip_response_code: None,
-            error_code: None,
-            timestamp: None,
-        }
-        .to_form(&self.request.from, &self.request.to);
-        form.retain(|(k, _)| k != "CallbackSource");
-        let url = self.request.url.clone();
-        let Some(body) = self.post(&url, &form).await else {
-            self.note(|log| log.twiml_problem = Some("the voice URL failed".into()));
-            return None;
+        let body = match &self.request.twiml {
+            Some(twiml) => twiml.clone(),
+            None => self.fetch_voice_url().await?,
         };
         match wire::parse_twiml(&body) {
             Ok(verbs) => {
@@ -307,7 +323,35 @@ impl Driver {
         }
     }
 
+    /// Posts to the voice URL, signed; its answer's body.
+    async fn fetch_voice_url(&self) -> Option<String> {
+        let mut form = StatusCallback {
+            call_sid: self.sid.clone(),
+            account_sid: self.shared.account_sid.clone(),
+            call_status: CallStatus::InProgress,
+            sequence_number: None,
+            call_duration: None,
+            sip_response_code: None,
+            error_code: None,
+            timestamp: None,
+        }
+        .to_form(&self.request.from, &self.request.to);
+        form.retain(|(k, _)| k != "CallbackSource");
+        let url = self.request.url.clone();
+        let body = self.post(&url, &form).await;
+        if body.is_none() {
+            self.note(|log| log.twiml_problem = Some("the voice URL failed".into()));
+        }
+        body
+    }
+
+    /// The machine-detection verdict, when the create asked for detection: on the call
+    /// (`answered_by`, as fetch shows it) and, with async AMD, posted to its callback.
     async fn amd(&self, answered_by: &str) {
+        if self.request.machine_detection.is_none() {
+            return;
+        }
+        self.note_resource(|call| call.answered_by = Some(answered_by.to_owned()));
         let Some(url) = self.request.async_amd_status_callback.clone() else {
             return;
         };
@@ -348,7 +392,14 @@ impl Driver {
                     // About 6 Korean syllables a second.
                     self.pause(text.chars().count() as u64 * 160).await;
                 }
-                Verb::Pause { length } => self.pause(u64::from(*length) * 1000).await,
+                Verb::Pause { length } => {
+                    // A hang-up through the REST API cuts the pause short.
+                    let changed = self.changed.clone();
+                    tokio::select! {
+                        () = self.pause(u64::from(*length) * 1000) => {}
+                        () = changed.notified() => {}
+                    }
+                }
                 Verb::ConnectStream { url, parameters } => {
                     // Twilio goes on to the next verb once the socket closes (or fails).
                     self.stream(url, parameters).await;

@@ -40,6 +40,11 @@ pub(super) async fn create_call(
             );
         }
     }
+    if let Some(twiml) = &request.twiml
+        && let Err(refused) = check_twiml(twiml)
+    {
+        return refused;
+    }
     let persona = Persona::of(&request.to);
     if persona == Persona::Unreachable || !request.to.starts_with('+') {
         return error(
@@ -192,6 +197,16 @@ pub(super) async fn list_calls(
     .into_response()
 }
 
+/// Inline TwiML as Twilio takes it: at most 4,000 characters (21232) and well formed (12100).
+fn check_twiml(twiml: &str) -> Result<(), Response> {
+    if twiml.chars().count() > 4000 {
+        return Err(error(StatusCode::BAD_REQUEST, 21232, "Twiml is too long"));
+    }
+    wire::parse_twiml(twiml)
+        .map(drop)
+        .map_err(|err| error(StatusCode::BAD_REQUEST, 12100, &err.to_string()))
+}
+
 pub(super) fn call_sid_of(path_segment: &str) -> &str {
     path_segment.trim_end_matches(".json")
 }
@@ -235,13 +250,20 @@ pub(super) async fn update_call(
         if status != "completed" && status != "canceled" {
             return error(StatusCode::BAD_REQUEST, 21218, "Invalid Status");
         }
-        live.log.hung_up_by_api = true;
-    } else if let Some(twiml) = field("Twiml") {
-        if twiml.len() > 4000 {
-            return error(StatusCode::BAD_REQUEST, 21232, "Twiml is too long");
+        // `canceled` ends only a call that has not been answered; `completed` ends any call,
+        // and the answer already says how it ended (the callee's callbacks follow).
+        let answered = live.resource.status == "in-progress";
+        if status == "canceled" && answered {
+            return axum::Json(live.resource.clone()).into_response();
         }
-        if let Err(err) = wire::parse_twiml(&twiml) {
-            return error(StatusCode::BAD_REQUEST, 12100, &err.to_string());
+        live.log.hung_up_by_api = true;
+        live.resource.status = if answered { "completed" } else { "canceled" }.into();
+        live.resource.end_time = Some(now_rfc2822());
+        live.resource.date_updated = live.resource.end_time.clone();
+        live.log.status = live.resource.status.clone();
+    } else if let Some(twiml) = field("Twiml") {
+        if let Err(refused) = check_twiml(&twiml) {
+            return refused;
         }
         live.log.twiml_updates.push(twiml);
     } else {

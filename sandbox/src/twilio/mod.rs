@@ -30,13 +30,13 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use protocols::twilio::{
     self as wire, AmdCallback, CallResource, CallStatus, ConnectionOverrides, CreateCall,
     ERROR_AUTHENTICATION, ERROR_INVALID_TO, ERROR_NOT_FOUND, ErrorBody, RecordingCallback,
-    RecordingResource, StatusCallback, Verb,
+    RecordingList, RecordingResource, StatusCallback, Verb,
 };
 use rand::seq::SliceRandom;
 
@@ -158,6 +158,10 @@ struct LiveCall {
 struct SandboxRecording {
     call_sid: String,
     started: tokio::time::Instant,
+    /// When it started, RFC 2822 (`date_created`, `start_time`).
+    created: String,
+    /// `in-progress`, `paused`, `stopped` or, once the call is over, `completed`.
+    status: String,
     duration_secs: Option<u32>,
     deleted: bool,
 }
@@ -195,7 +199,7 @@ pub struct TwilioSandbox {
 impl TwilioSandbox {
     /// The base URL to configure as `TWILIO_API_BASE`.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.server.addr)
+        format!("http://{}", loopback::reachable(self.server.addr))
     }
 
     /// The account SID it accepts.
@@ -237,8 +241,19 @@ impl TwilioSandbox {
 
 /// Starts a Twilio sandbox on `127.0.0.1` with a free port.
 pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
-    let bound = loopback::bind("Twilio").await;
-    let addr = bound.addr;
+    serve(loopback::bind("Twilio").await, options)
+}
+
+/// Starts a Twilio sandbox on `addr` (port 0: a free one), as `callbot sandbox` does.
+pub async fn spawn_at(
+    addr: SocketAddr,
+    options: TwilioSandboxOptions,
+) -> std::io::Result<TwilioSandbox> {
+    Ok(serve(loopback::bind_to("Twilio", addr).await?, options))
+}
+
+fn serve(bound: loopback::Bound, options: TwilioSandboxOptions) -> TwilioSandbox {
+    let addr = loopback::reachable(bound.addr);
     let shared = Arc::new(Shared {
         api_base: format!("http://{addr}"),
         recordings: Mutex::default(),
@@ -266,11 +281,11 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         )
         .route(
             "/2010-04-01/Accounts/{account}/Calls/{call}/Recordings.json",
-            post(recordings::create_recording),
+            get(recordings::list_call_recordings).post(recordings::create_recording),
         )
         .route(
             "/2010-04-01/Accounts/{account}/Calls/{call}/Recordings/{recording}",
-            post(recordings::update_recording),
+            get(recordings::fetch_call_recording).post(recordings::update_recording),
         )
         .route(
             "/2010-04-01/Accounts/{account}/Recordings/{recording}",
@@ -283,6 +298,10 @@ pub async fn spawn(options: TwilioSandboxOptions) -> TwilioSandbox {
         .route(
             "/2010-04-01/Accounts/{account}/OutgoingCallerIds.json",
             get(account::outgoing_caller_ids),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}",
+            get(account::fetch_account),
         )
         .route(
             "/2010-04-01/Accounts/{account}/Balance.json",
@@ -365,7 +384,7 @@ fn authorized(shared: &Shared, headers: &HeaderMap, account: &str) -> bool {
     BASE64
         .decode(value.trim())
         .is_ok_and(|decoded| decoded == expected.as_bytes())
-        && account == shared.account_sid
+        && account.trim_end_matches(".json") == shared.account_sid
 }
 
 fn denied() -> Response {

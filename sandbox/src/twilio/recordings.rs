@@ -29,17 +29,75 @@ pub(super) async fn create_recording(
         SandboxRecording {
             call_sid: call.clone(),
             started: tokio::time::Instant::now(),
+            created: now_rfc2822(),
+            status: "in-progress".into(),
             duration_secs: None,
             deleted: false,
         },
     );
-    let resource = RecordingResource {
-        sid,
-        call_sid: call.clone(),
-        status: "in-progress".into(),
-        channels: Some(2),
-    };
+    let recordings = shared.recordings.lock().expect("sandbox lock");
+    let resource = resource_of(&shared, &sid, &recordings[&sid]);
     (StatusCode::CREATED, axum::Json(resource)).into_response()
+}
+
+/// The Recording resource as Twilio shows it.
+fn resource_of(shared: &Shared, sid: &str, recording: &SandboxRecording) -> RecordingResource {
+    RecordingResource {
+        sid: sid.to_owned(),
+        call_sid: recording.call_sid.clone(),
+        status: recording.status.clone(),
+        channels: Some(2),
+        account_sid: Some(shared.account_sid.clone()),
+        date_created: Some(recording.created.clone()),
+        date_updated: Some(recording.created.clone()),
+        start_time: Some(recording.created.clone()),
+        duration: recording.duration_secs.map(|secs| secs.to_string()),
+        source: Some("StartCallRecordingAPI".into()),
+        uri: Some(wire::recording_path(&shared.account_sid, sid, ".json")),
+    }
+}
+
+/// `GET …/Calls/{CallSid}/Recordings.json`: the call's recordings, newest first (404 for a call
+/// the account does not have).
+pub(super) async fn list_call_recordings(
+    State(shared): State<Arc<Shared>>,
+    Path((_, call)): Path<(String, String)>,
+) -> Response {
+    if !shared
+        .calls
+        .lock()
+        .expect("sandbox lock")
+        .contains_key(&call)
+    {
+        return not_found();
+    }
+    let recordings = shared.recordings.lock().expect("sandbox lock");
+    let mut found: Vec<(u64, RecordingResource)> = recordings
+        .iter()
+        .filter(|(_, r)| r.call_sid == call && !r.deleted)
+        .map(|(sid, r)| (serial_of(sid), resource_of(&shared, sid, r)))
+        .collect();
+    found.sort_by_key(|(serial, _)| std::cmp::Reverse(*serial));
+    axum::Json(RecordingList {
+        recordings: found.into_iter().map(|(_, r)| r).collect(),
+        paging: protocols::twilio::Paging::only(50),
+    })
+    .into_response()
+}
+
+/// `GET …/Calls/{CallSid}/Recordings/{Sid}.json`.
+pub(super) async fn fetch_call_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((_, call, file)): Path<(String, String, String)>,
+) -> Response {
+    let sid = file.trim_end_matches(".json");
+    let recordings = shared.recordings.lock().expect("sandbox lock");
+    match recordings.get(sid) {
+        Some(r) if r.call_sid == call && !r.deleted => {
+            axum::Json(resource_of(&shared, sid, r)).into_response()
+        }
+        _ => not_found(),
+    }
 }
 
 /// `POST …/Recordings/{Sid|Twilio.CURRENT}.json` with `Status=stopped|paused|in-progress`.
@@ -85,13 +143,15 @@ pub(super) async fn update_recording(
     if status.as_deref() == Some("stopped") {
         live.log.recordings_stopped.push(sid.clone());
     }
-    let resource = RecordingResource {
-        sid,
-        call_sid: call.clone(),
-        status: status.unwrap_or_default(),
-        channels: Some(2),
+    drop(calls);
+    let mut recordings = shared.recordings.lock().expect("sandbox lock");
+    let Some(recording) = recordings.get_mut(&sid) else {
+        return not_found();
     };
-    axum::Json(resource).into_response()
+    if recording.duration_secs.is_none() {
+        recording.status = status.unwrap_or_default();
+    }
+    axum::Json(resource_of(&shared, &sid, recording)).into_response()
 }
 
 /// The longest recording the sandbox serves (longer calls are cut, to keep tests light).
