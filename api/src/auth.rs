@@ -119,6 +119,16 @@ pub fn cleared_cookie() -> String {
     format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
 }
 
+/// The user of a bearer token whose session is live (and slides it on), else `UNAUTHORIZED`.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
+    let user = read_token(
+        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
+        token,
+    )?;
+    state.account_service().authenticate(user).await?;
+    Ok(user)
+}
+
 /// Middleware for every signed-in route: a valid token for a live session, then the whole-API
 /// rate limit. Puts [`CurrentUser`] into the request.
 pub async fn require_user(
@@ -127,11 +137,7 @@ pub async fn require_user(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = token_of(request.headers()).ok_or(ApiError::Unauthorized)?;
-    let user = read_token(
-        secrecy::ExposeSecret::expose_secret(&state.jwt_secret),
-        token,
-    )?;
-    state.account_service().authenticate(user).await?;
+    let user = authenticate(&state, token).await?;
     // Signing out is always possible, however busy the account has been.
     if !request.uri().path().ends_with("/auth/logout") {
         state

@@ -192,9 +192,11 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let message = match &self {
+impl ApiError {
+    /// The JSON body of this error, `{"success": false, "error": {code, message, details}}`:
+    /// what the API answers and what the MCP tools answer.
+    pub fn body(&self) -> Value {
+        let message = match self {
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 "something went wrong on our side; it has been logged".to_owned()
@@ -209,11 +211,13 @@ impl IntoResponse for ApiError {
         if let Some(details) = self.details() {
             error["details"] = details;
         }
-        let mut response = (
-            self.status(),
-            axum::Json(json!({ "success": false, "error": error })),
-        )
-            .into_response();
+        json!({ "success": false, "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
         if let Self::RangeNotSatisfiable { length } = self
             && let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}"))
         {
@@ -239,13 +243,17 @@ pub struct Envelope<T>(pub StatusCode, pub T);
 
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        let body = json!({
-            "success": true,
-            "data": self.1,
-            "meta": { "timestamp": timestamp(Utc::now()) },
-        });
-        (self.0, axum::Json(body)).into_response()
+        (self.0, axum::Json(success_body(self.1))).into_response()
     }
+}
+
+/// The JSON body of a success, `{"success": true, "data": …, "meta": {timestamp}}`.
+pub fn success_body<T: Serialize>(data: T) -> Value {
+    json!({
+        "success": true,
+        "data": data,
+        "meta": { "timestamp": timestamp(Utc::now()) },
+    })
 }
 
 /// 200 with the envelope.

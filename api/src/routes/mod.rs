@@ -29,12 +29,12 @@ use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 mod auth_routes;
-mod campaigns;
+pub mod campaigns;
 mod events;
 mod ops;
 pub mod recordings;
 pub mod reports;
-mod scripts;
+pub mod scripts;
 mod settings;
 mod status;
 mod status_doc;

@@ -15,7 +15,7 @@ use projections::reports::{
     LINK_TTL_HOURS, ReportError, ReportFormat, ReportOptions, StoredReport,
 };
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -45,17 +45,20 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// What report to render (the body of `POST /campaigns/{id}/report`, and the MCP tool's).
+#[derive(Debug, Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(example = json!({"format": "pdf", "includeTranscripts": false, "includeSummaries": true}))]
-struct ReportRequest {
+pub struct ReportRequest {
     /// `csv` or `pdf`.
     #[schema(example = "pdf")]
-    format: String,
+    pub format: String,
+    /// Each call's transcript in the report (default false).
     #[serde(default)]
-    include_transcripts: bool,
+    pub include_transcripts: bool,
+    /// Each call's summary in the report (default true).
     #[serde(default = "yes")]
-    include_summaries: bool,
+    pub include_summaries: bool,
 }
 
 impl From<ReportError> for ApiError {
@@ -89,6 +92,17 @@ async fn create(
     UserPath { user, id }: UserPath,
     ApiJson(body): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
+    Ok(ok(create_report(&state, user.account_id, &id, body).await?).into_response())
+}
+
+/// Renders the report of the owner's campaign `id`, stores it and answers its signed link
+/// (`reportId`, `downloadUrl`, `expiresAt`): what the route and the MCP tool answer.
+pub async fn create_report(
+    state: &AppState,
+    account_id: Uuid,
+    id: &str,
+    body: ReportRequest,
+) -> Result<Value, ApiError> {
     let format_name = body.format.trim().to_ascii_lowercase();
     let format = ReportFormat::parse(&format_name).ok_or_else(|| {
         ApiError::invalid(format!(
@@ -96,7 +110,7 @@ async fn create(
         ))
     })?;
     let campaign_id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    let owner = user.account_id.to_string();
+    let owner = account_id.to_string();
     let pool = state.store.db().pool();
     let now = state.clock.now();
     let options = ReportOptions {
@@ -129,12 +143,11 @@ async fn create(
         .save(pool, stored, rendered, now)
         .await?;
     tracing::info!(%report_id, rows, format = format.extension(), "report generated");
-    Ok(ok(json!({
+    Ok(json!({
         "reportId": report_id,
         "downloadUrl": state.files.absolute(&link),
         "expiresAt": timestamp(expires_at),
     }))
-    .into_response())
 }
 
 /// The report file behind a signed link from `POST /campaigns/{id}/report`; needs no sign-in.

@@ -40,24 +40,39 @@ pub fn router(limiter: &Arc<RateLimiter>) -> OpenApiRouter<AppState> {
 // ----- request bodies ------------------------------------------------------------------------
 
 /// What the calls should do, in the owner's words (PRD `POST /scripts/generate`).
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(example = json!({
     "naturalInput": "내일 오후 2시에 예약된 고객들에게 전화해서 예약 확인하고, 변경 원하면 다른 시간 제안해줘. 취소하면 취소 사유도 물어봐줘.",
     "context": { "businessType": "clinic", "language": "ko" }
 }))]
-struct GenerateBody {
-    /// 10 to 2000 characters.
+pub struct GenerateBody {
+    /// What the calls should do, in the owner's words: 10 to 2000 characters.
     #[schema(min_length = 10, max_length = 2000)]
     natural_input: String,
     #[serde(default)]
     context: Option<GenerateContext>,
 }
 
+impl GenerateBody {
+    /// The service's input.
+    pub fn into_input(self) -> GenerateInput {
+        let context = self.context.unwrap_or(GenerateContext {
+            business_type: None,
+            language: None,
+        });
+        GenerateInput {
+            natural_input: self.natural_input,
+            business_type: context.business_type,
+            language: context.language,
+        }
+    }
+}
+
 /// Hints for the writer.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct GenerateContext {
+pub struct GenerateContext {
     /// clinic, salon, academy… (at most 50 characters).
     #[serde(default)]
     #[schema(max_length = 50, example = "clinic")]
@@ -219,18 +234,9 @@ async fn generate(
     Extension(user): Extension<CurrentUser>,
     ApiJson(body): ApiJson<GenerateBody>,
 ) -> Result<Envelope<Generated>, ApiError> {
-    let context = body.context.unwrap_or(GenerateContext {
-        business_type: None,
-        language: None,
-    });
-    let input = GenerateInput {
-        natural_input: body.natural_input,
-        business_type: context.business_type,
-        language: context.language,
-    };
     Ok(ok(state
         .script_service()
-        .generate(user.account_id, input)
+        .generate(user.account_id, body.into_input())
         .await?))
 }
 

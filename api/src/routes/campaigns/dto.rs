@@ -12,9 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// A person to call.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct ContactInput {
+pub struct ContactInput {
     /// E.164 or a domestic Korean form (`010-1234-5678`); Korean numbers only.
     #[schema(example = "+821012345678")]
     phone_number: String,
@@ -42,7 +42,7 @@ pub(super) fn contacts(inputs: Vec<ContactInput>) -> Vec<service::ContactInput> 
 }
 
 /// A new campaign (PRD `POST /campaigns`, plus optional settings over the account's defaults).
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schema(example = json!({
     "name": "2월 5일 예약 확인",
@@ -54,7 +54,7 @@ pub(super) fn contacts(inputs: Vec<ContactInput>) -> Vec<service::ContactInput> 
           "context": { "appointmentTime": "2026-02-06T15:30:00+09:00" } }
     ]
 }))]
-pub(super) struct CreateCampaign {
+pub struct CreateCampaign {
     /// 1 to 200 characters.
     name: String,
     /// A saved or draft script of this account.
@@ -74,7 +74,8 @@ pub(super) struct CreateCampaign {
 }
 
 impl CreateCampaign {
-    pub(super) fn into_input(self, owner_id: Uuid) -> service::CreateCampaign {
+    /// The service's input for the campaign of `owner_id`.
+    pub fn into_input(self, owner_id: Uuid) -> service::CreateCampaign {
         service::CreateCampaign {
             owner_id,
             name: self.name,

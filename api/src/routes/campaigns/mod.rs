@@ -14,7 +14,7 @@ use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
 
 mod calls;
-mod dto;
+pub mod dto;
 mod handlers;
 mod import;
 
