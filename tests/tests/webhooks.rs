@@ -486,3 +486,43 @@ async fn an_endpoint_failing_longer_than_the_limit_is_disabled_and_shown_so() {
     assert_eq!(deliveries(&app, &id, "").await.len(), 1);
     assert_eq!(receiver.seen().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_budget_alert_and_the_pause_at_the_cap_are_delivered() {
+    let app = spawn_app_with(AppOptions::sandbox_calls()).await;
+    // One answered call costs more than a cent (Twilio alone is $0.0135).
+    let settings =
+        json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
+    let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (receiver, url) = Receiver::start(Mode::RefuseFirst(0)).await;
+    let endpoint = register(&app, &url, &["budget.alert", "campaign.paused"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let campaign = run_campaign(&app, &(21..=32).collect::<Vec<_>>()).await;
+    app.wait_for_campaign(&campaign, "PAUSED").await;
+
+    let bodies = poll_api("the alert and the pause to land", DEADLINE, || async {
+        let log = deliveries(&app, &id, "?status=delivered").await;
+        let bodies: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .map(|r| serde_json::from_str(&r.body).unwrap())
+            .collect();
+        (log.len() == 2 && bodies.len() == 2).then_some(bodies)
+    })
+    .await;
+    let of = |kind: &str| bodies.iter().find(|b| b["type"] == kind).cloned();
+    let alert = of("budget.alert").expect("a budget.alert");
+    assert_eq!(alert["data"]["thresholdUsd"], 0.01, "{alert}");
+    assert!(
+        alert["data"]["spendUsd"].as_f64().unwrap() >= 0.01,
+        "{alert}"
+    );
+    assert!(
+        alert["data"]["month"].as_str().unwrap().len() == 7,
+        "{alert}"
+    );
+    let paused = of("campaign.paused").expect("a campaign.paused");
+    assert_eq!(paused["data"]["reason"], "BUDGET_EXCEEDED", "{paused}");
+    assert_eq!(paused["data"]["campaignId"], campaign.as_str());
+}

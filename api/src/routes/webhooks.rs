@@ -132,11 +132,7 @@ async fn list_deliveries(
 ) -> Result<Envelope<Vec<Delivery>>, ApiError> {
     let deliveries = state
         .webhooks
-        .deliveries(
-            user.account_id,
-            endpoint_id(&id)?,
-            filter.status,
-        )
+        .deliveries(user.account_id, endpoint_id(&id)?, filter.status)
         .await?;
     Ok(ok(deliveries))
 }
