@@ -340,7 +340,7 @@ async fn outside_sandbox_mode_private_and_plain_http_receivers_are_refused() {
         ("https://[::ffff:192.168.0.1]/in", "PRIVATE_ADDRESS"),
         ("not a url", "INVALID_URL"),
     ] {
-        let (status, body) = post_webhook(&app, &url, &["call.completed"]).await;
+        let (status, body) = post_webhook(&app, url, &["call.completed"]).await;
         assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
         assert_eq!(body["error"]["details"]["reason"], reason, "{url}: {body}");
     }
