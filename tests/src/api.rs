@@ -401,4 +401,47 @@ impl TestApp {
         );
         Subscriber::new(response)
     }
+
+    // --- Webhooks
+
+    /// `POST /webhooks` for `url` and `types`, expecting 201: the endpoint with its secret.
+    pub async fn register_webhook_ok(&self, url: &str, types: &[&str]) -> Value {
+        let body = json!({ "url": url, "eventTypes": types });
+        let (status, created) = self.call("POST", "/webhooks", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["data"].clone()
+    }
+
+    /// `GET /webhooks/{id}/deliveries{query}`, expecting 200: the delivery log.
+    pub async fn webhook_deliveries_ok(&self, endpoint: &str, query: &str) -> Vec<Value> {
+        let path = format!("/webhooks/{endpoint}/deliveries{query}");
+        let (status, log) = self.call("GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        log["data"].as_array().expect("a delivery log").clone()
+    }
+
+    /// A sandbox campaign of the clinic script calling `phones` (any hour, no retries),
+    /// started; its id.
+    pub async fn start_sandbox_campaign_ok(&self, phones: &[String]) -> String {
+        let script = self.save_script(fixtures::clinic_script()).await;
+        let contacts: Vec<Value> = phones
+            .iter()
+            .enumerate()
+            .map(|(n, phone)| json!({ "phoneNumber": phone, "name": format!("고객{n}") }))
+            .collect();
+        let campaign = self
+            .create_campaign_ok(json!({
+                "name": "샌드박스 캠페인",
+                "scriptId": script,
+                "contacts": contacts,
+                "variables": { "appointmentTime": "내일 오후 2시" },
+                "settings": {
+                    "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
+                    "callWindow": { "start": "00:00", "end": "24:00" }
+                }
+            }))
+            .await;
+        self.start_campaign_ok(&campaign).await;
+        campaign
+    }
 }

@@ -13,25 +13,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use callbot_tests::fixtures::{assert_error, clinic_script};
+use callbot_tests::fixtures::assert_error;
 use callbot_tests::{AppOptions, Backend, TestApp, eventually, poll_api, spawn_app_with};
 use commands::recordings::RecordingCipher;
-use commands::webhooks::DeliveryPolicy;
 use commands::webhooks::guard::Guard;
 use commands::webhooks::sender::Sender;
+use commands::webhooks::{DeliveryPolicy, WebhookEventType};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use workers::webhooks::WebhookWorker;
 
-const ALL_TYPES: [&str; 7] = [
-    "call.completed",
-    "call.failed",
-    "campaign.started",
-    "campaign.paused",
-    "campaign.completed",
-    "recording.stored",
-    "budget.alert",
-];
+/// Every event type there is.
+fn all_types() -> Vec<&'static str> {
+    WebhookEventType::ALL.map(WebhookEventType::as_str).to_vec()
+}
 const RECORDING_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -144,52 +139,26 @@ fn signature_is_valid(secret: &str, received: &Received) -> bool {
         .any(|candidate| candidate == format!("v1,{expected}"))
 }
 
-/// Registers `url` for `types`; the created endpoint's data (with its secret).
 async fn register(app: &TestApp, url: &str, types: &[&str]) -> Value {
-    let (status, body) = app
-        .call(
-            "POST",
-            "/webhooks",
-            Some(json!({ "url": url, "eventTypes": types })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["data"].clone()
+    app.register_webhook_ok(url, types).await
+}
+
+async fn post_webhook(app: &TestApp, url: &str, types: &[&str]) -> (StatusCode, Value) {
+    let body = json!({ "url": url, "eventTypes": types });
+    app.call("POST", "/webhooks", Some(body)).await
 }
 
 async fn deliveries(app: &TestApp, endpoint: &str, query: &str) -> Vec<Value> {
-    let (status, body) = app
-        .call(
-            "GET",
-            &format!("/webhooks/{endpoint}/deliveries{query}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"].as_array().expect("a list").clone()
+    app.webhook_deliveries_ok(endpoint, query).await
 }
 
-/// A sandbox campaign of `numbers` (SPEC §9 `010-5550-01NN`), started; its id.
+/// A started sandbox campaign calling SPEC §9's `010-5550-01NN` for each `nn`.
 async fn run_campaign(app: &TestApp, numbers: &[u32]) -> String {
-    let script = app.save_script(clinic_script()).await;
-    let contacts: Vec<Value> = numbers
+    let phones: Vec<String> = numbers
         .iter()
-        .map(|nn| json!({ "phoneNumber": format!("010-5550-01{nn:02}"), "name": format!("고객{nn}") }))
+        .map(|nn| format!("010-5550-01{nn:02}"))
         .collect();
-    let campaign = app
-        .create_campaign_ok(json!({
-            "name": "웹훅 확인",
-            "scriptId": script,
-            "contacts": contacts,
-            "variables": { "appointmentTime": "내일 오후 2시" },
-            "settings": {
-                "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
-                "callWindow": { "start": "00:00", "end": "24:00" }
-            }
-        }))
-        .await;
-    app.start_campaign_ok(&campaign).await;
-    campaign
+    app.start_sandbox_campaign_ok(&phones).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -210,7 +179,7 @@ async fn each_event_once_after_retries(backend: Backend) {
     )
     .await;
     let (receiver, url) = Receiver::start(Mode::RefuseFirst(2)).await;
-    let endpoint = register(&app, &url, &ALL_TYPES).await;
+    let endpoint = register(&app, &url, &all_types()).await;
     let secret = endpoint["secret"].as_str().expect("the secret, once");
     assert!(secret.starts_with("whsec_"), "{secret}");
     let id = endpoint["id"].as_str().unwrap().to_owned();
@@ -272,10 +241,8 @@ async fn each_event_once_after_retries(backend: Backend) {
     }
     for request in &accepted {
         let body: Value = serde_json::from_str(&request.body).unwrap();
-        assert!(
-            ALL_TYPES.contains(&body["type"].as_str().unwrap()),
-            "{body}"
-        );
+        let kind = body["type"].as_str().unwrap();
+        assert!(WebhookEventType::parse(kind).is_some(), "{body}");
         assert_eq!(body["data"]["campaignId"], campaign.as_str(), "{body}");
         let timestamp: i64 = request.timestamp.parse().expect("unix seconds");
         assert!(timestamp > 1_600_000_000, "{timestamp}");
@@ -373,32 +340,15 @@ async fn outside_sandbox_mode_private_and_plain_http_receivers_are_refused() {
         ("https://[::ffff:192.168.0.1]/in", "PRIVATE_ADDRESS"),
         ("not a url", "INVALID_URL"),
     ] {
-        let (status, body) = app
-            .call(
-                "POST",
-                "/webhooks",
-                Some(json!({ "url": url, "eventTypes": ["call.completed"] })),
-            )
-            .await;
+        let (status, body) = post_webhook(&app, url, &["call.completed"]).await;
         assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
         assert_eq!(body["error"]["details"]["reason"], reason, "{url}: {body}");
     }
-    let (status, body) = app
-        .call(
-            "POST",
-            "/webhooks",
-            Some(json!({ "url": "https://hooks.example.com/in", "eventTypes": ["call.started"] })),
-        )
-        .await;
+    let (status, body) =
+        post_webhook(&app, "https://hooks.example.com/in", &["call.started"]).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     let long = format!("https://hooks.example.com/{}", "a".repeat(2_000));
-    let (status, body) = app
-        .call(
-            "POST",
-            "/webhooks",
-            Some(json!({ "url": long, "eventTypes": ["call.completed"] })),
-        )
-        .await;
+    let (status, body) = post_webhook(&app, &long, &["call.completed"]).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert_eq!(body["error"]["details"]["reason"], "TOO_LARGE", "{body}");
     for n in 0..10 {
@@ -409,13 +359,8 @@ async fn outside_sandbox_mode_private_and_plain_http_receivers_are_refused() {
         )
         .await;
     }
-    let (status, body) = app
-        .call(
-            "POST",
-            "/webhooks",
-            Some(json!({ "url": "https://one-more.example.com/in", "eventTypes": ["call.completed"] })),
-        )
-        .await;
+    let (status, body) =
+        post_webhook(&app, "https://one-more.example.com/in", &["call.completed"]).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "INVALID_INPUT");
     assert_eq!(
         body["error"]["details"]["field"], "webhook endpoints",
@@ -540,4 +485,44 @@ async fn an_endpoint_failing_longer_than_the_limit_is_disabled_and_shown_so() {
     workers::drive_to_idle(&worker, 10).await.unwrap();
     assert_eq!(deliveries(&app, &id, "").await.len(), 1);
     assert_eq!(receiver.seen().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_budget_alert_and_the_pause_at_the_cap_are_delivered() {
+    let app = spawn_app_with(AppOptions::sandbox_calls()).await;
+    // One answered call costs more than a cent (Twilio alone is $0.0135).
+    let settings =
+        json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
+    let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (receiver, url) = Receiver::start(Mode::RefuseFirst(0)).await;
+    let endpoint = register(&app, &url, &["budget.alert", "campaign.paused"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let campaign = run_campaign(&app, &(21..=32).collect::<Vec<_>>()).await;
+    app.wait_for_campaign(&campaign, "PAUSED").await;
+
+    let bodies = poll_api("the alert and the pause to land", DEADLINE, || async {
+        let log = deliveries(&app, &id, "?status=delivered").await;
+        let bodies: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .map(|r| serde_json::from_str(&r.body).unwrap())
+            .collect();
+        (log.len() == 2 && bodies.len() == 2).then_some(bodies)
+    })
+    .await;
+    let of = |kind: &str| bodies.iter().find(|b| b["type"] == kind).cloned();
+    let alert = of("budget.alert").expect("a budget.alert");
+    assert_eq!(alert["data"]["thresholdUsd"], 0.01, "{alert}");
+    assert!(
+        alert["data"]["spendUsd"].as_f64().unwrap() >= 0.01,
+        "{alert}"
+    );
+    assert!(
+        alert["data"]["month"].as_str().unwrap().len() == 7,
+        "{alert}"
+    );
+    let paused = of("campaign.paused").expect("a campaign.paused");
+    assert_eq!(paused["data"]["reason"], "BUDGET_EXCEEDED", "{paused}");
+    assert_eq!(paused["data"]["campaignId"], campaign.as_str());
 }

@@ -112,28 +112,8 @@ async fn delete_webhook(
 struct DeliveryFilter {
     /// Only deliveries in this state (`dead` = the dead-letter list).
     #[serde(default)]
-    status: Option<DeliveryStatusParam>,
-}
-
-/// A delivery state as a query parameter.
-#[derive(Deserialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum DeliveryStatusParam {
-    Pending,
-    Retrying,
-    Delivered,
-    Dead,
-}
-
-impl From<DeliveryStatusParam> for DeliveryStatus {
-    fn from(param: DeliveryStatusParam) -> Self {
-        match param {
-            DeliveryStatusParam::Pending => Self::Pending,
-            DeliveryStatusParam::Retrying => Self::Retrying,
-            DeliveryStatusParam::Delivered => Self::Delivered,
-            DeliveryStatusParam::Dead => Self::Dead,
-        }
-    }
+    #[param(inline)]
+    status: Option<DeliveryStatus>,
 }
 
 /// The endpoint's delivery log, newest first (the latest 100).
@@ -152,11 +132,7 @@ async fn list_deliveries(
 ) -> Result<Envelope<Vec<Delivery>>, ApiError> {
     let deliveries = state
         .webhooks
-        .deliveries(
-            user.account_id,
-            endpoint_id(&id)?,
-            filter.status.map(Into::into),
-        )
+        .deliveries(user.account_id, endpoint_id(&id)?, filter.status)
         .await?;
     Ok(ok(deliveries))
 }

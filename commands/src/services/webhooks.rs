@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::Clock;
 use crate::recordings::RecordingCipher;
-use crate::webhooks::deliveries::{self, DeliveryRow, DeliveryStatus, EndpointRow};
+pub use crate::webhooks::deliveries::Delivery;
+use crate::webhooks::deliveries::{self, DeliveryStatus, EndpointRow};
 use crate::webhooks::guard::{Guard, GuardError};
 use crate::webhooks::sender::seal;
 use crate::webhooks::{WebhookEventType, generate_secret};
@@ -104,46 +105,6 @@ pub struct WebhookCreated {
     pub secret: String,
 }
 
-/// One delivery in an endpoint's log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    /// Also the `webhook-id` header of every attempt.
-    #[cfg_attr(
-        feature = "utoipa",
-        schema(example = "msg_0190a8c4f2a07c3c9a3b1f6d2e4c5b7a")
-    )]
-    pub id: String,
-    pub event_type: String,
-    pub status: DeliveryStatus,
-    pub attempts: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    /// The receiver's status code at the last attempt, when it answered.
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
-
-impl From<DeliveryRow> for Delivery {
-    fn from(row: DeliveryRow) -> Self {
-        Self {
-            id: row.delivery_id,
-            event_type: row.event_type,
-            status: row.status,
-            attempts: row.attempts,
-            occurred_at: row.occurred_at,
-            next_attempt_at: row.next_attempt_at,
-            last_attempt_at: row.last_attempt_at,
-            last_status: row.last_status,
-            last_error: row.last_error,
-            delivered_at: row.delivered_at,
-        }
-    }
-}
-
 /// The webhook use cases.
 #[derive(Clone)]
 pub struct WebhookService {
@@ -231,9 +192,7 @@ impl WebhookService {
         status: Option<DeliveryStatus>,
     ) -> Result<Vec<Delivery>, WebhooksError> {
         self.endpoint(account_id, endpoint_id).await?;
-        let rows =
-            deliveries::list_deliveries(&self.pool, endpoint_id, status, DELIVERY_LOG_PAGE).await?;
-        Ok(rows.into_iter().map(Delivery::from).collect())
+        Ok(deliveries::list_deliveries(&self.pool, endpoint_id, status, DELIVERY_LOG_PAGE).await?)
     }
 
     /// Queues a dead (or delivered) delivery again, due now, with a fresh retry schedule and
@@ -254,10 +213,9 @@ impl WebhookService {
         if !deliveries::redeliver(&self.pool, delivery_id, self.clock.now()).await? {
             return Err(WebhooksError::StillQueued);
         }
-        let row = deliveries::find_delivery(&self.pool, endpoint_id, delivery_id)
+        deliveries::find_delivery(&self.pool, endpoint_id, delivery_id)
             .await?
-            .ok_or(WebhooksError::NotFound)?;
-        Ok(row.into())
+            .ok_or(WebhooksError::NotFound)
     }
 
     async fn endpoint(

@@ -3,7 +3,7 @@
 //! `delivered` or `dead`; a dead one goes back to `pending` when redelivered, keeping its id.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use super::events::WebhookEvent;
 use crate::store::{parse_timestamp, timestamp};
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
@@ -62,16 +62,27 @@ pub struct EndpointRow {
 }
 
 /// One delivery as its log shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryRow {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Also the `webhook-id` header of every attempt.
+    #[serde(rename = "id")]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(example = "msg_0190a8c4f2a07c3c9a3b1f6d2e4c5b7a")
+    )]
     pub delivery_id: String,
+    #[serde(skip)]
     pub endpoint_id: Uuid,
     pub event_type: String,
     pub status: DeliveryStatus,
     pub attempts: i64,
+    /// When the event happened.
     pub occurred_at: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The receiver's status code at the last attempt, when it answered.
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -133,9 +144,9 @@ fn endpoint(row: &AnyRow) -> Result<EndpointRow, sqlx::Error> {
 const DELIVERY_COLUMNS: &str = "delivery_id, endpoint_id, event_type, status, attempts, \
      occurred_at, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, created_at";
 
-fn delivery(row: &AnyRow) -> Result<DeliveryRow, sqlx::Error> {
+fn delivery(row: &AnyRow) -> Result<Delivery, sqlx::Error> {
     let status: String = row.try_get("status")?;
-    Ok(DeliveryRow {
+    Ok(Delivery {
         delivery_id: row.try_get("delivery_id")?,
         endpoint_id: uuid(row, "endpoint_id")?,
         event_type: row.try_get("event_type")?,
@@ -401,7 +412,7 @@ pub async fn list_deliveries(
     endpoint_id: Uuid,
     status: Option<DeliveryStatus>,
     limit: i64,
-) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+) -> Result<Vec<Delivery>, sqlx::Error> {
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
          WHERE endpoint_id = $1 AND ($2 = '' OR status = $2) \
@@ -421,7 +432,7 @@ pub async fn find_delivery(
     pool: &AnyPool,
     endpoint_id: Uuid,
     delivery_id: &str,
-) -> Result<Option<DeliveryRow>, sqlx::Error> {
+) -> Result<Option<Delivery>, sqlx::Error> {
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND delivery_id = $2"
     );

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use callbot_tests::fixtures::clinic_script;
 use callbot_tests::{AppOptions, Backend, poll_api, spawn_app_with};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use commands::webhooks::WebhookEventType;
+use serde_json::Value;
 
 type Latencies = Arc<Mutex<Vec<Duration>>>;
 
@@ -60,49 +60,21 @@ async fn main() {
         .route("/hook", axum::routing::post(receive))
         .with_state(latencies.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let types = [
-        "call.completed",
-        "call.failed",
-        "campaign.started",
-        "campaign.paused",
-        "campaign.completed",
-        "recording.stored",
-        "budget.alert",
-    ];
-    let (status, endpoint) = app
-        .call(
-            "POST",
-            "/webhooks",
-            Some(json!({ "url": url, "eventTypes": types })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
-    let endpoint = endpoint["data"]["id"].as_str().unwrap().to_owned();
-
-    let script = app.save_script(clinic_script()).await;
-    // Numbers that answer and confirm (SPEC §9: 14 and up behave like 01).
-    let contacts: Vec<Value> = (0..contacts)
-        .map(|n| json!({ "phoneNumber": format!("010-5551-{:04}", 1000 + n), "name": format!("고객{n}") }))
+    let types = WebhookEventType::ALL.map(WebhookEventType::as_str);
+    let endpoint = app.register_webhook_ok(&url, &types).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    // Numbers that answer and confirm (SPEC §9: anything but 010-5550-01NN).
+    let phones: Vec<String> = (0..contacts)
+        .map(|n| format!("010-5551-{:04}", 1000 + n))
         .collect();
-    let campaign = app
-        .create_campaign_ok(json!({
-            "name": "webhook bench",
-            "scriptId": script,
-            "contacts": contacts,
-            "variables": { "appointmentTime": "내일 오후 2시" },
-            "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-        }))
-        .await;
-    app.start_campaign_ok(&campaign).await;
+    let campaign = app.start_sandbox_campaign_ok(&phones).await;
     app.wait_for_campaign(&campaign, "COMPLETED").await;
     app.wait_for_workers_finished().await;
-    let path = format!("/webhooks/{endpoint}/deliveries");
     let delivered = poll_api(
         "every delivery to land",
         Duration::from_secs(120),
         || async {
-            let (_, log) = app.call("GET", &path, None).await;
-            let log = log["data"].as_array().cloned().unwrap_or_default();
+            let log = app.webhook_deliveries_ok(&endpoint, "").await;
             let done = !log.is_empty() && log.iter().all(|d| d["status"] == "delivered");
             done.then_some(log.len())
         },
