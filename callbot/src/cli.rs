@@ -70,6 +70,13 @@ pub enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
         role: Vec<Role>,
     },
+    /// Check the configuration and each provider for real (Twilio, ElevenLabs, OpenAI), the
+    /// database, NATS, the report font and free disk: ✓ or ✗ with the fix, exit status 1 when
+    /// one fails.
+    Doctor {
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
     /// committed copy).
     Openapi,
@@ -123,6 +130,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             role,
         } => mcp_stdio(Config::load(bind, data_dir, role)?).await,
+        Command::Doctor { data_dir } => {
+            let config = offline_config(data_dir)?;
+            let checks = crate::doctor::run(&config).await;
+            for check in &checks {
+                println!("{}", check.line());
+            }
+            let failed = checks.iter().filter(|c| c.outcome.is_err()).count();
+            if failed > 0 {
+                println!("{failed} of {} checks failed", checks.len());
+                std::process::exit(1);
+            }
+            println!("all {} checks passed", checks.len());
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())

@@ -20,8 +20,8 @@ async fn callbot_mcp_serves_the_tools_of_its_token_on_stdio() {
         .arg(app.data_dir())
         .env("CALLBOT_TOKEN", &app.token)
         .env("RUST_LOG", "warn");
-    let transport = TokioChildProcess::new(tokio::process::Command::from(command))
-        .expect("callbot mcp starts");
+    let transport =
+        TokioChildProcess::new(tokio::process::Command::from(command)).expect("callbot mcp starts");
     let mcp = McpSession::new(().serve(transport).await.expect("the handshake"));
 
     let tools = mcp.tools().await;
