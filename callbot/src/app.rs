@@ -242,7 +242,10 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let router = api::routes::router(state.clone()).merge(web::router(state.clone()));
+        let mcp_hosts = mcp::allowed_hosts(&config.public_base_url);
+        let router = api::routes::router(state.clone())
+            .merge(web::router(state.clone()))
+            .merge(mcp::router(state.clone(), mcp_hosts));
         providers.bound(listener.local_addr().context("reading the bound address")?);
         Ok(Self {
             providers: Arc::new(providers),

@@ -62,6 +62,25 @@ pub enum Command {
     /// ctrl-c, after printing the environment a `callbot serve` needs to use them.
     #[cfg(feature = "sandbox")]
     Sandbox(crate::standalone::SandboxArgs),
+    /// Serve the MCP tools on standard input and output for one account (`CALLBOT_TOKEN`, an
+    /// API bearer token), with the server and its workers running in this process.
+    Mcp {
+        /// Address the in-process server (webhooks, media, `/mcp`) listens on; port 0 picks one.
+        #[arg(long, env = "MCP_BIND_ADDR", default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// Which workers to run; repeat or separate with commas.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+        role: Vec<Role>,
+    },
+    /// Check the configuration and each provider for real (Twilio, ElevenLabs, OpenAI), the
+    /// database, NATS, the report font and free disk: ✓ or ✗ with the fix, exit status 1 when
+    /// one fails.
+    Doctor {
+        #[arg(long, env = "DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
     /// committed copy).
     Openapi,
@@ -112,6 +131,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::standalone::run(args).await,
+        Command::Mcp {
+            bind,
+            data_dir,
+            role,
+        } => mcp_stdio(Config::load(bind, data_dir, role)?).await,
+        Command::Doctor { data_dir } => {
+            let config = offline_config(data_dir)?;
+            let checks = crate::doctor::run(&config).await;
+            for check in &checks {
+                println!("{}", check.line());
+            }
+            let failed = checks.iter().filter(|c| c.outcome.is_err()).count();
+            if failed > 0 {
+                println!("{failed} of {} checks failed", checks.len());
+                std::process::exit(1);
+            }
+            println!("all {} checks passed", checks.len());
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())
@@ -140,6 +178,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     app.run_until_stopped(shutdown).await
+}
+
+/// `callbot mcp`: the application runs as `serve` would (its log on stderr), and the MCP
+/// tools of `CALLBOT_TOKEN`'s account are served on stdin/stdout until the client closes them.
+async fn mcp_stdio(config: Config) -> anyhow::Result<()> {
+    let token = secrecy::SecretString::from(
+        std::env::var("CALLBOT_TOKEN")
+            .context("CALLBOT_TOKEN must hold an API bearer token (POST /api/v1/auth/login)")?,
+    );
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    let user = mcp::user_of_token(&state, secrecy::ExposeSecret::expose_secret(&token))
+        .await
+        .map_err(|error| anyhow::anyhow!("CALLBOT_TOKEN is refused: {}", error.body()))?;
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    tracing::info!(account = %user.account_id, "serving MCP on stdio");
+    let served = tokio::select! {
+        served = mcp::serve_stdio(state, user) => served,
+        () = stop_on_signal(shutdown.clone()) => Ok(()),
+    };
+    shutdown.cancel();
+    server.await.context("the server task")??;
+    served
 }
 
 pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {

@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod http_server;
 pub mod maintenance;
 pub mod providers;

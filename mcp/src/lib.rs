@@ -93,7 +93,10 @@ pub fn router(state: AppState, allowed_hosts: Vec<String>) -> Router {
     );
     Router::new()
         .route_service(PATH, service)
-        .layer(middleware::from_fn_with_state(state, api::auth::require_user))
+        .layer(middleware::from_fn_with_state(
+            state,
+            api::auth::require_user,
+        ))
         .layer(middleware::from_fn(bearer_only))
 }
 

@@ -28,7 +28,7 @@ use crate::CallbotMcp;
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CampaignArgs {
-    /// The campaign's id (`campaignId` of `create_campaign`).
+    /// The campaign's id (`id` in the answer of `create_campaign`).
     pub campaign_id: String,
 }
 
@@ -170,7 +170,7 @@ impl CallbotMcp {
     #[tool(
         description = "Create a campaign in DRAFT with its contacts inline (phone numbers in \
                        E.164 or Korean domestic form, each with optional `name` and `context` \
-                       values for the script's variables). Answers `campaignId`.",
+                       values for the script's variables). Answers the campaign with its `id`.",
         input_schema = schema_for_type::<CreateCampaign>()
     )]
     async fn create_campaign(

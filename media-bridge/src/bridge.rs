@@ -79,7 +79,7 @@ impl ElevenLabsConfig {
 
     /// `GET {api_base}{path_and_query}` with the account's key; a transport failure comes back
     /// as its text without the URL.
-    pub(crate) async fn get(
+    pub async fn get(
         &self,
         http: &reqwest::Client,
         path_and_query: &str,

@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 use crate::loopback::{self, Served};
 
 mod account;
+pub mod agent;
 pub mod placeholders;
 
 /// The API key the sandbox accepts.
@@ -111,6 +112,8 @@ struct Shared {
     /// Credits used and granted this period (`/v1/user/subscription`).
     credits_used: std::sync::atomic::AtomicI64,
     credits_limit: std::sync::atomic::AtomicI64,
+    /// The agent's configuration (`/v1/convai/agents/{agent_id}`).
+    agent: Mutex<agent::AgentSetup>,
 }
 
 /// A running ElevenLabs sandbox; stops when dropped.
@@ -161,6 +164,7 @@ fn serve(bound: loopback::Bound, speed: f64) -> ElevenLabsSandbox {
         instance: rand::random(),
         credits_used: std::sync::atomic::AtomicI64::new(0),
         credits_limit: std::sync::atomic::AtomicI64::new(account::DEFAULT_LIMIT),
+        agent: Mutex::default(),
     });
     let router = Router::new()
         .route("/v1/convai/conversation/get-signed-url", get(signed_url))
@@ -170,6 +174,7 @@ fn serve(bound: loopback::Bound, speed: f64) -> ElevenLabsSandbox {
             get(conversation_details),
         )
         .route("/v1/user/subscription", get(account::subscription))
+        .route("/v1/convai/agents/{agent_id}", get(agent::agent))
         .with_state(shared.clone());
     let server = bound.serve(router, "ElevenLabs");
     ElevenLabsSandbox { server, shared }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod db;
 pub mod fixtures;
+pub mod mcp;
 pub mod metrics;
 pub mod nats;
 pub mod sse;
@@ -20,5 +21,6 @@ pub use app::{
     spawn_app, spawn_app_with,
 };
 pub use db::{TestDb, postgres_admin_url};
+pub use mcp::McpSession;
 pub use nats::{TestNats, free_port, nats_server_bin, stream_contents};
 pub use wait::{eventually, poll_api};
