@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Measure a `callbot serve` child process under N concurrent calls against the stand-ins:
+    /// per-frame round trip, drops, setup time, the dial path, and the server's CPU and memory
+    /// per call (README: sizing a deployment).
+    #[cfg(feature = "sandbox")]
+    Load(crate::load::LoadArgs),
     /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
     /// committed copy).
     Openapi,
@@ -106,6 +111,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = offline_config(data_dir)?;
             crate::maintenance::audit_verify(&config.database_url).await
         }
+        #[cfg(feature = "sandbox")]
+        Command::Load(args) => crate::load::run(args).await,
         Command::Openapi => {
             print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())

@@ -6,6 +6,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http_server;
+#[cfg(feature = "sandbox")]
+pub mod load;
 pub mod maintenance;
 pub mod providers;
 pub mod telemetry;

@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 use crate::loopback::{self, Served};
 
 mod account;
+mod echo;
 pub mod placeholders;
 
 /// The API key the sandbox accepts.
@@ -101,6 +102,8 @@ struct Shared {
     /// Credits used and granted this period (`/v1/user/subscription`).
     credits_used: std::sync::atomic::AtomicI64,
     credits_limit: std::sync::atomic::AtomicI64,
+    /// The load mode's echo agent instead of the SPEC §9 conversations.
+    echo: bool,
 }
 
 /// A running ElevenLabs sandbox; stops when dropped.
@@ -131,6 +134,16 @@ impl ElevenLabsSandbox {
 
 /// Starts an ElevenLabs sandbox on `127.0.0.1` with a free port; `speed` scales its pauses.
 pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
+    spawn_with(speed, false).await
+}
+
+/// Starts an ElevenLabs sandbox whose agent echoes every user audio chunk back at once (the load
+/// mode, see [`crate::load`]).
+pub async fn spawn_echo() -> ElevenLabsSandbox {
+    spawn_with(1.0, true).await
+}
+
+async fn spawn_with(speed: f64, echo: bool) -> ElevenLabsSandbox {
     let bound = loopback::bind("ElevenLabs").await;
     let addr = bound.addr;
     let shared = Arc::new(Shared {
@@ -143,6 +156,7 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
         instance: rand::random(),
         credits_used: std::sync::atomic::AtomicI64::new(0),
         credits_limit: std::sync::atomic::AtomicI64::new(account::DEFAULT_LIMIT),
+        echo,
     });
     let router = Router::new()
         .route("/v1/convai/conversation/get-signed-url", get(signed_url))
@@ -508,7 +522,11 @@ impl Agent {
                 return;
             }
         }
-        let _ = self.converse().await;
+        let _ = if self.shared.echo {
+            self.echo().await
+        } else {
+            self.converse().await
+        };
     }
 
     async fn converse(&mut self) -> Result<(), Stop> {
