@@ -529,7 +529,8 @@ impl Agent {
         };
     }
 
-    async fn converse(&mut self) -> Result<(), Stop> {
+    /// The first server frame: the conversation's id and its µ-law formats.
+    async fn send_metadata(&mut self) -> Result<(), Stop> {
         let conversation_id = self.log.conversation_id.clone();
         self.send(&ServerMessage::ConversationInitiationMetadata {
             conversation_initiation_metadata_event: InitiationMetadata {
@@ -538,7 +539,11 @@ impl Agent {
                 user_input_audio_format: "ulaw_8000".into(),
             },
         })
-        .await?;
+        .await
+    }
+
+    async fn converse(&mut self) -> Result<(), Stop> {
+        self.send_metadata().await?;
         let greeting = self.log.first_message.clone();
         self.say(&greeting).await?;
         let id = self.next_id();

@@ -7,15 +7,7 @@ use super::*;
 
 impl Agent {
     pub(super) async fn echo(&mut self) -> Result<(), Stop> {
-        let conversation_id = self.log.conversation_id.clone();
-        self.send(&ServerMessage::ConversationInitiationMetadata {
-            conversation_initiation_metadata_event: InitiationMetadata {
-                conversation_id,
-                agent_output_audio_format: "ulaw_8000".into(),
-                user_input_audio_format: "ulaw_8000".into(),
-            },
-        })
-        .await?;
+        self.send_metadata().await?;
         loop {
             match self.socket.next().await {
                 Some(Ok(Message::Text(text))) => {
