@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
-use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at, text};
+use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::CommandContext;
@@ -85,7 +85,10 @@ async fn run(
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } },
     });
     let created = post_json(&client, &format!("{base}/campaigns"), Some(&token), &body).await;
-    let campaign = text(&created["data"]["id"]).to_owned();
+    let campaign = created["data"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the campaign was not created: {created}"))
+        .to_owned();
 
     let started: Started = Arc::default();
     let samples = Arc::new(Samples {
