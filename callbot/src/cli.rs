@@ -81,6 +81,11 @@ pub enum Command {
         #[arg(long, env = "DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Measure a `callbot serve` child process under N concurrent calls against the stand-ins:
+    /// per-frame round trip, drops, setup time, the dial path, and the server's CPU and memory
+    /// per call (README: sizing a deployment).
+    #[cfg(feature = "sandbox")]
+    Load(crate::load::LoadArgs),
     /// Print the OpenAPI document (`cargo run -- openapi > openapi/openapi.json` refreshes the
     /// committed copy).
     Openapi,
@@ -150,6 +155,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("all {} checks passed", checks.len());
             Ok(())
         }
+        #[cfg(feature = "sandbox")]
+        Command::Load(args) => crate::load::run(args).await,
         Command::Openapi => {
             print!("{}", openapi::to_json(&api::routes::openapi()));
             Ok(())

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod http_server;
+#[cfg(feature = "sandbox")]
+pub mod load;
 pub mod maintenance;
 pub mod providers;
 #[cfg(feature = "sandbox")]

@@ -43,6 +43,7 @@ use crate::loopback::{self, Served};
 
 mod account;
 pub mod agent;
+mod echo;
 pub mod placeholders;
 
 /// The API key the sandbox accepts.
@@ -114,6 +115,8 @@ struct Shared {
     credits_limit: std::sync::atomic::AtomicI64,
     /// The agent's configuration (`/v1/convai/agents/{agent_id}`).
     agent: Mutex<agent::AgentSetup>,
+    /// The load mode's echo agent instead of the SPEC §9 conversations.
+    echo: bool,
 }
 
 /// A running ElevenLabs sandbox; stops when dropped.
@@ -144,15 +147,21 @@ impl ElevenLabsSandbox {
 
 /// Starts an ElevenLabs sandbox on `127.0.0.1` with a free port; `speed` scales its pauses.
 pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
-    serve(loopback::bind("ElevenLabs").await, speed)
+    serve(loopback::bind("ElevenLabs").await, speed, false)
 }
 
 /// Starts an ElevenLabs sandbox on `addr` (port 0: a free one), as `callbot sandbox` does.
 pub async fn spawn_at(addr: SocketAddr, speed: f64) -> std::io::Result<ElevenLabsSandbox> {
-    Ok(serve(loopback::bind_to("ElevenLabs", addr).await?, speed))
+    Ok(serve(loopback::bind_to("ElevenLabs", addr).await?, speed, false))
 }
 
-fn serve(bound: loopback::Bound, speed: f64) -> ElevenLabsSandbox {
+/// Starts an ElevenLabs sandbox whose agent echoes every user audio chunk back at once (the load
+/// mode, see [`crate::load`]).
+pub async fn spawn_echo() -> ElevenLabsSandbox {
+    serve(loopback::bind("ElevenLabs").await, 1.0, true)
+}
+
+fn serve(bound: loopback::Bound, speed: f64, echo: bool) -> ElevenLabsSandbox {
     let addr = loopback::reachable(bound.addr);
     let shared = Arc::new(Shared {
         api_key: API_KEY.to_owned(),
@@ -165,6 +174,7 @@ fn serve(bound: loopback::Bound, speed: f64) -> ElevenLabsSandbox {
         credits_used: std::sync::atomic::AtomicI64::new(0),
         credits_limit: std::sync::atomic::AtomicI64::new(account::DEFAULT_LIMIT),
         agent: Mutex::default(),
+        echo,
     });
     let router = Router::new()
         .route("/v1/convai/conversation/get-signed-url", get(signed_url))
@@ -549,10 +559,15 @@ impl Agent {
                 return;
             }
         }
-        let _ = self.converse().await;
+        let _ = if self.shared.echo {
+            self.echo().await
+        } else {
+            self.converse().await
+        };
     }
 
-    async fn converse(&mut self) -> Result<(), Stop> {
+    /// The first server frame: the conversation's id and its µ-law formats.
+    async fn send_metadata(&mut self) -> Result<(), Stop> {
         let conversation_id = self.log.conversation_id.clone();
         self.send(&ServerMessage::ConversationInitiationMetadata {
             conversation_initiation_metadata_event: InitiationMetadata {
@@ -561,7 +576,11 @@ impl Agent {
                 user_input_audio_format: "ulaw_8000".into(),
             },
         })
-        .await?;
+        .await
+    }
+
+    async fn converse(&mut self) -> Result<(), Stop> {
+        self.send_metadata().await?;
         let greeting = self.log.first_message.clone();
         self.say(&greeting).await?;
         let id = self.next_id();

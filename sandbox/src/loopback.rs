@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -52,7 +53,12 @@ impl Bound {
     /// Serves `router` until the answer is dropped.
     pub(crate) fn serve(self, router: Router, name: &'static str) -> Served {
         let task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(self.listener, router).await {
+            // Frames are not held back for Nagle's algorithm on the stand-ins' side either (the
+            // load mode times them; the real services answer at once).
+            let listener = self.listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            if let Err(err) = axum::serve(listener, router).await {
                 tracing::error!(error = %err, "the {name} sandbox stopped");
             }
         });

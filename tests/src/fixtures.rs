@@ -286,12 +286,27 @@ pub fn dial_queue(
 }
 
 /// Signs `email` up with the harness password on a server running at `base` (`…/api/v1`): the
-/// token and the account id. For the load binaries, which run the real application.
+/// token and the account id. For the load binaries, which run the real application. Like every
+/// test business it has a profile (campaigns cannot start without its name).
 pub async fn sign_up_at(client: &reqwest::Client, base: &str, email: &str) -> (String, Uuid) {
     let credentials = json!({ "email": email, "password": crate::PASSWORD });
     post_json(client, &format!("{base}/auth/register"), None, &credentials).await;
     let login = post_json(client, &format!("{base}/auth/login"), None, &credentials).await;
     let token = text(&login["data"]["accessToken"]).to_owned();
+    let profile =
+        json!({ "businessName": crate::api::BUSINESS_NAME, "businessPhone": "02-555-0100" });
+    let saved = client
+        .put(format!("{base}/settings"))
+        .bearer_auth(&token)
+        .json(&profile)
+        .send()
+        .await
+        .expect("the app answers");
+    assert!(
+        saved.status().is_success(),
+        "the profile: {}",
+        saved.status()
+    );
     let me: Value = client
         .get(format!("{base}/me"))
         .bearer_auth(&token)

@@ -47,7 +47,7 @@ impl Driver {
         }
     }
 
-    fn hung_up_by_api(&self) -> bool {
+    pub(super) fn hung_up_by_api(&self) -> bool {
         let calls = self.shared.calls.lock().expect("sandbox lock");
         calls.get(&self.sid).is_some_and(|c| c.log.hung_up_by_api)
     }
@@ -64,6 +64,22 @@ impl Driver {
         if let Some(live) = calls.get_mut(&self.sid) {
             edit(&mut live.resource);
         }
+    }
+
+    /// Notes how a load stream went (see [`super::load_stream`]).
+    pub(super) fn note_stream(
+        &self,
+        sent: u64,
+        received: u64,
+        closed_by_backend: bool,
+        problem: Option<String>,
+    ) {
+        self.note(|log| {
+            log.media_frames_sent = sent;
+            log.media_frames_received = received;
+            log.stream_closed_by_backend = closed_by_backend;
+            log.stream_problem = problem;
+        });
     }
 
     fn note(&self, edit: impl FnOnce(&mut CallLog)) {
@@ -429,13 +445,14 @@ impl Driver {
             }
             None => url.to_owned(),
         };
-        let mut socket = match tokio_tungstenite::connect_async(target.as_str()).await {
-            Ok((socket, _)) => socket,
-            Err(err) => {
-                self.note(|log| log.stream_problem = Some(format!("connect: {err}")));
-                return;
-            }
-        };
+        let mut socket =
+            match tokio_tungstenite::connect_async_with_config(target.as_str(), None, true).await {
+                Ok((socket, _)) => socket,
+                Err(err) => {
+                    self.note(|log| log.stream_problem = Some(format!("connect: {err}")));
+                    return;
+                }
+            };
         let stream_sid = self.shared.new_sid("MZ");
         let account_sid = self.shared.account_sid.clone();
         let text = |message: &FromTwilio| {
@@ -464,6 +481,10 @@ impl Driver {
         if socket.send(text(&connected)).await.is_err() || socket.send(text(&start)).await.is_err()
         {
             self.note(|log| log.stream_problem = Some("closed during the handshake".into()));
+            return;
+        }
+        if let Some(load) = self.shared.options.load.clone() {
+            self.load_stream(socket, &stream_sid, &load).await;
             return;
         }
         let persona = self

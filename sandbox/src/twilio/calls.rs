@@ -63,6 +63,9 @@ pub(super) async fn create_call(
             "The source phone number provided is not yet verified for your account.",
         );
     }
+    if let Some(load) = &shared.options.load {
+        load.placed();
+    }
     let attempt = {
         let mut attempts = shared.attempts_per_number.lock().expect("sandbox lock");
         let count = attempts.entry(request.to.clone()).or_insert(0);

@@ -45,6 +45,7 @@ use crate::loopback::{self, Served};
 mod account;
 mod callee;
 mod calls;
+mod load_stream;
 mod recordings;
 
 pub use callee::check_consent_twiml;
@@ -67,6 +68,9 @@ pub struct TwilioSandboxOptions {
     pub shuffle_callbacks: bool,
     /// Deliver every status callback twice.
     pub duplicate_callbacks: bool,
+    /// Load mode: every answering callee streams stamped real-time frames and times their
+    /// echoes (see [`crate::load`]) instead of playing its persona.
+    pub load: Option<Arc<crate::load::LoadCallee>>,
 }
 
 impl Default for TwilioSandboxOptions {
@@ -75,6 +79,7 @@ impl Default for TwilioSandboxOptions {
             speed: 1.0,
             shuffle_callbacks: false,
             duplicate_callbacks: false,
+            load: None,
         }
     }
 }

@@ -10,6 +10,8 @@
 //! dropped (callee frames that never reached the agent).
 
 use std::sync::Arc;
+
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
@@ -101,7 +103,10 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let body = json!({ "name": "bench", "scriptId": script_id, "contacts": contacts });
     let created = post_json(&http, &format!("{base}/campaigns"), Some(&token), &body).await;
-    let campaign_id: Uuid = created["data"]["id"].as_str().unwrap_or_default().parse()?;
+    let campaign_id: Uuid = created["data"]["id"]
+        .as_str()
+        .with_context(|| format!("the campaign was not created: {created}"))?
+        .parse()?;
     // The bridge reads the script from the read model.
     let deadline = Instant::now() + Duration::from_secs(10);
     while projections::ScriptList::find_version(state.store.db().pool(), owner, script_id, 1)

@@ -5,8 +5,9 @@
 //! `cargo run --release -p callbot-tests --bin sse-bench -- [subscribers] [calls]`
 //!
 //! The calls are set up by commands (created, dial requested, provider call recorded) on a
-//! campaign that is never started, so neither the dialer nor the Twilio sandbox's callee acts
-//! on them: the only status changes are the benchmark's webhooks. The clock starts before the
+//! campaign that is never started, in a process without the dialer role: no dial consumer places
+//! them (it would record a sandbox call of its own first) and no reconciler asks Twilio about
+//! them, so the only status changes are the benchmark's webhooks. The clock starts before the
 //! webhook request is sent (HTTP, signature check, command, append, relay to the bus,
 //! projection, SSE fan-out, HTTP to each client).
 
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callbot::{Application, Config, Role};
-use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at, text};
+use callbot_tests::fixtures::{create_call, post_json, save_script, script, sign_up_at};
 use callbot_tests::{TestDb, TestNats};
 use chrono::Utc;
 use commands::CommandContext;
@@ -50,7 +51,8 @@ async fn run(
     let config = Config::from_lookup(
         "127.0.0.1:0".parse().expect("an address"),
         dir.path().to_path_buf(),
-        vec![Role::All],
+        // The API, the relay and the projections; the dial requests stay unplaced.
+        vec![Role::Api, Role::Projector],
         |name| match name {
             "DATABASE_URL" => database_url.clone(),
             "NATS_URL" => nats_url.clone(),
@@ -83,7 +85,10 @@ async fn run(
         "settings": { "callWindow": { "start": "00:00", "end": "24:00" } },
     });
     let created = post_json(&client, &format!("{base}/campaigns"), Some(&token), &body).await;
-    let campaign = text(&created["data"]["id"]).to_owned();
+    let campaign = created["data"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the campaign was not created: {created}"))
+        .to_owned();
 
     let started: Started = Arc::default();
     let samples = Arc::new(Samples {

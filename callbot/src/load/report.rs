@@ -1,0 +1,257 @@
+//! What a load run measured, as JSON and as a table.
+
+use std::time::{Duration, Instant};
+
+use sandbox::load::LoadTally;
+use serde::Serialize;
+
+use super::server::{LogCounts, Sample, TICKS_PER_SECOND};
+
+/// The whole report (`--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Calls asked for.
+    pub calls: u32,
+    /// Calls whose stream ran and got at least one frame back.
+    pub calls_with_frames: u32,
+    /// Calls that never streamed (not placed, not answered, or their socket failed).
+    pub calls_without_stream: u32,
+    pub seconds: f64,
+    /// The server's storage: `sqlite` (embedded) or `postgres`.
+    pub storage: String,
+    pub frames: Frames,
+    /// Each frame's round trip callee → bridge → echo agent → bridge → callee, in ms.
+    pub round_trip_ms: Percentiles,
+    /// Campaign start → the call's first frame echoed back, in ms.
+    pub setup_ms: Percentiles,
+    /// Campaign start → the stand-in received the last of the create-call requests, in ms.
+    pub dial_path_ms: Option<f64>,
+    pub server: ServerUse,
+    /// The first few problems the stand-ins saw, one per call.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Frames {
+    pub sent: u64,
+    pub echoed: u64,
+    /// Sent and never echoed back.
+    pub dropped: u64,
+    /// Echoes that belonged to another call, or came twice.
+    pub misrouted: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub count: usize,
+}
+
+/// The server process as `/proc` saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerUse {
+    /// CPU seconds while any call streamed ÷ call-seconds streamed, as % of one core.
+    pub cpu_percent_of_core_per_call: Option<f64>,
+    /// CPU seconds in that window.
+    pub cpu_seconds_streaming: f64,
+    pub rss_before_mib: f64,
+    pub rss_peak_mib: f64,
+    /// (peak − before) ÷ calls.
+    pub rss_per_call_kib: f64,
+    /// SIGTERM → exit, or `None` if it had to be killed.
+    pub shutdown_seconds: Option<f64>,
+    pub log: LogCounts,
+}
+
+/// The percentiles of `values` (any unit; sorted here).
+pub fn percentiles(mut values: Vec<f64>) -> Percentiles {
+    if values.is_empty() {
+        return Percentiles::default();
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
+        values[rank - 1]
+    };
+    Percentiles {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: at(1.0),
+        count: values.len(),
+    }
+}
+
+/// What the run gathered, before it becomes a [`Report`].
+pub struct Gathered {
+    pub calls: u32,
+    pub seconds: f64,
+    pub storage: String,
+    pub started: Instant,
+    pub tally: LoadTally,
+    pub samples: Vec<Sample>,
+    pub rss_before_kib: u64,
+    pub shutdown: Option<Duration>,
+    pub log: LogCounts,
+    pub problems: Vec<String>,
+}
+
+impl Gathered {
+    pub fn report(self) -> Report {
+        let streams = &self.tally.streams;
+        let sent: u64 = streams.iter().map(|s| s.frames_sent).sum();
+        let echoed: u64 = streams.iter().map(|s| s.frames_echoed).sum();
+        let misrouted: u64 = streams.iter().map(|s| s.frames_misrouted).sum();
+        let round_trips = streams
+            .iter()
+            .flat_map(|s| s.round_trips_us.iter().map(|us| f64::from(*us) / 1000.0))
+            .collect();
+        let setups = streams
+            .iter()
+            .filter_map(|s| s.first_echo_at)
+            .map(|at| ms(at.saturating_duration_since(self.started)))
+            .collect();
+        let mut placed = self.tally.placed.clone();
+        placed.sort();
+        let dial_path_ms = (placed.len() >= self.calls as usize)
+            .then(|| {
+                placed
+                    .last()
+                    .map(|at| ms(at.saturating_duration_since(self.started)))
+            })
+            .flatten();
+        let with_frames = streams.iter().filter(|s| s.frames_echoed > 0).count() as u32;
+        // The streaming window: from the first stream's opening to the last one's end; the
+        // call-seconds streamed in it are the sum of each stream's own length.
+        let opened = streams.iter().map(|s| s.opened_at).min();
+        let ended = streams.iter().map(|s| s.ended_at).max();
+        let call_seconds: f64 = streams
+            .iter()
+            .map(|s| {
+                s.ended_at
+                    .saturating_duration_since(s.opened_at)
+                    .as_secs_f64()
+            })
+            .sum();
+        let cpu_seconds = match (opened, ended) {
+            (Some(from), Some(to)) => cpu_between(&self.samples, from, to),
+            _ => 0.0,
+        };
+        let rss_peak = self.samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        Report {
+            calls: self.calls,
+            calls_with_frames: with_frames,
+            calls_without_stream: self.calls.saturating_sub(streams.len() as u32),
+            seconds: self.seconds,
+            storage: self.storage,
+            frames: Frames {
+                sent,
+                echoed,
+                dropped: sent.saturating_sub(echoed),
+                misrouted,
+            },
+            round_trip_ms: percentiles(round_trips),
+            setup_ms: percentiles(setups),
+            dial_path_ms,
+            server: ServerUse {
+                cpu_percent_of_core_per_call: (call_seconds > 0.0)
+                    .then(|| 100.0 * cpu_seconds / call_seconds),
+                cpu_seconds_streaming: cpu_seconds,
+                rss_before_mib: mib(self.rss_before_kib),
+                rss_peak_mib: mib(rss_peak.max(self.rss_before_kib)),
+                rss_per_call_kib: rss_peak.saturating_sub(self.rss_before_kib) as f64
+                    / f64::from(self.calls.max(1)),
+                shutdown_seconds: self.shutdown.map(|d| d.as_secs_f64()),
+                log: self.log,
+            },
+            problems: self.problems,
+        }
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// CPU seconds between the last sample at or before `from` and the first at or after `to`.
+fn cpu_between(samples: &[Sample], from: Instant, to: Instant) -> f64 {
+    let start = samples
+        .iter()
+        .rev()
+        .find(|s| s.at <= from)
+        .or(samples.first());
+    let end = samples.iter().find(|s| s.at >= to).or(samples.last());
+    match (start, end) {
+        (Some(start), Some(end)) => {
+            end.cpu_ticks.saturating_sub(start.cpu_ticks) as f64 / TICKS_PER_SECOND
+        }
+        _ => 0.0,
+    }
+}
+
+impl Report {
+    /// The report as a table, one measure a line.
+    pub fn table(&self) -> String {
+        let opt =
+            |v: Option<f64>, unit: &str| v.map_or("—".to_owned(), |v| format!("{v:.2}{unit}"));
+        let p = |p: &Percentiles| format!("p50 {:.2}  p99 {:.2}  max {:.2}", p.p50, p.p99, p.max);
+        let server = &self.server;
+        [
+            format!(
+                "calls                     {} ({} with frames back, {} never streamed), {} s each, {}",
+                self.calls,
+                self.calls_with_frames,
+                self.calls_without_stream,
+                self.seconds,
+                self.storage
+            ),
+            format!(
+                "frames                    {} sent, {} echoed, {} dropped, {} misrouted",
+                self.frames.sent, self.frames.echoed, self.frames.dropped, self.frames.misrouted
+            ),
+            format!("round trip (ms)           {}", p(&self.round_trip_ms)),
+            format!("setup to first echo (ms)  {}", p(&self.setup_ms)),
+            format!(
+                "dial path                 {} (campaign start → last call placed)",
+                opt(self.dial_path_ms.map(|v| v / 1000.0), " s")
+            ),
+            format!(
+                "server CPU                {} of a core per call ({:.1} CPU s while streaming)",
+                opt(server.cpu_percent_of_core_per_call, " %"),
+                server.cpu_seconds_streaming
+            ),
+            format!(
+                "server memory             {:.1} MiB before calls, {:.1} MiB peak, {:.0} KiB per call",
+                server.rss_before_mib, server.rss_peak_mib, server.rss_per_call_kib
+            ),
+            format!(
+                "server shutdown           {}",
+                opt(server.shutdown_seconds, " s")
+            ),
+            format!(
+                "server log                {} warnings, {} errors, {} `database is locked`, {} read-model lag",
+                server.log.warnings,
+                server.log.errors,
+                server.log.database_locked,
+                server.log.read_model_lag
+            ),
+        ]
+        .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let p = percentiles((1..=100).map(f64::from).collect());
+        assert_eq!((p.p50, p.p99, p.max, p.count), (50.0, 99.0, 100.0, 100));
+        let one = percentiles(vec![3.0]);
+        assert_eq!((one.p50, one.p99, one.max), (3.0, 3.0, 3.0));
+        assert_eq!(percentiles(Vec::new()).count, 0);
+    }
+}
