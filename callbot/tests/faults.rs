@@ -269,7 +269,7 @@ impl Owner {
     async fn calls(&self, node: &Node, campaign: &str) -> Vec<Value> {
         let page = self
             .call(
-                node,
+                &node.base,
                 "GET",
                 &format!("/campaigns/{campaign}/calls?pageSize=100"),
                 None,
@@ -303,7 +303,7 @@ impl Owner {
         let deadline = started + COMPLETION_BOUND;
         loop {
             let campaign_body = self
-                .call(node, "GET", &format!("/campaigns/{campaign}"), None)
+                .call(&node.base, "GET", &format!("/campaigns/{campaign}"), None)
                 .await;
             if campaign_body["data"]["status"] == "COMPLETED" {
                 return started.elapsed();
