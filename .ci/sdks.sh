@@ -26,7 +26,11 @@ stop() {
 }
 trap stop EXIT
 
-python3 -m venv "$work/venv" || { echo "python3 -m venv failed (apt-get install python3-venv)" >&2; exit 1; }
+if ! python3 -m venv "$work/venv"; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$work/venv"
+    python3 -m venv "$work/venv" || { echo "python3 -m venv does not work even with python3-venv" >&2; exit 1; }
+fi
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check \
     "twilio==$TWILIO_VERSION" "elevenlabs==$ELEVENLABS_VERSION" "openai==$OPENAI_VERSION" \
     'pydantic>=2,<3' 'websockets>=13' 'httpx>=0.27'

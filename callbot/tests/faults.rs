@@ -11,12 +11,15 @@
 //! simulated calls with it, so what the next process finds at "Twilio" is nothing — the
 //! reconciler must record those calls as failed and retryable, and the dialer try them again.
 
+#[path = "common/api.rs"]
+mod api;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use api::{Owner, wait_for};
 use callbot_tests::{TestDb, TestNats, free_port};
 use common::callbot;
 use serde_json::{Value, json};
@@ -230,80 +233,11 @@ impl Drop for Node {
     }
 }
 
-/// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The owner's side: an account, a script and a campaign, through the public API.
-struct Owner {
-    client: reqwest::Client,
-    token: String,
-}
-
 impl Owner {
-    async fn sign_up(node: &Node) -> Self {
-        let client = reqwest::Client::new();
-        let mut owner = Self {
-            client,
-            token: String::new(),
-        };
-        let credentials = json!({ "email": "owner@clinic.kr", "password": "correct horse 7" });
-        owner
-            .call(node, "POST", "/auth/register", Some(&credentials))
-            .await;
-        let login = owner
-            .call(node, "POST", "/auth/login", Some(&credentials))
-            .await;
-        owner.token = login["data"]["accessToken"].as_str().unwrap().to_owned();
-        let profile = json!({ "businessName": "행복치과", "businessPhone": "02-555-0100" });
-        owner.call(node, "PUT", "/settings", Some(&profile)).await;
-        owner
-    }
-
-    async fn call(&self, node: &Node, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let url = format!("{}/api/v1{path}", node.base);
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), url)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {body}");
-        body
-    }
-
     /// A running campaign of `contacts` numbers: the sandbox's personas by number (answers,
     /// never answers, busy…) and more callees who answer. Its id.
     async fn start_campaign(&self, node: &Node, contacts: usize) -> String {
-        let script = json!({
-            "name": "예약 확인",
-            "naturalInput": "내일 예약 고객에게 확인 전화",
-            "generatedScript": {
-                "greeting": "안녕하세요, {customerName}님. {businessName}입니다.",
-                "purpose": "내일 예약 확인",
-                "mainFlow": [{ "step": 1, "action": "예정대로 방문 가능하실까요?",
-                    "expectedResponses": ["네"], "nextStep": { "positive": null, "negative": null } }],
-                "closing": "감사합니다.",
-                "variables": ["{customerName}", "{businessName}"]
-            }
-        });
-        let script = self.call(node, "POST", "/scripts", Some(&script)).await;
+        let script = self.save_script(&node.base).await;
         let numbers = (1..=contacts).map(|n| match n {
             // 0105 never answers, 0106 is busy: attempts that end without a conversation.
             1..=6 => format!("010-5550-01{n:02}"),
@@ -315,7 +249,7 @@ impl Owner {
             .collect();
         let campaign = json!({
             "name": "장애 시험",
-            "scriptId": script["data"]["id"],
+            "scriptId": script,
             "contacts": contacts,
             "settings": {
                 "maxConcurrency": 5,
@@ -323,9 +257,11 @@ impl Owner {
                 "callWindow": { "start": "00:00", "end": "24:00" }
             }
         });
-        let created = self.call(node, "POST", "/campaigns", Some(&campaign)).await;
+        let created = self
+            .call(&node.base, "POST", "/campaigns", Some(&campaign))
+            .await;
         let id = created["data"]["id"].as_str().unwrap().to_owned();
-        self.call(node, "POST", &format!("/campaigns/{id}/start"), None)
+        self.call(&node.base, "POST", &format!("/campaigns/{id}/start"), None)
             .await;
         id
     }
@@ -333,7 +269,7 @@ impl Owner {
     async fn calls(&self, node: &Node, campaign: &str) -> Vec<Value> {
         let page = self
             .call(
-                node,
+                &node.base,
                 "GET",
                 &format!("/campaigns/{campaign}/calls?pageSize=100"),
                 None,
@@ -367,7 +303,7 @@ impl Owner {
         let deadline = started + COMPLETION_BOUND;
         loop {
             let campaign_body = self
-                .call(node, "GET", &format!("/campaigns/{campaign}"), None)
+                .call(&node.base, "GET", &format!("/campaigns/{campaign}"), None)
                 .await;
             if campaign_body["data"]["status"] == "COMPLETED" {
                 return started.elapsed();
@@ -573,7 +509,7 @@ async fn wait_for_leases_held(node: &Node, pool: &AnyPool) -> usize {
 /// least `live` calls in flight.
 async fn under_way(deployment: &Deployment, name: &str, live: usize) -> (Node, Owner, String) {
     let node = deployment.start(name).await;
-    let owner = Owner::sign_up(&node).await;
+    let owner = Owner::sign_up(&node.base).await;
     let campaign = owner.start_campaign(&node, CONTACTS).await;
     owner.wait_for_live_calls(&node, &campaign, live).await;
     (node, owner, campaign)
@@ -599,7 +535,7 @@ async fn kill_9_of_the_active_process_hands_its_calls_to_the_standby() {
     let deployment = Deployment::cluster().await;
     let mut active = deployment.start("active").await;
     let standby = deployment.start("standby").await;
-    let owner = Owner::sign_up(&active).await;
+    let owner = Owner::sign_up(&active.base).await;
     let campaign = owner.start_campaign(&active, CONTACTS).await;
     owner.wait_for_live_calls(&active, &campaign, 3).await;
     active.kill();
@@ -664,7 +600,7 @@ async fn status_webhooks_failing_on_the_database_are_delivered_again() {
     ] {
         sqlx::query(statement).execute(&pool).await.unwrap();
     }
-    let owner = Owner::sign_up(&node).await;
+    let owner = Owner::sign_up(&node.base).await;
     let fault_at = Instant::now();
     let campaign = owner.start_campaign(&node, CONTACTS).await;
     let scenario = "status webhooks refused by the database (8 appends)";

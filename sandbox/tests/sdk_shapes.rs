@@ -63,6 +63,20 @@ impl Rest {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Creates a call to [`CALLEE`] running [`LONG_TWIML`], with `extra` fields: its sid.
+    async fn create_inline(&self, extra: &[(&str, &str)]) -> String {
+        let mut form = vec![
+            ("To", CALLEE),
+            ("From", twilio::PHONE_NUMBER),
+            ("Twiml", LONG_TWIML),
+        ];
+        form.extend_from_slice(extra);
+        let (status, call) = self.send("/Calls.json", Some(&form)).await;
+        assert_eq!(status, StatusCode::CREATED, "{call}");
+        assert_eq!(call["status"], "queued");
+        call["sid"].as_str().unwrap().to_owned()
+    }
+
     /// The call's REST status, once it is `status`.
     async fn wait_for_status(&self, sid: &str, status: &str) -> Value {
         wait_for(&format!("call {sid} to be {status}"), || async {
@@ -89,19 +103,7 @@ const LONG_TWIML: &str =
 async fn a_call_runs_inline_twiml_and_a_rest_hang_up_answers_completed() {
     let sandbox = twilio_sandbox().await;
     let rest = Rest::of(&sandbox);
-    let (status, call) = rest
-        .send(
-            "/Calls.json",
-            Some(&[
-                ("To", CALLEE),
-                ("From", twilio::PHONE_NUMBER),
-                ("Twiml", LONG_TWIML),
-            ]),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{call}");
-    assert_eq!(call["status"], "queued");
-    let sid = call["sid"].as_str().unwrap().to_owned();
+    let sid = rest.create_inline(&[]).await;
     let answered = rest.wait_for_status(&sid, "in-progress").await;
     assert!(answered["start_time"].is_string(), "{answered}");
     assert!(
@@ -172,18 +174,7 @@ async fn a_create_needs_a_url_or_valid_twiml() {
 async fn machine_detection_fills_answered_by_and_the_account_can_be_fetched() {
     let sandbox = twilio_sandbox().await;
     let rest = Rest::of(&sandbox);
-    let (_, call) = rest
-        .send(
-            "/Calls.json",
-            Some(&[
-                ("To", CALLEE),
-                ("From", twilio::PHONE_NUMBER),
-                ("Twiml", LONG_TWIML),
-                ("MachineDetection", "Enable"),
-            ]),
-        )
-        .await;
-    let sid = call["sid"].as_str().unwrap().to_owned();
+    let sid = rest.create_inline(&[("MachineDetection", "Enable")]).await;
     wait_for("the AMD verdict on the call", || async {
         let (_, call) = rest.send(&format!("/Calls/{sid}.json"), None).await;
         (call["answered_by"] == "human").then_some(())
@@ -196,22 +187,27 @@ async fn machine_detection_fills_answered_by_and_the_account_can_be_fetched() {
     assert_eq!(account["type"], "Full");
 }
 
-/// A conversation as the official SDK holds it: no overrides at all, then `user_activity`,
-/// `contextual_update` and `user_message`; tool calls answered. The close code and the events.
-async fn converse_without_overrides(sandbox: &elevenlabs::ElevenLabsSandbox) -> (u16, Vec<Value>) {
-    let signed: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/convai/conversation/get-signed-url?agent_id={}",
-            sandbox.api_base(),
-            elevenlabs::AGENT_ID
-        ))
+/// `GET {path}` on the ElevenLabs stand-in with its key, as JSON.
+async fn elevenlabs_get(sandbox: &elevenlabs::ElevenLabsSandbox, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", sandbox.api_base()))
         .header("xi-api-key", sandbox.api_key())
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A conversation as the official SDK holds it: no overrides at all, then `user_activity`,
+/// `contextual_update` and `user_message`; tool calls answered. The close code and the events.
+async fn converse_without_overrides(sandbox: &elevenlabs::ElevenLabsSandbox) -> (u16, Vec<Value>) {
+    let path = format!(
+        "/v1/convai/conversation/get-signed-url?agent_id={}",
+        elevenlabs::AGENT_ID
+    );
+    let signed = elevenlabs_get(sandbox, &path).await;
     let url = signed["signed_url"].as_str().unwrap();
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     for frame in [
@@ -277,19 +273,8 @@ async fn an_agent_conversation_needs_no_overrides_and_takes_user_activity_and_me
     );
 
     // The details carry what the SDK's GetConversationResponseModel requires.
-    let details: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/convai/conversations/{}",
-            sandbox.api_base(),
-            &log.conversation_id
-        ))
-        .header("xi-api-key", sandbox.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/v1/convai/conversations/{}", log.conversation_id);
+    let details = elevenlabs_get(&sandbox, &path).await;
     for field in [
         "agent_id",
         "status",
@@ -309,15 +294,7 @@ async fn an_agent_conversation_needs_no_overrides_and_takes_user_activity_and_me
 #[tokio::test]
 async fn the_subscription_answer_has_every_field_the_sdk_requires() {
     let sandbox = elevenlabs::spawn(100.0).await;
-    let answer: Value = reqwest::Client::new()
-        .get(format!("{}/v1/user/subscription", sandbox.api_base()))
-        .header("xi-api-key", sandbox.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = elevenlabs_get(&sandbox, "/v1/user/subscription").await;
     // elevenlabs-python 2.78's `Subscription`, its required fields.
     for field in [
         "tier",
