@@ -300,15 +300,19 @@ impl Application {
     }
 
     /// Serves until `shutdown` is cancelled: then takes no new connections, ends the status
-    /// streams, lets in-flight requests finish for at most [`Config::shutdown_grace`], and stops
-    /// the workers at their next checkpoint within the same grace.
+    /// streams, lets in-flight requests finish and stops the workers at their next checkpoint,
+    /// all within one [`Config::shutdown_grace`] from the stop.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let grace = self.config.shutdown_grace;
         let stopping = self.state.stopping.clone();
+        // One grace for the whole stop: the workers get what the requests leave of it.
+        let deadline = Arc::new(std::sync::OnceLock::new());
         tokio::spawn({
             let shutdown = shutdown.clone();
+            let deadline = deadline.clone();
             async move {
                 shutdown.cancelled().await;
+                let _ = deadline.set(tokio::time::Instant::now() + grace);
                 stopping.cancel();
             }
         });
@@ -347,7 +351,11 @@ impl Application {
             None => shutdown.cancelled().await,
         }
         self.workers_stop.cancel();
-        match tokio::time::timeout(grace, workers).await {
+        let deadline = deadline
+            .get()
+            .copied()
+            .unwrap_or_else(|| tokio::time::Instant::now() + grace);
+        match tokio::time::timeout_at(deadline, workers).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "the supervisor panicked"),
             Err(_) => tracing::warn!(?grace, "workers did not stop within the grace"),
