@@ -313,7 +313,7 @@ impl Config {
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
         // Sandbox mode (calls simulated) allows private and loopback receivers.
-        let webhooks = commands::webhooks::DeliveryPolicy::from_env(&var, twilio.is_none())
+        let webhooks = commands::webhooks::DeliveryPolicy::from_env(var, twilio.is_none())
             .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
         Ok(Self {
             bind,
