@@ -312,35 +312,9 @@ impl Config {
                 .unwrap_or(media_bridge::router::DEFAULT_UNVERIFIED_PER_ADDRESS);
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
-        let webhooks = commands::webhooks::DeliveryPolicy {
-            retry_schedule: match var("WEBHOOK_RETRY_SCHEDULE") {
-                Some(text) => {
-                    commands::webhooks::parse_retry_schedule(&text).map_err(|reason| {
-                        ConfigError::Invalid {
-                            name: "WEBHOOK_RETRY_SCHEDULE",
-                            reason,
-                        }
-                    })?
-                }
-                None => commands::webhooks::DEFAULT_RETRY_SCHEDULE.to_vec(),
-            },
-            disable_after: match var("WEBHOOK_DISABLE_AFTER_HOURS") {
-                None => commands::webhooks::DEFAULT_DISABLE_AFTER,
-                Some(text) => match text.trim().parse::<f64>() {
-                    Ok(hours) if (0.001..=8760.0).contains(&hours) => {
-                        std::time::Duration::from_secs_f64(hours * 3600.0)
-                    }
-                    _ => {
-                        return Err(ConfigError::Invalid {
-                            name: "WEBHOOK_DISABLE_AFTER_HOURS",
-                            reason: "must be a number of hours from 0.001 to 8760".into(),
-                        });
-                    }
-                },
-            },
-            // Sandbox mode: calls are simulated, so is the deployment.
-            allow_private: twilio.is_none(),
-        };
+        // Sandbox mode (calls simulated) allows private and loopback receivers.
+        let webhooks = commands::webhooks::DeliveryPolicy::from_env(var, twilio.is_none())
+            .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
         Ok(Self {
             bind,
             data_dir,

@@ -249,6 +249,16 @@ pub async fn delete_endpoint(
     Ok(deleted > 0)
 }
 
+/// Whether any account has an enabled endpoint (else the fan-out only moves its checkpoint).
+pub async fn any_enabled(pool: &AnyPool) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT endpoint_id FROM webhook_endpoints WHERE disabled_at IS NULL LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Writes a delivery of `event` for every enabled endpoint of its account subscribed to its
 /// type (once per endpoint and source, however often this runs); returns how many were new.
 pub async fn enqueue(

@@ -161,6 +161,39 @@ impl DeliveryPolicy {
     }
 }
 
+impl DeliveryPolicy {
+    /// The policy from `WEBHOOK_RETRY_SCHEDULE` and `WEBHOOK_DISABLE_AFTER_HOURS` as `var`
+    /// reads them (defaults when unset); a bad value names its variable and why.
+    pub fn from_env(
+        var: impl Fn(&str) -> Option<String>,
+        allow_private: bool,
+    ) -> Result<Self, (&'static str, String)> {
+        let retry_schedule = match var("WEBHOOK_RETRY_SCHEDULE") {
+            Some(text) => {
+                parse_retry_schedule(&text).map_err(|reason| ("WEBHOOK_RETRY_SCHEDULE", reason))?
+            }
+            None => DEFAULT_RETRY_SCHEDULE.to_vec(),
+        };
+        let disable_after = match var("WEBHOOK_DISABLE_AFTER_HOURS") {
+            None => DEFAULT_DISABLE_AFTER,
+            Some(text) => match text.trim().parse::<f64>() {
+                Ok(hours) if (0.001..=8760.0).contains(&hours) => {
+                    Duration::from_secs_f64(hours * 3600.0)
+                }
+                _ => {
+                    let reason = "must be a number of hours from 0.001 to 8760".to_owned();
+                    return Err(("WEBHOOK_DISABLE_AFTER_HOURS", reason));
+                }
+            },
+        };
+        Ok(Self {
+            retry_schedule,
+            disable_after,
+            allow_private,
+        })
+    }
+}
+
 /// Reads a retry schedule: pauses in seconds (fractions allowed), comma-separated, at most 20.
 pub fn parse_retry_schedule(text: &str) -> Result<Vec<Duration>, String> {
     let pauses: Vec<Duration> = text
@@ -231,6 +264,27 @@ mod tests {
         );
         assert!(parse_retry_schedule("1,x").is_err());
         assert!(parse_retry_schedule("-1").is_err());
+    }
+
+    #[test]
+    fn the_policy_reads_its_variables_and_names_a_bad_one() {
+        let vars = |schedule: &'static str, hours: &'static str| {
+            move |name: &str| match name {
+                "WEBHOOK_RETRY_SCHEDULE" => Some(schedule.to_owned()),
+                "WEBHOOK_DISABLE_AFTER_HOURS" => Some(hours.to_owned()),
+                _ => None,
+            }
+        };
+        let policy = DeliveryPolicy::from_env(vars("1,2", "0.5"), true).unwrap();
+        assert_eq!(policy.max_attempts(), 3);
+        assert_eq!(policy.disable_after, Duration::from_secs(1800));
+        assert!(policy.allow_private);
+        let defaults = DeliveryPolicy::from_env(|_: &str| None, false).unwrap();
+        assert_eq!(defaults, DeliveryPolicy::default());
+        let bad = DeliveryPolicy::from_env(vars("1", "0"), false).unwrap_err();
+        assert_eq!(bad.0, "WEBHOOK_DISABLE_AFTER_HOURS");
+        let bad = DeliveryPolicy::from_env(vars("soon", "1"), false).unwrap_err();
+        assert_eq!(bad.0, "WEBHOOK_RETRY_SCHEDULE");
     }
 
     #[test]
