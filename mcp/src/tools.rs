@@ -6,11 +6,11 @@ use api::AppState;
 use api::auth::CurrentUser;
 use api::error::{ApiError, success_body};
 use api::rate_limit;
-use api::routes::campaigns::dto::CreateCampaign;
+use api::routes::campaigns::dto::{CallsQuery, CreateCampaign};
 use api::routes::reports::{ReportRequest, create_report};
 use api::routes::scripts::GenerateBody;
 use chrono::{DateTime, Utc};
-use commands::services::calls::{self, ListCalls};
+use commands::services::calls;
 use commands::services::campaigns::{self, CampaignRef};
 use commands::services::scripts::ScriptFilter;
 use rmcp::handler::server::common::schema_for_type;
@@ -54,23 +54,12 @@ pub struct StartArgs {
 
 /// A page of a campaign's calls.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct ListCallsArgs {
     /// The campaign's id.
     pub campaign_id: String,
-    /// Only calls in this status (`PENDING`, `CALLING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`,
-    /// `NO_ANSWER`, `CANCELLED`).
-    #[serde(default)]
-    pub status: Option<String>,
-    /// Only calls with this result (`SUCCESS`, `VOICEMAIL`, `DECLINED`, …).
-    #[serde(default)]
-    pub result: Option<String>,
-    /// 1-based page (default 1).
-    #[serde(default)]
-    pub page: Option<i64>,
-    /// Calls per page, 1 to 500 (default 50).
-    #[serde(default)]
-    pub page_size: Option<i64>,
+    #[serde(flatten)]
+    pub query: CallsQuery,
 }
 
 /// One call.
@@ -225,8 +214,7 @@ impl CallbotMcp {
     ) -> CallToolResult {
         answer(
             async {
-                let user = self.user(&context)?;
-                let target: CampaignArgs = args(arguments)?;
+                let (user, target) = self.target(&context, arguments)?;
                 let campaign = campaign(&user, &target.campaign_id);
                 Ok(campaigns::pause(&self.state.services, campaign).await?)
             }
@@ -245,8 +233,7 @@ impl CallbotMcp {
     ) -> CallToolResult {
         answer(
             async {
-                let user = self.user(&context)?;
-                let target: CampaignArgs = args(arguments)?;
+                let (user, target) = self.target(&context, arguments)?;
                 let campaign = campaign(&user, &target.campaign_id);
                 Ok(campaigns::resume(&self.state.services, campaign).await?)
             }
@@ -266,8 +253,7 @@ impl CallbotMcp {
     ) -> CallToolResult {
         answer(
             async {
-                let user = self.user(&context)?;
-                let target: CampaignArgs = args(arguments)?;
+                let (user, target) = self.target(&context, arguments)?;
                 let campaign = campaign(&user, &target.campaign_id);
                 Ok(campaigns::cancel(&self.state.services, campaign).await?)
             }
@@ -288,8 +274,7 @@ impl CallbotMcp {
     ) -> CallToolResult {
         answer(
             async {
-                let user = self.user(&context)?;
-                let target: CampaignArgs = args(arguments)?;
+                let (user, target) = self.target(&context, arguments)?;
                 let campaign = campaign(&user, &target.campaign_id);
                 Ok(campaigns::detail(&self.state.services, campaign).await?)
             }
@@ -310,15 +295,9 @@ impl CallbotMcp {
         answer(
             async {
                 let user = self.user(&context)?;
-                let query: ListCallsArgs = args(arguments)?;
-                let list = ListCalls {
-                    status: query.status,
-                    result: query.result,
-                    page: query.page,
-                    page_size: query.page_size,
-                };
-                let campaign = campaign(&user, &query.campaign_id);
-                Ok(calls::list(&self.state.services, campaign, list).await?)
+                let list: ListCallsArgs = args(arguments)?;
+                let campaign = campaign(&user, &list.campaign_id);
+                Ok(calls::list(&self.state.services, campaign, list.query.into()).await?)
             }
             .await,
         )
@@ -384,6 +363,15 @@ impl CallbotMcp {
             .and_then(|parts| parts.extensions.get::<CurrentUser>())
             .copied()
             .ok_or(ApiError::Unauthorized)
+    }
+
+    /// The user and the campaign a campaign tool names.
+    fn target(
+        &self,
+        context: &RequestContext<RoleServer>,
+        arguments: JsonObject,
+    ) -> Result<(CurrentUser, CampaignArgs), ApiError> {
+        Ok((self.user(context)?, args(arguments)?))
     }
 
     /// The state the tools run on.

@@ -117,7 +117,7 @@ pub async fn create_report(
         include_summaries: body.include_summaries,
         include_transcripts: body.include_transcripts,
     };
-    let report = campaign_report(pool, &owner, &id, now, options)
+    let report = campaign_report(pool, &owner, id, now, options)
         .await?
         .ok_or(ApiError::NotFound)?;
     let rows = report.rows.len();

@@ -103,10 +103,11 @@ pub(super) struct StartCampaign {
     pub(super) scheduled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize, IntoParams)]
+/// Which calls, and which page of them (the query of the call list, and the MCP tool's).
+#[derive(Deserialize, IntoParams, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub(super) struct CallsQuery {
+pub struct CallsQuery {
     /// Only calls in this status (`PENDING`, `CALLING`, `IN_PROGRESS`, `COMPLETED`, `FAILED`,
     /// `NO_ANSWER`, `CANCELLED`).
     #[serde(default)]
