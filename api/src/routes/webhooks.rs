@@ -122,6 +122,7 @@ struct DeliveryFilter {
     params(("id" = Uuid, Path, description = "Endpoint id"), DeliveryFilter),
     responses(
         (status = 200, description = "Deliveries", body = Success<Vec<Delivery>>),
+        (status = 400, description = "`INVALID_INPUT`: an unknown `status`", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
     ),
 )]
