@@ -11,7 +11,9 @@ pub mod recordings;
 pub mod signature;
 pub mod twiml;
 
-pub use account::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
+pub use account::{
+    AccountNumber, AccountResource, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging,
+};
 pub use callbacks::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 pub use calls::{
     CallList, CallResource, CreateCall, ERROR_AUTHENTICATION, ERROR_CALL_NOT_IN_PROGRESS,

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use protocols::twilio::{AccountNumber, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging};
+use protocols::twilio::{
+    AccountNumber, AccountResource, Balance, IncomingPhoneNumbers, OutgoingCallerIds, Paging,
+};
 
 use super::{PHONE_NUMBER, Shared, unavailable};
 
@@ -122,6 +124,18 @@ pub(super) async fn outgoing_caller_ids(
     Ok(Json(OutgoingCallerIds {
         outgoing_caller_ids,
         paging,
+    }))
+}
+
+/// `GET /Accounts/{sid}.json`: the sandbox account, always active.
+pub(super) async fn fetch_account(
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<AccountResource>, Unavailable> {
+    holdings(&shared)?;
+    Ok(Json(AccountResource {
+        sid: shared.account_sid.clone(),
+        friendly_name: Some("Auto CallBot sandbox".to_owned()),
+        status: "active".to_owned(),
     }))
 }
 
