@@ -152,28 +152,18 @@ async fn provider_checks(config: &Config, providers: &Providers) -> Vec<Check> {
     } else {
         ""
     };
-    match within(twilio.balance()).await {
-        Ok(Ok(balance)) => {
-            checks.push(pass(
+    match within(twilio.fetch_account()).await {
+        Ok(Ok(account)) if account.status == "active" => checks.push(pass(
+            "Twilio credentials",
+            format!("account {} is active{sandboxed}", account.sid),
+        )),
+        Ok(Ok(account)) => {
+            checks.push(fail(
                 "Twilio credentials",
-                format!("account {} answers{sandboxed}", balance.account_sid),
+                format!("account {} is {}", account.sid, account.status),
+                "reactivate the account in the Twilio console, or use another",
             ));
-            let enough = balance.micros().is_some_and(|m| m >= TWILIO_MIN_MICROS);
-            checks.push(if enough {
-                pass(
-                    "Twilio balance",
-                    format!("{} {}", balance.balance, balance.currency),
-                )
-            } else {
-                fail(
-                    "Twilio balance",
-                    format!(
-                        "{} {} is below 1.00: no campaign starts",
-                        balance.balance, balance.currency
-                    ),
-                    "add funds in the Twilio console (Billing)",
-                )
-            });
+            return checks;
         }
         Ok(Err(error)) => {
             checks.push(fail(
@@ -191,6 +181,32 @@ async fn provider_checks(config: &Config, providers: &Providers) -> Vec<Check> {
             ));
             return checks;
         }
+    }
+    match within(twilio.balance()).await {
+        Ok(Ok(balance)) => {
+            let enough = balance.micros().is_some_and(|m| m >= TWILIO_MIN_MICROS);
+            checks.push(if enough {
+                pass(
+                    "Twilio balance",
+                    format!("{} {}", balance.balance, balance.currency),
+                )
+            } else {
+                fail(
+                    "Twilio balance",
+                    format!(
+                        "{} {} is below 1.00: no campaign starts",
+                        balance.balance, balance.currency
+                    ),
+                    "add funds in the Twilio console (Billing)",
+                )
+            });
+        }
+        Ok(Err(error)) => checks.push(fail(
+            "Twilio balance",
+            error.to_string(),
+            "check the account's Billing page in the Twilio console",
+        )),
+        Err(late) => checks.push(fail("Twilio balance", late, "check the network")),
     }
     let number = twilio.config().phone_number.clone();
     checks.push(match within(providers.preflight.check_caller_id(&number)).await {

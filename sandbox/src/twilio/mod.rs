@@ -312,6 +312,10 @@ fn serve(bound: loopback::Bound, options: TwilioSandboxOptions) -> TwilioSandbox
             "/2010-04-01/Accounts/{account}/Balance.json",
             get(account::balance),
         )
+        .route(
+            "/2010-04-01/Accounts/{account}",
+            get(account::fetch_account),
+        )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_basic_auth,
@@ -369,7 +373,9 @@ async fn require_basic_auth(
     request: Request,
     next: Next,
 ) -> Response {
+    // `/Accounts/{sid}.json` names the account with the suffix.
     let account = params.get("account").map_or("", String::as_str);
+    let account = account.strip_suffix(".json").unwrap_or(account);
     if !authorized(&shared, request.headers(), account) {
         return denied();
     }

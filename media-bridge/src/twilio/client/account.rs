@@ -2,7 +2,9 @@
 //! the balance checked before a campaign starts.
 
 use super::{TwilioClient, TwilioError};
-use protocols::twilio::{self as wire, Balance, IncomingPhoneNumbers, OutgoingCallerIds};
+use protocols::twilio::{
+    self as wire, AccountResource, Balance, IncomingPhoneNumbers, OutgoingCallerIds,
+};
 
 impl TwilioClient {
     /// Whether `number` (E.164) is one of the account's own numbers or a verified outgoing
@@ -35,6 +37,16 @@ impl TwilioClient {
             .outgoing_caller_ids
             .iter()
             .any(|n| n.phone_number == number))
+    }
+
+    /// `GET /2010-04-01/Accounts/{sid}.json`: the account the credentials open.
+    #[tracing::instrument(skip_all)]
+    pub async fn fetch_account(&self) -> Result<AccountResource, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            self.config.api_base, self.config.account_sid
+        );
+        self.send(reqwest::Method::GET, &url, None).await
     }
 
     /// `GET …/Balance.json`.
