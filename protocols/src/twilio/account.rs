@@ -51,16 +51,6 @@ pub struct OutgoingCallerIds {
     pub paging: Paging,
 }
 
-/// `GET /2010-04-01/Accounts/{sid}.json`: the account itself (`status`: `active`, `suspended`
-/// or `closed`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccountResource {
-    pub sid: String,
-    #[serde(default)]
-    pub friendly_name: Option<String>,
-    pub status: String,
-}
-
 /// `GET …/Balance.json`: the balance is a decimal string in `currency`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Balance {

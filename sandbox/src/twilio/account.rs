@@ -127,18 +127,6 @@ pub(super) async fn outgoing_caller_ids(
     }))
 }
 
-/// `GET /Accounts/{sid}.json`: the sandbox account, always active.
-pub(super) async fn fetch_account(
-    State(shared): State<Arc<Shared>>,
-) -> Result<Json<AccountResource>, Unavailable> {
-    holdings(&shared)?;
-    Ok(Json(AccountResource {
-        sid: shared.account_sid.clone(),
-        friendly_name: Some("Auto CallBot sandbox".to_owned()),
-        status: "active".to_owned(),
-    }))
-}
-
 pub(super) async fn balance(
     State(shared): State<Arc<Shared>>,
 ) -> Result<Json<Balance>, Unavailable> {

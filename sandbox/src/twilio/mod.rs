@@ -312,10 +312,6 @@ fn serve(bound: loopback::Bound, options: TwilioSandboxOptions) -> TwilioSandbox
             "/2010-04-01/Accounts/{account}/Balance.json",
             get(account::balance),
         )
-        .route(
-            "/2010-04-01/Accounts/{account}",
-            get(account::fetch_account),
-        )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_basic_auth,
