@@ -152,7 +152,11 @@ pub async fn spawn(speed: f64) -> ElevenLabsSandbox {
 
 /// Starts an ElevenLabs sandbox on `addr` (port 0: a free one), as `callbot sandbox` does.
 pub async fn spawn_at(addr: SocketAddr, speed: f64) -> std::io::Result<ElevenLabsSandbox> {
-    Ok(serve(loopback::bind_to("ElevenLabs", addr).await?, speed, false))
+    Ok(serve(
+        loopback::bind_to("ElevenLabs", addr).await?,
+        speed,
+        false,
+    ))
 }
 
 /// Starts an ElevenLabs sandbox whose agent echoes every user audio chunk back at once (the load
