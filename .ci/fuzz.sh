@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-20}"
-targets=(contacts_csv phone twilio_form twiml media_streams agent_frames)
+targets=(contacts_csv phone twilio_form twiml media_streams agent_frames frames)
 
 # cargo-fuzz passes nightly-only flags: nightly when installed, else the stable compiler told
 # to accept them (no toolchain download needed).
