@@ -47,6 +47,20 @@ pub const ASK_AGAIN: &str = "죄송합니다, 다시 말씀해 주시겠어요?"
 pub const START_DEADLINE: Duration = Duration::from_secs(15);
 /// Messages a media socket may send before `start` (Twilio sends one: `connected`).
 pub const MESSAGES_BEFORE_START: usize = 4;
+/// The agent socket's limits: its largest message (an audio chunk is a few KiB of base64) and
+/// the read buffer each call keeps for it (tungstenite's default, 128 KiB, was half of a call's
+/// memory).
+const AGENT_MAX_MESSAGE: usize = 1024 * 1024;
+const AGENT_READ_BUFFER: usize = 8 * 1024;
+
+/// How the agent socket is read: small buffers, bounded messages.
+fn agent_socket_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(AGENT_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(AGENT_MAX_MESSAGE))
+        .max_frame_size(Some(AGENT_MAX_MESSAGE))
+}
 
 /// Where the agent runs.
 #[derive(Clone)]
@@ -467,9 +481,12 @@ impl Bridge {
             .await
             .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
         // No Nagle delay on the agent socket either: every 20 ms frame goes out at once.
-        let (mut agent, _) =
-            tokio_tungstenite::connect_async_with_config(signed.signed_url.as_str(), None, true)
-                .await?;
+        let (mut agent, _) = tokio_tungstenite::connect_async_with_config(
+            signed.signed_url.as_str(),
+            Some(agent_socket_config()),
+            true,
+        )
+        .await?;
         let initiation = ClientMessage::ConversationInitiationClientData {
             conversation_config_override: ConversationConfigOverride {
                 agent: AgentOverride {
