@@ -10,9 +10,9 @@ use api::routes::campaigns::dto::{CallsQuery, CreateCampaign};
 use api::routes::reports::{ReportRequest, create_report};
 use api::routes::scripts::GenerateBody;
 use chrono::{DateTime, Utc};
-use commands::services::calls;
 use commands::services::campaigns::{self, CampaignRef};
 use commands::services::scripts::ScriptFilter;
+use commands::services::{ServiceContext, calls};
 use rmcp::handler::server::common::schema_for_type;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
@@ -212,14 +212,8 @@ impl CallbotMcp {
         context: RequestContext<RoleServer>,
         arguments: JsonObject,
     ) -> CallToolResult {
-        answer(
-            async {
-                let (user, target) = self.target(&context, arguments)?;
-                let campaign = campaign(&user, &target.campaign_id);
-                Ok(campaigns::pause(&self.state.services, campaign).await?)
-            }
-            .await,
-        )
+        self.on_campaign(&context, arguments, campaigns::pause)
+            .await
     }
 
     #[tool(
@@ -231,14 +225,8 @@ impl CallbotMcp {
         context: RequestContext<RoleServer>,
         arguments: JsonObject,
     ) -> CallToolResult {
-        answer(
-            async {
-                let (user, target) = self.target(&context, arguments)?;
-                let campaign = campaign(&user, &target.campaign_id);
-                Ok(campaigns::resume(&self.state.services, campaign).await?)
-            }
-            .await,
-        )
+        self.on_campaign(&context, arguments, campaigns::resume)
+            .await
     }
 
     #[tool(
@@ -251,14 +239,8 @@ impl CallbotMcp {
         context: RequestContext<RoleServer>,
         arguments: JsonObject,
     ) -> CallToolResult {
-        answer(
-            async {
-                let (user, target) = self.target(&context, arguments)?;
-                let campaign = campaign(&user, &target.campaign_id);
-                Ok(campaigns::cancel(&self.state.services, campaign).await?)
-            }
-            .await,
-        )
+        self.on_campaign(&context, arguments, campaigns::cancel)
+            .await
     }
 
     #[tool(
@@ -272,14 +254,8 @@ impl CallbotMcp {
         context: RequestContext<RoleServer>,
         arguments: JsonObject,
     ) -> CallToolResult {
-        answer(
-            async {
-                let (user, target) = self.target(&context, arguments)?;
-                let campaign = campaign(&user, &target.campaign_id);
-                Ok(campaigns::detail(&self.state.services, campaign).await?)
-            }
-            .await,
-        )
+        self.on_campaign(&context, arguments, campaigns::detail)
+            .await
     }
 
     #[tool(
@@ -365,13 +341,26 @@ impl CallbotMcp {
             .ok_or(ApiError::Unauthorized)
     }
 
-    /// The user and the campaign a campaign tool names.
-    fn target(
+    /// Runs `use_case` on the campaign a campaign tool names, for its user, and answers it.
+    async fn on_campaign<T, E>(
         &self,
         context: &RequestContext<RoleServer>,
         arguments: JsonObject,
-    ) -> Result<(CurrentUser, CampaignArgs), ApiError> {
-        Ok((self.user(context)?, args(arguments)?))
+        use_case: impl AsyncFnOnce(&ServiceContext, CampaignRef<'_>) -> Result<T, E>,
+    ) -> CallToolResult
+    where
+        T: serde::Serialize,
+        ApiError: From<E>,
+    {
+        answer(
+            async {
+                let user = self.user(context)?;
+                let target: CampaignArgs = args(arguments)?;
+                let campaign = campaign(&user, &target.campaign_id);
+                Ok(use_case(&self.state.services, campaign).await?)
+            }
+            .await,
+        )
     }
 
     /// The state the tools run on.
