@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage, stream};
+use async_nats::jetstream::context::{PublishAckFuture, PublishError, PublishErrorKind};
+use async_nats::jetstream::{self, message::PublishMessage, stream};
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
@@ -109,13 +110,25 @@ impl EventBus {
     /// Publishes one event; on NATS, waits for JetStream's acknowledgement. The event id is the
     /// message id, so JetStream drops a republished event.
     pub async fn publish(&self, event: &Arc<StoredEvent>) -> Result<(), BusError> {
+        match self.publish_all(std::slice::from_ref(event)).await {
+            (_, Some(error)) => Err(error),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// Publishes `events` in order and answers how many of them, from the first, the bus
+    /// accepted, with the error that stopped it there. On NATS the whole batch is in flight at
+    /// once; an event published again after a failure is dropped by JetStream by its id.
+    pub async fn publish_all(&self, events: &[Arc<StoredEvent>]) -> (usize, Option<BusError>) {
         match self {
             Self::InProcess(sender) => {
-                // Nobody listening is fine: followers catch up from the store.
-                let _ = sender.send(event.clone());
-                Ok(())
+                for event in events {
+                    // Nobody listening is fine: followers catch up from the store.
+                    let _ = sender.send(event.clone());
+                }
+                (events.len(), None)
             }
-            Self::Nats(bus) => bus.publish(event).await,
+            Self::Nats(bus) => bus.publish_all(events).await,
         }
     }
 
@@ -184,31 +197,56 @@ impl NatsBus {
         Ok(())
     }
 
-    async fn publish(&self, event: &StoredEvent) -> Result<(), BusError> {
-        self.ensure_stream().await?;
-        let failed = |reason: String| BusError::Publish {
+    /// Sends every message before awaiting the first acknowledgement, so a batch costs one
+    /// round trip to JetStream rather than one per event.
+    async fn publish_all(&self, events: &[Arc<StoredEvent>]) -> (usize, Option<BusError>) {
+        if let Err(error) = self.ensure_stream().await {
+            return (0, Some(error));
+        }
+        let mut acks = Vec::with_capacity(events.len());
+        let mut stopped = None;
+        for event in events {
+            match self.send(event).await {
+                Ok(ack) => acks.push((event.position, ack)),
+                Err(error) => {
+                    stopped = Some(error);
+                    break;
+                }
+            }
+        }
+        let mut accepted = 0;
+        for (position, ack) in acks {
+            if let Err(error) = ack.await {
+                return (accepted, Some(self.refused(position, error)));
+            }
+            accepted += 1;
+        }
+        (accepted, stopped)
+    }
+
+    async fn send(&self, event: &StoredEvent) -> Result<PublishAckFuture, BusError> {
+        let payload = serde_json::to_vec(event).map_err(|e| BusError::Publish {
             position: event.position,
-            reason,
-        };
-        let payload = serde_json::to_vec(event).map_err(|e| failed(e.to_string()))?;
+            reason: e.to_string(),
+        })?;
         let message = PublishMessage::build()
             .payload(payload.into())
             .message_id(event.event_id.to_string())
             .header(POSITION_HEADER, event.position.to_string().as_str());
-        let result = match self
-            .jetstream
+        self.jetstream
             .send_publish(self.config.subject(event), message)
             .await
-        {
-            Ok(ack) => ack.await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        result.map_err(|e| {
-            if matches!(e.kind(), PublishErrorKind::StreamNotFound) {
-                self.stream_ready.store(false, Ordering::Release);
-            }
-            failed(e.to_string())
-        })
+            .map_err(|error| self.refused(event.position, error))
+    }
+
+    fn refused(&self, position: i64, error: PublishError) -> BusError {
+        if matches!(error.kind(), PublishErrorKind::StreamNotFound) {
+            self.stream_ready.store(false, Ordering::Release);
+        }
+        BusError::Publish {
+            position,
+            reason: error.to_string(),
+        }
     }
 }
 

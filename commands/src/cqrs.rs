@@ -1,10 +1,10 @@
 //! Running commands against aggregates: cqrs-es over our store, with metadata on every event and
 //! a bounded retry when another writer got to the aggregate first.
 
-use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use uuid::Uuid;
 
+use crate::aggregate_cache::CachingStore;
 use crate::store::{EventMetadata, EventStore, StoreError};
 
 /// How many times a command is tried when it keeps losing the optimistic-concurrency race.
@@ -60,9 +60,9 @@ pub enum CommandError<E: std::error::Error> {
     Store(String),
 }
 
-/// Executes commands of one aggregate type.
+/// Executes commands of one aggregate type, keeping the aggregates it ran recently in memory.
 pub struct Commands<A: Aggregate> {
-    framework: CqrsFramework<A, PersistedEventStore<EventStore, A>>,
+    framework: CqrsFramework<A, CachingStore<A>>,
 }
 
 impl<A> Commands<A>
@@ -72,9 +72,8 @@ where
 {
     /// Commands of `A` against `store`, with the aggregate's services.
     pub fn new(store: EventStore, services: A::Services) -> Self {
-        let event_store = PersistedEventStore::new_event_store(store);
         Self {
-            framework: CqrsFramework::new(event_store, Vec::new(), services),
+            framework: CqrsFramework::new(CachingStore::new(store), Vec::new(), services),
         }
     }
 

@@ -2,6 +2,7 @@
 //! relay to NATS JetStream or an in-process bus, and command execution.
 
 pub mod accounts;
+mod aggregate_cache;
 pub mod budget;
 pub mod bus;
 pub mod clock;

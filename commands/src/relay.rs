@@ -48,42 +48,36 @@ impl Relay {
         Self { store, bus }
     }
 
-    /// Publishes up to `limit` events after `position`, each retried until the bus accepts it,
-    /// and returns the position of the last one published (`position` when there were none).
-    /// Saves no checkpoint: the relay worker (the `workers` crate) does that.
+    /// Publishes up to `limit` events after `position` in order, all in flight at once, and
+    /// what the bus refuses again (from the first refused) until it accepts; returns the
+    /// position of the last one (`position` when there were none). Saves no checkpoint: the
+    /// relay worker (the `workers` crate) does that.
     pub async fn publish_after(
         &self,
         position: i64,
         limit: i64,
         shutdown: &CancellationToken,
     ) -> Result<i64, RelayError> {
-        let mut last = position;
-        for event in self.store.read_after(position, limit).await? {
-            let event = Arc::new(event);
-            self.publish_until_accepted(&event, shutdown).await?;
-            last = event.position;
-        }
-        Ok(last)
-    }
-
-    async fn publish_until_accepted(
-        &self,
-        event: &Arc<StoredEvent>,
-        shutdown: &CancellationToken,
-    ) -> Result<(), RelayError> {
+        let events: Vec<Arc<StoredEvent>> = self
+            .store
+            .read_after(position, limit)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let mut published = 0;
         let mut delay = Duration::from_millis(50);
-        loop {
-            match self.bus.publish(event).await {
-                Ok(()) => return Ok(()),
-                Err(err) => {
-                    tracing::warn!(error = %err, ?delay, "bus refused an event; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = shutdown.cancelled() => return Err(RelayError::Stopped),
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(2));
-                }
+        while published < events.len() {
+            let (accepted, refused) = self.bus.publish_all(&events[published..]).await;
+            published += accepted;
+            let Some(error) = refused else { continue };
+            tracing::warn!(%error, ?delay, "bus refused an event; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.cancelled() => return Err(RelayError::Stopped),
             }
+            delay = (delay * 2).min(Duration::from_secs(2));
         }
+        Ok(events.last().map_or(position, |event| event.position))
     }
 }

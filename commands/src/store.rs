@@ -26,7 +26,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -131,12 +131,44 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The event store. Cheap to clone; clones share the pool and the head watcher.
+/// The event store. Cheap to clone; clones share the pool, the head watcher and the appends
+/// waiting for their group.
 #[derive(Clone)]
 pub struct EventStore {
     db: Db,
     head: Arc<watch::Sender<i64>>,
     metrics: Arc<Metrics>,
+    appends: Arc<Appends>,
+}
+
+/// The most events one group commit writes (each takes 12 bind parameters; SQLite allows
+/// 32,766 in a statement, Postgres 65,535).
+const GROUP_EVENTS: usize = 1000;
+
+/// Appends waiting for the writer, and the writer's turn.
+#[derive(Default)]
+struct Appends {
+    queue: std::sync::Mutex<Vec<PendingAppend>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Appends {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<PendingAppend>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One caller's events and where its positions go.
+struct PendingAppend {
+    events: Vec<SerializedEvent>,
+    reply: oneshot::Sender<Result<Vec<i64>, StoreError>>,
+}
+
+impl PendingAppend {
+    fn answer(self, result: Result<Vec<i64>, StoreError>) {
+        // A caller that stopped waiting does not need its answer; its events are written.
+        let _ = self.reply.send(result);
+    }
 }
 
 impl EventStore {
@@ -146,6 +178,7 @@ impl EventStore {
             db,
             head: Arc::new(watch::channel(0).0),
             metrics,
+            appends: Arc::default(),
         };
         let head = store.head().await?;
         store.head.send_replace(head);
@@ -180,10 +213,78 @@ impl EventStore {
     /// Appends events of one aggregate atomically and returns their global positions.
     ///
     /// Fails with [`StoreError::Conflict`] when any sequence number is already taken.
+    ///
+    /// Appends that arrive while another is being written wait and then go in together, in
+    /// one transaction (group commit): the position row is locked and the log flushed once per
+    /// group, not once per append. A group that fails (a conflict in one of its appends) is
+    /// written again one append at a time, so each append still succeeds or fails on its own.
     pub async fn append(&self, events: &[SerializedEvent]) -> Result<Vec<i64>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let (reply, answer) = oneshot::channel();
+        self.appends.queue().push(PendingAppend {
+            events: events.to_vec(),
+            reply,
+        });
+        let writer = Arc::clone(&self.appends.writer).lock_owned().await;
+        let waiting = std::mem::take(&mut *self.appends.queue());
+        if !waiting.is_empty() {
+            let store = self.clone();
+            // Its own task: a caller that stops waiting cannot abandon the others' appends.
+            tokio::spawn(async move {
+                let _writer = writer;
+                store.write_group(waiting).await;
+            });
+        }
+        // An earlier writer took ours along, or the task above will answer.
+        answer
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+
+    /// Writes `waiting` in groups of at most [`GROUP_EVENTS`] events and answers each append.
+    async fn write_group(&self, mut waiting: Vec<PendingAppend>) {
+        while !waiting.is_empty() {
+            let mut take = 0;
+            let mut events = 0;
+            for pending in &waiting {
+                if take > 0 && events + pending.events.len() > GROUP_EVENTS {
+                    break;
+                }
+                events += pending.events.len();
+                take += 1;
+            }
+            let group: Vec<PendingAppend> = waiting.drain(..take).collect();
+            let all: Vec<&SerializedEvent> = group.iter().flat_map(|p| &p.events).collect();
+            let written = self.append_now(&all).await;
+            match written {
+                Ok(positions) => {
+                    let mut rest = positions.as_slice();
+                    for pending in group {
+                        let (mine, after) = rest.split_at(pending.events.len());
+                        rest = after;
+                        pending.answer(Ok(mine.to_vec()));
+                    }
+                }
+                Err(error) if group.len() == 1 => {
+                    let mut group = group;
+                    group.remove(0).answer(Err(error));
+                }
+                Err(_) => {
+                    // Someone's conflict (or a failure) sank the group: each on its own.
+                    for pending in group {
+                        let events: Vec<&SerializedEvent> = pending.events.iter().collect();
+                        let written = self.append_now(&events).await;
+                        pending.answer(written);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One transaction: takes the next positions, chains and inserts `events`, commits.
+    async fn append_now(&self, events: &[&SerializedEvent]) -> Result<Vec<i64>, StoreError> {
         let count = events.len() as i64;
         let recorded_at = timestamp(Utc::now());
         let mut tx = self.db.begin_write().await?;

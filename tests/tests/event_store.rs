@@ -164,6 +164,49 @@ async fn racing_commands_on_one_aggregate_are_retried_until_all_land(db: TestDb)
     assert_eq!(events[3].payload["Added"]["total"], 4);
 }
 
+/// Appends that arrive together are committed together (group commit), yet each one still
+/// succeeds or conflicts on its own, keeps its events side by side, and the chain holds.
+async fn appends_committed_together_still_succeed_or_conflict_one_by_one(db: TestDb) {
+    const WRITERS: usize = 16;
+    let store = db.store().await;
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Two writers race for sequence 1 of one aggregate; the rest write their own.
+            let id = if writer < 2 {
+                "contested".to_owned()
+            } else {
+                format!("own-{writer}")
+            };
+            let events: Vec<SerializedEvent> = (1..=5).map(|s| tally_added(&id, s)).collect();
+            store.append(&events).await
+        }));
+    }
+    let mut conflicts = 0;
+    let mut positions = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(mine) => {
+                assert_eq!(mine.len(), 5);
+                assert!(mine.windows(2).all(|w| w[1] == w[0] + 1), "{mine:?}");
+                positions.extend(mine);
+            }
+            Err(StoreError::Conflict) => conflicts += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(conflicts, 1);
+    positions.sort_unstable();
+    let expected: Vec<i64> = (1..=5 * (WRITERS as i64 - 1)).collect();
+    assert_eq!(positions, expected);
+    assert_eq!(store.head().await.unwrap(), expected.len() as i64);
+    assert_eq!(store.read_aggregate("contested").await.unwrap().len(), 5);
+    let chain = store.verify_chain(|_, _| {}).await.unwrap();
+    assert!(chain.problem.is_none(), "{:?}", chain.problem);
+    assert_eq!(chain.checked, expected.len() as u64);
+}
+
 /// Many writers append while a reader follows "everything after the last position I saw"; the
 /// reader must see every event exactly once, in global order, with no gaps.
 async fn a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order(db: TestDb) {
@@ -286,6 +329,7 @@ contract!(
     a_taken_sequence_is_a_typed_conflict_and_nothing_is_half_written,
     commands_rebuild_state_and_report_business_errors,
     racing_commands_on_one_aggregate_are_retried_until_all_land,
+    appends_committed_together_still_succeed_or_conflict_one_by_one,
     a_catch_up_reader_sees_every_event_of_concurrent_writers_once_in_order,
     checkpoints_start_at_zero_and_remember_positions,
     reopening_the_store_keeps_history_and_head,

@@ -56,6 +56,9 @@ pub struct ServerUse {
     pub cpu_percent_of_core_per_call: Option<f64>,
     /// CPU seconds in that window.
     pub cpu_seconds_streaming: f64,
+    /// The same while every call streamed (after the last one opened, before the first one
+    /// ended), so dialing and post-call work stay out: what the media path costs alone.
+    pub cpu_percent_of_core_per_call_steady: Option<f64>,
     pub rss_before_mib: f64,
     pub rss_peak_mib: f64,
     /// (peak − before) ÷ calls.
@@ -138,6 +141,14 @@ impl Gathered {
             (Some(from), Some(to)) => cpu_between(&self.samples, from, to),
             _ => 0.0,
         };
+        // The steady window: every stream open, none ended.
+        let last_opened = streams.iter().map(|s| s.opened_at).max();
+        let first_ended = streams.iter().map(|s| s.ended_at).min();
+        let steady = match (last_opened, first_ended) {
+            (Some(from), Some(to)) if !streams.is_empty() => cpu_within(&self.samples, from, to)
+                .map(|(cpu, seconds)| 100.0 * cpu / (seconds * streams.len() as f64)),
+            _ => None,
+        };
         let rss_peak = self.samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
         let mib = |kib: u64| kib as f64 / 1024.0;
         Report {
@@ -159,6 +170,7 @@ impl Gathered {
                 cpu_percent_of_core_per_call: (call_seconds > 0.0)
                     .then(|| 100.0 * cpu_seconds / call_seconds),
                 cpu_seconds_streaming: cpu_seconds,
+                cpu_percent_of_core_per_call_steady: steady,
                 rss_before_mib: mib(self.rss_before_kib),
                 rss_peak_mib: mib(rss_peak.max(self.rss_before_kib)),
                 rss_per_call_kib: rss_peak.saturating_sub(self.rss_before_kib) as f64
@@ -189,6 +201,18 @@ fn cpu_between(samples: &[Sample], from: Instant, to: Instant) -> f64 {
         }
         _ => 0.0,
     }
+}
+
+/// CPU seconds and wall seconds between the first sample at or after `from` and the last at
+/// or before `to`; `None` when they span less than a second (too few ticks to count).
+fn cpu_within(samples: &[Sample], from: Instant, to: Instant) -> Option<(f64, f64)> {
+    let start = samples.iter().find(|s| s.at >= from)?;
+    let end = samples.iter().rev().find(|s| s.at <= to)?;
+    let seconds = end.at.checked_duration_since(start.at)?.as_secs_f64();
+    (seconds >= 1.0).then(|| {
+        let cpu = end.cpu_ticks.saturating_sub(start.cpu_ticks) as f64 / TICKS_PER_SECOND;
+        (cpu, seconds)
+    })
 }
 
 impl Report {
@@ -223,6 +247,10 @@ impl Report {
                 server.cpu_seconds_streaming
             ),
             format!(
+                "server CPU, steady        {} of a core per call (every call streaming)",
+                opt(server.cpu_percent_of_core_per_call_steady, " %")
+            ),
+            format!(
                 "server memory             {:.1} MiB before calls, {:.1} MiB peak, {:.0} KiB per call",
                 server.rss_before_mib, server.rss_peak_mib, server.rss_per_call_kib
             ),
@@ -253,5 +281,32 @@ mod tests {
         let one = percentiles(vec![3.0]);
         assert_eq!((one.p50, one.p99, one.max), (3.0, 3.0, 3.0));
         assert_eq!(percentiles(Vec::new()).count, 0);
+    }
+
+    #[test]
+    fn the_steady_window_counts_only_samples_inside_it() {
+        let t0 = Instant::now();
+        let at = |ms: u64, cpu_ticks: u64| Sample {
+            at: t0 + Duration::from_millis(ms),
+            cpu_ticks,
+            rss_kib: 0,
+        };
+        // Setup burns 100 ticks before 1 s, then 10 ticks a second until 4 s, teardown after.
+        let samples = [
+            at(0, 0),
+            at(1000, 100),
+            at(2000, 110),
+            at(3000, 120),
+            at(4000, 130),
+            at(5000, 300),
+        ];
+        let from = t0 + Duration::from_millis(900);
+        let to = t0 + Duration::from_millis(4100);
+        let (cpu, seconds) = cpu_within(&samples, from, to).expect("three seconds of samples");
+        assert_eq!((cpu, seconds), (0.3, 3.0));
+        assert_eq!(
+            cpu_within(&samples, from, t0 + Duration::from_millis(1500)),
+            None
+        );
     }
 }
