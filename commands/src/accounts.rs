@@ -7,7 +7,7 @@ use domain::phone::display_number;
 use domain::policy::{CALLER_ID_REGIONS, CampaignSettings};
 use domain::script::variables::BusinessProfile;
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 use crate::store::timestamp;
 
@@ -176,7 +176,7 @@ impl AccountSettings {
 }
 
 /// One entry of the do-not-call list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Suppression {
@@ -241,21 +241,12 @@ impl Suppressions {
 
     /// The whole list, newest first.
     pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<Suppression>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT phone, reason, created_at FROM suppressions WHERE account_id = $1 \
-             ORDER BY created_at DESC, phone",
+        sqlx::query_as(
+            "SELECT phone AS phone_number, reason, created_at FROM suppressions \
+             WHERE account_id = $1 ORDER BY created_at DESC, phone",
         )
         .bind(account_id)
         .fetch_all(pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Suppression {
-                    phone_number: row.try_get("phone")?,
-                    reason: row.try_get("reason")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await
     }
 }

@@ -219,23 +219,31 @@ mod tests {
 
     use super::*;
 
+    /// The database file and the two SQLite writes beside it in WAL mode.
+    const FILES: [&str; 3] = ["callbot.db", "callbot.db-wal", "callbot.db-shm"];
+
     fn mode(path: &std::path::Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 
+    /// A new temporary directory and the URL of a SQLite file `callbot.db` in it.
+    fn temp_sqlite() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("callbot.db").display());
+        (dir, url)
+    }
+
+    async fn execute(db: &Db, sql: &'static str) {
+        sqlx::query(sql).execute(db.pool()).await.unwrap();
+    }
+
     #[tokio::test]
     async fn finding_8_sqlite_files_are_readable_by_their_owner_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("callbot.db");
-        let db = Db::connect_and_migrate(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
+        let (dir, url) = temp_sqlite();
+        let db = Db::connect_and_migrate(&url).await.unwrap();
         // Written in WAL mode, so the -wal and -shm files exist beside the database.
-        sqlx::query("CREATE TABLE probe (x INTEGER)")
-            .execute(db.pool())
-            .await
-            .unwrap();
-        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+        execute(&db, "CREATE TABLE probe (x INTEGER)").await;
+        for name in FILES {
             let path = dir.path().join(name);
             assert!(path.exists(), "{name} was not created");
             assert_eq!(mode(&path), 0o600, "{name}");
@@ -244,18 +252,16 @@ mod tests {
 
     #[tokio::test]
     async fn finding_8_an_older_world_readable_database_is_tightened() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("callbot.db");
-        let url = format!("sqlite://{}", file.display());
+        let (dir, url) = temp_sqlite();
         drop(Db::connect_and_migrate(&url).await.unwrap());
-        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+        for name in FILES {
             let path = dir.path().join(name);
             if path.exists() {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
             }
         }
         let _db = Db::connect(&url).await.unwrap();
-        for name in ["callbot.db", "callbot.db-wal", "callbot.db-shm"] {
+        for name in FILES {
             let path = dir.path().join(name);
             if path.exists() {
                 assert_eq!(mode(&path), 0o600, "{name}");
@@ -270,19 +276,14 @@ mod tests {
     async fn a_burst_of_read_then_write_transactions_on_sqlite_all_commit() {
         const WRITERS: i64 = 16;
         const EACH: i64 = 20;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("callbot.db");
-        let db = Db::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE tally (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
-            .execute(db.pool())
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO tally (id, n) VALUES (1, 0)")
-            .execute(db.pool())
-            .await
-            .unwrap();
+        let (_dir, url) = temp_sqlite();
+        let db = Db::connect(&url).await.unwrap();
+        execute(
+            &db,
+            "CREATE TABLE tally (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+        )
+        .await;
+        execute(&db, "INSERT INTO tally (id, n) VALUES (1, 0)").await;
         let writers: Vec<_> = (0..WRITERS)
             .map(|_| {
                 let db = db.clone();

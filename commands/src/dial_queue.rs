@@ -127,9 +127,10 @@ impl DialPlacer {
         context: &CommandContext,
     ) -> Result<Placement, PlacementError> {
         let started = Instant::now();
-        let placement = self
-            .place_untimed(call_id, attempt, requested_at, context)
-            .await?;
+        let Some(order) = self.order(call_id, attempt, requested_at).await? else {
+            return Ok(Placement::Skipped);
+        };
+        let placement = self.dial(&order, context).await?;
         let outcome = match placement {
             Placement::Placed { .. } => "placed",
             Placement::Rejected => "rejected",
@@ -141,15 +142,16 @@ impl DialPlacer {
         Ok(placement)
     }
 
-    async fn place_untimed(
+    /// What to dial for attempt `attempt` of call `call_id`; `None` when it was already placed,
+    /// superseded, given up, or the request is too old.
+    async fn order(
         &self,
         call_id: Uuid,
         attempt: u32,
         requested_at: DateTime<Utc>,
-        context: &CommandContext,
-    ) -> Result<Placement, PlacementError> {
+    ) -> Result<Option<DialOrder>, PlacementError> {
         let Some(call) = cqrs::load::<Call>(&self.store, &call_id.to_string()).await? else {
-            return Ok(Placement::Skipped);
+            return Ok(None);
         };
         let waiting = call.status() == Some(CallStatus::Calling)
             && call.attempts() == attempt
@@ -157,11 +159,11 @@ impl DialPlacer {
         // The dialer gives up on a request this old; placing it now would race that.
         let stale = self.clock.now() - requested_at >= PLACEMENT_TIMEOUT;
         let Some(to) = call.phone().cloned() else {
-            return Ok(Placement::Skipped);
+            return Ok(None);
         };
         if !waiting || stale {
             tracing::debug!(call = %call_id, attempt, stale, "dial request needs no placement");
-            return Ok(Placement::Skipped);
+            return Ok(None);
         }
         let campaign = cqrs::load::<Campaign>(&self.store, &call.campaign_id().to_string())
             .await?
@@ -175,7 +177,7 @@ impl DialPlacer {
                     .caller_id
             }
         };
-        let order = DialOrder {
+        Ok(Some(DialOrder {
             call_id,
             campaign_id: call.campaign_id(),
             owner_id: call.owner_id(),
@@ -183,8 +185,17 @@ impl DialPlacer {
             to,
             caller_id,
             recording: campaign.recording,
-        };
-        let (command, placement) = match self.telephony.place_call(&order).await {
+        }))
+    }
+
+    /// Places `order` with the provider and records the outcome on the call.
+    async fn dial(
+        &self,
+        order: &DialOrder,
+        context: &CommandContext,
+    ) -> Result<Placement, PlacementError> {
+        let call_id = order.call_id;
+        let (command, placement) = match self.telephony.place_call(order).await {
             Ok(sid) => (
                 CallCommand::RecordProviderCall {
                     provider_call_sid: sid.clone(),

@@ -30,3 +30,14 @@ pub use metrics::{Metrics, WorkerState, WorkerStatus};
 pub use relay::Relay;
 pub use store::{EventMetadata, EventStore, StoreError, StoredEvent};
 pub use tokio_util::sync::CancellationToken;
+
+/// `text` followed by `error`'s causes, each after `: `.
+pub(crate) fn with_causes(mut text: String, error: &dyn std::error::Error) -> String {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

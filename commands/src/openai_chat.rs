@@ -332,13 +332,7 @@ fn without_url(err: &reqwest::Error) -> String {
             .replace(&format!(" ({url})"), "")
             .replace(url.as_str(), "");
     }
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::with_causes(text, err)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, FromRow, Row};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
@@ -640,7 +640,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// The stored text of an event that its hash covers. The position is left out on purpose: the
 /// links already fix the order, and without it `verify` can tell an event slipped in between
 /// renumbered rows from one taken out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ChainFields {
     pub event_id: String,
     pub aggregate_type: String,
@@ -651,22 +651,6 @@ pub struct ChainFields {
     pub payload: String,
     pub metadata: String,
     pub recorded_at: String,
-}
-
-impl ChainFields {
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            event_id: row.try_get("event_id")?,
-            aggregate_type: row.try_get("aggregate_type")?,
-            aggregate_id: row.try_get("aggregate_id")?,
-            sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
-            event_version: row.try_get("event_version")?,
-            payload: row.try_get("payload")?,
-            metadata: row.try_get("metadata")?,
-            recorded_at: row.try_get("recorded_at")?,
-        })
-    }
 }
 
 /// sha256 (hex) over the predecessor's hash and the event's stored text, each field

@@ -7,12 +7,12 @@ use commands::services::campaigns_view::{CallFilter, CallRecord, ConversationEnd
 use commands::store::timestamp;
 use domain::call::{CallEvent, CallStatus};
 use domain::campaign::CampaignEvent;
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::rows;
 use crate::runner::ProjectionError;
+use crate::stored::{self, wire_name};
 
 const COLUMNS: &str = "call_id, campaign_id, owner_id, seq, phone, name, context, status, result, \
      status_reason, attempts, retry_at, attempt_at, provider_sid, has_aggregate, finished, duration_secs, \
@@ -182,19 +182,12 @@ fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
         conversation_id: row.try_get("conversation_id")?,
         summary: row.try_get("summary")?,
         suggested_result: row.try_get("suggested_result")?,
-        follow_up_needed: row
-            .try_get::<Option<i64>, _>("follow_up_needed")?
-            .map(|flag| flag != 0),
+        follow_up_needed: rows::flag_opt(row, "follow_up_needed")?,
         summary_source: row.try_get("summary_source")?,
         cost_telephony_micros: row.try_get("cost_telephony_micros")?,
         cost_voice_micros: row.try_get("cost_voice_micros")?,
         cost_llm_micros: row.try_get("cost_llm_micros")?,
     })
-}
-
-fn enum_text<T: Serialize>(event: &StoredEvent, value: &T) -> Result<String, ProjectionError> {
-    let value = serde_json::to_value(value).map_err(|e| ProjectionError::bad_event(event, e))?;
-    Ok(value.as_str().unwrap_or_default().to_owned())
 }
 
 /// The campaign events that shape the call list.
@@ -277,12 +270,11 @@ pub(crate) async fn apply_call_event(
     conn: &mut AnyConnection,
     event: &StoredEvent,
 ) -> Result<(), ProjectionError> {
-    let payload: CallEvent = serde_json::from_value(event.payload.clone())
-        .map_err(|e| ProjectionError::bad_event(event, e))?;
+    let payload: CallEvent = stored::payload(event)?;
     if crate::call_results::apply(conn, event, &payload).await? {
         return Ok(());
     }
-    let status = |status: CallStatus| enum_text(event, &status);
+    let status = |status: CallStatus| wire_name(event, &status);
     // (assignments, bound text values) — every update also stamps updated_at and the position.
     let (assignments, values): (&str, Vec<Option<String>>) = match payload {
         CallEvent::CallCreated { .. } => ("has_aggregate = 1", vec![]),
@@ -304,7 +296,7 @@ pub(crate) async fn apply_call_event(
             ("status = $4", vec![Some(status(CallStatus::InProgress)?)])
         }
         CallEvent::OutcomeReported { result, .. } => {
-            ("result = $4", vec![Some(enum_text(event, &result)?)])
+            ("result = $4", vec![Some(wire_name(event, &result)?)])
         }
         CallEvent::AttemptEnded { duration_secs, .. } => (
             "duration_secs = CAST($4 AS BIGINT)",
@@ -318,7 +310,7 @@ pub(crate) async fn apply_call_event(
             "status = $4, result = $5, duration_secs = CAST($6 AS BIGINT)",
             vec![
                 Some(status(CallStatus::Completed)?),
-                Some(enum_text(event, &result)?),
+                Some(wire_name(event, &result)?),
                 Some(duration_secs.to_string()),
             ],
         ),
@@ -340,7 +332,7 @@ pub(crate) async fn apply_call_event(
             "status = $4, status_reason = $5",
             vec![
                 Some(status(CallStatus::Cancelled)?),
-                reason.map(|r| enum_text(event, &r)).transpose()?,
+                reason.map(|r| wire_name(event, &r)).transpose()?,
             ],
         ),
         CallEvent::CostRecorded { amount_micros, .. } => (

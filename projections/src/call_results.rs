@@ -6,10 +6,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use commands::StoredEvent;
 use commands::store::timestamp;
 use domain::call::{CallEvent, CostComponent, TranscriptLine};
-use serde::Serialize;
 use sqlx::AnyConnection;
 
 use crate::runner::ProjectionError;
+use crate::stored::wire_name;
 
 /// Asia/Seoul has no daylight saving time: UTC+9 all year.
 const SEOUL_OFFSET_SECS: i32 = 9 * 3600;
@@ -26,11 +26,6 @@ fn component_column(component: CostComponent) -> &'static str {
         CostComponent::Voice => "cost_voice_micros",
         CostComponent::Llm => "cost_llm_micros",
     }
-}
-
-fn text<T: Serialize>(event: &StoredEvent, value: &T) -> Result<String, ProjectionError> {
-    let value = serde_json::to_value(value).map_err(|e| ProjectionError::bad_event(event, e))?;
-    Ok(value.as_str().unwrap_or_default().to_owned())
 }
 
 /// Applies the results side of a call event. Returns true when the event is fully handled here
@@ -97,7 +92,7 @@ pub(crate) async fn apply(
                     .to_owned(),
                 vec![
                     Some(lines),
-                    Some(text(event, source)?),
+                    Some(wire_name(event, source)?),
                     conversation_id.clone(),
                 ],
             )
@@ -114,9 +109,9 @@ pub(crate) async fn apply(
                 .to_owned(),
             vec![
                 Some(summary.clone()),
-                suggested_result.map(|r| text(event, &r)).transpose()?,
+                suggested_result.map(|r| wire_name(event, &r)).transpose()?,
                 Some(i64::from(*follow_up_needed).to_string()),
-                Some(text(event, source)?),
+                Some(wire_name(event, source)?),
             ],
         ),
         _ => return Ok(false),
@@ -141,7 +136,7 @@ async fn ledger(
     )
     .bind(event.position)
     .bind(attempt.map(i64::from))
-    .bind(text(event, &component)?)
+    .bind(wire_name(event, &component)?)
     .bind(amount_micros)
     .bind(timestamp(event.recorded_at))
     .bind(seoul_day(event.recorded_at))

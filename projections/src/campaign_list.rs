@@ -17,6 +17,7 @@ use crate::call_list;
 pub const CAMPAIGNS: &str = "campaigns";
 use crate::rows;
 use crate::runner::{Projection, ProjectionError};
+use crate::stored::payload_of;
 
 /// Builds `campaign_list` and `call_list`; `campaign_list`'s rows are the campaign services'
 /// [`CampaignRecord`]s.
@@ -114,11 +115,9 @@ impl Projection for CampaignList {
         if event.aggregate_type == Call::TYPE {
             return call_list::apply_call_event(conn, event).await;
         }
-        if event.aggregate_type != Campaign::TYPE {
+        let Some(payload) = payload_of::<Campaign>(event)? else {
             return Ok(());
-        }
-        let payload: CampaignEvent = serde_json::from_value(event.payload.clone())
-            .map_err(|e| ProjectionError::bad_event(event, e))?;
+        };
         call_list::apply_campaign_event(conn, event, &payload).await?;
         let id = event.aggregate_id.as_str();
         let position = event.position;

@@ -13,6 +13,7 @@ mod rows;
 pub mod runner;
 pub mod script_catalog;
 pub mod script_list;
+mod stored;
 
 pub use campaign_list::CampaignList;
 pub use runner::{Projection, ProjectionError, ProjectionHandle, ProjectionRunner};

@@ -5,11 +5,11 @@
 use async_trait::async_trait;
 use commands::StoredEvent;
 use commands::store::timestamp;
-use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent};
 use sqlx::AnyConnection;
 
 use crate::runner::{Projection, ProjectionError};
+use crate::stored::payload_of;
 
 /// Feeds the post-call work queue.
 pub struct PostCallWork;
@@ -25,11 +25,9 @@ impl Projection for PostCallWork {
         conn: &mut AnyConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        if event.aggregate_type != Call::TYPE {
+        let Some(payload) = payload_of::<Call>(event)? else {
             return Ok(());
-        }
-        let payload: CallEvent = serde_json::from_value(event.payload.clone())
-            .map_err(|e| ProjectionError::bad_event(event, e))?;
+        };
         let at = timestamp(event.recorded_at);
         let call_id = event.aggregate_id.as_str();
         match payload {

@@ -89,9 +89,7 @@ fn recording_row(row: &AnyRow) -> Result<RecordingRow, sqlx::Error> {
         campaign_id: row.try_get("campaign_id")?,
         owner_id: row.try_get("owner_id")?,
         call_status: row.try_get("status")?,
-        consent: row
-            .try_get::<Option<i64>, _>("recording_consent")?
-            .map(|c| c != 0),
+        consent: rows::flag_opt(row, "recording_consent")?,
         recording_sid: row.try_get("recording_sid")?,
         status: row.try_get("recording_status")?,
         bytes: row.try_get("recording_bytes")?,

@@ -47,6 +47,12 @@ pub(crate) fn wire_opt<T: DeserializeOwned>(
     text.map(|text| parse_wire(column, text)).transpose()
 }
 
+/// A nullable integer column holding a yes/no (0 is no).
+pub(crate) fn flag_opt(row: &AnyRow, column: &str) -> Result<Option<bool>, sqlx::Error> {
+    let value: Option<i64> = row.try_get(column)?;
+    Ok(value.map(|value| value != 0))
+}
+
 fn parse_wire<T: DeserializeOwned>(column: &str, text: String) -> Result<T, sqlx::Error> {
     serde_json::from_value(serde_json::Value::String(text.clone())).map_err(|e| {
         sqlx::Error::ColumnDecode {

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use commands::StoredEvent;
 use commands::services::scripts::{ScriptRecord, ScriptState, ScriptVersionRecord};
 use commands::store::{parse_timestamp, timestamp};
-use cqrs_es::Aggregate;
 use domain::script::{Script, ScriptContent, ScriptEvent};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -15,6 +14,7 @@ use uuid::Uuid;
 
 use crate::rows;
 use crate::runner::{Projection, ProjectionError};
+use crate::stored::payload_of;
 
 /// Builds `scripts` and `script_versions`; their rows are the script service's
 /// [`ScriptRecord`]s and [`ScriptVersionRecord`]s.
@@ -229,11 +229,9 @@ impl Projection for ScriptList {
         conn: &mut AnyConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        if event.aggregate_type != Script::TYPE {
+        let Some(payload) = payload_of::<Script>(event)? else {
             return Ok(());
-        }
-        let payload: ScriptEvent = serde_json::from_value(event.payload.clone())
-            .map_err(|e| ProjectionError::bad_event(event, e))?;
+        };
         let id = event.aggregate_id.as_str();
         let position = event.position;
         let json = |content: &ScriptContent| {

@@ -22,7 +22,7 @@ use futures::stream::Peekable;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{Mutex, watch};
 
-use crate::{Progress, Worker, WorkerError};
+use crate::{FenceSlot, Progress, Worker, WorkerError};
 
 /// The embedded dial consumer: follows the store from its checkpoint.
 pub struct StoreDialQueue {
@@ -30,7 +30,7 @@ pub struct StoreDialQueue {
     store: EventStore,
     head: Mutex<watch::Receiver<i64>>,
     /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
-    fence: std::sync::Mutex<Option<Fence>>,
+    fence: FenceSlot,
 }
 
 impl StoreDialQueue {
@@ -39,7 +39,7 @@ impl StoreDialQueue {
         Self {
             placer,
             head: Mutex::new(store.watch_head()),
-            fence: std::sync::Mutex::new(None),
+            fence: FenceSlot::default(),
             store,
         }
     }
@@ -47,7 +47,7 @@ impl StoreDialQueue {
     /// Handles every event committed so far after the checkpoint and returns what the dial
     /// requests among them became.
     pub async fn drain(&self) -> Result<Vec<Placement>, PlacementError> {
-        let fence = self.fence.lock().expect("fence lock").clone();
+        let fence = self.fence.get();
         let mut position = self.store.checkpoint(DIAL_CHECKPOINT).await?;
         let mut placements = Vec::new();
         loop {
@@ -88,7 +88,7 @@ impl Worker for StoreDialQueue {
     }
 
     fn fenced_by(&self, fence: Fence) {
-        *self.fence.lock().expect("fence lock") = Some(fence);
+        self.fence.set(fence);
     }
 }
 

@@ -47,6 +47,29 @@ impl Progress {
     }
 }
 
+/// Waits `poll`, or until `stop`.
+pub(crate) async fn wait_for_tick(poll: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(poll) => {}
+        _ = stop.cancelled() => {}
+    }
+}
+
+/// The lease's fence of a single-active worker, once the supervisor holds the lease: what the
+/// worker saves under it is refused once another process has taken over.
+#[derive(Debug, Default)]
+pub(crate) struct FenceSlot(std::sync::Mutex<Option<commands::leader::Fence>>);
+
+impl FenceSlot {
+    pub(crate) fn set(&self, fence: commands::leader::Fence) {
+        *self.0.lock().expect("fence lock") = Some(fence);
+    }
+
+    pub(crate) fn get(&self) -> Option<commands::leader::Fence> {
+        self.0.lock().expect("fence lock").clone()
+    }
+}
+
 /// Waits for the next append to the store (`head` moves), at most `poll` (appends by other
 /// processes show only in the store), or `stop`.
 pub(crate) async fn wait_for_append(

@@ -479,10 +479,7 @@ impl Worker for PostCallWorker {
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        tokio::select! {
-            _ = tokio::time::sleep(self.timing.poll) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_tick(self.timing.poll, stop).await;
     }
 }
 

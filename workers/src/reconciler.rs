@@ -255,9 +255,6 @@ impl Worker for Reconciler {
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        tokio::select! {
-            _ = tokio::time::sleep(self.timing.poll) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_tick(self.timing.poll, stop).await;
     }
 }

@@ -289,10 +289,7 @@ impl Worker for RecordingsWorker {
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        tokio::select! {
-            _ = tokio::time::sleep(self.poll) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_tick(self.poll, stop).await;
     }
 }
 
@@ -395,9 +392,6 @@ impl Worker for RetentionWorker {
     }
 
     async fn wait_for_work(&self, stop: &CancellationToken) {
-        tokio::select! {
-            _ = tokio::time::sleep(self.poll) => {}
-            _ = stop.cancelled() => {}
-        }
+        crate::wait_for_tick(self.poll, stop).await;
     }
 }

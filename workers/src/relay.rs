@@ -16,7 +16,7 @@ use commands::relay::{RELAY_CHECKPOINT, RelayError};
 use commands::{CancellationToken, Relay};
 use tokio::sync::{Mutex, watch};
 
-use crate::{Progress, Worker, WorkerError};
+use crate::{FenceSlot, Progress, Worker, WorkerError};
 
 /// How often the relay looks at the store when nothing woke it (appends by other processes).
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -31,7 +31,7 @@ pub struct RelayWorker {
     /// Published up to here; read from the checkpoint on the first unit after a (re)start.
     position: Mutex<Option<Cursor>>,
     /// The lease the supervisor holds for it (none when driven by hand).
-    fence: std::sync::Mutex<Option<Fence>>,
+    fence: FenceSlot,
 }
 
 /// Where the relay got to, and under which lease epoch it read that.
@@ -49,12 +49,8 @@ impl RelayWorker {
             relay,
             stop,
             position: Mutex::new(None),
-            fence: std::sync::Mutex::new(None),
+            fence: FenceSlot::default(),
         }
-    }
-
-    fn fence(&self) -> Option<Fence> {
-        self.fence.lock().expect("fence lock").clone()
     }
 }
 
@@ -66,7 +62,7 @@ impl Worker for RelayWorker {
 
     /// Publishes the next batch and saves the checkpoint (refused once the lease moved on).
     async fn run_once(&self) -> Result<Progress, WorkerError> {
-        let fence = self.fence();
+        let fence = self.fence.get();
         let epoch = fence.as_ref().map(Fence::epoch);
         let mut slot = self.position.lock().await;
         let store = self.relay.store();
@@ -117,7 +113,7 @@ impl Worker for RelayWorker {
     }
 
     fn fenced_by(&self, fence: Fence) {
-        *self.fence.lock().expect("fence lock") = Some(fence);
+        self.fence.set(fence);
     }
 }
 

@@ -21,7 +21,7 @@ use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use tokio::sync::{Mutex, watch};
 
-use crate::{Progress, Worker, WorkerError};
+use crate::{FenceSlot, Progress, Worker, WorkerError};
 
 /// The checkpoint (and lock) of the voicemail worker.
 pub const VOICEMAIL_CHECKPOINT: &str = "voicemail_action";
@@ -60,7 +60,7 @@ pub struct VoicemailWorker {
     clock: Arc<dyn Clock>,
     head: Mutex<watch::Receiver<i64>>,
     /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
-    fence: std::sync::Mutex<Option<Fence>>,
+    fence: FenceSlot,
 }
 
 impl VoicemailWorker {
@@ -68,7 +68,7 @@ impl VoicemailWorker {
     pub fn new(store: EventStore, control: Arc<dyn CallControl>, clock: Arc<dyn Clock>) -> Self {
         Self {
             head: Mutex::new(store.watch_head()),
-            fence: std::sync::Mutex::new(None),
+            fence: FenceSlot::default(),
             store,
             control,
             clock,
@@ -77,7 +77,7 @@ impl VoicemailWorker {
 
     /// Acts on every verdict committed after the checkpoint; returns what was done.
     pub async fn drain(&self) -> Result<Vec<Action>, WorkerError> {
-        let fence = self.fence.lock().expect("fence lock").clone();
+        let fence = self.fence.get();
         let mut position = self.store.checkpoint(VOICEMAIL_CHECKPOINT).await?;
         let mut actions = Vec::new();
         loop {
@@ -167,6 +167,6 @@ impl Worker for VoicemailWorker {
     }
 
     fn fenced_by(&self, fence: Fence) {
-        *self.fence.lock().expect("fence lock") = Some(fence);
+        self.fence.set(fence);
     }
 }

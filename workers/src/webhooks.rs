@@ -26,7 +26,7 @@ use commands::webhooks::sender::{SendError, Sender};
 use commands::{CancellationToken, Clock, EventStore};
 use tokio::sync::{Mutex, watch};
 
-use crate::{Progress, Worker, WorkerError};
+use crate::{FenceSlot, Progress, Worker, WorkerError};
 
 /// The lock, and the checkpoint of the fan-out.
 pub const WEBHOOKS_LOCK: &str = "webhooks";
@@ -45,7 +45,7 @@ pub struct WebhookWorker {
     clock: Arc<dyn Clock>,
     mapper: Mutex<EventMapper>,
     head: Mutex<watch::Receiver<i64>>,
-    fence: std::sync::Mutex<Option<Fence>>,
+    fence: FenceSlot,
 }
 
 /// What one unit did.
@@ -74,7 +74,7 @@ impl WebhookWorker {
             policy,
             clock,
             mapper: Mutex::default(),
-            fence: std::sync::Mutex::new(None),
+            fence: FenceSlot::default(),
         }
     }
 
@@ -90,7 +90,7 @@ impl WebhookWorker {
     }
 
     async fn fan_out(&self) -> Result<(usize, u64), WorkerError> {
-        let fence = self.fence.lock().expect("fence lock").clone();
+        let fence = self.fence.get();
         let position = self.store.checkpoint(WEBHOOKS_LOCK).await?;
         let events = self.store.read_after(position, FAN_OUT_BATCH).await?;
         let Some(last) = events.last().map(|event| event.position) else {
@@ -218,6 +218,6 @@ impl Worker for WebhookWorker {
     }
 
     fn fenced_by(&self, fence: Fence) {
-        *self.fence.lock().expect("fence lock") = Some(fence);
+        self.fence.set(fence);
     }
 }

@@ -658,14 +658,8 @@ pub async fn events(
 
 /// The ids of a campaign's calls, from its `ContactsAdded` events.
 pub fn call_ids(campaign_events: &[StoredEvent]) -> Vec<String> {
-    campaign_events
-        .iter()
-        .filter_map(campaign_event)
-        .filter_map(|event| match event {
-            CampaignEvent::ContactsAdded { contacts, .. } => Some(contacts),
-            _ => None,
-        })
-        .flatten()
+    contacts_added(campaign_events)
+        .flat_map(|(contacts, _)| contacts)
         .map(|c| c.call_id.to_string())
         .collect()
 }
@@ -692,17 +686,27 @@ fn campaign_event(event: &StoredEvent) -> Option<CampaignEvent> {
     serde_json::from_value(event.payload.clone()).ok()
 }
 
-/// Numbers the campaign skipped as duplicates, each once, from its events.
-async fn duplicates_of(ctx: &ServiceContext, id: Uuid) -> Result<Vec<String>> {
-    let events = ctx.store.read_aggregate(&id.to_string()).await?;
-    Ok(events
+/// What each of a campaign's `ContactsAdded` events added and skipped as duplicates.
+fn contacts_added(
+    events: &[StoredEvent],
+) -> impl Iterator<Item = (Vec<Contact>, Vec<PhoneNumber>)> + '_ {
+    events
         .iter()
         .filter_map(campaign_event)
         .filter_map(|event| match event {
-            CampaignEvent::ContactsAdded { duplicates, .. } => Some(duplicates),
+            CampaignEvent::ContactsAdded {
+                contacts,
+                duplicates,
+            } => Some((contacts, duplicates)),
             _ => None,
         })
-        .flatten()
+}
+
+/// Numbers the campaign skipped as duplicates, each once, from its events.
+async fn duplicates_of(ctx: &ServiceContext, id: Uuid) -> Result<Vec<String>> {
+    let events = ctx.store.read_aggregate(&id.to_string()).await?;
+    Ok(contacts_added(&events)
+        .flat_map(|(_, duplicates)| duplicates)
         .map(|phone| phone.as_str().to_owned())
         .collect())
 }

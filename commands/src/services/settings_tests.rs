@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::services::accounts::tests::{test_clock, test_store};
+use crate::store::EventStore;
 
 /// Answers what it is told to and remembers what it was asked.
 #[derive(Default)]
@@ -40,15 +41,28 @@ fn with_caller_id(caller_id: &str) -> AccountSettings {
     }
 }
 
-#[tokio::test]
-async fn only_a_new_caller_id_is_asked_and_it_is_stored_in_e164() {
-    let (_dir, store) = test_store().await;
+/// A settings service whose caller ids are checked by a fresh stub provider.
+fn checked_by_stub(store: &EventStore) -> (Arc<StubProvider>, SettingsService) {
     let provider = Arc::new(StubProvider::default());
     let service = SettingsService::new(
         store.db().pool().clone(),
         test_clock(),
         Some(provider.clone()),
     );
+    (provider, service)
+}
+
+fn is_not_verified<T>(result: &Result<T, SettingsError>) -> bool {
+    matches!(
+        result,
+        Err(SettingsError::CallerId(CallerIdError::NotVerified { .. }))
+    )
+}
+
+#[tokio::test]
+async fn only_a_new_caller_id_is_asked_and_it_is_stored_in_e164() {
+    let (_dir, store) = test_store().await;
+    let (provider, service) = checked_by_stub(&store);
     let account = Uuid::now_v7();
     let saved = service
         .update(account, with_caller_id("010-1234-5678"))
@@ -87,26 +101,15 @@ async fn only_a_new_caller_id_is_asked_and_it_is_stored_in_e164() {
 #[tokio::test]
 async fn an_unverified_caller_id_is_refused_and_nothing_is_saved() {
     let (_dir, store) = test_store().await;
-    let provider = Arc::new(StubProvider::default());
+    let (provider, service) = checked_by_stub(&store);
     provider.answer(Some(CallerIdError::NotVerified {
         number: "+821012345678".to_owned(),
     }));
-    let service = SettingsService::new(
-        store.db().pool().clone(),
-        test_clock(),
-        Some(provider.clone()),
-    );
     let account = Uuid::now_v7();
     let err = service
         .update(account, with_caller_id("+821012345678"))
         .await;
-    assert!(
-        matches!(
-            err,
-            Err(SettingsError::CallerId(CallerIdError::NotVerified { .. }))
-        ),
-        "{err:?}"
-    );
+    assert!(is_not_verified(&err), "{err:?}");
     assert_eq!(
         service.get(account).await.expect("read"),
         AccountSettings::default()
@@ -129,12 +132,7 @@ async fn without_a_provider_a_well_formed_caller_id_is_trusted_and_a_bad_one_ref
 #[tokio::test]
 async fn finding_5_the_campaign_defaults_caller_id_passes_the_same_check() {
     let (_dir, store) = test_store().await;
-    let provider = Arc::new(StubProvider::default());
-    let service = SettingsService::new(
-        store.db().pool().clone(),
-        test_clock(),
-        Some(provider.clone()),
-    );
+    let (provider, service) = checked_by_stub(&store);
     let account = Uuid::now_v7();
     let mut settings = AccountSettings::default();
     settings.campaign_defaults.caller_id = Some("<script>".into());
@@ -150,13 +148,7 @@ async fn finding_5_the_campaign_defaults_caller_id_passes_the_same_check() {
         number: "+821012345678".into(),
     }));
     let err = service.update(account, settings.clone()).await;
-    assert!(
-        matches!(
-            err,
-            Err(SettingsError::CallerId(CallerIdError::NotVerified { .. }))
-        ),
-        "{err:?}"
-    );
+    assert!(is_not_verified(&err), "{err:?}");
     assert_eq!(provider.asked(), ["+821012345678"]);
 
     provider.answer(None);

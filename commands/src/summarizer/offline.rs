@@ -150,23 +150,24 @@ mod tests {
 
     use super::*;
 
-    fn request(user: &str, reported: Option<CallResult>) -> SummaryRequest {
-        SummaryRequest {
+    /// What the offline summarizer writes when the callee said `user`.
+    fn summary_of(user: &str, reported: Option<CallResult>) -> CallSummary {
+        OfflineSummarizer::compose(&SummaryRequest {
             transcript: vec![
                 TranscriptLine::new(Speaker::Agent, "안녕하세요, 김민수님. 행복치과입니다."),
                 TranscriptLine::new(Speaker::User, user),
                 TranscriptLine::new(Speaker::Agent, "감사합니다."),
             ],
             reported_result: reported,
-        }
+        })
     }
 
     #[test]
     fn a_reschedule_quotes_the_callee_and_needs_a_follow_up() {
-        let summary = OfflineSummarizer::compose(&request(
+        let summary = summary_of(
             "그 시간은 어렵고요, 목요일 오후 3시로 바꾸고 싶어요.",
             Some(CallResult::Rescheduled),
-        ));
+        );
         assert_eq!(summary.outcome, Some(CallResult::Rescheduled));
         assert!(summary.follow_up_needed);
         assert_eq!(
@@ -178,10 +179,7 @@ mod tests {
 
     #[test]
     fn the_outcome_comes_from_the_words_not_from_the_report() {
-        let summary = OfflineSummarizer::compose(&request(
-            "네, 맞습니다. 그때 갈게요.",
-            Some(CallResult::Declined),
-        ));
+        let summary = summary_of("네, 맞습니다. 그때 갈게요.", Some(CallResult::Declined));
         assert_eq!(summary.outcome, Some(CallResult::Success));
         assert!(
             summary.summary.contains("결과: 거절 또는 취소."),
@@ -203,7 +201,7 @@ mod tests {
             "음성사서함으로 연결되어 고객과 대화하지 못했습니다."
         );
         assert_eq!(summary.outcome, None);
-        let opted = OfflineSummarizer::compose(&request("다시는 전화하지 마세요.", None));
+        let opted = summary_of("다시는 전화하지 마세요.", None);
         assert_eq!(opted.outcome, Some(CallResult::OptedOut));
     }
 }

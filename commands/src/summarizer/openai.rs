@@ -79,6 +79,17 @@ fn interpret(completion: &ChatCompletion) -> Result<SummaryAnswer, Unusable> {
     Ok(parsed)
 }
 
+impl From<ChatError> for SummaryError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::TimedOut => Self::Unreachable(error.to_string()),
+            ChatError::Provider { status, message } => Self::Provider { status, message },
+            ChatError::Unreachable(reason) => Self::Unreachable(reason),
+            ChatError::Unusable(reason) => Self::Failed(reason),
+        }
+    }
+}
+
 #[async_trait]
 impl Summarizer for OpenAiSummarizer {
     #[tracing::instrument(skip_all, fields(model = %self.chat.config().model))]
@@ -87,18 +98,7 @@ impl Summarizer for OpenAiSummarizer {
             ChatMessage::system(protocol::SYSTEM_PROMPT),
             ChatMessage::user(wire::user_message(request)),
         ];
-        let answered = self
-            .chat
-            .ask(&SUMMARY, messages)
-            .await
-            .map_err(|error| match error {
-                ChatError::TimedOut => SummaryError::Unreachable(error.to_string()),
-                ChatError::Provider { status, message } => {
-                    SummaryError::Provider { status, message }
-                }
-                ChatError::Unreachable(reason) => SummaryError::Unreachable(reason),
-                ChatError::Unusable(reason) => SummaryError::Failed(reason),
-            })?;
+        let answered = self.chat.ask(&SUMMARY, messages).await?;
         let answer = answered.value;
         Ok(CallSummary {
             outcome: wire::outcome(&answer),

@@ -197,15 +197,7 @@ pub async fn list_endpoints(
     pool: &AnyPool,
     account_id: Uuid,
 ) -> Result<Vec<EndpointRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 \
-         ORDER BY created_at, endpoint_id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account_id.to_string())
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(endpoint).collect()
+    endpoints(pool, account_id, None).await
 }
 
 /// One endpoint of an account.
@@ -214,15 +206,26 @@ pub async fn find_endpoint(
     account_id: Uuid,
     endpoint_id: Uuid,
 ) -> Result<Option<EndpointRow>, sqlx::Error> {
+    Ok(endpoints(pool, account_id, Some(endpoint_id)).await?.pop())
+}
+
+/// An account's endpoints, oldest first; only the one with id `only` when given.
+async fn endpoints(
+    pool: &AnyPool,
+    account_id: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<EndpointRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 AND endpoint_id = $2"
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints \
+         WHERE account_id = $1 AND ($2 = '' OR endpoint_id = $2) \
+         ORDER BY created_at, endpoint_id"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account_id.to_string())
-        .bind(endpoint_id.to_string())
-        .fetch_optional(pool)
+        .bind(only.map(|id| id.to_string()).unwrap_or_default())
+        .fetch_all(pool)
         .await?;
-    row.as_ref().map(endpoint).transpose()
+    rows.iter().map(endpoint).collect()
 }
 
 /// Deletes an account's endpoint and its delivery log; false when it has no such endpoint.

@@ -138,12 +138,5 @@ fn guard_refusal(error: &reqwest::Error) -> Option<GuardError> {
 
 /// An error with its causes, `: `-joined (reqwest's own message alone says little).
 fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::with_causes(error.to_string(), error)
 }

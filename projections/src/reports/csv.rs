@@ -83,7 +83,8 @@ mod tests {
     use super::*;
     use crate::reports::{ReportOptions, ReportRow};
 
-    fn report(options: ReportOptions) -> Report {
+    /// A one-row report, with the summary and transcript columns if asked.
+    fn report(include_summaries: bool, include_transcripts: bool) -> Report {
         Report {
             campaign_name: "예약 확인".into(),
             generated_at: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
@@ -99,19 +100,23 @@ mod tests {
                 summary: Some("예약 확인함".into()),
                 transcript: Some("agent: 안녕하세요\nuser: 네".into()),
             }],
-            options,
+            options: ReportOptions {
+                include_summaries,
+                include_transcripts,
+            },
         }
+    }
+
+    /// A reader of the rendered file after its BOM.
+    fn csv_reader(bytes: &[u8]) -> ::csv::Reader<&[u8]> {
+        ::csv::Reader::from_reader(&bytes[BOM.len()..])
     }
 
     #[test]
     fn the_file_has_a_bom_korean_labels_seoul_times_and_machine_columns_last() {
-        let options = ReportOptions {
-            include_summaries: true,
-            include_transcripts: true,
-        };
-        let bytes = render(&report(options));
+        let bytes = render(&report(true, true));
         assert!(bytes.starts_with(BOM));
-        let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+        let mut reader = csv_reader(&bytes);
         let headers = reader.headers().unwrap().clone();
         assert_eq!(headers.len(), 13);
         assert_eq!(&headers[9], "통화 전문");
@@ -132,10 +137,6 @@ mod tests {
 
     #[test]
     fn csv_report_formula_injection_is_neutralized() {
-        let options = ReportOptions {
-            include_summaries: true,
-            include_transcripts: false,
-        };
         for (name, expected) in [
             ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
             ("+SUM(1+1)", "'+SUM(1+1)"),
@@ -144,11 +145,11 @@ mod tests {
             ("\tTAB", "'\tTAB"),
             ("김민수", "김민수"),
         ] {
-            let mut report = report(options);
+            let mut report = report(true, false);
             report.rows[0].name = Some(name.into());
             report.rows[0].summary = Some(name.into());
             let bytes = render(&report);
-            let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+            let mut reader = csv_reader(&bytes);
             let row = reader.records().next().unwrap().unwrap();
             assert_eq!(&row[0], expected, "{name}");
             assert_eq!(&row[8], expected, "the summary of {name}");
@@ -157,12 +158,8 @@ mod tests {
 
     #[test]
     fn summaries_and_transcripts_are_columns_only_when_asked() {
-        let options = ReportOptions {
-            include_summaries: false,
-            include_transcripts: false,
-        };
-        let bytes = render(&report(options));
-        let mut reader = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
+        let bytes = render(&report(false, false));
+        let mut reader = csv_reader(&bytes);
         assert_eq!(reader.headers().unwrap().len(), 11);
     }
 }

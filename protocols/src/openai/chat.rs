@@ -311,6 +311,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_script_and_summary_schemas_keep_the_strict_rules() {
+        for request in [
+            crate::openai::script::chat_request("gpt-4o-mini", vec![], 100),
+            crate::openai::summary::chat_request("gpt-4o-mini", vec![], 100),
+        ] {
+            let format = request.response_format.json_schema.as_ref().unwrap();
+            check_strict_format(format).unwrap_or_else(|e| panic!("{}: {e}", format.name));
+        }
+    }
+
+    #[test]
     fn the_strict_checker_refuses_loose_schemas() {
         let mut format = JsonSchemaFormat {
             name: SCHEMA_NAME.to_owned(),

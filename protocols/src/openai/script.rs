@@ -180,13 +180,6 @@ pub fn chat_request(model: &str, messages: Vec<ChatMessage>, max_tokens: u32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openai::chat::check_strict_format;
-
-    #[test]
-    fn the_script_schema_keeps_the_strict_rules() {
-        let request = chat_request("gpt-4o-mini", vec![], 100);
-        check_strict_format(request.response_format.json_schema.as_ref().unwrap()).unwrap();
-    }
 
     #[test]
     fn the_brief_round_trips_through_the_message() {

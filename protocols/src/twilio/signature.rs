@@ -116,6 +116,9 @@ mod tests {
     }
 
     const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    const TOKEN: &str = "12345";
+    /// The documented signature of [`vector_params`] posted to [`URL`].
+    const SIGNED: &str = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
 
     fn vector_params() -> Form {
         pairs(&[
@@ -127,50 +130,35 @@ mod tests {
         ])
     }
 
+    /// Whether `signature` is valid for [`vector_params`] posted to `url`.
+    fn vector_validates(url: &str, signature: &str) -> bool {
+        validate_signature(TOKEN, url, &vector_params(), signature)
+    }
+
     #[test]
     fn the_documented_vector_signs_and_validates() {
-        assert_eq!(
-            compute_signature("12345", URL, &vector_params()),
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        );
-        assert!(validate_signature(
-            "12345",
-            URL,
-            &vector_params(),
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        ));
+        assert_eq!(compute_signature(TOKEN, URL, &vector_params()), SIGNED);
+        assert!(vector_validates(URL, SIGNED));
     }
 
     #[test]
     fn parameter_order_does_not_change_the_signature() {
         let mut reversed = vector_params();
         reversed.reverse();
-        assert_eq!(
-            compute_signature("12345", URL, &reversed),
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        );
+        assert_eq!(compute_signature(TOKEN, URL, &reversed), SIGNED);
     }
 
     #[test]
     fn the_port_quirk_accepts_either_form() {
         let with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
+        let signed_with_port = "kvajT1Ptam85bY51eRf/AJRuM3w=";
         assert_eq!(
-            compute_signature("12345", with_port, &vector_params()),
-            "kvajT1Ptam85bY51eRf/AJRuM3w="
+            compute_signature(TOKEN, with_port, &vector_params()),
+            signed_with_port
         );
         // Signed with the port, validated against the URL without it — and the reverse.
-        assert!(validate_signature(
-            "12345",
-            URL,
-            &vector_params(),
-            "kvajT1Ptam85bY51eRf/AJRuM3w="
-        ));
-        assert!(validate_signature(
-            "12345",
-            with_port,
-            &vector_params(),
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        ));
+        assert!(vector_validates(URL, signed_with_port));
+        assert!(vector_validates(with_port, SIGNED));
     }
 
     #[test]
@@ -182,7 +170,7 @@ mod tests {
             ("Digits", "1234"),
         ]);
         assert_eq!(
-            compute_signature("12345", URL, &params),
+            compute_signature(TOKEN, URL, &params),
             "IK+Dwps556ElfBT0I3Rgjkr1wJU="
         );
     }
@@ -193,7 +181,7 @@ mod tests {
         let hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
         let url = format!("{URL}&bodySHA256={hash}");
         assert_eq!(
-            compute_signature("12345", &url, &[]),
+            compute_signature(TOKEN, &url, &[]),
             "a9nBmqA0ju/hNViExpshrM61xv4="
         );
         assert!(validate_json_signature(
@@ -220,35 +208,19 @@ mod tests {
             ("To", "+18005551212"),
         ]);
         assert_eq!(
-            compute_signature("12345", URL, &params),
+            compute_signature(TOKEN, URL, &params),
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         );
     }
 
     #[test]
     fn a_forged_or_garbled_signature_is_refused() {
-        let params = vector_params();
-        assert!(!validate_signature(
-            "12345",
-            URL,
-            &params,
-            "AAAADt4T1cUTdK1PDd93/VVr8B8="
-        ));
-        assert!(!validate_signature("12345", URL, &params, "not base64!"));
-        assert!(!validate_signature(
-            "54321",
-            URL,
-            &params,
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        ));
-        let mut tampered = params.clone();
+        assert!(!vector_validates(URL, "AAAADt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!vector_validates(URL, "not base64!"));
+        assert!(!validate_signature("54321", URL, &vector_params(), SIGNED));
+        let mut tampered = vector_params();
         tampered[2].1 = "9999".into();
-        assert!(!validate_signature(
-            "12345",
-            URL,
-            &tampered,
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        ));
+        assert!(!validate_signature(TOKEN, URL, &tampered, SIGNED));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use domain::script::Language;
 
-use super::analysis::{Analysis, Business, Deadline, amount_text, clock_en, day_en};
+use super::analysis::{Analysis, Business, Deadline, clock_en, day_en};
 use super::{Draft, step};
 
 const GREETING: &str = "Hello, this is {businessName}.";
@@ -17,28 +17,14 @@ struct Words {
 }
 
 fn words(business: Business) -> Words {
-    match business {
-        Business::Clinic | Business::Dental | Business::Salon => Words {
-            booking: "appointment",
-            bill: "your payment",
-        },
-        Business::Academy => Words {
-            booking: "consultation",
-            bill: "this month's tuition",
-        },
-        Business::Restaurant => Words {
-            booking: "reservation",
-            bill: "your deposit",
-        },
-        Business::Fitness => Words {
-            booking: "session",
-            bill: "this month's membership fee",
-        },
-        Business::Other => Words {
-            booking: "appointment",
-            bill: "your payment",
-        },
-    }
+    let (booking, bill) = match business {
+        Business::Clinic | Business::Dental | Business::Salon => ("appointment", "your payment"),
+        Business::Academy => ("consultation", "this month's tuition"),
+        Business::Restaurant => ("reservation", "your deposit"),
+        Business::Fitness => ("session", "this month's membership fee"),
+        Business::Other => ("appointment", "your payment"),
+    };
+    Words { booking, bill }
 }
 
 pub fn appointment(analysis: &Analysis) -> Draft {
@@ -129,10 +115,7 @@ pub fn appointment(analysis: &Analysis) -> Draft {
 
 pub fn payment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
-    let amount = analysis
-        .amount
-        .as_ref()
-        .map_or_else(|| "{amount}".to_owned(), |a| amount_text(a, Language::En));
+    let amount = analysis.amount_in(Language::En);
     let due = match analysis.deadline {
         Some(Deadline::Day(day)) => day_en(day),
         Some(Deadline::EndOfWeek) => "by the end of this week".to_owned(),

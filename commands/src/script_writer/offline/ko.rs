@@ -3,7 +3,7 @@
 
 use domain::script::Language;
 
-use super::analysis::{Analysis, Business, Deadline, amount_text, clock_ko, day_ko};
+use super::analysis::{Analysis, Business, Deadline, clock_ko, day_ko};
 use super::{Draft, step};
 
 const GREETING: &str = "안녕하세요, {businessName}입니다.";
@@ -20,42 +20,19 @@ struct Words {
 }
 
 fn words(business: Business) -> Words {
-    match business {
-        Business::Clinic => Words {
-            booking: "진료 예약",
-            visit: "내원",
-            bill: "진료비",
-        },
-        Business::Dental => Words {
-            booking: "치료 예약",
-            visit: "내원",
-            bill: "치료비",
-        },
-        Business::Salon => Words {
-            booking: "시술 예약",
-            visit: "방문",
-            bill: "시술 비용",
-        },
-        Business::Academy => Words {
-            booking: "상담 예약",
-            visit: "방문",
-            bill: "이번 달 수강료",
-        },
-        Business::Restaurant => Words {
-            booking: "예약",
-            visit: "방문",
-            bill: "예약금",
-        },
-        Business::Fitness => Words {
-            booking: "수업 예약",
-            visit: "방문",
-            bill: "이번 달 회비",
-        },
-        Business::Other => Words {
-            booking: "예약",
-            visit: "방문",
-            bill: "결제 금액",
-        },
+    let (booking, visit, bill) = match business {
+        Business::Clinic => ("진료 예약", "내원", "진료비"),
+        Business::Dental => ("치료 예약", "내원", "치료비"),
+        Business::Salon => ("시술 예약", "방문", "시술 비용"),
+        Business::Academy => ("상담 예약", "방문", "이번 달 수강료"),
+        Business::Restaurant => ("예약", "방문", "예약금"),
+        Business::Fitness => ("수업 예약", "방문", "이번 달 회비"),
+        Business::Other => ("예약", "방문", "결제 금액"),
+    };
+    Words {
+        booking,
+        visit,
+        bill,
     }
 }
 
@@ -142,10 +119,7 @@ pub fn appointment(analysis: &Analysis) -> Draft {
 
 pub fn payment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
-    let amount = analysis
-        .amount
-        .as_ref()
-        .map_or_else(|| "{amount}".to_owned(), |a| amount_text(a, Language::Ko));
+    let amount = analysis.amount_in(Language::Ko);
     let due = match analysis.deadline {
         Some(Deadline::Day(day)) => day_ko(day),
         Some(Deadline::EndOfWeek) => "이번 주".to_owned(),

@@ -50,6 +50,18 @@ impl OpenAiWriter {
     pub fn model(&self) -> &str {
         &self.chat.config().model
     }
+
+    /// Why the chat gave no script, as the writer says it.
+    fn refused(&self, error: ChatError) -> WriterError {
+        match error {
+            ChatError::TimedOut => WriterError::TimedOut {
+                budget: self.chat.config().budget,
+            },
+            ChatError::Provider { status, message } => WriterError::Provider { status, message },
+            ChatError::Unreachable(reason) => WriterError::Unreachable(reason),
+            ChatError::Unusable(reason) => WriterError::failed(reason),
+        }
+    }
 }
 
 /// Takes the script out of a completion, or says what is wrong with it.
@@ -115,16 +127,7 @@ impl ScriptWriter for OpenAiWriter {
             .chat
             .ask(&SCRIPT, messages)
             .await
-            .map_err(|error| match error {
-                ChatError::TimedOut => WriterError::TimedOut {
-                    budget: self.chat.config().budget,
-                },
-                ChatError::Provider { status, message } => {
-                    WriterError::Provider { status, message }
-                }
-                ChatError::Unreachable(reason) => WriterError::Unreachable(reason),
-                ChatError::Unusable(reason) => WriterError::failed(reason),
-            })?;
+            .map_err(|error| self.refused(error))?;
         Ok(WrittenScript {
             content: answered.value,
             usage: answered.usage,

@@ -361,6 +361,13 @@ impl Analysis {
     pub fn same_language(&self, language: Language) -> bool {
         self.input_language == language
     }
+
+    /// The amount as `language` writes it, or the `{amount}` variable when none was found.
+    pub fn amount_in(&self, language: Language) -> String {
+        self.amount
+            .as_ref()
+            .map_or_else(|| "{amount}".to_owned(), |a| amount_text(a, language))
+    }
 }
 
 #[cfg(test)]

@@ -22,44 +22,17 @@ pub(super) fn day(lower: &str) -> Option<Day> {
     if let Some(date) = korean_date(lower).or_else(|| english_date(lower)) {
         return Some(date);
     }
-    for (index, name) in WEEKDAYS_KO.iter().enumerate() {
-        let word = format!("{name}요일");
-        if let Some(at) = lower.find(&word) {
-            let before = lower[..at].trim_end();
-            let week = if before.ends_with("다음 주")
-                || before.ends_with("다음주")
-                || before.ends_with("담주")
-            {
-                Week::Next
-            } else if before.ends_with("이번 주")
-                || before.ends_with("이번주")
-                || before.ends_with("금주")
-            {
-                Week::This
-            } else {
-                Week::Unsaid
-            };
-            return Some(Day::Weekday {
-                week,
-                weekday: index as u8,
-            });
-        }
-    }
-    for (index, name) in WEEKDAYS_EN.iter().enumerate() {
-        if let Some(at) = lower.find(name) {
-            let before = lower[..at].trim_end();
-            let week = if before.ends_with("next") {
-                Week::Next
-            } else if before.ends_with("this") {
-                Week::This
-            } else {
-                Week::Unsaid
-            };
-            return Some(Day::Weekday {
-                week,
-                weekday: index as u8,
-            });
-        }
+    let korean = WEEKDAYS_KO.map(|name| format!("{name}요일"));
+    let english = WEEKDAYS_EN.map(str::to_owned);
+    let weekday = weekday_in(
+        lower,
+        &korean,
+        &["다음 주", "다음주", "담주"],
+        &["이번 주", "이번주", "금주"],
+    )
+    .or_else(|| weekday_in(lower, &english, &["next"], &["this"]));
+    if weekday.is_some() {
+        return weekday;
     }
     if lower.contains("모레") {
         return Some(Day::DayAfterTomorrow);
@@ -71,6 +44,25 @@ pub(super) fn day(lower: &str) -> Option<Day> {
         return Some(Day::Today);
     }
     None
+}
+
+/// The first of `weekdays` (Monday first) named in `lower`, in the week the words just before
+/// it say (`next`, `this`, or neither).
+fn weekday_in(lower: &str, weekdays: &[String], next: &[&str], this: &[&str]) -> Option<Day> {
+    weekdays.iter().enumerate().find_map(|(index, word)| {
+        let before = lower[..lower.find(word.as_str())?].trim_end();
+        let week = if next.iter().any(|w| before.ends_with(w)) {
+            Week::Next
+        } else if this.iter().any(|w| before.ends_with(w)) {
+            Week::This
+        } else {
+            Week::Unsaid
+        };
+        Some(Day::Weekday {
+            week,
+            weekday: index as u8,
+        })
+    })
 }
 
 /// Digits at the start of `text` and what follows them.
@@ -237,32 +229,23 @@ pub(super) fn colon_clock(lower: &str) -> Option<Clock> {
     None
 }
 
+/// Words that set a payment's deadline to the end of the month, or of the week.
+#[rustfmt::skip]
+const END_OF_MONTH: &[&str] = &[
+    "월말", "달 말", "이달 말", "end of the month", "end of month", "month-end",
+];
+#[rustfmt::skip]
+const END_OF_WEEK: &[&str] = &[
+    "이번 주까지", "이번주까지", "주말까지", "end of the week", "end of this week", "this week",
+];
+
 pub(super) fn deadline(lower: &str, day: Option<Day>) -> Option<Deadline> {
-    if [
-        "월말",
-        "달 말",
-        "이달 말",
-        "end of the month",
-        "end of month",
-        "month-end",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(Deadline::EndOfMonth);
+    let says = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if says(END_OF_MONTH) {
+        Some(Deadline::EndOfMonth)
+    } else if says(END_OF_WEEK) {
+        Some(Deadline::EndOfWeek)
+    } else {
+        day.map(Deadline::Day)
     }
-    if [
-        "이번 주까지",
-        "이번주까지",
-        "주말까지",
-        "end of the week",
-        "end of this week",
-        "this week",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(Deadline::EndOfWeek);
-    }
-    day.map(Deadline::Day)
 }
