@@ -241,7 +241,7 @@ impl Config {
                 phone_number: required(
                     &var,
                     "TWILIO_PHONE_NUMBER",
-                    "is required with TWILIO_ACCOUNT_SID (the caller id)",
+                    "TWILIO_ACCOUNT_SID (the caller id)",
                 )?,
                 account_sid: account_sid.trim().to_owned(),
                 auth_token: SecretString::from(auth_token.trim()),
@@ -258,11 +258,7 @@ impl Config {
             None => None,
             Some(key) => Some(ElevenLabsSettings {
                 api_base: http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
-                agent_id: required(
-                    &var,
-                    "ELEVENLABS_AGENT_ID",
-                    "is required with ELEVENLABS_API_KEY",
-                )?,
+                agent_id: required(&var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
                 api_key: SecretString::from(key.trim()),
                 voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
             }),
@@ -415,17 +411,17 @@ fn http_base(
     }
 }
 
-/// `name`, trimmed, or refused with `reason` when unset.
+/// `name`, trimmed; refused as required with `with` when unset.
 fn required(
     var: &dyn Fn(&str) -> Option<String>,
     name: &'static str,
-    reason: &str,
+    with: &str,
 ) -> Result<String, ConfigError> {
     var(name)
         .map(|value| value.trim().to_owned())
         .ok_or_else(|| ConfigError::Invalid {
             name,
-            reason: reason.into(),
+            reason: format!("is required with {with}"),
         })
 }
 

@@ -29,6 +29,11 @@ struct Fixture {
 }
 
 impl Fixture {
+    fn new(store: EventStore, bus: EventBus) -> Self {
+        let stop = CancellationToken::new();
+        Self { store, bus, stop }
+    }
+
     fn start_relay(&self) {
         tokio::spawn(workers::relay::run(
             Relay::new(self.store.clone(), self.bus.clone()),
@@ -126,11 +131,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
 #[tokio::test]
 async fn sqlite_with_the_in_process_bus() {
     let db = TestDb::sqlite();
-    let fixture = Fixture {
-        store: db.store().await,
-        bus: EventBus::in_process(),
-        stop: CancellationToken::new(),
-    };
+    let fixture = Fixture::new(db.store().await, EventBus::in_process());
     the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
 }
 
@@ -146,10 +147,6 @@ async fn postgres_with_nats() {
     })
     .await
     .unwrap();
-    let fixture = Fixture {
-        store: db.store().await,
-        bus,
-        stop: CancellationToken::new(),
-    };
+    let fixture = Fixture::new(db.store().await, bus);
     the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
 }
