@@ -25,12 +25,8 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
-        /// Where the embedded database, generated secrets and recordings live.
-        #[arg(long, env = "DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Which workers to run; repeat or separate with commas.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
-        role: Vec<Role>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -68,11 +64,8 @@ pub enum Command {
         /// Address the in-process server (webhooks, media, `/mcp`) listens on; port 0 picks one.
         #[arg(long, env = "MCP_BIND_ADDR", default_value = "127.0.0.1:0")]
         bind: SocketAddr,
-        #[arg(long, env = "DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Which workers to run; repeat or separate with commas.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
-        role: Vec<Role>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Check the configuration and each provider for real (Twilio, ElevenLabs, OpenAI), the
     /// database, NATS, the report font and free disk: ✓ or ✗ with the fix, exit status 1 when
@@ -91,6 +84,24 @@ pub enum Command {
     Openapi,
 }
 
+/// What `serve` and `mcp` share besides their address: the data dir and the workers.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Where the embedded database, generated secrets and recordings live.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Which workers to run; repeat or separate with commas.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    role: Vec<Role>,
+}
+
+impl ServerArgs {
+    /// The configuration of a server listening on `bind`.
+    fn config(self, bind: SocketAddr) -> Result<Config, crate::config::ConfigError> {
+        Config::load(bind, self.data_dir, self.role)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Walk the hash chain; name the first edited, inserted or deleted event (exit status 1).
@@ -103,11 +114,7 @@ pub enum AuditAction {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            bind,
-            data_dir,
-            role,
-        } => serve(Config::load(bind, data_dir, role)?).await,
+        Command::Serve { bind, server } => serve(server.config(bind)?).await,
         Command::Migrate { data_dir } => {
             let config = offline_config(data_dir)?;
             Db::connect_and_migrate(&config.database_url).await?;
@@ -136,11 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::standalone::run(args).await,
-        Command::Mcp {
-            bind,
-            data_dir,
-            role,
-        } => mcp_stdio(Config::load(bind, data_dir, role)?).await,
+        Command::Mcp { bind, server } => mcp_stdio(server.config(bind)?).await,
         Command::Doctor { data_dir } => {
             let config = offline_config(data_dir)?;
             let checks = crate::doctor::run(&config).await;

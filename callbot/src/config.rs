@@ -236,19 +236,16 @@ impl Config {
             }),
         };
         let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
-            (Some(account_sid), Some(auth_token)) => {
-                let api_base = http_base(&var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?;
-                let phone_number = var("TWILIO_PHONE_NUMBER").ok_or(ConfigError::Invalid {
-                    name: "TWILIO_PHONE_NUMBER",
-                    reason: "is required with TWILIO_ACCOUNT_SID (the caller id)".into(),
-                })?;
-                Some(TwilioSettings {
-                    account_sid: account_sid.trim().to_owned(),
-                    auth_token: SecretString::from(auth_token.trim()),
-                    phone_number: phone_number.trim().to_owned(),
-                    api_base,
-                })
-            }
+            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+                api_base: http_base(&var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?,
+                phone_number: required(
+                    &var,
+                    "TWILIO_PHONE_NUMBER",
+                    "TWILIO_ACCOUNT_SID (the caller id)",
+                )?,
+                account_sid: account_sid.trim().to_owned(),
+                auth_token: SecretString::from(auth_token.trim()),
+            }),
             (None, None) => None,
             (Some(_), None) | (None, Some(_)) => {
                 return Err(ConfigError::Invalid {
@@ -259,19 +256,12 @@ impl Config {
         };
         let elevenlabs = match var("ELEVENLABS_API_KEY") {
             None => None,
-            Some(key) => {
-                let api_base = http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?;
-                let agent_id = var("ELEVENLABS_AGENT_ID").ok_or(ConfigError::Invalid {
-                    name: "ELEVENLABS_AGENT_ID",
-                    reason: "is required with ELEVENLABS_API_KEY".into(),
-                })?;
-                Some(ElevenLabsSettings {
-                    api_key: SecretString::from(key.trim()),
-                    agent_id: agent_id.trim().to_owned(),
-                    voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
-                    api_base,
-                })
-            }
+            Some(key) => Some(ElevenLabsSettings {
+                api_base: http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
+                agent_id: required(&var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
+                api_key: SecretString::from(key.trim()),
+                voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
+            }),
         };
         let sandbox_speed = positive(
             &var,
@@ -421,6 +411,20 @@ fn http_base(
     }
 }
 
+/// `name`, trimmed; refused as required with `with` when unset.
+fn required(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    with: &str,
+) -> Result<String, ConfigError> {
+    var(name)
+        .map(|value| value.trim().to_owned())
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("is required with {with}"),
+        })
+}
+
 /// `name` as a positive, finite number; 1 when unset.
 fn positive(
     var: &dyn Fn(&str) -> Option<String>,
@@ -546,296 +550,5 @@ fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn load(dir: &Path, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.to_path_buf(),
-            vec![Role::All],
-            |name| vars.get(name).cloned(),
-        )
-    }
-
-    #[test]
-    fn embedded_mode_generates_secrets_once_and_keeps_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = load(dir.path(), &[]).unwrap();
-        let second = load(dir.path(), &[]).unwrap();
-        assert!(first.is_embedded());
-        assert_eq!(
-            first.jwt_secret.expose_secret(),
-            second.jwt_secret.expose_secret()
-        );
-        assert_eq!(
-            first.recording_key.expose_secret(),
-            second.recording_key.expose_secret()
-        );
-        assert!(first.database_url.ends_with("callbot.db"));
-    }
-
-    #[test]
-    fn postgres_mode_requires_shared_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load(dir.path(), &[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Missing { name: "JWT_SECRET" }));
-    }
-
-    #[test]
-    fn a_recording_key_of_the_wrong_size_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load(dir.path(), &[("RECORDING_KEY", "c2hvcnQ=")]).unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Invalid {
-                name: "RECORDING_KEY",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn trusted_proxies_and_the_metrics_token_are_read_and_a_bad_proxy_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = load(dir.path(), &[]).unwrap();
-        assert!(config.trusted_proxies.is_empty());
-        assert!(config.metrics_token.is_none());
-        let config = load(
-            dir.path(),
-            &[
-                ("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
-                ("METRICS_TOKEN", " scrape-me "),
-            ],
-        )
-        .unwrap();
-        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
-        assert_eq!(
-            config.metrics_token.as_ref().map(|t| t.expose_secret()),
-            Some("scrape-me")
-        );
-        let err = load(dir.path(), &[("TRUSTED_PROXIES", "proxy.local")]).unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Invalid {
-                name: "TRUSTED_PROXIES",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn an_unknown_database_scheme_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load(dir.path(), &[("DATABASE_URL", "mysql://x")]).unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Invalid {
-                name: "DATABASE_URL",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn openai_settings_come_with_the_key_and_have_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(load(dir.path(), &[]).unwrap().openai.is_none());
-        let config = load(dir.path(), &[("OPENAI_API_KEY", "sk-test-secret")]).unwrap();
-        let openai = config.openai.clone().unwrap();
-        assert_eq!(openai.api_key.expose_secret(), "sk-test-secret");
-        assert_eq!(openai.base_url, "https://api.openai.com/v1");
-        assert_eq!(openai.model, "gpt-4o-mini");
-        assert!(!format!("{config:?}").contains("sk-test-secret"));
-        let config = load(
-            dir.path(),
-            &[
-                ("OPENAI_API_KEY", "k"),
-                ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/"),
-                ("OPENAI_MODEL", "gpt-4o"),
-            ],
-        )
-        .unwrap();
-        let openai = config.openai.unwrap();
-        assert_eq!(
-            (openai.base_url.as_str(), openai.model.as_str()),
-            ("http://127.0.0.1:9/v1", "gpt-4o")
-        );
-        let err = load(
-            dir.path(),
-            &[
-                ("OPENAI_API_KEY", "k"),
-                ("OPENAI_BASE_URL", "api.openai.com"),
-            ],
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Invalid {
-                name: "OPENAI_BASE_URL",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn the_shutdown_grace_defaults_to_ten_seconds_and_is_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let grace = |value: &str| load(dir.path(), &[("SHUTDOWN_GRACE_SECONDS", value)]);
-        assert_eq!(
-            load(dir.path(), &[]).unwrap().shutdown_grace,
-            std::time::Duration::from_secs(10)
-        );
-        assert_eq!(
-            grace("3").unwrap().shutdown_grace,
-            std::time::Duration::from_secs(3)
-        );
-        for bad in ["0", "601", "soon", "-1"] {
-            assert!(
-                matches!(
-                    grace(bad),
-                    Err(ConfigError::Invalid {
-                        name: "SHUTDOWN_GRACE_SECONDS",
-                        ..
-                    })
-                ),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_maximum_call_length_defaults_to_fifteen_minutes_and_is_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let max_call = |value: &str| load(dir.path(), &[("MAX_CALL_SECONDS", value)]);
-        assert_eq!(
-            load(dir.path(), &[]).unwrap().max_call,
-            std::time::Duration::from_secs(900)
-        );
-        assert_eq!(
-            max_call("300").unwrap().max_call,
-            std::time::Duration::from_secs(300)
-        );
-        for bad in ["59", "14401", "long"] {
-            assert!(
-                matches!(
-                    max_call(bad),
-                    Err(ConfigError::Invalid {
-                        name: "MAX_CALL_SECONDS",
-                        ..
-                    })
-                ),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn rate_limit_scale_defaults_to_one_and_must_be_positive() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(dir.path(), &[]).unwrap().rate_limit_scale, 1.0);
-        let config = load(dir.path(), &[("RATE_LIMIT_SCALE", "100")]).unwrap();
-        assert_eq!(config.rate_limit_scale, 100.0);
-        for bad in ["0", "-2", "lots"] {
-            let err = load(dir.path(), &[("RATE_LIMIT_SCALE", bad)]).unwrap_err();
-            assert!(matches!(
-                err,
-                ConfigError::Invalid {
-                    name: "RATE_LIMIT_SCALE",
-                    ..
-                }
-            ));
-        }
-    }
-
-    #[test]
-    fn rates_default_and_refuse_nonsense() {
-        let none = |_: &str| None;
-        assert_eq!(rates_from_lookup(&none).unwrap(), Rates::default());
-        let set = |name: &str| (name == "OPENAI_INPUT_RATE").then(|| "2.5".to_owned());
-        assert_eq!(
-            rates_from_lookup(&set).unwrap().openai_input_per_million,
-            2.5
-        );
-        let bad = |name: &str| (name == "ELEVENLABS_RATE_PER_MINUTE").then(|| "-1".to_owned());
-        let error = rates_from_lookup(&bad).unwrap_err().to_string();
-        assert!(error.contains("ELEVENLABS_RATE_PER_MINUTE"), "{error}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn finding_8_the_data_dir_and_the_secrets_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        let parent = tempfile::tempdir().unwrap();
-        let data_dir = parent.path().join("data");
-        load(&data_dir, &[]).unwrap();
-        assert_eq!(mode(&data_dir), 0o700);
-        assert_eq!(mode(&data_dir.join("secrets")), 0o700);
-        for name in ["JWT_SECRET", "RECORDING_KEY"] {
-            assert_eq!(mode(&data_dir.join("secrets").join(name)), 0o600, "{name}");
-        }
-        // A data dir an older version left open is closed on the next start.
-        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        load(&data_dir, &[]).unwrap();
-        assert_eq!(mode(&data_dir), 0o700);
-    }
-
-    #[test]
-    fn http_limits_default_and_refuse_nonsense() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = load(dir.path(), &[]).unwrap();
-        assert_eq!(config.http, HttpLimits::default());
-        assert_eq!(config.media_unverified_per_address, 64);
-        let config = load(
-            dir.path(),
-            &[
-                ("HTTP_HEADER_TIMEOUT_SECONDS", "0.5"),
-                ("HTTP_BODY_TIMEOUT_SECONDS", "2"),
-                ("HTTP_MAX_CONNECTIONS", "10"),
-                ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "3"),
-                ("MEDIA_START_DEADLINE_SECONDS", "120"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            config.http,
-            HttpLimits {
-                header_timeout: std::time::Duration::from_millis(500),
-                body_timeout: std::time::Duration::from_secs(2),
-                max_connections: 10,
-            }
-        );
-        assert_eq!(config.media_unverified_per_address, 3);
-        assert_eq!(
-            config.media_start_deadline,
-            std::time::Duration::from_secs(120)
-        );
-        for (name, bad) in [
-            ("HTTP_HEADER_TIMEOUT_SECONDS", "0"),
-            ("HTTP_HEADER_TIMEOUT_SECONDS", "301"),
-            ("HTTP_BODY_TIMEOUT_SECONDS", "soon"),
-            ("HTTP_MAX_CONNECTIONS", "0"),
-            ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "-1"),
-            ("MEDIA_START_DEADLINE_SECONDS", "601"),
-        ] {
-            let err = load(dir.path(), &[(name, bad)]).unwrap_err();
-            assert!(
-                matches!(err, ConfigError::Invalid { name: n, .. } if n == name),
-                "{name}={bad}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = load(dir.path(), &[("JWT_SECRET", "hunter2hunter2")]).unwrap();
-        assert!(!format!("{config:?}").contains("hunter2"));
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

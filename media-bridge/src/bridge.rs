@@ -184,6 +184,16 @@ pub enum PortError {
     Twilio(#[from] TwilioError),
 }
 
+/// What the agent's `report_outcome` tool said about the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedOutcome {
+    pub result: CallResult,
+    /// Free-text note from the agent.
+    pub note: Option<String>,
+    /// A time the callee proposed instead, as they said it.
+    pub proposed_time: Option<String>,
+}
+
 /// What the bridge asks of the write side (implemented over the Call aggregate).
 #[async_trait]
 pub trait CallPort: Send + Sync + 'static {
@@ -193,9 +203,7 @@ pub trait CallPort: Send + Sync + 'static {
     async fn report_outcome(
         &self,
         call_id: Uuid,
-        result: CallResult,
-        note: Option<String>,
-        proposed_time: Option<String>,
+        outcome: ReportedOutcome,
     ) -> Result<(), PortError>;
     /// The callee asked not to be called again: suppress the number, result `OPTED_OUT`.
     async fn opt_out(&self, call_id: Uuid) -> Result<(), PortError>;
@@ -684,9 +692,12 @@ impl Bridge {
                 let raw = text("result").ok_or(ToolError::MissingResult)?;
                 let result: CallResult = serde_json::from_value(Value::String(raw.clone()))
                     .map_err(|_| ToolError::UnknownResult(raw))?;
-                self.port
-                    .report_outcome(started.call_id, result, text("note"), text("proposedTime"))
-                    .await?;
+                let outcome = ReportedOutcome {
+                    result,
+                    note: text("note"),
+                    proposed_time: text("proposedTime"),
+                };
+                self.port.report_outcome(started.call_id, outcome).await?;
                 Ok(format!("recorded {result}"))
             }
             "opt_out" => {

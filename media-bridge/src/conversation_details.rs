@@ -110,16 +110,23 @@ mod tests {
 
     #[test]
     fn the_provider_transcript_becomes_domain_lines() {
-        let body = serde_json::json!({
-            "agent_id": "a", "conversation_id": "conv_1", "status": "done",
-            "transcript": [
-                {"role": "agent", "message": "안녕하세요", "time_in_call_secs": 0},
-                {"role": "user", "message": null, "time_in_call_secs": 2, "tool_calls": []},
-                {"role": "user", "message": "네 ", "time_in_call_secs": 3.5}
+        // The wire shape is parsed (and tested) in `protocols`; here only the mapping counts.
+        let line = |role: &str, message: Option<&str>, secs: f64| DetailsLine {
+            role: role.into(),
+            message: message.map(Into::into),
+            time_in_call_secs: Some(secs),
+        };
+        let details = ConversationDetails {
+            conversation_id: "conv_1".into(),
+            status: "done".into(),
+            transcript: vec![
+                line("agent", Some("안녕하세요"), 0.0),
+                line("user", None, 2.0),
+                line("user", Some("네 "), 3.5),
+                line("system", Some("unknown role"), 4.0),
             ],
-            "metadata": {"call_duration_secs": 90, "cost": 900}
-        });
-        let details: ConversationDetails = serde_json::from_value(body).unwrap();
+            metadata: DetailsMetadata::default(),
+        };
         assert_eq!(
             details.lines(),
             vec![

@@ -20,7 +20,7 @@ use projections::ScriptList;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::bridge::{CallPort, EndReason, PortError, Session, TranscriptLine};
+use crate::bridge::{CallPort, EndReason, PortError, ReportedOutcome, Session, TranscriptLine};
 use crate::twilio::TwilioClient;
 
 /// A failure of the store or the read model, kept as its message.
@@ -185,16 +185,13 @@ impl CallPort for StorePort {
     async fn report_outcome(
         &self,
         call_id: Uuid,
-        result: CallResult,
-        note: Option<String>,
-        proposed_time: Option<String>,
+        outcome: ReportedOutcome,
     ) -> Result<(), PortError> {
-        let at = self.clock.now();
         let command = CallCommand::ReportOutcome {
-            result,
-            note,
-            proposed_time,
-            at,
+            result: outcome.result,
+            note: outcome.note,
+            proposed_time: outcome.proposed_time,
+            at: self.clock.now(),
         };
         self.run(call_id, command).await
     }

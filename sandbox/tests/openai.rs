@@ -12,7 +12,8 @@ use protocols::openai::script::{SCHEMA_NAME, SYSTEM_PROMPT, ScriptBrief};
 use protocols::openai::summary::{SummaryAnswer, SummaryBrief};
 use sandbox::openai::{Author, SandboxServer};
 
-/// The composition root's author, over the offline writer and summarizer.
+/// The composition root's author for scripts: the offline writer. These tests drive the
+/// script writer only, so no summary is ever asked for.
 struct OfflineAuthor;
 
 impl Author for OfflineAuthor {
@@ -20,17 +21,8 @@ impl Author for OfflineAuthor {
         OfflineWriter::compose(&commands::script_writer::openai::wire::request_from(brief))
     }
 
-    fn summarize(&self, brief: &SummaryBrief) -> SummaryAnswer {
-        let request = commands::summarizer::wire::request_from(brief);
-        let summary = commands::summarizer::OfflineSummarizer::compose(&request);
-        SummaryAnswer {
-            summary: summary.summary,
-            outcome: summary
-                .outcome
-                .map_or("UNKNOWN", |result| result.as_str())
-                .to_owned(),
-            follow_up_needed: summary.follow_up_needed,
-        }
+    fn summarize(&self, _: &SummaryBrief) -> SummaryAnswer {
+        unreachable!("the script writer's tests ask for no summary")
     }
 }
 

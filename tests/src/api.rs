@@ -198,6 +198,13 @@ impl TestApp {
         self.get(&format!("/scripts/{id}{query}"), token).await
     }
 
+    /// `PUT /settings`, expecting 200: the saved settings.
+    pub async fn put_settings_ok(&self, settings: Value) -> Value {
+        let (status, saved) = self.call("PUT", "/settings", Some(settings)).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        saved
+    }
+
     /// A saved script of the owner, created through its aggregate (no writer involved).
     pub async fn save_script(&self, content: ScriptContent) -> Uuid {
         fixtures::save_script(&self.state.store, self.account, content).await
@@ -300,6 +307,12 @@ impl TestApp {
     }
 
     // --- Calls
+
+    /// `GET /calls/{id}/recording`: the recording's link.
+    pub async fn get_recording(&self, call: &str) -> (StatusCode, Value) {
+        self.call("GET", &format!("/calls/{call}/recording"), None)
+            .await
+    }
 
     /// `GET /calls/{id}`.
     pub async fn get_call(&self, id: &str) -> (StatusCode, Value) {
@@ -420,26 +433,41 @@ impl TestApp {
         log["data"].as_array().expect("a delivery log").clone()
     }
 
+    /// A campaign of the clinic script (saved for it) calling `contacts` at any hour, with the
+    /// appointment time set for all of them; `settings` adds to (or overrides) the call window.
+    /// Created, not started; its id.
+    pub async fn create_clinic_campaign_ok(
+        &self,
+        name: &str,
+        contacts: Value,
+        settings: Value,
+    ) -> String {
+        let script = self.save_script(fixtures::clinic_script()).await;
+        let mut all_settings = json!({ "callWindow": { "start": "00:00", "end": "24:00" } });
+        if let (Some(all), Value::Object(extra)) = (all_settings.as_object_mut(), settings) {
+            all.extend(extra);
+        }
+        self.create_campaign_ok(json!({
+            "name": name,
+            "scriptId": script,
+            "contacts": contacts,
+            "variables": { "appointmentTime": "내일 오후 2시" },
+            "settings": all_settings
+        }))
+        .await
+    }
+
     /// A sandbox campaign of the clinic script calling `phones` (any hour, no retries),
     /// started; its id.
     pub async fn start_sandbox_campaign_ok(&self, phones: &[String]) -> String {
-        let script = self.save_script(fixtures::clinic_script()).await;
         let contacts: Vec<Value> = phones
             .iter()
             .enumerate()
             .map(|(n, phone)| json!({ "phoneNumber": phone, "name": format!("고객{n}") }))
             .collect();
+        let no_retries = json!({ "retry": { "maxRetries": 0, "intervalsSeconds": [1] } });
         let campaign = self
-            .create_campaign_ok(json!({
-                "name": "샌드박스 캠페인",
-                "scriptId": script,
-                "contacts": contacts,
-                "variables": { "appointmentTime": "내일 오후 2시" },
-                "settings": {
-                    "retry": { "maxRetries": 0, "intervalsSeconds": [1] },
-                    "callWindow": { "start": "00:00", "end": "24:00" }
-                }
-            }))
+            .create_clinic_campaign_ok("샌드박스 캠페인", contacts.into(), no_retries)
             .await;
         self.start_campaign_ok(&campaign).await;
         campaign

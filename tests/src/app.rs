@@ -287,6 +287,27 @@ fn twilio_vars(twilio: &sandbox::twilio::TwilioSandbox) -> Vec<(String, String)>
 }
 
 impl TestApp {
+    /// What `callbot replay` finds different between the live read models and a rebuild of
+    /// them from the store (empty when they agree).
+    pub async fn replay_differences(&self) -> Vec<projections::replay::TableDiff> {
+        callbot::maintenance::replay_report(&self.database_url(), false)
+            .await
+            .expect("a replay report")
+    }
+
+    /// Fails unless a rebuild from the store gives the live read models exactly, once the
+    /// campaign list has applied the store up to `head`.
+    pub async fn assert_replay_matches_live_tables(&self, head: i64) {
+        let caught_up = self
+            .state
+            .campaign_list
+            .wait_for(head, std::time::Duration::from_secs(30))
+            .await;
+        assert!(caught_up, "the campaign list never reached {head}");
+        let diffs = self.replay_differences().await;
+        assert_eq!(diffs, vec![], "replay differs from the live read models");
+    }
+
     /// The app's data directory (the SQLite file, secrets, recordings, reports).
     pub fn data_dir(&self) -> &Path {
         self.dir.path()

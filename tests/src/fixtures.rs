@@ -149,6 +149,12 @@ pub fn tally_added(aggregate_id: &str, sequence: usize) -> SerializedEvent {
     )
 }
 
+/// Settings whose daily budget one answered sandbox call already crosses (Twilio alone charges
+/// $0.0135), with the alert at the same cent.
+pub fn one_cent_daily_budget() -> Value {
+    json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 })
+}
+
 /// SPEC §9 test number `nn` as a user types it (`010-5550-01NN`).
 pub fn number(nn: u32) -> String {
     format!("010-5550-01{nn:02}")

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backends;
 pub mod db;
 pub mod fixtures;
 pub mod mcp;

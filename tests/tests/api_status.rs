@@ -304,9 +304,7 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
     // The post-call worker (summaries, costs) goes on after `completed`; once it and the
     // projections are done, the rebuilt tables equal the live ones.
     let (app, campaign) = completed_campaign(8).await;
-    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
-        .await
-        .unwrap();
+    let diffs = app.replay_differences().await;
     assert_eq!(diffs, vec![], "rebuilt tables equal the live ones");
     callbot::maintenance::replay(&app.database_url())
         .await
@@ -318,9 +316,7 @@ async fn replay_rebuilds_identical_read_models_after_a_campaign_and_spots_a_drif
         .execute(app.state.store.db().pool())
         .await
         .unwrap();
-    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
-        .await
-        .unwrap();
+    let diffs = app.replay_differences().await;
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert_eq!(diffs[0].table, "call_list");
     assert!(diffs[0].examples[0].contains("status=FAILED"), "{diffs:?}");

@@ -230,70 +230,25 @@ async fn a_forged_event_slipped_in_the_middle_is_named(db: TestDb) {
     assert!(err.to_string().contains("event #6 was inserted"), "{err}");
 }
 
-#[tokio::test]
-async fn sqlite_an_untouched_log_verifies() {
-    an_untouched_log_verifies(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_an_edited_payload_is_named() {
-    an_edited_payload_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_edited_metadata_of_the_last_event_is_named() {
-    edited_metadata_of_the_last_event_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_deleted_event_is_named() {
-    a_deleted_event_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_deleted_last_event_is_named() {
-    a_deleted_last_event_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_deletion_hidden_by_renumbering_is_named() {
-    a_deletion_hidden_by_renumbering_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_forged_event_at_the_end_is_named() {
-    a_forged_event_at_the_end_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_forged_event_slipped_in_the_middle_is_named() {
-    a_forged_event_slipped_in_the_middle_is_named(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn postgres_an_untouched_log_verifies() {
-    an_untouched_log_verifies(TestDb::postgres().await).await;
-}
-
-#[tokio::test]
-async fn postgres_an_edited_payload_is_named() {
-    an_edited_payload_is_named(TestDb::postgres().await).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deleted_event_is_named() {
-    a_deleted_event_is_named(TestDb::postgres().await).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deletion_hidden_by_renumbering_is_named() {
-    a_deletion_hidden_by_renumbering_is_named(TestDb::postgres().await).await;
-}
-
-#[tokio::test]
-async fn postgres_a_forged_event_slipped_in_the_middle_is_named() {
-    a_forged_event_slipped_in_the_middle_is_named(TestDb::postgres().await).await;
-}
+callbot_tests::backend_tests!(
+    sqlite: [
+        an_untouched_log_verifies,
+        an_edited_payload_is_named,
+        edited_metadata_of_the_last_event_is_named,
+        a_deleted_event_is_named,
+        a_deleted_last_event_is_named,
+        a_deletion_hidden_by_renumbering_is_named,
+        a_forged_event_at_the_end_is_named,
+        a_forged_event_slipped_in_the_middle_is_named,
+    ],
+    postgres: [
+        an_untouched_log_verifies,
+        an_edited_payload_is_named,
+        a_deleted_event_is_named,
+        a_deletion_hidden_by_renumbering_is_named,
+        a_forged_event_slipped_in_the_middle_is_named,
+    ],
+);
 
 /// Replay on Postgres: the scratch tables live in a schema of their own on the same server.
 #[tokio::test]

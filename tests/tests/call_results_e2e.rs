@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use callbot_tests::fixtures::{clinic_script, micros, number};
+use callbot_tests::fixtures::{clinic_script, micros, number, one_cent_daily_budget};
 use callbot_tests::{AppOptions, Backend, TestApp, poll_api, spawn_app_with};
 use chrono::Utc;
 use reqwest::StatusCode;
@@ -37,15 +37,10 @@ async fn start_campaign(app: &TestApp, name: &str, numbers: &[u32], concurrency:
 
 /// Creates a campaign and tries to start it; the start's status and body.
 async fn start_campaign_expecting_refusal(app: &TestApp) -> (StatusCode, Value) {
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "두 번째",
-        "scriptId": script,
-        "contacts": [{ "phoneNumber": number(40), "name": "고객40" }],
-        "variables": { "appointmentTime": "내일 오후 2시" },
-        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-    });
-    let id = app.create_campaign_ok(body).await;
+    let contacts = json!([{ "phoneNumber": number(40), "name": "고객40" }]);
+    let id = app
+        .create_clinic_campaign_ok("두 번째", contacts, json!({}))
+        .await;
     app.start_campaign(&id).await
 }
 
@@ -83,17 +78,9 @@ fn complete(detail: &Value) -> bool {
         && (detail["summarySource"] == "OFFLINE" || micros(&costs["llm"]) > 0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn answered_calls_get_transcripts_summaries_and_costs_on_sqlite() {
-    answered_calls_get_results(Backend::Sqlite).await;
-}
+callbot_tests::app_backend_tests!(answered_calls_get_transcripts_summaries_and_costs);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn answered_calls_get_transcripts_summaries_and_costs_on_postgres_and_nats() {
-    answered_calls_get_results(Backend::PostgresAndNats).await;
-}
-
-async fn answered_calls_get_results(backend: Backend) {
+async fn answered_calls_get_transcripts_summaries_and_costs(backend: Backend) {
     let openai = sandbox::openai::spawn(callbot::providers::OfflineAuthor::shared()).await;
     let app = spawn_app_with(
         AppOptions::sandbox_calls()
@@ -224,16 +211,7 @@ async fn answered_calls_get_results(backend: Backend) {
     assert_eq!(charges, 9, "three components of three answered attempts");
 
     // Replaying the history into fresh read models gives identical tables (ledger included).
-    assert!(
-        app.state
-            .campaign_list
-            .wait_for(head, Duration::from_secs(30))
-            .await
-    );
-    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
-        .await
-        .unwrap();
-    assert_eq!(diffs, vec![], "replay differs from the live read models");
+    app.assert_replay_matches_live_tables(head).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -268,11 +246,7 @@ async fn a_failing_model_leaves_the_offline_summary_and_no_token_cost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recorded_costs_crossing_the_daily_cap_pause_the_campaign_and_refuse_a_start() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    // One answered call costs more than a cent (Twilio alone is $0.0135).
-    let settings =
-        json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
-    let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
+    app.put_settings_ok(one_cent_daily_budget()).await;
     let numbers: Vec<u32> = (21..=32).collect();
     let id = start_campaign(&app, "예산 초과", &numbers, 1).await;
     let campaign = app.wait_for_campaign(&id, "PAUSED").await;

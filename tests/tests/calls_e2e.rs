@@ -15,17 +15,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_campaign_over_the_test_numbers_ends_as_the_spec_table_says_on_sqlite() {
-    campaign_over_the_test_numbers(Backend::Sqlite).await;
-}
+callbot_tests::app_backend_tests!(a_campaign_over_the_test_numbers_ends_as_the_spec_table_says);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_campaign_over_the_test_numbers_ends_as_the_spec_table_says_on_postgres_and_nats() {
-    campaign_over_the_test_numbers(Backend::PostgresAndNats).await;
-}
-
-async fn campaign_over_the_test_numbers(backend: Backend) {
+async fn a_campaign_over_the_test_numbers_ends_as_the_spec_table_says(backend: Backend) {
     let app = spawn_app_with(AppOptions::sandbox_calls().backend(backend)).await;
     let script = app.save_script(clinic_script()).await;
     let contacts: Vec<Value> = (1..=13)
@@ -155,30 +147,16 @@ async fn campaign_over_the_test_numbers(backend: Backend) {
     // Replaying the whole history into fresh read models gives identical tables, once the
     // background workers (recordings, post-call results) are done.
     let head = app.wait_for_workers_finished().await;
-    assert!(
-        app.state
-            .campaign_list
-            .wait_for(head, std::time::Duration::from_secs(30))
-            .await
-    );
-    let diffs = callbot::maintenance::replay_report(&app.database_url(), false)
-        .await
-        .unwrap();
-    assert_eq!(diffs, vec![], "replay differs from the live read models");
+    app.assert_replay_matches_live_tables(head).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_agent_closing_with_1002_fails_the_call_with_the_reason_and_hangs_up() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "에이전트 오류",
-        "scriptId": script,
-        "contacts": [{ "phoneNumber": "010-5550-0199", "name": "오류" }],
-        "variables": { "appointmentTime": "내일 오후 2시" },
-        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-    });
-    let id = app.create_campaign_ok(body).await;
+    let contacts = json!([{ "phoneNumber": "010-5550-0199", "name": "오류" }]);
+    let id = app
+        .create_clinic_campaign_ok("에이전트 오류", contacts, json!({}))
+        .await;
     let (status, _) = app.start_campaign(&id).await;
     assert_eq!(status, StatusCode::OK);
     let call = poll_api(
@@ -271,8 +249,7 @@ async fn a_caller_id_is_saved_only_if_the_twilio_account_may_call_from_it() {
     assert_eq!(details["provider"], "twilio");
     // The caller id already checked is not asked about again: budgets can still change.
     let body = json!({ "callerId": "+8223123456", "monthlyBudgetUsd": 80.0 });
-    let (status, saved) = app.call("PUT", "/settings", Some(body)).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
+    app.put_settings_ok(body).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -280,18 +257,13 @@ async fn a_campaign_starts_only_when_twilio_and_elevenlabs_can_pay_for_it() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
     let twilio = app.providers.twilio_sandbox().unwrap();
     let elevenlabs = app.providers.elevenlabs_sandbox().unwrap();
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "잔액 확인",
-        "scriptId": script,
-        "contacts": [
-            { "phoneNumber": number(1), "name": "고객01" },
-            { "phoneNumber": number(2), "name": "고객02" }
-        ],
-        "variables": { "appointmentTime": "내일 오후 2시" },
-        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-    });
-    let id = app.create_campaign_ok(body).await;
+    let contacts = json!([
+        { "phoneNumber": number(1), "name": "고객01" },
+        { "phoneNumber": number(2), "name": "고객02" }
+    ]);
+    let id = app
+        .create_clinic_campaign_ok("잔액 확인", contacts, json!({}))
+        .await;
     let start_path = format!("/campaigns/{id}/start");
     let start = || app.call("POST", &start_path, None);
 
@@ -329,19 +301,14 @@ async fn a_campaign_starts_only_when_twilio_and_elevenlabs_can_pay_for_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_retry_on_voicemail_a_voicemail_is_dialed_again() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "음성사서함 재시도",
-        "scriptId": script,
-        "contacts": [{ "phoneNumber": number(7), "name": "고객07" }],
-        "variables": { "appointmentTime": "내일 오후 2시" },
-        "settings": {
-            "retry": { "maxRetries": 1, "intervalsSeconds": [1] },
-            "callWindow": { "start": "00:00", "end": "24:00" },
-            "voicemail": { "action": "hang_up", "retry": true }
-        }
+    let contacts = json!([{ "phoneNumber": number(7), "name": "고객07" }]);
+    let settings = json!({
+        "retry": { "maxRetries": 1, "intervalsSeconds": [1] },
+        "voicemail": { "action": "hang_up", "retry": true }
     });
-    let id = app.create_campaign_ok(body).await;
+    let id = app
+        .create_clinic_campaign_ok("음성사서함 재시도", contacts, settings)
+        .await;
     app.start_campaign_ok(&id).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
     let (_, calls) = app.list_calls(&id, "").await;

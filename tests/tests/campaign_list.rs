@@ -29,6 +29,11 @@ struct Fixture {
 }
 
 impl Fixture {
+    fn new(store: EventStore, bus: EventBus) -> Self {
+        let stop = CancellationToken::new();
+        Self { store, bus, stop }
+    }
+
     fn start_relay(&self) {
         tokio::spawn(workers::relay::run(
             Relay::new(self.store.clone(), self.bus.clone()),
@@ -66,48 +71,27 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
     fixture.start_relay();
     let handle = fixture.project_to_head().await;
 
-    campaigns
-        .execute(
-            &first.to_string(),
-            create("2월 5일 예약 확인", calls.to_vec()),
-            &context,
-        )
-        .await
-        .unwrap();
-    campaigns
-        .execute(
-            &second.to_string(),
-            create("행사 참석 확인", vec![contact("02-312-3456")]),
-            &context,
-        )
-        .await
-        .unwrap();
-    campaigns
-        .execute(
-            &first.to_string(),
-            CampaignCommand::StartCampaign { at: Utc::now() },
-            &context,
-        )
-        .await
-        .unwrap();
+    let run = async |id: Uuid, command: CampaignCommand| {
+        campaigns
+            .execute(&id.to_string(), command, &context)
+            .await
+            .unwrap()
+    };
+    run(first, create("2월 5일 예약 확인", calls.to_vec())).await;
+    run(
+        second,
+        create("행사 참석 확인", vec![contact("02-312-3456")]),
+    )
+    .await;
+    run(first, CampaignCommand::StartCampaign { at: Utc::now() }).await;
     for call in &calls {
         let finished = CampaignCommand::RecordCallFinished {
             call_id: call.call_id,
             at: Utc::now(),
         };
-        campaigns
-            .execute(&first.to_string(), finished, &context)
-            .await
-            .unwrap();
+        run(first, finished).await;
     }
-    campaigns
-        .execute(
-            &second.to_string(),
-            CampaignCommand::DeleteCampaign { at: Utc::now() },
-            &context,
-        )
-        .await
-        .unwrap();
+    run(second, CampaignCommand::DeleteCampaign { at: Utc::now() }).await;
 
     // Live path: the projection follows the bus.
     let head = wait_for_head(&fixture.store, &handle).await;
@@ -147,11 +131,7 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
 #[tokio::test]
 async fn sqlite_with_the_in_process_bus() {
     let db = TestDb::sqlite();
-    let fixture = Fixture {
-        store: db.store().await,
-        bus: EventBus::in_process(),
-        stop: CancellationToken::new(),
-    };
+    let fixture = Fixture::new(db.store().await, EventBus::in_process());
     the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
 }
 
@@ -167,10 +147,6 @@ async fn postgres_with_nats() {
     })
     .await
     .unwrap();
-    let fixture = Fixture {
-        store: db.store().await,
-        bus,
-        stop: CancellationToken::new(),
-    };
+    let fixture = Fixture::new(db.store().await, bus);
     the_campaign_list_follows_commands_and_rebuilds_identically(fixture).await;
 }

@@ -246,6 +246,14 @@ impl Drop for Fixture {
     }
 }
 
+/// Up to `max_retries` retries after the waits `intervals_seconds`.
+fn retries(max_retries: u32, intervals_seconds: &[u32]) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        intervals_seconds: intervals_seconds.to_vec(),
+    }
+}
+
 fn concurrency(n: u32) -> CampaignSettings {
     CampaignSettings {
         max_concurrency: n,
@@ -285,10 +293,7 @@ async fn an_account_never_has_more_than_five_calls_in_flight() {
 async fn no_answer_is_retried_three_times_at_the_configured_intervals_then_final() {
     let f = Fixture::new().await;
     let settings = CampaignSettings {
-        retry: RetryPolicy {
-            max_retries: 3,
-            intervals_seconds: vec![60, 120, 300],
-        },
+        retry: retries(3, &[60, 120, 300]),
         ..Default::default()
     };
     let (campaign, calls) = f.running(&[5], settings).await;
@@ -403,12 +408,8 @@ async fn crossing_the_budget_pauses_a_running_campaign() {
 async fn pause_holds_dialing_resume_continues_and_cancel_stops_waiting_calls() {
     let f = Fixture::new().await;
     let settings = CampaignSettings {
-        max_concurrency: 2,
-        retry: RetryPolicy {
-            max_retries: 3,
-            intervals_seconds: vec![60],
-        },
-        ..Default::default()
+        retry: retries(3, &[60]),
+        ..concurrency(2)
     };
     let (campaign, calls) = f.running(&[1, 2, 3, 4], settings).await;
     let now = f.clock.now();
@@ -464,10 +465,7 @@ async fn a_restarted_dialer_never_dials_a_call_twice() {
             phone: PhoneNumber::parse_kr("010-5550-0103").unwrap(),
             contact_name: None,
             context: Default::default(),
-            retry: RetryPolicy {
-                max_retries: 3,
-                intervals_seconds: vec![60],
-            },
+            retry: retries(3, &[60]),
             at: f.clock.now(),
         },
     )
@@ -543,12 +541,8 @@ async fn a_number_the_provider_rejects_fails_without_retry_and_an_outage_retries
 async fn on_postgres_the_dialer_keeps_order_concurrency_and_retries() {
     let f = Fixture::on(TestDb::postgres().await).await;
     let settings = CampaignSettings {
-        max_concurrency: 2,
-        retry: RetryPolicy {
-            max_retries: 1,
-            intervals_seconds: vec![60],
-        },
-        ..Default::default()
+        retry: retries(1, &[60]),
+        ..concurrency(2)
     };
     let (campaign, calls) = f.running(&[1, 2, 3], settings).await;
     assert_eq!(f.tick().await.dialed, calls[..2].to_vec());

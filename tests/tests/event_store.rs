@@ -303,28 +303,7 @@ async fn reopening_the_store_keeps_history_and_head(db: TestDb) {
     );
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(callbot_tests::TestDb::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(callbot_tests::TestDb::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+callbot_tests::backend_tests!(
     appended_events_come_back_in_global_order_with_metadata,
     a_taken_sequence_is_a_typed_conflict_and_nothing_is_half_written,
     commands_rebuild_state_and_report_business_errors,

@@ -22,40 +22,23 @@ fn runs_small(bin: &str, args: &[&str]) {
     );
 }
 
-#[test]
-fn store_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_store-bench"), &["200"]);
-}
-
-#[test]
-fn import_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_import-bench"), &["200", "1"]);
-}
-
-#[test]
-fn dialer_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_dialer-bench"), &["200"]);
-}
-
-#[test]
-fn script_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_script-bench"), &["3"]);
-}
-
-#[test]
-fn sse_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_sse-bench"), &["5", "3"]);
-}
-
-#[test]
-fn bridge_bench_runs_small() {
-    runs_small(
+/// Each load binary with the small arguments it runs with here.
+const BENCHES: [(&str, &[&str]); 7] = [
+    (env!("CARGO_BIN_EXE_store-bench"), &["200"]),
+    (env!("CARGO_BIN_EXE_import-bench"), &["200", "1"]),
+    (env!("CARGO_BIN_EXE_dialer-bench"), &["200"]),
+    (env!("CARGO_BIN_EXE_script-bench"), &["3"]),
+    (env!("CARGO_BIN_EXE_sse-bench"), &["5", "3"]),
+    (
         env!("CARGO_BIN_EXE_bridge-bench"),
         &["--calls", "3", "--speed", "20"],
-    );
-}
+    ),
+    (env!("CARGO_BIN_EXE_report-bench"), &["50", "1"]),
+];
 
 #[test]
-fn report_bench_runs_small() {
-    runs_small(env!("CARGO_BIN_EXE_report-bench"), &["50", "1"]);
+fn every_load_binary_runs_small() {
+    for (bin, args) in BENCHES {
+        runs_small(bin, args);
+    }
 }

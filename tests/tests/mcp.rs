@@ -215,42 +215,21 @@ async fn mcp_needs_the_api_bearer_token() {
                     "clientInfo": { "name": "t", "version": "1" } }
     });
     let url = format!("{}/mcp", app.origin);
-    let unsigned = app
-        .client
-        .post(&url)
-        .json(&initialize)
-        .send()
-        .await
-        .unwrap();
+    let handshake = || app.client.post(&url).json(&initialize);
+    let unsigned = handshake().send().await.unwrap();
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     let body: Value = unsigned.json().await.unwrap();
     assert_eq!(body["error"]["code"], "UNAUTHORIZED");
     // The session cookie alone is not enough (another site could make a browser send it).
-    let by_cookie = app
-        .client
-        .post(&url)
-        .header("cookie", format!("callbot_session={}", app.token))
-        .json(&initialize)
-        .send()
-        .await
-        .unwrap();
+    let cookie = format!("callbot_session={}", app.token);
+    let by_cookie = handshake().header("cookie", cookie).send().await.unwrap();
     assert_eq!(by_cookie.status(), StatusCode::UNAUTHORIZED);
-    let forged = app
-        .client
-        .post(&url)
-        .bearer_auth("not-a-token")
-        .json(&initialize)
-        .send()
-        .await
-        .unwrap();
+    let forged = handshake().bearer_auth("not-a-token").send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     // With the token, the handshake is answered.
-    let signed = app
-        .client
-        .post(&url)
+    let signed = handshake()
         .bearer_auth(&app.token)
         .header("accept", "application/json, text/event-stream")
-        .json(&initialize)
         .send()
         .await
         .unwrap();

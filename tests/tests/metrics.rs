@@ -3,7 +3,7 @@
 //! The apps of this binary share the process's one recorder, so every assertion compares with a
 //! scrape taken before the action (or asks for at least one observation), never an exact count.
 
-use callbot_tests::fixtures::{clinic_script, number};
+use callbot_tests::fixtures::number;
 use callbot_tests::{AppOptions, spawn_app, spawn_app_with};
 use serde_json::json;
 
@@ -64,14 +64,10 @@ async fn http_requests_are_timed_by_method_route_template_and_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sandbox_call_is_timed_at_placement_in_the_bridge_and_on_the_status_stream() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "metrics",
-        "scriptId": script,
-        "contacts": [{ "phoneNumber": number(1), "name": "고객01", "context": { "appointmentTime": "내일 오후 2시" } }],
-        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-    });
-    let campaign = app.create_campaign_ok(body).await;
+    let contacts = json!([{ "phoneNumber": number(1), "name": "고객01" }]);
+    let campaign = app
+        .create_clinic_campaign_ok("metrics", contacts, json!({}))
+        .await;
     let mut stream = app.subscribe(&campaign, None).await;
     // The snapshot comes after the history: from here on the stream is live.
     let snapshot = stream.next().await.expect("a snapshot");

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use callbot::adapters::ReportRetention;
 use callbot_tests::fixtures::{e164, script};
-use callbot_tests::{AppOptions, Backend, PUBLIC_URL, eventually, poll_api, spawn_app_with};
+use callbot_tests::{
+    AppOptions, Backend, PUBLIC_URL, TestApp, eventually, poll_api, spawn_app_with,
+};
 use chrono::{DateTime, Utc};
 use commands::cqrs::load;
 use commands::recordings::RecordingCipher;
@@ -71,17 +73,17 @@ async fn pdftotext(pdf: &[u8]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn recordings_and_reports_of_a_sandbox_campaign_on_sqlite() {
-    recordings_and_reports(Backend::Sqlite).await;
+callbot_tests::app_backend_tests!(recordings_and_reports_of_a_sandbox_campaign);
+
+/// Polls `GET /calls/{call}/recording` until it answers `status`.
+async fn wait_for_recording(app: &TestApp, call: &str, status: StatusCode, what: &str) {
+    poll_api(what, Duration::from_secs(30), || async {
+        (app.get_recording(call).await.0 == status).then_some(())
+    })
+    .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn recordings_and_reports_of_a_sandbox_campaign_on_postgres_and_nats() {
-    recordings_and_reports(Backend::PostgresAndNats).await;
-}
-
-async fn recordings_and_reports(backend: Backend) {
+async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     let app_clock = Arc::new(OffsetClock::default());
     let app = spawn_app_with(
         AppOptions::sandbox_calls()
@@ -156,20 +158,14 @@ async fn recordings_and_reports(backend: Backend) {
 
     // --- A consented call (01): stored encrypted, deleted at Twilio, plays back exactly.
     let one = id_of(1);
-    poll_api(
+    wait_for_recording(
+        &app,
+        &one,
+        StatusCode::OK,
         "01's recording in the read model",
-        Duration::from_secs(30),
-        || async {
-            let (status, _) = app
-                .call("GET", &format!("/calls/{one}/recording"), None)
-                .await;
-            (status == StatusCode::OK).then_some(())
-        },
     )
     .await;
-    let (status, body) = app
-        .call("GET", &format!("/calls/{one}/recording"), None)
-        .await;
+    let (status, body) = app.get_recording(&one).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
     let link = data["recordingUrl"].as_str().unwrap().to_owned();
@@ -280,9 +276,7 @@ async fn recordings_and_reports(backend: Backend) {
     );
     for nn in [8, 13] {
         let id = id_of(nn);
-        let (status, _) = app
-            .call("GET", &format!("/calls/{id}/recording"), None)
-            .await;
+        let (status, _) = app.get_recording(&id).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{nn:02}");
         assert!(!file_of(&id).exists(), "{nn:02} has a recording file");
     }
@@ -303,9 +297,7 @@ async fn recordings_and_reports(backend: Backend) {
         RecordingCipher::new(&[9; 32]).encrypt(b"RIFF....WAVE"),
     )
     .unwrap();
-    let (_, body) = app
-        .call("GET", &format!("/calls/{two}/recording"), None)
-        .await;
+    let (_, body) = app.get_recording(&two).await;
     let response = app
         .fetch_link(body["data"]["recordingUrl"].as_str().unwrap(), None)
         .await;
@@ -516,15 +508,11 @@ async fn recordings_and_reports(backend: Backend) {
             Some(RecordingStage::Purged)
         );
     }
-    poll_api(
+    wait_for_recording(
+        &app,
+        &one,
+        StatusCode::NOT_FOUND,
         "the purge in the read model",
-        Duration::from_secs(30),
-        || async {
-            let (status, _) = app
-                .call("GET", &format!("/calls/{one}/recording"), None)
-                .await;
-            (status == StatusCode::NOT_FOUND).then_some(())
-        },
     )
     .await;
     // Purging again does nothing more.

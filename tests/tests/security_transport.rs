@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use callbot_tests::fixtures::{clinic_script, number};
+use callbot_tests::fixtures::number;
 use callbot_tests::{AppOptions, TestApp, eventually, spawn_app_with};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
@@ -64,6 +64,23 @@ async fn trickle(stream: &mut TcpStream, bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Trickles `bytes` (a `what`) and fails unless the server cuts the connection off first.
+async fn assert_cut_off(stream: &mut TcpStream, bytes: &[u8], what: &str) {
+    let sent = trickle(stream, bytes).await;
+    assert!(
+        sent.is_some(),
+        "a {}-byte {what} sent a byte at a time was never cut off",
+        bytes.len()
+    );
+}
+
+/// A raw TCP connection to `app`'s HTTP server.
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.origin.trim_start_matches("http://"))
+        .await
+        .expect("a connection to the app")
+}
+
 async fn app_with(vars: &[(&str, &str)]) -> TestApp {
     let mut options = AppOptions::default().signed_out();
     for (name, value) in vars {
@@ -109,9 +126,7 @@ async fn finding_1_media_socket_small_frames_before_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_media_socket_refuses_a_huge_frame_from_its_header() {
     let app = app_with(&[NO_DEADLINE]).await;
-    let tcp = TcpStream::connect(app.origin.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let tcp = connect(&app).await;
     let (socket, _) = tokio_tungstenite::client_async(media_url(&app), tcp)
         .await
         .expect("the handshake succeeds");
@@ -184,14 +199,10 @@ async fn finding_1_behind_a_trusted_proxy_sockets_count_per_forwarded_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn finding_1_a_normal_call_still_works_behind_the_socket_limits() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    let script = app.save_script(clinic_script()).await;
-    let body = json!({
-        "name": "예약 확인 전화",
-        "scriptId": script,
-        "contacts": [{ "phoneNumber": number(1), "name": "김민수", "context": { "appointmentTime": "내일 오후 2시" } }],
-        "settings": { "callWindow": { "start": "00:00", "end": "24:00" } }
-    });
-    let id = app.create_campaign_ok(body).await;
+    let contacts = json!([{ "phoneNumber": number(1), "name": "김민수" }]);
+    let id = app
+        .create_clinic_campaign_ok("예약 확인 전화", contacts, json!({}))
+        .await;
     app.start_campaign_ok(&id).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
     let (_, calls) = app.list_calls(&id, "").await;
@@ -208,27 +219,18 @@ async fn finding_1_a_normal_call_still_works_behind_the_socket_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_4_slow_headers_are_cut_off() {
     let app = app_with(&[("HTTP_HEADER_TIMEOUT_SECONDS", "0.3")]).await;
-    let mut tcp = TcpStream::connect(app.origin.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut tcp = connect(&app).await;
     let head = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
         "X-Slow: y\r\n".repeat(50)
     );
-    let sent = trickle(&mut tcp, head.as_bytes()).await;
-    assert!(
-        sent.is_some(),
-        "a {}-byte head sent a byte at a time was never cut off",
-        head.len()
-    );
+    assert_cut_off(&mut tcp, head.as_bytes(), "head").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_4_a_connection_that_sends_nothing_is_closed() {
     let app = app_with(&[("HTTP_HEADER_TIMEOUT_SECONDS", "0.3")]).await;
-    let mut tcp = TcpStream::connect(app.origin.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut tcp = connect(&app).await;
     let answer = read_until_closed(&mut tcp).await;
     assert!(answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"));
 }
@@ -236,9 +238,7 @@ async fn finding_4_a_connection_that_sends_nothing_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_4_an_idle_kept_alive_connection_is_closed() {
     let app = app_with(&[("HTTP_HEADER_TIMEOUT_SECONDS", "0.3")]).await;
-    let mut tcp = TcpStream::connect(app.origin.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut tcp = connect(&app).await;
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
@@ -251,9 +251,7 @@ async fn finding_4_an_idle_kept_alive_connection_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_4_a_slow_body_is_cut_off() {
     let app = app_with(&[("HTTP_BODY_TIMEOUT_SECONDS", "0.3")]).await;
-    let mut tcp = TcpStream::connect(app.origin.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut tcp = connect(&app).await;
     let body = json!({ "email": "slow@clinic.kr", "password": "x".repeat(500) }).to_string();
     let head = format!(
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
@@ -261,12 +259,7 @@ async fn finding_4_a_slow_body_is_cut_off() {
         body.len()
     );
     tcp.write_all(head.as_bytes()).await.unwrap();
-    let sent = trickle(&mut tcp, body.as_bytes()).await;
-    assert!(
-        sent.is_some(),
-        "a {}-byte body sent a byte at a time was never cut off",
-        body.len()
-    );
+    assert_cut_off(&mut tcp, body.as_bytes(), "body").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use callbot_tests::fixtures::assert_error;
+use callbot_tests::fixtures::{assert_error, one_cent_daily_budget};
 use callbot_tests::{AppOptions, Backend, TestApp, eventually, poll_api, spawn_app_with};
 use commands::recordings::RecordingCipher;
 use commands::webhooks::guard::Guard;
@@ -161,17 +161,9 @@ async fn run_campaign(app: &TestApp, numbers: &[u32]) -> String {
     app.start_sandbox_campaign_ok(&phones).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_receiver_refusing_two_attempts_gets_each_event_once_signed_on_sqlite() {
-    each_event_once_after_retries(Backend::Sqlite).await;
-}
+callbot_tests::app_backend_tests!(a_receiver_refusing_two_attempts_gets_each_event_once_signed);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_receiver_refusing_two_attempts_gets_each_event_once_signed_on_postgres_and_nats() {
-    each_event_once_after_retries(Backend::PostgresAndNats).await;
-}
-
-async fn each_event_once_after_retries(backend: Backend) {
+async fn a_receiver_refusing_two_attempts_gets_each_event_once_signed(backend: Backend) {
     let app = spawn_app_with(
         AppOptions::sandbox_calls()
             .backend(backend)
@@ -247,17 +239,16 @@ async fn each_event_once_after_retries(backend: Backend) {
         let timestamp: i64 = request.timestamp.parse().expect("unix seconds");
         assert!(timestamp > 1_600_000_000, "{timestamp}");
     }
-    let completed = accepted
-        .iter()
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-        .find(|b| b["type"] == "call.completed")
-        .unwrap();
+    let delivered = |kind: &str| {
+        accepted
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
+            .find(|b| b["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} delivered"))
+    };
+    let completed = delivered("call.completed");
     assert_eq!(completed["data"]["result"], "SUCCESS", "{completed}");
-    let failed = accepted
-        .iter()
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-        .find(|b| b["type"] == "call.failed")
-        .unwrap();
+    let failed = delivered("call.failed");
     assert_eq!(failed["data"]["reason"], "FAILED", "{failed}");
 
     // `/metrics` counts the attempts by outcome and times the deliveries.
@@ -490,11 +481,7 @@ async fn an_endpoint_failing_longer_than_the_limit_is_disabled_and_shown_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_budget_alert_and_the_pause_at_the_cap_are_delivered() {
     let app = spawn_app_with(AppOptions::sandbox_calls()).await;
-    // One answered call costs more than a cent (Twilio alone is $0.0135).
-    let settings =
-        json!({ "businessName": "행복치과", "dailyBudgetUsd": 0.01, "alertThresholdUsd": 0.01 });
-    let (status, saved) = app.call("PUT", "/settings", Some(settings)).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
+    app.put_settings_ok(one_cent_daily_budget()).await;
     let (receiver, url) = Receiver::start(Mode::RefuseFirst(0)).await;
     let endpoint = register(&app, &url, &["budget.alert", "campaign.paused"]).await;
     let id = endpoint["id"].as_str().unwrap().to_owned();

@@ -279,13 +279,7 @@ impl TwilioClient {
             ("StartTime>", &since.format("%Y-%m-%d").to_string()),
             ("PageSize", "20"),
         ]);
-        let list: CallList = self
-            .send(
-                reqwest::Method::GET,
-                &self.account_url(&format!("Calls.json?{query}")),
-                None,
-            )
-            .await?;
+        let list: CallList = self.get(&format!("Calls.json?{query}")).await?;
         let created = |call: &CallResource| {
             call.date_created
                 .as_deref()
@@ -300,20 +294,16 @@ impl TwilioClient {
 
     /// `GET …/Calls/{Sid}.json`.
     pub async fn fetch_call(&self, call_sid: &str) -> Result<CallResource, TwilioError> {
-        let url = self.account_url(&format!("Calls/{call_sid}.json"));
-        self.send(reqwest::Method::GET, &url, None).await
+        self.get(&format!("Calls/{call_sid}.json")).await
     }
 
     /// Hangs up a live call (`Status=completed`); a call that is already over (see
     /// [`TwilioError::call_already_ended`]) is what we wanted. Returns whether it was live.
     #[tracing::instrument(skip(self))]
     pub async fn hang_up(&self, call_sid: &str) -> Result<bool, TwilioError> {
-        let url = self.account_url(&format!("Calls/{call_sid}.json"));
-        let form = vec![("Status".to_owned(), "completed".to_owned())];
-        still_there(
-            self.send::<CallResource>(reqwest::Method::POST, &url, Some(&form))
-                .await,
-        )
+        let path = format!("Calls/{call_sid}.json");
+        let form = [("Status", "completed".to_owned())];
+        still_there(self.post::<CallResource>(&path, &form).await)
     }
 
     /// Replaces the call's running TwiML (e.g. a voicemail message then `<Hangup/>`).
@@ -323,9 +313,8 @@ impl TwilioClient {
         call_sid: &str,
         twiml: &str,
     ) -> Result<CallResource, TwilioError> {
-        let url = self.account_url(&format!("Calls/{call_sid}.json"));
-        let form = vec![("Twiml".to_owned(), twiml.to_owned())];
-        self.send(reqwest::Method::POST, &url, Some(&form)).await
+        let form = [("Twiml", twiml.to_owned())];
+        self.post(&format!("Calls/{call_sid}.json"), &form).await
     }
 
     /// Starts recording through the REST API — called only after the consent notice and only
@@ -336,39 +325,27 @@ impl TwilioClient {
         call_sid: &str,
         call_id: &str,
     ) -> Result<RecordingResource, TwilioError> {
-        let url = self.account_url(&format!("Calls/{call_sid}/Recordings.json"));
-        let form = vec![
-            ("RecordingChannels".to_owned(), "dual".to_owned()),
+        let form = [
+            ("RecordingChannels", "dual".to_owned()),
             (
-                "RecordingStatusCallback".to_owned(),
+                "RecordingStatusCallback",
                 self.webhook_url("recording", call_id, None),
             ),
-            (
-                "RecordingStatusCallbackMethod".to_owned(),
-                "POST".to_owned(),
-            ),
-            (
-                "RecordingStatusCallbackEvent".to_owned(),
-                "in-progress".to_owned(),
-            ),
-            (
-                "RecordingStatusCallbackEvent".to_owned(),
-                "completed".to_owned(),
-            ),
-            (
-                "RecordingStatusCallbackEvent".to_owned(),
-                "absent".to_owned(),
-            ),
+            ("RecordingStatusCallbackMethod", "POST".to_owned()),
+            ("RecordingStatusCallbackEvent", "in-progress".to_owned()),
+            ("RecordingStatusCallbackEvent", "completed".to_owned()),
+            ("RecordingStatusCallbackEvent", "absent".to_owned()),
         ];
-        self.send(reqwest::Method::POST, &url, Some(&form)).await
+        self.post(&format!("Calls/{call_sid}/Recordings.json"), &form)
+            .await
     }
 
     /// Stops the recording in progress (the callee objected); Twilio keeps nothing more of it.
     #[tracing::instrument(skip(self))]
     pub async fn stop_recording(&self, call_sid: &str) -> Result<(), TwilioError> {
-        let url = self.account_url(&format!("Calls/{call_sid}/Recordings/Twilio.CURRENT.json"));
-        let form = vec![("Status".to_owned(), "stopped".to_owned())];
-        self.send::<RecordingResource>(reqwest::Method::POST, &url, Some(&form))
+        let path = format!("Calls/{call_sid}/Recordings/Twilio.CURRENT.json");
+        let form = [("Status", "stopped".to_owned())];
+        self.post::<RecordingResource>(&path, &form)
             .await
             .map(|_| ())
     }
@@ -397,6 +374,26 @@ impl TwilioClient {
     /// One request answering JSON, retried with exponential backoff and jitter on 429, 5xx and
     /// transport failures (an unreadable answer counts as one); any other answer (a 4xx) is
     /// final.
+    /// `POST` of `form` to `rest` under the account (`…/Accounts/{sid}/{rest}`).
+    async fn post<T: DeserializeOwned>(
+        &self,
+        rest: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, TwilioError> {
+        let form: wire::Form = form
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect();
+        self.send(reqwest::Method::POST, &self.account_url(rest), Some(&form))
+            .await
+    }
+
+    /// `GET` of `rest` under the account (`…/Accounts/{sid}/{rest}`).
+    async fn get<T: DeserializeOwned>(&self, rest: &str) -> Result<T, TwilioError> {
+        self.send(reqwest::Method::GET, &self.account_url(rest), None)
+            .await
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,

@@ -83,10 +83,7 @@ impl Driver {
     }
 
     fn note(&self, edit: impl FnOnce(&mut CallLog)) {
-        let mut calls = self.shared.calls.lock().expect("sandbox lock");
-        if let Some(live) = calls.get_mut(&self.sid) {
-            edit(&mut live.log);
-        }
+        self.shared.note_call(&self.sid, edit);
     }
 
     async fn progress(&mut self, status: CallStatus, duration: Option<u32>, sip: Option<u16>) {

@@ -328,6 +328,14 @@ impl Shared {
         let serial = self.next_sid.fetch_add(1, Ordering::SeqCst);
         format!("{prefix}{:08x}{serial:024x}", self.instance)
     }
+
+    /// Writes down something that happened to the call `call_sid` in its log, if it is known.
+    fn note_call(&self, call_sid: &str, edit: impl FnOnce(&mut CallLog)) {
+        let mut calls = self.calls.lock().expect("sandbox lock");
+        if let Some(live) = calls.get_mut(call_sid) {
+            edit(&mut live.log);
+        }
+    }
 }
 
 /// The creation order of a sid made by [`Shared::new_sid`].

@@ -213,14 +213,7 @@ pub(super) async fn recording_media(
             _ => return not_found(),
         }
     };
-    if let Some(live) = shared
-        .calls
-        .lock()
-        .expect("sandbox lock")
-        .get_mut(&call_sid)
-    {
-        live.log.recordings_fetched.push(sid.to_owned());
-    }
+    shared.note_call(&call_sid, |log| log.recordings_fetched.push(sid.to_owned()));
     (
         [(header::CONTENT_TYPE, wire::WAV_CONTENT_TYPE)],
         recording_wav(sid, duration),
@@ -246,14 +239,7 @@ pub(super) async fn delete_recording(
             }
         }
     };
-    if let Some(live) = shared
-        .calls
-        .lock()
-        .expect("sandbox lock")
-        .get_mut(&call_sid)
-    {
-        live.log.recordings_deleted.push(sid.to_owned());
-    }
+    shared.note_call(&call_sid, |log| log.recordings_deleted.push(sid.to_owned()));
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -13,11 +13,7 @@ impl TwilioClient {
     pub async fn owns_caller_id(&self, number: &str) -> Result<bool, TwilioError> {
         let query = wire::encode_form(&[("PhoneNumber", number)]);
         let owned: IncomingPhoneNumbers = self
-            .send(
-                reqwest::Method::GET,
-                &self.account_url(&format!("IncomingPhoneNumbers.json?{query}")),
-                None,
-            )
+            .get(&format!("IncomingPhoneNumbers.json?{query}"))
             .await?;
         if owned
             .incoming_phone_numbers
@@ -26,13 +22,8 @@ impl TwilioClient {
         {
             return Ok(true);
         }
-        let verified: OutgoingCallerIds = self
-            .send(
-                reqwest::Method::GET,
-                &self.account_url(&format!("OutgoingCallerIds.json?{query}")),
-                None,
-            )
-            .await?;
+        let verified: OutgoingCallerIds =
+            self.get(&format!("OutgoingCallerIds.json?{query}")).await?;
         Ok(verified
             .outgoing_caller_ids
             .iter()
@@ -52,11 +43,6 @@ impl TwilioClient {
     /// `GET …/Balance.json`.
     #[tracing::instrument(skip_all)]
     pub async fn balance(&self) -> Result<Balance, TwilioError> {
-        self.send(
-            reqwest::Method::GET,
-            &self.account_url("Balance.json"),
-            None,
-        )
-        .await
+        self.get("Balance.json").await
     }
 }
