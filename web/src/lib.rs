@@ -10,12 +10,13 @@
 //! `/login`. Every state-changing request carries a per-session CSRF token ([`csrf`]).
 
 use askama::Template;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use api::AppState;
 use api::auth::CurrentUser;
@@ -164,6 +165,21 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// What a signed-in page's handler starts from: the process's state, the user
+/// `api::auth::require_user` put on the request, and the request's headers.
+pub struct SignedIn(pub AppState, pub CurrentUser, pub HeaderMap);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(state.clone(), user, parts.headers.clone()))
+    }
 }
 
 /// What every page's layout needs.
