@@ -10,13 +10,13 @@
 //! `/login`. Every state-changing request carries a per-session CSRF token ([`csrf`]).
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 
 use api::AppState;
 use api::auth::CurrentUser;
@@ -172,12 +172,12 @@ async fn security_headers(request: Request, next: Next) -> Response {
 pub struct SignedIn(pub AppState, pub CurrentUser, pub HeaderMap);
 
 impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
+    /// Only without `require_user` in front of the route: answered as signed out.
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = parts.extensions.get::<CurrentUser>().copied();
+        let user = user.ok_or(ApiError::Unauthorized)?;
         Ok(Self(state.clone(), user, parts.headers.clone()))
     }
 }
