@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use commands::services::campaigns::{self, CampaignRef};
 use commands::services::scripts::ScriptFilter;
 use commands::services::{ServiceContext, calls};
-use rmcp::handler::server::common::schema_for_type;
+use rmcp::ErrorData;
+use rmcp::handler::server::common::{FromContextPart, schema_for_type};
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -101,6 +103,31 @@ fn campaign<'a>(user: &CurrentUser, id: &'a str) -> CampaignRef<'a> {
     }
 }
 
+/// A tool call's user and its arguments as `T`, read before the tool runs; when either is
+/// missing or wrong, the error the tool answers (`UNAUTHORIZED` first, then `INVALID_INPUT`).
+pub(crate) struct Call<T>(Result<(CurrentUser, T), ApiError>);
+
+impl<T: DeserializeOwned> FromContextPart<ToolCallContext<'_, CallbotMcp>> for Call<T> {
+    fn from_context_part(context: &mut ToolCallContext<'_, CallbotMcp>) -> Result<Self, ErrorData> {
+        let arguments = context.arguments.take().unwrap_or_default();
+        let user = context.service.user(&context.request_context);
+        Ok(Self(user.and_then(|user| Ok((user, args(arguments)?)))))
+    }
+}
+
+impl<T> Call<T> {
+    /// Runs `tool` for the call's user with its arguments and answers the API's body.
+    async fn answer<R: serde::Serialize>(
+        self,
+        tool: impl AsyncFnOnce(CurrentUser, T) -> Result<R, ApiError>,
+    ) -> CallToolResult {
+        answer(match self.0 {
+            Ok((user, arguments)) => tool(user, arguments).await,
+            Err(error) => Err(error),
+        })
+    }
+}
+
 #[tool_router(vis = "pub(crate)")]
 impl CallbotMcp {
     #[tool(
@@ -109,26 +136,18 @@ impl CallbotMcp {
                        takes. 10 a minute.",
         input_schema = schema_for_type::<GenerateBody>()
     )]
-    async fn generate_script(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let body: GenerateBody = args(arguments)?;
-                let state = &self.state;
-                state
-                    .limiter
-                    .check(rate_limit::GENERATE, &user.account_id.to_string())?;
-                Ok(state
-                    .script_service()
-                    .generate(user.account_id, body.into_input())
-                    .await?)
-            }
-            .await,
-        )
+    async fn generate_script(&self, call: Call<GenerateBody>) -> CallToolResult {
+        call.answer(async |user, body| {
+            let state = &self.state;
+            state
+                .limiter
+                .check(rate_limit::GENERATE, &user.account_id.to_string())?;
+            Ok(state
+                .script_service()
+                .generate(user.account_id, body.into_input())
+                .await?)
+        })
+        .await
     }
 
     #[tool(
@@ -136,24 +155,16 @@ impl CallbotMcp {
         input_schema = schema_for_type::<ListScriptsArgs>(),
         annotations(read_only_hint = true)
     )]
-    async fn list_scripts(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let query: ListScriptsArgs = args(arguments)?;
-                let filter = ScriptFilter::parse(query.status.as_deref())?;
-                Ok(self
-                    .state
-                    .script_service()
-                    .list(user.account_id, filter)
-                    .await?)
-            }
-            .await,
-        )
+    async fn list_scripts(&self, call: Call<ListScriptsArgs>) -> CallToolResult {
+        call.answer(async |user, query| {
+            let filter = ScriptFilter::parse(query.status.as_deref())?;
+            Ok(self
+                .state
+                .script_service()
+                .list(user.account_id, filter)
+                .await?)
+        })
+        .await
     }
 
     #[tool(
@@ -162,20 +173,12 @@ impl CallbotMcp {
                        values for the script's variables). Answers the campaign with its `id`.",
         input_schema = schema_for_type::<CreateCampaign>()
     )]
-    async fn create_campaign(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let body: CreateCampaign = args(arguments)?;
-                let input = body.into_input(user.account_id);
-                Ok(campaigns::create(&self.state.services, input).await?)
-            }
-            .await,
-        )
+    async fn create_campaign(&self, call: Call<CreateCampaign>) -> CallToolResult {
+        call.answer(async |user, body| {
+            let input = body.into_input(user.account_id);
+            Ok(campaigns::create(&self.state.services, input).await?)
+        })
+        .await
     }
 
     #[tool(
@@ -183,50 +186,32 @@ impl CallbotMcp {
                        budget or without contacts. 5 a minute.",
         input_schema = schema_for_type::<StartArgs>()
     )]
-    async fn start_campaign(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let start: StartArgs = args(arguments)?;
-                let campaign = campaign(&user, &start.campaign_id);
-                campaigns::owned_id(&self.state.services, campaign).await?;
-                self.state
-                    .limiter
-                    .check(rate_limit::START, &user.account_id.to_string())?;
-                Ok(campaigns::start(&self.state.services, campaign, start.scheduled_at).await?)
-            }
-            .await,
-        )
+    async fn start_campaign(&self, call: Call<StartArgs>) -> CallToolResult {
+        call.answer(async |user, start| {
+            let campaign = campaign(&user, &start.campaign_id);
+            campaigns::owned_id(&self.state.services, campaign).await?;
+            self.state
+                .limiter
+                .check(rate_limit::START, &user.account_id.to_string())?;
+            Ok(campaigns::start(&self.state.services, campaign, start.scheduled_at).await?)
+        })
+        .await
     }
 
     #[tool(
         description = "Pause a running campaign; calls in progress finish.",
         input_schema = schema_for_type::<CampaignArgs>()
     )]
-    async fn pause_campaign(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        self.on_campaign(&context, arguments, campaigns::pause)
-            .await
+    async fn pause_campaign(&self, call: Call<CampaignArgs>) -> CallToolResult {
+        self.on_campaign(call, campaigns::pause).await
     }
 
     #[tool(
         description = "Resume a paused campaign.",
         input_schema = schema_for_type::<CampaignArgs>()
     )]
-    async fn resume_campaign(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        self.on_campaign(&context, arguments, campaigns::resume)
-            .await
+    async fn resume_campaign(&self, call: Call<CampaignArgs>) -> CallToolResult {
+        self.on_campaign(call, campaigns::resume).await
     }
 
     #[tool(
@@ -234,13 +219,8 @@ impl CallbotMcp {
         input_schema = schema_for_type::<CampaignArgs>(),
         annotations(destructive_hint = true)
     )]
-    async fn cancel_campaign(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        self.on_campaign(&context, arguments, campaigns::cancel)
-            .await
+    async fn cancel_campaign(&self, call: Call<CampaignArgs>) -> CallToolResult {
+        self.on_campaign(call, campaigns::cancel).await
     }
 
     #[tool(
@@ -249,13 +229,8 @@ impl CallbotMcp {
         input_schema = schema_for_type::<CampaignArgs>(),
         annotations(read_only_hint = true)
     )]
-    async fn campaign_status(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        self.on_campaign(&context, arguments, campaigns::detail)
-            .await
+    async fn campaign_status(&self, call: Call<CampaignArgs>) -> CallToolResult {
+        self.on_campaign(call, campaigns::detail).await
     }
 
     #[tool(
@@ -263,20 +238,12 @@ impl CallbotMcp {
         input_schema = schema_for_type::<ListCallsArgs>(),
         annotations(read_only_hint = true)
     )]
-    async fn list_calls(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let list: ListCallsArgs = args(arguments)?;
-                let campaign = campaign(&user, &list.campaign_id);
-                Ok(calls::list(&self.state.services, campaign, list.query.into()).await?)
-            }
-            .await,
-        )
+    async fn list_calls(&self, call: Call<ListCallsArgs>) -> CallToolResult {
+        call.answer(async |user, list| {
+            let campaign = campaign(&user, &list.campaign_id);
+            Ok(calls::list(&self.state.services, campaign, list.query.into()).await?)
+        })
+        .await
     }
 
     #[tool(
@@ -284,19 +251,11 @@ impl CallbotMcp {
         input_schema = schema_for_type::<CallArgs>(),
         annotations(read_only_hint = true)
     )]
-    async fn get_call(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let call: CallArgs = args(arguments)?;
-                Ok(calls::detail(&self.state.services, user.account_id, &call.call_id).await?)
-            }
-            .await,
-        )
+    async fn get_call(&self, call: Call<CallArgs>) -> CallToolResult {
+        call.answer(async |user, call| {
+            Ok(calls::detail(&self.state.services, user.account_id, &call.call_id).await?)
+        })
+        .await
     }
 
     #[tool(
@@ -304,25 +263,17 @@ impl CallbotMcp {
                        download link valid for 24 hours.",
         input_schema = schema_for_type::<ReportArgs>()
     )]
-    async fn create_report(
-        &self,
-        context: RequestContext<RoleServer>,
-        arguments: JsonObject,
-    ) -> CallToolResult {
-        answer(
-            async {
-                let user = self.user(&context)?;
-                let report: ReportArgs = args(arguments)?;
-                create_report(
-                    &self.state,
-                    user.account_id,
-                    &report.campaign_id,
-                    report.report,
-                )
-                .await
-            }
-            .await,
-        )
+    async fn create_report(&self, call: Call<ReportArgs>) -> CallToolResult {
+        call.answer(async |user, report| {
+            create_report(
+                &self.state,
+                user.account_id,
+                &report.campaign_id,
+                report.report,
+            )
+            .await
+        })
+        .await
     }
 }
 
@@ -344,23 +295,18 @@ impl CallbotMcp {
     /// Runs `use_case` on the campaign a campaign tool names, for its user, and answers it.
     async fn on_campaign<T, E>(
         &self,
-        context: &RequestContext<RoleServer>,
-        arguments: JsonObject,
+        call: Call<CampaignArgs>,
         use_case: impl AsyncFnOnce(&ServiceContext, CampaignRef<'_>) -> Result<T, E>,
     ) -> CallToolResult
     where
         T: serde::Serialize,
         ApiError: From<E>,
     {
-        answer(
-            async {
-                let user = self.user(context)?;
-                let target: CampaignArgs = args(arguments)?;
-                let campaign = campaign(&user, &target.campaign_id);
-                Ok(use_case(&self.state.services, campaign).await?)
-            }
-            .await,
-        )
+        call.answer(async |user, target| {
+            let campaign = campaign(&user, &target.campaign_id);
+            Ok(use_case(&self.state.services, campaign).await?)
+        })
+        .await
     }
 
     /// The state the tools run on.

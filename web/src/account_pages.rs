@@ -2,8 +2,6 @@
 //! campaign, with a chart drawn here as SVG) and 수신 거부 목록 (the do-not-call list).
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use commands::accounts::{AccountSettings, AccountSettingsError, Suppression};
@@ -17,7 +15,7 @@ use api::auth::CurrentUser;
 
 use crate::forms::FormData;
 use crate::setup_form::SettingsFields;
-use crate::{Ctx, error_page, render, render_with, see_other, view};
+use crate::{Ctx, SignedIn, error_page, render, render_with, see_other, view};
 
 #[derive(Template)]
 #[template(path = "settings.html")]
@@ -66,11 +64,7 @@ impl SettingsPage {
 }
 
 /// `GET /settings`.
-pub async fn settings(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn settings(SignedIn(state, user, headers): SignedIn) -> Response {
     let c = Ctx::new(&state, &user, &headers, "settings").at("/settings");
     match state.settings_service().get(user.account_id).await {
         Ok(account) => render(&SettingsPage::new(c, &account)),
@@ -79,12 +73,7 @@ pub async fn settings(
 }
 
 /// `POST /settings`: the whole form replaces the settings.
-pub async fn save_settings(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
+pub async fn save_settings(SignedIn(state, user, headers): SignedIn, form: FormData) -> Response {
     let c = Ctx::new(&state, &user, &headers, "settings").at("/settings");
     let service = state.settings_service();
     let current = match service.get(user.account_id).await {
@@ -209,11 +198,7 @@ impl UsagePage {
 }
 
 /// `GET /usage`: this month so far.
-pub async fn usage(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn usage(SignedIn(state, user, headers): SignedIn) -> Response {
     let c = Ctx::new(&state, &user, &headers, "usage").at("/usage");
     let service = UsageService::new(state.store.db().pool().clone(), state.clock.clone());
     let u = match service
@@ -304,21 +289,12 @@ async fn suppressions_page(
 }
 
 /// `GET /suppressions`.
-pub async fn suppressions(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn suppressions(SignedIn(state, user, headers): SignedIn) -> Response {
     suppressions_page(&state, &user, &headers, None).await
 }
 
 /// `POST /suppressions`: adds a number.
-pub async fn add_suppression(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
+pub async fn add_suppression(SignedIn(state, user, headers): SignedIn, form: FormData) -> Response {
     let input = NewSuppression {
         phone_number: form.get("phone").to_owned(),
         reason: Some(form.get("reason").to_owned()).filter(|reason| !reason.is_empty()),
@@ -343,9 +319,7 @@ pub async fn add_suppression(
 
 /// `POST /suppressions/remove`: removes a number.
 pub async fn remove_suppression(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
+    SignedIn(state, user, headers): SignedIn,
     form: FormData,
 ) -> Response {
     match state

@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::RequestExt;
+use axum::extract::{ConnectInfo, FromRequest, Query, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use commands::services::accounts::{AccountsError, Credentials, Login};
@@ -16,12 +16,12 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use api::AppState;
-use api::auth::{self, CurrentUser};
+use api::auth;
 use api::rate_limit;
 
 use crate::forms::FormData;
 use crate::i18n::{Lang, Msgs};
-use crate::{Ctx, error_page, render_with, see_other, view};
+use crate::{Ctx, SignedIn, error_page, render_with, see_other, view};
 
 /// The cookie of the signed-out forms' token.
 const FORM_COOKIE: &str = "callbot_form";
@@ -130,66 +130,76 @@ fn limit(
         .map_err(|error| Box::new(error_page(lang, error)))
 }
 
-/// The page's language, once the form's CSRF token and the sign-in limit per address pass.
-fn admit(
-    state: &AppState,
-    peer: &SocketAddr,
-    headers: &HeaderMap,
-    form: &FormData,
-) -> Result<Lang, Box<Response>> {
-    let lang = Lang::of(None, headers);
-    checked_form(headers, form, lang).and(limit(state, peer, headers, lang))?;
-    Ok(lang)
+/// A posted sign-in or sign-up form that may be handled: its token matches the cookie and the
+/// client's address is within the sign-in limit; else the page that refuses it.
+pub struct Admitted {
+    state: AppState,
+    headers: HeaderMap,
+    form: FormData,
+    /// The page's language.
+    lang: Lang,
+}
+
+impl FromRequest<AppState> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, Response> {
+        let ConnectInfo(peer) = request
+            .extract_parts::<ConnectInfo<SocketAddr>>()
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = request.headers().clone();
+        let form = FormData::from_request(request, state).await?;
+        let lang = Lang::of(None, &headers);
+        checked_form(&headers, &form, lang)
+            .and(limit(state, &peer, &headers, lang))
+            .map_err(|refused| *refused)?;
+        Ok(Self {
+            state: state.clone(),
+            headers,
+            form,
+            lang,
+        })
+    }
+}
+
+impl Admitted {
+    fn credentials(&self) -> Credentials {
+        Credentials {
+            email: self.form.get("email").to_owned(),
+            password: self.form.get("password").to_owned(),
+        }
+    }
+
+    /// The form again, with the service's refusal at the field it concerns.
+    fn refused(&self, signup: bool, error: AccountsError) -> Response {
+        refused(self.lang, signup, self.form.get("email"), error)
+    }
 }
 
 /// `POST /login`: a session cookie and the campaign list, or the form with what is wrong.
-pub async fn login(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
-    let lang = match admit(&state, &peer, &headers, &form) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
-    sign_in(&state, &headers, &form, lang, false, "/campaigns").await
+pub async fn login(posted: Admitted) -> Response {
+    sign_in(&posted, false, "/campaigns").await
 }
 
 /// `POST /signup`: creates the account, signs in and opens 새 캠페인 만들기.
-pub async fn signup(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
-    let lang = match admit(&state, &peer, &headers, &form) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
-    let credentials = Credentials {
-        email: form.get("email").to_owned(),
-        password: form.get("password").to_owned(),
-    };
-    if let Err(error) = state.account_service().register(credentials).await {
-        return refused(lang, true, form.get("email"), error);
+pub async fn signup(posted: Admitted) -> Response {
+    let accounts = posted.state.account_service();
+    if let Err(error) = accounts.register(posted.credentials()).await {
+        return posted.refused(true, error);
     }
-    sign_in(&state, &headers, &form, lang, true, "/campaigns/new").await
+    sign_in(&posted, true, "/campaigns/new").await
 }
 
-async fn sign_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: &FormData,
-    lang: Lang,
-    signup: bool,
-    next: &str,
-) -> Response {
+async fn sign_in(posted: &Admitted, signup: bool, next: &str) -> Response {
+    let Admitted {
+        state,
+        headers,
+        lang,
+        ..
+    } = posted;
     let login = Login {
-        credentials: Credentials {
-            email: form.get("email").to_owned(),
-            password: form.get("password").to_owned(),
-        },
+        credentials: posted.credentials(),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -197,12 +207,12 @@ async fn sign_in(
     };
     let session = match state.account_service().login(login).await {
         Ok(session) => session,
-        Err(error) => return refused(lang, signup, form.get("email"), error),
+        Err(error) => return posted.refused(signup, error),
     };
     let token = match auth::issue_token(state.jwt_secret.expose_secret(), session.user, session.at)
     {
         Ok(token) => token,
-        Err(error) => return error_page(lang, error),
+        Err(error) => return error_page(*lang, error),
     };
     let mut response = see_other(next);
     if let Ok(value) = HeaderValue::from_str(&auth::session_cookie(&token, state.secure_cookies)) {
@@ -248,11 +258,7 @@ fn missing(m: &Msgs, rules: &[&str]) -> String {
 }
 
 /// `POST /logout`: ends the session and clears the cookie.
-pub async fn logout(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn logout(SignedIn(state, user, headers): SignedIn) -> Response {
     if let Err(error) = state.account_service().logout(user).await {
         return error_page(Lang::of(None, &headers), error);
     }

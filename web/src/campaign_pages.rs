@@ -1,17 +1,11 @@
 //! The campaign list and the saved scripts (reuse one for a new campaign).
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use commands::services::campaigns;
 use commands::services::scripts::{ScriptFilter, ScriptState, ScriptSummary};
 
-use api::AppState;
-use api::auth::CurrentUser;
-
-use crate::{Ctx, error_page, render, view};
+use crate::{Ctx, SignedIn, error_page, render, view};
 
 /// A campaign in the list.
 pub struct CampaignRow {
@@ -32,11 +26,7 @@ struct ListPage {
 }
 
 /// `GET /campaigns`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn list(SignedIn(state, user, headers): SignedIn) -> Response {
     let c = Ctx::new(&state, &user, &headers, "campaigns").at("/campaigns");
     let items = match campaigns::list(&state.services, user.account_id).await {
         Ok(items) => items,
@@ -79,11 +69,7 @@ impl ScriptsPage {
 }
 
 /// `GET /scripts`: saved scripts first, then drafts, newest first within each.
-pub async fn scripts(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn scripts(SignedIn(state, user, headers): SignedIn) -> Response {
     let c = Ctx::new(&state, &user, &headers, "scripts").at("/scripts");
     match state
         .script_service()

@@ -2,7 +2,6 @@
 //! campaign status stream), 일시정지 / 재개 / 취소, the call-detail panel and the reports.
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -11,11 +10,11 @@ use commands::services::campaigns::{self, CampaignDetail, CampaignRef};
 use serde::Deserialize;
 
 use api::AppState;
-use api::auth::{CurrentUser, UserPath};
+use api::auth::UserPath;
 use api::error::ApiError;
 
 use crate::i18n::{Lang, Msgs};
-use crate::{Ctx, error_page, render, see_other, view};
+use crate::{Ctx, SignedIn, error_page, render, see_other, view};
 
 /// The most calls the page lists (the PRD's campaigns are at most a few hundred contacts).
 const MAX_LISTED: i64 = 500;
@@ -154,9 +153,7 @@ pub fn error_code(error: impl Into<ApiError>) -> &'static str {
 /// `POST /campaigns/{id}/{start|pause|resume|cancel}`: the action, then the dashboard (with
 /// the refusal in words when there is one).
 pub async fn act(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
+    SignedIn(state, user, headers): SignedIn,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     let campaign = CampaignRef {

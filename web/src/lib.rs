@@ -11,7 +11,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -164,6 +165,21 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// What a signed-in page's handler starts from: the process's state, the user
+/// `api::auth::require_user` put on the request, and the request's headers.
+pub struct SignedIn(pub AppState, pub CurrentUser, pub HeaderMap);
+
+impl FromRequestParts<AppState> for SignedIn {
+    /// Only without `require_user` in front of the route: answered as signed out.
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = parts.extensions.get::<CurrentUser>().copied();
+        let user = user.ok_or(ApiError::Unauthorized)?;
+        Ok(Self(state.clone(), user, parts.headers.clone()))
+    }
 }
 
 /// What every page's layout needs.

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::Extension;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
 use commands::contacts_import::{ImportLimits, parse_contacts_csv};
 use commands::services::campaigns::{self as campaigns, ALLOWED_REGIONS, CampaignServiceError};
@@ -21,7 +20,7 @@ use api::auth::CurrentUser;
 use crate::forms::FormData;
 use crate::i18n::Lang;
 use crate::setup_form::{self, Row, SettingsFields, SetupState};
-use crate::{Ctx, error_page, render, render_with, see_other};
+use crate::{Ctx, SignedIn, error_page, render, render_with, see_other};
 
 #[derive(Template)]
 #[template(path = "new.html")]
@@ -33,11 +32,7 @@ struct NewPage {
 }
 
 /// `GET /campaigns/new`: screen 1.
-pub async fn new_page(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn new_page(SignedIn(state, user, headers): SignedIn) -> Response {
     let c = Ctx::new(&state, &user, &headers, "campaigns").at("/campaigns/new");
     render(&NewPage {
         c,
@@ -48,12 +43,7 @@ pub async fn new_page(
 }
 
 /// `POST /campaigns/new`: writes the script and opens screen 2 with it.
-pub async fn generate(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
+pub async fn generate(SignedIn(state, user, headers): SignedIn, form: FormData) -> Response {
     let c = Ctx::new(&state, &user, &headers, "campaigns").at("/campaigns/new");
     let input = GenerateInput {
         natural_input: form.get("natural_input").to_owned(),
@@ -155,9 +145,7 @@ pub struct ScriptQuery {
 
 /// `GET /campaigns/setup?script=…`: screen 2 for a script just written or saved earlier.
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
+    SignedIn(state, user, headers): SignedIn,
     Query(query): Query<ScriptQuery>,
 ) -> Response {
     let lang = Lang::of(None, &headers);
@@ -187,12 +175,7 @@ pub async fn page(
 }
 
 /// `POST /campaigns/setup`: one of the screen's buttons (`intent`).
-pub async fn submit(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-    headers: HeaderMap,
-    form: FormData,
-) -> Response {
+pub async fn submit(SignedIn(state, user, headers): SignedIn, form: FormData) -> Response {
     let lang = Lang::of(None, &headers);
     let scripts = state.script_service();
     let script_id = form.get("script_id").to_owned();

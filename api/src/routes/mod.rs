@@ -30,6 +30,7 @@ use crate::state::AppState;
 
 mod auth_routes;
 pub mod campaigns;
+pub mod downloads;
 mod events;
 mod ops;
 pub mod recordings;
@@ -112,10 +113,9 @@ fn documented(
     let mut public = auth_routes::public(limiter, proxies);
     openapi::rate_limited(public.get_openapi_mut());
     // Signed links: no sign-in, the signature is the credential.
-    let downloads = recordings::downloads().merge(reports::downloads());
     let api = OpenApiRouter::new()
         .merge(public)
-        .merge(downloads)
+        .merge(downloads::router())
         .merge(guard(signed_in))
         .layer(middleware::from_fn(error::envelope_rejections));
     let mut all = OpenApiRouter::with_openapi(openapi::base())

@@ -11,22 +11,21 @@
 //! The whole file is decrypted in memory before a range is cut from it: AES-GCM only vouches for
 //! a file as a whole, and recordings are a few megabytes.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use openapi::{ErrorBody, Success, tags};
 use projections::call_list::CallList;
 use projections::recordings::Recordings;
-use serde::Deserialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::downloads::{self, Link, LinkQuery, LinkRefusals};
 use crate::auth::UserPath;
-use crate::error::{ApiError, ApiQuery, ok, timestamp};
-use crate::signed_url::LinkError;
+use crate::error::{ApiError, ok, timestamp};
 use crate::state::AppState;
 use commands::recordings::{LINK_TTL_MINUTES, ReadError};
 
@@ -35,53 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(recording))
 }
 
-/// Routes authorised by their link's signature instead of a session.
-pub fn downloads() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(download))
-}
-
-/// The path a recording link signs.
-pub fn download_path(call_id: &Uuid) -> String {
-    format!("/api/v1/downloads/recordings/{call_id}")
-}
-
-/// `?exp=…&sig=…` of a download link.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LinkQuery {
-    pub exp: Option<String>,
-    pub sig: Option<String>,
-}
-
-/// The id in a download link whose signature and expiry check out: a forged, altered or
-/// malformed link is not found, an authentic old one has expired.
-pub fn linked_id(
-    state: &AppState,
-    id: &str,
-    query: &LinkQuery,
-    download_path: fn(&Uuid) -> String,
-) -> Result<Uuid, ApiError> {
-    let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    check_link(state, &download_path(&id), query)?;
-    Ok(id)
-}
-
-/// Checks a link, mapping its failures to the API's answers.
-fn check_link(state: &AppState, path: &str, query: &LinkQuery) -> Result<(), ApiError> {
-    state
-        .files
-        .signer
-        .verify(
-            path,
-            query.exp.as_deref(),
-            query.sig.as_deref(),
-            state.clock.now(),
-        )
-        .map_err(|error| match error {
-            LinkError::Invalid => ApiError::NotFound,
-            LinkError::Expired => ApiError::LinkExpired,
-        })
-}
+/// The folder of recording links under `/api/v1/downloads`.
+const FOLDER: &str = "recordings";
 
 /// The call's recording: a signed, short-lived link to the decrypted audio, the transcript and
 /// the summary (only for calls whose callee consented and did not object).
@@ -114,7 +68,7 @@ async fn recording(
         .ok_or(ApiError::NotFound)?;
     let (summary, transcript) = projections::reports::call_texts(&call);
     let (link, expires_at) = state.files.signer.sign(
-        &download_path(&call_id),
+        &downloads::path(FOLDER, &call_id),
         state.clock.now(),
         chrono::Duration::minutes(LINK_TTL_MINUTES),
     );
@@ -143,20 +97,18 @@ async fn recording(
     responses(
         (status = 200, description = "The whole recording", content_type = "audio/wav", body = Vec<u8>),
         (status = 206, description = "The requested range, with `Content-Range`", content_type = "audio/wav", body = Vec<u8>),
-        (status = 404, description = "`NOT_FOUND`: a forged or altered link, or the recording is gone", body = ErrorBody),
-        (status = 410, description = "`LINK_EXPIRED`: an authentic link past its expiry", body = ErrorBody),
+        LinkRefusals,
         (status = 416, description = "`RANGE_NOT_SATISFIABLE`: the range is outside the file", body = ErrorBody),
         (status = 500, description = "`RECORDING_UNREADABLE`: the file does not decrypt with the configured key", body = ErrorBody),
     ),
 )]
-#[tracing::instrument(skip_all, fields(call_id = %id))]
-async fn download(
+#[tracing::instrument(skip_all, fields(call_id = %link.id))]
+pub(super) async fn download(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<LinkQuery>,
+    link: Link,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let call_id = linked_id(&state, &id, &query, download_path)?;
+    let call_id = link.verified(&state, FOLDER)?;
     let audio = match state.files.recordings.read(&call_id).await {
         Ok(audio) => audio,
         Err(ReadError::Missing) => return Err(ApiError::NotFound),

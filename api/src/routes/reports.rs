@@ -6,7 +6,7 @@
 //! `GET /api/v1/downloads/reports/{id}?exp=…&sig=…` (no Bearer): the file. A forged link is 404
 //! `NOT_FOUND`, an expired one 410 `LINK_EXPIRED`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openapi::{ErrorBody, Success, tags};
@@ -21,9 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::recordings::{LinkQuery, linked_id};
+use super::downloads::{self, Link, LinkQuery, LinkRefusals};
 use crate::auth::UserPath;
-use crate::error::{ApiError, ApiJson, ApiQuery, ok, timestamp};
+use crate::error::{ApiError, ApiJson, ok, timestamp};
 use crate::state::AppState;
 
 /// Signed-in routes.
@@ -31,15 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create))
 }
 
-/// Routes authorised by their link's signature instead of a session.
-pub fn downloads() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(download))
-}
-
-/// The path a report link signs.
-pub fn download_path(report_id: &Uuid) -> String {
-    format!("/api/v1/downloads/reports/{report_id}")
-}
+/// The folder of report links under `/api/v1/downloads`.
+const FOLDER: &str = "reports";
 
 fn yes() -> bool {
     true
@@ -124,7 +117,7 @@ pub async fn create_report(
     let rendered = state.files.reports.render_blocking(report, format).await?;
     let report_id = Uuid::now_v7();
     let (link, expires_at) = state.files.signer.sign(
-        &download_path(&report_id),
+        &downloads::path(FOLDER, &report_id),
         now,
         chrono::Duration::hours(LINK_TTL_HOURS),
     );
@@ -150,7 +143,8 @@ pub async fn create_report(
     }))
 }
 
-/// The report file behind a signed link from `POST /campaigns/{id}/report`; needs no sign-in.
+/// The report file behind a signed link from `POST /campaigns/{id}/report` (valid 24 hours);
+/// needs no sign-in.
 #[utoipa::path(
     get, path = "/downloads/reports/{id}", tag = tags::CAMPAIGNS, operation_id = "download_report",
     params(("id" = Uuid, Path, description = "Report id"), LinkQuery),
@@ -159,17 +153,16 @@ pub async fn create_report(
             (Vec<u8> = "text/csv"),
             (Vec<u8> = "application/pdf"),
         )),
-        (status = 404, description = "`NOT_FOUND`: a forged or altered link, or no such report", body = ErrorBody),
-        (status = 410, description = "`LINK_EXPIRED`: the link is more than 24 hours old", body = ErrorBody),
+        LinkRefusals,
     ),
 )]
-#[tracing::instrument(skip_all, fields(report_id = %id))]
-async fn download(
+#[tracing::instrument(skip_all, fields(report_id = %link.id))]
+pub(super) async fn download(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<LinkQuery>,
+    link: Link,
 ) -> Result<Response, ApiError> {
-    linked_id(&state, &id, &query, download_path)?;
+    link.verified(&state, FOLDER)?;
+    let id = link.id;
     let pool = state.store.db().pool();
     let report = state
         .files
