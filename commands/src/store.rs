@@ -147,6 +147,9 @@ pub struct EventStore {
 /// 32,766 in a statement, Postgres 65,535).
 const GROUP_EVENTS: usize = 1000;
 
+/// What an append answers when the task writing its group died without answering.
+const WRITER_GONE: StoreError = StoreError::Database(sqlx::Error::WorkerCrashed);
+
 /// Appends waiting for the writer, and the writer's turn.
 #[derive(Default)]
 struct Appends {
@@ -224,12 +227,18 @@ impl EventStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         self.appends.queue().push(PendingAppend {
             events: events.to_vec(),
             reply,
         });
-        let writer = Arc::clone(&self.appends.writer).lock_owned().await;
+        // Written by an earlier group while we waited for the turn: then we need no turn (taking
+        // it anyway would make each waiter write a group of whatever came in since, one by one).
+        let writer = tokio::select! {
+            biased;
+            written = &mut answer => return written.unwrap_or(Err(WRITER_GONE)),
+            writer = Arc::clone(&self.appends.writer).lock_owned() => writer,
+        };
         let waiting = std::mem::take(&mut *self.appends.queue());
         if !waiting.is_empty() {
             let store = self.clone();
