@@ -34,6 +34,23 @@ fn failure() -> AccountCommand {
     }
 }
 
+/// The events of a second failure in a row with `lock_after: 2`.
+fn assert_second_failure_locked(written: &[AccountEvent]) {
+    assert!(
+        matches!(
+            written,
+            [
+                AccountEvent::LoginFailed {
+                    consecutive_failures: 2,
+                    ..
+                },
+                AccountEvent::AccountLocked { .. }
+            ]
+        ),
+        "{written:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_cached_aggregate_catches_up_on_events_another_writer_appended() {
     let (_dir, events) = test_store().await;
@@ -59,19 +76,7 @@ async fn a_cached_aggregate_catches_up_on_events_another_writer_appended() {
 
     // The state cached here is one event behind: the second failure must still lock.
     let written = run(&here, &id, failure()).await.expect("second failure");
-    assert!(
-        matches!(
-            written.as_slice(),
-            [
-                AccountEvent::LoginFailed {
-                    consecutive_failures: 2,
-                    ..
-                },
-                AccountEvent::AccountLocked { .. }
-            ]
-        ),
-        "{written:?}"
-    );
+    assert_second_failure_locked(&written);
     assert_eq!(here.cached_sequence(&id), Some(4));
 }
 
@@ -107,17 +112,5 @@ async fn a_lost_race_leaves_nothing_cached_and_the_retry_replays() {
     assert_eq!(here.cached_sequence(&id), None);
 
     let written = run(&here, &id, failure()).await.expect("the retry");
-    assert!(
-        matches!(
-            written.as_slice(),
-            [
-                AccountEvent::LoginFailed {
-                    consecutive_failures: 2,
-                    ..
-                },
-                AccountEvent::AccountLocked { .. }
-            ]
-        ),
-        "{written:?}"
-    );
+    assert_second_failure_locked(&written);
 }

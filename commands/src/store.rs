@@ -249,9 +249,7 @@ impl EventStore {
             });
         }
         // An earlier writer took ours along, or the task above will answer.
-        answer
-            .await
-            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+        answer.await.unwrap_or(Err(WRITER_GONE))
     }
 
     /// Writes `waiting` in groups of at most [`GROUP_EVENTS`] events and answers each append.
