@@ -31,8 +31,6 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::call::{AttemptEnd, Call, CallCommand, CallEvent, CallStatus};
-use domain::campaign::Campaign;
-use domain::policy::CampaignSettings;
 use uuid::Uuid;
 
 use crate::Clock;
@@ -165,10 +163,10 @@ impl DialPlacer {
             tracing::debug!(call = %call_id, attempt, stale, "dial request needs no placement");
             return Ok(None);
         }
-        let campaign = cqrs::load::<Campaign>(&self.store, &call.campaign_id().to_string())
+        let campaign = cqrs::load_terms(&self.store, &call.campaign_id().to_string())
             .await?
-            .map(|c| c.settings().clone())
-            .unwrap_or_else(CampaignSettings::default);
+            .map(|terms| terms.settings)
+            .unwrap_or_default();
         let caller_id = match campaign.caller_id.clone() {
             Some(id) => Some(id),
             None => {

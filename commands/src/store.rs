@@ -393,6 +393,18 @@ impl EventStore {
         rows.iter().map(stored_event).collect()
     }
 
+    /// The first event of one aggregate (whatever its type): one indexed row, however long its
+    /// history.
+    pub async fn read_first(&self, aggregate_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(select_events!(
+            "WHERE aggregate_id = $1 ORDER BY global_position LIMIT 1"
+        ))
+        .bind(aggregate_id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(stored_event).transpose()
+    }
+
     /// Events of the given aggregates after `position` in global order, at most `limit`.
     pub async fn read_aggregates(
         &self,

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use commands::accounts::{AccountSettings, Suppressions};
-use commands::cqrs::load;
+use commands::cqrs::{load, load_terms};
 use commands::{Clock, CommandContext, Commands, EventStore};
 use domain::call::{
     Call, CallCommand, CallResult, CallStatus, ConversationEndReason, RecordingCommand, Speaker,
     TranscriptSource,
 };
-use domain::campaign::Campaign;
+use domain::campaign::CampaignTerms;
 use domain::script::prompt::{agent_prompt, dynamic};
 use domain::script::variables::{BUSINESS_NAME, Sources};
 use projections::ScriptList;
@@ -54,8 +54,8 @@ impl StorePort {
             .ok_or(PortError::UnknownCall)
     }
 
-    async fn campaign(&self, call: &Call) -> Result<Campaign, PortError> {
-        load::<Campaign>(&self.store, &call.campaign_id().to_string())
+    async fn campaign(&self, call: &Call) -> Result<CampaignTerms, PortError> {
+        load_terms(&self.store, &call.campaign_id().to_string())
             .await
             .map_err(store_error)?
             .ok_or(PortError::CampaignGone)
@@ -136,7 +136,7 @@ impl CallPort for StorePort {
                 .await?;
         }
         let campaign = self.campaign(&call).await?;
-        if campaign.settings().recording {
+        if campaign.settings.recording {
             // The stream starts only after the notice played: the callee stayed on the line.
             let at = self.clock.now();
             let consent = CallCommand::Recording(RecordingCommand::GiveConsent { at });
@@ -144,12 +144,15 @@ impl CallPort for StorePort {
                 tracing::warn!(%call_id, %error, "could not record the recording consent");
             }
         }
-        let (script_id, version) = campaign.script();
-        let script =
-            ScriptList::find_version(self.store.db().pool(), call.owner_id(), script_id, version)
-                .await
-                .map_err(store_error)?
-                .ok_or(PortError::ScriptNotReady)?;
+        let script = ScriptList::find_version(
+            self.store.db().pool(),
+            call.owner_id(),
+            campaign.script_id,
+            campaign.script_version,
+        )
+        .await
+        .map_err(store_error)?
+        .ok_or(PortError::ScriptNotReady)?;
         // One resolver for every value: the contact, its context, the campaign's values, the
         // business profile. The texts keep `{{name}}` and the values travel beside them.
         let account = AccountSettings::load(self.store.db().pool(), &call.owner_id().to_string())
@@ -159,7 +162,7 @@ impl CallPort for StorePort {
         let sources = Sources {
             contact_name: call.contact_name(),
             contact_context: call.context(),
-            campaign: campaign.variables(),
+            campaign: &campaign.variables,
             business: &business,
         };
         let mut values = sources
@@ -178,7 +181,7 @@ impl CallPort for StorePort {
             prompt: agent_prompt(&script.content),
             first_message: dynamic(script.content.greeting.trim()),
             dynamic_variables,
-            recording: campaign.settings().recording,
+            recording: campaign.settings.recording,
         })
     }
 
@@ -229,7 +232,7 @@ impl CallPort for StorePort {
         self.run(call_id, revoke).await?;
         let call = self.call(call_id).await?;
         let campaign = self.campaign(&call).await?;
-        if campaign.settings().recording {
+        if campaign.settings.recording {
             self.twilio.stop_recording(call_sid).await?;
         }
         tracing::info!(%call_id, "the callee objected to the recording; it was stopped and will be discarded");

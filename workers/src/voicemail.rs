@@ -12,12 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use commands::cqrs::load;
+use commands::cqrs::{load, load_terms};
 use commands::leader::Fence;
 use commands::{CancellationToken, Clock, EventStore, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent};
-use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use tokio::sync::{Mutex, watch};
 
@@ -126,9 +125,9 @@ impl VoicemailWorker {
         let (Some(sid), true) = (call.provider_call_sid(), call.attempts() == attempt) else {
             return Ok(Some(Action::Skipped));
         };
-        let policy = load::<Campaign>(&self.store, &call.campaign_id().to_string())
+        let policy = load_terms(&self.store, &call.campaign_id().to_string())
             .await?
-            .map(|campaign| campaign.settings().voicemail.clone())
+            .map(|terms| terms.settings.voicemail)
             .unwrap_or_default();
         let call_id = &event.aggregate_id;
         let (result, action) = match policy.action {

@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use domain::call::{AttemptEnd, Call, CallCommand, CallStatus as DomainStatus, RecordingCommand};
-use domain::campaign::Campaign;
 use domain::policy::VoicemailAction;
 use protocols::twilio::{AmdCallback, CallStatus, RecordingCallback, StatusCallback};
 use uuid::Uuid;
 
 use super::ServiceContext;
-use crate::cqrs::load;
+use crate::cqrs::{load, load_terms};
 use crate::{CommandContext, CommandError};
 
 /// Why a callback could not be handled.
@@ -158,11 +157,12 @@ async fn answering_machine_once(
     {
         return Ok(());
     }
-    let campaign = load::<Campaign>(&ctx.store, &call.campaign_id().to_string())
+    let policy = load_terms(&ctx.store, &call.campaign_id().to_string())
         .await
         .map_err(|e| CallbackError::Store(e.to_string()))?
-        .ok_or(CallbackError::UnknownCall)?;
-    let policy = campaign.settings().voicemail.clone();
+        .ok_or(CallbackError::UnknownCall)?
+        .settings
+        .voicemail;
     let at = ctx.clock.now();
     // The verdict can overtake the answered callback; a machine picked up either way.
     run(ctx, call_id, CallCommand::RecordAnswered { at }).await?;

@@ -8,6 +8,7 @@ mod aggregate;
 mod commands;
 mod errors;
 mod events;
+mod terms;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -16,4 +17,5 @@ pub use aggregate::{Campaign, MAX_NAME_CHARS};
 pub use commands::CampaignCommand;
 pub use errors::CampaignError;
 pub use events::CampaignEvent;
+pub use terms::CampaignTerms;
 pub use values::{CampaignStatus, Contact, PauseReason};
