@@ -214,11 +214,20 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self(state.clone(), user))
+        Ok(Self(state.clone(), signed_in_user(parts, state).await?))
     }
+}
+
+/// The user [`require_user`] put on the request, else the extension's own rejection (plain
+/// text, put into the envelope by the API's middleware).
+async fn signed_in_user<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<CurrentUser, Response> {
+    let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(user)
 }
 
 /// The signed-in user and the one id in the path: what most resource handlers start from.
@@ -243,9 +252,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let user = signed_in_user(parts, state).await?;
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
