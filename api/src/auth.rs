@@ -205,6 +205,31 @@ impl AppState {
     }
 }
 
+/// The state and the signed-in user ([`require_user`] put it on the request): what a handler of
+/// the account's own resources starts from, as the pages' `SignedIn` is for the web pages.
+pub struct SignedIn(pub AppState, pub CurrentUser);
+
+impl FromRequestParts<AppState> for SignedIn {
+    /// The extension's own rejection (a route without [`require_user`] in front of it).
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        Ok(Self(state.clone(), signed_in_user(parts, state).await?))
+    }
+}
+
+/// The user [`require_user`] put on the request, else the extension's own rejection (plain
+/// text, put into the envelope by the API's middleware).
+async fn signed_in_user<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<CurrentUser, Response> {
+    let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(user)
+}
+
 /// The signed-in user and the one id in the path: what most resource handlers start from.
 /// An id that is not a UUID is simply not found by the service it goes to.
 pub struct UserPath {
@@ -227,9 +252,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Extension(user) = Extension::<CurrentUser>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let user = signed_in_user(parts, state).await?;
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;

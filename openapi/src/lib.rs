@@ -21,7 +21,7 @@ use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response,
     ResponseBuilder, ServerBuilder,
 };
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoResponses, PartialSchema, ToSchema};
 
 /// Where the committed document lives, relative to the workspace root.
 pub const COMMITTED_PATH: &str = "openapi/openapi.json";
@@ -174,6 +174,19 @@ impl ErrorCode {
         }
     }
 }
+
+// ----- answers many operations share ----------------------------------------------------------
+
+/// 404 `NOT_FOUND` with nothing to add: the resource of the path is not the caller's, or does
+/// not exist (`responses(…, NotFound)`).
+#[derive(IntoResponses)]
+#[response(status = 404, description = "`NOT_FOUND`")]
+pub struct NotFound(pub ErrorBody);
+
+/// 204 with no body, for a `DELETE` that removed what it names (`responses(Deleted, …)`).
+#[derive(IntoResponses)]
+#[response(status = 204, description = "Deleted")]
+pub struct Deleted;
 
 // ----- the frame -----------------------------------------------------------------------------
 

@@ -231,7 +231,7 @@ pub async fn submit(SignedIn(state, user, headers): SignedIn, form: FormData) ->
                 Err(error) => return error_page(lang, error),
             }
         }
-        "add_row" => page.s.add_row(),
+        "add_row" => page.s.table.add_row(),
         // The screen again, its preview filled for the chosen contact.
         "preview" => {}
         "upload" => upload(&mut page, &form),
@@ -269,7 +269,7 @@ async fn start(
     script_state: &ScriptState,
 ) -> Response {
     let m = page.c.m;
-    let (contacts, rows) = page.s.contacts();
+    let (contacts, rows) = page.s.table.contacts();
     if contacts.is_empty() {
         page.problem("contacts", m.no_contacts);
     }
@@ -368,7 +368,7 @@ fn refused(mut page: SetupPage, rows: &[usize], error: CampaignServiceError) -> 
             for rejected in contacts {
                 if let Some(row) = rows
                     .get(rejected.index)
-                    .and_then(|i| page.s.rows.get_mut(*i))
+                    .and_then(|i| page.s.table.rows.get_mut(*i))
                 {
                     let Row { error, .. } = row;
                     *error = format!("{}: {}", rejected.value, rejected.reason);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use commands::accounts::AccountSettings;
-use commands::contacts_import::{ParsedImport, RejectedRow};
+use commands::contacts_import::{ImportedContact, ParsedImport, RejectedRow};
 use commands::services::campaigns::ContactInput;
 use domain::policy::VoicemailAction;
 use domain::script::variables::{BusinessProfile, Sources};
@@ -30,6 +30,133 @@ impl Row {
         self.name.trim().is_empty()
             && self.phone.trim().is_empty()
             && self.ctx.iter().all(|v| v.trim().is_empty())
+    }
+}
+
+/// The contacts table as typed: the context columns, and one row per contact with a value for
+/// each column.
+#[derive(Debug, Clone, Default)]
+pub struct ContactTable {
+    pub cols: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+impl ContactTable {
+    /// The table as posted.
+    fn from_form(form: &FormData) -> Self {
+        let cols: Vec<String> = form.all("col").into_iter().map(str::to_owned).collect();
+        let names = form.all("row_name");
+        let phones = form.all("row_phone");
+        let ctx: Vec<Vec<&str>> = cols
+            .iter()
+            .map(|key| form.all(&format!("row_ctx_{key}")))
+            .collect();
+        let rows = (0..names.len().max(phones.len()))
+            .map(|i| Row {
+                name: names.get(i).copied().unwrap_or("").to_owned(),
+                phone: phones.get(i).copied().unwrap_or("").to_owned(),
+                ctx: ctx
+                    .iter()
+                    .map(|column| column.get(i).copied().unwrap_or("").to_owned())
+                    .collect(),
+                error: String::new(),
+            })
+            .collect();
+        Self { cols, rows }
+    }
+
+    fn empty_row(&self) -> Row {
+        Row {
+            ctx: vec![String::new(); self.cols.len()],
+            ..Row::default()
+        }
+    }
+
+    /// Adds an empty row.
+    pub fn add_row(&mut self) {
+        self.rows.push(self.empty_row());
+    }
+
+    /// Appends the contacts a CSV file gave, with any new columns; empty rows are dropped first.
+    fn append(&mut self, contacts: Vec<ImportedContact>) {
+        self.rows.retain(|row| !row.is_empty());
+        for contact in &contacts {
+            for key in contact.context.keys() {
+                if !self.cols.contains(key) {
+                    self.cols.push(key.clone());
+                    for row in &mut self.rows {
+                        row.ctx.push(String::new());
+                    }
+                }
+            }
+        }
+        for contact in contacts {
+            let ctx = self
+                .cols
+                .iter()
+                .map(|key| contact.context.get(key).map(text).unwrap_or_default())
+                .collect();
+            self.rows.push(Row {
+                name: contact.name.unwrap_or_default(),
+                phone: view::phone(contact.phone.as_str()),
+                ctx,
+                error: String::new(),
+            });
+        }
+    }
+
+    /// A row's context: the columns it has a value for, trimmed.
+    fn context(&self, row: &Row) -> Map<String, Value> {
+        self.cols
+            .iter()
+            .zip(&row.ctx)
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(key, value)| (key.clone(), Value::from(value.trim())))
+            .collect()
+    }
+
+    /// The typed rows as contacts, each with the campaign values, and which row each came from.
+    pub fn contacts(&self) -> (Vec<ContactInput>, Vec<usize>) {
+        let mut contacts = Vec::new();
+        let mut rows = Vec::new();
+        for (index, row) in self.rows.iter().enumerate() {
+            if row.is_empty() {
+                continue;
+            }
+            let name = row.name.trim();
+            contacts.push(ContactInput {
+                phone_number: row.phone.trim().to_owned(),
+                name: (!name.is_empty()).then(|| name.to_owned()),
+                context: self.context(row),
+            });
+            rows.push(index);
+        }
+        (contacts, rows)
+    }
+
+    /// The rows the preview can be filled for: index and name (or number).
+    pub fn preview_choices(&self) -> Vec<(usize, String)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !row.is_empty())
+            .map(|(i, row)| {
+                let name = if row.name.trim().is_empty() {
+                    &row.phone
+                } else {
+                    &row.name
+                };
+                (i, name.trim().to_owned())
+            })
+            .collect()
+    }
+
+    /// The row the preview is filled for: the chosen one, else the first filled in.
+    fn preview_row(&self, chosen: usize) -> Option<&Row> {
+        self.rows
+            .get(chosen)
+            .filter(|row| !row.is_empty())
+            .or_else(|| self.rows.iter().find(|row| !row.is_empty()))
     }
 }
 
@@ -133,8 +260,7 @@ pub struct SetupState {
     pub natural_input: String,
     pub script: ScriptContent,
     pub name: String,
-    pub cols: Vec<String>,
-    pub rows: Vec<Row>,
+    pub table: ContactTable,
     pub values: Vec<CampaignValue>,
     pub settings: SettingsFields,
     /// The account has no business name yet: the screen asks for it once (kept in Settings).
@@ -162,8 +288,7 @@ impl SetupState {
             natural_input,
             script,
             name: String::new(),
-            cols: Vec::new(),
-            rows: Vec::new(),
+            table: ContactTable::default(),
             values: Vec::new(),
             settings,
             needs_business_name: false,
@@ -171,12 +296,12 @@ impl SetupState {
             business: BusinessProfile::default(),
             preview_row: 0,
         };
-        state.cols = state
+        state.table.cols = state
             .variables()
             .into_iter()
             .filter(|key| key.ends_with("Time"))
             .collect();
-        state.rows.push(state.empty_row());
+        state.table.add_row();
         state.refresh_values(&BTreeMap::new());
         state
     }
@@ -184,24 +309,6 @@ impl SetupState {
     /// The screen as posted; the script comes from the server (the edit fields only count when
     /// the owner saves them).
     pub fn from_form(form: &FormData, script: ScriptContent) -> Self {
-        let cols: Vec<String> = form.all("col").into_iter().map(str::to_owned).collect();
-        let names = form.all("row_name");
-        let phones = form.all("row_phone");
-        let ctx: Vec<Vec<&str>> = cols
-            .iter()
-            .map(|key| form.all(&format!("row_ctx_{key}")))
-            .collect();
-        let rows = (0..names.len().max(phones.len()))
-            .map(|i| Row {
-                name: names.get(i).copied().unwrap_or("").to_owned(),
-                phone: phones.get(i).copied().unwrap_or("").to_owned(),
-                ctx: ctx
-                    .iter()
-                    .map(|column| column.get(i).copied().unwrap_or("").to_owned())
-                    .collect(),
-                error: String::new(),
-            })
-            .collect();
         let typed: BTreeMap<String, String> = form
             .with_prefix("var_")
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
@@ -211,8 +318,7 @@ impl SetupState {
             natural_input: form.get("natural_input").to_owned(),
             script,
             name: form.get("name").to_owned(),
-            cols,
-            rows,
+            table: ContactTable::from_form(form),
             values: Vec::new(),
             settings: SettingsFields::from_form(form),
             needs_business_name: form.get("needs_business_name") == "1",
@@ -222,18 +328,6 @@ impl SetupState {
         };
         state.refresh_values(&typed);
         state
-    }
-
-    fn empty_row(&self) -> Row {
-        Row {
-            ctx: vec![String::new(); self.cols.len()],
-            ..Row::default()
-        }
-    }
-
-    /// Adds an empty row.
-    pub fn add_row(&mut self) {
-        self.rows.push(self.empty_row());
     }
 
     /// The script's placeholders without braces, in order, once each.
@@ -267,7 +361,7 @@ impl SetupState {
         self.values = self
             .variables()
             .into_iter()
-            .filter(|key| !NAME_KEYS.contains(&key.as_str()) && !self.cols.contains(key))
+            .filter(|key| !NAME_KEYS.contains(&key.as_str()) && !self.table.cols.contains(key))
             .filter(|key| ![BUSINESS_NAME, BUSINESS_PHONE, BUSINESS_HOURS].contains(&key.as_str()))
             .map(|key| CampaignValue {
                 value: typed.get(&key).cloned().unwrap_or_default(),
@@ -293,94 +387,16 @@ impl SetupState {
 
     /// Appends the rows a CSV file gave, with any new columns; empty rows are dropped first.
     pub fn add_import(&mut self, parsed: ParsedImport) {
-        self.rows.retain(|row| !row.is_empty());
-        for contact in &parsed.contacts {
-            for key in contact.context.keys() {
-                if !self.cols.contains(key) {
-                    self.cols.push(key.clone());
-                    for row in &mut self.rows {
-                        row.ctx.push(String::new());
-                    }
-                }
-            }
-        }
-        for contact in parsed.contacts {
-            let ctx = self
-                .cols
-                .iter()
-                .map(|key| contact.context.get(key).map(text).unwrap_or_default())
-                .collect();
-            self.rows.push(Row {
-                name: contact.name.unwrap_or_default(),
-                phone: view::phone(contact.phone.as_str()),
-                ctx,
-                error: String::new(),
-            });
-        }
+        self.table.append(parsed.contacts);
         let typed = self.typed_values();
         self.refresh_values(&typed);
-    }
-
-    /// The typed rows as contacts, each with the campaign values, and which row each came from.
-    pub fn contacts(&self) -> (Vec<ContactInput>, Vec<usize>) {
-        let mut contacts = Vec::new();
-        let mut rows = Vec::new();
-        for (index, row) in self.rows.iter().enumerate() {
-            if row.is_empty() {
-                continue;
-            }
-            let mut context = Map::new();
-            for (key, value) in self.cols.iter().zip(&row.ctx) {
-                if !value.trim().is_empty() {
-                    context.insert(key.clone(), Value::from(value.trim()));
-                }
-            }
-            let name = row.name.trim();
-            contacts.push(ContactInput {
-                phone_number: row.phone.trim().to_owned(),
-                name: (!name.is_empty()).then(|| name.to_owned()),
-                context,
-            });
-            rows.push(index);
-        }
-        (contacts, rows)
-    }
-
-    /// The rows the preview can be filled for: index and name (or number).
-    pub fn preview_choices(&self) -> Vec<(usize, String)> {
-        self.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| !row.is_empty())
-            .map(|(i, row)| {
-                let name = if row.name.trim().is_empty() {
-                    &row.phone
-                } else {
-                    &row.name
-                };
-                (i, name.trim().to_owned())
-            })
-            .collect()
     }
 
     /// The script's texts filled in for the chosen contact (else the first) by the same resolver
     /// the calls use (placeholders without a value stay, so the owner sees what is missing).
     pub fn filled(&self, text: &str) -> String {
-        let row = self
-            .rows
-            .get(self.preview_row)
-            .filter(|row| !row.is_empty())
-            .or_else(|| self.rows.iter().find(|row| !row.is_empty()));
-        let context: Map<String, Value> = row
-            .map(|row| {
-                self.cols
-                    .iter()
-                    .zip(&row.ctx)
-                    .filter(|(_, value)| !value.trim().is_empty())
-                    .map(|(key, value)| (key.clone(), Value::from(value.trim())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let row = self.table.preview_row(self.preview_row);
+        let context = row.map(|row| self.table.context(row)).unwrap_or_default();
         let mut business = self.business.clone();
         if business.name.is_none() && !self.business_name.trim().is_empty() {
             business.name = Some(self.business_name.trim().to_owned());

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -16,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{self, CurrentUser, UserPath};
+use crate::auth::{self, SignedIn, UserPath};
 use crate::client_ip::TrustedProxies;
 use crate::error::{ApiError, ApiJson, Envelope, created, ok, timestamp};
 use crate::rate_limit::{self, RateLimiter};
@@ -155,10 +154,7 @@ fn set_cookie(response: &mut Response, cookie: &str) {
     post, path = "/auth/logout", tag = tags::AUTH,
     responses((status = 204, description = "Signed out")),
 )]
-async fn logout(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-) -> Result<Response, ApiError> {
+async fn logout(SignedIn(state, user): SignedIn) -> Result<Response, ApiError> {
     state.account_service().logout(user).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie(&mut response, &auth::cleared_cookie());
@@ -186,8 +182,7 @@ struct PasswordChange {
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn change_password(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<Response, ApiError> {
     let change = accounts::PasswordChange {
@@ -209,8 +204,7 @@ async fn change_password(
     responses((status = 200, description = "Live sessions", body = Success<Vec<SessionInfo>>)),
 )]
 async fn list_sessions(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
 ) -> Result<Envelope<Vec<SessionInfo>>, ApiError> {
     Ok(ok(state.account_service().sessions(user).await?))
 }
@@ -237,10 +231,7 @@ async fn end_session(
     get, path = "/me", tag = tags::AUTH,
     responses((status = 200, description = "The account", body = Success<AccountCreated>)),
 )]
-async fn me(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
-) -> Result<Envelope<AccountCreated>, ApiError> {
+async fn me(SignedIn(state, user): SignedIn) -> Result<Envelope<AccountCreated>, ApiError> {
     Ok(ok(state.account_service().me(user).await?))
 }
 

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use commands::services::campaigns::{self, EventPage};
-use openapi::{ErrorBody, Success, tags};
+use openapi::{ErrorBody, NotFound, Success, tags};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,7 +38,7 @@ struct Page {
     responses(
         (status = 200, description = "A page of events", body = Success<EventPage>),
         (status = 400, description = "`INVALID_INPUT`: `limit` out of range", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 #[tracing::instrument(skip_all, fields(campaign_id = %path.id))]

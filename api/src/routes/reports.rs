@@ -9,7 +9,7 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use openapi::{ErrorBody, Success, tags};
+use openapi::{ErrorBody, NotFound, Success, tags};
 use projections::reports::query::campaign_report;
 use projections::reports::{
     LINK_TTL_HOURS, ReportError, ReportFormat, ReportOptions, StoredReport,
@@ -75,7 +75,7 @@ impl From<ReportError> for ApiError {
     responses(
         (status = 200, description = "The report is ready", body = Success<ReportLink>),
         (status = 400, description = "`INVALID_INPUT`: `format` is not csv or pdf", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
         (status = 503, description = "`REPORT_FONT_MISSING`: the Korean font for PDFs is not installed", body = ErrorBody),
     ),
 )]

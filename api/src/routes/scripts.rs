@@ -7,20 +7,20 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, middleware};
+use axum::middleware;
 use commands::services::scripts::{
     EditInput, GenerateInput, Generated, SaveInput, ScriptDetail, ScriptFilter, ScriptSaved,
     ScriptService, ScriptSummary, ScriptsError,
 };
 use domain::script::{FieldError, FlowStep, NextStep, ScriptContent};
-use openapi::{ErrorBody, Success, tags};
+use openapi::{Deleted, ErrorBody, NotFound, Success, tags};
 use projections::script_catalog::ScriptListCatalog;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::auth::{CurrentUser, UserPath};
+use crate::auth::{SignedIn, UserPath};
 use crate::error::{ApiError, ApiJson, ApiQuery, Envelope, created, ok};
 use crate::rate_limit::{self, RateLimiter};
 use crate::state::AppState;
@@ -230,8 +230,7 @@ fn known_params(
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn generate(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<GenerateBody>,
 ) -> Result<Envelope<Generated>, ApiError> {
     Ok(ok(state
@@ -253,8 +252,7 @@ async fn generate(
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn save(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<SaveBody>,
 ) -> Result<Envelope<ScriptSaved>, ApiError> {
     let input = SaveInput {
@@ -278,8 +276,7 @@ async fn save(
     ),
 )]
 async fn list(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Envelope<Vec<ScriptSummary>>, ApiError> {
     known_params(&query, "status", "is not a parameter of this list")?;
@@ -337,7 +334,7 @@ async fn read(
     responses(
         (status = 200, description = "The new version", body = Success<ScriptDetail>),
         (status = 400, description = "`INVALID_INPUT`: every problem in `details`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
         (status = 409, description = "`CONFLICT`: changed at the same time; try again", body = ErrorBody),
     ),
 )]
@@ -362,8 +359,8 @@ async fn edit(
     delete, path = "/scripts/{id}", tag = tags::SCRIPTS,
     params(("id" = Uuid, Path, description = "Script id")),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        Deleted,
+        NotFound,
     ),
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id, script = %id))]

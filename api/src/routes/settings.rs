@@ -1,6 +1,5 @@
 //! `/api/v1/settings` (account defaults and budgets) and `/api/v1/suppressions` (do-not-call).
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{CurrentUser, UserPath};
+use crate::auth::{SignedIn, UserPath};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
 use crate::state::AppState;
 
@@ -47,8 +46,7 @@ impl AppState {
     responses((status = 200, description = "Current settings (defaults until first written)", body = Success<AccountSettings>)),
 )]
 async fn read_settings(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
 ) -> Result<Envelope<AccountSettings>, ApiError> {
     Ok(ok(state.settings_service().get(user.account_id).await?))
 }
@@ -64,8 +62,7 @@ async fn read_settings(
     ),
 )]
 async fn write_settings(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(settings): ApiJson<AccountSettings>,
 ) -> Result<Envelope<AccountSettings>, ApiError> {
     let saved = state
@@ -102,8 +99,7 @@ impl From<NewSuppression> for suppressions::NewSuppression {
     responses((status = 200, description = "Listed numbers", body = Success<Vec<Suppression>>)),
 )]
 async fn list_suppressions(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
 ) -> Result<Envelope<Vec<Suppression>>, ApiError> {
     Ok(ok(state
         .suppression_service()
@@ -122,8 +118,7 @@ async fn list_suppressions(
     ),
 )]
 async fn add_suppression(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<NewSuppression>,
 ) -> Result<Response, ApiError> {
     let added = state

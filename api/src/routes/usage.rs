@@ -1,8 +1,6 @@
 //! `GET /api/v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`: the signed-in account's costs by day
 //! (Asia/Seoul), campaign and component, with its budget caps and alert threshold.
 
-use axum::Extension;
-use axum::extract::State;
 use commands::services::usage::{Usage, UsagePeriod, UsageService};
 use openapi::{ErrorBody, Success, tags};
 use serde::Deserialize;
@@ -10,7 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiQuery, Envelope, ok};
 use crate::state::AppState;
 
@@ -51,8 +49,7 @@ impl From<Period> for UsagePeriod {
     ),
 )]
 async fn usage(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiQuery(period): ApiQuery<Period>,
 ) -> Result<Envelope<Usage>, ApiError> {
     let service = UsageService::new(state.store.db().pool().clone(), state.clock.clone());

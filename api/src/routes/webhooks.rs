@@ -1,19 +1,18 @@
 //! `/api/v1/webhooks`: the account's outbound webhook endpoints, their delivery logs and
 //! redelivery from the dead-letter list.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use commands::services::webhooks::{self, Delivery, Webhook, WebhookCreated};
 use commands::webhooks::deliveries::DeliveryStatus;
-use openapi::{ErrorBody, Success, tags};
+use openapi::{Deleted, ErrorBody, NotFound, Success, tags};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, UserPath};
+use crate::auth::{SignedIn, UserPath};
 use crate::error::{ApiError, ApiJson, ApiQuery, Envelope, created, ok};
 use crate::state::AppState;
 
@@ -60,8 +59,7 @@ fn endpoint_id(text: &str) -> Result<Uuid, ApiError> {
     responses((status = 200, description = "Endpoints, oldest first", body = Success<Vec<Webhook>>)),
 )]
 async fn list_webhooks(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
 ) -> Result<Envelope<Vec<Webhook>>, ApiError> {
     Ok(ok(state.webhooks.list(user.account_id).await?))
 }
@@ -77,8 +75,7 @@ async fn list_webhooks(
 )]
 #[tracing::instrument(skip_all, fields(account = %user.account_id))]
 async fn create_webhook(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<NewWebhook>,
 ) -> Result<Envelope<WebhookCreated>, ApiError> {
     Ok(created(
@@ -91,8 +88,8 @@ async fn create_webhook(
     delete, path = "/webhooks/{id}", tag = tags::WEBHOOKS,
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        Deleted,
+        NotFound,
     ),
 )]
 async fn delete_webhook(
@@ -123,7 +120,7 @@ struct DeliveryFilter {
     responses(
         (status = 200, description = "Deliveries", body = Success<Vec<Delivery>>),
         (status = 400, description = "`INVALID_INPUT`: an unknown `status`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 async fn list_deliveries(
@@ -148,13 +145,12 @@ async fn list_deliveries(
     ),
     responses(
         (status = 200, description = "Queued again", body = Success<Delivery>),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
         (status = 409, description = "`CONFLICT`: the delivery is still waiting for an attempt", body = ErrorBody),
     ),
 )]
 async fn redeliver(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<Envelope<Delivery>, ApiError> {
     let delivery = state

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use commands::services::calls::{self as service, CallDetail, CallPage};
-use openapi::{ErrorBody, Success, tags};
+use openapi::{ErrorBody, NotFound, Success, tags};
 
 use super::dto::CallsQuery;
 use crate::auth::UserPath;
@@ -16,7 +16,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "A page of calls", body = Success<CallPage>),
         (status = 400, description = "`INVALID_INPUT`: page or pageSize out of range", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn calls(
@@ -34,7 +34,7 @@ pub(super) async fn calls(
     params(("id" = Uuid, Path, description = "Call id")),
     responses(
         (status = 200, description = "The call, with its transcript, summary, cost breakdown and how the conversation ended", body = Success<CallDetail>),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn call(

@@ -1,6 +1,5 @@
 //! The campaign's own routes: create, list, read, add contacts, the lifecycle, delete.
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,10 +7,10 @@ use commands::services::campaigns::{
     self as service, CampaignCancelled, CampaignCreated, CampaignDetail, CampaignListItem,
     CampaignStarted, CampaignTransition, ContactsAdded,
 };
-use openapi::{ErrorBody, Success, tags};
+use openapi::{Deleted, ErrorBody, NotFound, Success, tags};
 
 use super::dto::{self, AddContacts, CreateCampaign, StartCampaign};
-use crate::auth::{CurrentUser, UserPath};
+use crate::auth::{SignedIn, UserPath};
 use crate::error::{ApiError, ApiJson, Envelope, created, ok};
 use crate::state::AppState;
 
@@ -25,8 +24,7 @@ use crate::state::AppState;
     ),
 )]
 pub(super) async fn create(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
     ApiJson(body): ApiJson<CreateCampaign>,
 ) -> Result<Envelope<CampaignCreated>, ApiError> {
     let input = body.into_input(user.account_id);
@@ -39,8 +37,7 @@ pub(super) async fn create(
     responses((status = 200, description = "Campaigns", body = Success<Vec<CampaignListItem>>)),
 )]
 pub(super) async fn list(
-    State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    SignedIn(state, user): SignedIn,
 ) -> Result<Envelope<Vec<CampaignListItem>>, ApiError> {
     Ok(ok(service::list(&state.services, user.account_id).await?))
 }
@@ -51,7 +48,7 @@ pub(super) async fn list(
     params(("id" = Uuid, Path, description = "Campaign id")),
     responses(
         (status = 200, description = "The campaign", body = Success<CampaignDetail>),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn read(
@@ -69,7 +66,7 @@ pub(super) async fn read(
     responses(
         (status = 200, description = "Added", body = Success<ContactsAdded>),
         (status = 400, description = "`INVALID_PHONE` (each bad contact in `details.contacts`), `INVALID_STATE`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn add_contacts(
@@ -91,7 +88,7 @@ pub(super) async fn add_contacts(
         (status = 200, description = "Running or scheduled", body = Success<CampaignStarted>),
         (status = 400, description = "`INVALID_STATE` (already running or over), `NO_CONTACTS`, `INVALID_INPUT` (scheduledAt), `MISSING_VARIABLES` (as at creation: the business profile or contacts changed)", body = ErrorBody),
         (status = 402, description = "`INSUFFICIENT_CREDITS`: the daily or monthly budget is spent, or the Twilio balance or ElevenLabs quota is too low for the calls left (`details.provider`)", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
         (status = 503, description = "`PROVIDER_UNAVAILABLE`: Twilio or ElevenLabs could not be asked for the balance", body = ErrorBody),
     ),
 )]
@@ -122,7 +119,7 @@ pub(super) async fn start(
     responses(
         (status = 200, description = "Paused", body = Success<CampaignTransition>),
         (status = 400, description = "`INVALID_STATE`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn pause(
@@ -139,7 +136,7 @@ pub(super) async fn pause(
     responses(
         (status = 200, description = "Running again", body = Success<CampaignTransition>),
         (status = 400, description = "`INVALID_STATE`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn resume(
@@ -156,7 +153,7 @@ pub(super) async fn resume(
     responses(
         (status = 200, description = "Cancelled", body = Success<CampaignCancelled>),
         (status = 400, description = "`INVALID_STATE`: already over", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn cancel(
@@ -172,9 +169,9 @@ pub(super) async fn cancel(
     delete, path = "/campaigns/{id}", tag = tags::CAMPAIGNS,
     params(("id" = Uuid, Path, description = "Campaign id")),
     responses(
-        (status = 204, description = "Deleted"),
+        Deleted,
         (status = 400, description = "`INVALID_STATE`: running, paused or scheduled", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn delete(

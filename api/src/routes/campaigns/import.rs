@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use commands::contacts_import::ImportLimits;
 use commands::services::campaigns as service;
-use openapi::{ErrorBody, Success, tags};
+use openapi::{ErrorBody, NotFound, Success, tags};
 use utoipa::ToSchema;
 
 use crate::auth::UserPath;
@@ -25,7 +25,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Imported, with a report of every rejected row", body = Success<service::ContactsImported>),
         (status = 400, description = "`INVALID_INPUT` (no usable rows, wrong content type, unreadable file), `INVALID_STATE`", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`", body = ErrorBody),
+        NotFound,
     ),
 )]
 pub(super) async fn import_contacts(
