@@ -38,45 +38,29 @@ mod tests {
     }
 
     /// The SHA-384 (first 16 bytes) of each migration as released: databases record the checksum
-    /// of every migration they ran and refuse to start when a file has changed since.
-    const RELEASED: [(&str, [&str; 11]); 2] = [
-        (
-            "postgres",
-            [
-                "5a53f9087362f96e8bd8298692935914",
-                "32fcff069eefabbf1784facf8e877f32",
-                "3763e6e3ea27f48c3f815a8080f00081",
-                "0d51c466efdbf078d928959a54cd4165",
-                "af5de2c72dfbb4d16066284c62694e27",
-                "096e4be97dbe5768f6c4b3bfc51867aa",
-                "24fc4e34f820a00ac2d2aa564ac62aea",
-                "ce7f425d7bec94ff7ea4f10939daf0a6",
-                "80237ff37febfea7cdff08d229ecfbbf",
-                "9470d007900fe4f0be08834782224be1",
-                "60eaf0c15f75fe4f1770fe010be5058d",
-            ],
-        ),
-        (
-            "sqlite",
-            [
-                "1a26bd427a5da3f6dcfbfb54d9470be6",
-                "32fcff069eefabbf1784facf8e877f32",
-                "3763e6e3ea27f48c3f815a8080f00081",
-                "0d51c466efdbf078d928959a54cd4165",
-                "af5de2c72dfbb4d16066284c62694e27",
-                "096e4be97dbe5768f6c4b3bfc51867aa",
-                "24fc4e34f820a00ac2d2aa564ac62aea",
-                "ce7f425d7bec94ff7ea4f10939daf0a6",
-                "80237ff37febfea7cdff08d229ecfbbf",
-                "9470d007900fe4f0be08834782224be1",
-                "60eaf0c15f75fe4f1770fe010be5058d",
-            ],
-        ),
+    /// of every migration they ran and refuse to start when a file has changed since. First each
+    /// backend's own 0001, then the shared 0002 on.
+    const RELEASED_OWN: [&str; 2] = [
+        "5a53f9087362f96e8bd8298692935914",
+        "1a26bd427a5da3f6dcfbfb54d9470be6",
+    ];
+    const RELEASED_SHARED: [&str; 10] = [
+        "32fcff069eefabbf1784facf8e877f32",
+        "3763e6e3ea27f48c3f815a8080f00081",
+        "0d51c466efdbf078d928959a54cd4165",
+        "af5de2c72dfbb4d16066284c62694e27",
+        "096e4be97dbe5768f6c4b3bfc51867aa",
+        "24fc4e34f820a00ac2d2aa564ac62aea",
+        "ce7f425d7bec94ff7ea4f10939daf0a6",
+        "80237ff37febfea7cdff08d229ecfbbf",
+        "9470d007900fe4f0be08834782224be1",
+        "60eaf0c15f75fe4f1770fe010be5058d",
     ];
 
     #[test]
     fn released_migrations_keep_their_checksums() {
-        for (migrator, (backend, released)) in [&*POSTGRES, &*SQLITE].into_iter().zip(RELEASED) {
+        for (migrator, own) in [&*POSTGRES, &*SQLITE].into_iter().zip(RELEASED_OWN) {
+            let released: Vec<&str> = [own].into_iter().chain(RELEASED_SHARED).collect();
             let checksums: Vec<String> = migrator
                 .iter()
                 .take(released.len())
@@ -87,7 +71,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            assert_eq!(checksums, released, "{backend}");
+            assert_eq!(checksums, released);
         }
     }
 }
