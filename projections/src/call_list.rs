@@ -136,22 +136,6 @@ impl CallList {
         .fetch_one(pool)
         .await
     }
-
-    /// An account's spend since `since` (by when each cost was recorded), in micro-dollars.
-    pub async fn spend_since(
-        pool: &AnyPool,
-        owner_id: &str,
-        since: &str,
-    ) -> Result<i64, sqlx::Error> {
-        let spend: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND recorded_at >= $2",
-        )
-        .bind(owner_id)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-        Ok(spend.unwrap_or(0))
-    }
 }
 
 fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
