@@ -40,6 +40,7 @@ pub async fn spend(
     owner_id: &str,
     from: SpendFrom<'_>,
 ) -> Result<i64, sqlx::Error> {
+    // The column is one of two fixed names, never input.
     let (column, bound) = match from {
         SpendFrom::Day(day) => ("day", day),
         SpendFrom::RecordedAt(at) => ("recorded_at", at),

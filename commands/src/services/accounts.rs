@@ -669,6 +669,7 @@ impl Sessions {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, AccountsError> {
+        // The column is one of two fixed names, never input.
         let (column, id) = match which {
             OpenSessions::One(id) => ("id", id),
             OpenSessions::OfAccount(account_id) => ("account_id", account_id),
