@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use cqrs_es::{AggregateContext, EventStore as _};
 use domain::account::{Account, AccountCommand, AccountError, AccountEvent};
+use tempfile::TempDir;
 
 use super::*;
 use crate::services::accounts::tests::test_store;
@@ -24,6 +25,21 @@ async fn run(
     let events = sink.collect().await;
     let committed = store.commit(events, context, HashMap::new()).await?;
     Ok(committed.into_iter().map(|e| e.payload).collect())
+}
+
+/// Two processes' caches over one store (kept while the directory lives).
+async fn two_writers() -> (TempDir, CachingStore<Account>, CachingStore<Account>) {
+    let (dir, events) = test_store().await;
+    let here = CachingStore::<Account>::new(events.clone());
+    let elsewhere = CachingStore::<Account>::new(events);
+    (dir, here, elsewhere)
+}
+
+fn register() -> AccountCommand {
+    AccountCommand::Register {
+        email: "owner@example.com".into(),
+        at: Utc::now(),
+    }
 }
 
 fn failure() -> AccountCommand {
@@ -53,20 +69,14 @@ fn assert_second_failure_locked(written: &[AccountEvent]) {
 
 #[tokio::test]
 async fn a_cached_aggregate_catches_up_on_events_another_writer_appended() {
-    let (_dir, events) = test_store().await;
-    let here = CachingStore::<Account>::new(events.clone());
-    let elsewhere = CachingStore::<Account>::new(events);
+    let (_dir, here, elsewhere) = two_writers().await;
     let id = uuid::Uuid::now_v7().to_string();
-    let register = AccountCommand::Register {
-        email: "owner@example.com".into(),
-        at: Utc::now(),
-    };
 
-    run(&here, &id, register.clone()).await.expect("registered");
+    run(&here, &id, register()).await.expect("registered");
     assert_eq!(here.cached_sequence(&id), Some(1));
 
     // Another process, with nothing cached, sees the registration in the store.
-    let again = run(&elsewhere, &id, register).await;
+    let again = run(&elsewhere, &id, register()).await;
     assert!(matches!(
         again,
         Err(AggregateError::UserError(AccountError::AlreadyRegistered))
@@ -82,15 +92,9 @@ async fn a_cached_aggregate_catches_up_on_events_another_writer_appended() {
 
 #[tokio::test]
 async fn a_lost_race_leaves_nothing_cached_and_the_retry_replays() {
-    let (_dir, events) = test_store().await;
-    let here = CachingStore::<Account>::new(events.clone());
-    let elsewhere = CachingStore::<Account>::new(events);
+    let (_dir, here, elsewhere) = two_writers().await;
     let id = uuid::Uuid::now_v7().to_string();
-    let register = AccountCommand::Register {
-        email: "owner@example.com".into(),
-        at: Utc::now(),
-    };
-    run(&here, &id, register).await.expect("registered");
+    run(&here, &id, register()).await.expect("registered");
 
     // Both load at sequence 1; the other writer commits first.
     let mut mine = here.load_aggregate(&id).await.expect("loaded");

@@ -25,19 +25,34 @@ pub fn seoul_month(now: DateTime<Utc>) -> (String, String) {
     (format!("{month}-01"), month)
 }
 
-/// Spend of an account from `from_day` on (Asia/Seoul days), in micro-dollars.
-pub async fn spend_from_day(
+/// Where a spend is counted from in the cost ledger.
+#[derive(Debug, Clone, Copy)]
+pub enum SpendFrom<'a> {
+    /// From an Asia/Seoul day on (`YYYY-MM-DD`), as budgets and usage count.
+    Day(&'a str),
+    /// From a moment on (RFC 3339 text, as stored), by when each cost was recorded.
+    RecordedAt(&'a str),
+}
+
+/// Spend of an account from `from` on, in micro-dollars.
+pub async fn spend(
     pool: &sqlx::AnyPool,
     owner_id: &str,
-    from_day: &str,
+    from: SpendFrom<'_>,
 ) -> Result<i64, sqlx::Error> {
-    let spend: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND day >= $2",
-    )
-    .bind(owner_id)
-    .bind(from_day)
-    .fetch_one(pool)
-    .await?;
+    // The column is one of two fixed names, never input.
+    let (column, bound) = match from {
+        SpendFrom::Day(day) => ("day", day),
+        SpendFrom::RecordedAt(at) => ("recorded_at", at),
+    };
+    let sql = format!(
+        "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND {column} >= $2"
+    );
+    let spend: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(owner_id)
+        .bind(bound)
+        .fetch_one(pool)
+        .await?;
     Ok(spend.unwrap_or(0))
 }
 
@@ -51,7 +66,7 @@ pub async fn check_alert(
     let settings = AccountSettings::load(pool, owner_id).await?;
     let threshold = (settings.alert_threshold_usd * 1_000_000.0).round() as i64;
     let (first_day, month) = seoul_month(now);
-    let spend = spend_from_day(pool, owner_id, &first_day).await?;
+    let spend = spend(pool, owner_id, SpendFrom::Day(&first_day)).await?;
     if spend < threshold {
         return Ok(false);
     }

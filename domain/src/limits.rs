@@ -261,7 +261,7 @@ pub fn markdown_table() -> String {
         table.push_str(&format!(
             "| `{}` | {} {} | {} |\n",
             limit.field,
-            thousands(limit.max),
+            thousands(limit.max as u64),
             limit.unit,
             limit.used_in
         ));
@@ -269,8 +269,8 @@ pub fn markdown_table() -> String {
     table
 }
 
-/// `10000` as `10,000`.
-fn thousands(n: usize) -> String {
+/// `10000` as `10,000` (the limits table, amounts of won in scripts).
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {

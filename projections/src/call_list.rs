@@ -136,22 +136,6 @@ impl CallList {
         .fetch_one(pool)
         .await
     }
-
-    /// An account's spend since `since` (by when each cost was recorded), in micro-dollars.
-    pub async fn spend_since(
-        pool: &AnyPool,
-        owner_id: &str,
-        since: &str,
-    ) -> Result<i64, sqlx::Error> {
-        let spend: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(amount_micros) AS BIGINT) FROM call_costs WHERE owner_id = $1 AND recorded_at >= $2",
-        )
-        .bind(owner_id)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-        Ok(spend.unwrap_or(0))
-    }
 }
 
 fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
@@ -372,24 +356,17 @@ pub(crate) async fn apply_call_event(
 }
 
 /// Moves a call's row: `assignments` bind `values` from `$4` on. Every update also stamps
-/// `updated_at` and the event's position, and never lets an older event overwrite a newer one.
+/// `updated_at` (`$3`) and the event's position, and never lets an older event overwrite a newer
+/// one.
 pub(crate) async fn update_row(
     conn: &mut AnyConnection,
     event: &StoredEvent,
     assignments: &str,
     values: Vec<Option<String>>,
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE call_list SET {assignments}, updated_at = $1, last_position = $2 \
-         WHERE call_id = $3 AND last_position < $2"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(timestamp(event.recorded_at))
-        .bind(event.position)
-        .bind(event.aggregate_id.clone());
-    for value in values {
-        query = query.bind(value);
-    }
-    query.execute(conn).await?;
-    Ok(())
+    let assignments = format!("{assignments}, updated_at = $3");
+    let values = std::iter::once(Some(timestamp(event.recorded_at)))
+        .chain(values)
+        .collect();
+    rows::update(conn, ("call_list", "call_id"), event, &assignments, values).await
 }

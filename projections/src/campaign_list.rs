@@ -17,7 +17,7 @@ use crate::call_list;
 pub const CAMPAIGNS: &str = "campaigns";
 use crate::rows;
 use crate::runner::{Projection, ProjectionError};
-use crate::stored::payload_of;
+use crate::stored::{payload_of, wire_name};
 
 /// Builds `campaign_list` and `call_list`; `campaign_list`'s rows are the campaign services'
 /// [`CampaignRecord`]s.
@@ -120,9 +120,9 @@ impl Projection for CampaignList {
         };
         call_list::apply_campaign_event(conn, event, &payload).await?;
         let id = event.aggregate_id.as_str();
-        let position = event.position;
-        // Every update is guarded by `last_position`, so applying an event twice changes nothing.
-        match payload {
+        // (assignments, bound text values from `$3` on) — every update is guarded by
+        // `last_position`, so applying an event twice changes nothing.
+        let (assignments, values): (&str, Vec<Option<String>>) = match payload {
             CampaignEvent::CampaignCreated {
                 owner_id,
                 name,
@@ -144,120 +144,50 @@ impl Projection for CampaignList {
                 .bind(name)
                 .bind(script_id.to_string())
                 .bind(timestamp(created_at))
-                .bind(position)
+                .bind(event.position)
                 .bind(settings)
                 .execute(conn)
                 .await?;
+                return Ok(());
             }
-            CampaignEvent::ContactsAdded { contacts, .. } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET total_calls = total_calls + $1, last_position = $2 \
-                     WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(contacts.len() as i64)
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
-            }
+            CampaignEvent::ContactsAdded { contacts, .. } => (
+                "total_calls = total_calls + CAST($3 AS BIGINT)",
+                vec![Some(contacts.len().to_string())],
+            ),
             CampaignEvent::CampaignCallFinished { .. } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET finished_calls = finished_calls + 1, last_position = $1 \
-                     WHERE campaign_id = $2 AND last_position < $1",
-                )
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
+                ("finished_calls = finished_calls + 1", vec![])
             }
-            CampaignEvent::CampaignScheduled { start_at } => {
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'SCHEDULED', scheduled_at = $1, \
-                     last_position = $2 WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(timestamp(start_at))
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
-            }
-            CampaignEvent::CampaignPaused { reason, .. } => {
-                let reason = serde_json::to_value(reason)
-                    .map_err(|e| ProjectionError::bad_event(event, e))?;
-                sqlx::query(
-                    "UPDATE campaign_list SET status = 'PAUSED', pause_reason = $1, \
-                     last_position = $2 WHERE campaign_id = $3 AND last_position < $2",
-                )
-                .bind(reason.as_str().unwrap_or_default().to_owned())
-                .bind(position)
-                .bind(id)
-                .execute(conn)
-                .await?;
-            }
-            CampaignEvent::CampaignResumed { .. } => {
-                set_status(conn, id, position, "RUNNING").await?
-            }
-            CampaignEvent::CampaignStarted { started_at } => {
-                let at = timestamp(started_at);
-                set_status_at(conn, id, position, "RUNNING", "started_at", at).await?
-            }
-            CampaignEvent::CampaignCompleted { completed_at } => {
-                let at = timestamp(completed_at);
-                set_status_at(conn, id, position, "COMPLETED", "completed_at", at).await?
-            }
-            CampaignEvent::CampaignCancelled { cancelled_at } => {
-                let at = timestamp(cancelled_at);
-                set_status_at(conn, id, position, "CANCELLED", "cancelled_at", at).await?
-            }
+            CampaignEvent::CampaignScheduled { start_at } => (
+                "status = 'SCHEDULED', scheduled_at = $3",
+                vec![Some(timestamp(start_at))],
+            ),
+            CampaignEvent::CampaignPaused { reason, .. } => (
+                "status = 'PAUSED', pause_reason = $3",
+                vec![Some(wire_name(event, &reason)?)],
+            ),
+            CampaignEvent::CampaignResumed { .. } => ("status = 'RUNNING'", vec![]),
+            CampaignEvent::CampaignStarted { started_at } => (
+                "status = 'RUNNING', started_at = $3",
+                vec![Some(timestamp(started_at))],
+            ),
+            CampaignEvent::CampaignCompleted { completed_at } => (
+                "status = 'COMPLETED', completed_at = $3",
+                vec![Some(timestamp(completed_at))],
+            ),
+            CampaignEvent::CampaignCancelled { cancelled_at } => (
+                "status = 'CANCELLED', cancelled_at = $3",
+                vec![Some(timestamp(cancelled_at))],
+            ),
             CampaignEvent::CampaignDeleted { .. } => {
                 sqlx::query("DELETE FROM campaign_list WHERE campaign_id = $1")
                     .bind(id)
                     .execute(conn)
                     .await?;
+                return Ok(());
             }
-        }
+        };
+        let row = ("campaign_list", "campaign_id");
+        rows::update(conn, row, event, assignments, values).await?;
         Ok(())
     }
-}
-
-async fn set_status(
-    conn: &mut AnyConnection,
-    id: &str,
-    position: i64,
-    status: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE campaign_list SET status = $1, last_position = $2 \
-         WHERE campaign_id = $3 AND last_position < $2",
-    )
-    .bind(status)
-    .bind(position)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// A status change that also records when it happened, in `column`: one of this module's fixed
-/// timestamp columns, never outside input.
-async fn set_status_at(
-    conn: &mut AnyConnection,
-    id: &str,
-    position: i64,
-    status: &str,
-    column: &'static str,
-    at: String,
-) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE campaign_list SET status = $1, {column} = $2, last_position = $3 \
-         WHERE campaign_id = $4 AND last_position < $3"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status)
-        .bind(at)
-        .bind(position)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::EventStore;
+use commands::budget::{SpendFrom, spend};
 use commands::dialer::{CallView, CampaignView, DialerError, DialerView};
 use commands::store::{parse_timestamp, timestamp};
 use domain::campaign::CampaignStatus;
@@ -97,11 +98,8 @@ impl DialerView for ReadModelView {
     }
 
     async fn spend_since(&self, owner_id: Uuid, since: DateTime<Utc>) -> Result<i64, DialerError> {
-        Ok(CallList::spend_since(
-            self.store.db().pool(),
-            &owner_id.to_string(),
-            &timestamp(since),
-        )
-        .await?)
+        let since = timestamp(since);
+        let from = SpendFrom::RecordedAt(&since);
+        Ok(spend(self.store.db().pool(), &owner_id.to_string(), from).await?)
     }
 }

@@ -130,16 +130,6 @@ pub(crate) async fn apply_call_event(
         CallEvent::RecordingPurged { .. } => ("recording_status = 'PURGED'", vec![]),
         _ => return Ok(()),
     };
-    let sql = format!(
-        "UPDATE call_list SET {assignments}, last_position = $1 \
-         WHERE call_id = $2 AND last_position < $1"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(event.position)
-        .bind(event.aggregate_id.clone());
-    for value in values {
-        query = query.bind(value);
-    }
-    query.execute(conn).await?;
+    rows::update(conn, ("call_list", "call_id"), event, assignments, values).await?;
     Ok(())
 }

@@ -1,9 +1,10 @@
-//! Reading a read model: run one query, read each row it finds.
+//! Reading a read model: run one query, read each row it finds; and moving a row by an event.
 
+use commands::StoredEvent;
 use serde::de::DeserializeOwned;
 use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 /// A query on the read models with its arguments bound.
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
@@ -29,6 +30,30 @@ pub(crate) async fn one<T>(
         .as_ref()
         .map(read)
         .transpose()
+}
+
+/// Moves the row of `event`'s aggregate in `table` (whose `key` column holds the aggregate id):
+/// `assignments` bind `values` from `$3` on. The row remembers the event's position (`$1`) and
+/// an older event never overwrites a newer one, so applying an event twice changes nothing.
+pub(crate) async fn update(
+    conn: &mut AnyConnection,
+    (table, key): (&'static str, &'static str),
+    event: &StoredEvent,
+    assignments: &str,
+    values: Vec<Option<String>>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE {table} SET {assignments}, last_position = $1 \
+         WHERE {key} = $2 AND last_position < $1"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event.position)
+        .bind(event.aggregate_id.clone());
+    for value in values {
+        query = query.bind(value);
+    }
+    query.execute(conn).await?;
+    Ok(())
 }
 
 /// A text column holding a wire name (`"RUNNING"`) as the enum it names; a name the enum does

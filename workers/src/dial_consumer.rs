@@ -14,81 +14,33 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use async_trait::async_trait;
 use commands::bus::NatsBus;
 use commands::dial_queue::{DIAL_CHECKPOINT, DURABLE_NAME, DialPlacer, Placement, PlacementError};
-use commands::leader::Fence;
 use commands::{CancellationToken, EventStore, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::Call;
 use futures::stream::Peekable;
 use futures::{FutureExt, StreamExt};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
-use crate::{FenceSlot, Progress, Worker, WorkerError};
+use crate::follower::{Follow, Follower};
+use crate::{Progress, Worker, WorkerError};
 
 /// The embedded dial consumer: follows the store from its checkpoint.
-pub struct StoreDialQueue {
-    placer: DialPlacer,
-    store: EventStore,
-    head: Mutex<watch::Receiver<i64>>,
-    /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
-    fence: FenceSlot,
-}
+pub type StoreDialQueue = Follower<DialPlacer>;
 
 impl StoreDialQueue {
     /// A consumer of the dial requests in `store`.
     pub fn new(placer: DialPlacer, store: EventStore) -> Self {
-        Self {
-            placer,
-            head: Mutex::new(store.watch_head()),
-            fence: FenceSlot::default(),
-            store,
-        }
-    }
-
-    /// Handles every event committed so far after the checkpoint and returns what the dial
-    /// requests among them became.
-    pub async fn drain(&self) -> Result<Vec<Placement>, PlacementError> {
-        let fence = self.fence.get();
-        let mut position = self.store.checkpoint(DIAL_CHECKPOINT).await?;
-        let mut placements = Vec::new();
-        loop {
-            let events = self.store.read_after(position, 256).await?;
-            if events.is_empty() {
-                return Ok(placements);
-            }
-            for event in events {
-                if let Some(placement) = self.placer.handle(&event).await? {
-                    placements.push(placement);
-                    self.store
-                        .save_fenced_checkpoint(DIAL_CHECKPOINT, event.position, fence.as_ref())
-                        .await?;
-                }
-                position = event.position;
-            }
-            self.store
-                .save_fenced_checkpoint(DIAL_CHECKPOINT, position, fence.as_ref())
-                .await?;
-        }
+        Self::following("dial_consumer", DIAL_CHECKPOINT, placer, store)
     }
 }
 
 #[async_trait]
-impl Worker for StoreDialQueue {
-    fn name(&self) -> &'static str {
-        "dial_consumer"
-    }
+impl Follow for DialPlacer {
+    type Outcome = Placement;
+    type Error = PlacementError;
 
-    async fn run_once(&self) -> Result<Progress, WorkerError> {
-        let placements = self.drain().await?;
-        Ok(Progress::worked_if(!placements.is_empty()))
-    }
-
-    /// After every append, and every 200 ms for appends by other processes.
-    async fn wait_for_work(&self, stop: &CancellationToken) {
-        crate::wait_for_append(&self.head, Duration::from_millis(200), stop).await;
-    }
-
-    fn fenced_by(&self, fence: Fence) {
-        self.fence.set(fence);
+    async fn handle(&self, event: &StoredEvent) -> Result<Option<Placement>, PlacementError> {
+        DialPlacer::handle(self, event).await
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod dial_consumer;
 pub mod dialer;
+pub mod follower;
 pub mod ports;
 pub mod post_call;
 pub mod projection;

@@ -9,18 +9,16 @@
 //! Single-active (the supervisor holds the lock [`VOICEMAIL_CHECKPOINT`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use commands::cqrs::{load, load_terms};
-use commands::leader::Fence;
-use commands::{CancellationToken, Clock, EventStore, StoredEvent};
+use commands::{Clock, EventStore, StoredEvent};
 use cqrs_es::Aggregate;
 use domain::call::{Call, CallEvent};
 use domain::policy::VoicemailAction;
-use tokio::sync::{Mutex, watch};
 
-use crate::{FenceSlot, Progress, Worker, WorkerError};
+use crate::WorkerError;
+use crate::follower::{Follow, Follower};
 
 /// The checkpoint (and lock) of the voicemail worker.
 pub const VOICEMAIL_CHECKPOINT: &str = "voicemail_action";
@@ -53,52 +51,31 @@ pub enum Action {
 }
 
 /// Carries out voicemail policies.
-pub struct VoicemailWorker {
-    store: EventStore,
-    control: Arc<dyn CallControl>,
-    clock: Arc<dyn Clock>,
-    head: Mutex<watch::Receiver<i64>>,
-    /// The lease's fence once the supervisor holds it: a stale holder's checkpoint is refused.
-    fence: FenceSlot,
-}
+pub type VoicemailWorker = Follower<Voicemail>;
 
 impl VoicemailWorker {
     /// A worker acting through `control`.
     pub fn new(store: EventStore, control: Arc<dyn CallControl>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            head: Mutex::new(store.watch_head()),
-            fence: FenceSlot::default(),
-            store,
+        let voicemail = Voicemail {
+            store: store.clone(),
             control,
             clock,
-        }
+        };
+        Self::following("voicemail", VOICEMAIL_CHECKPOINT, voicemail, store)
     }
+}
 
-    /// Acts on every verdict committed after the checkpoint; returns what was done.
-    pub async fn drain(&self) -> Result<Vec<Action>, WorkerError> {
-        let fence = self.fence.get();
-        let mut position = self.store.checkpoint(VOICEMAIL_CHECKPOINT).await?;
-        let mut actions = Vec::new();
-        loop {
-            let events = self.store.read_after(position, 256).await?;
-            if events.is_empty() {
-                return Ok(actions);
-            }
-            for event in events {
-                position = event.position;
-                if let Some(action) = self.handle(&event).await? {
-                    actions.push(action);
-                    // Acted on: not again after a crash.
-                    self.store
-                        .save_fenced_checkpoint(VOICEMAIL_CHECKPOINT, position, fence.as_ref())
-                        .await?;
-                }
-            }
-            self.store
-                .save_fenced_checkpoint(VOICEMAIL_CHECKPOINT, position, fence.as_ref())
-                .await?;
-        }
-    }
+/// What the voicemail worker does with each verdict.
+pub struct Voicemail {
+    store: EventStore,
+    control: Arc<dyn CallControl>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl Follow for Voicemail {
+    type Outcome = Action;
+    type Error = WorkerError;
 
     async fn handle(&self, event: &StoredEvent) -> Result<Option<Action>, WorkerError> {
         if event.aggregate_type != Call::TYPE || event.event_type != "VoicemailReached" {
@@ -146,26 +123,5 @@ impl VoicemailWorker {
                 Ok(Some(Action::Skipped))
             }
         }
-    }
-}
-
-#[async_trait]
-impl Worker for VoicemailWorker {
-    fn name(&self) -> &'static str {
-        "voicemail"
-    }
-
-    async fn run_once(&self) -> Result<Progress, WorkerError> {
-        let actions = self.drain().await?;
-        Ok(Progress::worked_if(!actions.is_empty()))
-    }
-
-    /// After every append, and every 200 ms for appends by other processes.
-    async fn wait_for_work(&self, stop: &CancellationToken) {
-        crate::wait_for_append(&self.head, Duration::from_millis(200), stop).await;
-    }
-
-    fn fenced_by(&self, fence: Fence) {
-        self.fence.set(fence);
     }
 }

@@ -394,7 +394,8 @@ impl AccountService {
         .execute(&self.pool)
         .await?;
         // Every session ends at once, this one included: the next request must log in again.
-        let ended = Sessions::end_all(&self.pool, user.account_id, "PASSWORD_CHANGED", now).await?;
+        let every = OpenSessions::OfAccount(user.account_id);
+        let ended = Sessions::end(&self.pool, every, "PASSWORD_CHANGED", now).await?;
         self.execute(user.account_id, AccountCommand::ChangePassword { at: now })
             .await?;
         Ok(PasswordChanged {
@@ -461,7 +462,8 @@ impl AccountService {
         reason_text: &str,
     ) -> Result<bool, AccountsError> {
         let now = self.clock.now();
-        let ended = Sessions::end(&self.pool, session_id, reason_text, now).await?;
+        let one = OpenSessions::One(session_id);
+        let ended = Sessions::end(&self.pool, one, reason_text, now).await? > 0;
         if ended {
             let command = AccountCommand::EndSession {
                 session_id,
@@ -595,6 +597,14 @@ impl Session {
 /// Queries on the sessions table.
 struct Sessions;
 
+/// Which open sessions to end.
+enum OpenSessions {
+    /// One session, by id.
+    One(Uuid),
+    /// Every session of an account.
+    OfAccount(Uuid),
+}
+
 impl Sessions {
     async fn find(pool: &AnyPool, id: Uuid) -> Result<Option<Session>, AccountsError> {
         let row = sqlx::query(
@@ -652,40 +662,28 @@ impl Sessions {
         Ok(())
     }
 
-    /// Ends one session; false if it was not open.
+    /// Ends the open sessions `which` names; returns how many.
     async fn end(
         pool: &AnyPool,
-        id: Uuid,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, AccountsError> {
-        let result = sqlx::query(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(timestamp(now))
-        .bind(reason)
-        .bind(id.to_string())
-        .execute(pool)
-        .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    /// Ends every open session of an account; returns how many.
-    async fn end_all(
-        pool: &AnyPool,
-        account_id: Uuid,
+        which: OpenSessions,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, AccountsError> {
-        let result = sqlx::query(
+        // The column is one of two fixed names, never input.
+        let (column, id) = match which {
+            OpenSessions::One(id) => ("id", id),
+            OpenSessions::OfAccount(account_id) => ("account_id", account_id),
+        };
+        let sql = format!(
             "UPDATE sessions SET ended_at = $1, end_reason = $2 \
-             WHERE account_id = $3 AND ended_at IS NULL",
-        )
-        .bind(timestamp(now))
-        .bind(reason)
-        .bind(account_id.to_string())
-        .execute(pool)
-        .await?;
+             WHERE {column} = $3 AND ended_at IS NULL"
+        );
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(timestamp(now))
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(pool)
+            .await?;
         Ok(result.rows_affected())
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::Clock;
 use crate::accounts::AccountSettings;
+use crate::budget::SpendFrom;
 
 /// The longest range one request may ask for, in days.
 pub const MAX_DAYS: i64 = 366;
@@ -305,7 +306,8 @@ impl UsageService {
 
     /// Spend of an account from `from_day` on (Asia/Seoul days), in micro-dollars.
     async fn spend_from_day(&self, owner: &str, from_day: NaiveDate) -> Result<i64, UsageError> {
-        Ok(crate::budget::spend_from_day(&self.pool, owner, &day_text(from_day)).await?)
+        let from_day = day_text(from_day);
+        Ok(crate::budget::spend(&self.pool, owner, SpendFrom::Day(&from_day)).await?)
     }
 }
 

@@ -30,7 +30,7 @@ fn words(business: Business) -> Words {
 pub fn appointment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
     let booking = words.booking;
-    let when = match analysis.day {
+    let when = match analysis.when.day {
         Some(day) => format!("{} at {{appointmentTime}}", day_en(day)),
         None => "at {appointmentTime}".to_owned(),
     };
@@ -116,7 +116,7 @@ pub fn appointment(analysis: &Analysis) -> Draft {
 pub fn payment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
     let amount = analysis.amount_in(Language::En);
-    let due = match analysis.deadline {
+    let due = match analysis.when.deadline {
         Some(Deadline::Day(day)) => day_en(day),
         Some(Deadline::EndOfWeek) => "by the end of this week".to_owned(),
         Some(Deadline::EndOfMonth) => "by the end of the month".to_owned(),
@@ -173,7 +173,7 @@ pub fn event(analysis: &Analysis) -> Draft {
             || "our upcoming event".to_owned(),
             |name| format!("the {name}"),
         );
-    let when = match (analysis.day, analysis.clock) {
+    let when = match (analysis.when.day, analysis.when.clock) {
         (Some(day), Some(clock)) => format!(" {} at {}", day_en(day), clock_en(clock)),
         (Some(day), None) => format!(" {}", day_en(day)),
         (None, Some(clock)) => format!(" at {}", clock_en(clock)),

@@ -38,7 +38,7 @@ fn words(business: Business) -> Words {
 
 pub fn appointment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
-    let when = match analysis.day {
+    let when = match analysis.when.day {
         Some(day) => format!("{} {{appointmentTime}}", day_ko(day)),
         None => "{appointmentTime}".to_owned(),
     };
@@ -120,7 +120,7 @@ pub fn appointment(analysis: &Analysis) -> Draft {
 pub fn payment(analysis: &Analysis) -> Draft {
     let words = words(analysis.business);
     let amount = analysis.amount_in(Language::Ko);
-    let due = match analysis.deadline {
+    let due = match analysis.when.deadline {
         Some(Deadline::Day(day)) => day_ko(day),
         Some(Deadline::EndOfWeek) => "이번 주".to_owned(),
         Some(Deadline::EndOfMonth) => "이번 달 말".to_owned(),
@@ -171,7 +171,7 @@ pub fn event(analysis: &Analysis) -> Draft {
         .clone()
         .filter(|_| analysis.same_language(Language::Ko))
         .unwrap_or_else(|| "행사".to_owned());
-    let when = match (analysis.day, analysis.clock) {
+    let when = match (analysis.when.day, analysis.when.clock) {
         (Some(day), Some(clock)) => format!("{} {}에 열리는", day_ko(day), clock_ko(clock)),
         (Some(day), None) => format!("{} 열리는", day_ko(day)),
         (None, Some(clock)) => format!("{}에 열리는", clock_ko(clock)),

@@ -95,7 +95,7 @@ impl OfflineWriter {
 /// call must not drop a date the day reader cannot read ("이번 달 25일").
 fn template(analysis: &Analysis) -> Intent {
     match analysis.intent {
-        Intent::Payment | Intent::Event if analysis.unread_date => Intent::General,
+        Intent::Payment | Intent::Event if analysis.when.unread_date => Intent::General,
         intent => intent,
     }
 }

@@ -13,6 +13,11 @@ fn write(input: &str, business: Option<&str>, language: Language) -> ScriptConte
     content
 }
 
+/// Fails unless `text` says `words`, showing the whole text.
+pub(super) fn assert_says(text: &str, words: &str) {
+    assert!(text.contains(words), "{words:?} is not in {text:?}");
+}
+
 fn step_containing<'a>(content: &'a ScriptContent, words: &[&str]) -> &'a domain::script::FlowStep {
     content
         .main_flow
@@ -37,11 +42,7 @@ fn the_seed_request_gives_greeting_confirmation_change_cancellation_and_closing(
     );
     let change_or_cancel = &content.main_flow[confirm.next_step.negative.unwrap() as usize - 1];
     let offer = &content.main_flow[change_or_cancel.next_step.positive.unwrap() as usize - 1];
-    assert!(
-        offer.action.contains("{availableTimes}"),
-        "{}",
-        offer.action
-    );
+    assert_says(&offer.action, "{availableTimes}");
     let cancel = &content.main_flow[change_or_cancel.next_step.negative.unwrap() as usize - 1];
     assert!(
         cancel.action.contains("취소") && cancel.action.contains("이유"),
@@ -70,11 +71,8 @@ fn the_seed_preview_reads_like_screen_two() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("흐름:\n1. \"예정대로 내원 가능하실까요?\""),
-        "{text}"
-    );
-    assert!(text.contains("→ 긍정: 마무리\n   → 부정: 2번"), "{text}");
+    assert_says(&text, "흐름:\n1. \"예정대로 내원 가능하실까요?\"");
+    assert_says(&text, "→ 긍정: 마무리\n   → 부정: 2번");
 }
 
 #[test]
@@ -84,11 +82,7 @@ fn without_a_reason_requested_a_cancellation_is_simply_taken() {
         Some("salon"),
         Language::Ko,
     );
-    assert!(
-        content.purpose.contains("{appointmentTime}에 시술 예약이"),
-        "{}",
-        content.purpose
-    );
+    assert_says(&content.purpose, "{appointmentTime}에 시술 예약이");
     assert!(!content.purpose.contains("내일"));
     let cancel = step_containing(&content, &["취소해 드리겠습니다"]);
     assert!(!cancel.action.contains("이유"));
@@ -120,12 +114,9 @@ fn payment_reminders_name_the_amount_and_due_date() {
         None,
         Language::Ko,
     );
-    assert!(
-        content
-            .purpose
-            .contains("이번 달 수강료 350,000원의 납부 기한이 이번 달 말까지라서"),
-        "{}",
-        content.purpose
+    assert_says(
+        &content.purpose,
+        "이번 달 수강료 350,000원의 납부 기한이 이번 달 말까지라서",
     );
     assert_eq!(content.variables, ["{businessName}", "{customerName}"]);
     let content = write(
@@ -139,11 +130,7 @@ fn payment_reminders_name_the_amount_and_due_date() {
          {amount} is due on Friday."
     );
     let content = write("납부 안내 전화", None, Language::Ko);
-    assert!(
-        content.purpose.contains("{dueDate}까지"),
-        "{}",
-        content.purpose
-    );
+    assert_says(&content.purpose, "{dueDate}까지");
 }
 
 #[test]
@@ -160,12 +147,9 @@ fn event_calls_ask_for_attendance_and_companions() {
         Some("academy"),
         Language::Ko,
     );
-    assert!(
-        content
-            .purpose
-            .contains("토요일 오후 3시에 열리는 학부모 설명회 참석 여부"),
-        "{}",
-        content.purpose
+    assert_says(
+        &content.purpose,
+        "토요일 오후 3시에 열리는 학부모 설명회 참석 여부",
     );
     // Unnamed and undated (here: named only in Korean) is said plainly, not left as a
     // placeholder no contact carries.

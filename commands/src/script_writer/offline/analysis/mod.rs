@@ -98,16 +98,22 @@ pub struct Analysis {
     pub business: Business,
     /// The language the owner wrote in (names and notices are only reused in it).
     pub input_language: Language,
-    pub day: Option<Day>,
-    pub clock: Option<Clock>,
+    pub when: When,
     /// The owner wants the reason for a cancellation asked.
     pub ask_cancel_reason: bool,
-    pub deadline: Option<Deadline>,
     pub amount: Option<Amount>,
     /// The event's name in the owner's words ("학부모 설명회", "open house").
     pub event_name: Option<String>,
     /// A check on the callee after a treatment: how they are, any discomfort.
     pub follow_up: bool,
+}
+
+/// When the request says things happen: the day and time, and when a payment is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    pub day: Option<Day>,
+    pub clock: Option<Clock>,
+    pub deadline: Option<Deadline>,
     /// The request names a date the day reader does not ("이번 달 25일"), so a template that
     /// says the day would lose it.
     pub unread_date: bool,
@@ -175,25 +181,26 @@ pub fn analyse(input: &str, business_type: Option<&str>) -> Analysis {
         .filter(|business| *business != Business::Other)
         .unwrap_or_else(|| business_of(&lower));
     let day = day(&lower);
-    let clock = clock(&lower);
-    let deadline = (intent == Intent::Payment)
-        .then(|| deadline(&lower, day))
-        .flatten();
+    let when = When {
+        day,
+        clock: clock(&lower),
+        deadline: (intent == Intent::Payment)
+            .then(|| deadline(&lower, day))
+            .flatten(),
+        unread_date: day.is_none() && has_date_words(&lower),
+    };
     Analysis {
         intent,
         business,
         input_language,
-        day,
-        clock,
+        when,
         ask_cancel_reason: CANCEL_REASON.iter().any(|word| lower.contains(word)),
-        deadline,
         amount: amount(input),
         event_name: (intent == Intent::Event)
             .then(|| event_name(&lower, input_language))
             .flatten()
             .and_then(spoken),
         follow_up,
-        unread_date: day.is_none() && has_date_words(&lower),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the analysis found, said in Korean or English.
 
+use domain::limits::thousands;
 use domain::script::Language;
 
 use super::when::WEEKDAYS_KO;
@@ -103,16 +104,4 @@ pub fn amount_text(amount: &Amount, language: Language) -> String {
         (Amount::Won(won), Language::En) => format!("₩{}", thousands(*won)),
         (Amount::Written(text), _) => text.clone(),
     }
-}
-
-fn thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -9,9 +9,9 @@ fn the_seed_request_is_an_appointment_tomorrow_at_two_with_a_cancel_reason() {
     );
     assert_eq!(analysis.intent, Intent::Appointment);
     assert_eq!(analysis.business, Business::Clinic);
-    assert_eq!(analysis.day, Some(Day::Tomorrow));
+    assert_eq!(analysis.when.day, Some(Day::Tomorrow));
     assert_eq!(
-        analysis.clock,
+        analysis.when.clock,
         Some(Clock {
             hour: 14,
             minute: 0
@@ -152,10 +152,10 @@ fn amounts_and_deadlines_are_found() {
     );
     assert_eq!(amount("결제 안내"), None);
     let payment = analyse("이번 달 말까지 회비 납부해 달라고 전화해줘", None);
-    assert_eq!(payment.deadline, Some(Deadline::EndOfMonth));
+    assert_eq!(payment.when.deadline, Some(Deadline::EndOfMonth));
     assert_eq!(payment.business, Business::Other);
     let payment = analyse("결제 리마인더 보내줘. 기한이 내일까지야", None);
-    assert_eq!(payment.deadline, Some(Deadline::Day(Day::Tomorrow)));
+    assert_eq!(payment.when.deadline, Some(Deadline::Day(Day::Tomorrow)));
 }
 
 #[test]
@@ -196,8 +196,12 @@ fn follow_ups_and_non_appointments_are_told_apart() {
         assert_eq!(analysis.intent, Intent::General, "{input}");
         assert!(!analysis.follow_up, "{input}");
     }
-    assert!(analyse("관리비를 이번 달 25일까지 납부해 달라고 안내해줘", None).unread_date);
-    assert!(!analyse("관리비를 3월 25일까지 납부", None).unread_date);
+    assert!(
+        analyse("관리비를 이번 달 25일까지 납부해 달라고 안내해줘", None)
+            .when
+            .unread_date
+    );
+    assert!(!analyse("관리비를 3월 25일까지 납부", None).when.unread_date);
 }
 
 #[test]

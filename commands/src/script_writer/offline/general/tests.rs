@@ -1,6 +1,7 @@
 use domain::script::Language;
 
 use super::super::analysis::analyse;
+use super::super::tests::assert_says;
 use super::*;
 
 fn reading_ko(input: &str) -> Reading {
@@ -108,20 +109,10 @@ fn a_check_after_a_treatment_asks_how_they_are_and_offers_a_visit() {
     let analysis = analyse(input, Some("dermatology"));
     assert!(analysis.follow_up);
     let draft = write(input, &analysis, Language::Ko);
-    assert!(
-        draft
-            .purpose
-            .contains("어제 레이저 토닝 시술 받으신 건으로"),
-        "{}",
-        draft.purpose
-    );
+    assert_says(&draft.purpose, "어제 레이저 토닝 시술 받으신 건으로");
     assert!(draft.main_flow[0].action.contains("불편하신 점"));
     let visit = &draft.main_flow[draft.main_flow[0].next_step.negative.unwrap() as usize - 1];
-    assert!(
-        visit.action.contains("일정을 잡아 드릴까요"),
-        "{}",
-        visit.action
-    );
+    assert_says(&visit.action, "일정을 잡아 드릴까요");
 }
 
 #[test]
