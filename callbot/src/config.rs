@@ -46,6 +46,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// `name` is set to something unusable, for `reason`.
+    fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -193,10 +203,8 @@ impl Config {
         })?;
         let embedded = var("DATABASE_URL").is_none();
         let database_url = var("DATABASE_URL").unwrap_or_else(|| sqlite_url(&data_dir));
-        commands::Backend::from_url(&database_url).map_err(|e| ConfigError::Invalid {
-            name: "DATABASE_URL",
-            reason: e.to_string(),
-        })?;
+        commands::Backend::from_url(&database_url)
+            .map_err(|e| ConfigError::invalid("DATABASE_URL", e.to_string()))?;
         let nats = var("NATS_URL").map(|url| {
             let mut nats = NatsConfig::new(url);
             if let Some(stream) = var("NATS_STREAM") {
@@ -220,10 +228,10 @@ impl Config {
         match BASE64.decode(recording_key.expose_secret().trim()) {
             Ok(key) if key.len() == 32 => {}
             _ => {
-                return Err(ConfigError::Invalid {
-                    name: "RECORDING_KEY",
-                    reason: "must be 32 bytes, base64-encoded (openssl rand -base64 32)".into(),
-                });
+                return Err(ConfigError::invalid(
+                    "RECORDING_KEY",
+                    "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
+                ));
             }
         }
         let openai = match var("OPENAI_API_KEY") {
@@ -248,10 +256,10 @@ impl Config {
             }),
             (None, None) => None,
             (Some(_), None) | (None, Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "TWILIO_ACCOUNT_SID",
-                    reason: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together".into(),
-                });
+                return Err(ConfigError::invalid(
+                    "TWILIO_ACCOUNT_SID",
+                    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together",
+                ));
             }
         };
         let elevenlabs = match var("ELEVENLABS_API_KEY") {
@@ -283,10 +291,7 @@ impl Config {
         let max_call = seconds(&var, "MAX_CALL_SECONDS", 900, 60..=14_400)?;
         let trusted_proxies =
             api::client_ip::TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
-                .map_err(|e| ConfigError::Invalid {
-                    name: "TRUSTED_PROXIES",
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| ConfigError::invalid("TRUSTED_PROXIES", e.to_string()))?;
         let metrics_token = var("METRICS_TOKEN").map(|token| SecretString::from(token.trim()));
         let defaults = HttpLimits::default();
         let http = HttpLimits {
@@ -358,13 +363,15 @@ fn seconds(
         .ok()
         .filter(|seconds| range.contains(seconds))
         .map(std::time::Duration::from_secs)
-        .ok_or_else(|| ConfigError::Invalid {
-            name,
-            reason: format!(
-                "must be a whole number of seconds from {} to {}",
-                range.start(),
-                range.end()
-            ),
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                name,
+                format!(
+                    "must be a whole number of seconds from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
         })
 }
 
@@ -375,10 +382,10 @@ pub fn rates_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Rates, 
             None => Ok(default),
             Some(text) => match text.trim().parse::<f64>() {
                 Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-                _ => Err(ConfigError::Invalid {
+                _ => Err(ConfigError::invalid(
                     name,
-                    reason: "must be a non-negative number of US dollars".into(),
-                }),
+                    "must be a non-negative number of US dollars",
+                )),
             },
         }
     };
@@ -404,10 +411,10 @@ fn http_base(
     if base.starts_with("http://") || base.starts_with("https://") {
         Ok(base)
     } else {
-        Err(ConfigError::Invalid {
+        Err(ConfigError::invalid(
             name,
-            reason: "must be an http:// or https:// URL".into(),
-        })
+            "must be an http:// or https:// URL",
+        ))
     }
 }
 
@@ -419,10 +426,7 @@ fn required(
 ) -> Result<String, ConfigError> {
     var(name)
         .map(|value| value.trim().to_owned())
-        .ok_or_else(|| ConfigError::Invalid {
-            name,
-            reason: format!("is required with {with}"),
-        })
+        .ok_or_else(|| ConfigError::invalid(name, format!("is required with {with}")))
 }
 
 /// `name` as a positive, finite number; 1 when unset.
@@ -436,10 +440,7 @@ fn positive(
     };
     match text.trim().parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: reason.into(),
-        }),
+        _ => Err(ConfigError::invalid(name, reason)),
     }
 }
 
@@ -456,10 +457,10 @@ fn fractional_seconds(
         Ok(value) if (0.05..=max).contains(&value) => {
             Ok(Some(std::time::Duration::from_secs_f64(value)))
         }
-        _ => Err(ConfigError::Invalid {
+        _ => Err(ConfigError::invalid(
             name,
-            reason: format!("must be a number of seconds from 0.05 to {max}"),
-        }),
+            format!("must be a number of seconds from 0.05 to {max}"),
+        )),
     }
 }
 
@@ -474,10 +475,10 @@ fn count(
     };
     match text.trim().parse::<usize>() {
         Ok(value) if (1..=max).contains(&value) => Ok(Some(value)),
-        _ => Err(ConfigError::Invalid {
+        _ => Err(ConfigError::invalid(
             name,
-            reason: format!("must be a whole number from 1 to {max}"),
-        }),
+            format!("must be a whole number from 1 to {max}"),
+        )),
     }
 }
 
