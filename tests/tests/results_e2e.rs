@@ -327,10 +327,10 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     assert_eq!((successes, no_answer), (2, 1), "{calls}");
 
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv", "includeTranscripts": true })),
+        .create_report(
+            &app.token,
+            &campaign,
+            json!({ "format": "csv", "includeTranscripts": true }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -400,11 +400,7 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     }
 
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "pdf" })),
-        )
+        .create_report(&app.token, &campaign, json!({ "format": "pdf" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let pdf_link = body["data"]["downloadUrl"].as_str().unwrap().to_owned();
@@ -432,19 +428,15 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
 
     // Bad requests and other people's campaigns.
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "xlsx" })),
-        )
+        .create_report(&app.token, &campaign, json!({ "format": "xlsx" }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "INVALID_INPUT");
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv", "colour": "red" })),
+        .create_report(
+            &app.token,
+            &campaign,
+            json!({ "format": "csv", "colour": "red" }),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -455,12 +447,7 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
             .contains("colour")
     );
     let (status, _) = app
-        .call_as(
-            &stranger,
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv" })),
-        )
+        .create_report(&stranger, &campaign, json!({ "format": "csv" }))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // An operator's font file that is not there: PDF rendering says what is missing.
