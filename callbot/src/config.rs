@@ -67,13 +67,8 @@ pub struct Config {
     pub public_base_url: String,
     pub jwt_secret: SecretString,
     pub recording_key: SecretString,
-    /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
-    /// writer.
-    pub openai: Option<OpenAiSettings>,
-    /// Twilio when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are set; `None` = the sandbox.
-    pub twilio: Option<TwilioSettings>,
-    /// The ElevenLabs agent when `ELEVENLABS_API_KEY` is set; `None` = the sandbox.
-    pub elevenlabs: Option<ElevenLabsSettings>,
+    /// OpenAI, Twilio and ElevenLabs, as far as the environment names them.
+    pub providers: ProviderSettings,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
     /// `REPORT_FONT_PATH`: a TrueType font file PDF reports are set in instead of the built-in
@@ -106,6 +101,19 @@ pub struct Config {
     /// default `30,120,300,900,2400`), `WEBHOOK_DISABLE_AFTER_HOURS` (default 72); private and
     /// loopback receivers only in sandbox mode (no `TWILIO_ACCOUNT_SID`).
     pub webhooks: commands::webhooks::DeliveryPolicy,
+}
+
+/// The providers the server talks to; each is `None` when its variables are unset, and its
+/// stand-in takes its place.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
+    /// writer.
+    pub openai: Option<OpenAiSettings>,
+    /// Twilio when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are set; `None` = the sandbox.
+    pub twilio: Option<TwilioSettings>,
+    /// The ElevenLabs agent when `ELEVENLABS_API_KEY` is set; `None` = the sandbox.
+    pub elevenlabs: Option<ElevenLabsSettings>,
 }
 
 /// What one client may cost the HTTP server, so slow or half-open connections cannot pile up.
@@ -319,9 +327,11 @@ impl Config {
             public_base_url,
             jwt_secret,
             recording_key,
-            openai,
-            twilio,
-            elevenlabs,
+            providers: ProviderSettings {
+                openai,
+                twilio,
+                elevenlabs,
+            },
             sandbox_speed,
             report_font,
             rates,
