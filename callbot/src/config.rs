@@ -116,6 +116,54 @@ pub struct ProviderSettings {
     pub elevenlabs: Option<ElevenLabsSettings>,
 }
 
+impl ProviderSettings {
+    /// Each provider whose key is set, with its other variables (defaults where it has them).
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let openai = match var("OPENAI_API_KEY") {
+            None => None,
+            Some(key) => Some(OpenAiSettings {
+                api_key: SecretString::from(key.trim()),
+                base_url: http_base(var, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
+                model: var("OPENAI_MODEL")
+                    .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
+            }),
+        };
+        let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
+            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+                api_base: http_base(var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?,
+                phone_number: required(
+                    var,
+                    "TWILIO_PHONE_NUMBER",
+                    "TWILIO_ACCOUNT_SID (the caller id)",
+                )?,
+                account_sid: account_sid.trim().to_owned(),
+                auth_token: SecretString::from(auth_token.trim()),
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "TWILIO_ACCOUNT_SID",
+                    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together",
+                ));
+            }
+        };
+        let elevenlabs = match var("ELEVENLABS_API_KEY") {
+            None => None,
+            Some(key) => Some(ElevenLabsSettings {
+                api_base: http_base(var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
+                agent_id: required(var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
+                api_key: SecretString::from(key.trim()),
+                voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
+            }),
+        };
+        Ok(Self {
+            openai,
+            twilio,
+            elevenlabs,
+        })
+    }
+}
+
 /// What one client may cost the HTTP server, so slow or half-open connections cannot pile up.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HttpLimits {
@@ -242,43 +290,7 @@ impl Config {
                 ));
             }
         }
-        let openai = match var("OPENAI_API_KEY") {
-            None => None,
-            Some(key) => Some(OpenAiSettings {
-                api_key: SecretString::from(key.trim()),
-                base_url: http_base(&var, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
-                model: var("OPENAI_MODEL")
-                    .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
-            }),
-        };
-        let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
-            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
-                api_base: http_base(&var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?,
-                phone_number: required(
-                    &var,
-                    "TWILIO_PHONE_NUMBER",
-                    "TWILIO_ACCOUNT_SID (the caller id)",
-                )?,
-                account_sid: account_sid.trim().to_owned(),
-                auth_token: SecretString::from(auth_token.trim()),
-            }),
-            (None, None) => None,
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(ConfigError::invalid(
-                    "TWILIO_ACCOUNT_SID",
-                    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together",
-                ));
-            }
-        };
-        let elevenlabs = match var("ELEVENLABS_API_KEY") {
-            None => None,
-            Some(key) => Some(ElevenLabsSettings {
-                api_base: http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
-                agent_id: required(&var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
-                api_key: SecretString::from(key.trim()),
-                voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
-            }),
-        };
+        let providers = ProviderSettings::from_lookup(&var)?;
         let sandbox_speed = positive(
             &var,
             "SANDBOX_SPEED",
@@ -316,8 +328,9 @@ impl Config {
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
         // Sandbox mode (calls simulated) allows private and loopback receivers.
-        let webhooks = commands::webhooks::DeliveryPolicy::from_env(var, twilio.is_none())
-            .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
+        let webhooks =
+            commands::webhooks::DeliveryPolicy::from_env(var, providers.twilio.is_none())
+                .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
         Ok(Self {
             bind,
             data_dir,
@@ -327,11 +340,7 @@ impl Config {
             public_base_url,
             jwt_secret,
             recording_key,
-            providers: ProviderSettings {
-                openai,
-                twilio,
-                elevenlabs,
-            },
+            providers,
             sandbox_speed,
             report_font,
             rates,
