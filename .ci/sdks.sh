@@ -15,13 +15,13 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 bin="$target_dir/debug/callbot"
 [ -x "$bin" ] || cargo build --locked -p callbot --bin callbot
 
+# shellcheck source=serve.sh
+. .ci/serve.sh
+
 work="$(mktemp -d)"
 sandbox=""
 stop() {
-    if [ -n "$sandbox" ] && kill -0 "$sandbox" 2>/dev/null; then
-        kill "$sandbox"
-        wait "$sandbox" 2>/dev/null || true
-    fi
+    stop_pid "$sandbox"
     rm -rf "$work"
 }
 trap stop EXIT

@@ -1,19 +1,25 @@
 # Sourced by the CI scripts that check a running server (contract.sh, probe.sh): one embedded
-# `callbot serve` (SQLite, in-process bus, sandbox providers) on a free loopback port.
+# `callbot serve` (SQLite, in-process bus, sandbox providers) on a free loopback port; sdks.sh
+# sources it for stop_pid.
 #   serve_in WORK [VAR=value ...]   starts "$bin" serve with those variables, its data in
 #                                   WORK/data and its log in WORK/server.log; sets $server (the
 #                                   pid) and $base; returns once /readyz answers, exits 1 if never
 #   stop_server                     stops it (call it from the caller's EXIT trap)
+#   stop_pid PID                    stops any background process of the caller and waits for it
 # The umask would leave files world-readable, as on many hosts: the server must not rely on it.
 
 server=""
 base=""
 
-stop_server() {
-    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-        kill "$server"
-        wait "$server" 2>/dev/null || true
+stop_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill "$1"
+        wait "$1" 2>/dev/null || true
     fi
+}
+
+stop_server() {
+    stop_pid "$server"
     server=""
 }
 

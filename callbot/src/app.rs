@@ -378,7 +378,7 @@ fn file_services(config: &Config) -> Result<FileServices, commands::recordings::
 
 /// The script writer: the OpenAI-compatible API when a key is configured, else the offline one.
 fn script_writer(config: &Config) -> anyhow::Result<Arc<dyn ScriptWriter>> {
-    let Some(openai) = &config.openai else {
+    let Some(openai) = &config.providers.openai else {
         tracing::info!("no OPENAI_API_KEY: scripts are written by the offline writer");
         return Ok(Arc::new(OfflineWriter));
     };
@@ -397,7 +397,7 @@ fn script_writer(config: &Config) -> anyhow::Result<Arc<dyn ScriptWriter>> {
 fn summarizer(
     config: &Config,
 ) -> anyhow::Result<Option<Arc<dyn commands::summarizer::Summarizer>>> {
-    let Some(openai) = &config.openai else {
+    let Some(openai) = &config.providers.openai else {
         return Ok(None);
     };
     let settings = OpenAiConfig::new(

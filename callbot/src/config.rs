@@ -46,6 +46,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// `name` is set to something unusable, for `reason`.
+    fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -57,13 +67,8 @@ pub struct Config {
     pub public_base_url: String,
     pub jwt_secret: SecretString,
     pub recording_key: SecretString,
-    /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
-    /// writer.
-    pub openai: Option<OpenAiSettings>,
-    /// Twilio when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are set; `None` = the sandbox.
-    pub twilio: Option<TwilioSettings>,
-    /// The ElevenLabs agent when `ELEVENLABS_API_KEY` is set; `None` = the sandbox.
-    pub elevenlabs: Option<ElevenLabsSettings>,
+    /// OpenAI, Twilio and ElevenLabs, as far as the environment names them.
+    pub providers: ProviderSettings,
     /// `SANDBOX_SPEED`: how much faster than real time simulated calls run (default 1).
     pub sandbox_speed: f64,
     /// `REPORT_FONT_PATH`: a TrueType font file PDF reports are set in instead of the built-in
@@ -96,6 +101,67 @@ pub struct Config {
     /// default `30,120,300,900,2400`), `WEBHOOK_DISABLE_AFTER_HOURS` (default 72); private and
     /// loopback receivers only in sandbox mode (no `TWILIO_ACCOUNT_SID`).
     pub webhooks: commands::webhooks::DeliveryPolicy,
+}
+
+/// The providers the server talks to; each is `None` when its variables are unset, and its
+/// stand-in takes its place.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// The OpenAI-compatible API that writes scripts; `None` (no `OPENAI_API_KEY`) = the offline
+    /// writer.
+    pub openai: Option<OpenAiSettings>,
+    /// Twilio when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are set; `None` = the sandbox.
+    pub twilio: Option<TwilioSettings>,
+    /// The ElevenLabs agent when `ELEVENLABS_API_KEY` is set; `None` = the sandbox.
+    pub elevenlabs: Option<ElevenLabsSettings>,
+}
+
+impl ProviderSettings {
+    /// Each provider whose key is set, with its other variables (defaults where it has them).
+    fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let openai = match var("OPENAI_API_KEY") {
+            None => None,
+            Some(key) => Some(OpenAiSettings {
+                api_key: SecretString::from(key.trim()),
+                base_url: http_base(var, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
+                model: var("OPENAI_MODEL")
+                    .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
+            }),
+        };
+        let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
+            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+                api_base: http_base(var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?,
+                phone_number: required(
+                    var,
+                    "TWILIO_PHONE_NUMBER",
+                    "TWILIO_ACCOUNT_SID (the caller id)",
+                )?,
+                account_sid: account_sid.trim().to_owned(),
+                auth_token: SecretString::from(auth_token.trim()),
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "TWILIO_ACCOUNT_SID",
+                    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together",
+                ));
+            }
+        };
+        let elevenlabs = match var("ELEVENLABS_API_KEY") {
+            None => None,
+            Some(key) => Some(ElevenLabsSettings {
+                api_base: http_base(var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
+                agent_id: required(var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
+                api_key: SecretString::from(key.trim()),
+                voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
+            }),
+        };
+        Ok(Self {
+            openai,
+            twilio,
+            elevenlabs,
+        })
+    }
 }
 
 /// What one client may cost the HTTP server, so slow or half-open connections cannot pile up.
@@ -193,10 +259,8 @@ impl Config {
         })?;
         let embedded = var("DATABASE_URL").is_none();
         let database_url = var("DATABASE_URL").unwrap_or_else(|| sqlite_url(&data_dir));
-        commands::Backend::from_url(&database_url).map_err(|e| ConfigError::Invalid {
-            name: "DATABASE_URL",
-            reason: e.to_string(),
-        })?;
+        commands::Backend::from_url(&database_url)
+            .map_err(|e| ConfigError::invalid("DATABASE_URL", e.to_string()))?;
         let nats = var("NATS_URL").map(|url| {
             let mut nats = NatsConfig::new(url);
             if let Some(stream) = var("NATS_STREAM") {
@@ -220,49 +284,13 @@ impl Config {
         match BASE64.decode(recording_key.expose_secret().trim()) {
             Ok(key) if key.len() == 32 => {}
             _ => {
-                return Err(ConfigError::Invalid {
-                    name: "RECORDING_KEY",
-                    reason: "must be 32 bytes, base64-encoded (openssl rand -base64 32)".into(),
-                });
+                return Err(ConfigError::invalid(
+                    "RECORDING_KEY",
+                    "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
+                ));
             }
         }
-        let openai = match var("OPENAI_API_KEY") {
-            None => None,
-            Some(key) => Some(OpenAiSettings {
-                api_key: SecretString::from(key.trim()),
-                base_url: http_base(&var, "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)?,
-                model: var("OPENAI_MODEL")
-                    .map_or_else(|| DEFAULT_OPENAI_MODEL.to_owned(), |m| m.trim().to_owned()),
-            }),
-        };
-        let twilio = match (var("TWILIO_ACCOUNT_SID"), var("TWILIO_AUTH_TOKEN")) {
-            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
-                api_base: http_base(&var, "TWILIO_API_BASE", DEFAULT_TWILIO_API_BASE)?,
-                phone_number: required(
-                    &var,
-                    "TWILIO_PHONE_NUMBER",
-                    "TWILIO_ACCOUNT_SID (the caller id)",
-                )?,
-                account_sid: account_sid.trim().to_owned(),
-                auth_token: SecretString::from(auth_token.trim()),
-            }),
-            (None, None) => None,
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "TWILIO_ACCOUNT_SID",
-                    reason: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together".into(),
-                });
-            }
-        };
-        let elevenlabs = match var("ELEVENLABS_API_KEY") {
-            None => None,
-            Some(key) => Some(ElevenLabsSettings {
-                api_base: http_base(&var, "ELEVENLABS_API_BASE", DEFAULT_ELEVENLABS_API_BASE)?,
-                agent_id: required(&var, "ELEVENLABS_AGENT_ID", "ELEVENLABS_API_KEY")?,
-                api_key: SecretString::from(key.trim()),
-                voice_id: var("ELEVENLABS_VOICE_ID").map(|v| v.trim().to_owned()),
-            }),
-        };
+        let providers = ProviderSettings::from_lookup(&var)?;
         let sandbox_speed = positive(
             &var,
             "SANDBOX_SPEED",
@@ -283,10 +311,7 @@ impl Config {
         let max_call = seconds(&var, "MAX_CALL_SECONDS", 900, 60..=14_400)?;
         let trusted_proxies =
             api::client_ip::TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
-                .map_err(|e| ConfigError::Invalid {
-                    name: "TRUSTED_PROXIES",
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| ConfigError::invalid("TRUSTED_PROXIES", e.to_string()))?;
         let metrics_token = var("METRICS_TOKEN").map(|token| SecretString::from(token.trim()));
         let defaults = HttpLimits::default();
         let http = HttpLimits {
@@ -303,8 +328,9 @@ impl Config {
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
         // Sandbox mode (calls simulated) allows private and loopback receivers.
-        let webhooks = commands::webhooks::DeliveryPolicy::from_env(var, twilio.is_none())
-            .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
+        let webhooks =
+            commands::webhooks::DeliveryPolicy::from_env(var, providers.twilio.is_none())
+                .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?;
         Ok(Self {
             bind,
             data_dir,
@@ -314,9 +340,7 @@ impl Config {
             public_base_url,
             jwt_secret,
             recording_key,
-            openai,
-            twilio,
-            elevenlabs,
+            providers,
             sandbox_speed,
             report_font,
             rates,
@@ -358,13 +382,15 @@ fn seconds(
         .ok()
         .filter(|seconds| range.contains(seconds))
         .map(std::time::Duration::from_secs)
-        .ok_or_else(|| ConfigError::Invalid {
-            name,
-            reason: format!(
-                "must be a whole number of seconds from {} to {}",
-                range.start(),
-                range.end()
-            ),
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                name,
+                format!(
+                    "must be a whole number of seconds from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
         })
 }
 
@@ -375,10 +401,10 @@ pub fn rates_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Rates, 
             None => Ok(default),
             Some(text) => match text.trim().parse::<f64>() {
                 Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-                _ => Err(ConfigError::Invalid {
+                _ => Err(ConfigError::invalid(
                     name,
-                    reason: "must be a non-negative number of US dollars".into(),
-                }),
+                    "must be a non-negative number of US dollars",
+                )),
             },
         }
     };
@@ -404,10 +430,10 @@ fn http_base(
     if base.starts_with("http://") || base.starts_with("https://") {
         Ok(base)
     } else {
-        Err(ConfigError::Invalid {
+        Err(ConfigError::invalid(
             name,
-            reason: "must be an http:// or https:// URL".into(),
-        })
+            "must be an http:// or https:// URL",
+        ))
     }
 }
 
@@ -419,10 +445,7 @@ fn required(
 ) -> Result<String, ConfigError> {
     var(name)
         .map(|value| value.trim().to_owned())
-        .ok_or_else(|| ConfigError::Invalid {
-            name,
-            reason: format!("is required with {with}"),
-        })
+        .ok_or_else(|| ConfigError::invalid(name, format!("is required with {with}")))
 }
 
 /// `name` as a positive, finite number; 1 when unset.
@@ -436,10 +459,7 @@ fn positive(
     };
     match text.trim().parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: reason.into(),
-        }),
+        _ => Err(ConfigError::invalid(name, reason)),
     }
 }
 
@@ -456,10 +476,10 @@ fn fractional_seconds(
         Ok(value) if (0.05..=max).contains(&value) => {
             Ok(Some(std::time::Duration::from_secs_f64(value)))
         }
-        _ => Err(ConfigError::Invalid {
+        _ => Err(ConfigError::invalid(
             name,
-            reason: format!("must be a number of seconds from 0.05 to {max}"),
-        }),
+            format!("must be a number of seconds from 0.05 to {max}"),
+        )),
     }
 }
 
@@ -474,10 +494,10 @@ fn count(
     };
     match text.trim().parse::<usize>() {
         Ok(value) if (1..=max).contains(&value) => Ok(Some(value)),
-        _ => Err(ConfigError::Invalid {
+        _ => Err(ConfigError::invalid(
             name,
-            reason: format!("must be a whole number from 1 to {max}"),
-        }),
+            format!("must be a whole number from 1 to {max}"),
+        )),
     }
 }
 

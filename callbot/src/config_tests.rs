@@ -89,9 +89,9 @@ fn an_unknown_database_scheme_is_refused() {
 #[test]
 fn openai_settings_come_with_the_key_and_have_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(load(dir.path(), &[]).unwrap().openai.is_none());
+    assert!(load(dir.path(), &[]).unwrap().providers.openai.is_none());
     let config = load(dir.path(), &[("OPENAI_API_KEY", "sk-test-secret")]).unwrap();
-    let openai = config.openai.clone().unwrap();
+    let openai = config.providers.openai.clone().unwrap();
     assert_eq!(openai.api_key.expose_secret(), "sk-test-secret");
     assert_eq!(openai.base_url, "https://api.openai.com/v1");
     assert_eq!(openai.model, "gpt-4o-mini");
@@ -105,7 +105,7 @@ fn openai_settings_come_with_the_key_and_have_defaults() {
         ],
     )
     .unwrap();
-    let openai = config.openai.unwrap();
+    let openai = config.providers.openai.unwrap();
     assert_eq!(
         (openai.base_url.as_str(), openai.model.as_str()),
         ("http://127.0.0.1:9/v1", "gpt-4o")

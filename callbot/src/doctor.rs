@@ -147,7 +147,7 @@ async fn nats(config: &Config) -> Check {
 async fn provider_checks(config: &Config, providers: &Providers) -> Vec<Check> {
     let mut checks = Vec::new();
     let twilio = &providers.twilio.client;
-    let sandboxed = if config.twilio.is_none() {
+    let sandboxed = if config.providers.twilio.is_none() {
         " (sandbox)"
     } else {
         ""
@@ -340,7 +340,7 @@ fn client_tools(agent: &Value) -> Check {
 }
 
 async fn openai(config: &Config) -> Check {
-    let Some(openai) = &config.openai else {
+    let Some(openai) = &config.providers.openai else {
         return pass(
             "OpenAI",
             "not configured: scripts and summaries are written offline",

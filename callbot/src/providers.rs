@@ -39,7 +39,7 @@ impl Providers {
     ) -> anyhow::Result<Self> {
         #[cfg(feature = "sandbox")]
         let mut twilio_sandbox = None;
-        let (twilio_settings, auth_token) = match &config.twilio {
+        let (twilio_settings, auth_token) = match &config.providers.twilio {
             Some(twilio) => {
                 tracing::info!(api_base = %twilio.api_base, "calls are placed with Twilio");
                 let settings = TwilioConfig::new(
@@ -84,7 +84,7 @@ impl Providers {
         let client = TwilioClient::new(twilio_settings).context("setting up the Twilio adapter")?;
         #[cfg(feature = "sandbox")]
         let mut elevenlabs_sandbox = None;
-        let elevenlabs = match &config.elevenlabs {
+        let elevenlabs = match &config.providers.elevenlabs {
             Some(el) => {
                 tracing::info!(api_base = %el.api_base, "conversations are held by ElevenLabs");
                 ElevenLabsConfig {

@@ -46,6 +46,11 @@ fn writer(sandbox: &SandboxServer, model: &str) -> OpenAiWriter {
     .unwrap()
 }
 
+/// What the writer sent back with its one repair attempt: the last message of the second request.
+fn repair_prompt(sandbox: &SandboxServer) -> String {
+    sandbox.requests()[1].messages[3].content.clone()
+}
+
 /// The seed written through a fresh sandbox answering as `model`: the sandbox and the outcome.
 async fn write_seed(model: &str) -> (SandboxServer, Result<WrittenScript, WriterError>) {
     let sandbox = spawn().await;
@@ -131,11 +136,8 @@ async fn a_refusal_gets_one_repair_attempt_then_fails() {
     assert_eq!(repair.messages.len(), 4);
     assert_eq!(repair.messages[2].role, "assistant");
     assert!(repair.messages[2].content.contains("can't help"));
-    assert!(
-        repair.messages[3]
-            .content
-            .contains("ordinary business call script")
-    );
+    let prompt = repair_prompt(&sandbox);
+    assert!(prompt.contains("ordinary business call script"), "{prompt}");
 }
 
 #[tokio::test]
@@ -155,20 +157,17 @@ async fn truncated_json_is_repaired_once_or_fails() {
     assert_fails_after_one_repair("sandbox-truncated", "cut off").await;
 
     let (sandbox, _) = assert_written_on_the_second_request("sandbox-truncated-once").await;
-    assert!(
-        sandbox.requests()[1].messages[3]
-            .content
-            .contains("finish_reason: length")
-    );
+    let prompt = repair_prompt(&sandbox);
+    assert!(prompt.contains("finish_reason: length"), "{prompt}");
 }
 
 #[tokio::test]
 async fn a_script_that_breaks_the_rules_is_sent_back_with_the_fields_to_fix() {
     let (sandbox, written) = assert_written_on_the_second_request("sandbox-invalid-once").await;
     assert_eq!(written.content, OfflineWriter::compose(&seed()));
-    let repair = &sandbox.requests()[1].messages[3].content;
-    assert!(repair.contains("mainFlow[0].nextStep.negative"), "{repair}");
-    assert!(repair.contains("not declared in variables"), "{repair}");
+    let prompt = repair_prompt(&sandbox);
+    assert!(prompt.contains("mainFlow[0].nextStep.negative"), "{prompt}");
+    assert!(prompt.contains("not declared in variables"), "{prompt}");
 
     assert_fails_after_one_repair("sandbox-invalid", "breaks these rules").await;
 }

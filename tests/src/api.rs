@@ -306,6 +306,17 @@ impl TestApp {
             .await
     }
 
+    /// `POST /campaigns/{id}/report` with `request` as the holder of `token`.
+    pub async fn create_report(
+        &self,
+        token: &str,
+        campaign: &str,
+        request: Value,
+    ) -> (StatusCode, Value) {
+        self.post(&format!("/campaigns/{campaign}/report"), token, request)
+            .await
+    }
+
     // --- Calls
 
     /// `GET /calls/{id}/recording`: the recording's link.

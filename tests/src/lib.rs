@@ -11,6 +11,7 @@ pub mod app;
 pub mod backends;
 pub mod db;
 pub mod fixtures;
+pub mod ledger;
 pub mod mcp;
 pub mod metrics;
 pub mod nats;

@@ -57,6 +57,13 @@ impl McpSession {
         body["data"].clone()
     }
 
+    /// `tools/call` that must fail with the API's error `code`.
+    pub async fn call_failing(&self, name: &str, arguments: Value, code: &str) {
+        let (failed, body) = self.call(name, arguments).await;
+        assert!(failed, "{name} succeeded: {body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+    }
+
     /// The transcript so far, one object per exchange.
     pub fn transcript(&self) -> Vec<Value> {
         self.transcript.lock().expect("transcript lock").clone()

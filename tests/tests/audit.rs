@@ -36,6 +36,14 @@ async fn problem(db: &TestDb) -> Option<ChainProblem> {
     report.problem
 }
 
+/// The audit (`callbot audit verify`) fails, naming the broken event as `what` says.
+async fn assert_audit_fails_with(db: &TestDb, what: &str) {
+    let err = callbot::maintenance::audit_verify(&db.url)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(what), "{err}");
+}
+
 async fn exec(store: &EventStore, sql: &str) {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(store.db().pool())
@@ -131,10 +139,7 @@ async fn an_edited_payload_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Edited { position: 6 })
     );
-    let err = callbot::maintenance::audit_verify(&db.url)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("event #6 was edited"), "{err}");
+    assert_audit_fails_with(&db, "event #6 was edited").await;
 }
 
 async fn edited_metadata_of_the_last_event_is_named(db: TestDb) {
@@ -157,10 +162,7 @@ async fn a_deleted_event_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Deleted { first: 4, last: 4 })
     );
-    let err = callbot::maintenance::audit_verify(&db.url)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("event #4 was deleted"), "{err}");
+    assert_audit_fails_with(&db, "event #4 was deleted").await;
 }
 
 async fn a_deleted_last_event_is_named(db: TestDb) {
@@ -224,10 +226,7 @@ async fn a_forged_event_slipped_in_the_middle_is_named(db: TestDb) {
         problem(&db).await,
         Some(ChainProblem::Inserted { position: 6 })
     );
-    let err = callbot::maintenance::audit_verify(&db.url)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("event #6 was inserted"), "{err}");
+    assert_audit_fails_with(&db, "event #6 was inserted").await;
 }
 
 callbot_tests::backend_tests!(

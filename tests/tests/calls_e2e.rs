@@ -106,7 +106,7 @@ async fn a_campaign_over_the_test_numbers_ends_as_the_spec_table_says(backend: B
         if call.twiml.is_some() {
             assert_eq!(call.twiml_problem, None, "{}", call.request.to);
         }
-        assert_eq!(call.stream_problem, None, "{}", call.request.to);
+        assert_eq!(call.stream.problem, None, "{}", call.request.to);
     }
     let by_number = |nn: u32| {
         let to = format!("+821055500{}", 100 + nn);
@@ -118,11 +118,11 @@ async fn a_campaign_over_the_test_numbers_ends_as_the_spec_table_says(backend: B
     };
     assert_eq!(by_number(7)[0].twiml_updates.len(), 1);
     assert!(by_number(7)[0].twiml_updates[0].contains("<Hangup/>"));
-    assert!(by_number(8)[0].recordings.is_empty());
-    assert_eq!(by_number(13)[0].recordings_stopped.len(), 1);
-    assert!(by_number(1)[0].media_frames_received > 0);
-    assert!(by_number(1)[0].clears >= 1);
-    assert!(by_number(1)[0].stream_closed_by_backend);
+    assert!(by_number(8)[0].recordings.started.is_empty());
+    assert_eq!(by_number(13)[0].recordings.stopped.len(), 1);
+    assert!(by_number(1)[0].stream.frames_received > 0);
+    assert!(by_number(1)[0].stream.clears >= 1);
+    assert!(by_number(1)[0].stream.closed_by_backend);
     assert!(by_number(10).is_empty(), "10 was refused at create");
     assert_eq!(by_number(12).len(), 3);
 
@@ -183,7 +183,7 @@ async fn an_agent_closing_with_1002_fails_the_call_with_the_reason_and_hangs_up(
     let twilio = app.providers.twilio_sandbox().unwrap().calls();
     assert_eq!(twilio.len(), 1);
     // The bridge closed the media socket and hung up: the call did not stay open.
-    assert!(twilio[0].stream_closed_by_backend);
+    assert!(twilio[0].stream.closed_by_backend);
     assert_eq!(twilio[0].status, "completed");
     let conversations = app.providers.elevenlabs_sandbox().unwrap().conversations();
     assert_eq!(conversations[0].closed_with, Some(1002));

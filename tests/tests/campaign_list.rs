@@ -46,6 +46,13 @@ impl Fixture {
         project_to_head(&self.store, &self.bus, Arc::new(CampaignList), &self.stop).await
     }
 
+    /// A fresh runner for the same store and bus (the old one stopped), projected to the head.
+    async fn restarted(self) -> Self {
+        let restarted = Self::new(self.store, self.bus);
+        restarted.project_to_head().await;
+        restarted
+    }
+
     async fn list(&self, owner: Uuid) -> Vec<CampaignRecord> {
         CampaignList::for_owner(self.store.db().pool(), &owner.to_string())
             .await
@@ -109,21 +116,13 @@ async fn the_campaign_list_follows_commands_and_rebuilds_identically(fixture: Fi
     // Rebuild: forget the checkpoint and the rows, replay everything, get the same table.
     fixture.stop.cancel();
     forget_projection(&fixture.store, &["campaign_list"], "campaigns").await;
-    let rebuilt = Fixture {
-        stop: CancellationToken::new(),
-        ..fixture
-    };
-    rebuilt.project_to_head().await;
+    let rebuilt = fixture.restarted().await;
     assert_eq!(rebuilt.list(owner).await, live);
 
     // Replaying events already applied (a crash before the checkpoint) changes nothing.
     rebuilt.stop.cancel();
     rewind_projection(&rebuilt.store, "campaigns", 1).await;
-    let again = Fixture {
-        stop: CancellationToken::new(),
-        ..rebuilt
-    };
-    again.project_to_head().await;
+    let again = rebuilt.restarted().await;
     assert_eq!(again.list(owner).await, live);
     again.stop.cancel();
 }

@@ -150,6 +150,14 @@ impl Telephony for Stuck {
     }
 }
 
+/// Waits until a provider's `taken` count shows it has a request.
+async fn taken_by(what: &str, taken: &AtomicUsize) {
+    eventually(what, Duration::from_secs(30), || async {
+        (taken.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
+}
+
 /// A provider that takes `delay` to answer each create (a slow Twilio), then places it.
 struct Slow {
     delay: Duration,
@@ -253,12 +261,7 @@ async fn requests_held_by_a_dead_process_are_placed_by_another() {
     let (dead, _) =
         consumer_process(&h.db, &h.config, stuck.clone(), h.clock.clone(), ack_wait).await;
     let ids = requested_calls(&h.store, &h.clock, 10).await;
-    eventually(
-        "the first process to take a request",
-        Duration::from_secs(30),
-        || async { (stuck.taken.load(Ordering::SeqCst) > 0).then_some(()) },
-    )
-    .await;
+    taken_by("the first process to take a request", &stuck.taken).await;
     // The process dies holding its requests unacknowledged.
     dead.abort();
     let _ = dead.await;
@@ -319,12 +322,7 @@ async fn a_placement_slower_than_the_ack_wait_keeps_its_request() {
     let (_a, stop_a) =
         consumer_process(&h.db, &h.config, slow.clone(), h.clock.clone(), ack_wait).await;
     let ids = requested_calls(&h.store, &h.clock, 1).await;
-    eventually(
-        "the slow process to take the request",
-        Duration::from_secs(30),
-        || async { (slow.taken.load(Ordering::SeqCst) > 0).then_some(()) },
-    )
-    .await;
+    taken_by("the slow process to take the request", &slow.taken).await;
     // Another process is ready to take whatever JetStream hands out again.
     let other = Arc::new(InMemoryTelephony::default());
     let (_b, stop_b) =

@@ -126,20 +126,25 @@ impl Fixture {
         id
     }
 
-    async fn campaign(&self, id: Uuid, command: CampaignCommand) {
-        self.campaigns
+    /// Runs `command` on aggregate `id` as the system, then lets the read models catch up.
+    async fn execute<A>(&self, commands: &Commands<A>, id: Uuid, command: A::Command)
+    where
+        A: cqrs_es::Aggregate,
+        A::Command: Clone,
+    {
+        commands
             .execute(&id.to_string(), command, &system())
             .await
             .unwrap();
         self.settle().await;
     }
 
+    async fn campaign(&self, id: Uuid, command: CampaignCommand) {
+        self.execute(&self.campaigns, id, command).await;
+    }
+
     async fn call(&self, id: Uuid, command: CallCommand) {
-        self.calls
-            .execute(&id.to_string(), command, &system())
-            .await
-            .unwrap();
-        self.settle().await;
+        self.execute(&self.calls, id, command).await;
     }
 
     async fn tick(&self) -> TickReport {

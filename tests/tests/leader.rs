@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use callbot_tests::fixtures::tally_added;
+use callbot_tests::ledger::Ledger;
 use callbot_tests::wait::{eventually, poll_api};
 use callbot_tests::{AppOptions, TestDb, spawn_app_with};
 use commands::leader::{self, Attempt, Fence, Lease, LeaseLost};
 use commands::metrics::LeaseStatus;
 use commands::relay::RELAY_CHECKPOINT;
 use commands::{
-    CancellationToken, Db, EventBus, EventStore, Metrics, Relay, StoreError, StoredEvent,
-    WorkerState, WorkerStatus,
+    CancellationToken, Db, EventBus, EventStore, Metrics, Relay, StoreError, WorkerState,
+    WorkerStatus,
 };
 use cqrs_es::persist::SerializedEvent;
-use projections::{Projection, ProjectionError, ProjectionRunner};
-use sqlx::AnyConnection;
+use projections::{ProjectionError, ProjectionRunner};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use workers::relay::RelayWorker;
@@ -131,10 +131,7 @@ async fn a_holder_whose_epoch_moved_on_cannot_save_its_checkpoint() {
     let db = TestDb::postgres().await;
     let store = db.store().await;
     append_events(&store, "tally-1", 5).await;
-    sqlx::query("CREATE TABLE ledger (position BIGINT PRIMARY KEY)")
-        .execute(store.db().pool())
-        .await
-        .unwrap();
+    Ledger::create_table(store.db()).await;
     let successor = db.connect().await;
     let (stale, current) = taken_over(store.db(), &successor, RELAY_CHECKPOINT).await;
     assert_eq!(current.fence().epoch(), stale.epoch() + 1);
@@ -166,7 +163,11 @@ async fn a_holder_whose_epoch_moved_on_cannot_save_its_checkpoint() {
 
     // A projection: nothing of the batch is applied.
     let (stale, current) = taken_over(store.db(), &successor, "ledger").await;
-    let runner = ProjectionRunner::new(store.clone(), EventBus::in_process(), Arc::new(Ledger));
+    let runner = ProjectionRunner::new(
+        store.clone(),
+        EventBus::in_process(),
+        Arc::new(Ledger::default()),
+    );
     runner.fence_with(stale);
     let refused = runner.apply_next_batch().await;
     assert!(
@@ -176,11 +177,11 @@ async fn a_holder_whose_epoch_moved_on_cannot_save_its_checkpoint() {
         ),
         "{refused:?}"
     );
-    assert_eq!(ledger_rows(&store).await, 0);
+    assert_eq!(Ledger::rows(&store).await, 0);
     assert_eq!(store.checkpoint("ledger").await.unwrap(), 0);
     runner.fence_with(current.fence().clone());
     assert!(runner.apply_next_batch().await.unwrap());
-    assert_eq!(ledger_rows(&store).await, head);
+    assert_eq!(Ledger::rows(&store).await, head);
     assert_eq!(store.checkpoint("ledger").await.unwrap(), head);
 }
 
@@ -360,35 +361,6 @@ impl Worker for Probe {
             () = stop.cancelled() => {}
         }
     }
-}
-
-/// Writes one row per event.
-struct Ledger;
-
-#[async_trait]
-impl Projection for Ledger {
-    fn name(&self) -> &'static str {
-        "ledger"
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut AnyConnection,
-        event: &StoredEvent,
-    ) -> Result<(), ProjectionError> {
-        sqlx::query("INSERT INTO ledger (position) VALUES ($1)")
-            .bind(event.position)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-}
-
-async fn ledger_rows(store: &EventStore) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM ledger")
-        .fetch_one(store.db().pool())
-        .await
-        .unwrap()
 }
 
 async fn append_events(store: &EventStore, aggregate_id: &str, count: usize) {

@@ -144,30 +144,17 @@ async fn an_assistant_runs_a_sandbox_campaign_from_script_to_report() {
     assert!(csv.contains("김철수") && csv.contains("이영희"), "{csv}");
 
     // Errors are the API's: codes and bodies.
-    let (failed, again) = mcp.call("start_campaign", target.clone()).await;
-    assert!(failed);
-    assert_eq!(again["error"]["code"], "INVALID_STATE", "{again}");
-    let (failed, missing) = mcp
-        .call("campaign_status", json!({ "campaignId": "not-a-campaign" }))
+    mcp.call_failing("start_campaign", target.clone(), "INVALID_STATE")
         .await;
-    assert!(failed);
-    assert_eq!(missing["error"]["code"], "NOT_FOUND", "{missing}");
-    let (failed, bad) = mcp
-        .call(
-            "create_report",
-            json!({ "campaignId": campaign_id, "format": "docx" }),
-        )
+    let missing = json!({ "campaignId": "not-a-campaign" });
+    mcp.call_failing("campaign_status", missing, "NOT_FOUND")
         .await;
-    assert!(failed);
-    assert_eq!(bad["error"]["code"], "INVALID_INPUT", "{bad}");
-    let (failed, unknown) = mcp
-        .call(
-            "list_scripts",
-            json!({ "status": "saved", "colour": "red" }),
-        )
+    let docx = json!({ "campaignId": campaign_id, "format": "docx" });
+    mcp.call_failing("create_report", docx, "INVALID_INPUT")
         .await;
-    assert!(failed);
-    assert_eq!(unknown["error"]["code"], "INVALID_INPUT", "{unknown}");
+    let unknown = json!({ "status": "saved", "colour": "red" });
+    mcp.call_failing("list_scripts", unknown, "INVALID_INPUT")
+        .await;
 
     // Pause, resume and cancel on a campaign whose call window is not open now.
     let closed_hour = (chrono::Utc::now().hour() + 9 + 12) % 24;

@@ -125,8 +125,9 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
                 .iter()
                 .all(|c| {
                     c.recordings
+                        .started
                         .iter()
-                        .all(|r| c.recordings_deleted.contains(r))
+                        .all(|r| c.recordings.deleted.contains(r))
                 })
                 .then_some(())
         },
@@ -186,10 +187,10 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     let duration = data["duration"]
         .as_u64()
         .unwrap_or_else(|| panic!("{body}")) as u32;
-    let sid = log_of(1).recordings[0].clone();
+    let sid = log_of(1).recordings.started[0].clone();
     let expected = sandbox::twilio::recording_wav(&sid, duration);
-    assert!(log_of(1).recordings_fetched.contains(&sid));
-    assert!(log_of(1).recordings_deleted.contains(&sid));
+    assert!(log_of(1).recordings.fetched.contains(&sid));
+    assert!(log_of(1).recordings.deleted.contains(&sid));
 
     let stored = std::fs::read(file_of(&one)).unwrap();
     assert!(
@@ -265,13 +266,13 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // --- 08 hung up during the notice: nothing was recorded. 13 objected: discarded unheard.
-    assert!(log_of(8).recordings.is_empty());
+    assert!(log_of(8).recordings.started.is_empty());
     let thirteen = log_of(13);
-    assert_eq!(thirteen.recordings.len(), 1);
-    assert_eq!(thirteen.recordings_stopped, thirteen.recordings);
-    assert_eq!(thirteen.recordings_deleted, thirteen.recordings);
+    assert_eq!(thirteen.recordings.started.len(), 1);
+    assert_eq!(thirteen.recordings.stopped, thirteen.recordings.started);
+    assert_eq!(thirteen.recordings.deleted, thirteen.recordings.started);
     assert!(
-        thirteen.recordings_fetched.is_empty(),
+        thirteen.recordings.fetched.is_empty(),
         "13's recording was fetched"
     );
     for nn in [8, 13] {
@@ -284,7 +285,10 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     assert_eq!(call13.recording().consent(), Some(false));
     assert_eq!(
         call13.recording().recording(),
-        Some((thirteen.recordings[0].as_str(), RecordingStage::Discarded))
+        Some((
+            thirteen.recordings.started[0].as_str(),
+            RecordingStage::Discarded
+        ))
     );
     // 05 never answered: no recording either.
     assert!(!file_of(&id_of(5)).exists());
@@ -323,10 +327,10 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     assert_eq!((successes, no_answer), (2, 1), "{calls}");
 
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv", "includeTranscripts": true })),
+        .create_report(
+            &app.token,
+            &campaign,
+            json!({ "format": "csv", "includeTranscripts": true }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -396,11 +400,7 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
     }
 
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "pdf" })),
-        )
+        .create_report(&app.token, &campaign, json!({ "format": "pdf" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let pdf_link = body["data"]["downloadUrl"].as_str().unwrap().to_owned();
@@ -428,19 +428,15 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
 
     // Bad requests and other people's campaigns.
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "xlsx" })),
-        )
+        .create_report(&app.token, &campaign, json!({ "format": "xlsx" }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "INVALID_INPUT");
     let (status, body) = app
-        .call(
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv", "colour": "red" })),
+        .create_report(
+            &app.token,
+            &campaign,
+            json!({ "format": "csv", "colour": "red" }),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -451,12 +447,7 @@ async fn recordings_and_reports_of_a_sandbox_campaign(backend: Backend) {
             .contains("colour")
     );
     let (status, _) = app
-        .call_as(
-            &stranger,
-            "POST",
-            &format!("/campaigns/{campaign}/report"),
-            Some(json!({ "format": "csv" })),
-        )
+        .create_report(&stranger, &campaign, json!({ "format": "csv" }))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // An operator's font file that is not there: PDF rendering says what is missing.

@@ -30,6 +30,24 @@ async fn get(app: &TestApp, path: &str) -> (StatusCode, String) {
     (status, response.text().await.expect("a body"))
 }
 
+/// The setup page's preview of the script as filled for the first contact.
+fn filled_preview(html: &str) -> &str {
+    html.split("class=\"filled\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_default()
+}
+
+/// Opens a page signed in: it answers 200 and shows every one of `names`.
+async fn page_showing(app: &TestApp, path: &str, names: &[&str]) -> String {
+    let (status, html) = get(app, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    for name in names {
+        assert!(html.contains(name), "{path} shows {name}");
+    }
+    html
+}
+
 /// POSTs a form as the signed-in owner; the response.
 async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client()
@@ -118,11 +136,7 @@ async fn signed_in_pages_show_their_korean_names() {
         ("/usage", vec!["사용량", "일별 비용", "캠페인별 비용"]),
         ("/suppressions", vec!["수신 거부 목록", "전화번호"]),
     ] {
-        let (status, html) = get(&app, path).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        for name in names {
-            assert!(html.contains(name), "{path} shows {name}");
-        }
+        page_showing(&app, path, &names).await;
     }
     let (status, html) = get(&app, "/campaigns?lang=en").await;
     assert_eq!(status, StatusCode::OK);
@@ -236,22 +250,24 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     let setup = generated.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(setup.starts_with("/campaigns/setup?script="));
 
-    let (status, html) = get(&app, &setup).await;
-    assert_eq!(status, StatusCode::OK);
-    for name in [
-        "인사",
-        "목적",
-        "흐름",
-        "마무리",
-        ">수정<",
-        ">재생성<",
-        "연락처 추가",
-        "CSV 업로드",
-        "캠페인 이름",
-        "캠페인 시작",
-    ] {
-        assert!(html.contains(name), "screen 2 shows {name}");
-    }
+    // Screen 2.
+    let html = page_showing(
+        &app,
+        &setup,
+        &[
+            "인사",
+            "목적",
+            "흐름",
+            "마무리",
+            ">수정<",
+            ">재생성<",
+            "연락처 추가",
+            "CSV 업로드",
+            "캠페인 이름",
+            "캠페인 시작",
+        ],
+    )
+    .await;
     let script_id = setup.rsplit('=').next().unwrap();
     let mut form = vec![
         ("_csrf", token.as_str()),
@@ -306,11 +322,7 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     assert!(html.contains("value=\"김철수\""), "what was typed is kept");
     // The preview is filled for the first contact by the resolver the calls use: the business
     // profile's name and the contact's name, no placeholder left.
-    let preview = html
-        .split("class=\"filled\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</div>").next())
-        .unwrap_or_default();
+    let preview = filled_preview(&html);
     assert!(preview.contains("행복치과"), "{preview}");
     assert!(preview.contains("김철수"), "{preview}");
     assert!(!preview.contains('{'), "{preview}");
@@ -325,11 +337,7 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
         .text()
         .await
         .unwrap();
-    let preview = html
-        .split("class=\"filled\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</div>").next())
-        .unwrap_or_default();
+    let preview = filled_preview(&html);
     assert!(preview.contains("잘못"), "{preview}");
     assert!(!preview.contains("김철수님"), "{preview}");
 
@@ -338,20 +346,21 @@ async fn a_campaign_is_written_set_up_and_started_through_the_forms() {
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let dashboard = started.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(!dashboard.contains("error="), "{dashboard}");
-    let (status, html) = get(&app, &dashboard).await;
-    assert_eq!(status, StatusCode::OK);
-    for name in [
-        "진행 현황",
-        "완료",
-        "진행중",
-        "대기",
-        "실패",
-        "통화 목록",
-        "리포트 다운로드",
-        "010-5550-0101",
-    ] {
-        assert!(html.contains(name), "the dashboard shows {name}");
-    }
+    let html = page_showing(
+        &app,
+        &dashboard,
+        &[
+            "진행 현황",
+            "완료",
+            "진행중",
+            "대기",
+            "실패",
+            "통화 목록",
+            "리포트 다운로드",
+            "010-5550-0101",
+        ],
+    )
+    .await;
     assert!(html.contains(">일시정지<") || html.contains("badge st-COMPLETED"));
 }
 

@@ -139,7 +139,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .iter()
         .filter_map(|call| {
             let problem = call
-                .stream_problem
+                .stream
+                .problem
                 .as_ref()
                 .or(call.twiml_problem.as_ref())?;
             Some(format!("{}: {problem}", call.sid))

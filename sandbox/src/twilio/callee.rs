@@ -75,10 +75,10 @@ impl Driver {
         problem: Option<String>,
     ) {
         self.note(|log| {
-            log.media_frames_sent = sent;
-            log.media_frames_received = received;
-            log.stream_closed_by_backend = closed_by_backend;
-            log.stream_problem = problem;
+            log.stream.frames_sent = sent;
+            log.stream.frames_received = received;
+            log.stream.closed_by_backend = closed_by_backend;
+            log.stream.problem = problem;
         });
     }
 
@@ -260,7 +260,10 @@ impl Driver {
         let (recordings, callback) = {
             let calls = self.shared.calls.lock().expect("sandbox lock");
             calls.get(&self.sid).map_or((Vec::new(), None), |c| {
-                (c.log.recordings.clone(), c.log.recording_callback.clone())
+                (
+                    c.log.recordings.started.clone(),
+                    c.log.recordings.callback.clone(),
+                )
             })
         };
         // Every recording completes with the call; its callback goes out if one was asked for.
@@ -446,7 +449,7 @@ impl Driver {
             match tokio_tungstenite::connect_async_with_config(target.as_str(), None, true).await {
                 Ok((socket, _)) => socket,
                 Err(err) => {
-                    self.note(|log| log.stream_problem = Some(format!("connect: {err}")));
+                    self.note(|log| log.stream.problem = Some(format!("connect: {err}")));
                     return;
                 }
             };
@@ -477,7 +480,7 @@ impl Driver {
         };
         if socket.send(text(&connected)).await.is_err() || socket.send(text(&start)).await.is_err()
         {
-            self.note(|log| log.stream_problem = Some("closed during the handshake".into()));
+            self.note(|log| log.stream.problem = Some("closed during the handshake".into()));
             return;
         }
         if let Some(load) = self.shared.options.load.clone() {
@@ -541,7 +544,7 @@ impl Driver {
                         Ok(ToTwilio::Clear { .. }) => clears += 1,
                         Ok(ToTwilio::Mark { .. }) => {}
                         Err(err) => {
-                            self.note(|log| log.stream_problem = Some(format!("unreadable message: {err}")));
+                            self.note(|log| log.stream.problem = Some(format!("unreadable message: {err}")));
                         }
                     },
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break true,
@@ -550,10 +553,10 @@ impl Driver {
             }
         };
         self.note(|log| {
-            log.media_frames_sent = sent;
-            log.media_frames_received = received;
-            log.clears = clears;
-            log.stream_closed_by_backend = closed_by_backend;
+            log.stream.frames_sent = sent;
+            log.stream.frames_received = received;
+            log.stream.clears = clears;
+            log.stream.closed_by_backend = closed_by_backend;
         });
     }
 

@@ -127,29 +127,43 @@ pub struct CallLog {
     pub twiml_updates: Vec<String>,
     /// Whether the backend hung the call up through the REST API.
     pub hung_up_by_api: bool,
-    /// Recordings started through the REST API.
-    pub recordings: Vec<String>,
-    /// Recordings stopped through the REST API (the callee objected).
-    pub recordings_stopped: Vec<String>,
-    /// Where recording status goes, from the create-recording request.
-    pub recording_callback: Option<String>,
-    /// Recordings whose media the backend fetched (`GET …/Recordings/{Sid}.wav`).
-    pub recordings_fetched: Vec<String>,
-    /// Recordings the backend deleted (`DELETE …/Recordings/{Sid}.json`).
-    pub recordings_deleted: Vec<String>,
+    /// What the backend asked of the call's recordings.
+    pub recordings: RecordingLog,
     /// Callbacks the backend refused (non-2xx), as `url → status`.
     pub refused_callbacks: Vec<String>,
-    /// Media Streams: 20 ms frames sent, agent frames received, `clear`s received.
-    pub media_frames_sent: u64,
-    pub media_frames_received: u64,
-    pub clears: u64,
-    /// Why the media stream could not run, if it could not.
-    pub stream_problem: Option<String>,
-    /// The backend ended the media stream — closed the socket or hung up through REST —
-    /// rather than the callee hanging up.
-    pub stream_closed_by_backend: bool,
+    /// How the media stream went.
+    pub stream: StreamLog,
     /// The call reached its `TimeLimit` and was ended by Twilio.
     pub time_limit_reached: bool,
+}
+
+/// What the backend asked of a call's recordings through the REST API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingLog {
+    /// Recordings started.
+    pub started: Vec<String>,
+    /// Recordings stopped (the callee objected).
+    pub stopped: Vec<String>,
+    /// Where recording status goes, from the create-recording request.
+    pub callback: Option<String>,
+    /// Recordings whose media the backend fetched (`GET …/Recordings/{Sid}.wav`).
+    pub fetched: Vec<String>,
+    /// Recordings the backend deleted (`DELETE …/Recordings/{Sid}.json`).
+    pub deleted: Vec<String>,
+}
+
+/// How a call's Media Stream went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamLog {
+    /// 20 ms frames sent, agent frames received, `clear`s received.
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub clears: u64,
+    /// Why the stream could not run, if it could not.
+    pub problem: Option<String>,
+    /// The backend ended the stream — closed the socket or hung up through REST — rather than
+    /// the callee hanging up.
+    pub closed_by_backend: bool,
 }
 
 struct LiveCall {

@@ -22,8 +22,8 @@ pub(super) async fn create_recording(
         );
     }
     let sid = shared.new_sid("RE");
-    live.log.recordings.push(sid.clone());
-    live.log.recording_callback = callback;
+    live.log.recordings.started.push(sid.clone());
+    live.log.recordings.callback = callback;
     shared.recordings.lock().expect("sandbox lock").insert(
         sid.clone(),
         SandboxRecording {
@@ -125,10 +125,11 @@ pub(super) async fn update_recording(
         return not_found();
     };
     let sid = if recording == "Twilio.CURRENT" {
-        live.log.recordings.last().cloned()
+        live.log.recordings.started.last().cloned()
     } else {
         live.log
             .recordings
+            .started
             .iter()
             .find(|r| *r == recording)
             .cloned()
@@ -141,7 +142,7 @@ pub(super) async fn update_recording(
         );
     };
     if status.as_deref() == Some("stopped") {
-        live.log.recordings_stopped.push(sid.clone());
+        live.log.recordings.stopped.push(sid.clone());
     }
     drop(calls);
     let mut recordings = shared.recordings.lock().expect("sandbox lock");
@@ -213,7 +214,7 @@ pub(super) async fn recording_media(
             _ => return not_found(),
         }
     };
-    shared.note_call(&call_sid, |log| log.recordings_fetched.push(sid.to_owned()));
+    shared.note_call(&call_sid, |log| log.recordings.fetched.push(sid.to_owned()));
     (
         [(header::CONTENT_TYPE, wire::WAV_CONTENT_TYPE)],
         recording_wav(sid, duration),
@@ -239,7 +240,7 @@ pub(super) async fn delete_recording(
             }
         }
     };
-    shared.note_call(&call_sid, |log| log.recordings_deleted.push(sid.to_owned()));
+    shared.note_call(&call_sid, |log| log.recordings.deleted.push(sid.to_owned()));
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -171,8 +171,8 @@ async fn main() -> anyhow::Result<()> {
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     let logs = twilio.calls();
-    let sent: u64 = logs.iter().map(|c| c.media_frames_sent).sum();
-    let agent_frames: u64 = logs.iter().map(|c| c.media_frames_received).sum();
+    let sent: u64 = logs.iter().map(|c| c.stream.frames_sent).sum();
+    let agent_frames: u64 = logs.iter().map(|c| c.stream.frames_received).sum();
     let conversations = providers
         .elevenlabs_sandbox()
         .expect("the ElevenLabs sandbox runs")
@@ -180,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let delivered: u64 = conversations.iter().map(|c| c.audio_chunks_received).sum();
     let problems = logs
         .iter()
-        .filter(|c| c.stream_problem.is_some() || c.twiml_problem.is_some())
+        .filter(|c| c.stream.problem.is_some() || c.twiml_problem.is_some())
         .count();
     println!("calls                  {calls} concurrent, SANDBOX_SPEED {speed}");
     println!("wall time              {wall:.1} s");
