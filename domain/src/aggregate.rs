@@ -64,6 +64,9 @@ macro_rules! aggregate {
 macro_rules! wire_names {
     ($enum:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $enum {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
             /// The wire name, e.g. in stored events, CSV exports and JSON answers.
             pub fn as_str(self) -> &'static str {
                 match self {

@@ -3,7 +3,9 @@
 //! which the dialer creates when it first dials (or skips) the contact.
 
 use commands::StoredEvent;
-use commands::services::campaigns_view::{CallFilter, CallRecord, ConversationEndRecord};
+use commands::services::campaigns_view::{
+    CallFilter, CallRecord, ConversationEndRecord, CostSplit, PostCallRecord,
+};
 use commands::store::timestamp;
 use domain::call::{CallEvent, CallStatus};
 use domain::campaign::CampaignEvent;
@@ -161,16 +163,20 @@ fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
         cost_micros: row.try_get("cost_micros")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        transcript: crate::call_results::parse_transcript(row.try_get("transcript")?),
-        transcript_source: row.try_get("transcript_source")?,
-        conversation_id: row.try_get("conversation_id")?,
-        summary: row.try_get("summary")?,
-        suggested_result: row.try_get("suggested_result")?,
-        follow_up_needed: rows::flag_opt(row, "follow_up_needed")?,
-        summary_source: row.try_get("summary_source")?,
-        cost_telephony_micros: row.try_get("cost_telephony_micros")?,
-        cost_voice_micros: row.try_get("cost_voice_micros")?,
-        cost_llm_micros: row.try_get("cost_llm_micros")?,
+        post_call: PostCallRecord {
+            transcript: crate::call_results::parse_transcript(row.try_get("transcript")?),
+            transcript_source: row.try_get("transcript_source")?,
+            conversation_id: row.try_get("conversation_id")?,
+            summary: row.try_get("summary")?,
+            suggested_result: row.try_get("suggested_result")?,
+            follow_up_needed: rows::flag_opt(row, "follow_up_needed")?,
+            summary_source: row.try_get("summary_source")?,
+        },
+        cost_split: CostSplit {
+            telephony_micros: row.try_get("cost_telephony_micros")?,
+            voice_micros: row.try_get("cost_voice_micros")?,
+            llm_micros: row.try_get("cost_llm_micros")?,
+        },
     })
 }
 

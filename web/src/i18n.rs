@@ -2,6 +2,8 @@
 //! pages' words, checked at compile time like the templates that use it.
 
 use axum::http::HeaderMap;
+use domain::call::{CallResult, CallStatus};
+use domain::campaign::CampaignStatus;
 
 /// The language a page is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,29 +53,13 @@ impl Lang {
 
     /// Every status and result label, as JSON for the dashboard's script.
     pub fn labels_json(self) -> String {
-        let codes = [
-            "PENDING",
-            "CALLING",
-            "IN_PROGRESS",
-            "COMPLETED",
-            "FAILED",
-            "NO_ANSWER",
-            "CANCELLED",
-            "SUCCESS",
-            "VOICEMAIL",
-            "DECLINED",
-            "RESCHEDULED",
-            "CALLBACK_REQUESTED",
-            "OTHER",
-            "OPTED_OUT",
-            "DRAFT",
-            "SCHEDULED",
-            "RUNNING",
-            "PAUSED",
-        ];
+        let calls = CallStatus::ALL.iter().map(|status| status.as_str());
+        let results = CallResult::ALL.iter().map(|result| result.as_str());
+        let campaigns = CampaignStatus::ALL.iter().map(|status| status.as_str());
+        // COMPLETED and CANCELLED are both a call's and a campaign's: one entry each.
+        let codes = calls.chain(results).chain(campaigns);
         let map: serde_json::Map<String, serde_json::Value> = codes
-            .iter()
-            .map(|code| ((*code).to_owned(), self.label(code).into()))
+            .map(|code| (code.to_owned(), self.label(code).into()))
             .collect();
         serde_json::Value::Object(map).to_string()
     }

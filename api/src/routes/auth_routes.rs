@@ -7,7 +7,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use commands::services::accounts::{self, AccountCreated, Login, PasswordChanged, SessionInfo};
+use commands::services::accounts::{
+    self, AccountCreated, Credentials, Login, PasswordChanged, SessionInfo,
+};
 use openapi::{ErrorBody, Success, tags};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,27 +58,6 @@ async fn limit_per_ip(
     Ok(next.run(request).await)
 }
 
-/// An email and a password.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "email": "owner@clinic.example", "password": "s3cret-pass" }))]
-struct Credentials {
-    #[schema(format = Email)]
-    email: String,
-    /// At least 8 characters with letters and digits.
-    #[schema(format = Password)]
-    password: String,
-}
-
-impl From<Credentials> for accounts::Credentials {
-    fn from(body: Credentials) -> Self {
-        Self {
-            email: body.email,
-            password: body.password,
-        }
-    }
-}
-
 /// Creates an account.
 #[utoipa::path(
     post, path = "/auth/register", tag = tags::AUTH,
@@ -92,9 +73,7 @@ async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Envelope<AccountCreated>, ApiError> {
-    Ok(created(
-        state.account_service().register(body.into()).await?,
-    ))
+    Ok(created(state.account_service().register(body).await?))
 }
 
 /// Signs in: a token for `Authorization: Bearer …`, and the same token as an HttpOnly cookie for
@@ -122,7 +101,7 @@ async fn login(
     let session = state
         .account_service()
         .login(Login {
-            credentials: body.into(),
+            credentials: body,
             user_agent,
         })
         .await?;

@@ -5,10 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use commands::accounts::{AccountSettings, Suppression};
 use commands::services::settings::SettingsService;
-use commands::services::suppressions::{self, SuppressionAdded, SuppressionService};
+use commands::services::suppressions::{NewSuppression, SuppressionAdded, SuppressionService};
 use openapi::{ErrorBody, Success, tags};
-use serde::Deserialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -72,27 +70,6 @@ async fn write_settings(
     Ok(ok(saved))
 }
 
-/// A number never to call.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(example = json!({ "phoneNumber": "010-1234-5678", "reason": "asked not to be called" }))]
-struct NewSuppression {
-    /// E.164 or a domestic Korean form.
-    phone_number: String,
-    /// Why (at most 200 characters are kept).
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-impl From<NewSuppression> for suppressions::NewSuppression {
-    fn from(body: NewSuppression) -> Self {
-        Self {
-            phone_number: body.phone_number,
-            reason: body.reason,
-        }
-    }
-}
-
 /// The do-not-call list.
 #[utoipa::path(
     get, path = "/suppressions", tag = tags::SETTINGS,
@@ -123,7 +100,7 @@ async fn add_suppression(
 ) -> Result<Response, ApiError> {
     let added = state
         .suppression_service()
-        .add(user.account_id, body.into())
+        .add(user.account_id, body)
         .await?;
     Ok(if added.added {
         created(added).into_response()

@@ -3,8 +3,6 @@
 
 use commands::services::usage::{Usage, UsagePeriod, UsageService};
 use openapi::{ErrorBody, Success, tags};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,32 +15,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(usage))
 }
 
-/// The days to report, in Korean time.
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct Period {
-    /// First day, `YYYY-MM-DD` (default: the first of this month).
-    #[param(example = "2026-11-01")]
-    from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (default: today); at most 366 days after `from`.
-    #[param(example = "2026-11-30")]
-    to: Option<String>,
-}
-
-impl From<Period> for UsagePeriod {
-    fn from(period: Period) -> Self {
-        Self {
-            from: period.from,
-            to: period.to,
-        }
-    }
-}
-
 /// Costs by day, campaign and provider, with the budget caps and the alert threshold.
 #[utoipa::path(
     get, path = "/usage", tag = tags::SETTINGS,
-    params(Period),
+    params(UsagePeriod),
     responses(
         (status = 200, description = "Costs in USD for the period", body = Success<Usage>),
         (status = 400, description = "`INVALID_INPUT`: a date that does not parse, `from` after `to`, a period over 366 days, or an unknown parameter", body = ErrorBody),
@@ -50,8 +26,8 @@ impl From<Period> for UsagePeriod {
 )]
 async fn usage(
     SignedIn(state, user): SignedIn,
-    ApiQuery(period): ApiQuery<Period>,
+    ApiQuery(period): ApiQuery<UsagePeriod>,
 ) -> Result<Envelope<Usage>, ApiError> {
     let service = UsageService::new(state.store.db().pool().clone(), state.clock.clone());
-    Ok(ok(service.report(user.account_id, period.into()).await?))
+    Ok(ok(service.report(user.account_id, period).await?))
 }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use domain::account::{Account, AccountCommand, AccountError, SessionEndReason};
 use domain::credentials::{EmailError, WeakPassword};
 use domain::{Email, Password};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -76,10 +76,19 @@ pub struct CurrentUser {
     pub session_id: Uuid,
 }
 
-/// An email and a password as typed.
-#[derive(Debug, Clone)]
+/// An email and a password.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "utoipa",
+    schema(example = json!({ "email": "owner@clinic.example", "password": "s3cret-pass" }))
+)]
 pub struct Credentials {
+    #[cfg_attr(feature = "utoipa", schema(format = Email))]
     pub email: String,
+    /// At least 8 characters with letters and digits.
+    #[cfg_attr(feature = "utoipa", schema(format = Password))]
     pub password: String,
 }
 

@@ -226,7 +226,9 @@ pub async fn detail(ctx: &ServiceContext, owner_id: Uuid, call_id: &str) -> Resu
         .await?
         .ok_or(CallServiceError::NotFound)?;
     let conversation_end = ctx.reads.conversation_end(&call.id).await?;
-    let transcript = call.transcript.as_ref().map(|lines| {
+    let item = CallItem::from(&call);
+    let post_call = call.post_call;
+    let transcript = post_call.transcript.as_ref().map(|lines| {
         lines
             .iter()
             .map(|line| TranscriptTurn {
@@ -237,21 +239,21 @@ pub async fn detail(ctx: &ServiceContext, owner_id: Uuid, call_id: &str) -> Resu
             .collect()
     });
     Ok(CallDetail {
-        call: CallItem::from(&call),
+        call: item,
         transcript,
         cost_breakdown: CostBreakdown {
-            telephony: dollars(call.cost_telephony_micros),
-            voice: dollars(call.cost_voice_micros),
-            llm: dollars(call.cost_llm_micros),
+            telephony: dollars(call.cost_split.telephony_micros),
+            voice: dollars(call.cost_split.voice_micros),
+            llm: dollars(call.cost_split.llm_micros),
             total: dollars(call.cost_micros),
             currency: "USD",
         },
         conversation_end: conversation_end.map(ConversationEnd::from),
-        transcript_source: call.transcript_source,
-        conversation_id: call.conversation_id,
-        summary: call.summary,
-        suggested_result: call.suggested_result,
-        follow_up_needed: call.follow_up_needed,
-        summary_source: call.summary_source,
+        transcript_source: post_call.transcript_source,
+        conversation_id: post_call.conversation_id,
+        summary: post_call.summary,
+        suggested_result: post_call.suggested_result,
+        follow_up_needed: post_call.follow_up_needed,
+        summary_source: post_call.summary_source,
     })
 }

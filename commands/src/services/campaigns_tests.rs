@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::*;
 use crate::accounts::AccountSettings;
-use crate::services::campaigns_view::{CallRecord, CampaignRecord};
+use crate::services::campaigns_view::{CallRecord, CampaignRecord, CostSplit, PostCallRecord};
 
 fn account(caller_id: Option<&str>) -> AccountSettings {
     AccountSettings {
@@ -59,16 +59,8 @@ fn call(status: CallStatus, result: Option<CallResult>, duration: Option<i64>) -
         cost_micros: 0,
         created_at: String::new(),
         updated_at: String::new(),
-        transcript: None,
-        transcript_source: None,
-        conversation_id: None,
-        summary: None,
-        suggested_result: None,
-        follow_up_needed: None,
-        summary_source: None,
-        cost_telephony_micros: 0,
-        cost_voice_micros: 0,
-        cost_llm_micros: 0,
+        post_call: PostCallRecord::default(),
+        cost_split: CostSplit::default(),
     }
 }
 

@@ -57,21 +57,33 @@ pub struct CallRecord {
     pub cost_micros: i64,
     pub created_at: String,
     pub updated_at: String,
-    /// Results after the call: the latest attempt's transcript, its source
-    /// (`BRIDGE`/`PROVIDER`) and conversation id.
+    /// What the call left behind: transcript and summary.
+    pub post_call: PostCallRecord,
+    /// `cost_micros` split by component.
+    pub cost_split: CostSplit,
+}
+
+/// A call's results after the call: the latest attempt's transcript, its source
+/// (`BRIDGE`/`PROVIDER`) and conversation id; the Korean summary, the outcome it suggests
+/// (never the call's result), whether someone should follow up, and who wrote it
+/// (`LLM`/`OFFLINE`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PostCallRecord {
     pub transcript: Option<Vec<TranscriptLine>>,
     pub transcript_source: Option<String>,
     pub conversation_id: Option<String>,
-    /// The Korean summary, the outcome it suggests (never the call's result), whether someone
-    /// should follow up, and who wrote it (`LLM`/`OFFLINE`).
     pub summary: Option<String>,
     pub suggested_result: Option<String>,
     pub follow_up_needed: Option<bool>,
     pub summary_source: Option<String>,
-    /// `cost_micros` split by component.
-    pub cost_telephony_micros: i64,
-    pub cost_voice_micros: i64,
-    pub cost_llm_micros: i64,
+}
+
+/// A call's cost by component, in micro-dollars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CostSplit {
+    pub telephony_micros: i64,
+    pub voice_micros: i64,
+    pub llm_micros: i64,
 }
 
 impl CallRecord {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use domain::PhoneNumber;
 use domain::phone::PhoneError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -35,12 +35,20 @@ pub enum SuppressionsError {
     Database(#[from] sqlx::Error),
 }
 
-/// A number never to call, as typed.
-#[derive(Debug, Clone)]
+/// A number never to call.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "utoipa",
+    schema(example = json!({ "phoneNumber": "010-1234-5678", "reason": "asked not to be called" }))
+)]
 pub struct NewSuppression {
     /// E.164 or a domestic Korean form.
     pub phone_number: String,
-    /// Why; a default when absent.
+    /// Why (at most 200 characters are kept).
+    // A default when absent.
+    #[serde(default)]
     pub reason: Option<String>,
 }
 

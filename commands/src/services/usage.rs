@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
@@ -26,10 +26,17 @@ pub enum UsageError {
     Database(#[from] sqlx::Error),
 }
 
-/// The days to report, as typed (`YYYY-MM-DD`); absent = this month so far.
-#[derive(Debug, Clone, Default)]
+/// The days to report, in Korean time, as typed (`YYYY-MM-DD`); absent = this month so far.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
 pub struct UsagePeriod {
+    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    #[cfg_attr(feature = "utoipa", param(example = "2026-11-01"))]
     pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (default: today); at most 366 days after `from`.
+    #[cfg_attr(feature = "utoipa", param(example = "2026-11-30"))]
     pub to: Option<String>,
 }
 

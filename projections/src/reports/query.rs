@@ -41,14 +41,14 @@ pub struct ReportRow {
 /// The AI summary and the transcript of a call (one `agent: …` / `user: …` line per turn), for
 /// reports and the recording endpoint.
 pub fn call_texts(call: &CallRecord) -> (Option<String>, Option<String>) {
-    let transcript = call.transcript.as_ref().map(|lines| {
+    let transcript = call.post_call.transcript.as_ref().map(|lines| {
         lines
             .iter()
             .map(|line| format!("{}: {}", line.role.as_str(), line.text))
             .collect::<Vec<_>>()
             .join("\n")
     });
-    (call.summary.clone(), transcript)
+    (call.post_call.summary.clone(), transcript)
 }
 
 impl ReportRow {

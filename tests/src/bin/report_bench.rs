@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
-use commands::services::campaigns_view::CallRecord;
+use commands::services::campaigns_view::{CallRecord, CostSplit, PostCallRecord};
 use domain::call::{CallResult, CallStatus, Speaker, TranscriptLine};
 use projections::reports::{Report, ReportFiles, ReportFont, ReportFormat, ReportOptions};
 
@@ -56,22 +56,26 @@ fn calls(count: usize) -> Vec<CallRecord> {
                 cost_micros: 13_500 + (i % 7) as i64 * 1_000,
                 created_at: commands::store::timestamp(start),
                 updated_at: commands::store::timestamp(at),
-                transcript: Some(vec![
-                    TranscriptLine::new(
-                        Speaker::Agent,
-                        "안녕하세요, 내일 오후 2시 예약 확인 전화드렸습니다.",
-                    ),
-                    TranscriptLine::new(Speaker::User, "네, 그 시간에 가겠습니다."),
-                ]),
-                transcript_source: Some("PROVIDER".into()),
-                conversation_id: Some(format!("conv_{i:020}")),
-                summary: Some("고객이 내일 오후 2시 예약을 확인했습니다.".into()),
-                suggested_result: result.map(|result| result.as_str().to_owned()),
-                follow_up_needed: Some(false),
-                summary_source: Some("LLM".into()),
-                cost_telephony_micros: 13_500,
-                cost_voice_micros: (i % 7) as i64 * 1_000,
-                cost_llm_micros: 0,
+                post_call: PostCallRecord {
+                    transcript: Some(vec![
+                        TranscriptLine::new(
+                            Speaker::Agent,
+                            "안녕하세요, 내일 오후 2시 예약 확인 전화드렸습니다.",
+                        ),
+                        TranscriptLine::new(Speaker::User, "네, 그 시간에 가겠습니다."),
+                    ]),
+                    transcript_source: Some("PROVIDER".into()),
+                    conversation_id: Some(format!("conv_{i:020}")),
+                    summary: Some("고객이 내일 오후 2시 예약을 확인했습니다.".into()),
+                    suggested_result: result.map(|result| result.as_str().to_owned()),
+                    follow_up_needed: Some(false),
+                    summary_source: Some("LLM".into()),
+                },
+                cost_split: CostSplit {
+                    telephony_micros: 13_500,
+                    voice_micros: (i % 7) as i64 * 1_000,
+                    llm_micros: 0,
+                },
             }
         })
         .collect()
