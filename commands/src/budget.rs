@@ -71,7 +71,7 @@ pub async fn check_alert(
         return Ok(false);
     }
     // The alert and its webhooks commit together: a crash leaves both or neither.
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     let inserted = sqlx::query(
         "INSERT INTO budget_alerts (account_id, month, spend_micros, threshold_micros, alerted_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, month) DO NOTHING",

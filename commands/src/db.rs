@@ -119,6 +119,22 @@ fn make_private(_path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Begins a transaction that will write. On SQLite that is `BEGIN IMMEDIATE`: it takes the one
+/// write lock at its start, waiting its turn up to the busy timeout. A plain (deferred)
+/// transaction reads first and asks for the lock at its first write; when another writer has
+/// committed in between, SQLite fails it at once with `database is locked` (codes 5 and 517),
+/// which no busy timeout waits out — what a burst of campaign starts met, and a webhook worker
+/// racing a campaign's pause. Every transaction that writes begins here.
+pub async fn begin_write(
+    pool: &AnyPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 /// A pool plus the knowledge of which backend it talks to.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -185,16 +201,9 @@ impl Db {
         Ok(())
     }
 
-    /// Begins a transaction that will write. On SQLite that is `BEGIN IMMEDIATE`: it takes the
-    /// one write lock at its start, waiting its turn up to the busy timeout. A plain (deferred)
-    /// transaction reads first and asks for the lock at its first write; when another writer
-    /// has committed in between, SQLite fails it at once with `database is locked` (codes 5
-    /// and 517), which no busy timeout waits out — what a burst of campaign starts met.
+    /// Begins a transaction that will write: [`begin_write`] on this pool.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Postgres => self.pool.begin().await,
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-        }
+        begin_write(&self.pool).await
     }
 
     /// The underlying pool.

@@ -108,7 +108,7 @@ impl WebhookWorker {
             }
         }
         let now = self.clock.now();
-        let mut tx = self.store.db().pool().begin().await?;
+        let mut tx = self.store.db().begin_write().await?;
         if let Some(fence) = &fence {
             fence.hold(&mut tx).await?;
         }

@@ -234,7 +234,7 @@ pub async fn delete_endpoint(
     account_id: Uuid,
     endpoint_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     let deleted =
         sqlx::query("DELETE FROM webhook_endpoints WHERE account_id = $1 AND endpoint_id = $2")
             .bind(account_id.to_string())
@@ -357,7 +357,7 @@ pub async fn record_attempt(
     attempt: &Attempt,
     disable_before: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     let (status, next, delivered_at) = match (&attempt.error, attempt.retry_at) {
         (None, _) => (DeliveryStatus::Delivered, None, Some(timestamp(attempt.at))),
         (Some(_), Some(retry_at)) => (DeliveryStatus::Retrying, Some(timestamp(retry_at)), None),
