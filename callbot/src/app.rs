@@ -32,7 +32,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use workers::dial_consumer::{DialQueueConfig, NatsDialQueue, StoreDialQueue};
 use workers::dialer::{DIALER_LOCK, Dialer};
-use workers::post_call::{POST_CALL_LOCK, PostCallWorker, WorkerTiming};
+use workers::post_call::{POST_CALL_LOCK, PostCallProviders, PostCallWorker, WorkerTiming};
 use workers::reconciler::{RECONCILER_LOCK, ReconcileTiming, Reconciler};
 use workers::recordings::{RECORDINGS_LOCK, RETENTION_LOCK, RecordingsWorker, RetentionWorker};
 use workers::relay::RelayWorker;
@@ -218,14 +218,17 @@ impl Application {
                 bus.clone(),
                 Arc::new(PostCallWork),
             )));
+            let post_call_providers = PostCallProviders {
+                prices: Arc::new(TwilioPorts(providers.twilio.client.clone())),
+                conversations: Arc::new(ElevenLabsConversations(DetailsClient::new(
+                    providers.elevenlabs.clone(),
+                ))),
+                summarizer: summarizer(&config)?,
+            };
             let post_call = PostCallWorker::new(
                 store.clone(),
                 state.clock.clone(),
-                Arc::new(TwilioPorts(providers.twilio.client.clone())),
-                Arc::new(ElevenLabsConversations(DetailsClient::new(
-                    providers.elevenlabs.clone(),
-                ))),
-                summarizer(&config)?,
+                post_call_providers,
                 config.rates,
                 WorkerTiming::default(),
             );

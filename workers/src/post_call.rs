@@ -92,14 +92,22 @@ impl Default for WorkerTiming {
     }
 }
 
+/// The providers the worker asks after each attempt.
+pub struct PostCallProviders {
+    /// Twilio's price of the call (it appears late).
+    pub prices: Arc<dyn CallPrices>,
+    /// ElevenLabs' conversation details: the provider's transcript and the voice cost.
+    pub conversations: Arc<dyn Conversations>,
+    /// The LLM that writes summaries; none = offline summaries only.
+    pub summarizer: Option<Arc<dyn Summarizer>>,
+}
+
 /// Everything the worker talks to.
 pub struct PostCallWorker {
     store: EventStore,
     calls: Commands<Call>,
     clock: Arc<dyn Clock>,
-    prices: Arc<dyn CallPrices>,
-    conversations: Arc<dyn Conversations>,
-    summarizer: Option<Arc<dyn Summarizer>>,
+    providers: PostCallProviders,
     rates: Rates,
     timing: WorkerTiming,
     /// Accounts charged, with when to check their budget alert: the ledger the alert reads is
@@ -130,14 +138,11 @@ struct Progress {
 }
 
 impl PostCallWorker {
-    /// A worker; `summarizer` is the LLM (none = offline summaries only).
-    #[allow(clippy::too_many_arguments)]
+    /// A worker asking `providers` about each finished attempt.
     pub fn new(
         store: EventStore,
         clock: Arc<dyn Clock>,
-        prices: Arc<dyn CallPrices>,
-        conversations: Arc<dyn Conversations>,
-        summarizer: Option<Arc<dyn Summarizer>>,
+        providers: PostCallProviders,
         rates: Rates,
         timing: WorkerTiming,
     ) -> Self {
@@ -145,9 +150,7 @@ impl PostCallWorker {
             calls: Commands::new(store.clone(), ()),
             store,
             clock,
-            prices,
-            conversations,
-            summarizer,
+            providers,
             rates,
             timing,
             alert_checks: Mutex::default(),
@@ -281,7 +284,7 @@ impl PostCallWorker {
                 Some(_) if attempt.costs.contains(&CostComponent::Telephony) => {
                     progress.telephony_done = true;
                 }
-                Some(sid) => match self.prices.call_price(sid).await {
+                Some(sid) => match self.providers.prices.call_price(sid).await {
                     Ok(Some(0)) => progress.telephony_done = true,
                     Ok(Some(micros)) => {
                         let command = CallCommand::RecordAttemptCost {
@@ -312,6 +315,7 @@ impl PostCallWorker {
             match &attempt.conversation_id {
                 None => progress.details_done = true,
                 Some(conversation_id) => match self
+                    .providers
                     .conversations
                     .conversation(conversation_id, self.rates.elevenlabs_per_minute)
                     .await
@@ -408,7 +412,7 @@ impl PostCallWorker {
             transcript,
             reported_result,
         };
-        let (summary, source) = match &self.summarizer {
+        let (summary, source) = match &self.providers.summarizer {
             Some(llm) if !request.transcript.is_empty() => match llm.summarize(&request).await {
                 Ok(summary) => (summary, SummarySource::Llm),
                 Err(error) => {
