@@ -19,6 +19,7 @@ use commands::store::timestamp;
 use commands::{CancellationToken, Clock, CommandContext, CommandError, Commands, EventStore};
 use domain::call::{Call, CallCommand, CallError, DiscardReason, RecordingCommand, RecordingStage};
 use projections::recordings::{RecordingRow, Recordings};
+use sqlx::AnyPool;
 use uuid::Uuid;
 
 use crate::ports::{ProviderError, ProviderRecordings};
@@ -67,8 +68,7 @@ pub enum RecordingError {
 
 /// Stores, discards and purges recordings.
 pub struct RecordingsWorker {
-    store: EventStore,
-    calls: Commands<Call>,
+    calls: RecordingCalls,
     provider: Arc<dyn ProviderRecordings>,
     files: RecordingFiles,
     clock: Arc<dyn Clock>,
@@ -87,8 +87,7 @@ impl RecordingsWorker {
         poll: Duration,
     ) -> Self {
         Self {
-            calls: Commands::new(store.clone(), ()),
-            store,
+            calls: RecordingCalls::new(store),
             provider,
             files,
             clock,
@@ -100,7 +99,7 @@ impl RecordingsWorker {
     /// Stores or discards every recording waiting at Twilio whose call is over.
     pub async fn process_waiting(&self) -> Pass {
         let mut pass = Pass::default();
-        let rows = match Recordings::waiting(self.store.db().pool(), BATCH).await {
+        let rows = match Recordings::waiting(self.calls.pool(), BATCH).await {
             Ok(rows) => rows,
             Err(error) => {
                 tracing::warn!(%error, "cannot read waiting recordings");
@@ -154,19 +153,14 @@ impl RecordingsWorker {
         wait
     }
 
-    async fn run_command(&self, call_id: Uuid, command: RecordingCommand) -> Result<(), RunError> {
-        run_command(&self.calls, call_id, command).await
-    }
-
     async fn handle(
         &self,
         call_id: Uuid,
         row: &RecordingRow,
     ) -> Result<Option<Handled>, RecordingError> {
-        let call = load::<Call>(&self.store, &call_id.to_string())
-            .await
-            .map_err(|e| RecordingError::Store(e.to_string()))?;
-        let Some(call) = call else { return Ok(None) };
+        let Some(call) = self.calls.load(call_id).await? else {
+            return Ok(None);
+        };
         // Consent can still change while the call is live (13 objects mid-call).
         if !call.status().is_some_and(|s| s.is_final()) {
             return Ok(None);
@@ -200,7 +194,7 @@ impl RecordingsWorker {
             bytes,
             at,
         };
-        match self.run_command(call_id, stored).await {
+        match self.calls.run(call_id, stored).await {
             Ok(()) => {
                 tracing::info!(%call_id, bytes, "recording stored encrypted and deleted at Twilio");
                 Ok(Some(Handled::Stored))
@@ -233,7 +227,7 @@ impl RecordingsWorker {
             reason,
             at: self.clock.now(),
         };
-        match self.run_command(call_id, command).await {
+        match self.calls.run(call_id, command).await {
             Ok(()) | Err(RunError::Rejected(_)) => {
                 tracing::info!(%call_id, ?reason, "recording discarded at Twilio; nothing kept");
                 Ok(Handled::Discarded)
@@ -253,23 +247,46 @@ enum RunError {
     Store(String),
 }
 
-async fn run_command(
-    calls: &Commands<Call>,
-    call_id: Uuid,
-    command: RecordingCommand,
-) -> Result<(), RunError> {
-    let context = CommandContext::new("system");
-    match calls
-        .execute(
-            &call_id.to_string(),
-            CallCommand::Recording(command),
-            &context,
-        )
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(CommandError::Rejected(error)) => Err(RunError::Rejected(error)),
-        Err(other) => Err(RunError::Store(other.to_string())),
+/// The Call aggregates both workers read and move on by recording commands.
+struct RecordingCalls {
+    store: EventStore,
+    commands: Commands<Call>,
+}
+
+impl RecordingCalls {
+    fn new(store: EventStore) -> Self {
+        Self {
+            commands: Commands::new(store.clone(), ()),
+            store,
+        }
+    }
+
+    /// The read models' pool (the `call_list` rows of the recordings).
+    fn pool(&self) -> &AnyPool {
+        self.store.db().pool()
+    }
+
+    async fn load(&self, call_id: Uuid) -> Result<Option<Call>, RecordingError> {
+        load::<Call>(&self.store, &call_id.to_string())
+            .await
+            .map_err(|e| RecordingError::Store(e.to_string()))
+    }
+
+    async fn run(&self, call_id: Uuid, command: RecordingCommand) -> Result<(), RunError> {
+        let context = CommandContext::new("system");
+        match self
+            .commands
+            .execute(
+                &call_id.to_string(),
+                CallCommand::Recording(command),
+                &context,
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(CommandError::Rejected(error)) => Err(RunError::Rejected(error)),
+            Err(other) => Err(RunError::Store(other.to_string())),
+        }
     }
 }
 
@@ -295,8 +312,7 @@ impl Worker for RecordingsWorker {
 
 /// Purges recordings past retention and expired report files.
 pub struct RetentionWorker {
-    store: EventStore,
-    calls: Commands<Call>,
+    calls: RecordingCalls,
     files: RecordingFiles,
     reports: Arc<dyn ExpiredReports>,
     clock: Arc<dyn Clock>,
@@ -313,8 +329,7 @@ impl RetentionWorker {
         poll: Duration,
     ) -> Self {
         Self {
-            calls: Commands::new(store.clone(), ()),
-            store,
+            calls: RecordingCalls::new(store),
             files,
             reports,
             clock,
@@ -322,23 +337,17 @@ impl RetentionWorker {
         }
     }
 
-    async fn run_command(&self, call_id: Uuid, command: RecordingCommand) -> Result<(), RunError> {
-        run_command(&self.calls, call_id, command).await
-    }
-
     /// Deletes recordings stored more than [`RETENTION_DAYS`] ago and records each purge.
     pub async fn purge_due(&self) -> Result<usize, RecordingError> {
         let now = self.clock.now();
         let cutoff = timestamp(now - chrono::Duration::days(RETENTION_DAYS));
         let mut purged = 0;
-        for row in Recordings::stored_before(self.store.db().pool(), &cutoff, BATCH).await? {
+        for row in Recordings::stored_before(self.calls.pool(), &cutoff, BATCH).await? {
             let Ok(call_id) = row.call_id.parse::<Uuid>() else {
                 continue;
             };
             // The read model can lag behind a purge of the previous pass: ask the call itself.
-            let call = load::<Call>(&self.store, &call_id.to_string())
-                .await
-                .map_err(|e| RecordingError::Store(e.to_string()))?;
+            let call = self.calls.load(call_id).await?;
             if call.is_some_and(|call| {
                 matches!(
                     call.recording().recording(),
@@ -349,7 +358,8 @@ impl RetentionWorker {
             }
             self.files.remove(&call_id).await?;
             match self
-                .run_command(call_id, RecordingCommand::Purge { at: now })
+                .calls
+                .run(call_id, RecordingCommand::Purge { at: now })
                 .await
             {
                 Ok(()) => {
