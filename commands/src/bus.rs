@@ -22,6 +22,13 @@ pub const POSITION_HEADER: &str = "Callbot-Position";
 /// most its last unsaved batch, well within this).
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
+/// Events a subscriber of this process may fall behind the bus before it is told it lagged
+/// (and reads the store): the in-process bus's size and the NATS fan-out's.
+const FAN_OUT_CAPACITY: usize = 4096;
+
+/// The shared subscription's channel: an event, or `None` for a message that did not decode.
+type FanOut = broadcast::WeakSender<Option<Arc<StoredEvent>>>;
+
 /// Where the NATS bus lives and which names it uses (tests use their own).
 #[derive(Debug, Clone)]
 pub struct NatsConfig {
@@ -76,12 +83,17 @@ pub struct NatsBus {
     jetstream: jetstream::Context,
     config: NatsConfig,
     stream_ready: Arc<AtomicBool>,
+    /// The process's one core subscription to every event subject, shared by all of its
+    /// subscribers (a status stream each, the projection runner): NATS sends and this process
+    /// decodes each event once, however many follow it. Empty until the first subscriber, and
+    /// again once the subscription ended (the client closed).
+    fan_out: Arc<tokio::sync::Mutex<Option<FanOut>>>,
 }
 
 impl EventBus {
     /// A bus inside this process.
     pub fn in_process() -> Self {
-        Self::InProcess(broadcast::channel(4096).0)
+        Self::InProcess(broadcast::channel(FAN_OUT_CAPACITY).0)
     }
 
     /// A bus on NATS JetStream. Connecting does not wait for the server: while it is down the
@@ -104,6 +116,7 @@ impl EventBus {
             jetstream,
             config,
             stream_ready: Arc::new(AtomicBool::new(false)),
+            fan_out: Arc::default(),
         })))
     }
 
@@ -136,15 +149,7 @@ impl EventBus {
     pub async fn subscribe(&self) -> Result<BusSubscription, BusError> {
         match self {
             Self::InProcess(sender) => Ok(BusSubscription::InProcess(sender.subscribe())),
-            Self::Nats(bus) => {
-                let subject = format!("{}.>", bus.config.subject_prefix);
-                let subscriber = bus
-                    .client
-                    .subscribe(subject)
-                    .await
-                    .map_err(|e| BusError::Subscribe(e.to_string()))?;
-                Ok(BusSubscription::Nats(subscriber))
-            }
+            Self::Nats(bus) => Ok(BusSubscription::Nats(bus.subscribe().await?)),
         }
     }
 
@@ -168,6 +173,31 @@ impl EventBus {
 }
 
 impl NatsBus {
+    /// A receiver of the shared subscription, starting it when it is not running.
+    async fn subscribe(&self) -> Result<broadcast::Receiver<Option<Arc<StoredEvent>>>, BusError> {
+        let mut fan_out = self.fan_out.lock().await;
+        if let Some(sender) = fan_out.as_ref().and_then(broadcast::WeakSender::upgrade) {
+            return Ok(sender.subscribe());
+        }
+        let subject = format!("{}.>", self.config.subject_prefix);
+        let mut subscriber = self
+            .client
+            .subscribe(subject)
+            .await
+            .map_err(|e| BusError::Subscribe(e.to_string()))?;
+        let (sender, receiver) = broadcast::channel(FAN_OUT_CAPACITY);
+        *fan_out = Some(sender.downgrade());
+        tokio::spawn(async move {
+            while let Some(message) = subscriber.next().await {
+                // Not one of ours (or damaged): `None` sends every follower to the store, which
+                // has the real thing. Nobody listening is fine too.
+                let event = serde_json::from_slice(&message.payload).ok().map(Arc::new);
+                let _ = sender.send(event);
+            }
+        });
+        Ok(receiver)
+    }
+
     /// The JetStream context (for consumers of the stream).
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
@@ -261,7 +291,7 @@ pub enum BusMessage {
 /// A live subscription to the bus.
 pub enum BusSubscription {
     InProcess(broadcast::Receiver<Arc<StoredEvent>>),
-    Nats(async_nats::Subscriber),
+    Nats(broadcast::Receiver<Option<Arc<StoredEvent>>>),
 }
 
 impl BusSubscription {
@@ -273,14 +303,11 @@ impl BusSubscription {
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
                 Err(broadcast::error::RecvError::Closed) => None,
             },
-            Self::Nats(subscriber) => {
-                let message = subscriber.next().await?;
-                Some(match serde_json::from_slice(&message.payload) {
-                    Ok(event) => BusMessage::Event(Arc::new(event)),
-                    // Not one of ours (or damaged): the store has the real thing.
-                    Err(_) => BusMessage::Lagged,
-                })
-            }
+            Self::Nats(receiver) => match receiver.recv().await {
+                Ok(Some(event)) => Some(BusMessage::Event(event)),
+                Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
         }
     }
 }

@@ -191,11 +191,11 @@ async fn appends_go_on_while_nats_is_down_and_a_subscriber_still_gets_everything
     assert_eq!(received, (1..=25).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
+/// Two subscribers each get every committed event, in order (on NATS through the process's one
+/// shared subscription).
+async fn every_subscriber_gets_every_event(bus: EventBus) {
     let db = TestDb::sqlite();
     let store = db.store().await;
-    let bus = EventBus::in_process();
     let mut first = bus.subscribe().await.unwrap();
     let mut second = bus.subscribe().await.unwrap();
     let stop = CancellationToken::new();
@@ -213,4 +213,16 @@ async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
     }
     stop.cancel();
     relay.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_in_process_bus_delivers_committed_events_to_every_subscriber() {
+    every_subscriber_gets_every_event(EventBus::in_process()).await;
+}
+
+#[tokio::test]
+async fn the_nats_bus_delivers_committed_events_to_every_subscriber() {
+    let nats = TestNats::start();
+    let (_, bus, _) = nats_bus(&nats).await;
+    every_subscriber_gets_every_event(bus).await;
 }

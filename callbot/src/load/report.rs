@@ -59,7 +59,13 @@ pub struct ServerUse {
     /// The same while every call streamed (after the last one opened, before the first one
     /// ended), so dialing and post-call work stay out: what the media path costs alone.
     pub cpu_percent_of_core_per_call_steady: Option<f64>,
+    /// After the sign-ins, once the allocator has returned their memory.
     pub rss_before_mib: f64,
+    /// The highest while every call streamed.
+    pub rss_streaming_mib: Option<f64>,
+    /// (streaming − before) ÷ calls: what a call costs while it is connected.
+    pub rss_per_call_streaming_kib: Option<f64>,
+    /// The highest of the whole run, dialing and the calls' ends included.
     pub rss_peak_mib: f64,
     /// (peak − before) ÷ calls.
     pub rss_per_call_kib: f64,
@@ -150,6 +156,13 @@ impl Gathered {
             _ => None,
         };
         let rss_peak = self.samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
+        let rss_streaming = match (last_opened, first_ended) {
+            (Some(from), Some(to)) => highest_rss_within(&self.samples, from, to),
+            _ => None,
+        };
+        let per_call = |kib: u64| {
+            kib.saturating_sub(self.rss_before_kib) as f64 / f64::from(self.calls.max(1))
+        };
         let mib = |kib: u64| kib as f64 / 1024.0;
         Report {
             calls: self.calls,
@@ -172,9 +185,10 @@ impl Gathered {
                 cpu_seconds_streaming: cpu_seconds,
                 cpu_percent_of_core_per_call_steady: steady,
                 rss_before_mib: mib(self.rss_before_kib),
+                rss_streaming_mib: rss_streaming.map(mib),
+                rss_per_call_streaming_kib: rss_streaming.map(per_call),
                 rss_peak_mib: mib(rss_peak.max(self.rss_before_kib)),
-                rss_per_call_kib: rss_peak.saturating_sub(self.rss_before_kib) as f64
-                    / f64::from(self.calls.max(1)),
+                rss_per_call_kib: per_call(rss_peak),
                 shutdown_seconds: self.shutdown.map(|d| d.as_secs_f64()),
                 log: self.log,
             },
@@ -201,6 +215,15 @@ fn cpu_between(samples: &[Sample], from: Instant, to: Instant) -> f64 {
         }
         _ => 0.0,
     }
+}
+
+/// The highest resident memory among the samples between `from` and `to`, in KiB.
+fn highest_rss_within(samples: &[Sample], from: Instant, to: Instant) -> Option<u64> {
+    samples
+        .iter()
+        .filter(|s| s.at >= from && s.at <= to)
+        .map(|s| s.rss_kib)
+        .max()
 }
 
 /// CPU seconds and wall seconds between the first sample at or after `from` and the last at
@@ -251,8 +274,14 @@ impl Report {
                 opt(server.cpu_percent_of_core_per_call_steady, " %")
             ),
             format!(
-                "server memory             {:.1} MiB before calls, {:.1} MiB peak, {:.0} KiB per call",
-                server.rss_before_mib, server.rss_peak_mib, server.rss_per_call_kib
+                "server memory             {:.1} MiB before calls, {} MiB while every call streamed ({} KiB per call)",
+                server.rss_before_mib,
+                opt(server.rss_streaming_mib, ""),
+                opt(server.rss_per_call_streaming_kib, ""),
+            ),
+            format!(
+                "server memory, peak       {:.1} MiB with dialing and the calls' ends ({:.0} KiB per call)",
+                server.rss_peak_mib, server.rss_per_call_kib
             ),
             format!(
                 "server shutdown           {}",
@@ -308,5 +337,32 @@ mod tests {
             cpu_within(&samples, from, t0 + Duration::from_millis(1500)),
             None
         );
+    }
+
+    #[test]
+    fn memory_while_streaming_is_the_highest_sample_inside_the_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64, rss_kib: u64| Sample {
+            at: t0 + Duration::from_millis(ms),
+            cpu_ticks: 0,
+            rss_kib,
+        };
+        // Dialing and the calls' ends peak outside the window.
+        let samples = [
+            at(0, 900),
+            at(1000, 500),
+            at(2000, 520),
+            at(3000, 510),
+            at(4000, 800),
+        ];
+        let within = |from: u64, to: u64| {
+            highest_rss_within(
+                &samples,
+                t0 + Duration::from_millis(from),
+                t0 + Duration::from_millis(to),
+            )
+        };
+        assert_eq!(within(900, 3100), Some(520));
+        assert_eq!(within(1100, 1900), None);
     }
 }

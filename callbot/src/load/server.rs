@@ -141,11 +141,6 @@ impl Server {
         Ok(())
     }
 
-    /// The server's CPU ticks and resident memory now.
-    pub fn sample(&self) -> Option<Sample> {
-        sample(self.pid)
-    }
-
     /// Stops the server as a service manager does (SIGTERM) and waits for it; how long it took,
     /// or `None` if it had to be killed after `patience`.
     pub async fn stop(mut self, patience: Duration) -> anyhow::Result<Option<Duration>> {
