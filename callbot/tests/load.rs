@@ -49,6 +49,11 @@ fn twenty_calls_for_five_seconds_drop_no_frame() {
         server["rss_before_mib"].as_f64().unwrap() > 0.0,
         "{report:#}"
     );
+    // The process was sampled while every call streamed (5 s of it), not only at the peak.
+    assert!(
+        server["rss_streaming_mib"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
     assert!(
         server["cpu_percent_of_core_per_call"].as_f64().unwrap() > 0.0,
         "{report:#}"
