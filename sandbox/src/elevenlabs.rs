@@ -57,6 +57,8 @@ pub const AGENT_FIRST_MESSAGE: &str = "안녕하세요, 예약 확인 전화입�
 /// The hosted agent's own language.
 pub const AGENT_LANGUAGE: &str = "ko";
 /// The marker a persona frame starts with.
+/// Persona 09's turns of not understanding before it stops waiting for the client to give up.
+const GIVE_UP_AFTER_TURNS: usize = 250;
 const MARKER: &[u8] = b"persona:";
 
 /// A 160-byte (20 ms) µ-law frame that carries the persona `nn`; the rest is silence (0xFF).
@@ -616,8 +618,10 @@ impl Agent {
                 return Ok(());
             }
             "09" => {
-                // Nothing understood, turn after turn, until the client gives up.
-                for _ in 0..10 {
+                // Nothing understood, turn after turn, until the client gives up (it does
+                // after five; the cap only ends a conversation with a client that never
+                // does, and is far enough that a slow client is never cut short).
+                for _ in 0..GIVE_UP_AFTER_TURNS {
                     self.hear("").await?;
                     self.listen(800).await?;
                     if self.log.contextual_updates.is_empty() {
