@@ -165,17 +165,20 @@ impl Projection for CampaignList {
                 "status = 'PAUSED', pause_reason = $3",
                 vec![Some(wire_name(event, &reason)?)],
             ),
-            CampaignEvent::CampaignResumed { .. } => ("status = 'RUNNING'", vec![]),
+            // A pause reason says why a campaign is paused: it goes once it is not.
+            CampaignEvent::CampaignResumed { .. } => {
+                ("status = 'RUNNING', pause_reason = NULL", vec![])
+            }
             CampaignEvent::CampaignStarted { started_at } => (
                 "status = 'RUNNING', started_at = $3",
                 vec![Some(timestamp(started_at))],
             ),
             CampaignEvent::CampaignCompleted { completed_at } => (
-                "status = 'COMPLETED', completed_at = $3",
+                "status = 'COMPLETED', completed_at = $3, pause_reason = NULL",
                 vec![Some(timestamp(completed_at))],
             ),
             CampaignEvent::CampaignCancelled { cancelled_at } => (
-                "status = 'CANCELLED', cancelled_at = $3",
+                "status = 'CANCELLED', cancelled_at = $3, pause_reason = NULL",
                 vec![Some(timestamp(cancelled_at))],
             ),
             CampaignEvent::CampaignDeleted { .. } => {

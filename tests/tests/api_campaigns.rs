@@ -194,8 +194,13 @@ async fn the_lifecycle_follows_the_prd_codes() {
 
     let (_, paused) = app.campaign_action(&id, "pause", None).await;
     assert_eq!(paused["data"]["status"], "PAUSED");
+    assert_eq!(paused["data"]["pauseReason"], "USER", "{paused}");
     let (_, resumed) = app.campaign_action(&id, "resume", None).await;
     assert_eq!(resumed["data"]["status"], "RUNNING");
+    // Running again, it is paused for no reason.
+    assert!(resumed["data"]["pauseReason"].is_null(), "{resumed}");
+    let (_, detail) = app.get_campaign(&id).await;
+    assert!(detail["data"]["pauseReason"].is_null(), "{detail}");
     let (status, cancelled) = app.campaign_action(&id, "cancel", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["data"]["status"], "CANCELLED");
