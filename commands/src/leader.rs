@@ -219,6 +219,11 @@ pub async fn acquire_as(
     let mut announced = false;
     let mut pause = STANDBY_POLL;
     loop {
+        // A worker told to stop takes nothing, not even for a moment: on SQLite taking the
+        // lease moves its epoch on, away from the runner that took it last.
+        if shutdown.is_cancelled() {
+            return None;
+        }
         match try_acquire(db, name, holder).await {
             Ok(Attempt::Acquired(lease)) => {
                 tracing::info!(

@@ -197,7 +197,7 @@ impl ProjectionRunner {
     }
 
     /// Follows the store until `shutdown`, holding the projection's single-active lease
-    /// (checked before every batch, taken again when lost) and retrying after a pause when a
+    /// (checked before every batch, taken again when lost or found moved on) and retrying after a pause when a
     /// batch fails: for tests and benchmarks that run a projection outside the server's
     /// supervisor.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
@@ -217,6 +217,12 @@ impl ProjectionRunner {
                 match self.apply_next_batch().await {
                     Ok(true) => {}
                     Ok(false) => self.wait_for_events(&shutdown).await,
+                    // Another runner took the lease (on SQLite nothing else tells this one):
+                    // take it back on the next turn rather than retry under a stale fence.
+                    Err(ProjectionError::Store(StoreError::LeaseLost(lost))) => {
+                        tracing::warn!(projection = self.name(), %lost, "projection lease lost; taking it again");
+                        break;
+                    }
                     Err(error) => {
                         tracing::error!(projection = self.name(), %error, "projection failed; retrying");
                         tokio::select! {
