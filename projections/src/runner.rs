@@ -197,9 +197,9 @@ impl ProjectionRunner {
     }
 
     /// Follows the store until `shutdown`, holding the projection's single-active lease
-    /// (checked before every batch, taken again when lost or found moved on) and retrying after a pause when a
-    /// batch fails: for tests and benchmarks that run a projection outside the server's
-    /// supervisor.
+    /// (checked before every batch, taken again when lost or found moved on) and retrying
+    /// after a pause when a batch fails: for tests and benchmarks that run a projection outside
+    /// the server's supervisor.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
         loop {
             let Some(mut lease) = leader::acquire(self.store.db(), self.name(), &shutdown).await
