@@ -276,8 +276,8 @@ impl Report {
             format!(
                 "server memory             {:.1} MiB before calls, {} MiB while every call streamed ({} KiB per call)",
                 server.rss_before_mib,
-                opt(server.rss_streaming_mib, ""),
-                opt(server.rss_per_call_streaming_kib, ""),
+                server.rss_streaming_mib.map_or("—".to_owned(), |v| format!("{v:.1}")),
+                server.rss_per_call_streaming_kib.map_or("—".to_owned(), |v| format!("{v:.0}")),
             ),
             format!(
                 "server memory, peak       {:.1} MiB with dialing and the calls' ends ({:.0} KiB per call)",
