@@ -64,3 +64,24 @@ fn twenty_calls_for_five_seconds_drop_no_frame() {
         "{report:#}"
     );
 }
+
+/// `--compare` measures another bridge started by a command; one that never listens is named
+/// in a clear error, not waited on for ever.
+#[test]
+fn a_compared_bridge_that_exits_is_reported() {
+    let output = common::callbot()
+        .args([
+            "load",
+            "--calls",
+            "1",
+            "--seconds",
+            "1",
+            "--compare",
+            "exit 3",
+        ])
+        .output()
+        .expect("callbot load starts");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("exited"), "{stderr}");
+}

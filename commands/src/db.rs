@@ -2,6 +2,10 @@
 //!
 //! Everything runs through sqlx's `Any` driver with one SQL dialect (`$n` placeholders, text
 //! JSON and timestamps), so the store, the relay and every projection have a single code path.
+//!
+//! Queries that run over and over (pollers, readers of the event log) write their `LIMIT` into
+//! the statement's text instead of binding it: SQLite plans a bound `LIMIT` for its value, so
+//! binding one expires the statement and every run parses and plans it again.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -371,14 +371,15 @@ impl EventStore {
         position: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(select_events!(
-            "WHERE global_position > $1 \
-             ORDER BY global_position LIMIT $2"
-        ))
-        .bind(position)
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await?;
+        // The limit is in the text, not bound (see `db`): every poller runs this.
+        let sql = format!(
+            "{} WHERE global_position > $1 ORDER BY global_position LIMIT {limit}",
+            select_events!("")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(position)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter().map(stored_event).collect()
     }
 

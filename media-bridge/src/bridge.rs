@@ -51,7 +51,7 @@ pub const MESSAGES_BEFORE_START: usize = 4;
 /// the read buffer each call keeps for it (tungstenite's default, 128 KiB, was half of a call's
 /// memory).
 const AGENT_MAX_MESSAGE: usize = 1024 * 1024;
-const AGENT_READ_BUFFER: usize = 8 * 1024;
+const AGENT_READ_BUFFER: usize = 1024;
 
 /// How the agent socket is read: small buffers, bounded messages.
 fn agent_socket_config() -> tungstenite::protocol::WebSocketConfig {

@@ -36,7 +36,7 @@ pub const MAX_MESSAGE_BEFORE_START: usize = 4 * 1024;
 pub const MAX_MESSAGE: usize = 16 * 1024;
 
 /// The codec's read buffer per socket (its default is 128 KiB, allocated up front).
-const READ_BUFFER: usize = 8 * 1024;
+const READ_BUFFER: usize = 1024;
 
 /// Unverified media sockets one client address may hold open unless configured otherwise
 /// (`MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS`).

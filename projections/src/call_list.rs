@@ -67,16 +67,16 @@ impl CallList {
         campaign_id: &str,
         fresh: i64,
     ) -> Result<Vec<CallRecord>, sqlx::Error> {
+        // The limit is in the text, not bound (see `commands::db`): every dialer round runs this.
         let sql = format!(
             "SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 AND has_aggregate = 1 AND \
              (status IN ('CALLING', 'IN_PROGRESS', 'PENDING') OR finished = 0) \
              UNION ALL \
              SELECT * FROM (SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 \
-             AND has_aggregate = 0 AND status = 'PENDING' ORDER BY seq LIMIT $2) fresh"
+             AND has_aggregate = 0 AND status = 'PENDING' ORDER BY seq LIMIT {fresh}) fresh"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(campaign_id)
-            .bind(fresh)
             .fetch_all(pool)
             .await?;
         let mut calls: Vec<CallRecord> = rows.iter().map(call_row).collect::<Result<_, _>>()?;

@@ -58,11 +58,12 @@ impl Recordings {
 
     /// Recordings waiting at the provider, oldest call first.
     pub async fn waiting(pool: &AnyPool, limit: i64) -> Result<Vec<RecordingRow>, sqlx::Error> {
+        // The limit is in the text, not bound (see `commands::db`): a worker polls this.
         let sql = format!(
             "SELECT {COLUMNS} FROM call_list WHERE recording_status = 'AVAILABLE' \
-             ORDER BY created_at, call_id LIMIT $1"
+             ORDER BY created_at, call_id LIMIT {limit}"
         );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
         rows::all(pool, query, recording_row).await
     }
 
@@ -74,11 +75,9 @@ impl Recordings {
     ) -> Result<Vec<RecordingRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {COLUMNS} FROM call_list WHERE recording_status = 'STORED' \
-             AND recording_stored_at < $1 ORDER BY recording_stored_at LIMIT $2"
+             AND recording_stored_at < $1 ORDER BY recording_stored_at LIMIT {limit}"
         );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(cutoff)
-            .bind(limit);
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff);
         rows::all(pool, query, recording_row).await
     }
 }

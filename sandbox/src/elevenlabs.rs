@@ -184,6 +184,8 @@ fn serve(bound: loopback::Bound, speed: f64, echo: bool) -> ElevenLabsSandbox {
     });
     let router = Router::new()
         .route("/v1/convai/conversation/get-signed-url", get(signed_url))
+        // The older spelling, which the service still answers and its examples still call.
+        .route("/v1/convai/conversation/get_signed_url", get(signed_url))
         .route("/v1/convai/conversation", get(conversation))
         .route(
             "/v1/convai/conversations/{conversation_id}",

@@ -203,8 +203,9 @@ async fn elevenlabs_get(sandbox: &elevenlabs::ElevenLabsSandbox, path: &str) -> 
 /// A conversation as the official SDK holds it: no overrides at all, then `user_activity`,
 /// `contextual_update` and `user_message`; tool calls answered. The close code and the events.
 async fn converse_without_overrides(sandbox: &elevenlabs::ElevenLabsSandbox) -> (u16, Vec<Value>) {
+    // The older spelling, which ElevenLabs' own examples still call (the bridge uses the other).
     let path = format!(
-        "/v1/convai/conversation/get-signed-url?agent_id={}",
+        "/v1/convai/conversation/get_signed_url?agent_id={}",
         elevenlabs::AGENT_ID
     );
     let signed = elevenlabs_get(sandbox, &path).await;

@@ -161,13 +161,13 @@ impl PostCallWorker {
     async fn pass(&self) -> Result<(usize, Vec<String>), sqlx::Error> {
         let now = self.clock.now();
         let pool = self.store.db().pool();
-        let rows = sqlx::query(
+        // The limit is in the text, not bound (see `commands::db`): this runs every pass.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT call_id, attempt, tries, telephony_done, details_done, summary_done \
              FROM post_call_work WHERE done = 0 AND due_at IS NOT NULL AND due_at <= $1 \
-             ORDER BY due_at LIMIT $2",
-        )
+             ORDER BY due_at LIMIT {BATCH}"
+        )))
         .bind(timestamp(now))
-        .bind(BATCH)
         .fetch_all(pool)
         .await?;
         let mut charged = Vec::new();

@@ -160,6 +160,29 @@ impl Api {
         Ok(Ready { token, campaign_id })
     }
 
+    /// Places `calls` calls through a compared bridge's `POST {base}/outbound-call` (the route
+    /// of ElevenLabs' Twilio outbound example), all at once.
+    pub async fn place_through_example(&self, base: &str, calls: u32) -> anyhow::Result<()> {
+        futures::future::try_join_all((0..calls).map(|n| async move {
+            let number = format!("+82107{:03}{:04}", n / 10_000, n % 10_000);
+            let answer = self
+                .http
+                .post(format!("{base}/outbound-call"))
+                .json(&json!({ "number": number }))
+                .send()
+                .await
+                .context("POST /outbound-call")?;
+            let status = answer.status();
+            if !status.is_success() {
+                let text = answer.text().await.unwrap_or_default();
+                bail!("POST /outbound-call answered {status}: {text}");
+            }
+            Ok(())
+        }))
+        .await?;
+        Ok(())
+    }
+
     /// Starts every campaign at once.
     pub async fn start_all(&self, campaigns: &[Ready]) -> anyhow::Result<()> {
         futures::future::try_join_all(campaigns.iter().map(|ready| async move {

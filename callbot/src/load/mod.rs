@@ -48,6 +48,13 @@ pub struct LoadArgs {
     /// Write the server's log to this file.
     #[arg(long)]
     pub server_log: Option<PathBuf>,
+    /// Measure another bridge instead of `callbot serve`, under the same load: a shell command
+    /// serving the routes of ElevenLabs' Twilio outbound example (`POST /outbound-call` with
+    /// `{"number"}`, its TwiML and media stream) on `$PORT`, pointed at the stand-ins by the
+    /// environment this process gives it (`TWILIO_API_BASE`, `ELEVENLABS_API_BASE`, and the
+    /// example's own variables). Calls are placed through its `POST /outbound-call`.
+    #[arg(long, value_name = "COMMAND")]
+    pub compare: Option<String>,
 }
 
 /// Runs the load, prints the table (and writes the JSON); an error when a call got no frames
@@ -101,8 +108,19 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         ("PUBLIC_BASE_URL", "https://callbot-load.example".to_owned()),
         ("RATE_LIMIT_SCALE", "10000".to_owned()),
     ];
-    let mut server =
-        server::Server::start(&server_bin, data_dir.path(), &env, args.server_log.clone()).await?;
+    let under_test = match &args.compare {
+        Some(command) => format!("compared: {command}"),
+        None => storage.to_owned(),
+    };
+    let mut server = match &args.compare {
+        Some(command) => {
+            server::Server::start_command(command, &env, args.server_log.clone()).await?
+        }
+        None => {
+            server::Server::start(&server_bin, data_dir.path(), &env, args.server_log.clone())
+                .await?
+        }
+    };
     let addr = server
         .base
         .trim_start_matches("http://")
@@ -112,16 +130,20 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()?;
-    server.ready(&http).await?;
-    let api = drive::Api::new(http, &server.base);
+    let api = drive::Api::new(http.clone(), &server.base);
     let run_id = format!("{:08x}", rand::random::<u32>());
     eprintln!(
         "callbot load: {} calls, {} s each, against {} (pid {})",
         args.calls, args.seconds, server.base, server.pid
     );
-    let campaigns = api
-        .prepare(&run_id, args.calls, sandbox::twilio::PHONE_NUMBER)
-        .await?;
+    let campaigns = match args.compare {
+        Some(_) => Vec::new(),
+        None => {
+            server.ready(&http).await?;
+            api.prepare(&run_id, args.calls, sandbox::twilio::PHONE_NUMBER)
+                .await?
+        }
+    };
     // The sign-ins' Argon2 memory is returned by the allocator within seconds; the baseline is
     // taken once it has been, so the calls are not credited with its return.
     let rss_before_kib = settled_rss(server.pid).await;
@@ -129,7 +151,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let samples = Arc::new(Mutex::new(Vec::new()));
     let sampler = tokio::spawn(sample_until_gone(server.pid, samples.clone()));
     let started = Instant::now();
-    api.start_all(&campaigns).await?;
+    match args.compare {
+        Some(_) => api.place_through_example(&server.base, args.calls).await?,
+        None => api.start_all(&campaigns).await?,
+    }
     let patience = Duration::from_secs(120)
         + Duration::from_secs_f64(args.seconds * 2.0 + f64::from(args.calls) * 0.2);
     while load.streams_ended() < args.calls as usize && started.elapsed() < patience {
@@ -156,7 +181,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let report = report::Gathered {
         calls: args.calls,
         seconds: args.seconds,
-        storage: storage.to_owned(),
+        storage: under_test,
         started,
         tally: load.tally(),
         samples,

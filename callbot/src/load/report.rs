@@ -17,7 +17,8 @@ pub struct Report {
     /// Calls that never streamed (not placed, not answered, or their socket failed).
     pub calls_without_stream: u32,
     pub seconds: f64,
-    /// The server's storage: `sqlite` (embedded) or `postgres`.
+    /// The server's storage: `sqlite` (embedded) or `postgres`; or `compared: <command>` when
+    /// another bridge was measured (`--compare`).
     pub storage: String,
     pub frames: Frames,
     /// Each frame's round trip callee → bridge → echo agent → bridge → callee, in ms.

@@ -1,5 +1,6 @@
 //! The server under load: `callbot serve` as a child process pointed at the stand-ins, its
-//! address read from its first line, its log scanned, and its CPU and memory read from `/proc`.
+//! address read from its first line (or, to compare, another bridge started by a command on a
+//! port given to it), its log scanned, and its CPU and memory read from `/proc`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -57,63 +58,63 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("BIND_ADDR")
-            .env_remove("DATA_DIR")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let pid = child.id().context("the server has a process id")?;
-        let log = Arc::new(Mutex::new(LogCounts::default()));
-        let tail = Arc::new(Mutex::new(Vec::new()));
-        let mut file = match log_file {
-            Some(path) => Some(
-                tokio::fs::File::create(&path)
-                    .await
-                    .with_context(|| format!("creating {}", path.display()))?,
-            ),
-            None => None,
-        };
-        let stderr = child.stderr.take().context("the server's stderr")?;
-        let (counts, lines) = (log.clone(), tail.clone());
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                count(&counts, &line);
-                if let Some(file) = file.as_mut() {
-                    let _ = file.write_all(format!("{line}\n").as_bytes()).await;
-                }
-                let mut lines = lines.lock().expect("log lock");
-                if lines.len() >= 20 {
-                    lines.remove(0);
-                }
-                lines.push(line);
-            }
-        });
-        let stdout = child.stdout.take().context("the server's stdout")?;
+            .env_remove("DATA_DIR");
+        let (mut server, _) = spawn(command, env, log_file).await?;
+        let stdout = server.child.stdout.take().context("the server's stdout")?;
         let mut stdout = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(120), stdout.next_line()).await;
-        let base = match first {
+        server.base = match first {
             Ok(Ok(Some(line))) => listening_address(&line)
                 .with_context(|| format!("the server's first line names no address: {line}"))?,
             _ => {
-                let status = child.wait().await.ok();
-                let tail = tail.lock().expect("log lock").join("\n");
+                let status = server.child.wait().await.ok();
+                let tail = server.tail.lock().expect("log lock").join("\n");
                 bail!("the server did not start ({status:?}); its log ends:\n{tail}");
             }
         };
         // Keep reading stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        Ok(Self {
-            child,
-            pid,
-            base,
-            log,
-            tail,
-        })
+        Ok(server)
+    }
+
+    /// Starts another bridge, `sh -c "exec <command>"`, with `env` and `PORT` set to a free
+    /// loopback port; returns once that port accepts connections. Both of its outputs are its
+    /// log.
+    pub async fn start_command(
+        command_line: &str,
+        env: &[(&str, String)],
+        log_file: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .context("finding a free port")?
+            .port();
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("exec {command_line}"))
+            .env("PORT", port.to_string());
+        let (mut server, file) = spawn(command, env, log_file).await?;
+        let stdout = server.child.stdout.take().context("the bridge's stdout")?;
+        tokio::spawn(read_log(
+            stdout,
+            server.log.clone(),
+            server.tail.clone(),
+            file,
+        ));
+        server.base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            server.alive()?;
+            if Instant::now() > deadline {
+                bail!("`{command_line}` did not listen on port {port} within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(server)
     }
 
     /// Polls `/readyz` until it answers 200.
@@ -159,6 +160,70 @@ impl Server {
                 Ok(None)
             }
         }
+    }
+}
+
+type LogFile = Arc<tokio::sync::Mutex<Option<tokio::fs::File>>>;
+
+/// Spawns `command` with `env` and piped outputs; its stderr is read as its log (counted, kept
+/// as a tail, appended to `log_file`, which is returned for its other output). The server's
+/// base is not known yet.
+async fn spawn(
+    mut command: Command,
+    env: &[(&str, String)],
+    log_file: Option<PathBuf>,
+) -> anyhow::Result<(Server, LogFile)> {
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {:?}", command.as_std().get_program()))?;
+    let pid = child.id().context("the child has a process id")?;
+    let log = Arc::new(Mutex::new(LogCounts::default()));
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let file = match log_file {
+        Some(path) => Some(
+            tokio::fs::File::create(&path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let file = Arc::new(tokio::sync::Mutex::new(file));
+    let stderr = child.stderr.take().context("the child's stderr")?;
+    tokio::spawn(read_log(stderr, log.clone(), tail.clone(), file.clone()));
+    let server = Server {
+        child,
+        pid,
+        base: String::new(),
+        log,
+        tail,
+    };
+    Ok((server, file))
+}
+
+/// Reads `output` line by line into the log counts, its tail and the log file.
+async fn read_log(
+    output: impl tokio::io::AsyncRead + Unpin,
+    counts: Arc<Mutex<LogCounts>>,
+    lines: Arc<Mutex<Vec<String>>>,
+    file: LogFile,
+) {
+    let mut reader = BufReader::new(output).lines();
+    while let Ok(Some(line)) = reader.next_line().await {
+        count(&counts, &line);
+        if let Some(file) = file.lock().await.as_mut() {
+            let _ = file.write_all(format!("{line}\n").as_bytes()).await;
+        }
+        let mut lines = lines.lock().expect("log lock");
+        if lines.len() >= 20 {
+            lines.remove(0);
+        }
+        lines.push(line);
     }
 }
 

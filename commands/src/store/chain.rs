@@ -118,13 +118,13 @@ impl EventStore {
         let mut expected = 1;
         let mut after = 0;
         loop {
-            let rows = sqlx::query(
+            // The limit is in the text, not bound (see `db`).
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT global_position, event_id, aggregate_type, aggregate_id, sequence, \
                  event_type, event_version, payload, metadata, recorded_at, prev_hash, hash \
-                 FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-            )
+                 FROM events WHERE global_position > $1 ORDER BY global_position LIMIT {PAGE}"
+            )))
             .bind(after)
-            .bind(PAGE)
             .fetch_all(self.db.pool())
             .await?;
             let Some(last) = rows.last() else { break };

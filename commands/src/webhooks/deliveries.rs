@@ -310,15 +310,15 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<DueDelivery>, sqlx::Error> {
-    let rows = sqlx::query(
+    // The limit is in the text, not bound (see `crate::db`): the worker polls this.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT d.delivery_id, d.endpoint_id, e.url, e.secret, d.body, d.attempts, d.occurred_at \
          FROM webhook_deliveries d JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id \
          WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
          AND e.disabled_at IS NULL \
-         ORDER BY d.next_attempt_at, d.delivery_id LIMIT $2",
-    )
+         ORDER BY d.next_attempt_at, d.delivery_id LIMIT {limit}"
+    )))
     .bind(timestamp(now))
-    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.iter()
