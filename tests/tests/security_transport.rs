@@ -205,6 +205,9 @@ async fn finding_1_a_normal_call_still_works_behind_the_socket_limits() {
         .await;
     app.start_campaign_ok(&id).await;
     app.wait_for_campaign(&id, "COMPLETED").await;
+    // The transcript is the post-call worker's, which may still be at work when the campaign
+    // completes.
+    app.wait_for_workers_finished().await;
     let (_, calls) = app.list_calls(&id, "").await;
     let call_id = calls["data"]["items"][0]["id"].as_str().unwrap().to_owned();
     let (_, detail) = app.get_call(&call_id).await;
