@@ -26,8 +26,11 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 /// (and reads the store): the in-process bus's size and the NATS fan-out's.
 const FAN_OUT_CAPACITY: usize = 4096;
 
-/// The shared subscription's channel: an event, or `None` for a message that did not decode.
-type FanOut = broadcast::WeakSender<Option<Arc<StoredEvent>>>;
+/// What a subscriber receives: an event, or `None` for a NATS message that did not decode.
+type Delivered = Option<Arc<StoredEvent>>;
+
+/// The shared NATS subscription's channel.
+type FanOut = broadcast::WeakSender<Delivered>;
 
 /// Where the NATS bus lives and which names it uses (tests use their own).
 #[derive(Debug, Clone)]
@@ -72,7 +75,7 @@ pub enum BusError {
 /// A bus for committed events.
 #[derive(Clone)]
 pub enum EventBus {
-    InProcess(broadcast::Sender<Arc<StoredEvent>>),
+    InProcess(broadcast::Sender<Delivered>),
     Nats(Arc<NatsBus>),
 }
 
@@ -137,7 +140,7 @@ impl EventBus {
             Self::InProcess(sender) => {
                 for event in events {
                     // Nobody listening is fine: followers catch up from the store.
-                    let _ = sender.send(event.clone());
+                    let _ = sender.send(Some(event.clone()));
                 }
                 (events.len(), None)
             }
@@ -148,8 +151,8 @@ impl EventBus {
     /// Starts receiving events published from now on.
     pub async fn subscribe(&self) -> Result<BusSubscription, BusError> {
         match self {
-            Self::InProcess(sender) => Ok(BusSubscription::InProcess(sender.subscribe())),
-            Self::Nats(bus) => Ok(BusSubscription::Nats(bus.subscribe().await?)),
+            Self::InProcess(sender) => Ok(BusSubscription(sender.subscribe())),
+            Self::Nats(bus) => Ok(BusSubscription(bus.subscribe().await?)),
         }
     }
 
@@ -174,7 +177,7 @@ impl EventBus {
 
 impl NatsBus {
     /// A receiver of the shared subscription, starting it when it is not running.
-    async fn subscribe(&self) -> Result<broadcast::Receiver<Option<Arc<StoredEvent>>>, BusError> {
+    async fn subscribe(&self) -> Result<broadcast::Receiver<Delivered>, BusError> {
         let mut fan_out = self.fan_out.lock().await;
         if let Some(sender) = fan_out.as_ref().and_then(broadcast::WeakSender::upgrade) {
             return Ok(sender.subscribe());
@@ -288,26 +291,16 @@ pub enum BusMessage {
     Lagged,
 }
 
-/// A live subscription to the bus.
-pub enum BusSubscription {
-    InProcess(broadcast::Receiver<Arc<StoredEvent>>),
-    Nats(broadcast::Receiver<Option<Arc<StoredEvent>>>),
-}
+/// A live subscription to the bus (in process, or this process's share of the NATS one).
+pub struct BusSubscription(broadcast::Receiver<Delivered>);
 
 impl BusSubscription {
     /// The next message, or `None` when the bus is gone.
     pub async fn next(&mut self) -> Option<BusMessage> {
-        match self {
-            Self::InProcess(receiver) => match receiver.recv().await {
-                Ok(event) => Some(BusMessage::Event(event)),
-                Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
-                Err(broadcast::error::RecvError::Closed) => None,
-            },
-            Self::Nats(receiver) => match receiver.recv().await {
-                Ok(Some(event)) => Some(BusMessage::Event(event)),
-                Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
-                Err(broadcast::error::RecvError::Closed) => None,
-            },
+        match self.0.recv().await {
+            Ok(Some(event)) => Some(BusMessage::Event(event)),
+            Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => Some(BusMessage::Lagged),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 }

@@ -56,9 +56,9 @@ pub const AGENT_PROMPT: &str = "You are a polite assistant confirming appointmen
 pub const AGENT_FIRST_MESSAGE: &str = "안녕하세요, 예약 확인 전화입니다.";
 /// The hosted agent's own language.
 pub const AGENT_LANGUAGE: &str = "ko";
-/// The marker a persona frame starts with.
 /// Persona 09's turns of not understanding before it stops waiting for the client to give up.
 const GIVE_UP_AFTER_TURNS: usize = 250;
+/// The marker a persona frame starts with.
 const MARKER: &[u8] = b"persona:";
 
 /// A 160-byte (20 ms) µ-law frame that carries the persona `nn`; the rest is silence (0xFF).

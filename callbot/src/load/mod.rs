@@ -66,10 +66,6 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     if !(0.1..=1000.0).contains(&args.speed) {
         bail!("--speed must be between 0.1 and 1000, got {}", args.speed);
     }
-    let server_bin = match args.server_bin.clone() {
-        Some(bin) => bin,
-        None => std::env::current_exe().context("finding this executable")?,
-    };
     let load = Arc::new(LoadCallee::new(
         Duration::from_secs_f64(args.seconds),
         DRAIN,
@@ -117,6 +113,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             server::Server::start_command(command, &env, args.server_log.clone()).await?
         }
         None => {
+            let server_bin = match args.server_bin.clone() {
+                Some(bin) => bin,
+                None => std::env::current_exe().context("finding this executable")?,
+            };
             server::Server::start(&server_bin, data_dir.path(), &env, args.server_log.clone())
                 .await?
         }

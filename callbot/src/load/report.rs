@@ -242,8 +242,9 @@ fn cpu_within(samples: &[Sample], from: Instant, to: Instant) -> Option<(f64, f6
 impl Report {
     /// The report as a table, one measure a line.
     pub fn table(&self) -> String {
-        let opt =
-            |v: Option<f64>, unit: &str| v.map_or("—".to_owned(), |v| format!("{v:.2}{unit}"));
+        let opt = |v: Option<f64>, decimals: usize, unit: &str| {
+            v.map_or("—".to_owned(), |v| format!("{v:.decimals$}{unit}"))
+        };
         let p = |p: &Percentiles| format!("p50 {:.2}  p99 {:.2}  max {:.2}", p.p50, p.p99, p.max);
         let server = &self.server;
         [
@@ -263,22 +264,22 @@ impl Report {
             format!("setup to first echo (ms)  {}", p(&self.setup_ms)),
             format!(
                 "dial path                 {} (campaign start → last call placed)",
-                opt(self.dial_path_ms.map(|v| v / 1000.0), " s")
+                opt(self.dial_path_ms.map(|v| v / 1000.0), 2, " s")
             ),
             format!(
                 "server CPU                {} of a core per call ({:.1} CPU s while streaming)",
-                opt(server.cpu_percent_of_core_per_call, " %"),
+                opt(server.cpu_percent_of_core_per_call, 2, " %"),
                 server.cpu_seconds_streaming
             ),
             format!(
                 "server CPU, steady        {} of a core per call (every call streaming)",
-                opt(server.cpu_percent_of_core_per_call_steady, " %")
+                opt(server.cpu_percent_of_core_per_call_steady, 2, " %")
             ),
             format!(
-                "server memory             {:.1} MiB before calls, {} MiB while every call streamed ({} KiB per call)",
+                "server memory             {:.1} MiB before calls, {} while every call streamed ({} per call)",
                 server.rss_before_mib,
-                server.rss_streaming_mib.map_or("—".to_owned(), |v| format!("{v:.1}")),
-                server.rss_per_call_streaming_kib.map_or("—".to_owned(), |v| format!("{v:.0}")),
+                opt(server.rss_streaming_mib, 1, " MiB"),
+                opt(server.rss_per_call_streaming_kib, 0, " KiB"),
             ),
             format!(
                 "server memory, peak       {:.1} MiB with dialing and the calls' ends ({:.0} KiB per call)",
@@ -286,7 +287,7 @@ impl Report {
             ),
             format!(
                 "server shutdown           {}",
-                opt(server.shutdown_seconds, " s")
+                opt(server.shutdown_seconds, 2, " s")
             ),
             format!(
                 "server log                {} warnings, {} errors, {} `database is locked`, {} read-model lag",
