@@ -50,10 +50,20 @@ pub struct StreamStats {
     pub frames_echoed: u64,
     /// Echoes that carried another call's tag, or a sequence this call never sent.
     pub frames_misrouted: u64,
-    /// Each echoed frame's round trip, in microseconds.
-    pub round_trips_us: Vec<u32>,
+    /// Each echoed frame's round trip, in the order the echoes came.
+    pub round_trips: Vec<RoundTrip>,
     /// Why the stream ended early or could not run, if it did.
     pub problem: Option<String>,
+}
+
+/// One echoed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundTrip {
+    /// When the frame was sent, in ms after its stream opened (so a report can keep to the
+    /// window in which every call streamed).
+    pub sent_after_open_ms: u32,
+    /// Callee → bridge → agent → bridge → callee, in µs.
+    pub micros: u32,
 }
 
 /// Every number the load callees gathered.
@@ -123,9 +133,9 @@ impl LoadCallee {
         frame
     }
 
-    /// Reads an echoed frame: its tag, sequence and round trip so far; `None` if it is not a
-    /// load frame.
-    pub(crate) fn echo(&self, bytes: &[u8]) -> Option<(u32, u64, Duration)> {
+    /// Reads an echoed frame: its tag, sequence, send time and round trip so far; `None` if it
+    /// is not a load frame.
+    pub(crate) fn echo(&self, bytes: &[u8]) -> Option<(u32, u64, Instant, Duration)> {
         let stamp = bytes.get(..STAMP_LEN)?.strip_prefix(MARKER)?;
         let (tag, rest) = stamp.split_at(4);
         let (sequence, sent) = rest.split_at(8);
@@ -133,7 +143,7 @@ impl LoadCallee {
         let sequence = u64::from_be_bytes(sequence.try_into().ok()?);
         let sent = Duration::from_micros(u64::from_be_bytes(sent.try_into().ok()?));
         let round_trip = self.recorder.epoch.elapsed().saturating_sub(sent);
-        Some((tag, sequence, round_trip))
+        Some((tag, sequence, self.recorder.epoch + sent, round_trip))
     }
 
     /// A stream ended.
@@ -149,10 +159,13 @@ mod tests {
     #[test]
     fn a_frame_is_read_back_with_its_tag_sequence_and_round_trip() {
         let load = LoadCallee::new(Duration::from_secs(1), Duration::from_secs(1));
+        let before = Instant::now();
         let frame = load.frame(7, 42);
         assert_eq!(frame.len(), FRAME_BYTES);
-        let (tag, sequence, round_trip) = load.echo(&frame).expect("a load frame");
+        let (tag, sequence, sent, round_trip) = load.echo(&frame).expect("a load frame");
         assert_eq!((tag, sequence), (7, 42));
+        // The stamp keeps whole µs: the send time read back is at most 1 µs before `before`.
+        assert!(sent <= Instant::now() && sent + Duration::from_micros(1) >= before);
         assert!(round_trip < Duration::from_secs(60));
         assert_eq!(load.echo(&[0xFF; FRAME_BYTES]), None);
         assert_eq!(load.echo(b"load:"), None);

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use sandbox::load::LoadTally;
+use sandbox::load::{LoadTally, StreamStats};
 use serde::Serialize;
 
 use super::server::{LogCounts, Sample, TICKS_PER_SECOND};
@@ -23,6 +23,10 @@ pub struct Report {
     pub frames: Frames,
     /// Each frame's round trip callee → bridge → echo agent → bridge → callee, in ms.
     pub round_trip_ms: Percentiles,
+    /// The same for the frames sent while every call streamed: without a call's first frames,
+    /// which wait in its socket while the bridge opens the agent conversation, and without the
+    /// calls' ends.
+    pub round_trip_steady_ms: Percentiles,
     /// Campaign start → the call's first frame echoed back, in ms.
     pub setup_ms: Percentiles,
     /// Campaign start → the stand-in received the last of the create-call requests, in ms.
@@ -115,7 +119,7 @@ impl Gathered {
         let misrouted: u64 = streams.iter().map(|s| s.frames_misrouted).sum();
         let round_trips = streams
             .iter()
-            .flat_map(|s| s.round_trips_us.iter().map(|us| f64::from(*us) / 1000.0))
+            .flat_map(|s| s.round_trips.iter().map(|r| f64::from(r.micros) / 1000.0))
             .collect();
         let setups = streams
             .iter()
@@ -156,6 +160,10 @@ impl Gathered {
                 .map(|(cpu, seconds)| 100.0 * cpu / (seconds * streams.len() as f64)),
             _ => None,
         };
+        let round_trips_steady = match (last_opened, first_ended) {
+            (Some(from), Some(to)) => round_trips_sent_within(streams, from, to),
+            _ => Vec::new(),
+        };
         let rss_peak = self.samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
         let rss_streaming = match (last_opened, first_ended) {
             (Some(from), Some(to)) => highest_rss_within(&self.samples, from, to),
@@ -178,6 +186,7 @@ impl Gathered {
                 misrouted,
             },
             round_trip_ms: percentiles(round_trips),
+            round_trip_steady_ms: percentiles(round_trips_steady),
             setup_ms: percentiles(setups),
             dial_path_ms,
             server: ServerUse {
@@ -196,6 +205,19 @@ impl Gathered {
             problems: self.problems,
         }
     }
+}
+
+/// The round trips (ms) of the frames sent between `from` and `to`.
+fn round_trips_sent_within(streams: &[StreamStats], from: Instant, to: Instant) -> Vec<f64> {
+    streams
+        .iter()
+        .flat_map(|s| {
+            s.round_trips.iter().filter_map(move |r| {
+                let sent = s.opened_at + Duration::from_millis(u64::from(r.sent_after_open_ms));
+                (from <= sent && sent <= to).then(|| f64::from(r.micros) / 1000.0)
+            })
+        })
+        .collect()
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -261,6 +283,10 @@ impl Report {
                 self.frames.sent, self.frames.echoed, self.frames.dropped, self.frames.misrouted
             ),
             format!("round trip (ms)           {}", p(&self.round_trip_ms)),
+            format!(
+                "round trip, steady (ms)   {}  (sent while every call streamed)",
+                p(&self.round_trip_steady_ms)
+            ),
             format!("setup to first echo (ms)  {}", p(&self.setup_ms)),
             format!(
                 "dial path                 {} (campaign start → last call placed)",
@@ -339,6 +365,41 @@ mod tests {
             cpu_within(&samples, from, t0 + Duration::from_millis(1500)),
             None
         );
+    }
+
+    #[test]
+    fn steady_round_trips_are_those_of_frames_sent_while_every_call_streamed() {
+        let t0 = Instant::now();
+        let stream = |opened_ms: u64, sent_ms: &[u32]| StreamStats {
+            call_sid: "CA1".into(),
+            opened_at: t0 + Duration::from_millis(opened_ms),
+            ended_at: t0 + Duration::from_millis(opened_ms + 5000),
+            first_echo_at: None,
+            frames_sent: sent_ms.len() as u64,
+            frames_echoed: sent_ms.len() as u64,
+            frames_misrouted: 0,
+            // Each frame's round trip in µs is its send time, to tell them apart.
+            round_trips: sent_ms
+                .iter()
+                .map(|&ms| sandbox::load::RoundTrip {
+                    sent_after_open_ms: ms,
+                    micros: (opened_ms as u32 + ms) * 1000,
+                })
+                .collect(),
+            problem: None,
+        };
+        // Out: the early call's first frame (the late one not open yet) and the late call's last
+        // (the early one ended).
+        let streams = [
+            stream(0, &[0, 1000, 2000, 4900]),
+            stream(1000, &[0, 20, 1000, 4500]),
+        ];
+        let within = round_trips_sent_within(
+            &streams,
+            t0 + Duration::from_millis(1000),
+            t0 + Duration::from_millis(5000),
+        );
+        assert_eq!(within, [1000.0, 2000.0, 4900.0, 1000.0, 1020.0, 2000.0]);
     }
 
     #[test]

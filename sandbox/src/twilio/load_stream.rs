@@ -9,7 +9,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::callee::Driver;
 use super::*;
-use crate::load::{FRAME_PERIOD, LoadCallee, StreamStats};
+use crate::load::{FRAME_PERIOD, LoadCallee, RoundTrip, StreamStats};
 
 pub(super) type MediaSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -39,7 +39,7 @@ impl Driver {
             frames_sent: 0,
             frames_echoed: 0,
             frames_misrouted: 0,
-            round_trips_us: Vec::new(),
+            round_trips: Vec::new(),
             problem: None,
         };
         // Which sequences came back, so a duplicate or a stranger counts as misrouted.
@@ -94,7 +94,7 @@ impl Driver {
                         let Ok(ToTwilio::Media { media, .. }) = serde_json::from_str::<ToTwilio>(body.as_str()) else {
                             continue;
                         };
-                        let Some((their_tag, their_sequence, round_trip)) =
+                        let Some((their_tag, their_sequence, sent, round_trip)) =
                             BASE64.decode(media.payload).ok().and_then(|bytes| load.echo(&bytes))
                         else {
                             continue;
@@ -105,8 +105,11 @@ impl Driver {
                                 *seen = true;
                                 stats.frames_echoed += 1;
                                 stats.first_echo_at.get_or_insert_with(std::time::Instant::now);
-                                let micros = u32::try_from(round_trip.as_micros()).unwrap_or(u32::MAX);
-                                stats.round_trips_us.push(micros);
+                                let sent_after_open = sent.saturating_duration_since(stats.opened_at);
+                                stats.round_trips.push(RoundTrip {
+                                    sent_after_open_ms: u32::try_from(sent_after_open.as_millis()).unwrap_or(u32::MAX),
+                                    micros: u32::try_from(round_trip.as_micros()).unwrap_or(u32::MAX),
+                                });
                             }
                             _ => stats.frames_misrouted += 1,
                         }
