@@ -155,20 +155,17 @@ impl Gathered {
         // The steady window: every stream open, none ended.
         let last_opened = streams.iter().map(|s| s.opened_at).max();
         let first_ended = streams.iter().map(|s| s.ended_at).min();
-        let steady = match (last_opened, first_ended) {
-            (Some(from), Some(to)) if !streams.is_empty() => cpu_within(&self.samples, from, to)
-                .map(|(cpu, seconds)| 100.0 * cpu / (seconds * streams.len() as f64)),
-            _ => None,
-        };
-        let round_trips_steady = match (last_opened, first_ended) {
-            (Some(from), Some(to)) => round_trips_sent_within(streams, from, to),
-            _ => Vec::new(),
-        };
+        let steady_window = last_opened.zip(first_ended);
+        let steady = steady_window.and_then(|(from, to)| {
+            cpu_within(&self.samples, from, to)
+                .map(|(cpu, seconds)| 100.0 * cpu / (seconds * streams.len() as f64))
+        });
+        let round_trips_steady = steady_window
+            .map(|(from, to)| round_trips_sent_within(streams, from, to))
+            .unwrap_or_default();
         let rss_peak = self.samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
-        let rss_streaming = match (last_opened, first_ended) {
-            (Some(from), Some(to)) => highest_rss_within(&self.samples, from, to),
-            _ => None,
-        };
+        let rss_streaming =
+            steady_window.and_then(|(from, to)| highest_rss_within(&self.samples, from, to));
         let per_call = |kib: u64| {
             kib.saturating_sub(self.rss_before_kib) as f64 / f64::from(self.calls.max(1))
         };
