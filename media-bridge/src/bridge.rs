@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use axum::extract::ws::{self, WebSocket};
+use axum_tws::WebSocket;
 use domain::call::CallResult;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio_tungstenite::tungstenite;
+use tokio_websockets::{ClientBuilder, CloseCode, Connector, Limits, MaybeTlsStream, Message};
 use uuid::Uuid;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -47,19 +47,23 @@ pub const ASK_AGAIN: &str = "죄송합니다, 다시 말씀해 주시겠어요?"
 pub const START_DEADLINE: Duration = Duration::from_secs(15);
 /// Messages a media socket may send before `start` (Twilio sends one: `connected`).
 pub const MESSAGES_BEFORE_START: usize = 4;
-/// The agent socket's limits: its largest message (an audio chunk is a few KiB of base64) and
-/// the read buffer each call keeps for it (tungstenite's default, 128 KiB, was half of a call's
-/// memory).
+/// The agent socket's largest message (an audio chunk is a few KiB of base64).
 const AGENT_MAX_MESSAGE: usize = 1024 * 1024;
-const AGENT_READ_BUFFER: usize = 1024;
+/// How long closing a socket may wait for the peer to take the close frame.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
 
-/// How the agent socket is read: small buffers, bounded messages.
-fn agent_socket_config() -> tungstenite::protocol::WebSocketConfig {
-    tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(AGENT_READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(Some(AGENT_MAX_MESSAGE))
-        .max_frame_size(Some(AGENT_MAX_MESSAGE))
+/// TLS for `wss://` agent sockets: rustls with aws-lc-rs (the provider reqwest uses here too),
+/// server certificates checked against the system's roots.
+fn agent_tls() -> Result<Connector, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    Ok(Connector::Rustls(tokio_rustls::TlsConnector::from(
+        Arc::new(config),
+    )))
 }
 
 /// Where the agent runs.
@@ -236,7 +240,7 @@ enum StartError {
     #[error("closed before start")]
     Closed,
     #[error("media socket: {0}")]
-    Socket(#[from] axum::Error),
+    Socket(#[from] axum_tws::WebSocketError),
     #[error("unreadable Media Streams message: {0}")]
     Unreadable(#[from] serde_json::Error),
     #[error("start without the {0} parameter")]
@@ -257,7 +261,11 @@ enum SetupError {
     #[error("signed URL: {0}")]
     SignedUrl(String),
     #[error("agent socket: {0}")]
-    AgentSocket(#[from] tungstenite::Error),
+    AgentSocket(#[from] tokio_websockets::Error),
+    #[error("agent socket address: {0}")]
+    AgentUrl(#[from] axum::http::uri::InvalidUri),
+    #[error("agent socket TLS: {0}")]
+    AgentTls(String),
     #[error(transparent)]
     Send(#[from] SendError),
 }
@@ -268,9 +276,9 @@ enum SendError {
     #[error("unserializable message: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("agent socket: {0}")]
-    Agent(#[from] tungstenite::Error),
+    Agent(#[from] tokio_websockets::Error),
     #[error("media socket: {0}")]
-    Twilio(#[from] axum::Error),
+    Twilio(#[from] axum_tws::WebSocketError),
 }
 
 /// Why a client tool call failed (the text goes back to the agent as an error result).
@@ -293,12 +301,14 @@ pub struct Bridge {
     port: Arc<dyn CallPort>,
     stream_secret: Vec<u8>,
     http: reqwest::Client,
+    /// TLS for the agent socket, made once (`Err` when the system's roots could not be read:
+    /// then every `wss://` agent socket fails with that reason).
+    agent_tls: Result<Connector, String>,
     unverified: Arc<UnverifiedSockets>,
     start_deadline: Duration,
 }
 
-type AgentSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type AgentSocket = tokio_websockets::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What the start of a stream told us.
 struct Started {
@@ -321,6 +331,7 @@ impl Bridge {
             port,
             stream_secret,
             http: ElevenLabsConfig::http_client(),
+            agent_tls: agent_tls().map_err(|e| e.to_string()),
             unverified: UnverifiedSockets::new(DEFAULT_UNVERIFIED_PER_ADDRESS),
             start_deadline: START_DEADLINE,
         }
@@ -354,16 +365,16 @@ impl Bridge {
             Ok(started) => started,
             Err(why) => {
                 tracing::warn!(%why, "media stream refused");
-                let close = match why {
-                    StartError::TooLarge(_) => Some(ws::CloseFrame {
-                        code: ws::close_code::SIZE,
-                        reason: "message too large before start".into(),
-                    }),
-                    _ => None,
-                };
-                if let Err(error) = twilio.send(ws::Message::Close(close)).await {
-                    tracing::debug!(%error, "the media socket was already closed");
+                if let StartError::TooLarge(_) = why {
+                    let close = Message::close(
+                        Some(CloseCode::MESSAGE_TOO_BIG),
+                        "message too large before start",
+                    );
+                    if let Err(error) = twilio.send(close).await {
+                        tracing::debug!(%error, "the media socket was already closed");
+                    }
                 }
+                close_twilio(&mut twilio).await;
                 return;
             }
         };
@@ -421,15 +432,20 @@ impl Bridge {
                 message = twilio.next() => message,
                 () = &mut deadline => return Err(StartError::Timeout(self.start_deadline)),
             };
-            let text = match message {
-                Some(Ok(ws::Message::Text(text))) => text,
-                Some(Ok(ws::Message::Close(_))) | None => {
+            let message = match message {
+                Some(Ok(message)) => message,
+                None => return Err(StartError::Closed),
+                Some(Err(error)) => return Err(error.into()),
+            };
+            let Some(text) = message.as_text() else {
+                if message.is_close() {
                     return Err(StartError::Closed);
                 }
-                Some(Ok(ws::Message::Binary(_))) => return Err(StartError::Binary),
+                if message.is_binary() {
+                    return Err(StartError::Binary);
+                }
                 // Pings and pongs are answered by the codec.
-                Some(Ok(_)) => continue,
-                Some(Err(error)) => return Err(error.into()),
+                continue;
             };
             if text.len() > MAX_MESSAGE_BEFORE_START {
                 return Err(StartError::TooLarge(text.len()));
@@ -438,7 +454,7 @@ impl Bridge {
             if messages > MESSAGES_BEFORE_START {
                 return Err(StartError::TooMany);
             }
-            let message: FromTwilio = serde_json::from_str(text.as_str())?;
+            let message: FromTwilio = serde_json::from_str(text)?;
             match message {
                 FromTwilio::Connected { .. } => {}
                 FromTwilio::Start {
@@ -488,13 +504,11 @@ impl Bridge {
             .json()
             .await
             .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
-        // No Nagle delay on the agent socket either: every 20 ms frame goes out at once.
-        let (mut agent, _) = tokio_tungstenite::connect_async_with_config(
-            signed.signed_url.as_str(),
-            Some(agent_socket_config()),
-            true,
-        )
-        .await?;
+        let tls = self
+            .agent_tls
+            .as_ref()
+            .map_err(|why| SetupError::AgentTls(why.clone()))?;
+        let mut agent = connect_agent(tls, &signed.signed_url).await?;
         let initiation = ClientMessage::ConversationInitiationClientData {
             conversation_config_override: ConversationConfigOverride {
                 agent: AgentOverride {
@@ -534,18 +548,19 @@ impl Bridge {
             tokio::select! {
                 message = twilio.next() => {
                     let received = Instant::now();
-                    let text = match message {
-                        Some(Ok(ws::Message::Text(text))) => text,
-                        Some(Ok(ws::Message::Close(_))) | None | Some(Err(_)) => {
+                    let message = match message {
+                        Some(Ok(message)) if !message.is_close() => message,
+                        Some(Ok(_)) | None | Some(Err(_)) => {
                             close_agent(&mut agent).await;
                             return EndReason::TwilioStopped;
                         }
-                        Some(Ok(_)) => continue,
                     };
-                    match frames::from_twilio(text.as_str()) {
+                    let Some(text) = message.as_text() else {
+                        continue;
+                    };
+                    match frames::from_twilio(text) {
                         FromTwilioFrame::Audio(chunk) => {
-                            let frame = tungstenite::Message::text(chunk);
-                            if agent.send(frame).await.is_err() {
+                            if agent.send(Message::text(chunk)).await.is_err() {
                                 // The agent closed while we were sending: read why.
                                 return agent_close_reason(&mut agent, last_error).await;
                             }
@@ -563,21 +578,26 @@ impl Bridge {
                 }
                 message = agent.next() => {
                     let received = Instant::now();
-                    let text = match message {
-                        Some(Ok(tungstenite::Message::Text(text))) => text,
-                        Some(Ok(tungstenite::Message::Close(frame))) => {
-                            return close_reason(frame, last_error);
-                        }
+                    let message = match message {
+                        Some(Ok(message)) => message,
                         None | Some(Err(_)) => return close_reason(None, last_error),
-                        Some(Ok(_)) => continue,
                     };
-                    let message = match frames::from_agent(text.as_str()) {
+                    if let Some(close) = message.as_close() {
+                        let reason = close_reason(Some(close), last_error);
+                        // Acknowledges the agent's close frame.
+                        close_agent(&mut agent).await;
+                        return reason;
+                    }
+                    let Some(text) = message.as_text() else {
+                        continue;
+                    };
+                    let message = match frames::from_agent(text) {
                         FromAgentFrame::Audio { event_id, payload } => {
                             if event_id <= last_interruption {
                                 continue;
                             }
                             let out = frames::to_twilio_media(&started.stream_sid, &payload);
-                            if let Err(error) = twilio.send(ws::Message::Text(out.into())).await {
+                            if let Err(error) = twilio.send(Message::text(out)).await {
                                 tracing::debug!(%error, "the media socket is gone");
                                 close_agent(&mut agent).await;
                                 return EndReason::TwilioStopped;
@@ -715,15 +735,31 @@ impl Bridge {
     }
 }
 
-/// The end reason from the agent's close frame (the last `error` event names the cause best).
-fn close_reason(
-    frame: Option<tungstenite::protocol::CloseFrame>,
-    last_error: Option<String>,
-) -> EndReason {
+/// Opens the agent socket at `url`, through `tls` when it is `wss://`.
+async fn connect_agent(tls: &Connector, url: &str) -> Result<AgentSocket, SetupError> {
+    let (agent, _) = ClientBuilder::from_uri(url.parse()?)
+        .connector(tls)
+        .limits(Limits::default().max_payload_len(Some(AGENT_MAX_MESSAGE)))
+        .connect()
+        .await?;
+    // No Nagle delay on the agent socket either: every 20 ms frame goes out at once.
+    let tcp = match agent.get_ref() {
+        MaybeTlsStream::Plain(tcp) => tcp,
+        MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+    };
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::warn!(%error, "could not set TCP_NODELAY on the agent socket");
+    }
+    Ok(agent)
+}
+
+/// The end reason from the agent's close frame, its code and reason (the last `error` event
+/// names the cause best).
+fn close_reason(frame: Option<(CloseCode, &str)>, last_error: Option<String>) -> EndReason {
     match frame {
-        Some(frame) => EndReason::AgentClosed {
-            code: u16::from(frame.code),
-            reason: last_error.unwrap_or_else(|| frame.reason.to_string()),
+        Some((code, reason)) => EndReason::AgentClosed {
+            code: u16::from(code),
+            reason: last_error.unwrap_or_else(|| reason.to_owned()),
         },
         None => EndReason::AgentClosed {
             code: 1006,
@@ -737,7 +773,7 @@ async fn agent_close_reason(agent: &mut AgentSocket, last_error: Option<String>)
     let drain = async {
         while let Some(message) = agent.next().await {
             match message {
-                Ok(tungstenite::Message::Close(frame)) => return frame,
+                Ok(message) if message.is_close() => return Some(message),
                 Ok(_) => {}
                 Err(_) => return None,
             }
@@ -747,36 +783,85 @@ async fn agent_close_reason(agent: &mut AgentSocket, last_error: Option<String>)
     let frame = tokio::time::timeout(Duration::from_secs(1), drain)
         .await
         .unwrap_or(None);
-    close_reason(frame, last_error)
+    close_reason(frame.as_ref().and_then(Message::as_close), last_error)
 }
 
 async fn send_agent(agent: &mut AgentSocket, message: &ClientMessage) -> Result<(), SendError> {
     let text = serde_json::to_string(message)?;
-    agent.send(tungstenite::Message::text(text)).await?;
+    agent.send(Message::text(text)).await?;
     Ok(())
 }
 
 async fn send_twilio(twilio: &mut WebSocket, message: &ToTwilio) -> Result<(), SendError> {
     let text = serde_json::to_string(message)?;
-    twilio.send(ws::Message::Text(text.into())).await?;
+    twilio.send(Message::text(text)).await?;
     Ok(())
 }
 
 /// Closes the agent socket; it may already be gone, which is what closing wanted.
 async fn close_agent(agent: &mut AgentSocket) {
-    if let Err(error) = agent.close(None).await {
-        tracing::debug!(%error, "the agent socket was already closed");
-    }
+    close_within_deadline("agent", agent.close()).await;
 }
 
 /// Closes the media socket (Twilio then runs what follows `<Connect>`); it may already be gone.
 async fn close_twilio(twilio: &mut WebSocket) {
-    if let Err(error) = twilio.send(ws::Message::Close(None)).await {
-        tracing::debug!(%error, "the media socket was already closed");
+    close_within_deadline("media", twilio.close()).await;
+}
+
+/// Runs a socket's closing handshake: our close frame goes out (unless one did already), or the
+/// peer's is acknowledged, what the peer still sends is read and dropped until its close frame,
+/// then the connection is shut down. A peer that never answers is given [`CLOSE_DEADLINE`].
+async fn close_within_deadline<E: std::fmt::Display>(
+    socket: &'static str,
+    closing: impl Future<Output = Result<(), E>>,
+) {
+    match tokio::time::timeout(CLOSE_DEADLINE, closing).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(socket, %error, "the socket was already closed"),
+        Err(_) => tracing::debug!(socket, "the peer did not answer the close frame in time"),
     }
 }
 
 /// How long a frame spent in the bridge, from its arrival to its forwarding, per direction.
 fn frame_latency(direction: &'static str) -> metrics::Histogram {
     metrics::histogram!(commands::metrics::names::BRIDGE_FRAME_LATENCY, "direction" => direction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// ElevenLabs' signed URLs are `wss://`: the agent socket must speak TLS there (it once
+    /// could not: the WebSocket client was built without it, so every real call would have
+    /// failed at setup).
+    #[tokio::test]
+    async fn a_wss_agent_url_is_opened_with_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut hello = vec![0u8; 512];
+            let n = tcp.read(&mut hello).await.unwrap();
+            hello.truncate(n);
+            hello
+        });
+        let tls = agent_tls().unwrap();
+        let url = format!("wss://127.0.0.1:{port}/v1/convai/conversation?agent_id=a");
+        let connected = connect_agent(&tls, &url).await;
+        let hello = server.await.unwrap();
+        assert!(connected.is_err(), "the listener speaks no TLS");
+        // A TLS handshake record (22) holding a ClientHello (1), not an HTTP request.
+        assert_eq!((hello[0], hello[5]), (22, 1), "{hello:?}");
+    }
+
+    #[tokio::test]
+    async fn an_agent_url_that_is_no_uri_fails_the_setup_with_its_reason() {
+        let tls = agent_tls().unwrap();
+        let error = connect_agent(&tls, "wss://exa mple").await.err().unwrap();
+        assert!(
+            error.to_string().starts_with("agent socket address"),
+            "{error}"
+        );
+    }
 }

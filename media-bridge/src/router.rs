@@ -14,11 +14,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_tws::{Limits, WebSocketError};
 
 use crate::bridge::Bridge;
 
@@ -35,9 +36,6 @@ pub const MAX_MESSAGE_BEFORE_START: usize = 4 * 1024;
 /// µ-law audio and are under 1 kB.
 pub const MAX_MESSAGE: usize = 16 * 1024;
 
-/// The codec's read buffer per socket (its default is 128 KiB, allocated up front).
-const READ_BUFFER: usize = 1024;
-
 /// Unverified media sockets one client address may hold open unless configured otherwise
 /// (`MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS`).
 pub const DEFAULT_UNVERIFIED_PER_ADDRESS: usize = 64;
@@ -52,7 +50,7 @@ pub fn router(bridge: Arc<Bridge>) -> Router {
 async fn media(
     State(bridge): State<Arc<Bridge>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    upgrade: WebSocketUpgrade,
+    upgrade: MediaUpgrade,
 ) -> Response {
     // A bridge-only process knows no proxies: it counts per peer.
     serve_media(Some(bridge), peer.ip(), upgrade).await
@@ -63,7 +61,7 @@ async fn media(
 pub async fn serve_media(
     bridge: Option<Arc<Bridge>>,
     client: IpAddr,
-    upgrade: WebSocketUpgrade,
+    upgrade: MediaUpgrade,
 ) -> Response {
     let Some(bridge) = bridge else {
         return (
@@ -81,10 +79,36 @@ pub async fn serve_media(
             .into_response();
     };
     upgrade
-        .max_frame_size(MAX_MESSAGE)
-        .max_message_size(MAX_MESSAGE)
-        .read_buffer_size(READ_BUFFER)
+        .0
+        .limits(Limits::default().max_payload_len(Some(MAX_MESSAGE)))
         .on_upgrade(move |socket| bridge.serve(socket, permit))
+}
+
+/// The media socket's handshake (tokio-websockets under axum). A request that is no WebSocket
+/// handshake is refused with a status and a plain-text reason.
+pub struct MediaUpgrade(axum_tws::WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for MediaUpgrade {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        axum_tws::WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(refusal)
+    }
+}
+
+/// Why a request could not become a media socket, as a status and a plain-text reason.
+fn refusal(error: WebSocketError) -> Response {
+    let status = match error {
+        WebSocketError::MethodNotGet | WebSocketError::MethodNotConnect => {
+            StatusCode::METHOD_NOT_ALLOWED
+        }
+        WebSocketError::ConnectionNotUpgradeable => StatusCode::UPGRADE_REQUIRED,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, format!("not a WebSocket handshake: {error}")).into_response()
 }
 
 /// Counts the media sockets per client address whose `start` is not verified yet.

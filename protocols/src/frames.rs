@@ -81,6 +81,8 @@ pub fn to_twilio_media(stream_sid: &str, payload: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elevenlabs::AgentFrame;
+    use crate::twilio::MediaFrame;
 
     #[test]
     fn audio_passes_through_untouched_and_other_messages_are_read_whole() {
@@ -110,5 +112,61 @@ mod tests {
             FromAgentFrame::Message(ServerMessage::Ping { .. })
         ));
         assert!(matches!(from_agent("[1]"), FromAgentFrame::Unreadable(_)));
+    }
+
+    #[test]
+    fn frames_in_the_providers_own_form_are_read_by_position_and_others_parsed_alike() {
+        let borrowed = |payload: Option<Cow<'_, str>>| match payload {
+            Some(Cow::Borrowed(text)) => Some(text.to_owned()),
+            _ => None,
+        };
+        // Twilio's form: read in place, the same payload as parsing finds.
+        let media = r#"{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+J/w=="},"streamSid":"MZ1"}"#;
+        assert_eq!(
+            borrowed(MediaFrame::media_payload(media)).as_deref(),
+            Some("no+J/w==")
+        );
+        // Keys in another order, spaces, an escaped `/`: parsed, with the same result.
+        for other in [
+            r#"{"sequenceNumber":"4","event":"media","media":{"payload":"no+J/w=="},"streamSid":"MZ1"}"#,
+            r#"{"event": "media", "media": {"payload": "no+J/w=="}}"#,
+            r#"{"event":"media","media":{"payload":"no+J\/w=="}}"#,
+        ] {
+            let payload = MediaFrame::media_payload(other).expect(other);
+            assert_eq!(payload, "no+J/w==", "{other}");
+        }
+        // Not media, or media without a payload: nothing to forward.
+        let mark =
+            r#"{"event":"mark","sequenceNumber":"6","mark":{"name":"payload"},"streamSid":"MZ1"}"#;
+        assert!(MediaFrame::media_payload(mark).is_none());
+        assert!(MediaFrame::media_payload(r#"{"event":"media","media":{}}"#).is_none());
+
+        // The agent's form, alignment included: read in place.
+        let audio = r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id":7,"alignment":{"chars":["a"],"char_start_times_ms":[0],"char_durations_ms":[5]}}}"#;
+        let event = AgentFrame::audio(audio).unwrap();
+        assert!(matches!(event.audio_base_64, Cow::Borrowed("AAEC/w==")));
+        assert_eq!(event.event_id, 7);
+        // The event id first, or written with a space, or an escape in the audio: the same.
+        for other in [
+            r#"{"type":"audio","audio_event":{"event_id":7,"audio_base_64":"AAEC/w=="}}"#,
+            r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id": 7}}"#,
+            r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC\/w==","event_id":7}}"#,
+            r#"{"audio_event":{"audio_base_64":"AAEC/w==","event_id":7},"type":"audio"}"#,
+        ] {
+            let event = AgentFrame::audio(other).expect(other);
+            assert_eq!(
+                (event.audio_base_64.as_ref(), event.event_id),
+                ("AAEC/w==", 7),
+                "{other}"
+            );
+        }
+        // No event id, or one that is no u64: not audio to play.
+        for broken in [
+            r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w=="}}"#,
+            r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id":-1}}"#,
+            r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id":99999999999999999999}}"#,
+        ] {
+            assert!(AgentFrame::audio(broken).is_none(), "{broken}");
+        }
     }
 }

@@ -11,6 +11,55 @@ pub mod frames;
 pub mod openai;
 pub mod twilio;
 
+/// A key as written in a compact JSON message, with its quotes and colon (and, for a string
+/// value, the value's opening quote), e.g. `"payload":"`, ready to be found again and again.
+pub(crate) struct Key {
+    key: &'static str,
+    finder: std::sync::OnceLock<memchr::memmem::Finder<'static>>,
+}
+
+impl Key {
+    pub(crate) const fn new(key: &'static str) -> Self {
+        Self {
+            key,
+            finder: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// What follows the key's first occurrence in `text`.
+    fn rest<'a>(&self, text: &'a str) -> Option<&'a str> {
+        let finder = self
+            .finder
+            .get_or_init(|| memchr::memmem::Finder::new(self.key));
+        let at = finder.find(text.as_bytes())?;
+        text.get(at + self.key.len()..)
+    }
+
+    /// The raw text of the string value after the key, for reading a 20 ms frame by position
+    /// instead of parsing it; `None` when the key is missing or the value holds an escape (then
+    /// the caller parses the message whole). Inside a JSON string every `"` is escaped, so the
+    /// key matches only where the message has that key, and a value without a backslash ends
+    /// at the next `"`.
+    pub(crate) fn string_in<'a>(&self, text: &'a str) -> Option<&'a str> {
+        let rest = self.rest(text)?;
+        let value = &rest[..memchr::memchr(b'"', rest.as_bytes())?];
+        memchr::memchr(b'\\', value.as_bytes())
+            .is_none()
+            .then_some(value)
+    }
+
+    /// The unsigned integer after the key, read as [`Key::string_in`] reads strings; `None`
+    /// unless digits follow at once and the number ends there.
+    pub(crate) fn number_in(&self, text: &str) -> Option<u64> {
+        let rest = self.rest(text)?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest.as_bytes().get(digits) {
+            Some(b',' | b'}') => rest[..digits].parse().ok(),
+            _ => None,
+        }
+    }
+}
+
 /// Appends `text` to `out` as a JSON string literal (quotes and escapes included): the per-frame
 /// messages are written straight, without a serializer, since they are one fixed shape each.
 pub(crate) fn push_json_string(out: &mut String, text: &str) {

@@ -68,10 +68,12 @@ async fn a_bridge_process_serves_the_media_socket_and_nothing_of_the_api() {
     let get = |path: &str| app.client.get(format!("{}{path}", app.origin)).send();
 
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
-    // A plain GET is no WebSocket handshake: the route is there, the upgrade is refused.
-    let media = get("/twilio/media").await.unwrap().status();
-    assert_ne!(media, 404, "the media socket is served");
-    assert!(media.is_client_error(), "{media}");
+    // A plain GET is no WebSocket handshake: the route is there, the upgrade is refused, and
+    // the answer says why.
+    let media = get("/twilio/media").await.unwrap();
+    assert_eq!(media.status(), 400, "the media socket is served");
+    let why = media.text().await.unwrap();
+    assert!(why.starts_with("not a WebSocket handshake: "), "{why}");
     for path in ["/api/v1/me", "/readyz", "/metrics", "/openapi.json"] {
         assert_eq!(get(path).await.unwrap().status(), 404, "{path}");
     }

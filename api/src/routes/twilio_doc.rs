@@ -6,10 +6,10 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use media_bridge::router::MediaUpgrade;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::state::AppState;
@@ -127,7 +127,7 @@ pub async fn media(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: MediaUpgrade,
 ) -> Response {
     // Behind our own proxies (TRUSTED_PROXIES) sockets count per client, not per proxy.
     let client = state.client_ip(peer, &headers);

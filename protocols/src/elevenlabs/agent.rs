@@ -230,10 +230,25 @@ pub struct AudioFrameEvent<'a> {
     pub event_id: u64,
 }
 
+static AUDIO_BASE_64: crate::Key = crate::Key::new(r#""audio_base_64":""#);
+static EVENT_ID: crate::Key = crate::Key::new(r#""event_id":"#);
+
 impl<'a> AgentFrame<'a> {
     /// The event of an `audio` message; `None` for any other message or a text that is not
     /// this shape.
     pub fn audio(text: &'a str) -> Option<AudioFrameEvent<'a>> {
+        // As the agent writes them (PROTOCOLS §E4): `type` first, then `audio_event` with its
+        // two keys (and `alignment`, whose keys are others). Read by position; a message
+        // written any other way is parsed.
+        if let Some(rest) = text.strip_prefix(r#"{"type":"audio","#)
+            && let Some(audio) = AUDIO_BASE_64.string_in(rest)
+            && let Some(event_id) = EVENT_ID.number_in(rest)
+        {
+            return Some(AudioFrameEvent {
+                audio_base_64: Cow::Borrowed(audio),
+                event_id,
+            });
+        }
         match serde_json::from_str::<AgentFrame<'a>>(text) {
             Ok(AgentFrame {
                 kind,

@@ -142,10 +142,19 @@ pub struct MediaFramePayload<'a> {
     pub payload: Cow<'a, str>,
 }
 
+static PAYLOAD: crate::Key = crate::Key::new(r#""payload":""#);
+
 impl<'a> MediaFrame<'a> {
     /// The payload of a `media` message; `None` for any other message or a text that is not
     /// this shape.
     pub fn media_payload(text: &'a str) -> Option<Cow<'a, str>> {
+        // As Twilio writes them (PROTOCOLS §D1): `event` first, then one key `payload`, in
+        // `media`. Read by position; a message written any other way is parsed.
+        if let Some(rest) = text.strip_prefix(r#"{"event":"media","#)
+            && let Some(payload) = PAYLOAD.string_in(rest)
+        {
+            return Some(Cow::Borrowed(payload));
+        }
         match serde_json::from_str::<MediaFrame<'a>>(text) {
             Ok(MediaFrame {
                 event,
