@@ -135,6 +135,19 @@ mod tests {
             let payload = MediaFrame::media_payload(other).expect(other);
             assert_eq!(payload, "no+J/w==", "{other}");
         }
+        // A `payload` key elsewhere too, written plainly or next to one with a space before its
+        // colon or an escape in its name: parsed, so the one in `media` is read.
+        for decoy in [
+            r#"{"event":"media","extra":{"payload":"AAAA"},"media":{"payload":"no+J/w=="}}"#,
+            r#"{"event":"media","extra":{"payload":"AAAA"},"media":{"payload" :"no+J/w=="}}"#,
+            r#"{"event":"media","extra":{"payload":"AAAA"},"media":{"pa\u0079load":"no+J/w=="}}"#,
+        ] {
+            assert_eq!(
+                MediaFrame::media_payload(decoy).unwrap(),
+                "no+J/w==",
+                "{decoy}"
+            );
+        }
         // Not media, or media without a payload: nothing to forward.
         let mark =
             r#"{"event":"mark","sequenceNumber":"6","mark":{"name":"payload"},"streamSid":"MZ1"}"#;
@@ -152,6 +165,7 @@ mod tests {
             r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC/w==","event_id": 7}}"#,
             r#"{"type":"audio","audio_event":{"audio_base_64":"AAEC\/w==","event_id":7}}"#,
             r#"{"audio_event":{"audio_base_64":"AAEC/w==","event_id":7},"type":"audio"}"#,
+            r#"{"type":"audio","extra":{"event_id":5},"audio_event":{"audio_base_64":"AAEC/w==","event_id":7}}"#,
         ] {
             let event = AgentFrame::audio(other).expect(other);
             assert_eq!(

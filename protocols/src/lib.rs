@@ -11,8 +11,15 @@ pub mod frames;
 pub mod openai;
 pub mod twilio;
 
-/// A key as written in a compact JSON message, with its quotes and colon (and, for a string
-/// value, the value's opening quote), e.g. `"payload":"`, ready to be found again and again.
+/// A key of a compact JSON message, written with its quotes (e.g. `"payload"`), for reading a
+/// 20 ms frame by position instead of parsing it; its searcher is built once.
+///
+/// A value is read only from a message with no backslash at all, in which the key's quoted name
+/// occurs exactly once, directly followed by `:`. Without escapes no string holds a `"`, so that
+/// occurrence is a string spelled as the key, and followed by `:` it is the key itself: the one
+/// key of that name in the message, wherever it sits, so a message that parses has its value
+/// there (a second occurrence anywhere would make it ambiguous). A string value then ends at the
+/// next `"`. Anything else gives `None`, and the caller parses the message whole.
 pub(crate) struct Key {
     key: &'static str,
     finder: std::sync::OnceLock<memchr::memmem::Finder<'static>>,
@@ -26,35 +33,35 @@ impl Key {
         }
     }
 
-    /// What follows the key's first occurrence in `text`.
-    fn rest<'a>(&self, text: &'a str) -> Option<&'a str> {
+    /// What follows the key and its colon in `text`, if the key occurs there exactly once and
+    /// `text` holds no escape.
+    fn value<'a>(&self, text: &'a str) -> Option<&'a str> {
+        if memchr::memchr(b'\\', text.as_bytes()).is_some() {
+            return None;
+        }
         let finder = self
             .finder
             .get_or_init(|| memchr::memmem::Finder::new(self.key));
         let at = finder.find(text.as_bytes())?;
-        text.get(at + self.key.len()..)
+        let rest = &text[at + self.key.len()..];
+        if finder.find(rest.as_bytes()).is_some() {
+            return None;
+        }
+        rest.strip_prefix(':')
     }
 
-    /// The raw text of the string value after the key, for reading a 20 ms frame by position
-    /// instead of parsing it; `None` when the key is missing or the value holds an escape (then
-    /// the caller parses the message whole). Inside a JSON string every `"` is escaped, so the
-    /// key matches only where the message has that key, and a value without a backslash ends
-    /// at the next `"`.
+    /// The string value of the key (its raw text, which has no escapes).
     pub(crate) fn string_in<'a>(&self, text: &'a str) -> Option<&'a str> {
-        let rest = self.rest(text)?;
-        let value = &rest[..memchr::memchr(b'"', rest.as_bytes())?];
-        memchr::memchr(b'\\', value.as_bytes())
-            .is_none()
-            .then_some(value)
+        let value = self.value(text)?.strip_prefix('"')?;
+        Some(&value[..memchr::memchr(b'"', value.as_bytes())?])
     }
 
-    /// The unsigned integer after the key, read as [`Key::string_in`] reads strings; `None`
-    /// unless digits follow at once and the number ends there.
+    /// The unsigned integer value of the key: digits ended by `,` or `}`.
     pub(crate) fn number_in(&self, text: &str) -> Option<u64> {
-        let rest = self.rest(text)?;
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest.as_bytes().get(digits) {
-            Some(b',' | b'}') => rest[..digits].parse().ok(),
+        let value = self.value(text)?;
+        let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+        match value.as_bytes().get(digits) {
+            Some(b',' | b'}') => value[..digits].parse().ok(),
             _ => None,
         }
     }

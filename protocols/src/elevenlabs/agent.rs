@@ -230,8 +230,8 @@ pub struct AudioFrameEvent<'a> {
     pub event_id: u64,
 }
 
-static AUDIO_BASE_64: crate::Key = crate::Key::new(r#""audio_base_64":""#);
-static EVENT_ID: crate::Key = crate::Key::new(r#""event_id":"#);
+static AUDIO_BASE_64: crate::Key = crate::Key::new(r#""audio_base_64""#);
+static EVENT_ID: crate::Key = crate::Key::new(r#""event_id""#);
 
 impl<'a> AgentFrame<'a> {
     /// The event of an `audio` message; `None` for any other message or a text that is not

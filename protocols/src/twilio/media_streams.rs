@@ -142,7 +142,7 @@ pub struct MediaFramePayload<'a> {
     pub payload: Cow<'a, str>,
 }
 
-static PAYLOAD: crate::Key = crate::Key::new(r#""payload":""#);
+static PAYLOAD: crate::Key = crate::Key::new(r#""payload""#);
 
 impl<'a> MediaFrame<'a> {
     /// The payload of a `media` message; `None` for any other message or a text that is not
