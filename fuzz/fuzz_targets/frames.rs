@@ -1,6 +1,6 @@
 //! The bridge's per-frame fast path against the full message types: whatever text a socket
-//! sends, the audio read through the borrowed views is the audio serde reads, and what the
-//! bridge writes is a well-formed message carrying exactly that audio.
+//! sends, the audio read by position (or through the borrowed views) is the audio serde reads,
+//! and what the bridge writes is a well-formed message carrying exactly that audio.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
