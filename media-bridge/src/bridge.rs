@@ -302,7 +302,7 @@ pub struct Bridge {
     stream_secret: Vec<u8>,
     http: reqwest::Client,
     /// TLS for the agent socket, made once (`Err` when the system's roots could not be read:
-    /// then every `wss://` agent socket fails with that reason).
+    /// then every `wss://` agent socket fails with that reason; see [`Bridge::connector_for`]).
     agent_tls: Result<Connector, String>,
     unverified: Arc<UnverifiedSockets>,
     start_deadline: Duration,
@@ -504,11 +504,8 @@ impl Bridge {
             .json()
             .await
             .map_err(|e| SetupError::SignedUrl(e.without_url().to_string()))?;
-        let tls = self
-            .agent_tls
-            .as_ref()
-            .map_err(|why| SetupError::AgentTls(why.clone()))?;
-        let mut agent = connect_agent(tls, &signed.signed_url).await?;
+        let mut agent =
+            connect_agent(self.connector_for(&signed.signed_url)?, &signed.signed_url).await?;
         let initiation = ClientMessage::ConversationInitiationClientData {
             conversation_config_override: ConversationConfigOverride {
                 agent: AgentOverride {
@@ -528,6 +525,16 @@ impl Bridge {
         };
         send_agent(&mut agent, &initiation).await?;
         Ok((session, agent))
+    }
+
+    /// The connector for the agent socket at `url`: without the system's roots only a `wss://`
+    /// URL fails (a `ws://` one, as a sandbox's, needs no TLS).
+    fn connector_for(&self, url: &str) -> Result<&Connector, SetupError> {
+        match &self.agent_tls {
+            Ok(tls) => Ok(tls),
+            Err(why) if url.starts_with("wss:") => Err(SetupError::AgentTls(why.clone())),
+            Err(_) => Ok(&Connector::Plain),
+        }
     }
 
     /// Moves frames both ways until one side ends.

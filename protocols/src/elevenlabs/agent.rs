@@ -240,7 +240,9 @@ impl<'a> AgentFrame<'a> {
         // As the agent writes them (PROTOCOLS §E4): `type` first, then `audio_event` with its
         // two keys (and `alignment`, whose keys are others). Read by position; a message
         // written any other way is parsed.
-        if let Some(rest) = text.strip_prefix(r#"{"type":"audio","#)
+        if let Some(rest) = text
+            .strip_prefix(r#"{"type":"audio","#)
+            .and_then(crate::Unescaped::new)
             && let Some(audio) = AUDIO_BASE_64.string_in(rest)
             && let Some(event_id) = EVENT_ID.number_in(rest)
         {

@@ -150,7 +150,9 @@ impl<'a> MediaFrame<'a> {
     pub fn media_payload(text: &'a str) -> Option<Cow<'a, str>> {
         // As Twilio writes them (PROTOCOLS §D1): `event` first, then one key `payload`, in
         // `media`. Read by position; a message written any other way is parsed.
-        if let Some(rest) = text.strip_prefix(r#"{"event":"media","#)
+        if let Some(rest) = text
+            .strip_prefix(r#"{"event":"media","#)
+            .and_then(crate::Unescaped::new)
             && let Some(payload) = PAYLOAD.string_in(rest)
         {
             return Some(Cow::Borrowed(payload));
