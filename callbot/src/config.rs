@@ -97,6 +97,9 @@ pub struct Config {
     /// `MEDIA_START_DEADLINE_SECONDS`: how long a media socket may take to send a verified
     /// `start` (default 15).
     pub media_start_deadline: std::time::Duration,
+    /// `MEDIA_THREADS`: threads that run the media sockets, each call on one of them (default
+    /// half the cores, at least one; see `media_bridge::media_threads`).
+    pub media_threads: usize,
     /// Outbound webhooks: `WEBHOOK_RETRY_SCHEDULE` (pauses in seconds between attempts,
     /// default `30,120,300,900,2400`), `WEBHOOK_DISABLE_AFTER_HOURS` (default 72); private and
     /// loopback receivers only in sandbox mode (no `TWILIO_ACCOUNT_SID`).
@@ -327,6 +330,8 @@ impl Config {
                 .unwrap_or(media_bridge::router::DEFAULT_UNVERIFIED_PER_ADDRESS);
         let media_start_deadline = fractional_seconds(&var, "MEDIA_START_DEADLINE_SECONDS", 600.0)?
             .unwrap_or(media_bridge::bridge::START_DEADLINE);
+        let media_threads = count(&var, "MEDIA_THREADS", 256)?
+            .unwrap_or_else(media_bridge::media_threads::MediaThreads::default_count);
         // Sandbox mode (calls simulated) allows private and loopback receivers.
         let webhooks =
             commands::webhooks::DeliveryPolicy::from_env(var, providers.twilio.is_none())
@@ -352,6 +357,7 @@ impl Config {
             http,
             media_unverified_per_address,
             media_start_deadline,
+            media_threads,
             webhooks,
         })
     }

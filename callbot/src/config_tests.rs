@@ -204,6 +204,10 @@ fn http_limits_default_and_refuse_nonsense() {
     let config = load(dir.path(), &[]).unwrap();
     assert_eq!(config.http, HttpLimits::default());
     assert_eq!(config.media_unverified_per_address, 64);
+    assert_eq!(
+        config.media_threads,
+        media_bridge::media_threads::MediaThreads::default_count()
+    );
     let config = load(
         dir.path(),
         &[
@@ -212,6 +216,7 @@ fn http_limits_default_and_refuse_nonsense() {
             ("HTTP_MAX_CONNECTIONS", "10"),
             ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "3"),
             ("MEDIA_START_DEADLINE_SECONDS", "120"),
+            ("MEDIA_THREADS", "3"),
         ],
     )
     .unwrap();
@@ -224,6 +229,7 @@ fn http_limits_default_and_refuse_nonsense() {
         }
     );
     assert_eq!(config.media_unverified_per_address, 3);
+    assert_eq!(config.media_threads, 3);
     assert_eq!(
         config.media_start_deadline,
         std::time::Duration::from_secs(120)
@@ -235,6 +241,8 @@ fn http_limits_default_and_refuse_nonsense() {
         ("HTTP_MAX_CONNECTIONS", "0"),
         ("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "-1"),
         ("MEDIA_START_DEADLINE_SECONDS", "601"),
+        ("MEDIA_THREADS", "0"),
+        ("MEDIA_THREADS", "257"),
     ] {
         assert_refused(name, bad);
     }

@@ -9,6 +9,7 @@ use anyhow::Context;
 use api::state::TwilioLink;
 use commands::{Clock, EventStore};
 use media_bridge::bridge::{Bridge, ElevenLabsConfig};
+use media_bridge::media_threads::MediaThreads;
 use media_bridge::provider_accounts::Preflight;
 use media_bridge::store_port::StorePort;
 use media_bridge::twilio::{TwilioClient, TwilioConfig};
@@ -124,7 +125,10 @@ impl Providers {
                 stream_secret.expose_secret().as_bytes().to_vec(),
             )
             .with_unverified_per_address(config.media_unverified_per_address)
-            .with_start_deadline(config.media_start_deadline),
+            .with_start_deadline(config.media_start_deadline)
+            .with_media_threads(
+                MediaThreads::start(config.media_threads).context("starting the media threads")?,
+            ),
         );
         Ok(Self {
             twilio: TwilioLink::new(client, auth_token, stream_secret),

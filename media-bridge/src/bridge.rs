@@ -14,17 +14,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use axum_tws::WebSocket;
 use domain::call::CallResult;
 use futures::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio_websockets::{ClientBuilder, CloseCode, Connector, Limits, MaybeTlsStream, Message};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_websockets::{
+    ClientBuilder, CloseCode, Connector, Limits, MaybeTlsStream, Message, ServerBuilder,
+    WebSocketStream,
+};
 use uuid::Uuid;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::media_threads::MediaThreads;
 use crate::router::{
-    DEFAULT_UNVERIFIED_PER_ADDRESS, MAX_MESSAGE_BEFORE_START, UnverifiedPermit, UnverifiedSockets,
+    DEFAULT_UNVERIFIED_PER_ADDRESS, MAX_MESSAGE, MAX_MESSAGE_BEFORE_START, UnverifiedPermit,
+    UnverifiedSockets,
 };
 use crate::token::verify_stream_token;
 use crate::twilio::TwilioClient;
@@ -240,7 +248,7 @@ enum StartError {
     #[error("closed before start")]
     Closed,
     #[error("media socket: {0}")]
-    Socket(#[from] axum_tws::WebSocketError),
+    Socket(#[from] tokio_websockets::Error),
     #[error("unreadable Media Streams message: {0}")]
     Unreadable(#[from] serde_json::Error),
     #[error("start without the {0} parameter")]
@@ -278,7 +286,7 @@ enum SendError {
     #[error("agent socket: {0}")]
     Agent(#[from] tokio_websockets::Error),
     #[error("media socket: {0}")]
-    Twilio(#[from] axum_tws::WebSocketError),
+    Twilio(tokio_websockets::Error),
 }
 
 /// Why a client tool call failed (the text goes back to the agent as an error result).
@@ -306,7 +314,18 @@ pub struct Bridge {
     agent_tls: Result<Connector, String>,
     unverified: Arc<UnverifiedSockets>,
     start_deadline: Duration,
+    /// Where media connections run; `None`: on the runtime that accepted them.
+    media_threads: Option<MediaThreads>,
 }
+
+/// The connection under a media socket: any byte stream (a TCP connection on a media thread, or
+/// hyper's upgraded connection where it was accepted).
+pub trait MediaIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> MediaIo for T {}
+
+/// Twilio's media socket.
+type TwilioSocket<S> = WebSocketStream<S>;
 
 type AgentSocket = tokio_websockets::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -334,7 +353,20 @@ impl Bridge {
             agent_tls: agent_tls().map_err(|e| e.to_string()),
             unverified: UnverifiedSockets::new(DEFAULT_UNVERIFIED_PER_ADDRESS),
             start_deadline: START_DEADLINE,
+            media_threads: None,
         }
+    }
+
+    /// Runs the media connections on `threads` (see [`MediaThreads`]) instead of the runtime
+    /// that accepted them.
+    pub fn with_media_threads(mut self, threads: MediaThreads) -> Self {
+        self.media_threads = Some(threads);
+        self
+    }
+
+    /// The media threads, when the connections run on them.
+    pub fn media_threads(&self) -> Option<&MediaThreads> {
+        self.media_threads.as_ref()
     }
 
     /// How long a media socket may take to send a verified `start` (default
@@ -356,9 +388,56 @@ impl Bridge {
         &self.unverified
     }
 
-    /// Serves one Twilio media socket until both sides are closed. `permit` holds the socket's
-    /// place among the unverified ones until its `start` is verified.
-    pub async fn serve(self: Arc<Self>, mut twilio: WebSocket, permit: UnverifiedPermit) {
+    /// Runs the media socket on a connection hyper handed over after the handshake. A TCP
+    /// connection (our HTTP server's always are) moves to a media thread, if there are any;
+    /// any other connection is served on this runtime.
+    pub fn run(self: Arc<Self>, upgraded: Upgraded, permit: UnverifiedPermit) {
+        let Some(threads) = &self.media_threads else {
+            tokio::spawn(self.serve(TokioIo::new(upgraded), permit));
+            return;
+        };
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => parts,
+            Err(upgraded) => {
+                tokio::spawn(self.clone().serve(TokioIo::new(upgraded), permit));
+                return;
+            }
+        };
+        // Leaves this runtime's reactor; the media thread registers it with its own.
+        let stream = match parts.io.into_inner().into_std() {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "could not hand the media socket to a media thread");
+                return;
+            }
+        };
+        let read_ahead = parts.read_buf;
+        let bridge = self.clone();
+        threads.spawn(async move {
+            let stream = match TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "a media thread could not take the media socket");
+                    return;
+                }
+            };
+            if read_ahead.is_empty() {
+                bridge.serve(stream, permit).await;
+            } else {
+                // The client wrote before the handshake's answer: hyper read those bytes.
+                let (read, write) = stream.into_split();
+                let read = std::io::Cursor::new(read_ahead).chain(read);
+                bridge.serve(tokio::io::join(read, write), permit).await;
+            }
+        });
+    }
+
+    /// Serves one Twilio media socket on `io` until both sides are closed. `permit` holds the
+    /// socket's place among the unverified ones until its `start` is verified.
+    async fn serve<S: MediaIo>(self: Arc<Self>, io: S, permit: UnverifiedPermit) {
+        let mut twilio = ServerBuilder::new()
+            .limits(Limits::default().max_payload_len(Some(MAX_MESSAGE)))
+            .serve(io);
         let started = self.wait_for_start(&mut twilio).await;
         drop(permit);
         let started = match started {
@@ -423,7 +502,10 @@ impl Bridge {
 
     /// Reads up to the `start` message and verifies its token. Until then the socket is
     /// anyone's, so it gets little: small text messages, few of them, and a deadline.
-    async fn wait_for_start(&self, twilio: &mut WebSocket) -> Result<Started, StartError> {
+    async fn wait_for_start<S: MediaIo>(
+        &self,
+        twilio: &mut TwilioSocket<S>,
+    ) -> Result<Started, StartError> {
         let deadline = tokio::time::sleep(self.start_deadline);
         tokio::pin!(deadline);
         let mut messages = 0;
@@ -538,10 +620,10 @@ impl Bridge {
     }
 
     /// Moves frames both ways until one side ends.
-    async fn pump(
+    async fn pump<S: MediaIo>(
         &self,
         started: &Started,
-        twilio: &mut WebSocket,
+        twilio: &mut TwilioSocket<S>,
         mut agent: AgentSocket,
         transcript: &mut Vec<TranscriptLine>,
     ) -> EndReason {
@@ -799,10 +881,15 @@ async fn send_agent(agent: &mut AgentSocket, message: &ClientMessage) -> Result<
     Ok(())
 }
 
-async fn send_twilio(twilio: &mut WebSocket, message: &ToTwilio) -> Result<(), SendError> {
+async fn send_twilio<S: MediaIo>(
+    twilio: &mut TwilioSocket<S>,
+    message: &ToTwilio,
+) -> Result<(), SendError> {
     let text = serde_json::to_string(message)?;
-    twilio.send(Message::text(text)).await?;
-    Ok(())
+    twilio
+        .send(Message::text(text))
+        .await
+        .map_err(SendError::Twilio)
 }
 
 /// Closes the agent socket; it may already be gone, which is what closing wanted.
@@ -811,7 +898,7 @@ async fn close_agent(agent: &mut AgentSocket) {
 }
 
 /// Closes the media socket (Twilio then runs what follows `<Connect>`); it may already be gone.
-async fn close_twilio(twilio: &mut WebSocket) {
+async fn close_twilio<S: MediaIo>(twilio: &mut TwilioSocket<S>) {
     close_within_deadline("media", twilio.close()).await;
 }
 

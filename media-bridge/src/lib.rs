@@ -6,6 +6,7 @@
 pub mod bridge;
 pub mod conversation_details;
 pub mod elevenlabs_account;
+pub mod media_threads;
 pub mod provider_accounts;
 pub mod router;
 pub mod store_port;

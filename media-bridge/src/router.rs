@@ -14,12 +14,15 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum_tws::{Limits, WebSocketError};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha1::{Digest, Sha1};
 
 use crate::bridge::Bridge;
 
@@ -78,37 +81,117 @@ pub async fn serve_media(
         )
             .into_response();
     };
-    upgrade
-        .0
-        .limits(Limits::default().max_payload_len(Some(MAX_MESSAGE)))
-        .on_upgrade(move |socket| bridge.serve(socket, permit))
+    let MediaUpgrade { key, on_upgrade } = upgrade;
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => bridge.run(upgraded, permit),
+            Err(error) => tracing::debug!(%error, "the media socket's upgrade failed"),
+        }
+    });
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static("websocket")),
+            (header::SEC_WEBSOCKET_ACCEPT, accept_key(&key)),
+        ],
+        Body::empty(),
+    )
+        .into_response()
 }
 
-/// The media socket's handshake (tokio-websockets under axum). A request that is no WebSocket
-/// handshake is refused with a status and a plain-text reason.
-pub struct MediaUpgrade(axum_tws::WebSocketUpgrade);
+/// The media socket's opening handshake (RFC 6455 §4.2.1, HTTP/1.1): once answered, hyper hands
+/// the connection to the [`Bridge`]. A request that is no WebSocket handshake is refused with a
+/// status and a plain-text reason.
+pub struct MediaUpgrade {
+    key: HeaderValue,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for MediaUpgrade {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        axum_tws::WebSocketUpgrade::from_request_parts(parts, state)
-            .await
-            .map(Self)
-            .map_err(refusal)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        MediaUpgrade::read(parts).map_err(|error| {
+            let status = match error {
+                HandshakeError::MethodNotGet => StatusCode::METHOD_NOT_ALLOWED,
+                HandshakeError::NotUpgradeable => StatusCode::UPGRADE_REQUIRED,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (status, format!("not a WebSocket handshake: {error}")).into_response()
+        })
     }
 }
 
-/// Why a request could not become a media socket, as a status and a plain-text reason.
-fn refusal(error: WebSocketError) -> Response {
-    let status = match error {
-        WebSocketError::MethodNotGet | WebSocketError::MethodNotConnect => {
-            StatusCode::METHOD_NOT_ALLOWED
+impl MediaUpgrade {
+    fn read(parts: &mut Parts) -> Result<Self, HandshakeError> {
+        let headers = &parts.headers;
+        if parts.method != Method::GET {
+            return Err(HandshakeError::MethodNotGet);
         }
-        WebSocketError::ConnectionNotUpgradeable => StatusCode::UPGRADE_REQUIRED,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    (status, format!("not a WebSocket handshake: {error}")).into_response()
+        if !has_token(headers, header::CONNECTION, "upgrade") {
+            return Err(HandshakeError::Connection);
+        }
+        if !has_token(headers, header::UPGRADE, "websocket") {
+            return Err(HandshakeError::Upgrade);
+        }
+        if headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_none_or(|version| version.as_bytes() != b"13")
+        {
+            return Err(HandshakeError::Version);
+        }
+        let key = headers
+            .get(header::SEC_WEBSOCKET_KEY)
+            .filter(|key| {
+                BASE64
+                    .decode(key.as_bytes())
+                    .is_ok_and(|key| key.len() == 16)
+            })
+            .ok_or(HandshakeError::Key)?
+            .clone();
+        let on_upgrade = parts
+            .extensions
+            .remove::<hyper::upgrade::OnUpgrade>()
+            .ok_or(HandshakeError::NotUpgradeable)?;
+        Ok(Self { key, on_upgrade })
+    }
+}
+
+/// Why a request is no WebSocket handshake.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("the method must be GET")]
+    MethodNotGet,
+    #[error("`Connection` must name `upgrade`")]
+    Connection,
+    #[error("`Upgrade` must name `websocket`")]
+    Upgrade,
+    #[error("`Sec-WebSocket-Version` must be 13")]
+    Version,
+    #[error("`Sec-WebSocket-Key` must be 16 bytes in base64")]
+    Key,
+    #[error("this connection cannot be upgraded")]
+    NotUpgradeable,
+}
+
+/// True when header `name` lists `token` (comma-separated, any case).
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .any(|item| item.trim().eq_ignore_ascii_case(token))
+        })
+    })
+}
+
+/// `Sec-WebSocket-Accept` for `key`: base64 of SHA-1 over the key and RFC 6455's GUID.
+fn accept_key(key: &HeaderValue) -> HeaderValue {
+    let mut sha1 = Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    HeaderValue::try_from(BASE64.encode(sha1.finalize())).expect("base64 is a header value")
 }
 
 /// Counts the media sockets per client address whose `start` is not verified yet.
@@ -231,5 +314,65 @@ mod tests {
         drop(permits);
         assert_eq!(sockets.open(), 0);
         assert!(sockets.lock().is_empty());
+    }
+
+    /// RFC 6455 §1.3's example.
+    #[test]
+    fn the_accept_key_is_the_rfcs() {
+        let key = HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(accept_key(&key), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn a_handshake_needs_get_the_upgrade_tokens_version_13_and_a_16_byte_key() {
+        let handshake = |method: &str, headers: &[(&str, &str)]| {
+            let mut request = axum::http::Request::builder()
+                .method(method)
+                .uri(MEDIA_PATH);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let (mut parts, ()) = request.body(()).unwrap().into_parts();
+            MediaUpgrade::read(&mut parts).map(|_| ()).unwrap_err()
+        };
+        let good = [
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "WebSocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        // Everything right, but a request built by hand has no connection to take over.
+        assert!(matches!(
+            handshake("GET", &good),
+            HandshakeError::NotUpgradeable
+        ));
+        assert!(matches!(
+            handshake("POST", &good),
+            HandshakeError::MethodNotGet
+        ));
+        let without = |name: &str| -> Vec<(&str, &str)> {
+            good.iter().copied().filter(|(n, _)| *n != name).collect()
+        };
+        assert!(matches!(
+            handshake("GET", &without("connection")),
+            HandshakeError::Connection
+        ));
+        assert!(matches!(
+            handshake("GET", &without("upgrade")),
+            HandshakeError::Upgrade
+        ));
+        assert!(matches!(
+            handshake("GET", &without("sec-websocket-version")),
+            HandshakeError::Version
+        ));
+        let mut short_key = without("sec-websocket-key");
+        short_key.push(("sec-websocket-key", "c2hvcnQ="));
+        assert!(matches!(handshake("GET", &short_key), HandshakeError::Key));
+        let mut upgrade_elsewhere = without("upgrade");
+        upgrade_elsewhere.push(("upgrade", "h2c, websocketx"));
+        assert!(matches!(
+            handshake("GET", &upgrade_elsewhere),
+            HandshakeError::Upgrade
+        ));
     }
 }

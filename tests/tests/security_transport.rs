@@ -146,6 +146,50 @@ async fn finding_1_media_socket_refuses_a_huge_frame_from_its_header() {
     );
 }
 
+/// A client that writes its first frame together with the handshake (before the answer, which
+/// RFC 6455 forbids but a socket cannot prevent): the bytes the HTTP server read past the request
+/// are the media socket's first, wherever the socket is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_sent_with_the_handshake_is_read_as_the_sockets_first() {
+    let app = app_with(&[NO_DEADLINE]).await;
+    let mut tcp = connect(&app).await;
+    let host = app.origin.trim_start_matches("http://");
+    let mut bytes = format!(
+        "GET /twilio/media HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .into_bytes();
+    // A `connected` padded past the 4 KiB allowed before `start`, as one masked text frame:
+    // only a socket that read it answers with 1009.
+    let padded = json!({ "event": "connected", "pad": "x".repeat(5_000) }).to_string();
+    let mask = [7u8, 1, 2, 3];
+    bytes.extend_from_slice(&[0x81, 0x80 | 126]);
+    bytes.extend_from_slice(&u16::try_from(padded.len()).unwrap().to_be_bytes());
+    bytes.extend_from_slice(&mask);
+    bytes.extend(padded.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tcp.write_all(&bytes).await.unwrap();
+
+    let answer = read_until_closed(&mut tcp).await;
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer")
+        + 4;
+    let head = String::from_utf8_lossy(&answer[..head_end]);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "the accept key: {head}"
+    );
+    let close = &answer[head_end..];
+    assert!(
+        close.len() >= 4 && close[0] == 0x88,
+        "a close frame: {close:?}"
+    );
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1009);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_unverified_media_sockets_are_capped_per_address() {
     let app = app_with(&[("MEDIA_UNVERIFIED_SOCKETS_PER_ADDRESS", "2"), NO_DEADLINE]).await;

@@ -127,7 +127,13 @@ async fn the_accepted_sockets_and_the_agent_socket_of_a_live_call_have_tcp_nodel
                 .collect();
             let to_agent: Vec<Tcp> = both.iter().copied().filter(|s| s.peer == agent).collect();
             let flowing = frames_to_agent().await > before;
-            (flowing && !accepted.is_empty() && !to_agent.is_empty())
+            // The call runs on a media thread, which drives both its sockets.
+            let on_media_thread = app
+                .providers
+                .bridge
+                .media_threads()
+                .is_some_and(|threads| threads.running().iter().sum::<usize>() == 1);
+            (flowing && on_media_thread && !accepted.is_empty() && !to_agent.is_empty())
                 .then_some((accepted, to_agent))
         },
     )
