@@ -62,6 +62,8 @@ fn twenty_calls_for_five_seconds_drop_no_frame() {
         "{report:#}"
     );
     assert!(server["shutdown_seconds"].is_number(), "{report:#}");
+    // A clean run logs no error (`/readyz` answering 503 while the server starts is no error).
+    assert_eq!(server["log"]["errors"], 0, "{report:#}");
     assert!(
         report["problems"].as_array().unwrap().is_empty(),
         "{report:#}"

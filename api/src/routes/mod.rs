@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use commands::SystemClock;
 use commands::metrics::names;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -80,7 +81,11 @@ pub fn router(state: AppState) -> Router {
         // Outermost: every request gets an id (kept from `x-request-id` when the caller sent
         // one) that is on every log line of its work and comes back in `x-request-id`.
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(log_failure),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
@@ -175,6 +180,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The span of one request: its id, method and route template (never the raw path, which
 /// holds ids).
+/// A 5xx answer is an error in the log, except 503: "not ready" (`/readyz` while a dependency
+/// is down or still starting) and "not here" are states the handler chose to report, not faults.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency = format!("{} ms", latency.as_millis());
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::info!(%latency, "answered 503 Service Unavailable")
+        }
+        class => tracing::error!(classification = %class, %latency, "response failed"),
+    }
+}
+
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
