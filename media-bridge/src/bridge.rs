@@ -320,7 +320,7 @@ pub struct Bridge {
 
 /// The connection under a media socket: any byte stream (a TCP connection on a media thread, or
 /// hyper's upgraded connection where it was accepted).
-pub trait MediaIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+trait MediaIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> MediaIo for T {}
 
