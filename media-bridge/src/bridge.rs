@@ -459,7 +459,9 @@ impl Bridge {
         };
         let call_id = started.call_id;
         let mut transcript = Vec::new();
-        let reason = match self.setup(&started).await {
+        // Boxed: the setup's state (5.6 KiB of REST and connect futures) is freed when the
+        // conversation starts instead of staying in the call's future for its whole length.
+        let reason = match Box::pin(self.setup(&started)).await {
             Ok((session, agent)) => {
                 // Started before the conversation (not alongside it), so a callee's objection
                 // can never reach `stop_recording` before the recording exists.

@@ -9,9 +9,26 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use tokio::sync::{mpsc, watch};
 
-type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A call on its way to a thread, counted on it until it ends (or is dropped unstarted).
+///
+/// A struct beside the call rather than an `async` block around it: a block that awaits a
+/// captured future keeps it twice in its state (15.6 KiB a call instead of 7.8).
+struct Job {
+    call: Pin<Box<dyn Future<Output = ()> + Send>>,
+    _running: Running,
+}
+
+impl Future for Job {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.call.as_mut().poll(cx)
+    }
+}
 
 /// Media threads, each taking the next call while it runs the fewest.
 pub struct MediaThreads {
@@ -68,11 +85,10 @@ impl MediaThreads {
             .iter()
             .min_by_key(|thread| *thread.running.borrow())
             .expect("at least one media thread");
-        let running = Running::enter(thread.running.clone());
-        let job = Box::pin(async move {
-            let _running = running;
-            call.await;
-        });
+        let job = Job {
+            call: Box::pin(call),
+            _running: Running::enter(thread.running.clone()),
+        };
         if thread.jobs.send(job).is_err() {
             // Only after a panic on that thread's loop, which spawns and never polls a call.
             tracing::error!("a media thread is gone; the call is dropped");
