@@ -178,8 +178,6 @@ fn same_secret(given: &str, ours: &str) -> bool {
 /// How long a request may take to be answered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The span of one request: its id, method and route template (never the raw path, which
-/// holds ids).
 /// A 5xx answer is an error in the log, except 503: "not ready" (`/readyz` while a dependency
 /// is down or still starting) and "not here" are states the handler chose to report, not faults.
 fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
@@ -192,6 +190,8 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &traci
     }
 }
 
+/// The span of one request: its id, method and route template (never the raw path, which
+/// holds ids).
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
