@@ -1,6 +1,8 @@
 //! Per-account settings and the do-not-call list: plain tables, since they are configuration
 //! rather than history. Commands and the dialer read them; the API edits them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use domain::PhoneNumber;
 use domain::phone::display_number;
@@ -152,6 +154,42 @@ impl AccountSettings {
             index: "settings".to_owned(),
             source: Box::new(e),
         })
+    }
+
+    /// Reads the settings of several accounts in one query (one round of the dialer reads every
+    /// running campaign's owner); an account never saved gets the defaults, and a saved row that
+    /// no longer reads is an error, as in [`AccountSettings::load`].
+    pub async fn load_many(
+        pool: &AnyPool,
+        account_ids: &[String],
+    ) -> Result<HashMap<String, Self>, sqlx::Error> {
+        let mut settings: HashMap<String, Self> = account_ids
+            .iter()
+            .map(|id| (id.clone(), Self::default()))
+            .collect();
+        // SQLite allows 32,766 parameters; a round has far fewer accounts, but a chunk keeps the
+        // statement small however many there are.
+        for chunk in account_ids.chunks(500) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT account_id, settings FROM account_settings WHERE account_id IN ({placeholders})"
+            );
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for (id, text) in query.fetch_all(pool).await? {
+                let read = serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "settings".to_owned(),
+                    source: Box::new(e),
+                })?;
+                settings.insert(id, read);
+            }
+        }
+        Ok(settings)
     }
 
     /// Saves an account's settings.

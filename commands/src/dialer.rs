@@ -178,6 +178,16 @@ pub async fn over_budget(
     now: DateTime<Utc>,
 ) -> Result<bool, DialerError> {
     let settings = AccountSettings::load(pool, &owner_id.to_string()).await?;
+    over_budget_with(&settings, view, owner_id, now).await
+}
+
+/// [`over_budget`] for an account whose settings are read already.
+pub async fn over_budget_with(
+    settings: &AccountSettings,
+    view: &dyn DialerView,
+    owner_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DialerError> {
     let (day, month) = budget_periods(now);
     let micros = |usd: f64| (usd * 1_000_000.0).round() as i64;
     if let Some(cap) = settings.daily_budget_usd

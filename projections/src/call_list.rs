@@ -3,10 +3,11 @@
 //! which the dialer creates when it first dials (or skips) the contact.
 
 use commands::StoredEvent;
+use commands::dialer::CallView;
 use commands::services::campaigns_view::{
     CallFilter, CallRecord, ConversationEndRecord, CostSplit, PostCallRecord,
 };
-use commands::store::timestamp;
+use commands::store::{parse_timestamp, timestamp};
 use domain::call::{CallEvent, CallStatus};
 use domain::campaign::CampaignEvent;
 use sqlx::any::AnyRow;
@@ -21,6 +22,10 @@ const COLUMNS: &str = "call_id, campaign_id, owner_id, seq, phone, name, context
      cost_micros, created_at, updated_at, transcript, transcript_source, conversation_id, summary, \
      suggested_result, follow_up_needed, summary_source, cost_telephony_micros, cost_voice_micros, \
      cost_llm_micros";
+
+/// What the dialer decides from ([`CallView`]): no transcript, summary or cost split.
+const DIALER_COLUMNS: &str = "call_id, seq, phone, name, context, status, attempts, retry_at, \
+     attempt_at, provider_sid, has_aggregate, finished, cost_micros";
 
 /// Queries on `call_list`; its rows are the campaign services' [`CallRecord`]s.
 pub struct CallList;
@@ -61,25 +66,26 @@ impl CallList {
     /// The calls of a campaign the dialer may act on, in dialing order: those in flight, those
     /// final but not yet counted by the campaign, those waiting for a retry, and the next
     /// `fresh` contacts never dialed. Its cost follows the work in progress, not the size of
-    /// the campaign.
+    /// the campaign, and it reads only the columns the dialer decides from (every round runs
+    /// it for every active campaign).
     pub async fn for_dialer(
         pool: &AnyPool,
         campaign_id: &str,
         fresh: i64,
-    ) -> Result<Vec<CallRecord>, sqlx::Error> {
-        // The limit is in the text, not bound (see `commands::db`): every dialer round runs this.
+    ) -> Result<Vec<CallView>, sqlx::Error> {
+        // The limit is in the text, not bound (see `commands::db`).
         let sql = format!(
-            "SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 AND has_aggregate = 1 AND \
+            "SELECT {DIALER_COLUMNS} FROM call_list WHERE campaign_id = $1 AND has_aggregate = 1 AND \
              (status IN ('CALLING', 'IN_PROGRESS', 'PENDING') OR finished = 0) \
              UNION ALL \
-             SELECT * FROM (SELECT {COLUMNS} FROM call_list WHERE campaign_id = $1 \
+             SELECT * FROM (SELECT {DIALER_COLUMNS} FROM call_list WHERE campaign_id = $1 \
              AND has_aggregate = 0 AND status = 'PENDING' ORDER BY seq LIMIT {fresh}) fresh"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(campaign_id)
             .fetch_all(pool)
             .await?;
-        let mut calls: Vec<CallRecord> = rows.iter().map(call_row).collect::<Result<_, _>>()?;
+        let mut calls: Vec<CallView> = rows.iter().map(dialer_row).collect::<Result<_, _>>()?;
         calls.sort_by_key(|call| call.seq);
         Ok(calls)
     }
@@ -138,6 +144,33 @@ impl CallList {
         .fetch_one(pool)
         .await
     }
+}
+
+fn dialer_row(row: &AnyRow) -> Result<CallView, sqlx::Error> {
+    let id: String = row.try_get("call_id")?;
+    let context: String = row.try_get("context")?;
+    let timestamp = |column: &str| -> Result<_, sqlx::Error> {
+        let text: Option<String> = row.try_get(column)?;
+        Ok(text.as_deref().and_then(parse_timestamp))
+    };
+    Ok(CallView {
+        call_id: id.parse().map_err(|e| sqlx::Error::ColumnDecode {
+            index: "call_id".to_owned(),
+            source: Box::new(e),
+        })?,
+        seq: row.try_get("seq")?,
+        phone: row.try_get("phone")?,
+        name: row.try_get("name")?,
+        context: serde_json::from_str(&context).unwrap_or_default(),
+        status: rows::wire::<CallStatus>(row, "status")?.as_str().to_owned(),
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        retry_at: timestamp("retry_at")?,
+        provider_sid: row.try_get("provider_sid")?,
+        has_aggregate: row.try_get::<i64, _>("has_aggregate")? != 0,
+        reported: row.try_get::<i64, _>("finished")? != 0,
+        attempt_at: timestamp("attempt_at")?,
+        cost_micros: row.try_get("cost_micros")?,
+    })
 }
 
 fn call_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {

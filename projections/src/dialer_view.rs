@@ -70,26 +70,7 @@ impl DialerView for ReadModelView {
 
     async fn calls(&self, campaign_id: Uuid) -> Result<Vec<CallView>, DialerError> {
         let pool = self.store.db().pool();
-        let rows = CallList::for_dialer(pool, &campaign_id.to_string(), FRESH_CONTACTS).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(CallView {
-                    call_id: row.id.parse().map_err(view_error)?,
-                    seq: row.seq,
-                    retry_at: row.retry_due(),
-                    attempt_at: row.attempt_at.as_deref().and_then(parse_timestamp),
-                    phone: row.phone_number,
-                    name: row.name,
-                    context: row.context.as_object().cloned().unwrap_or_default(),
-                    status: row.status.as_str().to_owned(),
-                    attempts: u32::try_from(row.attempts).unwrap_or(0),
-                    provider_sid: row.provider_sid,
-                    has_aggregate: row.has_aggregate,
-                    reported: row.reported,
-                    cost_micros: row.cost_micros,
-                })
-            })
-            .collect()
+        Ok(CallList::for_dialer(pool, &campaign_id.to_string(), FRESH_CONTACTS).await?)
     }
 
     async fn in_flight(&self, owner_id: Uuid) -> Result<u32, DialerError> {

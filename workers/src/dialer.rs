@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use commands::accounts::Suppressions;
+use commands::accounts::{AccountSettings, Suppressions};
 use commands::cqrs::{CommandContext, CommandError, Commands};
 use commands::dialer::{
     ACCOUNT_CONCURRENCY, CallView, CampaignView, DialerError, DialerView, PLACEMENT_TIMEOUT,
-    in_window, over_budget,
+    in_window, over_budget_with,
 };
 use commands::{CancellationToken, Clock, EventStore};
 use domain::PhoneNumber;
@@ -93,8 +93,19 @@ impl Dialer {
             CampaignStatus::Paused,
             CampaignStatus::Cancelled,
         ];
+        let campaigns = self.view.campaigns(&active).await?;
+        // One query for every running campaign's owner: each round checks their budgets.
+        let mut owners: Vec<String> = campaigns
+            .iter()
+            .filter(|c| c.status == CampaignStatus::Running)
+            .map(|c| c.owner_id.to_string())
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let settings = AccountSettings::load_many(self.store.db().pool(), &owners).await?;
+        let no_settings = AccountSettings::default();
         let mut in_flight: HashMap<Uuid, u32> = HashMap::new();
-        for campaign in self.view.campaigns(&active).await? {
+        for campaign in campaigns {
             let calls = self.view.calls(campaign.id).await?;
             // Contacts a cancelled campaign never dialed need no report: it will not complete.
             let unreported = calls.iter().filter(|c| {
@@ -144,7 +155,11 @@ impl Dialer {
                     }
                 }
                 CampaignStatus::Running => {
-                    if self.over_budget(campaign.owner_id, now).await? {
+                    let owner = campaign.owner_id.to_string();
+                    let settings = settings.get(&owner).unwrap_or(&no_settings);
+                    if over_budget_with(settings, self.view.as_ref(), campaign.owner_id, now)
+                        .await?
+                    {
                         let pause = CampaignCommand::PauseCampaign {
                             reason: PauseReason::BudgetExceeded,
                             at: now,
@@ -154,14 +169,8 @@ impl Dialer {
                         }
                         continue;
                     }
-                    let account = match in_flight.get(&campaign.owner_id) {
-                        Some(count) => *count,
-                        None => self.view.in_flight(campaign.owner_id).await?,
-                    };
-                    let dialed = self
-                        .dial_next(&campaign, &calls, account, now, &mut report)
+                    self.dial_next(&campaign, &calls, &mut in_flight, now, &mut report)
                         .await?;
-                    in_flight.insert(campaign.owner_id, account + dialed);
                 }
                 _ => {}
             }
@@ -169,27 +178,34 @@ impl Dialer {
         Ok(report)
     }
 
-    /// Dials the next due contacts of one running campaign; returns how many were dialed.
+    /// Dials the next due contacts of one running campaign, within its concurrency and its
+    /// account's (`in_flight` counts each account's calls in flight, read when first needed).
     async fn dial_next(
         &self,
         campaign: &CampaignView,
         calls: &[CallView],
-        account_in_flight: u32,
+        in_flight: &mut HashMap<Uuid, u32>,
         now: DateTime<Utc>,
         report: &mut TickReport,
-    ) -> Result<u32, DialerError> {
-        if !in_window(&campaign.settings, now) {
-            return Ok(0);
-        }
+    ) -> Result<(), DialerError> {
+        let due: Vec<&CallView> = calls
+            .iter()
+            .filter(|c| c.status == "PENDING" && c.retry_at.is_none_or(|at| at <= now))
+            .collect();
         let campaign_in_flight = calls.iter().filter(|c| c.in_flight()).count() as u32;
-        let mut capacity = campaign
+        let campaign_capacity = campaign
             .settings
             .max_concurrency
-            .saturating_sub(campaign_in_flight)
-            .min(ACCOUNT_CONCURRENCY.saturating_sub(account_in_flight));
-        let due = calls
-            .iter()
-            .filter(|c| c.status == "PENDING" && c.retry_at.is_none_or(|at| at <= now));
+            .saturating_sub(campaign_in_flight);
+        if due.is_empty() || campaign_capacity == 0 || !in_window(&campaign.settings, now) {
+            return Ok(());
+        }
+        let account_in_flight = match in_flight.get(&campaign.owner_id) {
+            Some(count) => *count,
+            None => self.view.in_flight(campaign.owner_id).await?,
+        };
+        let mut capacity =
+            campaign_capacity.min(ACCOUNT_CONCURRENCY.saturating_sub(account_in_flight));
         let mut dialed = 0;
         let system = CommandContext::new("system");
         let owner = campaign.owner_id.to_string();
@@ -220,7 +236,8 @@ impl Dialer {
             dialed += 1;
             report.dialed.push(call.call_id);
         }
-        Ok(dialed)
+        in_flight.insert(campaign.owner_id, account_in_flight + dialed);
+        Ok(())
     }
 
     async fn create_call(
@@ -277,10 +294,6 @@ impl Dialer {
         };
         self.run_call(call_id, end, &CommandContext::new("system"))
             .await
-    }
-
-    async fn over_budget(&self, owner_id: Uuid, now: DateTime<Utc>) -> Result<bool, DialerError> {
-        over_budget(self.store.db().pool(), self.view.as_ref(), owner_id, now).await
     }
 
     async fn run_campaign(

@@ -178,3 +178,35 @@ async fn finding_6_saved_settings_with_an_unknown_time_zone_are_an_error_not_the
     let loaded = AccountSettings::load(store.db().pool(), &account).await;
     assert!(loaded.is_err(), "{loaded:?}");
 }
+
+#[tokio::test]
+async fn settings_of_several_accounts_read_at_once_are_each_ones_own() {
+    let (_dir, store) = test_store().await;
+    let pool = store.db().pool();
+    let at = "2026-11-30T01:00:00.000Z".parse().unwrap();
+    let [capped, unsaved, unreadable] = [(); 3].map(|()| Uuid::now_v7().to_string());
+    let settings = AccountSettings {
+        daily_budget_usd: Some(3.0),
+        ..Default::default()
+    };
+    settings.save(pool, &capped, at).await.unwrap();
+
+    let many = AccountSettings::load_many(pool, &[capped.clone(), unsaved.clone()])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 2);
+    assert_eq!(many[&capped].daily_budget_usd, Some(3.0));
+    assert_eq!(many[&unsaved].daily_budget_usd, None);
+
+    sqlx::query(
+        "INSERT INTO account_settings (account_id, settings, updated_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&unreadable)
+    .bind("{\"dailyBudgetUsd\": \"three\"}")
+    .bind("2026-11-30T01:00:00.000Z")
+    .execute(pool)
+    .await
+    .unwrap();
+    let loaded = AccountSettings::load_many(pool, &[capped, unreadable]).await;
+    assert!(loaded.is_err(), "{loaded:?}");
+}
