@@ -632,13 +632,12 @@ impl Bridge {
         let mut last_interruption = 0u64;
         let mut failures = 0u32;
         let mut last_error: Option<String> = None;
-        // Looked up once per call, not once per frame.
-        let to_agent_latency = frame_latency("to_agent");
-        let to_twilio_latency = frame_latency("to_twilio");
+        let mut to_agent_latency = FrameTimer::new("to_agent");
+        let mut to_twilio_latency = FrameTimer::new("to_twilio");
         loop {
             tokio::select! {
                 message = twilio.next() => {
-                    let received = Instant::now();
+                    let received = to_agent_latency.start();
                     let message = match message {
                         Some(Ok(message)) if !message.is_close() => message,
                         Some(Ok(_)) | None | Some(Err(_)) => {
@@ -655,7 +654,7 @@ impl Bridge {
                                 // The agent closed while we were sending: read why.
                                 return agent_close_reason(&mut agent, last_error).await;
                             }
-                            to_agent_latency.record(received.elapsed().as_secs_f64());
+                            to_agent_latency.stop(received);
                         }
                         FromTwilioFrame::Stop => {
                             close_agent(&mut agent).await;
@@ -668,7 +667,7 @@ impl Bridge {
                     }
                 }
                 message = agent.next() => {
-                    let received = Instant::now();
+                    let received = to_twilio_latency.start();
                     let message = match message {
                         Some(Ok(message)) => message,
                         None | Some(Err(_)) => return close_reason(None, last_error),
@@ -693,7 +692,7 @@ impl Bridge {
                                 close_agent(&mut agent).await;
                                 return EndReason::TwilioStopped;
                             }
-                            to_twilio_latency.record(received.elapsed().as_secs_f64());
+                            to_twilio_latency.stop(received);
                             continue;
                         }
                         FromAgentFrame::Message(message) => message,
@@ -918,15 +917,53 @@ async fn close_within_deadline<E: std::fmt::Display>(
     }
 }
 
-/// How long a frame spent in the bridge, from its arrival to its forwarding, per direction.
-fn frame_latency(direction: &'static str) -> metrics::Histogram {
-    metrics::histogram!(commands::metrics::names::BRIDGE_FRAME_LATENCY, "direction" => direction)
+/// One message in this many per call and direction is timed (the first one always): reading the
+/// clock twice and recording cost more than forwarding a frame, and a sample of one frame in 8
+/// (six a second) tells the latency as well as all of them.
+const TIMED_EVERY: u32 = 8;
+
+/// How long frames spend in the bridge, from arrival to forwarding, in one direction of one
+/// call: the histogram (looked up once per call) and which message is next to be timed.
+struct FrameTimer {
+    histogram: metrics::Histogram,
+    messages: u32,
+}
+
+impl FrameTimer {
+    fn new(direction: &'static str) -> Self {
+        let name = commands::metrics::names::BRIDGE_FRAME_LATENCY;
+        Self {
+            histogram: metrics::histogram!(name, "direction" => direction),
+            messages: 0,
+        }
+    }
+
+    /// A message arrived: its arrival time when it is one to time.
+    fn start(&mut self) -> Option<Instant> {
+        let timed = self.messages.is_multiple_of(TIMED_EVERY);
+        self.messages = self.messages.wrapping_add(1);
+        timed.then(Instant::now)
+    }
+
+    /// The message was forwarded.
+    fn stop(&self, arrived: Option<Instant>) {
+        if let Some(arrived) = arrived {
+            self.histogram.record(arrived.elapsed().as_secs_f64());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn the_first_message_and_one_in_eight_after_it_are_timed() {
+        let mut timer = FrameTimer::new("to_agent");
+        let timed: Vec<usize> = (0..20).filter(|_| timer.start().is_some()).collect();
+        assert_eq!(timed, [0, 8, 16]);
+    }
 
     /// ElevenLabs' signed URLs are `wss://`: the agent socket must speak TLS there (it once
     /// could not: the WebSocket client was built without it, so every real call would have
