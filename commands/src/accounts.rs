@@ -156,9 +156,10 @@ impl AccountSettings {
         })
     }
 
-    /// Reads the settings of several accounts in one query (one round of the dialer reads every
-    /// running campaign's owner); an account never saved gets the defaults, and a saved row that
-    /// no longer reads is an error, as in [`AccountSettings::load`].
+    /// Reads the settings of several accounts at once (one round of the dialer reads every
+    /// running campaign's owner): an account never saved gets the defaults, and one whose saved
+    /// row no longer reads is left out, so that [`AccountSettings::load`] reports it for that
+    /// account alone.
     pub async fn load_many(
         pool: &AnyPool,
         account_ids: &[String],
@@ -167,26 +168,20 @@ impl AccountSettings {
             .iter()
             .map(|id| (id.clone(), Self::default()))
             .collect();
-        // SQLite allows 32,766 parameters; a round has far fewer accounts, but a chunk keeps the
-        // statement small however many there are.
-        for chunk in account_ids.chunks(500) {
-            let placeholders = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+        for chunk in account_ids.chunks(crate::db::IN_LIST_CHUNK) {
             let sql = format!(
-                "SELECT account_id, settings FROM account_settings WHERE account_id IN ({placeholders})"
+                "SELECT account_id, settings FROM account_settings WHERE account_id IN ({})",
+                crate::db::placeholders(1, chunk.len())
             );
             let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(id);
             }
             for (id, text) in query.fetch_all(pool).await? {
-                let read = serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
-                    index: "settings".to_owned(),
-                    source: Box::new(e),
-                })?;
-                settings.insert(id, read);
+                match serde_json::from_str(&text) {
+                    Ok(read) => settings.insert(id, read),
+                    Err(_) => settings.remove(&id),
+                };
             }
         }
         Ok(settings)

@@ -123,6 +123,18 @@ fn make_private(_path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Ids bound at once in an `IN (...)` list: well under both backends' bind-parameter limits.
+pub const IN_LIST_CHUNK: usize = 500;
+
+/// The placeholders of an `IN (...)` list of `count` values bound from `$first` on
+/// (`$3, $4, $5`).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Begins a transaction that will write. On SQLite that is `BEGIN IMMEDIATE`: it takes the one
 /// write lock at its start, waiting its turn up to the busy timeout. A plain (deferred)
 /// transaction reads first and asks for the lock at its first write; when another writer has

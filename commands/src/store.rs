@@ -413,15 +413,10 @@ impl EventStore {
         position: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        // Chunks keep every statement well under both backends' bind-parameter limits; the first
-        // `limit` of the union are among the first `limit` of each chunk.
-        const CHUNK: usize = 500;
+        // The first `limit` of the union are among the first `limit` of each chunk.
         let mut events = Vec::new();
-        for ids in aggregate_ids.chunks(CHUNK) {
-            let placeholders = (0..ids.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ");
+        for ids in aggregate_ids.chunks(crate::db::IN_LIST_CHUNK) {
+            let placeholders = crate::db::placeholders(3, ids.len());
             let sql = format!(
                 "{} WHERE global_position > $1 AND aggregate_id IN ({placeholders}) \
                  ORDER BY global_position LIMIT $2",

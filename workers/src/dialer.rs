@@ -103,7 +103,6 @@ impl Dialer {
         owners.sort_unstable();
         owners.dedup();
         let settings = AccountSettings::load_many(self.store.db().pool(), &owners).await?;
-        let no_settings = AccountSettings::default();
         let mut in_flight: HashMap<Uuid, u32> = HashMap::new();
         for campaign in campaigns {
             let calls = self.view.calls(campaign.id).await?;
@@ -156,7 +155,17 @@ impl Dialer {
                 }
                 CampaignStatus::Running => {
                     let owner = campaign.owner_id.to_string();
-                    let settings = settings.get(&owner).unwrap_or(&no_settings);
+                    let read_alone;
+                    let settings = match settings.get(&owner) {
+                        Some(settings) => settings,
+                        // Its saved row does not read: the error stops this round here, as
+                        // reading it alone would, and the campaigns before it are decided.
+                        None => {
+                            read_alone =
+                                AccountSettings::load(self.store.db().pool(), &owner).await?;
+                            &read_alone
+                        }
+                    };
                     if over_budget_with(settings, self.view.as_ref(), campaign.owner_id, now)
                         .await?
                     {

@@ -180,7 +180,8 @@ async fn finding_6_saved_settings_with_an_unknown_time_zone_are_an_error_not_the
 }
 
 #[tokio::test]
-async fn settings_of_several_accounts_read_at_once_are_each_ones_own() {
+async fn settings_of_several_accounts_read_at_once_are_each_ones_own_and_an_unreadable_one_is_left_out()
+ {
     let (_dir, store) = test_store().await;
     let pool = store.db().pool();
     let at = "2026-11-30T01:00:00.000Z".parse().unwrap();
@@ -207,6 +208,11 @@ async fn settings_of_several_accounts_read_at_once_are_each_ones_own() {
     .execute(pool)
     .await
     .unwrap();
-    let loaded = AccountSettings::load_many(pool, &[capped, unreadable]).await;
-    assert!(loaded.is_err(), "{loaded:?}");
+    let many = AccountSettings::load_many(pool, &[capped.clone(), unreadable.clone()])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 1, "the unreadable row is left out");
+    assert_eq!(many[&capped].daily_budget_usd, Some(3.0));
+    let alone = AccountSettings::load(pool, &unreadable).await;
+    assert!(alone.is_err(), "{alone:?}");
 }
