@@ -10,6 +10,7 @@
 //! As a [`Worker`] it ticks after every committed event (debounced) and every second (retries
 //! and windows fall due by time, not by events); one active dialer per cluster.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,19 +155,8 @@ impl Dialer {
                     }
                 }
                 CampaignStatus::Running => {
-                    let owner = campaign.owner_id.to_string();
-                    let read_alone;
-                    let settings = match settings.get(&owner) {
-                        Some(settings) => settings,
-                        // Its saved row does not read: the error stops this round here, as
-                        // reading it alone would, and the campaigns before it are decided.
-                        None => {
-                            read_alone =
-                                AccountSettings::load(self.store.db().pool(), &owner).await?;
-                            &read_alone
-                        }
-                    };
-                    if over_budget_with(settings, self.view.as_ref(), campaign.owner_id, now)
+                    let settings = self.settings_of(&settings, campaign.owner_id).await?;
+                    if over_budget_with(&settings, self.view.as_ref(), campaign.owner_id, now)
                         .await?
                     {
                         let pause = CampaignCommand::PauseCampaign {
@@ -185,6 +175,21 @@ impl Dialer {
             }
         }
         Ok(report)
+    }
+
+    /// An account's settings from the round's batch. One whose saved row did not read there is
+    /// read alone, so its error stops the round at its own campaign, once the campaigns before
+    /// it are decided.
+    async fn settings_of<'a>(
+        &self,
+        batch: &'a HashMap<String, AccountSettings>,
+        owner_id: Uuid,
+    ) -> Result<Cow<'a, AccountSettings>, DialerError> {
+        let owner = owner_id.to_string();
+        Ok(match batch.get(&owner) {
+            Some(settings) => Cow::Borrowed(settings),
+            None => Cow::Owned(AccountSettings::load(self.store.db().pool(), &owner).await?),
+        })
     }
 
     /// Dials the next due contacts of one running campaign, within its concurrency and its
